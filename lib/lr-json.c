@@ -1,0 +1,285 @@
+/* lr-json.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "lr-json.h"
+#include "lr-error.h"
+
+#include <string.h>
+
+static gboolean
+check_depth (const char  *data,
+             gsize        length,
+             GError     **error)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = data[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+
+      if (c == '"')
+        in_string = TRUE;
+      else if (c == '{' || c == '[')
+        {
+          if (++depth > LR_JSON_MAX_DEPTH)
+            {
+              g_set_error (error, LR_ERROR, LR_ERROR_TOO_LARGE,
+                           "The JSON document nests deeper than %d levels", LR_JSON_MAX_DEPTH);
+              return FALSE;
+            }
+        }
+      else if ((c == '}' || c == ']') && depth > 0)
+        depth--;
+    }
+
+  return TRUE;
+}
+
+/**
+ * lr_json_parse_object:
+ *
+ * Parses a document whose root must be an object.
+ *
+ * Returns: (transfer full): the root node, or %NULL with an %LR_ERROR
+ */
+JsonNode *
+lr_json_parse_object (const char  *data,
+                      gsize        length,
+                      GError     **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(GError) local_error = NULL;
+  JsonNode *root;
+
+  if (length == 0)
+    {
+      g_set_error (error, LR_ERROR, LR_ERROR_INVALID, "The request has no JSON body");
+      return NULL;
+    }
+
+  if (!g_utf8_validate_len (data, length, NULL))
+    {
+      g_set_error (error, LR_ERROR, LR_ERROR_INVALID, "The body is not UTF-8 text");
+      return NULL;
+    }
+
+  if (!check_depth (data, length, error))
+    return NULL;
+
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, (gssize) length, &local_error))
+    {
+      g_set_error (error, LR_ERROR, LR_ERROR_INVALID, "The body is not valid JSON: %s",
+                   local_error->message);
+      return NULL;
+    }
+
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, LR_ERROR, LR_ERROR_WRONG_TYPE, "The body must be a JSON object");
+      return NULL;
+    }
+
+  return json_node_ref (root);
+}
+
+char *
+lr_json_field_name (const char *where,
+                    const char *name)
+{
+  if (where == NULL || *where == '\0')
+    return g_strdup (name);
+  return g_strconcat (where, ".", name, NULL);
+}
+
+gboolean
+lr_json_check_members (JsonObject          *object,
+                       const char          *where,
+                       const char * const  *known,
+                       GError             **error)
+{
+  JsonObjectIter iter;
+  const char *name;
+
+  json_object_iter_init (&iter, object);
+  while (json_object_iter_next (&iter, &name, NULL))
+    {
+      if (!g_strv_contains (known, name))
+        {
+          g_autofree char *field = NULL;
+
+          /* Never echo a long or hostile field name back in full. */
+          field = lr_json_field_name (where, g_utf8_validate (name, 40, NULL) && strlen (name) <= 40
+                                               ? name : "(a long name)");
+          g_set_error (error, LR_ERROR, LR_ERROR_UNKNOWN_FIELD, "%s: unknown field", field);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+static JsonNode *
+get_member (JsonObject          *object,
+            const char          *where,
+            const char          *name,
+            gboolean             required,
+            JsonNodeType         type,
+            const char          *type_name,
+            GError             **error)
+{
+  JsonNode *node = json_object_get_member (object, name);
+  g_autofree char *field = NULL;
+
+  if (node == NULL)
+    {
+      if (required)
+        {
+          field = lr_json_field_name (where, name);
+          g_set_error (error, LR_ERROR, LR_ERROR_MISSING_FIELD, "%s: missing", field);
+        }
+      return NULL;
+    }
+
+  if (JSON_NODE_TYPE (node) != type)
+    {
+      field = lr_json_field_name (where, name);
+      g_set_error (error, LR_ERROR, LR_ERROR_WRONG_TYPE, "%s: must be %s", field, type_name);
+      return NULL;
+    }
+
+  return node;
+}
+
+/* Each getter returns FALSE only with an error set; an absent optional field is TRUE with
+ * *out left NULL. */
+gboolean
+lr_json_get_string (JsonObject   *object,
+                    const char   *where,
+                    const char   *name,
+                    gboolean      required,
+                    const char  **out,
+                    GError      **error)
+{
+  JsonNode *node;
+  GError *local_error = NULL;
+
+  *out = NULL;
+  node = get_member (object, where, name, required, JSON_NODE_VALUE, "a string", &local_error);
+  if (node == NULL)
+    {
+      if (local_error == NULL)
+        return TRUE;
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  if (json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      g_autofree char *field = lr_json_field_name (where, name);
+      g_set_error (error, LR_ERROR, LR_ERROR_WRONG_TYPE, "%s: must be a string", field);
+      return FALSE;
+    }
+
+  *out = json_node_get_string (node);
+  return TRUE;
+}
+
+gboolean
+lr_json_get_object (JsonObject   *object,
+                    const char   *where,
+                    const char   *name,
+                    gboolean      required,
+                    JsonObject  **out,
+                    GError      **error)
+{
+  GError *local_error = NULL;
+  JsonNode *node;
+
+  *out = NULL;
+  node = get_member (object, where, name, required, JSON_NODE_OBJECT, "an object", &local_error);
+  if (node == NULL)
+    {
+      if (local_error == NULL)
+        return TRUE;
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  *out = json_node_get_object (node);
+  return TRUE;
+}
+
+gboolean
+lr_json_get_array (JsonObject   *object,
+                   const char   *where,
+                   const char   *name,
+                   gboolean      required,
+                   JsonArray   **out,
+                   GError      **error)
+{
+  GError *local_error = NULL;
+  JsonNode *node;
+
+  *out = NULL;
+  node = get_member (object, where, name, required, JSON_NODE_ARRAY, "a list", &local_error);
+  if (node == NULL)
+    {
+      if (local_error == NULL)
+        return TRUE;
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  *out = json_node_get_array (node);
+  return TRUE;
+}
+
+gboolean
+lr_json_get_boolean (JsonObject  *object,
+                     const char  *where,
+                     const char  *name,
+                     gboolean    *out,
+                     GError     **error)
+{
+  GError *local_error = NULL;
+  JsonNode *node;
+
+  node = get_member (object, where, name, TRUE, JSON_NODE_VALUE, "true or false", &local_error);
+  if (node == NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  if (json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    {
+      g_autofree char *field = lr_json_field_name (where, name);
+      g_set_error (error, LR_ERROR, LR_ERROR_WRONG_TYPE, "%s: must be true or false", field);
+      return FALSE;
+    }
+
+  *out = json_node_get_boolean (node);
+  return TRUE;
+}
+
+char *
+lr_json_to_string (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+
+  json_generator_set_root (generator, node);
+  return json_generator_to_data (generator, NULL);
+}

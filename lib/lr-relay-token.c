@@ -1,0 +1,131 @@
+/* lr-relay-token.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "lr-relay-token.h"
+#include "lr-error.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#define SIGNED_BYTES 25
+
+static void
+put_be64 (guint8  *out,
+          guint64  value)
+{
+  for (int i = 7; i >= 0; i--)
+    {
+      out[i] = value & 0xff;
+      value >>= 8;
+    }
+}
+
+static guint64
+get_be64 (const guint8 *in)
+{
+  guint64 value = 0;
+
+  for (int i = 0; i < 8; i++)
+    value = (value << 8) | in[i];
+  return value;
+}
+
+static void
+compute_mac (GBytes       *secret,
+             const guint8 *data,
+             guint8        mac[crypto_auth_hmacsha256_BYTES])
+{
+  crypto_auth_hmacsha256_state state;
+  gsize key_length;
+  const guint8 *key = g_bytes_get_data (secret, &key_length);
+
+  crypto_auth_hmacsha256_init (&state, key, key_length);
+  crypto_auth_hmacsha256_update (&state, data, SIGNED_BYTES);
+  crypto_auth_hmacsha256_final (&state, mac);
+  sodium_memzero (&state, sizeof state);
+}
+
+char *
+lr_relay_token_mint (GBytes      *secret,
+                     const char  *party_id,
+                     const char  *peer_id,
+                     gint64       expires_at,
+                     GError     **error)
+{
+  guint8 raw[LR_RELAY_TOKEN_BYTES];
+  char text[LR_RELAY_TOKEN_TEXT_LENGTH + 1];
+  guint64 party, peer;
+
+  g_return_val_if_fail (secret != NULL, NULL);
+
+  if (!lr_id_to_uint64 (party_id, &party) || !lr_id_to_uint64 (peer_id, &peer))
+    {
+      g_set_error (error, LR_ERROR, LR_ERROR_INVALID, "Not a party or peer id");
+      return NULL;
+    }
+
+  raw[0] = LR_RELAY_TOKEN_VERSION;
+  put_be64 (raw + 1, party);
+  put_be64 (raw + 9, peer);
+  put_be64 (raw + 17, (guint64) expires_at);
+  compute_mac (secret, raw, raw + SIGNED_BYTES);
+
+  sodium_bin2base64 (text, sizeof text, raw, sizeof raw,
+                     sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  return g_strdup (text);
+}
+
+gboolean
+lr_relay_token_verify (GBytes              *secret,
+                       const char          *token,
+                       gint64               now,
+                       LrRelayTokenClaims  *claims,
+                       GError             **error)
+{
+  guint8 raw[LR_RELAY_TOKEN_BYTES];
+  guint8 mac[crypto_auth_hmacsha256_BYTES];
+  gsize raw_length = 0;
+  LrRelayTokenClaims out = { 0 };
+
+  g_return_val_if_fail (secret != NULL, FALSE);
+
+  if (token == NULL || strnlen (token, LR_RELAY_TOKEN_TEXT_LENGTH + 1) != LR_RELAY_TOKEN_TEXT_LENGTH ||
+      sodium_base642bin (raw, sizeof raw, token, LR_RELAY_TOKEN_TEXT_LENGTH, NULL, &raw_length,
+                         NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      raw_length != LR_RELAY_TOKEN_BYTES || raw[0] != LR_RELAY_TOKEN_VERSION)
+    {
+      g_set_error (error, LR_ERROR, LR_ERROR_INVALID_TOKEN, "The relay token is malformed");
+      return FALSE;
+    }
+
+  compute_mac (secret, raw, mac);
+  if (crypto_verify_32 (mac, raw + SIGNED_BYTES) != 0)
+    {
+      g_set_error (error, LR_ERROR, LR_ERROR_INVALID_TOKEN,
+                   "The relay token was not issued with this relay's secret");
+      return FALSE;
+    }
+
+  out.party = get_be64 (raw + 1);
+  out.peer = get_be64 (raw + 9);
+  out.expires_at = (gint64) get_be64 (raw + 17);
+
+  if (out.party == 0 || out.peer == 0)
+    {
+      g_set_error (error, LR_ERROR, LR_ERROR_INVALID_TOKEN, "The relay token names no peer");
+      return FALSE;
+    }
+
+  if (out.expires_at <= now)
+    {
+      g_set_error (error, LR_ERROR, LR_ERROR_EXPIRED, "The relay token has expired");
+      return FALSE;
+    }
+
+  lr_id_from_uint64 (out.party, out.party_id);
+  lr_id_from_uint64 (out.peer, out.peer_id);
+  if (claims != NULL)
+    *claims = out;
+  return TRUE;
+}
