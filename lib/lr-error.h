@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 
 /**
  * LrError:
+ * @LR_ERROR_MALFORMED: a document cannot be read at all (not JSON, not UTF-8, too deep)
  * @LR_ERROR_INVALID: a value is malformed (bad base64, bad address, bad id...)
  * @LR_ERROR_MISSING_FIELD: a required JSON field is absent
  * @LR_ERROR_WRONG_TYPE: a JSON field has the wrong type
@@ -28,6 +29,7 @@ G_BEGIN_DECLS
  */
 typedef enum
 {
+  LR_ERROR_MALFORMED,
   LR_ERROR_INVALID,
   LR_ERROR_MISSING_FIELD,
   LR_ERROR_WRONG_TYPE,

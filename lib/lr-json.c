@@ -34,7 +34,7 @@ check_depth (const char  *data,
         {
           if (++depth > LR_JSON_MAX_DEPTH)
             {
-              g_set_error (error, LR_ERROR, LR_ERROR_TOO_LARGE,
+              g_set_error (error, LR_ERROR, LR_ERROR_MALFORMED,
                            "The JSON document nests deeper than %d levels", LR_JSON_MAX_DEPTH);
               return FALSE;
             }
@@ -64,13 +64,13 @@ lr_json_parse_object (const char  *data,
 
   if (length == 0)
     {
-      g_set_error (error, LR_ERROR, LR_ERROR_INVALID, "The request has no JSON body");
+      g_set_error (error, LR_ERROR, LR_ERROR_MALFORMED, "The request has no JSON body");
       return NULL;
     }
 
   if (!g_utf8_validate_len (data, length, NULL))
     {
-      g_set_error (error, LR_ERROR, LR_ERROR_INVALID, "The body is not UTF-8 text");
+      g_set_error (error, LR_ERROR, LR_ERROR_MALFORMED, "The body is not UTF-8 text");
       return NULL;
     }
 
@@ -80,7 +80,7 @@ lr_json_parse_object (const char  *data,
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, (gssize) length, &local_error))
     {
-      g_set_error (error, LR_ERROR, LR_ERROR_INVALID, "The body is not valid JSON: %s",
+      g_set_error (error, LR_ERROR, LR_ERROR_MALFORMED, "The body is not valid JSON: %s",
                    local_error->message);
       return NULL;
     }
@@ -88,7 +88,7 @@ lr_json_parse_object (const char  *data,
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      g_set_error (error, LR_ERROR, LR_ERROR_WRONG_TYPE, "The body must be a JSON object");
+      g_set_error (error, LR_ERROR, LR_ERROR_MALFORMED, "The body must be a JSON object");
       return NULL;
     }
 
