@@ -377,8 +377,8 @@ lr_stun_message_check_integrity (const LrStunMessage *self,
 
 /* What this codec understands; anything else below 0x8000 is comprehension-required
  * (section 14) and makes a server answer 420. */
-static gboolean
-is_known_attribute (guint16 type)
+gboolean
+lr_stun_attribute_type_is_known (guint16 type)
 {
   switch (type)
     {
@@ -411,7 +411,7 @@ lr_stun_message_has_unknown_required (const LrStunMessage *self,
 {
   for (guint i = 0; i < self->n_attributes; i++)
     {
-      if (!is_known_attribute (self->attributes[i].type))
+      if (!lr_stun_attribute_type_is_known (self->attributes[i].type))
         {
           if (first_unknown != NULL)
             *first_unknown = self->attributes[i].type;

@@ -121,6 +121,7 @@ gboolean  lr_stun_message_check_fingerprint (const LrStunMessage *self);
 gboolean  lr_stun_message_check_integrity   (const LrStunMessage *self,
                                              const guint8        *key,
                                              gsize                key_length);
+gboolean  lr_stun_attribute_type_is_known (guint16 type);
 gboolean  lr_stun_message_has_unknown_required (const LrStunMessage *self,
                                                 guint16             *first_unknown);
 
