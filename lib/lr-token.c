@@ -79,6 +79,7 @@ lr_secret_load_file (const char  *path,
                      GError     **error)
 {
   g_autofree char *contents = NULL;
+  char *secret;
   gsize length = 0;
   GStatBuf st;
 
@@ -113,7 +114,9 @@ lr_secret_load_file (const char  *path,
       return NULL;
     }
 
-  return g_bytes_new_with_free_func (g_steal_pointer (&contents), length, g_free, NULL);
+  /* The free function is called with the user data, not the bytes: pass the buffer twice. */
+  secret = g_steal_pointer (&contents);
+  return g_bytes_new_with_free_func (secret, length, g_free, secret);
 }
 
 /**

@@ -46,6 +46,7 @@ static void
 test_refused (void)
 {
   guint8 buffer[LR_RELAY_FRAME_MAX_SIZE + 8] = { 0 };
+  static const guint8 large[LR_RELAY_FRAME_MAX_SIZE] = { 0 };
   char token[LR_RELAY_TOKEN_TEXT_LENGTH];
   LrRelayFrame frame;
   gsize length;
@@ -59,7 +60,7 @@ test_refused (void)
   g_assert_cmpint (lr_relay_frame_parse (&frame, buffer, LR_RELAY_FRAME_MAX_SIZE + 1), ==,
                    LR_RELAY_FRAME_OVERSIZE);
   g_assert_cmpuint (lr_relay_frame_build (buffer, sizeof buffer, LR_RELAY_FRAME_DATA, 0, 1,
-                                          buffer, LR_RELAY_FRAME_MAX_SIZE), ==, 0);
+                                          large, LR_RELAY_FRAME_MAX_SIZE), ==, 0);
 
   buffer[0] = 0x82;
   g_assert_cmpint (lr_relay_frame_parse (&frame, buffer, length), ==, LR_RELAY_FRAME_BAD_VERSION);
@@ -78,7 +79,7 @@ test_refused (void)
   g_assert_cmpint (lr_relay_frame_parse (&frame, buffer, length), ==, LR_RELAY_FRAME_OK);
   g_assert_cmpint (lr_relay_frame_parse (&frame, buffer, length - 1), ==,
                    LR_RELAY_FRAME_BAD_PAYLOAD);
-  length = lr_relay_frame_build (buffer, sizeof buffer, LR_RELAY_FRAME_PING, 0, 0, buffer,
+  length = lr_relay_frame_build (buffer, sizeof buffer, LR_RELAY_FRAME_PING, 0, 0, large,
                                  LR_RELAY_FRAME_MAX_PING_PAYLOAD + 1);
   g_assert_cmpint (lr_relay_frame_parse (&frame, buffer, length), ==, LR_RELAY_FRAME_BAD_PAYLOAD);
 }

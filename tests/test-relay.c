@@ -510,6 +510,7 @@ stun_request (UdpClient     *client,
               LrStunMessage *message,
               struct sockaddr_in *from)
 {
+  static const guint8 padding[40] = { 0 };
   guint8 request[128], transaction[12];
   LrStunBuilder builder;
   gsize request_length;
@@ -521,7 +522,7 @@ stun_request (UdpClient     *client,
   if (change != 0)
     lr_stun_builder_add_u32 (&builder, LR_STUN_ATTR_CHANGE_REQUEST, change);
   /* Padded to at least the answer's size: such a client is never rate-limited. */
-  lr_stun_builder_add (&builder, LR_STUN_ATTR_PADDING, request, 40);
+  lr_stun_builder_add (&builder, LR_STUN_ATTR_PADDING, padding, sizeof padding);
   lr_stun_builder_add_fingerprint (&builder);
   request_length = lr_stun_builder_finish (&builder);
   udp_client_send (client, port, NULL, request, request_length);

@@ -50,7 +50,6 @@ void
 lrr_server_options_init (LrrServerOptions *options)
 {
   memset (options, 0, sizeof *options);
-  options->listen = g_strdup (LRR_DEFAULT_LISTEN);
   options->threads = MAX (g_get_num_processors (), 1);
   options->max_clients = LRR_DEFAULT_MAX_CLIENTS;
   options->client_pps = LRR_DEFAULT_CLIENT_PPS;
@@ -213,7 +212,9 @@ lrr_server_new (const LrrServerOptions  *options,
   g_autoptr(GError) local_error = NULL;
 
   self->options = *options;
-  self->options.listen = g_strdup (options->listen);
+  /* NULL options take their defaults here, so a GOptionEntry can write straight into them. */
+  self->options.listen = g_strdup (options->listen != NULL ? options->listen
+                                                           : LRR_DEFAULT_LISTEN);
   self->options.alt_address = g_strdup (options->alt_address);
   self->options.public_endpoint = g_strdup (options->public_endpoint);
   self->options.control_url = g_strdup (options->control_url);
@@ -236,11 +237,11 @@ lrr_server_new (const LrrServerOptions  *options,
       return NULL;
     }
 
-  if (!lr_stun_address_parse (&primary, options->listen))
+  if (!lr_stun_address_parse (&primary, self->options.listen))
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                    "--listen: “%s” must be an address and port, like 0.0.0.0:3478",
-                   options->listen);
+                   self->options.listen);
       return NULL;
     }
 
