@@ -656,6 +656,41 @@ test_interop_turnutils_stunclient (Fixture       *f,
   g_assert_cmpint (relay_process_metric (&f->relay, "lanrage_relay_stun_requests_total"), >=, 1);
 }
 
+/* coturn's RFC 5780 client classifies loopback (no NAT) as endpoint-independent mapping and
+ * filtering, which needs every CHANGE-REQUEST answered from the right address and port. */
+static void
+test_interop_turnutils_natdiscovery (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autofree char *program = g_find_program_in_path ("turnutils_natdiscovery");
+  g_autofree char *port = NULL;
+  g_autofree char *alt = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *args[] = { "--alt-address", NULL, NULL };
+
+  if (program == NULL)
+    {
+      g_test_skip ("turnutils_natdiscovery is not installed (Debian package coturn)");
+      return;
+    }
+
+  f->relay.port = free_udp_port ("127.0.0.1");
+  alt = g_strdup_printf ("127.0.0.2:%u", free_udp_port ("127.0.0.2"));
+  args[1] = alt;
+  relay_process_start (&f->relay, args);
+  port = g_strdup_printf ("%u", f->relay.port);
+  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                              &error, program, "-m", "-f", "-p", port, "127.0.0.1", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_test_message ("turnutils_natdiscovery: %s", out);
+  g_assert_nonnull (strstr (out, "NAT with Endpoint Independent Mapping!"));
+  g_assert_nonnull (strstr (out, "NAT with Endpoint Independent Filtering!"));
+}
+
 /* lanrage-control is not on this branch yet: a stand-in server speaks its relay API
  * (POST /v1/relays, bearer relay secret, 204) so that the relay's registration client is
  * exercised. The test against the real lanrage-control comes with the merge. */
@@ -783,6 +818,7 @@ main (int   argc,
   ADD ("stun/binding", test_stun_binding);
   ADD ("stun/rfc5780", test_stun_rfc5780);
   ADD ("stun/interop/turnutils-stunclient", test_interop_turnutils_stunclient);
+  ADD ("stun/interop/turnutils-natdiscovery", test_interop_turnutils_natdiscovery);
   ADD ("registration/stand-in-control", test_registration);
 
   return g_test_run ();
