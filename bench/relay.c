@@ -60,6 +60,8 @@ typedef struct
   double             p99_us;
   double             idle_p50_us;
   double             idle_p99_us;
+  pid_t              pid;             /* the forwarder's process, 0 for none */
+  double             cpu_ns;          /* CPU time per datagram at the common rate */
   gboolean           available;
 } Target;
 
@@ -281,6 +283,29 @@ run_trial (Bench        *self,
   received = __atomic_load_n (&self->received, __ATOMIC_ACQUIRE);
   __atomic_store_n (&self->trial, 0, __ATOMIC_RELEASE);
   return sent == 0 ? 100.0 : 100.0 * (double) (sent - MIN (received, sent)) / sent;
+}
+
+/* CPU time a process has used, all threads together: the sum of the first field of each
+ * thread's schedstat (nanoseconds on a CPU). */
+static gint64
+process_cpu_ns (pid_t pid)
+{
+  g_autofree char *dir_path = g_strdup_printf ("/proc/%d/task", (int) pid);
+  g_autoptr(GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const char *task;
+  gint64 total = 0;
+
+  if (dir == NULL)
+    return 0;
+  while ((task = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/%s/schedstat", dir_path, task);
+      g_autofree char *text = NULL;
+
+      if (g_file_get_contents (path, &text, NULL, NULL))
+        total += g_ascii_strtoll (text, NULL, 10);
+    }
+  return total;
 }
 
 static int
@@ -673,6 +698,11 @@ main (int   argc,
   relay2_process = start_lanrage_relay (&bench, &relay2, relay_binary, "2", dir);
   coturn_process = start_coturn (&bench, &coturn);
   bare_pid = start_bare (&bench, &bare);
+  relay.pid = atoi (g_subprocess_get_identifier (relay_process));
+  relay2.pid = atoi (g_subprocess_get_identifier (relay2_process));
+  if (coturn_process != NULL)
+    coturn.pid = atoi (g_subprocess_get_identifier (coturn_process));
+  bare.pid = bare_pid;
   /* Only now: the set-up replies to the receivers (BOUND) are not the sink's. */
   bench.sink = g_thread_new ("sink", sink_thread, &bench);
   direct.per_pair = TRUE;
@@ -708,7 +738,12 @@ main (int   argc,
         if (!all[t]->available)
           continue;
         bench.sink_offset = all[t]->sink_offset;
+        gint64 cpu_before = all[t]->pid ? process_cpu_ns (all[t]->pid) : 0;
+
         run_trial (&bench, all[t], common);
+        if (all[t]->pid != 0)
+          all[t]->cpu_ns = (process_cpu_ns (all[t]->pid) - cpu_before) /
+                           (common * bench.trial_s);
         latency (&bench, &all[t]->p50_us, &all[t]->p99_us);
         /* And at a game's pace, where no batching hides the cost of one datagram. */
         run_trial (&bench, all[t], IDLE_RATE);
@@ -727,15 +762,16 @@ main (int   argc,
   printf ("lanrage-relay bench: %u pairs, %d-byte payloads, %.1f s trials, %.0f s in all\n",
           bench.pairs, PAYLOAD, trial_s, (g_get_monotonic_time () - started) / 1e6);
   printf ("(direct: no forwarder, the harness's own ceiling; lanrage-relay/2: --threads 2)\n");
-  printf ("%-16s %14s %26s %26s\n", "forwarder", "max 0%-loss/s", "added p50/p99 at 2000/s",
-          "added p50/p99 at common");
+  printf ("%-16s %14s %10s %26s %26s\n", "forwarder", "max 0%-loss/s", "CPU/dgram",
+          "added p50/p99 at 2000/s", "added p50/p99 at common");
   for (guint t = 0; t < G_N_ELEMENTS (targets); t++)
     {
       if (!targets[t]->available)
         printf ("%-16s %14s\n", targets[t]->name, "not run");
       else
-        printf ("%-16s %14.0f %15.1f / %6.1f us %15.1f / %6.1f us\n", targets[t]->name,
-                targets[t]->max_rate, targets[t]->idle_p50_us - direct.idle_p50_us,
+        printf ("%-16s %14.0f %7.0f ns %15.1f / %6.1f us %15.1f / %6.1f us\n", targets[t]->name,
+                targets[t]->max_rate, targets[t]->cpu_ns,
+                targets[t]->idle_p50_us - direct.idle_p50_us,
                 targets[t]->idle_p99_us - direct.idle_p99_us,
                 targets[t]->p50_us - direct.p50_us, targets[t]->p99_us - direct.p99_us);
     }
@@ -748,6 +784,9 @@ main (int   argc,
   if (coturn.available && coturn.max_rate > 0)
     printf ("lanrage-relay / coturn   = %.2f (--threads 2: %.2f)  (aim >= 1.50)\n",
             relay.max_rate / coturn.max_rate, relay2.max_rate / coturn.max_rate);
+  if (coturn.available && relay.cpu_ns > 0 && bare.cpu_ns > 0)
+    printf ("CPU per datagram: coturn / lanrage-relay = %.2f, lanrage-relay / bare = %.2f\n",
+            coturn.cpu_ns / relay.cpu_ns, relay.cpu_ns / bare.cpu_ns);
 
   for (guint p = 0; p < bench.pairs; p++)
     {

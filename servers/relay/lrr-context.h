@@ -20,7 +20,7 @@ G_BEGIN_DECLS
 
 /*
  * LrrContext: set up by LrrServer before the workers start and read by them without a
- * lock. Only @deny changes afterwards (an atomic pointer, freed through @epoch) and the
+ * lock. Only @deny and @stopping change afterwards (an atomic pointer, freed through @epoch) and the
  * peer table, which has its own rules (lrr-peer-table.c).
  */
 typedef struct
@@ -40,6 +40,7 @@ typedef struct
   LrrEpoch      *epoch;
   LrrPeerTable  *peers;
   LrrDenyList   *deny;           /* atomic */
+  gint           stopping;       /* atomic: the workers return when set */
 } LrrContext;
 
 G_END_DECLS

@@ -539,6 +539,7 @@ lrr_server_stop (LrrServer *self)
     return;
   self->running = FALSE;
 
+  __atomic_store_n (&self->context.stopping, TRUE, __ATOMIC_RELEASE);
   if (write (self->stop_fd, &one, sizeof one) != sizeof one)
     g_warning ("Cannot wake the workers: %s", g_strerror (errno));
   for (guint i = 0; i < self->workers->len; i++)

@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #define RX_SIZE     2048
 #define REPLY_SIZE  256
 #define ERROR_BURST 20
+#define LRR_WORKER_STOP_CHECK_MS 100
 
 typedef struct
 {
@@ -606,45 +608,80 @@ clock_ms (clockid_t clock)
   return (gint64) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void
+reset_rx (LrrWorker *self)
+{
+  for (guint i = 0; i < BATCH; i++)
+    {
+      self->rx_msgs[i].msg_hdr.msg_name = &self->from[i].u;
+      self->rx_msgs[i].msg_hdr.msg_namelen = sizeof self->from[i].u;
+      self->rx_msgs[i].msg_hdr.msg_flags = 0;
+    }
+}
+
+/* Decides the fate of @n received datagrams and sends what they caused, against one
+ * snapshot of the peer table. */
+static void
+process_batch (LrrWorker *self,
+               guint      socket_index,
+               int        fd,
+               int        n)
+{
+  LrrContext *context = self->context;
+
+  lrr_epoch_enter (context->epoch, self->index);
+  self->snapshot = lrr_peer_table_get (context->peers);
+  self->deny = __atomic_load_n (&context->deny, __ATOMIC_ACQUIRE);
+  self->now_ms = clock_ms (CLOCK_MONOTONIC_COARSE);
+  self->now_unix = clock_ms (CLOCK_REALTIME_COARSE) / 1000;
+
+  for (int i = 0; i < n; i++)
+    {
+      self->from[i].length = self->rx_msgs[i].msg_hdr.msg_namelen;
+      handle (self, i, socket_index, fd);
+    }
+  flush (self);
+  lrr_epoch_leave (context->epoch, self->index);
+}
+
 /* Reads and answers until the socket is empty. */
 static void
 drain (LrrWorker *self,
        guint      socket_index,
        int        fd)
 {
-  LrrContext *context = self->context;
-
   for (;;)
     {
       int n;
 
-      for (guint i = 0; i < BATCH; i++)
-        {
-          self->rx_msgs[i].msg_hdr.msg_name = &self->from[i].u;
-          self->rx_msgs[i].msg_hdr.msg_namelen = sizeof self->from[i].u;
-          self->rx_msgs[i].msg_hdr.msg_flags = 0;
-        }
-
+      reset_rx (self);
       n = recvmmsg (fd, self->rx_msgs, BATCH, MSG_DONTWAIT, NULL);
       if (n <= 0)
         return;
-
-      lrr_epoch_enter (context->epoch, self->index);
-      self->snapshot = lrr_peer_table_get (context->peers);
-      self->deny = __atomic_load_n (&context->deny, __ATOMIC_ACQUIRE);
-      self->now_ms = clock_ms (CLOCK_MONOTONIC_COARSE);
-      self->now_unix = clock_ms (CLOCK_REALTIME_COARSE) / 1000;
-
-      for (int i = 0; i < n; i++)
-        {
-          self->from[i].length = self->rx_msgs[i].msg_hdr.msg_namelen;
-          handle (self, i, socket_index, fd);
-        }
-      flush (self);
-      lrr_epoch_leave (context->epoch, self->index);
-
+      process_batch (self, socket_index, fd, n);
       if (n < BATCH)
         return;
+    }
+}
+
+/* A worker with one socket (all but worker 0 in RFC 5780 mode) blocks in recvmmsg() itself:
+ * one system call less per wake-up than poll() then recvmmsg(), which matters at a game's
+ * pace, where a wake-up carries one or two datagrams. SO_RCVTIMEO lets it notice that the
+ * relay is stopping. */
+static void
+run_single_socket (LrrWorker *self)
+{
+  struct timeval timeout = { 0, LRR_WORKER_STOP_CHECK_MS * 1000 };
+
+  setsockopt (self->fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  while (!__atomic_load_n (&self->context->stopping, __ATOMIC_ACQUIRE))
+    {
+      int n;
+
+      reset_rx (self);
+      n = recvmmsg (self->fd, self->rx_msgs, BATCH, MSG_WAITFORONE, NULL);
+      if (n > 0)
+        process_batch (self, LRR_SOCKET_PRIMARY, self->fd, n);
     }
 }
 
@@ -656,6 +693,12 @@ worker_thread (gpointer data)
   struct pollfd fds[2 + LRR_N_SOCKETS];
   guint socket_of[2 + LRR_N_SOCKETS];
   guint n_fds = 0;
+
+  if (!(self->index == 0 && context->rfc5780))
+    {
+      run_single_socket (self);
+      return NULL;
+    }
 
   fds[n_fds] = (struct pollfd) { .fd = self->stop_fd, .events = POLLIN };
   socket_of[n_fds++] = G_MAXUINT;
