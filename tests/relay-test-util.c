@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +44,14 @@ relay_binary (void)
   return path;
 }
 
+static void
+die_with_parent (gpointer user_data)
+{
+  /* A test that fails aborts; its relay must not outlive it and hold the test's output
+   * open (meson would then wait for the whole timeout). */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /* Starts the real binary on loopback and reads the ports it prints. The relay secret and the
  * deny file are always passed; @extra_args add to or override them. */
 void
@@ -50,6 +59,7 @@ relay_process_start (RelayProcess       *self,
                      const char * const *extra_args)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GDataInputStream) out = NULL;
   g_autofree char *listen = NULL;
@@ -72,8 +82,10 @@ relay_process_start (RelayProcess       *self,
     g_ptr_array_add (argv, (char *) extra_args[i]);
   g_ptr_array_add (argv, NULL);
 
-  self->process = g_subprocess_newv ((const char * const *) argv->pdata,
-                                     G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  self->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata,
+                                                &error);
   g_assert_no_error (error);
 
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->process));

@@ -791,6 +791,48 @@ test_many_pairs_threads (Fixture       *f,
     udp_client_clear (&clients[i]);
 }
 
+/* Bindings come and go (each one publishes a new table and retires the old one) while two
+ * workers forward: under the sanitizer build this catches a table freed too early. */
+static void
+test_rebind_while_forwarding (Fixture       *f,
+                              gconstpointer  data)
+{
+  const char * const args[] = { "--threads", "2", "--client-pps", "10000000", NULL };
+  UdpClient movers[2];
+  guint8 buffer[2048];
+  guint received = 0;
+  gint64 end;
+
+  relay_process_start (&f->relay, args);
+  bind_peer (f, &f->a, PARTY_P, PEER_A);
+  bind_peer (f, &f->b, PARTY_P, PEER_B);
+  udp_client_init (&movers[0], "127.0.0.1");
+  udp_client_init (&movers[1], "127.0.0.1");
+
+  end = g_get_monotonic_time () + G_USEC_PER_SEC;
+  for (guint round = 0; g_get_monotonic_time () < end; round++)
+    {
+      /* C moves between two addresses: every BIND rebuilds the table. */
+      bind_peer (f, &movers[round % 2], PARTY_Q, PEER_C + round % 16);
+      for (guint i = 0; i < 20; i++)
+        send_frame (f, &f->a, LR_RELAY_FRAME_DATA, PEER_B, "payload", 7);
+      while (udp_client_recv (&f->b, buffer, sizeof buffer, 0, NULL) > 0)
+        received++;
+    }
+  while (udp_client_recv (&f->b, buffer, sizeof buffer, QUIET_MS, NULL) > 0)
+    received++;
+
+  /* B's socket may overflow (its buffer is the default); the relay must not lose any. */
+  g_assert_cmpuint (received, >, 0);
+  g_assert_cmpint (relay_process_metric (&f->relay, "lanrage_relay_forwarded_packets_total"), >=,
+                   received);
+  g_assert_cmpint (drops (f, "send_failed"), ==, 0);
+  expect_forwarded (f, &f->a, PEER_A, &f->b, PEER_B);
+  g_assert_true (relay_process_stop (&f->relay, SIGTERM));
+  udp_client_clear (&movers[0]);
+  udp_client_clear (&movers[1]);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -804,6 +846,7 @@ main (int   argc,
   ADD ("forward/same-party", test_forward_same_party);
   ADD ("forward/party-isolation", test_party_isolation);
   ADD ("forward/many-pairs-threads", test_many_pairs_threads);
+  ADD ("forward/rebind-while-forwarding", test_rebind_while_forwarding);
   ADD ("bind/tokens-refused", test_tokens_refused);
   ADD ("bind/full", test_full);
   ADD ("bind/no-secret-stun-only", test_no_secret_stun_only);
