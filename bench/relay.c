@@ -308,6 +308,41 @@ process_cpu_ns (pid_t pid)
   return total;
 }
 
+/* Datagrams the kernel dropped at full receive buffers, from /proc/net/udp's last column:
+ * at the sink's sockets (the harness could not keep up) or at any other socket on loopback
+ * (the forwarder could not). */
+static void
+udp_drops (Bench   *self,
+           guint64 *at_sink,
+           guint64 *elsewhere)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  *at_sink = *elsewhere = 0;
+  if (!g_file_get_contents ("/proc/net/udp", &text, NULL, NULL))
+    return;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 1; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit_set (g_strstrip (lines[i]), " ", -1);
+      guint n = g_strv_length (fields);
+      const char *colon;
+      guint port;
+      gboolean sink = FALSE;
+
+      if (n < 4 || (colon = strchr (fields[1], ':')) == NULL)
+        continue;
+      port = g_ascii_strtoull (colon + 1, NULL, 16);
+      for (guint p = 0; p < self->pairs; p++)
+        sink |= port == ntohs (self->receiver_addrs[p].sin_port);
+      if (sink)
+        *at_sink += g_ascii_strtoull (fields[n - 1], NULL, 10);
+      else
+        *elsewhere += g_ascii_strtoull (fields[n - 1], NULL, 10);
+    }
+}
+
 static int
 compare_i64 (gconstpointer a,
              gconstpointer b)
@@ -345,9 +380,15 @@ find_max_rate (Bench  *self,
   for (guint s = 0; s < steps; s++)
     {
       double rate = s == 0 ? low : (low + high) / 2;
-      double loss = run_trial (self, target, rate);
+      guint64 sink_before, other_before, sink_after, other_after;
+      double loss;
 
-      g_printerr ("  %-14s %8.0f/s  loss %6.3f %%\n", target->name, rate, loss);
+      udp_drops (self, &sink_before, &other_before);
+      loss = run_trial (self, target, rate);
+      udp_drops (self, &sink_after, &other_after);
+      g_printerr ("  %-16s %8.0f/s  loss %6.3f %%  (dropped at the sink %" G_GUINT64_FORMAT
+                  ", at the forwarder %" G_GUINT64_FORMAT ")\n", target->name, rate, loss,
+                  sink_after - sink_before, other_after - other_before);
       if (loss == 0)
         {
           best = MAX (best, rate);
