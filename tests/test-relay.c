@@ -809,8 +809,9 @@ test_rebind_while_forwarding (Fixture       *f,
   udp_client_init (&movers[0], "127.0.0.1");
   udp_client_init (&movers[1], "127.0.0.1");
 
+  /* 150 moves stay within the relay's budget of table changes (1000/s, 200 at once). */
   end = g_get_monotonic_time () + G_USEC_PER_SEC;
-  for (guint round = 0; g_get_monotonic_time () < end; round++)
+  for (guint round = 0; round < 150 && g_get_monotonic_time () < end; round++)
     {
       /* C moves between two addresses: every BIND rebuilds the table. */
       bind_peer (f, &movers[round % 2], PARTY_Q, PEER_C + round % 16);
@@ -831,6 +832,38 @@ test_rebind_while_forwarding (Fixture       *f,
   g_assert_true (relay_process_stop (&f->relay, SIGTERM));
   udp_client_clear (&movers[0]);
   udp_client_clear (&movers[1]);
+}
+
+/* A peer moving between ports faster than the relay copies tables is refused, silently. */
+static void
+test_table_change_limit (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char * const args[] = { "--threads", "1", NULL };
+  g_autofree char *token = NULL;
+  guint8 frame[128], buffer[2048];
+  gsize length;
+  guint bound = 0;
+
+  relay_process_start (&f->relay, args);
+  token = relay_process_mint (&f->relay, PARTY_P, PEER_A, g_get_real_time () / G_USEC_PER_SEC + 60);
+  length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_BIND, 0, 0, token,
+                                 strlen (token));
+  for (guint i = 0; i < 500; i++)
+    udp_client_send (i % 2 ? &f->a : &f->b, f->relay.port, NULL, frame, length);
+  while (udp_client_recv (&f->a, buffer, sizeof buffer, QUIET_MS, NULL) > 0)
+    bound++;
+  while (udp_client_recv (&f->b, buffer, sizeof buffer, QUIET_MS, NULL) > 0)
+    bound++;
+
+  g_assert_cmpuint (bound, >=, 200);
+  g_assert_cmpuint (bound, <, 500);
+  g_assert_cmpint (drops (f, "rate_limited"), ==, 500 - bound);
+  /* Refreshing from the same address is never limited. */
+  g_usleep (300 * 1000);
+  bind_peer (f, &f->a, PARTY_P, PEER_A);
+  for (guint i = 0; i < 50; i++)
+    bind_peer (f, &f->a, PARTY_P, PEER_A);
 }
 
 int
@@ -855,6 +888,7 @@ main (int   argc,
   ADD ("limits/error-rate", test_error_rate_limited);
   ADD ("limits/client-rate", test_client_rate_limited);
   ADD ("limits/idle-expiry", test_idle_expiry);
+  ADD ("limits/table-changes", test_table_change_limit);
   ADD ("restart-and-rebind", test_restart_and_rebind);
   ADD ("deny-list/sighup", test_deny_list_reload);
   ADD ("sigterm", test_sigterm);

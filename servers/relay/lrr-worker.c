@@ -29,6 +29,11 @@
 #define RX_SIZE     2048
 #define REPLY_SIZE  256
 #define ERROR_BURST 20
+/* A BIND that adds or moves a peer copies the peer table (lrr-peer-table.c): at most this many
+ * a second per worker, so that a client with a valid token cannot keep the relay copying by
+ * binding from ever new ports. A relay restart's 10,000 clients rebind in about 10 s. A BIND
+ * that only refreshes a binding copies nothing and is not counted. */
+#define TABLE_CHANGES_PER_S 1000
 #define LRR_WORKER_STOP_CHECK_MS 100
 
 typedef struct
@@ -58,6 +63,7 @@ struct _LrrWorker
 
   Bucket       errors;
   Bucket       stun;
+  Bucket       table_changes;
 
   /* The current batch. */
   gint64       now_ms;
@@ -135,6 +141,7 @@ lrr_worker_new (LrrContext *context,
   self->stop_fd = stop_fd;
   bucket_init (&self->errors, context->error_rate, MIN (context->error_rate, ERROR_BURST));
   bucket_init (&self->stun, context->stun_rate, context->stun_rate / 10);
+  bucket_init (&self->table_changes, TABLE_CHANGES_PER_S, TABLE_CHANGES_PER_S / 5);
 
   for (guint i = 0; i < BATCH; i++)
     {
@@ -211,6 +218,7 @@ handle_bind (LrrWorker          *self,
   char token[LR_RELAY_TOKEN_TEXT_LENGTH + 1];
   LrRelayTokenClaims claims;
   g_autoptr(GError) error = NULL;
+  const LrrBinding *bound;
   LrrBindResult result;
 
   if (is_denied (self, &self->from[i]))
@@ -235,6 +243,15 @@ handle_bind (LrrWorker          *self,
       count (self, expired ? LRR_COUNTER_DROP_EXPIRED : LRR_COUNTER_DROP_BAD_TOKEN, 1);
       reply_error (self, i, fd, length,
                    expired ? LR_RELAY_FRAME_ERROR_EXPIRED : LR_RELAY_FRAME_ERROR_BAD_TOKEN, 0);
+      return;
+    }
+
+  /* Silently: the client retries its BIND anyway when no BOUND comes. */
+  bound = lrr_peer_snapshot_find_peer (self->snapshot, claims.party, claims.peer);
+  if ((bound == NULL || !lrr_addr_equal (&bound->addr, &self->from[i])) &&
+      !bucket_take (&self->table_changes, self->now_ms))
+    {
+      count (self, LRR_COUNTER_DROP_RATE_LIMITED, 1);
       return;
     }
 
