@@ -170,7 +170,7 @@ lrr_peer_table_bind (LrrPeerTable  *self,
                      gint64         expires_at,
                      gint64         now_ms)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&self->lock);
   const LrrPeerSnapshot *old = self->current;
   const LrrBinding *same_peer = lrr_peer_snapshot_find_peer (old, party, peer);
   const LrrBinding *same_addr = lrr_peer_snapshot_find_addr (old, addr);
@@ -230,7 +230,7 @@ lrr_peer_table_sweep (LrrPeerTable     *self,
                       LrrAddrPredicate  denied,
                       gpointer          user_data)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&self->lock);
+  g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&self->lock);
   const LrrPeerSnapshot *old = self->current;
   g_autoptr(GArray) keep = g_array_sized_new (FALSE, FALSE, sizeof (LrrBinding),
                                               old->n_bindings);
