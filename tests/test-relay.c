@@ -691,6 +691,74 @@ test_interop_turnutils_natdiscovery (Fixture       *f,
   g_assert_nonnull (strstr (out, "NAT with Endpoint Independent Filtering!"));
 }
 
+/* The other way round: our codec, as the helper will use it, reads every attribute of a real
+ * server's answer (coturn's, with RFC 5780 on: two listening addresses). */
+static void
+test_interop_coturn_answer (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *program = g_find_program_in_path ("turnserver");
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *port_arg = NULL;
+  g_autofree char *software = NULL;
+  guint16 port = free_udp_port ("127.0.0.1");
+  guint8 buffer[2048];
+  gssize length = -1;
+  LrStunMessage message;
+  LrStunAddress address, expected;
+  struct sockaddr_in from;
+  guint8 request[128], transaction[12] = { 7 };
+  LrStunBuilder builder;
+  gsize request_length;
+
+  if (program == NULL)
+    {
+      g_test_skip ("turnserver is not installed (Debian package coturn)");
+      return;
+    }
+
+  port_arg = g_strdup_printf ("--listening-port=%u", port);
+  server = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                             &error, program, "-n", "--listening-ip=127.0.0.1",
+                             "--listening-ip=127.0.0.2", port_arg, "--no-auth", "--no-tls",
+                             "--no-dtls", "--no-cli", "--no-stdout-log", NULL);
+  g_assert_no_error (error);
+
+  lr_stun_builder_init (&builder, request, sizeof request, LR_STUN_METHOD_BINDING,
+                        LR_STUN_CLASS_REQUEST, transaction);
+  lr_stun_builder_add_fingerprint (&builder);
+  request_length = lr_stun_builder_finish (&builder);
+  /* coturn takes a moment to listen. */
+  for (guint attempt = 0; attempt < 50 && length <= 0; attempt++)
+    {
+      udp_client_send (&f->a, port, NULL, request, request_length);
+      length = udp_client_recv (&f->a, buffer, sizeof buffer, 100, &from);
+    }
+  g_subprocess_force_exit (server);
+  g_subprocess_wait (server, NULL, NULL);
+
+  g_assert_cmpint (length, >, 0);
+  g_assert_true (lr_stun_message_parse (&message, buffer, length, NULL));
+  g_assert_cmpint (message.klass, ==, LR_STUN_CLASS_SUCCESS);
+  g_assert_false (lr_stun_message_has_unknown_required (&message, NULL));
+  for (guint i = 0; i < message.n_attributes; i++)
+    g_test_message ("coturn sent attribute 0x%04x (%u bytes)", message.attributes[i].type,
+                    message.attributes[i].length);
+
+  lr_stun_address_from_sockaddr (&expected, &f->a.addr, sizeof f->a.addr);
+  g_assert_true (lr_stun_message_get_address (&message, LR_STUN_ATTR_XOR_MAPPED_ADDRESS, &address));
+  g_assert_cmpmem (&address, sizeof address, &expected, sizeof expected);
+  g_assert_true (lr_stun_message_get_address (&message, LR_STUN_ATTR_MAPPED_ADDRESS, &address));
+  g_assert_cmpmem (&address, sizeof address, &expected, sizeof expected);
+  g_assert_true (lr_stun_message_get_address (&message, LR_STUN_ATTR_RESPONSE_ORIGIN, &address));
+  g_assert_true (lr_stun_message_get_address (&message, LR_STUN_ATTR_OTHER_ADDRESS, &address));
+  software = lr_stun_message_dup_string (&message, LR_STUN_ATTR_SOFTWARE);
+  g_assert_nonnull (software);
+  g_test_message ("coturn's SOFTWARE: %s", software);
+  g_assert_true (lr_stun_message_check_fingerprint (&message));
+}
+
 /* lanrage-control is not on this branch yet: a stand-in server speaks its relay API
  * (POST /v1/relays, bearer relay secret, 204) so that the relay's registration client is
  * exercised. The test against the real lanrage-control comes with the merge. */
@@ -896,6 +964,7 @@ main (int   argc,
   ADD ("stun/rfc5780", test_stun_rfc5780);
   ADD ("stun/interop/turnutils-stunclient", test_interop_turnutils_stunclient);
   ADD ("stun/interop/turnutils-natdiscovery", test_interop_turnutils_natdiscovery);
+  ADD ("stun/interop/coturn-answer", test_interop_coturn_answer);
   ADD ("registration/stand-in-control", test_registration);
 
   return g_test_run ();
