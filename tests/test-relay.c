@@ -838,6 +838,41 @@ test_registration (Fixture       *f,
   g_assert_true (relay_process_stop (&f->relay, SIGTERM));
 }
 
+/* What lanrage-control would refuse is refused at start, with a message, not every 20 s. */
+static void
+test_registration_bad_options (Fixture       *f,
+                               gconstpointer  data)
+{
+  const char *cases[][2] = {
+    { "--id", "not an id!" },
+    { "--control", "ftp://control.example" },
+    { "--public-endpoint", "localhost:3478" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const char *argv[] = { g_getenv ("LANRAGE_RELAY"), "--listen", "127.0.0.1:0",
+                             "--relay-secret-file", f->relay.secret_path,
+                             "--control", "http://127.0.0.1:9/", "--public-endpoint",
+                             "198.51.100.7:3478", NULL, NULL, NULL };
+      g_autoptr(GSubprocess) process = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *err = NULL;
+
+      argv[9] = cases[i][0];
+      argv[10] = cases[i][1];
+      process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                         G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+      g_assert_no_error (error);
+      g_subprocess_communicate_utf8 (process, NULL, NULL, NULL, &err, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_subprocess_get_if_exited (process));
+      g_assert_cmpint (g_subprocess_get_exit_status (process), !=, 0);
+      g_test_message ("%s %s: %s", cases[i][0], cases[i][1], err);
+      g_assert_nonnull (strstr (err, cases[i][0] + 2));
+    }
+}
+
 static void
 test_many_pairs_threads (Fixture       *f,
                          gconstpointer  data)
@@ -966,6 +1001,7 @@ main (int   argc,
   ADD ("stun/interop/turnutils-natdiscovery", test_interop_turnutils_natdiscovery);
   ADD ("stun/interop/coturn-answer", test_interop_coturn_answer);
   ADD ("registration/stand-in-control", test_registration);
+  ADD ("registration/bad-options", test_registration_bad_options);
 
   return g_test_run ();
 }

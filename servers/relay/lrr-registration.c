@@ -71,14 +71,22 @@ lrr_registration_init (LrrRegistration *self)
   self->session = soup_session_new_with_options ("timeout", 10, "idle-timeout", 60, NULL);
 }
 
+/**
+ * lrr_registration_new:
+ *
+ * Returns: (transfer full) (nullable): the registration client, or %NULL when lanrage-control
+ *   would refuse what it would send (the body is checked with the server's own parser, so a
+ *   bad --id or --region fails at start, not every 20 s)
+ */
 LrrRegistration *
-lrr_registration_new (const char *control_url,
-                      GBytes     *secret,
-                      const char *id,
-                      const char *region,
-                      const char *endpoint)
+lrr_registration_new (const char  *control_url,
+                      GBytes      *secret,
+                      const char  *id,
+                      const char  *region,
+                      const char  *endpoint,
+                      GError     **error)
 {
-  LrrRegistration *self = g_object_new (LRR_TYPE_REGISTRATION, NULL);
+  g_autoptr(LrrRegistration) self = g_object_new (LRR_TYPE_REGISTRATION, NULL);
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
@@ -98,7 +106,21 @@ lrr_registration_new (const char *control_url,
   json_generator_set_root (generator, root);
   text = json_generator_to_data (generator, &length);
   self->body = g_bytes_new_take (text, length);
-  return self;
+
+  {
+    g_autoptr(LrRelay) parsed = lr_relay_registration_parse (text, length, error);
+
+    if (parsed == NULL)
+      return NULL;
+  }
+
+  if (!g_str_has_prefix (self->url, "http://") && !g_str_has_prefix (self->url, "https://"))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--control: “%s” is not an http:// or https:// URL", control_url);
+      return NULL;
+    }
+  return g_steal_pointer (&self);
 }
 
 static void

@@ -19,7 +19,8 @@ LrrRegistration *lrr_registration_new          (const char      *control_url,
                                                 GBytes          *secret,
                                                 const char      *id,
                                                 const char      *region,
-                                                const char      *endpoint);
+                                                const char      *endpoint,
+                                                GError         **error);
 void             lrr_registration_start        (LrrRegistration *self);
 void             lrr_registration_stop         (LrrRegistration *self);
 guint            lrr_registration_get_n_ok     (LrrRegistration *self);

@@ -286,7 +286,14 @@ lrr_server_new (const LrrServerOptions  *options,
           return NULL;
         }
       self->registration = lrr_registration_new (options->control_url, context->secret,
-                                                 options->id, options->region, endpoint);
+                                                 options->id, options->region, endpoint,
+                                                 &local_error);
+      if (self->registration == NULL)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "Cannot register with these options: %s", local_error->message);
+          return NULL;
+        }
     }
 
   if (options->deny_file != NULL)
