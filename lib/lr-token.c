@@ -66,6 +66,14 @@ lr_token_redact (const char *token)
   return g_strdup_printf ("%.4s…", token);
 }
 
+/* Secrets are text: wipe up to the terminating NUL that g_file_get_contents() adds. */
+static void
+secret_wipe_and_free (gpointer data)
+{
+  sodium_memzero (data, strlen (data));
+  g_free (data);
+}
+
 /**
  * lr_secret_load_file:
  *
@@ -113,7 +121,10 @@ lr_secret_load_file (const char  *path,
       return NULL;
     }
 
-  return g_bytes_new_with_free_func (g_steal_pointer (&contents), length, g_free, NULL);
+  {
+    char *data = g_steal_pointer (&contents);
+    return g_bytes_new_with_free_func (data, length, secret_wipe_and_free, data);
+  }
 }
 
 /**
