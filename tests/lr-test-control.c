@@ -21,7 +21,11 @@ struct _LrTestServer
   GStrv               extra_args;
   LrTestServerFlags   flags;
   GSubprocess        *process;
-  GDataInputStream   *stdout_stream;
+  GThread            *stdout_thread;
+  GMutex              lock;
+  GCond               cond;
+  GString            *stdout_log;     /* everything it printed, over every run */
+  gboolean            stdout_closed;
   char               *url;
   SoupSession        *session;
   guint               starts;
@@ -80,6 +84,9 @@ lr_test_server_new (const char * const *extra_args,
   self->extra_args = g_strdupv ((char **) extra_args);
   self->flags = flags;
   self->session = soup_session_new_with_options ("timeout", 15, "idle-timeout", 30, NULL);
+  self->stdout_log = g_string_new (NULL);
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
 
   return self;
 }
@@ -138,11 +145,12 @@ lr_test_server_free (LrTestServer *self)
       g_subprocess_send_signal (self->process, SIGKILL);
       g_subprocess_wait (self->process, NULL, NULL);
     }
+  if (self->stdout_thread != NULL)
+    g_thread_join (g_steal_pointer (&self->stdout_thread));
 
   if (g_test_failed ())
     print_log_tail (self);
 
-  g_clear_object (&self->stdout_stream);
   g_clear_object (&self->process);
   g_clear_object (&self->session);
 
@@ -156,6 +164,9 @@ lr_test_server_free (LrTestServer *self)
   g_free (self->log_path);
   g_free (self->url);
   g_strfreev (self->extra_args);
+  g_string_free (self->stdout_log, TRUE);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
   g_free (self);
 }
 
@@ -169,23 +180,52 @@ has_arg (LrTestServer *self,
   return FALSE;
 }
 
+/* The server's standard output is read by a thread for as long as it runs: it holds the
+ * "Listening on" line, and with G_MESSAGES_DEBUG its info and debug messages too, which
+ * must neither fill the pipe nor escape the log. */
 typedef struct
 {
-  gboolean  done;
-  char     *line;
-  GError   *error;
-} LineRead;
+  LrTestServer     *server;
+  GDataInputStream *stream;
+} StdoutReader;
 
-static void
-read_line_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
+static gpointer
+stdout_reader_thread (gpointer data)
 {
-  LineRead *read = user_data;
+  StdoutReader *reader = data;
+  LrTestServer *self = reader->server;
 
-  read->line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
-                                                          NULL, &read->error);
-  read->done = TRUE;
+  for (;;)
+    {
+      g_autofree char *line = g_data_input_stream_read_line_utf8 (reader->stream, NULL, NULL,
+                                                                  NULL);
+
+      g_mutex_lock (&self->lock);
+      if (line == NULL)
+        {
+          self->stdout_closed = TRUE;
+          g_cond_broadcast (&self->cond);
+          g_mutex_unlock (&self->lock);
+          break;
+        }
+
+      g_string_append_printf (self->stdout_log, "%s\n", line);
+      if (self->url == NULL && g_str_has_prefix (line, "Listening on "))
+        {
+          const char *url = line + strlen ("Listening on ");
+          gsize length = strlen (url);
+
+          while (length > 0 && (url[length - 1] == '/' || g_ascii_isspace (url[length - 1])))
+            length--;
+          self->url = g_strndup (url, length);
+          g_cond_broadcast (&self->cond);
+        }
+      g_mutex_unlock (&self->lock);
+    }
+
+  g_object_unref (reader->stream);
+  g_free (reader);
+  return NULL;
 }
 
 void
@@ -201,10 +241,8 @@ lr_test_server_start (LrTestServer *self)
   g_assert_null (self->process);
 
   if (binary == NULL)
-    {
-      g_test_skip ("LANRAGE_CONTROL is not set: run the tests with meson test");
-      return;
-    }
+    g_error ("LANRAGE_CONTROL is not set: run the tests with meson test, or set it to the "
+             "path of lanrage-control");
 
   g_ptr_array_add (argv, (char *) binary);
   g_ptr_array_add (argv, (char *) "--listen");
@@ -234,62 +272,44 @@ lr_test_server_start (LrTestServer *self)
   g_assert_no_error (error);
   self->starts++;
 
-  self->stdout_stream = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->process));
+  {
+    StdoutReader *reader = g_new0 (StdoutReader, 1);
+
+    reader->server = self;
+    reader->stream = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->process));
+    g_clear_pointer (&self->url, g_free);
+    self->stdout_closed = FALSE;
+    self->stdout_thread = g_thread_new ("server-stdout", stdout_reader_thread, reader);
+  }
 
   deadline = g_get_monotonic_time () + LR_TEST_START_TIMEOUT_MS * 1000;
-  for (;;)
+  g_mutex_lock (&self->lock);
+  while (self->url == NULL && !self->stdout_closed)
+    if (!g_cond_wait_until (&self->cond, &self->lock, deadline))
+      break;
+  g_mutex_unlock (&self->lock);
+
+  if (self->url == NULL && self->stdout_closed)
     {
-      LineRead read = { 0 };
-      gint64 left_ms = (deadline - g_get_monotonic_time ()) / 1000;
-
-      if (left_ms <= 0)
-        {
-          print_log_tail (self);
-          g_error ("lanrage-control did not print \"Listening on URL\" within %d ms",
-                   LR_TEST_START_TIMEOUT_MS);
-        }
-
-      g_data_input_stream_read_line_async (self->stdout_stream, G_PRIORITY_DEFAULT, NULL,
-                                           read_line_cb, &read);
-      if (!iterate_until (&read.done, left_ms))
-        {
-          print_log_tail (self);
-          g_error ("lanrage-control did not print \"Listening on URL\" within %d ms",
-                   LR_TEST_START_TIMEOUT_MS);
-        }
-
-      if (read.line == NULL)
-        {
-          /* End of file: the server died (or closed its standard output). */
-          g_subprocess_wait (self->process, NULL, NULL);
-          print_log_tail (self);
-          g_error ("lanrage-control exited before listening (%s, status %d): %s",
-                   g_subprocess_get_if_signaled (self->process) ? "signal" : "exit",
-                   g_subprocess_get_if_signaled (self->process)
-                     ? g_subprocess_get_term_sig (self->process)
-                     : g_subprocess_get_exit_status (self->process),
-                   read.error != NULL ? read.error->message : "end of output");
-        }
-
-      if (g_str_has_prefix (read.line, "Listening on "))
-        {
-          const char *url = read.line + strlen ("Listening on ");
-          gsize length = strlen (url);
-
-          while (length > 0 && (url[length - 1] == '/' || g_ascii_isspace (url[length - 1])))
-            length--;
-          g_free (self->url);
-          self->url = g_strndup (url, length);
-          g_assert_true (g_str_has_prefix (self->url, "http://127.0.0.1:"));
-          g_assert_cmpstr (self->url, !=, "http://127.0.0.1:0");
-          g_free (read.line);
-          break;
-        }
-
-      g_test_message ("server stdout: %s", read.line);
-      g_free (read.line);
-      g_clear_error (&read.error);
+      /* End of file: the server died (or closed its standard output). */
+      g_subprocess_wait (self->process, NULL, NULL);
+      print_log_tail (self);
+      g_error ("lanrage-control exited before listening (%s %d)",
+               g_subprocess_get_if_signaled (self->process) ? "signal" : "exit status",
+               g_subprocess_get_if_signaled (self->process)
+                 ? g_subprocess_get_term_sig (self->process)
+                 : g_subprocess_get_exit_status (self->process));
     }
+  if (self->url == NULL)
+    {
+      print_log_tail (self);
+      g_error ("lanrage-control did not print \"Listening on URL\" within %d ms",
+               LR_TEST_START_TIMEOUT_MS);
+    }
+
+  g_assert_true (g_str_has_prefix (self->url, "http://127.0.0.1:") ||
+                 g_str_has_prefix (self->url, "https://127.0.0.1:"));
+  g_assert_cmpstr (self->url, !=, "http://127.0.0.1:0");
 }
 
 typedef struct
@@ -342,7 +362,8 @@ lr_test_server_stop (LrTestServer *self,
       g_test_fail ();
     }
 
-  g_clear_object (&self->stdout_stream);
+  if (self->stdout_thread != NULL)
+    g_thread_join (g_steal_pointer (&self->stdout_thread));
   g_clear_object (&self->process);
   /* Pooled connections lead to the old process; a new one may even get the same port. */
   soup_session_abort (self->session);
@@ -381,14 +402,20 @@ lr_test_server_get_db_path (LrTestServer *self)
   return self->db_path;
 }
 
+/* What the server wrote to its standard error, then to its standard output. */
 char *
 lr_test_server_get_log (LrTestServer *self)
 {
-  char *contents = NULL;
+  g_autofree char *contents = NULL;
+  char *log;
 
   if (!g_file_get_contents (self->log_path, &contents, NULL, NULL))
-    return g_strdup ("");
-  return contents;
+    contents = g_strdup ("");
+
+  g_mutex_lock (&self->lock);
+  log = g_strconcat (contents, self->stdout_log->str, NULL);
+  g_mutex_unlock (&self->lock);
+  return log;
 }
 
 /* The relay secret file the server creates beside its database: its text, trimmed. */

@@ -108,6 +108,21 @@ respond_json (SoupServerMessage *msg,
                                     strlen (text));
 }
 
+/* "error": {"code", "message"}, the same on HTTP answers and on the events socket. */
+static void
+build_error_member (JsonBuilder *builder,
+                    const char  *code,
+                    const char  *message)
+{
+  json_builder_set_member_name (builder, "error");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, code);
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, message);
+  json_builder_end_object (builder);
+}
+
 static void
 respond_error_literal (SoupServerMessage *msg,
                        guint              status,
@@ -118,13 +133,7 @@ respond_error_literal (SoupServerMessage *msg,
   g_autoptr(JsonNode) root = NULL;
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "error");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, code);
-  json_builder_set_member_name (builder, "message");
-  json_builder_add_string_value (builder, message);
-  json_builder_end_object (builder);
+  build_error_member (builder, code, message);
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   respond_json (msg, status, root);
@@ -633,13 +642,7 @@ send_socket_error (SoupWebsocketConnection *connection,
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "type");
   json_builder_add_string_value (builder, "error");
-  json_builder_set_member_name (builder, "error");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, code);
-  json_builder_set_member_name (builder, "message");
-  json_builder_add_string_value (builder, message);
-  json_builder_end_object (builder);
+  build_error_member (builder, code, message);
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   text = lr_json_to_string (root);

@@ -205,6 +205,22 @@ peer_from_row (LrcService   *self,
     }
 }
 
+/* The end of a lookup that selects at most one row: found, missing, or a database error. */
+static gboolean
+row_found (LrcService  *self,
+           int          rc,
+           const char  *missing,
+           GError     **error)
+{
+  if (rc == SQLITE_ROW)
+    return TRUE;
+  if (rc != SQLITE_DONE)
+    return lrc_database_set_error (self->database, error);
+
+  g_set_error_literal (error, LRC_ERROR, LRC_ERROR_NOT_FOUND, missing);
+  return FALSE;
+}
+
 static gboolean
 load_peer (LrcService  *self,
            const char  *party_id,
@@ -228,13 +244,7 @@ load_peer (LrcService  *self,
     peer_from_row (self, stmt, peer);
   sqlite3_reset (stmt);
 
-  if (rc == SQLITE_ROW)
-    return TRUE;
-  if (rc != SQLITE_DONE)
-    return lrc_database_set_error (self->database, error);
-
-  g_set_error (error, LRC_ERROR, LRC_ERROR_NOT_FOUND, "There is no such peer in this party");
-  return FALSE;
+  return row_found (self, rc, "There is no such peer in this party", error);
 }
 
 static gboolean
@@ -268,13 +278,7 @@ load_party (LrcService  *self,
     }
   sqlite3_reset (stmt);
 
-  if (rc == SQLITE_ROW)
-    return TRUE;
-  if (rc != SQLITE_DONE)
-    return lrc_database_set_error (self->database, error);
-
-  g_set_error (error, LRC_ERROR, LRC_ERROR_NOT_FOUND, "There is no such party");
-  return FALSE;
+  return row_found (self, rc, "There is no such party", error);
 }
 
 /* The party's members in the order they joined. */
