@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,7 +29,6 @@ struct _LrTestServer
   gboolean            stdout_closed;
   char               *url;
   SoupSession        *session;
-  guint               starts;
 };
 
 /* Iterating the default context until a flag is set or time runs out. */
@@ -66,6 +66,27 @@ lr_test_run_for (guint ms)
 }
 
 /* The server */
+
+/* Each test has a server of its own, so a test that fails without aborting (a server that
+ * did not stop cleanly) says nothing about the next one: they all run, and the report
+ * names every failure. */
+void
+lr_test_control_init (int    *argc,
+                      char ***argv)
+{
+  static char **args = NULL;
+
+  g_assert_null (args);
+  args = g_new0 (char *, *argc + 2);
+  args[0] = (*argv)[0];
+  args[1] = (char *) "--keep-going";
+  for (int i = 1; i < *argc; i++)
+    args[i + 1] = (*argv)[i];
+  *argc += 1;
+  *argv = args;
+
+  g_test_init (argc, argv, NULL);
+}
 
 LrTestServer *
 lr_test_server_new (const char * const *extra_args,
@@ -228,8 +249,24 @@ stdout_reader_thread (gpointer data)
   return NULL;
 }
 
-void
-lr_test_server_start (LrTestServer *self)
+/* A test that fails aborts without its teardown: the server must not outlive it. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/**
+ * lr_test_server_try_start:
+ * @out_exit_status: (out): the exit status when the server exits before listening
+ *
+ * Starts the server and waits for its "Listening on URL" line. Returns %FALSE if it exited
+ * first (a test of refused configurations wants that); a server that neither listens nor
+ * exits within %LR_TEST_START_TIMEOUT_MS fails the test.
+ */
+gboolean
+lr_test_server_try_start (LrTestServer *self,
+                          int          *out_exit_status)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
@@ -259,6 +296,7 @@ lr_test_server_start (LrTestServer *self)
   g_ptr_array_add (argv, NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   if (self->flags & LR_TEST_SERVER_DEBUG_LOG)
     g_subprocess_launcher_setenv (launcher, "G_MESSAGES_DEBUG", "all", TRUE);
 
@@ -270,7 +308,6 @@ lr_test_server_start (LrTestServer *self)
   self->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata,
                                                 &error);
   g_assert_no_error (error);
-  self->starts++;
 
   {
     StdoutReader *reader = g_new0 (StdoutReader, 1);
@@ -293,12 +330,17 @@ lr_test_server_start (LrTestServer *self)
     {
       /* End of file: the server died (or closed its standard output). */
       g_subprocess_wait (self->process, NULL, NULL);
-      print_log_tail (self);
-      g_error ("lanrage-control exited before listening (%s %d)",
-               g_subprocess_get_if_signaled (self->process) ? "signal" : "exit status",
-               g_subprocess_get_if_signaled (self->process)
-                 ? g_subprocess_get_term_sig (self->process)
-                 : g_subprocess_get_exit_status (self->process));
+      if (g_subprocess_get_if_signaled (self->process))
+        {
+          print_log_tail (self);
+          g_error ("lanrage-control was killed by signal %d before listening",
+                   g_subprocess_get_term_sig (self->process));
+        }
+      if (out_exit_status != NULL)
+        *out_exit_status = g_subprocess_get_exit_status (self->process);
+      g_thread_join (g_steal_pointer (&self->stdout_thread));
+      g_clear_object (&self->process);
+      return FALSE;
     }
   if (self->url == NULL)
     {
@@ -310,6 +352,22 @@ lr_test_server_start (LrTestServer *self)
   g_assert_true (g_str_has_prefix (self->url, "http://127.0.0.1:") ||
                  g_str_has_prefix (self->url, "https://127.0.0.1:"));
   g_assert_cmpstr (self->url, !=, "http://127.0.0.1:0");
+
+  /* A failed assertion aborts before the teardown, which leaves the folder in place. */
+  g_test_message ("lanrage-control listens on %s; its log is %s", self->url, self->log_path);
+  return TRUE;
+}
+
+void
+lr_test_server_start (LrTestServer *self)
+{
+  int status = 0;
+
+  if (!lr_test_server_try_start (self, &status))
+    {
+      print_log_tail (self);
+      g_error ("lanrage-control exited with status %d before listening", status);
+    }
 }
 
 typedef struct
@@ -354,12 +412,12 @@ lr_test_server_stop (LrTestServer *self,
   else if (!g_subprocess_get_if_exited (self->process) ||
            g_subprocess_get_exit_status (self->process) != 0)
     {
-      g_test_message ("lanrage-control did not exit cleanly on SIGTERM (%s %d)",
-                      g_subprocess_get_if_signaled (self->process) ? "signal" : "status",
-                      g_subprocess_get_if_signaled (self->process)
-                        ? g_subprocess_get_term_sig (self->process)
-                        : g_subprocess_get_exit_status (self->process));
-      g_test_fail ();
+      /* The contract: "SIGINT and SIGTERM stop it cleanly". The test goes on, failed. */
+      g_test_fail_printf ("lanrage-control did not exit cleanly on SIGTERM (%s %d)",
+                          g_subprocess_get_if_signaled (self->process) ? "signal" : "status",
+                          g_subprocess_get_if_signaled (self->process)
+                            ? g_subprocess_get_term_sig (self->process)
+                            : g_subprocess_get_exit_status (self->process));
     }
 
   if (self->stdout_thread != NULL)
@@ -375,6 +433,15 @@ lr_test_server_restart (LrTestServer *self,
 {
   lr_test_server_stop (self, kill_hard);
   lr_test_server_start (self);
+}
+
+/* For the next start: options that name files in the test's folder. */
+void
+lr_test_server_set_extra_args (LrTestServer       *self,
+                               const char * const *extra_args)
+{
+  g_strfreev (self->extra_args);
+  self->extra_args = g_strdupv ((char **) extra_args);
 }
 
 gboolean
@@ -614,11 +681,16 @@ lr_test_request_socket (LrTestServer *server,
     g_error ("%s %.60s...: the server closed the connection without answering", method,
              raw_path);
 
+  /* "HTTP/1.1 404 Not Found" */
   if (!g_str_has_prefix (status_line, "HTTP/1.") || strlen (status_line) < 12 ||
-      !g_ascii_string_to_unsigned (((char[4]) { status_line[9], status_line[10],
-                                                status_line[11], '\0' }),
-                                   10, 100, 599, &status, NULL))
+      status_line[8] != ' ')
     g_error ("Not an HTTP status line: %s", status_line);
+  {
+    g_autofree char *code = g_strndup (status_line + 9, 3);
+
+    if (!g_ascii_string_to_unsigned (code, 10, 100, 599, &status, NULL))
+      g_error ("Not an HTTP status line: %s", status_line);
+  }
 
   return (guint) status;
 }

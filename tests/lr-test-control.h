@@ -29,14 +29,21 @@ typedef enum
 
 typedef struct _LrTestServer LrTestServer;
 
+void          lr_test_control_init       (int                *argc,
+                                          char             ***argv);
+
 LrTestServer *lr_test_server_new         (const char * const *extra_args,
                                           LrTestServerFlags   flags);
 void          lr_test_server_free        (LrTestServer       *self);
 void          lr_test_server_start       (LrTestServer       *self);
+gboolean      lr_test_server_try_start   (LrTestServer       *self,
+                                          int                *out_exit_status);
 void          lr_test_server_stop        (LrTestServer       *self,
                                           gboolean            kill_hard);
 void          lr_test_server_restart     (LrTestServer       *self,
                                           gboolean            kill_hard);
+void          lr_test_server_set_extra_args (LrTestServer    *self,
+                                             const char * const *extra_args);
 gboolean      lr_test_server_is_running  (LrTestServer       *self);
 const char   *lr_test_server_get_url     (LrTestServer       *self);
 const char   *lr_test_server_get_tmpdir  (LrTestServer       *self);

@@ -257,6 +257,86 @@ test_join_already_joined (Fixture       *fixture,
   }
 }
 
+/* The README caps a party at 250 peers; the next join is told so and changes nothing. */
+static void
+test_join_party_full (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->server, "crowd", "host");
+  g_autoptr(GHashTable) addresses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                           NULL);
+  guint members = 1;
+
+  g_hash_table_add (addresses, g_strdup (host->virtual_ip));
+  for (;;)
+    {
+      g_autofree char *name = g_strdup_printf ("guest %u", members);
+      g_autofree char *wg = lr_test_random_key ();
+      g_autofree char *disco = lr_test_random_key ();
+      g_autofree char *peer = lr_test_peer_in_json (name, wg, disco);
+      g_autofree char *body = lr_test_join_body (host->invite_code, peer);
+      g_autoptr(LrTestResponse) response = lr_test_request (fixture->server, "POST", "/v1/join",
+                                                            NULL, body);
+      const char *address;
+
+      if (response->status != 201)
+        {
+          lr_test_assert_error (response, 409, "party_full");
+          break;
+        }
+
+      address = lr_test_json_string (response->body, "peer.virtual_ip");
+      g_assert_true (lr_test_virtual_ip_is_valid (address));
+      g_assert_false (g_hash_table_contains (addresses, address));
+      g_hash_table_add (addresses, g_strdup (address));
+      members++;
+      g_assert_cmpuint (members, <=, 250);
+    }
+
+  g_assert_cmpuint (members, ==, 250);
+  {
+    g_autofree char *path = lr_test_party_path (host, "");
+    g_autoptr(LrTestResponse) response = lr_test_request (fixture->server, "GET", path,
+                                                          host->token, NULL);
+
+    lr_test_assert_status (response, 200);
+    g_assert_cmpuint (json_array_get_length (lr_test_json_array (response->body, "peers")), ==,
+                      250);
+  }
+}
+
+/* Peers come and go until the allocator has gone past 10.66.0.255 and 10.66.1.0: no address
+ * ends in .0 or .255, and nobody present shares one. */
+static void
+test_join_address_churn (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->server, "churn", "host");
+  g_autoptr(LrTestMember) stayer = lr_test_join (fixture->server, host->invite_code, "stayer");
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("visitor %u", i);
+      g_autoptr(LrTestMember) visitor = lr_test_join (fixture->server, host->invite_code, name);
+      g_autofree char *path = g_strdup_printf ("/v1/parties/%s/peers/%s", visitor->party_id,
+                                               visitor->peer_id);
+      g_autoptr(LrTestResponse) response = NULL;
+
+      g_assert_true (lr_test_virtual_ip_is_valid (visitor->virtual_ip));
+      g_assert_cmpstr (visitor->virtual_ip, !=, host->virtual_ip);
+      g_assert_cmpstr (visitor->virtual_ip, !=, stayer->virtual_ip);
+      g_hash_table_add (seen, g_strdup (visitor->virtual_ip));
+
+      response = lr_test_request (fixture->server, "DELETE", path, visitor->token, NULL);
+      lr_test_assert_status (response, 204);
+    }
+
+  /* More than one visitor got an address of their own (no allocator stuck on one value). */
+  g_test_message ("%u distinct addresses over 300 visits", g_hash_table_size (seen));
+  g_assert_cmpuint (g_hash_table_size (seen), >, 1);
+}
+
 static void
 test_join_rate_limit (Fixture       *fixture,
                       gconstpointer  data)
@@ -587,6 +667,99 @@ test_relay_token (Fixture       *fixture,
   lr_test_assert_error (response, 401, "unauthorized");
 }
 
+static void
+test_relay_token_lifetime (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->server, "party", "host");
+  g_autofree char *path = lr_test_party_path (host, "/relay-token");
+  g_autoptr(LrTestResponse) response = lr_test_request (fixture->server, "POST", path,
+                                                        host->token, NULL);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  gint64 expires;
+
+  lr_test_assert_status (response, 200);
+  expires = parse_time (lr_test_json_string (response->body, "expires_at"));
+  /* --relay-token-lifetime 90s */
+  g_assert_cmpint (expires, >=, now + 90 - 5);
+  g_assert_cmpint (expires, <=, now + 90 + 5);
+  expires = parse_time (lr_test_json_string (host->answer, "peer.relay_token_expires_at"));
+  g_assert_cmpint (expires, >=, now + 90 - 5);
+  g_assert_cmpint (expires, <=, now + 90 + 5);
+}
+
+/* Like ssh with a private key: a secret others can read is no secret, and the server says
+ * so instead of serving with it. */
+static void
+test_relay_secret_permissions (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (lr_test_server_get_tmpdir (fixture->server),
+                                            "relay-secret", NULL);
+  g_autofree char *before = lr_test_server_read_relay_secret (fixture->server);
+  int status = 0;
+
+  lr_test_server_stop (fixture->server, FALSE);
+  g_assert_cmpint (g_chmod (path, 0640), ==, 0);
+  g_assert_false (lr_test_server_try_start (fixture->server, &status));
+  g_assert_cmpint (status, !=, 0);
+
+  g_assert_cmpint (g_chmod (path, 0604), ==, 0);
+  g_assert_false (lr_test_server_try_start (fixture->server, &status));
+  g_assert_cmpint (status, !=, 0);
+
+  /* Made private again, the same secret is used, not replaced. */
+  g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+  lr_test_server_start (fixture->server);
+  {
+    g_autofree char *after = lr_test_server_read_relay_secret (fixture->server);
+
+    g_assert_cmpstr (after, ==, before);
+  }
+}
+
+static void
+test_relay_secret_file_option (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  const char *secret = "a-relay-secret-the-operator-chose-0123456789";
+  g_autofree char *path = g_build_filename (lr_test_server_get_tmpdir (fixture->server),
+                                            "operator-secret", NULL);
+  g_autofree char *beside = g_build_filename (lr_test_server_get_tmpdir (fixture->server),
+                                              "relay-secret", NULL);
+  const char *args[] = { "--relay-secret-file", path, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) loaded = NULL;
+  g_autoptr(LrTestMember) host = NULL;
+  LrRelayTokenClaims claims;
+
+  /* The fixture started the server with the default; this test wants its own file. */
+  lr_test_server_stop (fixture->server, FALSE);
+  g_unlink (beside);
+  g_file_set_contents (path, secret, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (path, 0600), ==, 0);
+  lr_test_server_set_extra_args (fixture->server, args);
+  lr_test_server_start (fixture->server);
+
+  {
+    g_autoptr(LrTestResponse) response =
+      lr_test_request (fixture->server, "POST", "/v1/relays", secret,
+                       "{\"id\": \"r1\", \"region\": \"eu\", \"endpoint\": \"203.0.113.1:7000\"}");
+
+    lr_test_assert_status (response, 204);
+  }
+  g_assert_false (g_file_test (beside, G_FILE_TEST_EXISTS));
+
+  host = lr_test_create_party (fixture->server, "party", "host");
+  loaded = lr_secret_load_file (path, &error);
+  g_assert_no_error (error);
+  lr_relay_token_verify (loaded, host->relay_token, g_get_real_time () / G_USEC_PER_SEC, &claims,
+                         &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (claims.peer_id, ==, host->peer_id);
+}
+
 static JsonArray *
 list_relays (LrTestServer    *server,
              LrTestResponse **out_response)
@@ -833,6 +1006,18 @@ test_healthz_and_metrics (Fixture       *fixture,
                                         "method=\"POST\",status=\"201\"}"), ==, 2);
   g_assert_cmpint (metric_value (after, "lanrage_control_requests_total{route=\"/v1/join\","
                                         "method=\"POST\",status=\"201\"}"), ==, 1);
+
+  /* The socket closes: the gauge comes back down. */
+  g_clear_pointer (&socket, lr_test_socket_free);
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *text = get_metrics (fixture->server);
+
+      if (metric_value (text, "lanrage_control_websocket_connections") == 0)
+        return;
+      lr_test_run_for (10);
+    }
+  g_error ("lanrage_control_websocket_connections stayed above 0 after the socket closed");
 }
 
 int
@@ -840,11 +1025,12 @@ main (int   argc,
       char *argv[])
 {
   static const char * const no_args[] = { NULL };
+  static const char * const token_lifetime[] = { "--relay-token-lifetime", "90s", NULL };
   static const char * const relay_expiry[] = {
     "--relay-expire-after", "300ms", "--cleanup-interval", "20ms", NULL
   };
 
-  g_test_init (&argc, &argv, NULL);
+  lr_test_control_init (&argc, &argv);
 
 #define ADD(path, func, args) \
   g_test_add (path, Fixture, args, fixture_setup, func, fixture_teardown)
@@ -853,6 +1039,8 @@ main (int   argc,
   ADD ("/control/join/unique-addresses", test_join_unique_addresses, no_args);
   ADD ("/control/join/invite-code-forms", test_join_invite_code_forms, no_args);
   ADD ("/control/join/already-joined", test_join_already_joined, no_args);
+  ADD ("/control/join/party-full", test_join_party_full, no_args);
+  ADD ("/control/join/address-churn", test_join_address_churn, no_args);
   g_test_add ("/control/join/rate-limit", Fixture, no_args, fixture_setup_default_rate_limit,
               test_join_rate_limit, fixture_teardown);
   ADD ("/control/peer/update", test_peer_update, no_args);
@@ -860,6 +1048,9 @@ main (int   argc,
   ADD ("/control/peer/leave-and-remove", test_peer_leave_and_remove, no_args);
   ADD ("/control/party/close", test_party_close, no_args);
   ADD ("/control/relay-token/verify", test_relay_token, no_args);
+  ADD ("/control/relay-token/lifetime", test_relay_token_lifetime, token_lifetime);
+  ADD ("/control/relays/secret-permissions", test_relay_secret_permissions, no_args);
+  ADD ("/control/relays/secret-file-option", test_relay_secret_file_option, no_args);
   ADD ("/control/relays/register", test_relays_register, no_args);
   ADD ("/control/relays/expire", test_relays_expire, relay_expiry);
   ADD ("/control/healthz-and-metrics", test_healthz_and_metrics, no_args);

@@ -494,8 +494,9 @@ test_sql_metacharacters (Fixture       *fixture,
     "名前 ☃ \xf0\x9f\x8e\xae",
   };
   g_autoptr(LrTestMember) host = lr_test_create_party (fixture->server, party_name, names[0]);
-  g_autoptr(GPtrArray) members = g_ptr_array_new_with_free_func ((GDestroyNotify) lr_test_member_free);
+  g_autoptr(GPtrArray) members = NULL;
 
+  members = g_ptr_array_new_with_free_func ((GDestroyNotify) lr_test_member_free);
   for (guint i = 1; i < G_N_ELEMENTS (names); i++)
     g_ptr_array_add (members, lr_test_join (fixture->server, host->invite_code, names[i]));
 
@@ -656,7 +657,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_test_init (&argc, &argv, NULL);
+  lr_test_control_init (&argc, &argv);
 
   g_test_add ("/control/bad-input/table", Fixture, GUINT_TO_POINTER (LR_TEST_SERVER_NONE),
               fixture_setup, test_bad_input_table, fixture_teardown);

@@ -191,6 +191,56 @@ test_events_host_removes (Fixture       *fixture,
   g_assert_true (lr_test_socket_wait_closed (sb, LR_TEST_EVENT_TIMEOUT_MS));
 }
 
+/* Twenty members with a socket each: a newcomer is announced exactly once to every one. */
+static void
+test_events_fan_out (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->server, "crowd", "host");
+  g_autoptr(GPtrArray) members = NULL;
+  g_autoptr(GPtrArray) sockets = NULL;
+  g_autoptr(LrTestMember) late = NULL;
+
+  members = g_ptr_array_new_with_free_func ((GDestroyNotify) lr_test_member_free);
+  sockets = g_ptr_array_new_with_free_func ((GDestroyNotify) lr_test_socket_free);
+
+  for (guint i = 0; i < 19; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("member %u", i);
+
+      g_ptr_array_add (members, lr_test_join (fixture->server, host->invite_code, name));
+    }
+
+  g_ptr_array_add (sockets, lr_test_socket_connect (fixture->server, host->party_id,
+                                                    host->token, NULL));
+  for (guint i = 0; i < members->len; i++)
+    {
+      LrTestMember *member = g_ptr_array_index (members, i);
+
+      g_ptr_array_add (sockets, lr_test_socket_connect (fixture->server, member->party_id,
+                                                        member->token, NULL));
+    }
+  for (guint i = 0; i < sockets->len; i++)
+    {
+      g_autoptr(JsonNode) snapshot = lr_test_socket_expect (g_ptr_array_index (sockets, i),
+                                                            "snapshot", NULL);
+
+      g_assert_cmpuint (json_array_get_length (lr_test_json_array (snapshot, "peers")), ==, 20);
+    }
+
+  late = lr_test_join (fixture->server, host->invite_code, "late");
+  for (guint i = 0; i < sockets->len; i++)
+    {
+      g_autoptr(JsonNode) event = lr_test_socket_expect (g_ptr_array_index (sockets, i),
+                                                         "peer_joined", late->peer_id);
+
+      assert_peer_event_matches (event, late);
+    }
+  lr_test_run_for (200);
+  for (guint i = 0; i < sockets->len; i++)
+    g_assert_cmpuint (lr_test_socket_pending (g_ptr_array_index (sockets, i)), ==, 0);
+}
+
 typedef struct
 {
   LrTestMember *alice, *bob, *carol, *dave;
@@ -581,13 +631,14 @@ main (int   argc,
     "--offline-after", "300ms", "--remove-after", "1s", "--cleanup-interval", "20ms", NULL
   };
 
-  g_test_init (&argc, &argv, NULL);
+  lr_test_control_init (&argc, &argv);
 
 #define ADD(path, func, args) \
   g_test_add (path, Fixture, args, fixture_setup, func, fixture_teardown)
 
   ADD ("/control/events/order", test_events_order, no_args);
   ADD ("/control/events/host-removes", test_events_host_removes, no_args);
+  ADD ("/control/events/fan-out", test_events_fan_out, no_args);
   ADD ("/control/events/auth", test_events_auth, no_args);
   ADD ("/control/events/signal/named-peer-only", test_signal_named_peer_only, no_args);
   ADD ("/control/events/signal/refused", test_signal_refused, no_args);

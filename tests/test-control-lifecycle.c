@@ -30,6 +30,16 @@ fixture_teardown (Fixture       *fixture,
   g_clear_pointer (&fixture->server, lr_test_server_free);
 }
 
+/* Once the server has said where it listens, SIGTERM must stop it cleanly (exit status 0),
+ * however soon it comes: scripts and service managers stop what they just started. */
+static void
+test_sigterm_right_after_start (Fixture       *fixture,
+                                gconstpointer  data)
+{
+  for (guint i = 0; i < 50 && !g_test_failed (); i++)
+    lr_test_server_restart (fixture->server, FALSE);
+}
+
 static JsonNode *
 get_party (LrTestServer *server,
            LrTestMember *member)
@@ -280,9 +290,10 @@ test_kill_under_joins (Fixture       *fixture,
 {
   JoinStream stream = { 0 };
   g_autoptr(GThread) thread = NULL;
-  g_autoptr(GPtrArray) listings = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  g_autoptr(GPtrArray) listings = NULL;
   guint acknowledged, listed = 0;
 
+  listings = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   stream.url = g_strdup (lr_test_server_get_url (fixture->server));
   stream.parties = g_ptr_array_new_with_free_func ((GDestroyNotify) lr_test_member_free);
   stream.acknowledged = g_ptr_array_new_with_free_func (g_free);
@@ -332,6 +343,80 @@ test_kill_under_joins (Fixture       *fixture,
   g_mutex_clear (&stream.lock);
   g_free (stream.url);
   g_free (stream.last_error);
+}
+
+/* A restart ends the events sockets; a client that reconnects gets the same party back. */
+static void
+test_restart_with_sockets (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->server, "party", "host");
+  g_autoptr(LrTestMember) bob = lr_test_join (fixture->server, host->invite_code, "bob");
+  g_autoptr(LrTestSocket) socket = lr_test_socket_connect (fixture->server, bob->party_id,
+                                                           bob->token, NULL);
+  g_autoptr(JsonNode) first = lr_test_socket_expect (socket, "snapshot", NULL);
+  g_autoptr(JsonNode) again = NULL;
+
+  lr_test_server_restart (fixture->server, FALSE);
+  g_assert_true (lr_test_socket_wait_closed (socket, LR_TEST_EVENT_TIMEOUT_MS));
+  g_clear_pointer (&socket, lr_test_socket_free);
+
+  socket = lr_test_socket_connect (fixture->server, bob->party_id, bob->token, NULL);
+  again = lr_test_socket_expect (socket, "snapshot", NULL);
+  g_assert_cmpstr (lr_test_json_string (again, "party.invite_code"), ==, host->invite_code);
+  g_assert_cmpuint (json_array_get_length (lr_test_json_array (again, "peers")), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonNode *peer = json_array_get_element (lr_test_json_array (first, "peers"), i);
+      JsonNode *same = lr_test_json_array_find_peer (lr_test_json_array (again, "peers"),
+                                                     lr_test_json_string (peer, "id"));
+
+      g_assert_nonnull (same);
+      g_assert_cmpstr (lr_test_json_string (same, "virtual_ip"), ==,
+                       lr_test_json_string (peer, "virtual_ip"));
+    }
+}
+
+static gint64
+peer_last_seen (LrTestServer *server,
+                LrTestMember *reader,
+                const char   *peer_id)
+{
+  g_autoptr(JsonNode) listing = get_party (server, reader);
+  JsonNode *peer = lr_test_json_array_find_peer (lr_test_json_array (listing, "peers"), peer_id);
+  g_autoptr(GDateTime) time = NULL;
+
+  g_assert_nonnull (peer);
+  time = g_date_time_new_from_iso8601 (lr_test_json_string (peer, "last_seen"), NULL);
+  g_assert_nonnull (time);
+  return g_date_time_to_unix (time);
+}
+
+/* Heartbeats live in memory (the flush interval here is an hour); a clean stop writes them. */
+static void
+test_heartbeats_written_on_stop (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->server, "party", "host");
+  g_autoptr(LrTestMember) bob = lr_test_join (fixture->server, host->invite_code, "bob");
+  g_autofree char *path = g_strdup_printf ("/v1/parties/%s/peers/%s/heartbeat", bob->party_id,
+                                           bob->peer_id);
+  gint64 joined = peer_last_seen (fixture->server, host, bob->peer_id);
+  gint64 beat;
+
+  /* last_seen has whole seconds: let one go by. */
+  g_usleep (1100 * 1000);
+  {
+    g_autoptr(LrTestResponse) response = lr_test_request (fixture->server, "POST", path,
+                                                          bob->token, NULL);
+
+    lr_test_assert_status (response, 204);
+  }
+  beat = peer_last_seen (fixture->server, host, bob->peer_id);
+  g_assert_cmpint (beat, >, joined);
+
+  lr_test_server_restart (fixture->server, FALSE);
+  g_assert_cmpint (peer_last_seen (fixture->server, host, bob->peer_id), >=, beat);
 }
 
 static void
@@ -416,18 +501,23 @@ main (int   argc,
       char *argv[])
 {
   static const char * const no_args[] = { NULL };
+  static const char * const slow_flush[] = { "--heartbeat-flush-interval", "1h", NULL };
   static const char * const empty_party[] = {
     "--empty-party-after", "500ms", "--cleanup-interval", "20ms", NULL
   };
 
-  g_test_init (&argc, &argv, NULL);
+  lr_test_control_init (&argc, &argv);
 
 #define ADD(path, func, args) \
   g_test_add (path, Fixture, args, fixture_setup, func, fixture_teardown)
 
   ADD ("/control/restart/sigterm", test_restart_sigterm, no_args);
+  ADD ("/control/restart/sigterm-right-after-start", test_sigterm_right_after_start, no_args);
   ADD ("/control/restart/sigkill", test_restart_sigkill, no_args);
   ADD ("/control/restart/kill-9-under-joins", test_kill_under_joins, no_args);
+  ADD ("/control/restart/with-sockets", test_restart_with_sockets, no_args);
+  ADD ("/control/restart/heartbeats-written-on-stop", test_heartbeats_written_on_stop,
+       slow_flush);
   ADD ("/control/party/host-hand-over", test_host_hand_over, no_args);
   ADD ("/control/party/empty-then-deleted", test_empty_party, empty_party);
 

