@@ -1299,3 +1299,26 @@ lr_test_socket_pending (LrTestSocket *self)
 {
   return g_queue_get_length (&self->queue);
 }
+
+void
+lr_test_fixture_setup (LrTestFixture *fixture,
+                       gconstpointer  extra_args)
+{
+  fixture->server = lr_test_server_new (extra_args, LR_TEST_SERVER_NONE);
+  lr_test_server_start (fixture->server);
+}
+
+void
+lr_test_fixture_setup_keep_rate_limit (LrTestFixture *fixture,
+                                       gconstpointer  extra_args)
+{
+  fixture->server = lr_test_server_new (extra_args, LR_TEST_SERVER_KEEP_RATE_LIMIT);
+  lr_test_server_start (fixture->server);
+}
+
+void
+lr_test_fixture_teardown (LrTestFixture *fixture,
+                          gconstpointer  extra_args)
+{
+  g_clear_pointer (&fixture->server, lr_test_server_free);
+}

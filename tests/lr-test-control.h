@@ -53,6 +53,19 @@ char         *lr_test_server_read_relay_secret (LrTestServer *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrTestServer, lr_test_server_free)
 
+/* The fixture of most tests: one started server; the test data are extra arguments. */
+typedef struct
+{
+  LrTestServer *server;
+} LrTestFixture;
+
+void lr_test_fixture_setup                 (LrTestFixture *fixture,
+                                            gconstpointer  extra_args);
+void lr_test_fixture_setup_keep_rate_limit (LrTestFixture *fixture,
+                                            gconstpointer  extra_args);
+void lr_test_fixture_teardown              (LrTestFixture *fixture,
+                                            gconstpointer  extra_args);
+
 /* One HTTP exchange. */
 typedef struct
 {

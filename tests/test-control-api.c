@@ -11,33 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-typedef struct
-{
-  LrTestServer *server;
-} Fixture;
-
-static void
-fixture_setup (Fixture       *fixture,
-               gconstpointer  data)
-{
-  fixture->server = lr_test_server_new (data, LR_TEST_SERVER_NONE);
-  lr_test_server_start (fixture->server);
-}
-
-static void
-fixture_setup_default_rate_limit (Fixture       *fixture,
-                                  gconstpointer  data)
-{
-  fixture->server = lr_test_server_new (data, LR_TEST_SERVER_KEEP_RATE_LIMIT);
-  lr_test_server_start (fixture->server);
-}
-
-static void
-fixture_teardown (Fixture       *fixture,
-                  gconstpointer  data)
-{
-  g_clear_pointer (&fixture->server, lr_test_server_free);
-}
+typedef LrTestFixture Fixture;
 
 static gint64
 parse_time (const char *text)
@@ -1033,7 +1007,7 @@ main (int   argc,
   lr_test_control_init (&argc, &argv);
 
 #define ADD(path, func, args) \
-  g_test_add (path, Fixture, args, fixture_setup, func, fixture_teardown)
+  g_test_add (path, Fixture, args, lr_test_fixture_setup, func, lr_test_fixture_teardown)
 
   ADD ("/control/create/answer", test_create_answer, no_args);
   ADD ("/control/join/unique-addresses", test_join_unique_addresses, no_args);
@@ -1041,8 +1015,8 @@ main (int   argc,
   ADD ("/control/join/already-joined", test_join_already_joined, no_args);
   ADD ("/control/join/party-full", test_join_party_full, no_args);
   ADD ("/control/join/address-churn", test_join_address_churn, no_args);
-  g_test_add ("/control/join/rate-limit", Fixture, no_args, fixture_setup_default_rate_limit,
-              test_join_rate_limit, fixture_teardown);
+  g_test_add ("/control/join/rate-limit", Fixture, no_args, lr_test_fixture_setup_keep_rate_limit,
+              test_join_rate_limit, lr_test_fixture_teardown);
   ADD ("/control/peer/update", test_peer_update, no_args);
   ADD ("/control/peer/heartbeat", test_peer_heartbeat, no_args);
   ADD ("/control/peer/leave-and-remove", test_peer_leave_and_remove, no_args);

@@ -6,25 +6,7 @@
 
 #include <string.h>
 
-typedef struct
-{
-  LrTestServer *server;
-} Fixture;
-
-static void
-fixture_setup (Fixture       *fixture,
-               gconstpointer  data)
-{
-  fixture->server = lr_test_server_new (data, LR_TEST_SERVER_NONE);
-  lr_test_server_start (fixture->server);
-}
-
-static void
-fixture_teardown (Fixture       *fixture,
-                  gconstpointer  data)
-{
-  g_clear_pointer (&fixture->server, lr_test_server_free);
-}
+typedef LrTestFixture Fixture;
 
 static void
 assert_peer_event_matches (JsonNode     *event,
@@ -634,7 +616,7 @@ main (int   argc,
   lr_test_control_init (&argc, &argv);
 
 #define ADD(path, func, args) \
-  g_test_add (path, Fixture, args, fixture_setup, func, fixture_teardown)
+  g_test_add (path, Fixture, args, lr_test_fixture_setup, func, lr_test_fixture_teardown)
 
   ADD ("/control/events/order", test_events_order, no_args);
   ADD ("/control/events/host-removes", test_events_host_removes, no_args);

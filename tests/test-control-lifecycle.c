@@ -10,25 +10,7 @@
 
 #include <string.h>
 
-typedef struct
-{
-  LrTestServer *server;
-} Fixture;
-
-static void
-fixture_setup (Fixture       *fixture,
-               gconstpointer  data)
-{
-  fixture->server = lr_test_server_new (data, LR_TEST_SERVER_NONE);
-  lr_test_server_start (fixture->server);
-}
-
-static void
-fixture_teardown (Fixture       *fixture,
-                  gconstpointer  data)
-{
-  g_clear_pointer (&fixture->server, lr_test_server_free);
-}
+typedef LrTestFixture Fixture;
 
 /* Once the server has said where it listens, SIGTERM must stop it cleanly (exit status 0),
  * however soon it comes: scripts and service managers stop what they just started. */
@@ -509,7 +491,7 @@ main (int   argc,
   lr_test_control_init (&argc, &argv);
 
 #define ADD(path, func, args) \
-  g_test_add (path, Fixture, args, fixture_setup, func, fixture_teardown)
+  g_test_add (path, Fixture, args, lr_test_fixture_setup, func, lr_test_fixture_teardown)
 
   ADD ("/control/restart/sigterm", test_restart_sigterm, no_args);
   ADD ("/control/restart/sigterm-right-after-start", test_sigterm_right_after_start, no_args);
