@@ -175,5 +175,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrRelay, lr_relay_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrSignal, lr_signal_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrPeer, lr_peer_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrParty, lr_party_free)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LrPeer, lr_peer_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LrParty, lr_party_clear)
 
 G_END_DECLS

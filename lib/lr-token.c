@@ -66,6 +66,14 @@ lr_token_redact (const char *token)
   return g_strdup_printf ("%.4s…", token);
 }
 
+/* Secrets are text: wipe up to the terminating NUL that g_file_get_contents() adds. */
+static void
+secret_wipe_and_free (gpointer data)
+{
+  sodium_memzero (data, strlen (data));
+  g_free (data);
+}
+
 /**
  * lr_secret_load_file:
  *
@@ -79,7 +87,6 @@ lr_secret_load_file (const char  *path,
                      GError     **error)
 {
   g_autofree char *contents = NULL;
-  char *secret;
   gsize length = 0;
   GStatBuf st;
 
@@ -114,9 +121,10 @@ lr_secret_load_file (const char  *path,
       return NULL;
     }
 
-  /* The free function is called with the user data, not the bytes: pass the buffer twice. */
-  secret = g_steal_pointer (&contents);
-  return g_bytes_new_with_free_func (secret, length, g_free, secret);
+  {
+    char *data = g_steal_pointer (&contents);
+    return g_bytes_new_with_free_func (data, length, secret_wipe_and_free, data);
+  }
 }
 
 /**

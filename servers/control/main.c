@@ -1,0 +1,187 @@
+/* main.c: lanrage-control
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "lanrage-control"
+
+#include <glib-unix.h>
+#include <locale.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "lr-error.h"
+#include "lr-token.h"
+#include "lrc-duration.h"
+#include "lrc-server.h"
+
+static gboolean
+quit_cb (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static GBytes *
+load_or_create_secret (const char  *path,
+                       GError     **error)
+{
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      if (!lr_secret_create_file (path, error))
+        return NULL;
+      g_message ("Created a new relay secret in %s; give the relays a copy", path);
+    }
+  return lr_secret_load_file (path, error);
+}
+
+typedef struct
+{
+  const char *name;
+  char       *text;
+  gint64     *out;
+} DurationOption;
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autoptr(LrClock) clock = NULL;
+  g_autoptr(LrcDatabase) database = NULL;
+  g_autoptr(LrcService) service = NULL;
+  g_autoptr(LrcServer) server = NULL;
+  g_autoptr(GBytes) secret = NULL;
+  g_autofree char *listen = NULL;
+  g_autofree char *db_path = NULL;
+  g_autofree char *secret_path = NULL;
+  g_autofree char *tls_cert = NULL;
+  g_autofree char *tls_key = NULL;
+  g_autofree char *url = NULL;
+  int join_rate_limit = 10;
+  LrcTimings timings;
+  LrcServerOptions options = { 0 };
+  gint64 cleanup_interval_us = G_USEC_PER_SEC;
+  gint64 flush_interval_us = G_GINT64_CONSTANT (10) * G_USEC_PER_SEC;
+  DurationOption durations[] = {
+    { "offline-after", NULL, &timings.offline_after_us },
+    { "remove-after", NULL, &timings.remove_after_us },
+    { "empty-party-after", NULL, &timings.empty_party_after_us },
+    { "relay-expire-after", NULL, &timings.relay_expire_after_us },
+    { "relay-token-lifetime", NULL, &timings.relay_token_lifetime_us },
+    { "cleanup-interval", NULL, &cleanup_interval_us },
+    { "heartbeat-flush-interval", NULL, &flush_interval_us },
+  };
+  GOptionEntry entries[] = {
+    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address and port (127.0.0.1:8666)", "ADDR:PORT" },
+    { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, "SQLite database", "PATH" },
+    { "relay-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &secret_path, "Secret shared with the relays (0600)", "PATH" },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, "PEM certificate: serve HTTPS", "PATH" },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key", "PATH" },
+    { "join-rate-limit", 0, 0, G_OPTION_ARG_INT, &join_rate_limit, "Creates and joins a minute per address (0: no limit)", "N" },
+    { "offline-after", 0, 0, G_OPTION_ARG_STRING, &durations[0].text, "Quiet this long: offline (60s)", "DUR" },
+    { "remove-after", 0, 0, G_OPTION_ARG_STRING, &durations[1].text, "Offline this long: removed (10m)", "DUR" },
+    { "empty-party-after", 0, 0, G_OPTION_ARG_STRING, &durations[2].text, "Empty this long: party deleted (1h)", "DUR" },
+    { "relay-expire-after", 0, 0, G_OPTION_ARG_STRING, &durations[3].text, "Relay not refreshed this long: dropped (60s)", "DUR" },
+    { "relay-token-lifetime", 0, 0, G_OPTION_ARG_STRING, &durations[4].text, "Lifetime of relay tokens (1h)", "DUR" },
+    { "cleanup-interval", 0, 0, G_OPTION_ARG_STRING, &durations[5].text, "How often to sweep (1s)", "DUR" },
+    { "heartbeat-flush-interval", 0, 0, G_OPTION_ARG_STRING, &durations[6].text, "How often heartbeats are written (10s)", "DUR" },
+    { NULL }
+  };
+
+  setlocale (LC_ALL, "");
+  /* The database, its WAL and the relay secret hold tokens' hashes and keys: owner only. */
+  umask (077);
+  lr_init ();
+  lrc_timings_init_defaults (&timings);
+
+  context = g_option_context_new ("- the LANrage control server");
+  g_option_context_set_summary (context,
+                                "Keeps LANrage parties together: invite codes, addresses, tokens "
+                                "and events.\nDurations take ms, s, m or h (a bare number is "
+                                "seconds).");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("lanrage-control: %s\n", error->message);
+      return 2;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (durations); i++)
+    {
+      if (durations[i].text != NULL &&
+          !lrc_duration_parse (durations[i].text, durations[i].out, &error))
+        {
+          g_printerr ("lanrage-control: --%s: %s\n", durations[i].name, error->message);
+          return 2;
+        }
+      g_free (durations[i].text);
+    }
+
+  if (join_rate_limit < 0)
+    {
+      g_printerr ("lanrage-control: --join-rate-limit must be 0 or more\n");
+      return 2;
+    }
+
+  if (db_path == NULL)
+    db_path = g_build_filename (g_get_user_state_dir (), "lanrage", "control.db", NULL);
+  if (secret_path == NULL)
+    {
+      g_autofree char *folder = g_path_get_dirname (db_path);
+      secret_path = g_build_filename (folder, "relay-secret", NULL);
+    }
+
+  database = lrc_database_open (db_path, &error);
+  if (database == NULL)
+    {
+      g_printerr ("lanrage-control: %s\n", error->message);
+      return 1;
+    }
+
+  secret = load_or_create_secret (secret_path, &error);
+  if (secret == NULL)
+    {
+      g_printerr ("lanrage-control: %s\n", error->message);
+      return 1;
+    }
+
+  clock = lr_clock_new_system ();
+  service = lrc_service_new (database, clock, &timings, secret, &error);
+  if (service == NULL)
+    {
+      g_printerr ("lanrage-control: %s\n", error->message);
+      return 1;
+    }
+
+  options.listen = listen ? listen : (char *) "127.0.0.1:8666";
+  options.tls_cert = tls_cert;
+  options.tls_key = tls_key;
+  options.join_rate_limit = (guint) join_rate_limit;
+  options.cleanup_interval_us = cleanup_interval_us;
+  options.flush_interval_us = flush_interval_us;
+
+  server = lrc_server_new (service, clock, &options, &error);
+  if (server == NULL)
+    {
+      g_printerr ("lanrage-control: %s\n", error->message);
+      return 1;
+    }
+
+  /* Handlers first: a script may send SIGTERM the moment it reads the line below. */
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, quit_cb, loop);
+  g_unix_signal_add (SIGINT, quit_cb, loop);
+
+  url = lrc_server_get_url (server);
+  g_message ("Database %s", db_path);
+  printf ("Listening on %s\n", url);
+  fflush (stdout);
+
+  g_main_loop_run (loop);
+
+  g_message ("Stopping");
+  lrc_server_stop (server);
+  return 0;
+}
