@@ -1,0 +1,242 @@
+/* lrd-wg-backend.c: the WireGuard backend interface, its value types and auto selection
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "lrd-wg-backend-private.h"
+
+#include <net/if.h>
+#include <sodium.h>
+#include <string.h>
+
+G_DEFINE_QUARK (lrd-wg-error-quark, lrd_wg_error)
+
+G_DEFINE_INTERFACE (LrdWgBackend, lrd_wg_backend, G_TYPE_OBJECT)
+
+static void
+lrd_wg_backend_default_init (LrdWgBackendInterface *iface)
+{
+}
+
+void
+lrd_wg_peer_config_clear (LrdWgPeerConfig *config)
+{
+  g_clear_object (&config->endpoint);
+  g_clear_pointer (&config->allowed_ips, g_strfreev);
+}
+
+void
+lrd_wg_peer_stats_clear (LrdWgPeerStats *stats)
+{
+  g_clear_object (&stats->endpoint);
+}
+
+void
+lrd_wg_peer_stats_array_init (GArray **array)
+{
+  *array = g_array_new (FALSE, TRUE, sizeof (LrdWgPeerStats));
+  g_array_set_clear_func (*array, (GDestroyNotify) lrd_wg_peer_stats_clear);
+}
+
+/**
+ * lrd_wg_parse_interface_address:
+ * @address_cidr: the interface's own address and the party's prefix, e.g. `10.66.0.7/16`
+ *
+ * Unlike a route prefix, host bits are expected here.
+ */
+gboolean
+lrd_wg_parse_interface_address (const char     *address_cidr,
+                                GInetAddress  **out_address,
+                                guint          *out_prefix_length,
+                                GError        **error)
+{
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  guint64 prefix_length = 0;
+
+  if (address_cidr != NULL && strlen (address_cidr) < 64)
+    parts = g_strsplit (address_cidr, "/", 3);
+
+  if (parts != NULL && g_strv_length (parts) == 2)
+    address = g_inet_address_new_from_string (parts[0]);
+
+  if (address == NULL ||
+      !g_ascii_string_to_unsigned (parts[1], 10, 0,
+                                   g_inet_address_get_native_size (address) * 8,
+                                   &prefix_length, NULL) ||
+      !g_ascii_isdigit (parts[1][0]))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not an interface address like 10.66.0.7/16",
+                   address_cidr != NULL && strlen (address_cidr) < 64 ? address_cidr
+                                                                      : "(too long)");
+      return FALSE;
+    }
+
+  *out_address = g_steal_pointer (&address);
+  *out_prefix_length = (guint) prefix_length;
+  return TRUE;
+}
+
+gboolean
+lrd_wg_check_ifname (const char  *ifname,
+                     GError     **error)
+{
+  gsize length = ifname != NULL ? strlen (ifname) : 0;
+
+  if (length == 0 || length >= IFNAMSIZ || strcmp (ifname, ".") == 0 ||
+      strcmp (ifname, "..") == 0 || strpbrk (ifname, "/: \t\n") != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Not a usable interface name (1 to %d characters, no / : or spaces)",
+                   IFNAMSIZ - 1);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+char *
+lrd_wg_key_to_base64 (const LrdWgKey *key)
+{
+  char text[sodium_base64_ENCODED_LEN (LRD_WG_KEY_LENGTH, sodium_base64_VARIANT_ORIGINAL)];
+
+  sodium_bin2base64 (text, sizeof text, key->bytes, sizeof key->bytes,
+                     sodium_base64_VARIANT_ORIGINAL);
+  return g_strdup (text);
+}
+
+gboolean
+lrd_wg_key_from_base64 (const char *text,
+                        LrdWgKey   *out)
+{
+  size_t length = 0;
+
+  return text != NULL &&
+         sodium_base642bin (out->bytes, sizeof out->bytes, text, strlen (text), NULL, &length,
+                            NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+         length == LRD_WG_KEY_LENGTH;
+}
+
+const char *
+lrd_wg_backend_get_name (LrdWgBackend *self)
+{
+  g_return_val_if_fail (LRD_IS_WG_BACKEND (self), NULL);
+
+  return LRD_WG_BACKEND_GET_IFACE (self)->get_name (self);
+}
+
+void
+lrd_wg_backend_up_async (LrdWgBackend        *self,
+                         const LrdWgKey      *private_key,
+                         guint16              listen_port,
+                         const char          *address_cidr,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_return_if_fail (LRD_IS_WG_BACKEND (self));
+  g_return_if_fail (private_key != NULL);
+
+  LRD_WG_BACKEND_GET_IFACE (self)->up_async (self, private_key, listen_port, address_cidr,
+                                             cancellable, callback, user_data);
+}
+
+gboolean
+lrd_wg_backend_up_finish (LrdWgBackend  *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (LRD_IS_WG_BACKEND (self), FALSE);
+
+  return LRD_WG_BACKEND_GET_IFACE (self)->up_finish (self, result, error);
+}
+
+void
+lrd_wg_backend_set_peer_async (LrdWgBackend          *self,
+                               const LrdWgPeerConfig *peer,
+                               GCancellable          *cancellable,
+                               GAsyncReadyCallback    callback,
+                               gpointer               user_data)
+{
+  g_return_if_fail (LRD_IS_WG_BACKEND (self));
+  g_return_if_fail (peer != NULL);
+
+  LRD_WG_BACKEND_GET_IFACE (self)->set_peer_async (self, peer, cancellable, callback,
+                                                   user_data);
+}
+
+gboolean
+lrd_wg_backend_set_peer_finish (LrdWgBackend  *self,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  g_return_val_if_fail (LRD_IS_WG_BACKEND (self), FALSE);
+
+  return LRD_WG_BACKEND_GET_IFACE (self)->set_peer_finish (self, result, error);
+}
+
+void
+lrd_wg_backend_remove_peer_async (LrdWgBackend        *self,
+                                  const LrdWgKey      *public_key,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_return_if_fail (LRD_IS_WG_BACKEND (self));
+  g_return_if_fail (public_key != NULL);
+
+  LRD_WG_BACKEND_GET_IFACE (self)->remove_peer_async (self, public_key, cancellable, callback,
+                                                      user_data);
+}
+
+gboolean
+lrd_wg_backend_remove_peer_finish (LrdWgBackend  *self,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  g_return_val_if_fail (LRD_IS_WG_BACKEND (self), FALSE);
+
+  return LRD_WG_BACKEND_GET_IFACE (self)->remove_peer_finish (self, result, error);
+}
+
+void
+lrd_wg_backend_get_stats_async (LrdWgBackend        *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (LRD_IS_WG_BACKEND (self));
+
+  LRD_WG_BACKEND_GET_IFACE (self)->get_stats_async (self, cancellable, callback, user_data);
+}
+
+GArray *
+lrd_wg_backend_get_stats_finish (LrdWgBackend  *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (LRD_IS_WG_BACKEND (self), NULL);
+
+  return LRD_WG_BACKEND_GET_IFACE (self)->get_stats_finish (self, result, error);
+}
+
+void
+lrd_wg_backend_down_async (LrdWgBackend        *self,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_return_if_fail (LRD_IS_WG_BACKEND (self));
+
+  LRD_WG_BACKEND_GET_IFACE (self)->down_async (self, cancellable, callback, user_data);
+}
+
+gboolean
+lrd_wg_backend_down_finish (LrdWgBackend  *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (LRD_IS_WG_BACKEND (self), FALSE);
+
+  return LRD_WG_BACKEND_GET_IFACE (self)->down_finish (self, result, error);
+}
