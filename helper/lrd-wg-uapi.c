@@ -23,6 +23,7 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -374,6 +375,14 @@ daemon_exited_cb (GObject      *object,
              self->daemon_last_line != NULL ? self->daemon_last_line : "no message");
 }
 
+/* Runs in the child between fork and exec. A helper that crashes must not leave a tunnel
+ * running that nothing manages any more: the daemon goes with it. */
+static void
+daemon_child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
 static gboolean
 start_daemon (LrdWgUapi  *self,
               GError    **error)
@@ -394,6 +403,7 @@ start_daemon (LrdWgUapi  *self,
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                                         G_SUBPROCESS_FLAGS_STDERR_MERGE |
                                         G_SUBPROCESS_FLAGS_STDIN_INHERIT);
+  g_subprocess_launcher_set_child_setup (launcher, daemon_child_setup, NULL, NULL);
   /* Errors only: at higher levels it logs peer keys (abbreviated) and every handshake. */
   g_subprocess_launcher_setenv (launcher, "LOG_LEVEL", "error", TRUE);
   g_clear_object (&self->daemon);

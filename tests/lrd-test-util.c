@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sodium.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 static int original_netns = -1;
@@ -150,4 +151,27 @@ lrd_test_skip (const char *reason)
 {
   g_print ("1..0 # SKIP %s\n", reason);
   return 0;
+}
+
+/* A private mount namespace with its own tmpfs on /run/wireguard and /run/netns, so the
+ * test never sees or disturbs the machine's WireGuard sockets or named namespaces, and
+ * leaves nothing behind if it crashes. Must run before GLib starts any thread:
+ * unshare(CLONE_NEWNS) refuses a process whose threads share its filesystem context. */
+gboolean
+lrd_test_enter_private_run (void)
+{
+  if (unshare (CLONE_NEWNS) != 0 ||
+      mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    return FALSE;
+
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *path = i == 0 ? "/run/wireguard" : "/run/netns";
+
+      g_mkdir_with_parents (path, 0755);
+      if (mount ("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
+        return FALSE;
+    }
+
+  return TRUE;
 }

@@ -23,6 +23,7 @@ void          lrd_test_keypair       (LrdWgKey        *private_key,
                                       LrdWgKey        *public_key);
 gboolean      lrd_test_enter_netns   (const char      *name);
 void          lrd_test_leave_netns   (void);
+gboolean      lrd_test_enter_private_run (void);
 int           lrd_test_skip          (const char      *reason);
 
 G_END_DECLS

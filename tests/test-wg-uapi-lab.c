@@ -466,27 +466,6 @@ test_bad_answers (void)
   fake_daemon_stop (fake);
 }
 
-/* A private mount namespace with its own /run/wireguard and /run/netns. Must run before
- * GLib starts any thread: unshare(CLONE_NEWNS) refuses a process that shares its fs. */
-static gboolean
-enter_private_run (void)
-{
-  if (unshare (CLONE_NEWNS) != 0 ||
-      mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-    return FALSE;
-
-  for (guint i = 0; i < 2; i++)
-    {
-      const char *path = i == 0 ? "/run/wireguard" : "/run/netns";
-
-      g_mkdir_with_parents (path, 0755);
-      if (mount ("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
-        return FALSE;
-    }
-
-  return TRUE;
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -500,7 +479,7 @@ main (int   argc,
   if (wireguard_go == NULL || ping == NULL)
     return lrd_test_skip ("needs wireguard-go and ping (apt install wireguard-go iputils-ping)");
 
-  if (!enter_private_run ())
+  if (!lrd_test_enter_private_run ())
     return lrd_test_skip ("cannot make a private mount namespace");
 
   g_test_init (&argc, &argv, NULL);
