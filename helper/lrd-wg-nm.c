@@ -644,6 +644,14 @@ nm_set_peer_async (LrdWgBackend          *backend,
       return;
     }
 
+  if (config->persistent_keepalive > G_MAXUINT16)
+    {
+      g_task_report_new_error (self, callback, user_data, nm_set_peer_async, G_IO_ERROR,
+                               G_IO_ERROR_INVALID_ARGUMENT,
+                               "Persistent keepalive must be at most %u seconds", G_MAXUINT16);
+      return;
+    }
+
   public_key = lrd_wg_key_to_base64 (&config->public_key);
   peer = nm_wireguard_peer_new ();
   nm_wireguard_peer_set_public_key (peer, public_key, TRUE);
@@ -653,8 +661,7 @@ nm_set_peer_async (LrdWgBackend          *backend,
 
       nm_wireguard_peer_set_endpoint (peer, endpoint, TRUE);
     }
-  nm_wireguard_peer_set_persistent_keepalive (peer, MIN (config->persistent_keepalive,
-                                                         G_MAXUINT16 + 1u));
+  nm_wireguard_peer_set_persistent_keepalive (peer, (guint16) config->persistent_keepalive);
   for (guint i = 0; config->allowed_ips != NULL && config->allowed_ips[i] != NULL; i++)
     {
       if (!lr_wg_uapi_check_cidr (config->allowed_ips[i], &error) ||

@@ -327,23 +327,40 @@ set_async (LrdWgUapi           *self,
 /* ------------------------------------------------------------------------------------ */
 /* The wireguard-go we start                                                               */
 
+/* The daemon's output and exit are watched for as long as it runs, which may outlive us:
+ * the callbacks hold only a weak reference. */
+static GWeakRef *
+weak_ref_new (gpointer object)
+{
+  GWeakRef *ref = g_new0 (GWeakRef, 1);
+
+  g_weak_ref_init (ref, object);
+  return ref;
+}
+
+static void
+weak_ref_free (GWeakRef *ref)
+{
+  g_weak_ref_clear (ref);
+  g_free (ref);
+}
+
 static void
 daemon_output_cb (GObject      *object,
                   GAsyncResult *result,
                   gpointer      user_data)
 {
   GDataInputStream *stream = G_DATA_INPUT_STREAM (object);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *line = g_data_input_stream_read_line_finish_utf8 (stream, result, NULL,
-                                                                      &error);
-  LrdWgUapi *self;
+  GWeakRef *ref = user_data;
+  g_autoptr(LrdWgUapi) self = g_weak_ref_get (ref);
+  g_autofree char *line = g_data_input_stream_read_line_finish_utf8 (stream, result, NULL, NULL);
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;   /* self is gone */
-
-  self = user_data;
-  if (line == NULL)
-    return;   /* end of output, or not UTF-8: the daemon is going away */
+  if (self == NULL || line == NULL)
+    {
+      /* We are gone, or the daemon is (end of output, or not UTF-8). */
+      weak_ref_free (ref);
+      return;
+    }
 
   /* wireguard-go runs with LOG_LEVEL=error and logs no keys at that level. */
   g_debug ("wireguard-go %s: %s", self->ifname, line);
@@ -351,7 +368,7 @@ daemon_output_cb (GObject      *object,
   self->daemon_last_line = g_steal_pointer (&line);
 
   g_data_input_stream_read_line_async (stream, G_PRIORITY_DEFAULT, self->cancellable,
-                                       daemon_output_cb, self);
+                                       daemon_output_cb, ref);
 }
 
 static void
@@ -359,15 +376,13 @@ daemon_exited_cb (GObject      *object,
                   GAsyncResult *result,
                   gpointer      user_data)
 {
-  g_autoptr(GError) error = NULL;
-  LrdWgUapi *self;
+  GWeakRef *ref = user_data;
+  g_autoptr(LrdWgUapi) self = g_weak_ref_get (ref);
 
-  if (!g_subprocess_wait_finish (G_SUBPROCESS (object), result, &error) &&
-      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;   /* self is gone */
+  g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
+  weak_ref_free (ref);
 
-  self = user_data;
-  if (G_SUBPROCESS (object) != self->daemon)
+  if (self == NULL || G_SUBPROCESS (object) != self->daemon)
     return;
 
   self->daemon_exited = TRUE;
@@ -419,8 +434,9 @@ start_daemon (LrdWgUapi  *self,
 
   output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->daemon));
   g_data_input_stream_read_line_async (output, G_PRIORITY_DEFAULT, self->cancellable,
-                                       daemon_output_cb, self);
-  g_subprocess_wait_async (self->daemon, self->cancellable, daemon_exited_cb, self);
+                                       daemon_output_cb, weak_ref_new (self));
+  g_subprocess_wait_async (self->daemon, self->cancellable, daemon_exited_cb,
+                           weak_ref_new (self));
   return TRUE;
 }
 
