@@ -523,6 +523,20 @@ test_auto_without_wireguard_go (NmLab         *lab,
   g_assert_nonnull (strstr (error->message, "apt install wireguard-go"));
 }
 
+static void
+test_auto_without_networkmanager (NmLab         *lab,
+                                  gconstpointer  data)
+{
+  g_autoptr(LrdWgBackend) backend = NULL;
+
+  /* The bus is there, NetworkManager is not. */
+  stop (lab->nm);
+  g_clear_object (&lab->nm);
+
+  backend = new_auto (lab, "lrauto2", "wireguard-go");
+  g_assert_cmpstr (lrd_wg_backend_get_name (backend), ==, "uapi");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -552,6 +566,9 @@ main (int   argc,
               lab_teardown);
   g_test_add ("/lrd/wg-nm/auto-without-wireguard-go", NmLab, NULL, lab_setup,
               test_auto_without_wireguard_go, lab_teardown);
+
+  g_test_add ("/lrd/wg-nm/auto-without-networkmanager", NmLab, NULL, lab_setup,
+              test_auto_without_networkmanager, lab_teardown);
 
   return g_test_run ();
 }

@@ -314,6 +314,40 @@ test_bad_arguments (Lab           *lab,
 }
 
 static void
+test_cancelled_up (Lab           *lab,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LrdWgBackend) a = backend_in (lab->ns_a, "lrwga2", "wireguard-go");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  GAsyncResult *slot = NULL;
+  LrdWgKey private_key, public_key;
+
+  lrd_test_keypair (&private_key, &public_key);
+
+  /* Cancelled while wireguard-go is starting: it is stopped again, nothing is left. */
+  g_assert_true (lrd_test_enter_netns (lab->ns_a));
+  lrd_wg_backend_up_async (a, &private_key, 51820, "10.66.0.1/16", cancellable,
+                           lrd_test_result_cb, &slot);
+  lrd_test_leave_netns ();
+  g_cancellable_cancel (cancellable);
+  result = lrd_test_wait (&slot);
+  g_assert_false (lrd_wg_backend_up_finish (a, result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_false (link_exists (lab->ns_a, "lrwga2"));
+  g_assert_false (g_file_test ("/run/wireguard/lrwga2.sock", G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+
+  /* And a later up works. */
+  up_in (lab->ns_a, a, &private_key, 51820, "10.66.0.1/16", &error);
+  g_assert_no_error (error);
+  down (a, &error);
+  g_assert_no_error (error);
+  g_assert_false (link_exists (lab->ns_a, "lrwga2"));
+}
+
+static void
 test_no_daemon (void)
 {
   g_autoptr(GError) error = NULL;
@@ -486,6 +520,8 @@ main (int   argc,
 
   g_test_add ("/lrd/wg-uapi/lab/tunnel", Lab, NULL, lab_setup, test_tunnel, lab_teardown);
   g_test_add ("/lrd/wg-uapi/lab/bad-arguments", Lab, NULL, lab_setup, test_bad_arguments,
+              lab_teardown);
+  g_test_add ("/lrd/wg-uapi/lab/cancelled-up", Lab, NULL, lab_setup, test_cancelled_up,
               lab_teardown);
   g_test_add_func ("/lrd/wg-uapi/lab/no-daemon", test_no_daemon);
   g_test_add_func ("/lrd/wg-uapi/lab/bad-answers", test_bad_answers);
