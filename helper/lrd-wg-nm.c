@@ -762,16 +762,7 @@ nm_get_stats_async (LrdWgBackend        *backend,
       if (!lrd_wg_key_from_base64 (nm_wireguard_peer_get_public_key (peer), &entry.public_key))
         continue;
       if (endpoint != NULL)
-        {
-          g_autofree char *answer = g_strdup_printf ("public_key=%064d\nendpoint=%s\nerrno=0\n\n",
-                                                     0, endpoint);
-          g_autoptr(LrWgUapiDevice) device = lr_wg_uapi_parse_get (answer, strlen (answer),
-                                                                   NULL);
-
-          if (device != NULL && device->peers->len == 1)
-            entry.endpoint = g_steal_pointer (&g_array_index (device->peers, LrWgUapiPeer,
-                                                              0).endpoint);
-        }
+        entry.endpoint = lr_wg_uapi_parse_endpoint (endpoint);
       g_array_append_val (stats, entry);
     }
 

@@ -141,8 +141,16 @@ parse_hex_key (const char *value,
   return TRUE;
 }
 
-static GInetSocketAddress *
-parse_endpoint (const char *value)
+/**
+ * lr_wg_uapi_parse_endpoint:
+ * @value: `1.2.3.4:51820` or `[2001:db8::1]:51820`, as WireGuard prints endpoints
+ *
+ * Numeric only: nothing here ever needs a resolver.
+ *
+ * Returns: (transfer full) (nullable): the address, or %NULL if @value is not one
+ */
+GInetSocketAddress *
+lr_wg_uapi_parse_endpoint (const char *value)
 {
   const char *colon = strrchr (value, ':');
   g_autofree char *host = NULL;
@@ -533,7 +541,7 @@ get_line (gpointer     user_data,
     }
   else if (strcmp (key, "endpoint") == 0)
     {
-      GInetSocketAddress *endpoint = parse_endpoint (value);
+      GInetSocketAddress *endpoint = lr_wg_uapi_parse_endpoint (value);
 
       if (endpoint == NULL)
         return bad_value (error, line_number, key);

@@ -60,6 +60,7 @@ void            lr_wg_uapi_append_key        (GString        *request,
                                               const char     *name,
                                               const guint8    key[LR_WG_KEY_LENGTH]);
 char           *lr_wg_uapi_format_endpoint   (GInetSocketAddress *address);
+GInetSocketAddress *lr_wg_uapi_parse_endpoint (const char    *value);
 gboolean        lr_wg_uapi_check_cidr        (const char     *cidr,
                                               GError        **error);
 

@@ -262,6 +262,17 @@ test_format (void)
   g_assert_cmpstr (v4_text, ==, "127.0.0.1:5000");
   g_assert_cmpstr (v6_text, ==, "[fd00::1]:51820");
 
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *text = i == 0 ? "198.18.0.2:51820" : "[fd00::1]:51820";
+      g_autoptr(GInetSocketAddress) parsed = lr_wg_uapi_parse_endpoint (text);
+      g_autofree char *again = lr_wg_uapi_format_endpoint (parsed);
+
+      g_assert_cmpstr (again, ==, text);
+    }
+  g_assert_null (lr_wg_uapi_parse_endpoint ("localhost:51820"));
+  g_assert_null (lr_wg_uapi_parse_endpoint ("198.18.0.2"));
+
   g_assert_true (lr_wg_uapi_check_cidr ("10.66.0.7/32", &error));
   g_assert_true (lr_wg_uapi_check_cidr ("fd66::/64", &error));
   g_assert_no_error (error);
