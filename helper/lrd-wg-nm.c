@@ -212,11 +212,11 @@ delete_profile (GTask *task)
       return;
     }
 
+  /* Nothing of ours to remove: a profile that is not tagged is left alone. */
   if (!lrd_wg_nm_is_own_profile (NM_CONNECTION (remote)))
     {
-      g_task_return_new_error (task, LRD_WG_ERROR, LRD_WG_ERROR_FAILED,
-                               "Profile %s is not the helper's own; leaving it alone",
-                               self->uuid);
+      g_debug ("Profile %s is not the helper's own; leaving it alone", self->uuid);
+      g_task_return_boolean (task, TRUE);
       g_object_unref (task);
       return;
     }
@@ -505,8 +505,16 @@ nm_up_async (LrdWgBackend        *backend,
     }
 
   /* A profile of ours left by an earlier helper is replaced; one that is not ours with the
-   * same uuid makes remove_profile fail, and up with it. */
-  if (find_remote (self) != NULL)
+   * same uuid is never touched, so up cannot go on. */
+  if (find_remote (self) != NULL &&
+      !lrd_wg_nm_is_own_profile (NM_CONNECTION (find_remote (self))))
+    {
+      g_task_return_new_error (task, LRD_WG_ERROR, LRD_WG_ERROR_FAILED,
+                               "NetworkManager profile %s is not the helper's own; "
+                               "leaving it alone", self->uuid);
+      g_object_unref (task);
+    }
+  else if (find_remote (self) != NULL)
     remove_profile_async (self, cancellable, up_stale_removed_cb, task);
   else
     up_add (task);

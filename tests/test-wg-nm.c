@@ -437,6 +437,54 @@ test_profile (NmLab         *lab,
   g_assert_true (other_profile_exists (lab));
 }
 
+static gboolean
+squatter_exists (NmLab *lab)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *env = g_strdup_printf ("DBUS_SYSTEM_BUS_ADDRESS=%s", lab->bus_address);
+
+  out = lrd_test_run_output (NULL, "env", env, "nmcli", "-g", "NAME", "connection", "show",
+                             NULL);
+  return out != NULL && strstr (out, "squatter") != NULL;
+}
+
+static void
+test_foreign_profile (NmLab         *lab,
+                      gconstpointer  data)
+{
+  g_autoptr(LrdWgNm) nm = new_nm (lab, "lrnm3");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *env = g_strdup_printf ("DBUS_SYSTEM_BUS_ADDRESS=%s", lab->bus_address);
+  GAsyncResult *slot = NULL;
+  LrdWgKey private_key, public_key;
+
+  /* Someone else's untagged profile with the very uuid the helper would use. */
+  lrd_test_run (&error, "env", env, "nmcli", "connection", "add", "type", "dummy", "ifname",
+                "lrnm3", "con-name", "squatter", "connection.uuid", lrd_wg_nm_get_uuid (nm),
+                "save", "no", NULL);
+  g_assert_no_error (error);
+  g_assert_true (wait_for ((gboolean (*) (gpointer)) squatter_exists, lab, 5));
+  while (nm_client_get_connection_by_uuid (lrd_wg_nm_get_client (nm),
+                                           lrd_wg_nm_get_uuid (nm)) == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  lrd_wg_nm_set_activate (nm, FALSE);
+  lrd_test_keypair (&private_key, &public_key);
+  g_assert_false (up (LRD_WG_BACKEND (nm), &private_key, "10.66.0.1/16", &error));
+  g_assert_error (error, LRD_WG_ERROR, LRD_WG_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "not the helper's own"));
+  g_clear_error (&error);
+
+  lrd_wg_backend_down_async (LRD_WG_BACKEND (nm), NULL, lrd_test_result_cb, &slot);
+  result = lrd_test_wait (&slot);
+  /* down has nothing of its own to remove, and leaves the other profile alone. */
+  g_assert_true (lrd_wg_backend_down_finish (LRD_WG_BACKEND (nm), result, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (squatter_exists (lab));
+}
+
 static void
 test_activation_fails (NmLab         *lab,
                        gconstpointer  data)
@@ -560,6 +608,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add ("/lrd/wg-nm/profile", NmLab, NULL, lab_setup, test_profile, lab_teardown);
+  g_test_add ("/lrd/wg-nm/foreign-profile", NmLab, NULL, lab_setup, test_foreign_profile,
+              lab_teardown);
   g_test_add ("/lrd/wg-nm/activation-fails", NmLab, NULL, lab_setup, test_activation_fails,
               lab_teardown);
   g_test_add ("/lrd/wg-nm/auto-falls-back", NmLab, NULL, lab_setup, test_auto_falls_back,
