@@ -314,6 +314,27 @@ test_bad_arguments (Lab           *lab,
 }
 
 static void
+test_daemon_fails (Lab           *lab,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LrdWgBackend) a = backend_in (lab->ns_a, "lrwga3", "wireguard-go");
+  LrdWgKey private_key, public_key;
+
+  /* The name is taken by a device that is not a tun: wireguard-go exits at once, and up
+   * says why instead of waiting for a socket that never comes. */
+  lrd_test_run (&error, "ip", "-n", lab->ns_a, "link", "add", "lrwga3", "type", "veth", "peer",
+                "name", "lrwga3p", NULL);
+  g_assert_no_error (error);
+  lrd_test_keypair (&private_key, &public_key);
+  g_assert_false (up_in (lab->ns_a, a, &private_key, 51820, "10.66.0.1/16", &error));
+  g_assert_error (error, LRD_WG_ERROR, LRD_WG_ERROR_FAILED);
+  g_test_message ("wireguard-go's failure: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "wireguard-go could not create lrwga3"));
+  g_assert_false (g_file_test ("/run/wireguard/lrwga3.sock", G_FILE_TEST_EXISTS));
+}
+
+static void
 test_cancelled_up (Lab           *lab,
                    gconstpointer  data)
 {
@@ -520,6 +541,8 @@ main (int   argc,
 
   g_test_add ("/lrd/wg-uapi/lab/tunnel", Lab, NULL, lab_setup, test_tunnel, lab_teardown);
   g_test_add ("/lrd/wg-uapi/lab/bad-arguments", Lab, NULL, lab_setup, test_bad_arguments,
+              lab_teardown);
+  g_test_add ("/lrd/wg-uapi/lab/daemon-fails", Lab, NULL, lab_setup, test_daemon_fails,
               lab_teardown);
   g_test_add ("/lrd/wg-uapi/lab/cancelled-up", Lab, NULL, lab_setup, test_cancelled_up,
               lab_teardown);
