@@ -4,7 +4,7 @@
  *
  * Implementations: LrdWgUapi (wireguard-go's text protocol on /run/wireguard/IF.sock, with
  * address and link set over rtnetlink) and LrdWgNm (a volatile, tagged NetworkManager
- * connection through libnm). lrd_wg_backend_new_auto() picks one as issue 4 describes.
+ * connection through libnm). lrd_wg_backend_new_auto_async() picks one as issue 4 describes.
  *
  * Every call is async (GTask, GCancellable) and never blocks the main loop. Keys are raw
  * 32-byte values (LrdWgKey); implementations never log them. A failed call leaves the
@@ -17,6 +17,29 @@
 G_BEGIN_DECLS
 
 #define LRD_WG_KEY_LENGTH 32
+
+#define LRD_WG_ERROR (lrd_wg_error_quark ())
+
+/**
+ * LrdWgError:
+ * @LRD_WG_ERROR_NO_WIREGUARD: this machine cannot run WireGuard (no kernel module, no
+ *   wireguard-go); the message says what to install. Maps to
+ *   `io.lanrage.Helper1.Error.NoWireGuard`.
+ * @LRD_WG_ERROR_PROTOCOL: the WireGuard daemon answered something that is not the UAPI
+ *   protocol
+ * @LRD_WG_ERROR_REFUSED: the WireGuard daemon or NetworkManager refused a value (UAPI
+ *   `errno=-22` and the like)
+ * @LRD_WG_ERROR_FAILED: anything else (a daemon died, a socket vanished...)
+ */
+typedef enum
+{
+  LRD_WG_ERROR_NO_WIREGUARD,
+  LRD_WG_ERROR_PROTOCOL,
+  LRD_WG_ERROR_REFUSED,
+  LRD_WG_ERROR_FAILED,
+} LrdWgError;
+
+GQuark lrd_wg_error_quark (void);
 
 typedef struct
 {
@@ -102,5 +125,62 @@ struct _LrdWgBackendInterface
                                GAsyncResult         *result,
                                GError              **error);
 };
+
+/* Calls through the interface, for the D-Bus service. */
+const char *lrd_wg_backend_get_name           (LrdWgBackend          *self);
+void        lrd_wg_backend_up_async           (LrdWgBackend          *self,
+                                               const LrdWgKey        *private_key,
+                                               guint16                listen_port,
+                                               const char            *address_cidr,
+                                               GCancellable          *cancellable,
+                                               GAsyncReadyCallback    callback,
+                                               gpointer               user_data);
+gboolean    lrd_wg_backend_up_finish          (LrdWgBackend          *self,
+                                               GAsyncResult          *result,
+                                               GError               **error);
+void        lrd_wg_backend_set_peer_async     (LrdWgBackend          *self,
+                                               const LrdWgPeerConfig *peer,
+                                               GCancellable          *cancellable,
+                                               GAsyncReadyCallback    callback,
+                                               gpointer               user_data);
+gboolean    lrd_wg_backend_set_peer_finish    (LrdWgBackend          *self,
+                                               GAsyncResult          *result,
+                                               GError               **error);
+void        lrd_wg_backend_remove_peer_async  (LrdWgBackend          *self,
+                                               const LrdWgKey        *public_key,
+                                               GCancellable          *cancellable,
+                                               GAsyncReadyCallback    callback,
+                                               gpointer               user_data);
+gboolean    lrd_wg_backend_remove_peer_finish (LrdWgBackend          *self,
+                                               GAsyncResult          *result,
+                                               GError               **error);
+void        lrd_wg_backend_get_stats_async    (LrdWgBackend          *self,
+                                               GCancellable          *cancellable,
+                                               GAsyncReadyCallback    callback,
+                                               gpointer               user_data);
+GArray     *lrd_wg_backend_get_stats_finish   (LrdWgBackend          *self,
+                                               GAsyncResult          *result,
+                                               GError               **error);
+void        lrd_wg_backend_down_async         (LrdWgBackend          *self,
+                                               GCancellable          *cancellable,
+                                               GAsyncReadyCallback    callback,
+                                               gpointer               user_data);
+gboolean    lrd_wg_backend_down_finish        (LrdWgBackend          *self,
+                                               GAsyncResult          *result,
+                                               GError               **error);
+
+/* Picks the backend as issue 4 says: NetworkManager when it runs (falling back to UAPI
+ * when activation fails for lack of kernel WireGuard and @wireguard_go exists), else UAPI
+ * when @wireguard_go exists, else %LRD_WG_ERROR_NO_WIREGUARD. @wireguard_go: path or name
+ * looked up in PATH, %NULL for "wireguard-go". @system_bus: %NULL for the system bus
+ * (tests pass a private one). */
+void          lrd_wg_backend_new_auto_async   (const char            *ifname,
+                                               const char            *wireguard_go,
+                                               GDBusConnection       *system_bus,
+                                               GCancellable          *cancellable,
+                                               GAsyncReadyCallback    callback,
+                                               gpointer               user_data);
+LrdWgBackend *lrd_wg_backend_new_auto_finish  (GAsyncResult          *result,
+                                               GError               **error);
 
 G_END_DECLS

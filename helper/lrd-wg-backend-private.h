@@ -1,0 +1,22 @@
+/* lrd-wg-backend-private.h: helpers shared by the WireGuard backends
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "lrd-wg-backend.h"
+
+G_BEGIN_DECLS
+
+gboolean lrd_wg_parse_interface_address (const char     *address_cidr,
+                                         GInetAddress  **out_address,
+                                         guint          *out_prefix_length,
+                                         GError        **error);
+gboolean lrd_wg_check_ifname            (const char     *ifname,
+                                         GError        **error);
+char    *lrd_wg_key_to_base64           (const LrdWgKey *key);
+gboolean lrd_wg_key_from_base64         (const char     *text,
+                                         LrdWgKey       *out);
+void     lrd_wg_peer_stats_array_init   (GArray        **array);
+
+G_END_DECLS

@@ -1,0 +1,344 @@
+/* lrd-wg-backend.c: the WireGuard backend interface, its value types and auto selection
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "lrd-wg-backend-private.h"
+#include "lrd-wg-auto.h"
+#include "lrd-wg-nm.h"
+#include "lrd-wg-uapi.h"
+
+#include <net/if.h>
+#include <sodium.h>
+#include <string.h>
+
+G_DEFINE_QUARK (lrd-wg-error-quark, lrd_wg_error)
+
+G_DEFINE_INTERFACE (LrdWgBackend, lrd_wg_backend, G_TYPE_OBJECT)
+
+static void
+lrd_wg_backend_default_init (LrdWgBackendInterface *iface)
+{
+}
+
+void
+lrd_wg_peer_config_clear (LrdWgPeerConfig *config)
+{
+  g_clear_object (&config->endpoint);
+  g_clear_pointer (&config->allowed_ips, g_strfreev);
+}
+
+void
+lrd_wg_peer_stats_clear (LrdWgPeerStats *stats)
+{
+  g_clear_object (&stats->endpoint);
+}
+
+void
+lrd_wg_peer_stats_array_init (GArray **array)
+{
+  *array = g_array_new (FALSE, TRUE, sizeof (LrdWgPeerStats));
+  g_array_set_clear_func (*array, (GDestroyNotify) lrd_wg_peer_stats_clear);
+}
+
+/**
+ * lrd_wg_parse_interface_address:
+ * @address_cidr: the interface's own address and the party's prefix, e.g. `10.66.0.7/16`
+ *
+ * Unlike a route prefix, host bits are expected here.
+ */
+gboolean
+lrd_wg_parse_interface_address (const char     *address_cidr,
+                                GInetAddress  **out_address,
+                                guint          *out_prefix_length,
+                                GError        **error)
+{
+  g_auto(GStrv) parts = NULL;
+  g_autoptr(GInetAddress) address = NULL;
+  guint64 prefix_length = 0;
+
+  if (address_cidr != NULL && strlen (address_cidr) < 64)
+    parts = g_strsplit (address_cidr, "/", 3);
+
+  if (parts != NULL && g_strv_length (parts) == 2)
+    address = g_inet_address_new_from_string (parts[0]);
+
+  if (address == NULL ||
+      !g_ascii_string_to_unsigned (parts[1], 10, 0,
+                                   g_inet_address_get_native_size (address) * 8,
+                                   &prefix_length, NULL) ||
+      !g_ascii_isdigit (parts[1][0]))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not an interface address like 10.66.0.7/16",
+                   address_cidr != NULL && strlen (address_cidr) < 64 ? address_cidr
+                                                                      : "(too long)");
+      return FALSE;
+    }
+
+  *out_address = g_steal_pointer (&address);
+  *out_prefix_length = (guint) prefix_length;
+  return TRUE;
+}
+
+gboolean
+lrd_wg_check_ifname (const char  *ifname,
+                     GError     **error)
+{
+  gsize length = ifname != NULL ? strlen (ifname) : 0;
+
+  if (length == 0 || length >= IFNAMSIZ || strcmp (ifname, ".") == 0 ||
+      strcmp (ifname, "..") == 0 || strpbrk (ifname, "/: \t\n") != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Not a usable interface name (1 to %d characters, no / : or spaces)",
+                   IFNAMSIZ - 1);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+char *
+lrd_wg_key_to_base64 (const LrdWgKey *key)
+{
+  char text[sodium_base64_ENCODED_LEN (LRD_WG_KEY_LENGTH, sodium_base64_VARIANT_ORIGINAL)];
+
+  sodium_bin2base64 (text, sizeof text, key->bytes, sizeof key->bytes,
+                     sodium_base64_VARIANT_ORIGINAL);
+  return g_strdup (text);
+}
+
+gboolean
+lrd_wg_key_from_base64 (const char *text,
+                        LrdWgKey   *out)
+{
+  size_t length = 0;
+
+  return text != NULL &&
+         sodium_base642bin (out->bytes, sizeof out->bytes, text, strlen (text), NULL, &length,
+                            NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
+         length == LRD_WG_KEY_LENGTH;
+}
+
+const char *
+lrd_wg_backend_get_name (LrdWgBackend *self)
+{
+  g_return_val_if_fail (LRD_IS_WG_BACKEND (self), NULL);
+
+  return LRD_WG_BACKEND_GET_IFACE (self)->get_name (self);
+}
+
+void
+lrd_wg_backend_up_async (LrdWgBackend        *self,
+                         const LrdWgKey      *private_key,
+                         guint16              listen_port,
+                         const char          *address_cidr,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_return_if_fail (LRD_IS_WG_BACKEND (self));
+  g_return_if_fail (private_key != NULL);
+
+  LRD_WG_BACKEND_GET_IFACE (self)->up_async (self, private_key, listen_port, address_cidr,
+                                             cancellable, callback, user_data);
+}
+
+gboolean
+lrd_wg_backend_up_finish (LrdWgBackend  *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (LRD_IS_WG_BACKEND (self), FALSE);
+
+  return LRD_WG_BACKEND_GET_IFACE (self)->up_finish (self, result, error);
+}
+
+void
+lrd_wg_backend_set_peer_async (LrdWgBackend          *self,
+                               const LrdWgPeerConfig *peer,
+                               GCancellable          *cancellable,
+                               GAsyncReadyCallback    callback,
+                               gpointer               user_data)
+{
+  g_return_if_fail (LRD_IS_WG_BACKEND (self));
+  g_return_if_fail (peer != NULL);
+
+  LRD_WG_BACKEND_GET_IFACE (self)->set_peer_async (self, peer, cancellable, callback,
+                                                   user_data);
+}
+
+gboolean
+lrd_wg_backend_set_peer_finish (LrdWgBackend  *self,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  g_return_val_if_fail (LRD_IS_WG_BACKEND (self), FALSE);
+
+  return LRD_WG_BACKEND_GET_IFACE (self)->set_peer_finish (self, result, error);
+}
+
+void
+lrd_wg_backend_remove_peer_async (LrdWgBackend        *self,
+                                  const LrdWgKey      *public_key,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_return_if_fail (LRD_IS_WG_BACKEND (self));
+  g_return_if_fail (public_key != NULL);
+
+  LRD_WG_BACKEND_GET_IFACE (self)->remove_peer_async (self, public_key, cancellable, callback,
+                                                      user_data);
+}
+
+gboolean
+lrd_wg_backend_remove_peer_finish (LrdWgBackend  *self,
+                                   GAsyncResult  *result,
+                                   GError       **error)
+{
+  g_return_val_if_fail (LRD_IS_WG_BACKEND (self), FALSE);
+
+  return LRD_WG_BACKEND_GET_IFACE (self)->remove_peer_finish (self, result, error);
+}
+
+void
+lrd_wg_backend_get_stats_async (LrdWgBackend        *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (LRD_IS_WG_BACKEND (self));
+
+  LRD_WG_BACKEND_GET_IFACE (self)->get_stats_async (self, cancellable, callback, user_data);
+}
+
+GArray *
+lrd_wg_backend_get_stats_finish (LrdWgBackend  *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (LRD_IS_WG_BACKEND (self), NULL);
+
+  return LRD_WG_BACKEND_GET_IFACE (self)->get_stats_finish (self, result, error);
+}
+
+void
+lrd_wg_backend_down_async (LrdWgBackend        *self,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_return_if_fail (LRD_IS_WG_BACKEND (self));
+
+  LRD_WG_BACKEND_GET_IFACE (self)->down_async (self, cancellable, callback, user_data);
+}
+
+gboolean
+lrd_wg_backend_down_finish (LrdWgBackend  *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (LRD_IS_WG_BACKEND (self), FALSE);
+
+  return LRD_WG_BACKEND_GET_IFACE (self)->down_finish (self, result, error);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* auto                                                                                     */
+
+typedef struct
+{
+  char    *ifname;
+  char    *wireguard_go;   /* resolved path, or NULL when not installed */
+  LrdWgUapi *uapi;         /* created at once: it belongs to the caller's network namespace */
+} AutoData;
+
+static void
+auto_data_free (AutoData *data)
+{
+  g_free (data->ifname);
+  g_free (data->wireguard_go);
+  g_clear_object (&data->uapi);
+  g_free (data);
+}
+
+static void
+auto_nm_ready_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  AutoData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LrdWgNm) nm = lrd_wg_nm_new_finish (result, &error);
+
+  if (nm != NULL && lrd_wg_nm_is_running (nm))
+    {
+      g_debug ("WireGuard backend: NetworkManager%s", data->uapi != NULL
+               ? ", falling back to wireguard-go if the kernel has no WireGuard" : "");
+      g_task_return_pointer (task, lrd_wg_auto_new (LRD_WG_BACKEND (nm),
+                                                    LRD_WG_BACKEND (data->uapi)),
+                             g_object_unref);
+      return;
+    }
+
+  if (error != NULL)
+    g_debug ("NetworkManager unavailable: %s", error->message);
+
+  if (data->uapi != NULL)
+    {
+      g_debug ("WireGuard backend: UAPI with %s", data->wireguard_go);
+      g_task_return_pointer (task, g_steal_pointer (&data->uapi), g_object_unref);
+      return;
+    }
+
+  g_task_return_new_error (task, LRD_WG_ERROR, LRD_WG_ERROR_NO_WIREGUARD,
+                           "Neither NetworkManager nor wireguard-go is available to run "
+                           "WireGuard; install wireguard-go with “apt install wireguard-go”");
+}
+
+void
+lrd_wg_backend_new_auto_async (const char          *ifname,
+                               const char          *wireguard_go,
+                               GDBusConnection     *system_bus,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  AutoData *data = g_new0 (AutoData, 1);
+  GError *error = NULL;
+
+  g_task_set_source_tag (task, lrd_wg_backend_new_auto_async);
+  g_task_set_task_data (task, data, (GDestroyNotify) auto_data_free);
+
+  if (!lrd_wg_check_ifname (ifname, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  data->ifname = g_strdup (ifname);
+  data->wireguard_go = g_find_program_in_path (wireguard_go != NULL ? wireguard_go
+                                                                    : "wireguard-go");
+  if (data->wireguard_go != NULL)
+    {
+      data->uapi = lrd_wg_uapi_new (ifname, data->wireguard_go, &error);
+      if (data->uapi == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+
+  lrd_wg_nm_new_async (ifname, system_bus, cancellable, auto_nm_ready_cb,
+                       g_steal_pointer (&task));
+}
+
+LrdWgBackend *
+lrd_wg_backend_new_auto_finish (GAsyncResult  *result,
+                                GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

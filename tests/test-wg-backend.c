@@ -1,0 +1,126 @@
+/* test-wg-backend.c: the pure helpers shared by the WireGuard backends
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "lrd-wg-backend-private.h"
+
+#include <string.h>
+
+static void
+test_interface_address (void)
+{
+  static const struct { const char *in; const char *address; guint prefix; } good[] = {
+    { "10.66.0.7/16", "10.66.0.7", 16 },
+    { "10.66.255.254/32", "10.66.255.254", 32 },
+    { "0.0.0.0/0", "0.0.0.0", 0 },
+    { "fd66::7/64", "fd66::7", 64 },
+  };
+  static const char *const bad[] = {
+    "", "10.66.0.7", "10.66.0.7/", "10.66.0.7/33", "10.66.0.7/-1", "10.66.0.7/+8",
+    "10.66.0.7/ 8", "10.66.0.7/16/1", "host.example/16", "fd66::7/129", "/16",
+    "10.66.0.7/16\n", NULL,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr(GInetAddress) address = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = NULL;
+      guint prefix = 99;
+
+      g_assert_true (lrd_wg_parse_interface_address (good[i].in, &address, &prefix, &error));
+      g_assert_no_error (error);
+      text = g_inet_address_to_string (address);
+      g_assert_cmpstr (text, ==, good[i].address);
+      g_assert_cmpuint (prefix, ==, good[i].prefix);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GInetAddress) address = NULL;
+      g_autoptr(GError) error = NULL;
+      guint prefix = 0;
+
+      if (lrd_wg_parse_interface_address (bad[i], &address, &prefix, &error))
+        g_error ("accepted “%s”", bad[i]);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    }
+}
+
+static void
+test_ifname (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (lrd_wg_check_ifname ("lanrage0", &error));
+  g_assert_true (lrd_wg_check_ifname ("abcdefghijklmno", &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 7; i++)
+    {
+      static const char *const bad[] = {
+        "", "abcdefghijklmnop", "..", ".", "a/b", "a b", "a:b",
+      };
+
+      g_assert_false (lrd_wg_check_ifname (bad[i], &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+    }
+  g_assert_false (lrd_wg_check_ifname (NULL, &error));
+}
+
+static void
+test_key_base64 (void)
+{
+  LrdWgKey key, again;
+  g_autofree char *text = NULL;
+
+  for (guint i = 0; i < LRD_WG_KEY_LENGTH; i++)
+    key.bytes[i] = (guint8) (i * 7 + 1);
+
+  text = lrd_wg_key_to_base64 (&key);
+  g_assert_cmpuint (strlen (text), ==, 44);
+  g_assert_true (lrd_wg_key_from_base64 (text, &again));
+  g_assert_cmpmem (key.bytes, LRD_WG_KEY_LENGTH, again.bytes, LRD_WG_KEY_LENGTH);
+
+  g_assert_false (lrd_wg_key_from_base64 ("", &again));
+  g_assert_false (lrd_wg_key_from_base64 ("AAAA", &again));
+  g_assert_false (lrd_wg_key_from_base64 (NULL, &again));
+  /* 33 bytes. */
+  g_assert_false (lrd_wg_key_from_base64 ("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &again));
+}
+
+static void
+test_peer_clear (void)
+{
+  LrdWgPeerConfig config = { 0 };
+  LrdWgPeerStats stats = { 0 };
+
+  config.endpoint = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string ("1.2.3.4", 5));
+  config.allowed_ips = g_strsplit ("10.66.0.2/32", ",", -1);
+  stats.endpoint = g_object_ref (config.endpoint);
+
+  lrd_wg_peer_config_clear (&config);
+  lrd_wg_peer_stats_clear (&stats);
+  g_assert_null (config.endpoint);
+  g_assert_null (config.allowed_ips);
+  g_assert_null (stats.endpoint);
+
+  /* Clearing twice is harmless. */
+  lrd_wg_peer_config_clear (&config);
+  lrd_wg_peer_stats_clear (&stats);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/lrd/wg-backend/interface-address", test_interface_address);
+  g_test_add_func ("/lrd/wg-backend/ifname", test_ifname);
+  g_test_add_func ("/lrd/wg-backend/key-base64", test_key_base64);
+  g_test_add_func ("/lrd/wg-backend/peer-clear", test_peer_clear);
+
+  return g_test_run ();
+}
