@@ -529,6 +529,13 @@ lr_test_helper_stop (LrTestHelper *self)
   g_subprocess_send_signal (self->process, SIGTERM);
   if (!g_subprocess_wait (self->process, NULL, NULL))
     g_assert_not_reached ();
+  {
+    g_autofree char *log = lr_test_helper_get_log (self);
+
+    /* Criticals abort the helper (G_DEBUG=fatal-criticals); warnings must be explained. */
+    if (strstr (log, "WARNING") != NULL)
+      g_test_message ("lanrage-helper %s warned; its log:\n%s", self->bus_name, log);
+  }
   if (!g_subprocess_get_if_exited (self->process) ||
       g_subprocess_get_exit_status (self->process) != 0)
     {
