@@ -102,6 +102,7 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
                                                       flags, NULL, &error);
   if (result == NULL)
     {
+      g_dbus_error_strip_remote_error (error);
       g_warning ("Cannot ask polkit about %s for %s: %s", action, sender, error->message);
       g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_NOT_AUTHORIZED,
                                              "Cannot check whether you may do this (%s)",
