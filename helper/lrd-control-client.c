@@ -47,6 +47,10 @@ lrd_control_client_init (LrdControlClient *self)
   self->session = soup_session_new_with_options ("timeout", REQUEST_TIMEOUT_S,
                                                  "idle-timeout", 60,
                                                  "user-agent", "lanrage-helper",
+                                                 /* Direct connections: a system daemon has
+                                                  * no user's proxy settings, and reading
+                                                  * them would load GSettings and dconf. */
+                                                 "proxy-resolver", NULL,
                                                  NULL);
 }
 

@@ -190,6 +190,11 @@ main (int    argc,
     { NULL }
   };
 
+  /* A system daemon wants neither GVfs (its files are local) nor a user's GSettings: both
+   * would start talking to session services that root has not got. */
+  g_setenv ("GIO_USE_VFS", "local", TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+
   setlocale (LC_ALL, "");
   lr_init ();
   if (sodium_init () < 0)

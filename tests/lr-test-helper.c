@@ -694,6 +694,51 @@ become_user (gpointer user_data)
     _exit (126);
 }
 
+GSubprocess *
+lr_test_spawn_as (const char         *user,
+                  const char * const *env,
+                  const char * const *argv,
+                  const char         *log_path,
+                  GSubprocessFlags    flags)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
+  g_autoptr(GError) error = NULL;
+  static Identity identity;
+  GSubprocess *process;
+
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      g_auto(GStrv) pair = g_strsplit (env[i], "=", 2);
+
+      g_subprocess_launcher_setenv (launcher, pair[0], pair[1], TRUE);
+    }
+  if (log_path != NULL)
+    {
+      int log_fd = g_open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+      g_assert_cmpint (log_fd, >=, 0);
+      if (!(flags & G_SUBPROCESS_FLAGS_STDOUT_PIPE))
+        g_subprocess_launcher_take_stdout_fd (launcher, dup (log_fd));
+      g_subprocess_launcher_take_stderr_fd (launcher, log_fd);
+    }
+  if (user != NULL)
+    {
+      struct passwd *pw = getpwnam (user);
+
+      g_assert_nonnull (pw);
+      identity.uid = pw->pw_uid;
+      identity.gid = pw->pw_gid;
+      g_subprocess_launcher_setenv (launcher, "HOME", "/", TRUE);
+      g_subprocess_launcher_set_child_setup (launcher, become_user, &identity, NULL);
+    }
+  else
+    g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  return process;
+}
+
 int
 lr_test_ctl_run (LrTestBus          *bus,
                  const char         *bus_name,

@@ -73,6 +73,14 @@ int  lr_test_ctl_run (LrTestBus          *bus,
                       char              **out_stdout,
                       char              **out_stderr);
 
+/* Starts @argv as @user (NULL: root) with @env (NULL-terminated "NAME=VALUE" pairs added to
+ * the test's own), its output into @log_path; it dies with the test. */
+GSubprocess *lr_test_spawn_as (const char         *user,
+                               const char * const *env,
+                               const char * const *argv,
+                               const char         *log_path,
+                               GSubprocessFlags    flags);
+
 /* Waits up to @timeout_ms, iterating the default context, until @check returns TRUE. */
 gboolean lr_test_wait_for (gboolean (*check) (gpointer data),
                            gpointer  data,

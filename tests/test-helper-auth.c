@@ -11,6 +11,9 @@
 #include "lrd-error.h"
 
 #include <glib/gstdio.h>
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
 #include <string.h>
 
 #define UNPRIVILEGED_USER "nobody"
@@ -157,6 +160,103 @@ test_session_mode_refuses_root (void)
   g_rmdir (state_dir);
 }
 
+static int
+run_session_ctl (const char         *address,
+                 const char * const *args,
+                 char              **out_stdout)
+{
+  g_autofree char *env_address = g_strconcat ("DBUS_SESSION_BUS_ADDRESS=", address, NULL);
+  const char *env[] = { env_address, NULL };
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_ptr_array_add (argv, (char *) g_getenv ("LANRAGECTL"));
+  g_ptr_array_add (argv, (char *) "--session");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  process = lr_test_spawn_as (UNPRIVILEGED_USER, env, (const char * const *) argv->pdata, NULL,
+                              G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  g_test_message ("lanragectl --session %s → %d\n%s%s", args[0],
+                  g_subprocess_get_exit_status (process), out, err);
+  if (out_stdout != NULL)
+    *out_stdout = g_steal_pointer (&out);
+  return g_subprocess_get_exit_status (process);
+}
+
+/* The session-bus test mode, as an ordinary user: no polkit, the bus admits only its user,
+ * and the party works the same. */
+static void
+test_session_mode (LrTestHelperFixture *fixture,
+                   gconstpointer        data)
+{
+  g_autofree char *dir = g_build_filename (lr_test_bus_get_tmpdir (fixture->bus), "session",
+                                           NULL);
+  g_autofree char *socket_path = g_build_filename (dir, "bus", NULL);
+  g_autofree char *address = g_strconcat ("unix:path=", socket_path, NULL);
+  g_autofree char *listen = g_strconcat ("--address=", address, NULL);
+  g_autofree char *env_address = g_strconcat ("DBUS_SESSION_BUS_ADDRESS=", address, NULL);
+  g_autofree char *config_path = g_build_filename (dir, "helper.conf", NULL);
+  g_autofree char *config = NULL;
+  g_autofree char *state_dir = g_build_filename (dir, "state", NULL);
+  g_autofree char *log_path = g_build_filename (dir, "session.log", NULL);
+  g_autofree char *out = NULL;
+  g_autoptr(GSubprocess) bus = NULL;
+  g_autoptr(GSubprocess) helper = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  const char *bus_argv[] = { "dbus-daemon", "--session", "--nofork", listen, NULL };
+  const char *helper_argv[] = { g_getenv ("LANRAGE_HELPER"), "--session", "--config",
+                                config_path, "--state-dir", state_dir, NULL };
+  const char *helper_env[] = { env_address, NULL };
+  const char *status_argv[] = { "status", NULL };
+  const char *create_argv[] = { "--json", "create", "Session party", NULL };
+  const char *leave_argv[] = { "leave", NULL };
+  struct passwd *pw = getpwnam (UNPRIVILEGED_USER);
+  gint64 deadline;
+  int status;
+
+  g_assert_nonnull (pw);
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  g_assert_cmpint (chown (dir, pw->pw_uid, pw->pw_gid), ==, 0);
+  config = g_strdup_printf ("[helper]\ncontrol-url=%s\n", lr_test_server_get_url (fixture->server));
+  g_assert_true (g_file_set_contents (config_path, config, -1, NULL));
+  g_assert_cmpint (g_chmod (config_path, 0644), ==, 0);
+
+  bus = lr_test_spawn_as (UNPRIVILEGED_USER, NULL, bus_argv, NULL, G_SUBPROCESS_FLAGS_NONE);
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (!g_file_test (socket_path, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < deadline)
+    g_usleep (10000);
+  helper = lr_test_spawn_as (UNPRIVILEGED_USER, helper_env, helper_argv, log_path,
+                             G_SUBPROCESS_FLAGS_NONE);
+
+  do
+    {
+      g_usleep (20000);
+      status = run_session_ctl (address, status_argv, NULL);
+    }
+  while (status != 0 && g_get_monotonic_time () < deadline);
+  g_assert_cmpint (status, ==, 0);
+
+  g_assert_cmpint (run_session_ctl (address, create_argv, &out), ==, 0);
+  root = parse_output (out);
+  g_assert_cmpstr (lr_test_json_string (root, "State"), ==, "connected");
+  g_assert_cmpstr (lr_test_json_string (root, "PartyName"), ==, "Session party");
+  g_assert_cmpint (run_session_ctl (address, leave_argv, NULL), ==, 0);
+
+  g_subprocess_send_signal (helper, SIGTERM);
+  g_assert_true (g_subprocess_wait (helper, NULL, NULL));
+  g_assert_true (g_subprocess_get_if_exited (helper));
+  g_assert_cmpint (g_subprocess_get_exit_status (helper), ==, 0);
+  g_subprocess_force_exit (bus);
+  g_subprocess_wait (bus, NULL, NULL);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -175,6 +275,8 @@ main (int    argc,
               lr_test_helper_fixture_setup, test_granted_by_rule,
               lr_test_helper_fixture_teardown);
   g_test_add_func ("/helper/auth/session-mode-refuses-root", test_session_mode_refuses_root);
+  g_test_add ("/helper/auth/session-mode", LrTestHelperFixture, NULL,
+              lr_test_helper_fixture_setup, test_session_mode, lr_test_helper_fixture_teardown);
 
   return g_test_run ();
 }
