@@ -803,14 +803,36 @@ show_party (LrdSession *self)
 
 typedef struct
 {
-  char *peer_name;
+  char         *peer_name;
+  /* This join's own: a LeaveParty may cancel it and a new join start before its callbacks
+   * run, and those must then touch neither the new join nor its party. */
+  GCancellable *cancellable;
 } JoinData;
 
 static void
 join_data_free (JoinData *data)
 {
   g_free (data->peer_name);
+  g_clear_object (&data->cancellable);
   g_free (data);
+}
+
+static void
+end_join (LrdSession *self,
+          GTask      *task)
+{
+  JoinData *data = g_task_get_task_data (task);
+
+  if (self->join_cancellable == data->cancellable)
+    g_clear_object (&self->join_cancellable);
+}
+
+static gboolean
+join_was_cancelled (GTask *task)
+{
+  JoinData *data = g_task_get_task_data (task);
+
+  return g_cancellable_is_cancelled (data->cancellable);
 }
 
 static gboolean
@@ -888,9 +910,9 @@ fail_join (LrdSession *self,
            GTask      *task,
            GError     *error)
 {
-  g_clear_object (&self->join_cancellable);
+  end_join (self, task);
 
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || join_was_cancelled (task))
     {
       /* LeaveParty during the join: it has cleaned up already. */
       g_error_free (error);
@@ -922,7 +944,7 @@ static void
 finish_join (LrdSession *self,
              GTask      *task)
 {
-  g_clear_object (&self->join_cancellable);
+  end_join (self, task);
   set_state (self, LRD_STATE_CONNECTED);
   start_party_activity (self);
   g_message ("In party %s as %s (%s)", self->party->party_id, self->party->peer_id,
@@ -953,6 +975,13 @@ backend_up_cb (GObject      *source,
           error = g_steal_pointer (&wrapped);
         }
       fail_join (self, task, g_steal_pointer (&error));
+      return;
+    }
+  if (join_was_cancelled (task))
+    {
+      /* Left while WireGuard was coming up: the leave has cleaned up all but this. */
+      backend_down (self, NULL);
+      fail_join (self, task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Left"));
       return;
     }
   finish_join (self, task);
@@ -1026,6 +1055,17 @@ join_request_cb (GObject      *source,
       return;
     }
 
+  if (join_was_cancelled (task))
+    {
+      /* Left while the server was answering: it has us as a member, so undo that. */
+      g_autofree char *path = g_strdup_printf ("v1/parties/%s/peers/%s", party->id, peer->id);
+
+      lrd_control_client_request_async (self->client, "DELETE", path, token, NULL, NULL, NULL,
+                                        NULL);
+      fail_join (self, task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Left"));
+      return;
+    }
+
   saved = g_new0 (LrdSavedParty, 1);
   saved->control_url = g_strdup (lrd_control_client_get_base_url (self->client));
   saved->party_id = g_strdup (party->id);
@@ -1052,14 +1092,16 @@ start_join (LrdSession *self,
 {
   JoinData *data = g_new0 (JoinData, 1);
 
-  data->peer_name = peer_name;
-  g_task_set_task_data (task, data, (GDestroyNotify) join_data_free);
-
   set_state (self, LRD_STATE_JOINING);
   self->join_cancellable = g_cancellable_new ();
-  lrd_control_client_request_async (self->client, "POST", path, NULL, body,
-                                    self->join_cancellable, join_request_cb,
-                                    g_object_ref (task));
+  data->peer_name = peer_name;
+  data->cancellable = g_object_ref (self->join_cancellable);
+  g_task_set_task_data (task, data, (GDestroyNotify) join_data_free);
+
+  /* Not cancellable: once sent, the server may have made us a member, and the answer is
+   * needed to undo that if the join was cancelled meanwhile (join_request_cb). */
+  lrd_control_client_request_async (self->client, "POST", path, NULL, body, NULL,
+                                    join_request_cb, g_object_ref (task));
 }
 
 void

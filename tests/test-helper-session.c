@@ -24,6 +24,8 @@ struct _TestWgBackend
   GObject    parent_instance;
   GPtrArray *calls;
   gboolean   fail_up;
+  gboolean   hold_up;
+  GTask     *held_up;   /* an up call that answers only when the test says so */
 };
 
 static void test_wg_backend_iface_init (LrdWgBackendInterface *iface);
@@ -35,6 +37,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (TestWgBackend, test_wg_backend, G_TYPE_OBJECT,
 static void
 test_wg_backend_finalize (GObject *object)
 {
+  g_assert_null (TEST_WG_BACKEND (object)->held_up);
   g_ptr_array_unref (TEST_WG_BACKEND (object)->calls);
   G_OBJECT_CLASS (test_wg_backend_parent_class)->finalize (object);
 }
@@ -93,8 +96,16 @@ backend_up_async (LrdWgBackend        *backend,
                   GAsyncReadyCallback  callback,
                   gpointer             user_data)
 {
-  record (backend, g_strdup_printf ("up %u %s", listen_port, address_cidr),
-          TEST_WG_BACKEND (backend)->fail_up, callback, user_data);
+  TestWgBackend *self = TEST_WG_BACKEND (backend);
+
+  if (self->hold_up)
+    {
+      g_ptr_array_add (self->calls, g_strdup_printf ("up %u %s", listen_port, address_cidr));
+      self->held_up = g_task_new (self, NULL, callback, user_data);
+      return;
+    }
+  record (backend, g_strdup_printf ("up %u %s", listen_port, address_cidr), self->fail_up,
+          callback, user_data);
 }
 
 static void
@@ -324,6 +335,50 @@ test_no_wireguard (Fixture       *fixture,
   g_assert_cmpuint (fixture->backend->calls->len, ==, 1);
 }
 
+/* LeaveParty while WireGuard is still coming up: the create fails, and nothing is left
+ * behind, not on the server, not in WireGuard. */
+static void
+test_leave_during_join (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  Result created = { 0 }, left = { 0 };
+  g_autoptr(GTask) held = NULL;
+
+  fixture->backend->hold_up = TRUE;
+  lrd_session_create_party_async (fixture->session, "Changed my mind", "alice", NULL,
+                                  result_cb, &created);
+  while (fixture->backend->held_up == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (lrd_helper1_get_state (fixture->iface), ==, "joining");
+
+  lrd_session_leave_party_async (fixture->session, NULL, result_cb, &left);
+  wait_result (&left);
+  g_assert_no_error (left.error);
+  g_assert_cmpstr (lrd_helper1_get_state (fixture->iface), ==, "idle");
+
+  /* WireGuard finishes coming up after all. */
+  held = g_steal_pointer (&fixture->backend->held_up);
+  g_task_return_boolean (held, TRUE);
+  wait_result (&created);
+  g_assert_error (created.error, LRD_ERROR, LRD_ERROR_FAILED);
+  g_clear_error (&created.error);
+  /* Down once for the leave, and once more for the up that finished after it. */
+  wait_calls (fixture->backend, "down", 2);
+  g_assert_cmpstr (g_ptr_array_index (fixture->backend->calls,
+                                      fixture->backend->calls->len - 1), ==, "down");
+  g_assert_cmpstr (lrd_helper1_get_state (fixture->iface), ==, "idle");
+  g_assert_cmpstr (lrd_helper1_get_party_id (fixture->iface), ==, "");
+
+  /* A new party can start at once. */
+  fixture->backend->hold_up = FALSE;
+  memset (&created, 0, sizeof created);
+  lrd_session_create_party_async (fixture->session, "Second try", "alice", NULL, result_cb,
+                                  &created);
+  wait_result (&created);
+  g_assert_no_error (created.error);
+  g_assert_cmpstr (lrd_helper1_get_state (fixture->iface), ==, "connected");
+}
+
 /* A party the host closes: peers go, the interface goes down. */
 static void
 test_party_closed (Fixture       *fixture,
@@ -365,6 +420,8 @@ main (int    argc,
               test_backend_follows_party, fixture_teardown);
   g_test_add ("/helper/session/no-wireguard", Fixture, NULL, fixture_setup, test_no_wireguard,
               fixture_teardown);
+  g_test_add ("/helper/session/leave-during-join", Fixture, NULL, fixture_setup,
+              test_leave_during_join, fixture_teardown);
   g_test_add ("/helper/session/party-closed", Fixture, NULL, fixture_setup, test_party_closed,
               fixture_teardown);
 
