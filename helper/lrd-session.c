@@ -1201,23 +1201,41 @@ lrd_session_join_party_finish (LrdSession    *self,
 
 /* Restore after a restart */
 
+typedef struct
+{
+  LrdSession   *self;
+  GCancellable *cancellable;
+} RestoreData;
+
 static void
 restore_up_cb (GObject      *source,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  g_autoptr(LrdSession) self = user_data;
+  RestoreData *data = user_data;
+  g_autoptr(LrdSession) self = data->self;
+  g_autoptr(GCancellable) cancellable = data->cancellable;
   LrdWgBackend *backend = LRD_WG_BACKEND (source);
   g_autoptr(GError) error = NULL;
+  gboolean ok;
 
-  if (!LRD_WG_BACKEND_GET_IFACE (backend)->up_finish (backend, result, &error))
+  g_free (data);
+  ok = LRD_WG_BACKEND_GET_IFACE (backend)->up_finish (backend, result, &error);
+  if (self->join_cancellable == cancellable)
+    g_clear_object (&self->join_cancellable);
+
+  if (g_cancellable_is_cancelled (cancellable))
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          g_warning ("Cannot bring WireGuard back up for the saved party: %s", error->message);
-          lrd_helper1_set_last_error (self->iface, error->message);
-          set_state (self, LRD_STATE_ERROR);
-        }
+      /* LeaveParty came first and took the interface down; this up must not linger. */
+      if (ok)
+        backend_down (self, NULL);
+      return;
+    }
+  if (!ok)
+    {
+      g_warning ("Cannot bring WireGuard back up for the saved party: %s", error->message);
+      lrd_helper1_set_last_error (self->iface, error->message);
+      set_state (self, LRD_STATE_ERROR);
       return;
     }
   set_state (self, LRD_STATE_CONNECTED);
@@ -1236,6 +1254,7 @@ lrd_session_restore (LrdSession          *self,
                      const LrdSavedParty *saved)
 {
   g_autofree char *address = NULL;
+  RestoreData *data;
 
   g_return_if_fail (LRD_IS_SESSION (self));
   g_return_if_fail (self->party == NULL);
@@ -1259,10 +1278,15 @@ lrd_session_restore (LrdSession          *self,
       start_party_activity (self);
       return;
     }
+  /* Like a join in flight: LeaveParty cancels it, CreateParty and JoinParty wait for it. */
+  data = g_new0 (RestoreData, 1);
+  data->self = g_object_ref (self);
+  data->cancellable = g_cancellable_new ();
+  self->join_cancellable = g_object_ref (data->cancellable);
   address = g_strdup_printf ("%s/%d", self->party->virtual_ip, VIRTUAL_PREFIX_LENGTH);
   LRD_WG_BACKEND_GET_IFACE (self->backend)->up_async (self->backend, &self->keys.wg_private,
-                                                      self->listen_port, address, NULL,
-                                                      restore_up_cb, g_object_ref (self));
+                                                      self->listen_port, address,
+                                                      data->cancellable, restore_up_cb, data);
 }
 
 /* Leave */

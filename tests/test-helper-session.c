@@ -379,6 +379,60 @@ test_leave_during_join (Fixture       *fixture,
   g_assert_cmpstr (lrd_helper1_get_state (fixture->iface), ==, "connected");
 }
 
+/* A restarted helper rejoins its saved party: WireGuard comes back from what was saved, and
+ * the peers from the events socket's snapshot. */
+static void
+test_restore (Fixture       *fixture,
+              gconstpointer  data)
+{
+  Result created = { 0 }, stopped = { 0 };
+  g_autoptr(LrdSavedParty) saved = NULL;
+  g_autoptr(LrTestMember) bob = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *expected_up = NULL;
+  g_autofree char *code = NULL;
+
+  lrd_session_create_party_async (fixture->session, "Again", "alice", NULL, result_cb,
+                                  &created);
+  wait_result (&created);
+  g_assert_no_error (created.error);
+  code = g_strdup (lrd_helper1_get_invite_code (fixture->iface));
+  bob = lr_test_join (fixture->server, code, "bob");
+  wait_calls (fixture->backend, "set ", 1);
+  expected_up = g_strdup_printf ("up 51820 %s/16",
+                                 lrd_helper1_get_virtual_address (fixture->iface));
+
+  lrd_session_shutdown_async (fixture->session, NULL, result_cb, &stopped);
+  wait_result (&stopped);
+  g_assert_no_error (stopped.error);
+  g_assert_cmpstr (g_ptr_array_index (fixture->backend->calls,
+                                      fixture->backend->calls->len - 1), ==, "down");
+  lr_test_run_for (50);
+  saved = lrd_saved_party_load (fixture->state_dir, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (saved);
+  g_assert_cmpstr (saved->invite_code, ==, code);
+
+  /* A new session, as after a restart. */
+  g_clear_object (&fixture->session);
+  g_ptr_array_set_size (fixture->backend->calls, 0);
+  {
+    g_autoptr(LrdControlClient) client = lrd_control_client_new (lr_test_server_get_url (fixture->server));
+    LrdKeys keys;
+
+    g_assert_true (lrd_keys_load_or_create (&keys, fixture->state_dir, &error));
+    fixture->session = lrd_session_new (fixture->iface, fixture->manager, client,
+                                        LRD_WG_BACKEND (fixture->backend), &keys,
+                                        fixture->state_dir, 51820);
+    lrd_keys_clear (&keys);
+  }
+  lrd_session_restore (fixture->session, saved);
+  wait_calls (fixture->backend, "set ", 1);
+  g_assert_cmpstr (g_ptr_array_index (fixture->backend->calls, 0), ==, expected_up);
+  g_assert_cmpstr (lrd_helper1_get_state (fixture->iface), ==, "connected");
+  g_assert_cmpstr (lrd_helper1_get_invite_code (fixture->iface), ==, code);
+}
+
 /* A party the host closes: peers go, the interface goes down. */
 static void
 test_party_closed (Fixture       *fixture,
@@ -422,6 +476,8 @@ main (int    argc,
               fixture_teardown);
   g_test_add ("/helper/session/leave-during-join", Fixture, NULL, fixture_setup,
               test_leave_during_join, fixture_teardown);
+  g_test_add ("/helper/session/restore", Fixture, NULL, fixture_setup, test_restore,
+              fixture_teardown);
   g_test_add ("/helper/session/party-closed", Fixture, NULL, fixture_setup, test_party_closed,
               fixture_teardown);
 
