@@ -310,6 +310,44 @@ state_changed_cb (GObject    *object,
   g_ptr_array_add (log->states, g_strdup (lrd_helper1_get_state (log->proxy)));
 }
 
+static void
+properties_changed_cb (GDBusProxy *proxy,
+                       GVariant   *changed,
+                       GStrv       invalidated,
+                       gpointer    user_data)
+{
+  GPtrArray *states = user_data;
+  const char *state = NULL;
+
+  if (g_variant_lookup (changed, "State", "&s", &state))
+    g_ptr_array_add (states, g_strdup (state));
+}
+
+/* Clients follow the helper through PropertiesChanged, never by polling: every step of a
+ * create and a leave is signalled, in order. */
+static void
+test_signals (LrTestHelperFixture *fixture,
+              gconstpointer        data)
+{
+  LrdHelper1 *proxy = lr_test_helper_get_proxy (fixture->helper);
+  g_autoptr(GPtrArray) states = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  gulong handler;
+
+  handler = g_signal_connect (proxy, "g-properties-changed", G_CALLBACK (properties_changed_cb),
+                              states);
+  create_party (fixture->helper, "Signalled", "host");
+  lrd_helper1_call_leave_party_sync (proxy, NULL, &error);
+  g_assert_no_error (error);
+  lr_test_helper_wait_state (fixture->helper, "idle");
+  g_signal_handler_disconnect (proxy, handler);
+
+  g_assert_cmpuint (states->len, ==, 3);
+  g_assert_cmpstr (states->pdata[0], ==, "joining");
+  g_assert_cmpstr (states->pdata[1], ==, "connected");
+  g_assert_cmpstr (states->pdata[2], ==, "idle");
+}
+
 /* The party must survive a restart of the control server: the events socket comes back
  * (with backoff) and events flow again; the state never leaves "connected". */
 static void
@@ -434,6 +472,7 @@ main (int    argc,
   ADD ("/helper/party/bad-arguments", test_bad_arguments);
   ADD ("/helper/party/state-errors", test_state_errors);
   ADD ("/helper/party/server-unreachable", test_server_unreachable);
+  ADD ("/helper/party/signals", test_signals);
   ADD ("/helper/party/create-and-join", test_create_and_join);
   ADD ("/helper/party/control-restart", test_control_restart);
   ADD ("/helper/party/helper-restart", test_helper_restart);
