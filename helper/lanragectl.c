@@ -48,6 +48,13 @@ fail (Ctl    *ctl,
   g_autofree char *name = g_dbus_error_get_remote_error (error);
 
   g_dbus_error_strip_remote_error (error);
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    {
+      g_free (error->message);
+      error->message = g_strdup_printf ("lanrage-helper is not running and could not be "
+                                        "started (%s); is LANrage installed?", ctl->bus_name);
+    }
   if (name == NULL && error->domain == LRD_ERROR)
     name = g_strdup (lrd_error_get_dbus_name (error->code));
 
@@ -79,7 +86,7 @@ lookup_string (GVariant   *dict,
   const char *value = NULL;
 
   if (!g_variant_lookup (dict, key, "&s", &value) || value == NULL || value[0] == '\0')
-    return "–";
+    return "-";
   return value;
 }
 
@@ -97,7 +104,7 @@ print_status (GVariant *status)
   g_print ("Relay:           %s\n", lookup_string (status, "Relay"));
   g_print ("Backend:         %s\n", lookup_string (status, "Backend"));
   g_print ("Peers:           %zu\n", peers != NULL ? g_variant_n_children (peers) : 0);
-  if (g_strcmp0 (lookup_string (status, "LastError"), "–") != 0)
+  if (g_strcmp0 (lookup_string (status, "LastError"), "-") != 0)
     g_print ("Last error:      %s\n", lookup_string (status, "LastError"));
 }
 
@@ -258,7 +265,7 @@ cmd_peers (Ctl *ctl)
     {
       LrdHelper1Peer *peer = peers->pdata[i];
       double latency = lrd_helper1_peer_get_latency_ms (peer);
-      g_autofree char *latency_text = latency < 0 ? g_strdup ("–")
+      g_autofree char *latency_text = latency < 0 ? g_strdup ("-")
                                                   : g_strdup_printf ("%.1f ms", latency);
 
       g_print ("%-16s %-20s %-8s %-11s %-10s %s\n",
@@ -300,6 +307,8 @@ main (int    argc,
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("lanragectl: %s\n", error->message);
+      g_free (ctl.bus_name);
+      g_free (ctl.display_name);
       return 2;
     }
 
@@ -313,6 +322,8 @@ main (int    argc,
       g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
 
       g_printerr ("%s", help);
+      g_free (ctl.bus_name);
+      g_free (ctl.display_name);
       return 2;
     }
 

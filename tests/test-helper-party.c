@@ -218,6 +218,35 @@ test_server_unreachable (LrTestHelperFixture *fixture,
   g_assert_nonnull (strstr (lrd_helper1_get_last_error (proxy), "Cannot reach"));
 }
 
+/* lanragectl's exit statuses: 2 for usage, 1 with a message for a helper that is not
+ * there. */
+static void
+test_ctl_errors (LrTestHelperFixture *fixture,
+                 gconstpointer        data)
+{
+  const char *unknown[] = { "frobnicate", NULL };
+  const char *missing[] = { "join", NULL };
+  const char *extra[] = { "leave", "now", NULL };
+  const char *status_argv[] = { "--json", "status", NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(JsonNode) root = NULL;
+
+  g_assert_cmpint (lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME, NULL, unknown, NULL,
+                                    NULL), ==, 2);
+  g_assert_cmpint (lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME, NULL, missing, NULL,
+                                    NULL), ==, 2);
+  g_assert_cmpint (lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME, NULL, extra, NULL,
+                                    NULL), ==, 2);
+
+  /* Nobody owns the second name in this test. */
+  g_assert_cmpint (lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME_2, NULL, status_argv,
+                                    &out, &err), ==, 1);
+  root = parse_output (out);
+  g_assert_nonnull (strstr (lr_test_json_string (root, "error.message"), "not running"));
+  g_assert_nonnull (strstr (err, "not running"));
+}
+
 /* Two helpers in one party */
 
 static void
@@ -472,6 +501,7 @@ main (int    argc,
   ADD ("/helper/party/bad-arguments", test_bad_arguments);
   ADD ("/helper/party/state-errors", test_state_errors);
   ADD ("/helper/party/server-unreachable", test_server_unreachable);
+  ADD ("/helper/party/lanragectl-errors", test_ctl_errors);
   ADD ("/helper/party/signals", test_signals);
   ADD ("/helper/party/create-and-join", test_create_and_join);
   ADD ("/helper/party/control-restart", test_control_restart);
