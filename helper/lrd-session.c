@@ -615,11 +615,24 @@ schedule_reconnect (LrdSession *self)
   self->reconnect_source = g_timeout_add (delay, reconnect_cb, self);
 }
 
+/* Network input: a member of another type reads as absent, never as a critical. */
+static const char *
+get_string_member (JsonObject *object,
+                   const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return "";
+  return json_node_get_string (node);
+}
+
 static void
 handle_event (LrdSession *self,
               JsonObject *event)
 {
-  const char *type = json_object_get_string_member_with_default (event, "type", "");
+  const char *type = get_string_member (event, "type");
 
   if (g_strcmp0 (type, "snapshot") == 0)
     {
