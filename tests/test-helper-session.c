@@ -467,6 +467,9 @@ int
 main (int    argc,
       char **argv)
 {
+  /* As lanrage-helper's main() does: no GVfs, no user's GSettings in the session's code. */
+  g_setenv ("GIO_USE_VFS", "local", TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
   lr_test_control_init (&argc, &argv);
   (void) LRD_ERROR;
 
