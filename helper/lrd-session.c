@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "lrd-session.h"
+#include "lrd-session-private.h"
 #include "lrd-error.h"
 
 #include "lr-control-models.h"
@@ -61,6 +62,7 @@ struct _LrdSession
   guint                      reconnect_source;
   guint                      reconnect_delay_ms;
   guint                      heartbeat_source;
+  guint                      heartbeat_interval_ms;
 
   gboolean                   persisting;
   gboolean                   persist_again;
@@ -138,6 +140,17 @@ lrd_session_init (LrdSession *self)
   self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                        (GDestroyNotify) peer_record_free);
   self->reconnect_delay_ms = RECONNECT_MIN_MS;
+  self->heartbeat_interval_ms = HEARTBEAT_INTERVAL_S * 1000;
+}
+
+void
+lrd_session_set_heartbeat_interval_ms (LrdSession *self,
+                                       guint       interval_ms)
+{
+  g_return_if_fail (LRD_IS_SESSION (self));
+  g_return_if_fail (interval_ms > 0);
+
+  self->heartbeat_interval_ms = interval_ms;
 }
 
 static void
@@ -799,7 +812,7 @@ start_party_activity (LrdSession *self)
 {
   stop_party_activity (self);
   self->party_cancellable = g_cancellable_new ();
-  self->heartbeat_source = g_timeout_add_seconds (HEARTBEAT_INTERVAL_S, heartbeat_cb, self);
+  self->heartbeat_source = g_timeout_add (self->heartbeat_interval_ms, heartbeat_cb, self);
   start_events (self);
 }
 

@@ -10,6 +10,7 @@
 #include "lr-test-control.h"
 #include "lrd-error.h"
 #include "lrd-session.h"
+#include "lrd-session-private.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -433,6 +434,41 @@ test_restore (Fixture       *fixture,
   g_assert_cmpstr (lrd_helper1_get_invite_code (fixture->iface), ==, code);
 }
 
+/* Heartbeats reach the server (the events socket keeps the peer online too; heartbeats
+ * cover the times it is down). */
+static void
+test_heartbeats (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  Result created = { 0 };
+  g_autofree char *metrics = NULL;
+  const char *line = "lanrage_control_requests_total{route=\"/v1/parties/{party_id}/peers/"
+                     "{peer_id}/heartbeat\",method=\"POST\",status=\"204\"}";
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  lrd_session_set_heartbeat_interval_ms (fixture->session, 20);
+  lrd_session_create_party_async (fixture->session, "Alive", "alice", NULL, result_cb,
+                                  &created);
+  wait_result (&created);
+  g_assert_no_error (created.error);
+
+  do
+    {
+      g_autoptr(LrTestResponse) response = NULL;
+      gsize length = 0;
+      const char *body;
+
+      lr_test_run_for (50);
+      response = lr_test_request (fixture->server, "GET", "/metrics", NULL, NULL);
+      lr_test_assert_status (response, 200);
+      body = g_bytes_get_data (response->raw, &length);
+      g_free (metrics);
+      metrics = g_strndup (body, length);
+    }
+  while (strstr (metrics, line) == NULL && g_get_monotonic_time () < deadline);
+  g_assert_nonnull (strstr (metrics, line));
+}
+
 /* A party the host closes: peers go, the interface goes down. */
 static void
 test_party_closed (Fixture       *fixture,
@@ -480,6 +516,8 @@ main (int    argc,
   g_test_add ("/helper/session/leave-during-join", Fixture, NULL, fixture_setup,
               test_leave_during_join, fixture_teardown);
   g_test_add ("/helper/session/restore", Fixture, NULL, fixture_setup, test_restore,
+              fixture_teardown);
+  g_test_add ("/helper/session/heartbeats", Fixture, NULL, fixture_setup, test_heartbeats,
               fixture_teardown);
   g_test_add ("/helper/session/party-closed", Fixture, NULL, fixture_setup, test_party_closed,
               fixture_teardown);
