@@ -257,6 +257,54 @@ test_session_mode (LrTestHelperFixture *fixture,
   g_subprocess_wait (bus, NULL, NULL);
 }
 
+/* Only root may own the helper's name (data/io.lanrage.Helper1.conf), and only once: a
+ * second helper, or one run by a user, gives up with a message instead of serving. */
+static void
+test_name_policy (LrTestHelperFixture *fixture,
+                  gconstpointer        data)
+{
+  g_autofree char *dir = g_build_filename (lr_test_bus_get_tmpdir (fixture->bus), "intruder",
+                                           NULL);
+  g_autofree char *log_path = g_build_filename (dir, "helper.log", NULL);
+  g_autofree char *env_address = g_strconcat ("DBUS_SYSTEM_BUS_ADDRESS=",
+                                              lr_test_bus_get_address (fixture->bus), NULL);
+  const char *env[] = { env_address, NULL };
+  struct passwd *pw = getpwnam (UNPRIVILEGED_USER);
+  const char *users[] = { NULL, UNPRIVILEGED_USER };
+
+  g_assert_nonnull (pw);
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  g_assert_cmpint (chown (dir, pw->pw_uid, pw->pw_gid), ==, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (users); i++)
+    {
+      g_autoptr(GSubprocess) intruder = NULL;
+      g_autofree char *log = NULL;
+      g_autofree char *state_name = g_strdup_printf ("state-%u", i);
+      g_autofree char *state_dir = g_build_filename (dir, state_name, NULL);
+      const char *argv[] = { g_getenv ("LANRAGE_HELPER"), "--state-dir", state_dir, NULL };
+
+      /* Root is refused because the name is taken; then, with the name free, a user is
+       * refused by the bus policy itself. */
+      if (users[i] != NULL)
+        lr_test_helper_stop (fixture->helper);
+
+      g_unlink (log_path);
+      intruder = lr_test_spawn_as (users[i], env, argv, log_path, G_SUBPROCESS_FLAGS_NONE);
+      g_assert_true (g_subprocess_wait (intruder, NULL, NULL));
+      g_assert_true (g_subprocess_get_if_exited (intruder));
+      g_assert_cmpint (g_subprocess_get_exit_status (intruder), ==, 1);
+      g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
+      g_test_message ("%s: %s", users[i] != NULL ? users[i] : "root", log);
+      g_assert_nonnull (strstr (log, "cannot own io.lanrage.Helper1"));
+    }
+
+  /* Root may take it again. */
+  lr_test_helper_start (fixture->helper);
+  g_assert_cmpstr (lrd_helper1_get_state (lr_test_helper_get_proxy (fixture->helper)), ==,
+                   "idle");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -275,6 +323,8 @@ main (int    argc,
               lr_test_helper_fixture_setup, test_granted_by_rule,
               lr_test_helper_fixture_teardown);
   g_test_add_func ("/helper/auth/session-mode-refuses-root", test_session_mode_refuses_root);
+  g_test_add ("/helper/auth/name-policy", LrTestHelperFixture, NULL,
+              lr_test_helper_fixture_setup, test_name_policy, lr_test_helper_fixture_teardown);
   g_test_add ("/helper/auth/session-mode", LrTestHelperFixture, NULL,
               lr_test_helper_fixture_setup, test_session_mode, lr_test_helper_fixture_teardown);
 
