@@ -1,0 +1,363 @@
+/* lanragectl.c: the command line of lanrage-helper
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A thin client of io.lanrage.Helper1 through the generated proxies, for people and for
+ * scripts (--json). It has no main loop to keep responsive, so it calls synchronously.
+ * Exit status: 0 on success, 1 when the helper refused or failed (the error's message on
+ * standard error, and with --json its D-Bus name and message on standard output), 2 for
+ * a usage error.
+ */
+#include <json-glib/json-glib.h>
+#include <locale.h>
+
+#include "lrd-dbus-generated.h"
+#include "lrd-error.h"
+
+#define BUS_NAME    "io.lanrage.Helper1"
+#define OBJECT_PATH "/io/lanrage/Helper1"
+/* Mutating calls may wait for an authentication dialog: no timeout. */
+#define INTERACTIVE_TIMEOUT_MS G_MAXINT
+
+typedef struct
+{
+  gboolean         json;
+  gboolean         session_bus;
+  char            *bus_name;
+  char            *display_name;
+  GDBusConnection *connection;
+  LrdHelper1      *helper;
+} Ctl;
+
+static void
+print_json (JsonNode *node)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_root (generator, node);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}
+
+static int
+fail (Ctl    *ctl,
+      GError *error)
+{
+  g_autofree char *name = g_dbus_error_get_remote_error (error);
+
+  g_dbus_error_strip_remote_error (error);
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    {
+      g_free (error->message);
+      error->message = g_strdup_printf ("lanrage-helper is not running and could not be "
+                                        "started (%s); is LANrage installed?", ctl->bus_name);
+    }
+  if (name == NULL && error->domain == LRD_ERROR)
+    name = g_strdup (lrd_error_get_dbus_name (error->code));
+
+  if (ctl->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "error");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, name != NULL ? name : "");
+      json_builder_set_member_name (builder, "message");
+      json_builder_add_string_value (builder, error->message);
+      json_builder_end_object (builder);
+      json_builder_end_object (builder);
+      root = json_builder_get_root (builder);
+      print_json (root);
+    }
+  g_printerr ("lanragectl: %s\n", error->message);
+  return 1;
+}
+
+static const char *
+lookup_string (GVariant   *dict,
+               const char *key)
+{
+  const char *value = NULL;
+
+  if (!g_variant_lookup (dict, key, "&s", &value) || value == NULL || value[0] == '\0')
+    return "-";
+  return value;
+}
+
+static void
+print_status (GVariant *status)
+{
+  g_autoptr(GVariant) peers = g_variant_lookup_value (status, "Peers", G_VARIANT_TYPE ("aa{sv}"));
+
+  g_print ("State:           %s\n", lookup_string (status, "State"));
+  g_print ("Party:           %s\n", lookup_string (status, "PartyName"));
+  g_print ("Invite code:     %s\n", lookup_string (status, "InviteCode"));
+  g_print ("Virtual address: %s\n", lookup_string (status, "VirtualAddress"));
+  g_print ("NAT type:        %s\n", lookup_string (status, "NatType"));
+  g_print ("Public endpoint: %s\n", lookup_string (status, "PublicEndpoint"));
+  g_print ("Relay:           %s\n", lookup_string (status, "Relay"));
+  g_print ("Backend:         %s\n", lookup_string (status, "Backend"));
+  g_print ("Peers:           %zu\n", peers != NULL ? g_variant_n_children (peers) : 0);
+  if (g_strcmp0 (lookup_string (status, "LastError"), "-") != 0)
+    g_print ("Last error:      %s\n", lookup_string (status, "LastError"));
+}
+
+static int
+show_status (Ctl *ctl)
+{
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!lrd_helper1_call_get_status_sync (ctl->helper, &status, NULL, &error))
+    return fail (ctl, error);
+
+  if (ctl->json)
+    {
+      g_autoptr(JsonNode) node = json_gvariant_serialize (status);
+
+      print_json (node);
+    }
+  else
+    print_status (status);
+  return 0;
+}
+
+/* The generated _sync calls send no flags; mutating calls must allow interactive
+ * authorization, so they go through the proxy with the flag. */
+static gboolean
+call_mutating (Ctl         *ctl,
+               const char  *method,
+               GVariant    *parameters,
+               GError     **error)
+{
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (ctl->helper), method, parameters,
+                                  G_DBUS_CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION,
+                                  INTERACTIVE_TIMEOUT_MS, NULL, error);
+  return reply != NULL;
+}
+
+static int
+cmd_create (Ctl        *ctl,
+            const char *name)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!call_mutating (ctl, "CreateParty",
+                      g_variant_new ("(ss)", name, ctl->display_name ? ctl->display_name : ""),
+                      &error))
+    return fail (ctl, error);
+  if (!ctl->json)
+    g_print ("Created the party. Share the invite code below with your friends.\n\n");
+  return show_status (ctl);
+}
+
+static int
+cmd_join (Ctl        *ctl,
+          const char *code)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!call_mutating (ctl, "JoinParty",
+                      g_variant_new ("(ss)", code, ctl->display_name ? ctl->display_name : ""),
+                      &error))
+    return fail (ctl, error);
+  if (!ctl->json)
+    g_print ("Joined the party.\n\n");
+  return show_status (ctl);
+}
+
+static int
+cmd_leave (Ctl *ctl)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!call_mutating (ctl, "LeaveParty", NULL, &error))
+    return fail (ctl, error);
+  if (!ctl->json)
+    {
+      g_print ("Left the party.\n");
+      return 0;
+    }
+  return show_status (ctl);
+}
+
+static int
+compare_peers (gconstpointer a,
+               gconstpointer b)
+{
+  LrdHelper1Peer *pa = *(LrdHelper1Peer * const *) a;
+  LrdHelper1Peer *pb = *(LrdHelper1Peer * const *) b;
+
+  return g_strcmp0 (lrd_helper1_peer_get_virtual_address (pa),
+                    lrd_helper1_peer_get_virtual_address (pb));
+}
+
+static int
+cmd_peers (Ctl *ctl)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusObjectManager) manager = NULL;
+  g_autoptr(GPtrArray) peers = g_ptr_array_new_with_free_func (g_object_unref);
+  GList *objects;
+
+  manager = lrd_object_manager_client_new_sync (ctl->connection,
+                                                G_DBUS_OBJECT_MANAGER_CLIENT_FLAGS_DO_NOT_AUTO_START,
+                                                ctl->bus_name, OBJECT_PATH, NULL, &error);
+  if (manager == NULL)
+    return fail (ctl, error);
+
+  objects = g_dbus_object_manager_get_objects (manager);
+  for (GList *l = objects; l != NULL; l = l->next)
+    {
+      LrdHelper1Peer *peer = lrd_object_get_helper1_peer (LRD_OBJECT (l->data));
+
+      if (peer != NULL)
+        g_ptr_array_add (peers, peer);
+    }
+  g_list_free_full (objects, g_object_unref);
+  g_ptr_array_sort (peers, compare_peers);
+
+  if (ctl->json)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < peers->len; i++)
+        {
+          GDBusProxy *proxy = G_DBUS_PROXY (peers->pdata[i]);
+          g_auto(GStrv) names = g_dbus_proxy_get_cached_property_names (proxy);
+
+          json_builder_begin_object (builder);
+          for (guint j = 0; names != NULL && names[j] != NULL; j++)
+            {
+              g_autoptr(GVariant) value = g_dbus_proxy_get_cached_property (proxy, names[j]);
+
+              json_builder_set_member_name (builder, names[j]);
+              json_builder_add_value (builder, json_gvariant_serialize (value));
+            }
+          json_builder_set_member_name (builder, "ObjectPath");
+          json_builder_add_string_value (builder, g_dbus_proxy_get_object_path (proxy));
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+      root = json_builder_get_root (builder);
+      print_json (root);
+      return 0;
+    }
+
+  if (peers->len == 0)
+    {
+      g_print ("No peers.\n");
+      return 0;
+    }
+  g_print ("%-16s %-20s %-8s %-11s %-10s %s\n", "ADDRESS", "NAME", "ONLINE", "PATH",
+           "LATENCY", "NAT");
+  for (guint i = 0; i < peers->len; i++)
+    {
+      LrdHelper1Peer *peer = peers->pdata[i];
+      double latency = lrd_helper1_peer_get_latency_ms (peer);
+      g_autofree char *latency_text = latency < 0 ? g_strdup ("-")
+                                                  : g_strdup_printf ("%.1f ms", latency);
+
+      g_print ("%-16s %-20s %-8s %-11s %-10s %s\n",
+               lrd_helper1_peer_get_virtual_address (peer), lrd_helper1_peer_get_name (peer),
+               lrd_helper1_peer_get_online (peer) ? "yes" : "no",
+               lrd_helper1_peer_get_path (peer), latency_text,
+               lrd_helper1_peer_get_nat_type (peer));
+    }
+  return 0;
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  Ctl ctl = { 0 };
+  const char *command;
+  int status;
+  const GOptionEntry entries[] = {
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &ctl.json, "Print JSON, for scripts", NULL },
+    { "name", 'n', 0, G_OPTION_ARG_STRING, &ctl.display_name,
+      "How this computer is shown to the party (create, join; default: the host name)",
+      "NAME" },
+    { "session", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &ctl.session_bus,
+      "Talk to a helper on the session bus (its test mode)", NULL },
+    { "bus-name", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &ctl.bus_name,
+      "Talk to the helper that owns NAME (tests)", "NAME" },
+    { NULL }
+  };
+
+  setlocale (LC_ALL, "");
+  (void) LRD_ERROR;
+
+  context = g_option_context_new ("status|create NAME|join CODE|leave|peers");
+  g_option_context_set_summary (context, "Create, join and leave LANrage parties.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("lanragectl: %s\n", error->message);
+      g_free (ctl.bus_name);
+      g_free (ctl.display_name);
+      return 2;
+    }
+
+  command = argc > 1 ? argv[1] : "status";
+  if (!((g_str_equal (command, "status") && argc <= 2) ||
+        (g_str_equal (command, "create") && argc == 3) ||
+        (g_str_equal (command, "join") && argc == 3) ||
+        (g_str_equal (command, "leave") && argc == 2) ||
+        (g_str_equal (command, "peers") && argc == 2)))
+    {
+      g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+
+      g_printerr ("%s", help);
+      g_free (ctl.bus_name);
+      g_free (ctl.display_name);
+      return 2;
+    }
+
+  if (ctl.bus_name == NULL)
+    ctl.bus_name = g_strdup (BUS_NAME);
+
+  ctl.connection = g_bus_get_sync (ctl.session_bus ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM,
+                                   NULL, &error);
+  if (ctl.connection == NULL)
+    {
+      status = fail (&ctl, error);
+      g_free (ctl.bus_name);
+      g_free (ctl.display_name);
+      return status;
+    }
+
+  ctl.helper = lrd_helper1_proxy_new_sync (ctl.connection, G_DBUS_PROXY_FLAGS_NONE,
+                                           ctl.bus_name, OBJECT_PATH, NULL, &error);
+  if (ctl.helper == NULL)
+    status = fail (&ctl, error);
+  else if (g_str_equal (command, "status"))
+    status = show_status (&ctl);
+  else if (g_str_equal (command, "create"))
+    status = cmd_create (&ctl, argv[2]);
+  else if (g_str_equal (command, "join"))
+    status = cmd_join (&ctl, argv[2]);
+  else if (g_str_equal (command, "leave"))
+    status = cmd_leave (&ctl);
+  else
+    status = cmd_peers (&ctl);
+
+  g_clear_object (&ctl.helper);
+  g_clear_object (&ctl.connection);
+  g_free (ctl.bus_name);
+  g_free (ctl.display_name);
+  return status;
+}

@@ -1,0 +1,354 @@
+/* lrd-service.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "lrd-service.h"
+#include "lrd-error.h"
+
+struct _LrdService
+{
+  GObject                   parent_instance;
+
+  /* Set at construction and never changed: the authorize handler reads it from GDBus's
+   * worker thread. */
+  PolkitAuthority          *authority;
+
+  LrdHelper1               *iface;
+  GDBusObjectManagerServer *manager;
+  LrdSession               *session;
+  gboolean                  exported;
+};
+
+G_DEFINE_FINAL_TYPE (LrdService, lrd_service, G_TYPE_OBJECT)
+
+/* Who may call what. A method that is not here is refused: a new method must be given an
+ * action (or declared open) before anyone can call it. */
+static const struct
+{
+  const char *interface;
+  const char *method;
+  const char *action;   /* NULL: open to anyone (read-only) */
+} method_actions[] = {
+  { "io.lanrage.Helper1", "CreateParty", LRD_ACTION_JOIN },
+  { "io.lanrage.Helper1", "JoinParty", LRD_ACTION_JOIN },
+  { "io.lanrage.Helper1", "LeaveParty", LRD_ACTION_JOIN },
+  { "io.lanrage.Helper1", "Refresh", LRD_ACTION_JOIN },
+  { "io.lanrage.Helper1", "GetStatus", NULL },
+};
+
+static gboolean
+lookup_action (const char  *interface,
+               const char  *method,
+               const char **out_action)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (method_actions); i++)
+    {
+      if (g_strcmp0 (method_actions[i].interface, interface) == 0 &&
+          g_strcmp0 (method_actions[i].method, method) == 0)
+        {
+          *out_action = method_actions[i].action;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* Runs in a GDBus worker thread (that is what connecting to g-authorize-method does), so
+ * the synchronous polkit call blocks that thread, never the main loop; the method itself
+ * is then dispatched in the main context. It touches only self->authority. */
+static gboolean
+authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
+                     GDBusMethodInvocation  *invocation,
+                     gpointer                user_data)
+{
+  LrdService *self = user_data;
+  const char *interface = g_dbus_method_invocation_get_interface_name (invocation);
+  const char *method = g_dbus_method_invocation_get_method_name (invocation);
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  GDBusMessage *message = g_dbus_method_invocation_get_message (invocation);
+  PolkitCheckAuthorizationFlags flags = POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE;
+  g_autoptr(PolkitSubject) subject = NULL;
+  g_autoptr(PolkitAuthorizationResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *action = NULL;
+
+  if (!lookup_action (interface, method, &action))
+    {
+      g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_NOT_AUTHORIZED,
+                                             "%s.%s may not be called", interface, method);
+      return FALSE;
+    }
+  if (action == NULL)
+    return TRUE;
+
+  /* The session-bus test mode: the bus admits only this user. */
+  if (self->authority == NULL)
+    return TRUE;
+
+  if (sender == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_NOT_AUTHORIZED,
+                                             "Calls without a sender are not accepted");
+      return FALSE;
+    }
+
+  if (g_dbus_message_get_flags (message) & G_DBUS_MESSAGE_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION)
+    flags |= POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION;
+
+  /* The bus name, never a pid: a pid can be reused by another process before polkit looks
+   * at it; the bus name belongs to this connection for its whole life. */
+  subject = polkit_system_bus_name_new (sender);
+  result = polkit_authority_check_authorization_sync (self->authority, subject, action, NULL,
+                                                      flags, NULL, &error);
+  if (result == NULL)
+    {
+      g_dbus_error_strip_remote_error (error);
+      g_warning ("Cannot ask polkit about %s for %s: %s", action, sender, error->message);
+      g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_NOT_AUTHORIZED,
+                                             "Cannot check whether you may do this (%s)",
+                                             error->message);
+      return FALSE;
+    }
+
+  if (polkit_authorization_result_get_is_authorized (result))
+    {
+      g_debug ("%s may call %s (%s)", sender, method, action);
+      return TRUE;
+    }
+
+  g_info ("Refused %s to %s (%s)", method, sender, action);
+  if (polkit_authorization_result_get_is_challenge (result))
+    g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_NOT_AUTHORIZED,
+                                           "Authentication as an administrator is needed to "
+                                           "join or leave a party from here");
+  else
+    g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_NOT_AUTHORIZED,
+                                           "You are not allowed to join or leave LANrage "
+                                           "parties on this computer");
+  return FALSE;
+}
+
+/* Every error that leaves the helper is one of its named errors. */
+static void
+return_error (GDBusMethodInvocation *invocation,
+              GError                *error)
+{
+  if (error->domain == LRD_ERROR)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_FAILED, "%s",
+                                           error->message);
+}
+
+static void
+create_party_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!lrd_session_create_party_finish (LRD_SESSION (source), result, &error))
+    return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static gboolean
+handle_create_party_cb (LrdHelper1            *iface,
+                        GDBusMethodInvocation *invocation,
+                        const char            *name,
+                        const char            *display_name,
+                        gpointer               user_data)
+{
+  LrdService *self = user_data;
+
+  lrd_session_create_party_async (self->session, name, display_name, NULL, create_party_cb,
+                                  g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+join_party_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!lrd_session_join_party_finish (LRD_SESSION (source), result, &error))
+    return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static gboolean
+handle_join_party_cb (LrdHelper1            *iface,
+                      GDBusMethodInvocation *invocation,
+                      const char            *invite_code,
+                      const char            *display_name,
+                      gpointer               user_data)
+{
+  LrdService *self = user_data;
+
+  lrd_session_join_party_async (self->session, invite_code, display_name, NULL, join_party_cb,
+                                g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+leave_party_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!lrd_session_leave_party_finish (LRD_SESSION (source), result, &error))
+    return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static gboolean
+handle_leave_party_cb (LrdHelper1            *iface,
+                       GDBusMethodInvocation *invocation,
+                       gpointer               user_data)
+{
+  LrdService *self = user_data;
+
+  lrd_session_leave_party_async (self->session, NULL, leave_party_cb,
+                                 g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+refresh_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!lrd_session_refresh_finish (LRD_SESSION (source), result, &error))
+    return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static gboolean
+handle_refresh_cb (LrdHelper1            *iface,
+                   GDBusMethodInvocation *invocation,
+                   gpointer               user_data)
+{
+  LrdService *self = user_data;
+
+  lrd_session_refresh_async (self->session, NULL, refresh_cb, g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_status_cb (LrdHelper1            *iface,
+                      GDBusMethodInvocation *invocation,
+                      gpointer               user_data)
+{
+  LrdService *self = user_data;
+  g_autoptr(GVariant) status = lrd_session_dup_status (self->session);
+
+  lrd_helper1_complete_get_status (iface, invocation, status);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+lrd_service_dispose (GObject *object)
+{
+  LrdService *self = LRD_SERVICE (object);
+
+  lrd_service_unexport (self);
+  g_clear_object (&self->session);
+  if (self->iface != NULL)
+    g_signal_handlers_disconnect_by_data (self->iface, self);
+  g_clear_object (&self->iface);
+  g_clear_object (&self->manager);
+  g_clear_object (&self->authority);
+
+  G_OBJECT_CLASS (lrd_service_parent_class)->dispose (object);
+}
+
+static void
+lrd_service_class_init (LrdServiceClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = lrd_service_dispose;
+}
+
+static void
+lrd_service_init (LrdService *self)
+{
+}
+
+LrdService *
+lrd_service_new (PolkitAuthority  *authority,
+                 LrdControlClient *client,
+                 LrdWgBackend     *backend,
+                 const LrdKeys    *keys,
+                 const char       *state_dir,
+                 guint16           listen_port)
+{
+  LrdService *self = g_object_new (LRD_TYPE_SERVICE, NULL);
+
+  self->authority = authority != NULL ? g_object_ref (authority) : NULL;
+  self->iface = lrd_helper1_skeleton_new ();
+  self->manager = g_dbus_object_manager_server_new (LRD_HELPER_OBJECT_PATH);
+  self->session = lrd_session_new (self->iface, self->manager, client, backend, keys, state_dir,
+                                   listen_port);
+
+  g_signal_connect (self->iface, "g-authorize-method", G_CALLBACK (authorize_method_cb), self);
+  g_signal_connect (self->iface, "handle-create-party", G_CALLBACK (handle_create_party_cb),
+                    self);
+  g_signal_connect (self->iface, "handle-join-party", G_CALLBACK (handle_join_party_cb), self);
+  g_signal_connect (self->iface, "handle-leave-party", G_CALLBACK (handle_leave_party_cb),
+                    self);
+  g_signal_connect (self->iface, "handle-refresh", G_CALLBACK (handle_refresh_cb), self);
+  g_signal_connect (self->iface, "handle-get-status", G_CALLBACK (handle_get_status_cb), self);
+  return self;
+}
+
+/**
+ * lrd_service_export:
+ *
+ * Exports io.lanrage.Helper1 on /io/lanrage/Helper1 and the ObjectManager of the peers
+ * beside it. Call before owning the bus name, so nobody sees a half-exported helper.
+ */
+gboolean
+lrd_service_export (LrdService       *self,
+                    GDBusConnection  *connection,
+                    GError          **error)
+{
+  g_return_val_if_fail (LRD_IS_SERVICE (self), FALSE);
+
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->iface), connection,
+                                         LRD_HELPER_OBJECT_PATH, error))
+    return FALSE;
+  g_dbus_object_manager_server_set_connection (self->manager, connection);
+  self->exported = TRUE;
+  return TRUE;
+}
+
+void
+lrd_service_unexport (LrdService *self)
+{
+  g_return_if_fail (LRD_IS_SERVICE (self));
+
+  if (!self->exported)
+    return;
+  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->iface));
+  g_dbus_object_manager_server_set_connection (self->manager, NULL);
+  self->exported = FALSE;
+}
+
+LrdSession *
+lrd_service_get_session (LrdService *self)
+{
+  g_return_val_if_fail (LRD_IS_SERVICE (self), NULL);
+  return self->session;
+}

@@ -1,0 +1,1577 @@
+/* lrd-session.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "lrd-session.h"
+#include "lrd-session-private.h"
+#include "lrd-error.h"
+
+#include "lr-control-models.h"
+#include "lr-invite-code.h"
+#include "lr-json.h"
+#include "lr-token.h"
+
+#include <sodium.h>
+#include <string.h>
+
+/* The server marks a peer offline after 60 s without a heartbeat or an events socket
+ * (docs/control-api.md, --offline-after); three heartbeats fit in that window, so one lost
+ * request never makes this machine look gone. */
+#define HEARTBEAT_INTERVAL_S 20
+/* Reconnecting the events socket: the first retry is quick (a restarting server is usually
+ * back within a second), then the delay doubles up to a ceiling that still rejoins a
+ * restarted server within seconds. */
+#define RECONNECT_MIN_MS 250
+#define RECONNECT_MAX_MS 10000
+/* WebSocket pings, so a server that vanished without closing is noticed. */
+#define EVENTS_KEEPALIVE_S 15
+/* Peers behind NATs need keepalives to keep their mappings (WireGuard's own advice). */
+#define PERSISTENT_KEEPALIVE_S 25
+/* The virtual network, 10.66.0.0/16 (DESIGN.md). */
+#define VIRTUAL_PREFIX_LENGTH 16
+
+typedef struct
+{
+  char                *id;
+  char                *object_path;
+  LrdObjectSkeleton   *object;
+  LrdHelper1Peer      *peer;
+  LrdWgKey             wg_key;
+  char                *virtual_ip;
+} PeerRecord;
+
+struct _LrdSession
+{
+  GObject                    parent_instance;
+
+  LrdHelper1                *iface;
+  GDBusObjectManagerServer  *manager;
+  LrdControlClient          *client;
+  LrdWgBackend              *backend;     /* nullable: no data plane */
+  LrdKeys                    keys;
+  char                      *state_dir;
+  guint16                    listen_port;
+
+  /* Set once the server has answered a create or join, or from the saved party. */
+  LrdSavedParty             *party;
+  GHashTable                *peers;       /* id → PeerRecord */
+
+  GCancellable              *join_cancellable;   /* while a create or join is in flight */
+  GCancellable              *party_cancellable;  /* the events socket and heartbeats */
+  SoupWebsocketConnection   *events;
+  guint                      reconnect_source;
+  guint                      reconnect_delay_ms;
+  guint                      heartbeat_source;
+  guint                      heartbeat_interval_ms;
+
+  gboolean                   persisting;
+  gboolean                   persist_again;
+};
+
+G_DEFINE_FINAL_TYPE (LrdSession, lrd_session, G_TYPE_OBJECT)
+
+static void stop_party_activity (LrdSession *self);
+static void start_events        (LrdSession *self);
+
+static void
+peer_record_free (PeerRecord *record)
+{
+  g_free (record->id);
+  g_free (record->object_path);
+  g_clear_object (&record->object);
+  g_clear_object (&record->peer);
+  g_free (record->virtual_ip);
+  sodium_memzero (&record->wg_key, sizeof record->wg_key);
+  g_free (record);
+}
+
+static void
+lrd_session_dispose (GObject *object)
+{
+  LrdSession *self = LRD_SESSION (object);
+
+  stop_party_activity (self);
+  if (self->join_cancellable != NULL)
+    g_cancellable_cancel (self->join_cancellable);
+  g_clear_object (&self->join_cancellable);
+  if (self->peers != NULL)
+    {
+      GHashTableIter iter;
+      PeerRecord *record;
+
+      g_hash_table_iter_init (&iter, self->peers);
+      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
+        g_dbus_object_manager_server_unexport (self->manager, record->object_path);
+      g_hash_table_remove_all (self->peers);
+    }
+  g_clear_object (&self->iface);
+  g_clear_object (&self->manager);
+  g_clear_object (&self->client);
+  g_clear_object (&self->backend);
+
+  G_OBJECT_CLASS (lrd_session_parent_class)->dispose (object);
+}
+
+static void
+lrd_session_finalize (GObject *object)
+{
+  LrdSession *self = LRD_SESSION (object);
+
+  lrd_keys_clear (&self->keys);
+  g_clear_pointer (&self->party, lrd_saved_party_free);
+  g_clear_pointer (&self->peers, g_hash_table_unref);
+  g_free (self->state_dir);
+
+  G_OBJECT_CLASS (lrd_session_parent_class)->finalize (object);
+}
+
+static void
+lrd_session_class_init (LrdSessionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = lrd_session_dispose;
+  object_class->finalize = lrd_session_finalize;
+}
+
+static void
+lrd_session_init (LrdSession *self)
+{
+  self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                       (GDestroyNotify) peer_record_free);
+  self->reconnect_delay_ms = RECONNECT_MIN_MS;
+  self->heartbeat_interval_ms = HEARTBEAT_INTERVAL_S * 1000;
+}
+
+void
+lrd_session_set_heartbeat_interval_ms (LrdSession *self,
+                                       guint       interval_ms)
+{
+  g_return_if_fail (LRD_IS_SESSION (self));
+  g_return_if_fail (interval_ms > 0);
+
+  self->heartbeat_interval_ms = interval_ms;
+}
+
+static void
+reset_properties (LrdSession *self)
+{
+  lrd_helper1_set_party_id (self->iface, "");
+  lrd_helper1_set_party_name (self->iface, "");
+  lrd_helper1_set_invite_code (self->iface, "");
+  lrd_helper1_set_virtual_address (self->iface, "");
+  lrd_helper1_set_relay (self->iface, "");
+  lrd_helper1_set_public_endpoint (self->iface, "");
+}
+
+/**
+ * lrd_session_new:
+ * @iface: the exported io.lanrage.Helper1 skeleton; the session owns its properties
+ * @manager: the object manager the peer objects are exported through
+ * @backend: (nullable): the WireGuard backend, or %NULL for none
+ */
+LrdSession *
+lrd_session_new (LrdHelper1               *iface,
+                 GDBusObjectManagerServer *manager,
+                 LrdControlClient         *client,
+                 LrdWgBackend             *backend,
+                 const LrdKeys            *keys,
+                 const char               *state_dir,
+                 guint16                   listen_port)
+{
+  LrdSession *self = g_object_new (LRD_TYPE_SESSION, NULL);
+
+  self->iface = g_object_ref (iface);
+  self->manager = g_object_ref (manager);
+  self->client = g_object_ref (client);
+  self->backend = backend != NULL ? g_object_ref (backend) : NULL;
+  self->keys = *keys;
+  self->state_dir = g_strdup (state_dir);
+  self->listen_port = listen_port;
+
+  reset_properties (self);
+  lrd_helper1_set_state (iface, LRD_STATE_IDLE);
+  lrd_helper1_set_last_error (iface, "");
+  lrd_helper1_set_nat_mapping (iface, "unknown");
+  lrd_helper1_set_nat_filtering (iface, "unknown");
+  lrd_helper1_set_nat_type (iface, "unknown");
+  lrd_helper1_set_backend (iface,
+                           backend != NULL ? LRD_WG_BACKEND_GET_IFACE (backend)->get_name (backend)
+                                           : "none");
+  return self;
+}
+
+/**
+ * lrd_nat_type_name:
+ *
+ * The classic (RFC 3489) name for an RFC 4787 mapping and filtering pair, the words
+ * gamers know from their consoles.
+ */
+const char *
+lrd_nat_type_name (const char *mapping,
+                   const char *filtering)
+{
+  if (g_strcmp0 (mapping, "unknown") == 0 || g_strcmp0 (filtering, "unknown") == 0 ||
+      mapping == NULL || filtering == NULL)
+    return "unknown";
+  if (g_strcmp0 (mapping, "endpoint_independent") != 0)
+    return "symmetric";
+  if (g_strcmp0 (filtering, "endpoint_independent") == 0)
+    return "full cone";
+  if (g_strcmp0 (filtering, "address_dependent") == 0)
+    return "restricted cone";
+  return "port-restricted cone";
+}
+
+static const char *
+get_state (LrdSession *self)
+{
+  return lrd_helper1_get_state (self->iface);
+}
+
+static void
+set_state (LrdSession *self,
+           const char *state)
+{
+  if (g_strcmp0 (get_state (self), state) != 0)
+    g_info ("State: %s → %s", get_state (self), state);
+  lrd_helper1_set_state (self->iface, state);
+}
+
+/* Saving the party: one write at a time, and the last one always reflects the current
+ * party (or its absence), whatever order joins and leaves came in. */
+
+static void persist (LrdSession *self);
+
+static void
+persist_done (LrdSession *self)
+{
+  self->persisting = FALSE;
+  if (self->persist_again)
+    {
+      self->persist_again = FALSE;
+      persist (self);
+    }
+}
+
+static void
+save_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(LrdSession) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!lrd_saved_party_save_finish (result, &error))
+    g_warning ("Cannot save the party, so a restart will not rejoin it: %s", error->message);
+  persist_done (self);
+}
+
+static void
+forget_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(LrdSession) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!lrd_saved_party_forget_finish (result, &error))
+    g_warning ("Cannot remove the saved party: %s", error->message);
+  persist_done (self);
+}
+
+static void
+persist (LrdSession *self)
+{
+  if (self->persisting)
+    {
+      self->persist_again = TRUE;
+      return;
+    }
+  self->persisting = TRUE;
+  if (self->party != NULL)
+    lrd_saved_party_save_async (self->party, self->state_dir, NULL, save_cb,
+                                g_object_ref (self));
+  else
+    lrd_saved_party_forget_async (self->state_dir, NULL, forget_cb, g_object_ref (self));
+}
+
+/* WireGuard, when there is a backend. Failures on a running party are logged: the next
+ * event or refresh configures the peer again. */
+
+static void
+backend_peer_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  LrdWgBackend *backend = LRD_WG_BACKEND (source);
+  LrdWgBackendInterface *iface = LRD_WG_BACKEND_GET_IFACE (backend);
+  g_autoptr(GError) error = NULL;
+  gboolean removing = GPOINTER_TO_INT (user_data);
+  gboolean ok;
+
+  ok = removing ? iface->remove_peer_finish (backend, result, &error)
+                : iface->set_peer_finish (backend, result, &error);
+  if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_warning ("Cannot %s a WireGuard peer: %s", removing ? "remove" : "configure",
+               error->message);
+}
+
+static void
+backend_set_peer (LrdSession *self,
+                  PeerRecord *record)
+{
+  LrdWgPeerConfig config = { 0 };
+  g_autofree char *allowed_ip = NULL;
+
+  if (self->backend == NULL)
+    return;
+
+  allowed_ip = g_strdup_printf ("%s/32", record->virtual_ip);
+  config.public_key = record->wg_key;
+  config.endpoint = NULL;  /* The path manager gives it one (relay or direct). */
+  config.allowed_ips = (char *[]) { allowed_ip, NULL };
+  config.persistent_keepalive = PERSISTENT_KEEPALIVE_S;
+  LRD_WG_BACKEND_GET_IFACE (self->backend)->set_peer_async (self->backend, &config,
+                                                            self->party_cancellable,
+                                                            backend_peer_cb,
+                                                            GINT_TO_POINTER (FALSE));
+}
+
+static void
+backend_remove_peer (LrdSession     *self,
+                     const LrdWgKey *key)
+{
+  if (self->backend == NULL)
+    return;
+  LRD_WG_BACKEND_GET_IFACE (self->backend)->remove_peer_async (self->backend, key,
+                                                               self->party_cancellable,
+                                                               backend_peer_cb,
+                                                               GINT_TO_POINTER (TRUE));
+}
+
+static void
+backend_down_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LrdWgBackend *backend = LRD_WG_BACKEND (source);
+  g_autoptr(GError) error = NULL;
+
+  if (!LRD_WG_BACKEND_GET_IFACE (backend)->down_finish (backend, result, &error))
+    g_warning ("Cannot take the WireGuard interface down: %s", error->message);
+  if (task != NULL)
+    g_task_return_boolean (task, TRUE);
+}
+
+/* Takes WireGuard down, then completes @task (if any) successfully: at that point the
+ * party is gone either way, and a failure is logged. */
+static void
+backend_down (LrdSession *self,
+              GTask      *task)
+{
+  if (self->backend == NULL)
+    {
+      if (task != NULL)
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
+  LRD_WG_BACKEND_GET_IFACE (self->backend)->down_async (self->backend, NULL, backend_down_cb,
+                                                        task != NULL ? g_object_ref (task)
+                                                                     : NULL);
+}
+
+/* Peers */
+
+static void
+remove_peer_record (LrdSession *self,
+                    const char *id)
+{
+  PeerRecord *record = g_hash_table_lookup (self->peers, id);
+
+  if (record == NULL)
+    return;
+  g_info ("Peer %s left", record->id);
+  backend_remove_peer (self, &record->wg_key);
+  g_dbus_object_manager_server_unexport (self->manager, record->object_path);
+  g_hash_table_remove (self->peers, id);
+}
+
+static void
+remove_all_peers (LrdSession *self)
+{
+  GHashTableIter iter;
+  PeerRecord *record;
+
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
+    g_dbus_object_manager_server_unexport (self->manager, record->object_path);
+  g_hash_table_remove_all (self->peers);
+}
+
+static void
+upsert_peer (LrdSession   *self,
+             const LrPeer *peer)
+{
+  PeerRecord *record;
+  LrdWgKey key;
+  gboolean configure = FALSE;
+  const char *mapping = lr_nat_behaviour_to_string (peer->nat.mapping);
+  const char *filtering = lr_nat_behaviour_to_string (peer->nat.filtering);
+
+  if (self->party != NULL && g_strcmp0 (peer->id, self->party->peer_id) == 0)
+    {
+      /* Ourselves: the server is the authority on our address. */
+      lrd_helper1_set_virtual_address (self->iface, peer->virtual_ip);
+      return;
+    }
+
+  if (!lr_public_key_parse (peer->wg_public_key, key.bytes))
+    return;
+
+  record = g_hash_table_lookup (self->peers, peer->id);
+  if (record == NULL)
+    {
+      record = g_new0 (PeerRecord, 1);
+      record->id = g_strdup (peer->id);
+      record->object_path = g_strdup_printf ("%s/%s", LRD_PEERS_OBJECT_PATH, peer->id);
+      if (!g_variant_is_object_path (record->object_path))
+        {
+          peer_record_free (record);
+          return;
+        }
+      record->object = lrd_object_skeleton_new (record->object_path);
+      record->peer = lrd_helper1_peer_skeleton_new ();
+      record->wg_key = key;
+      lrd_helper1_peer_set_id (record->peer, peer->id);
+      lrd_helper1_peer_set_path (record->peer, "connecting");
+      lrd_helper1_peer_set_endpoint (record->peer, "");
+      lrd_helper1_peer_set_relay (record->peer, "");
+      lrd_helper1_peer_set_latency_ms (record->peer, -1);
+      lrd_helper1_peer_set_jitter_ms (record->peer, -1);
+      lrd_helper1_peer_set_loss_percent (record->peer, -1);
+      lrd_helper1_peer_set_quality (record->peer, "unknown");
+      configure = TRUE;
+    }
+  else if (memcmp (record->wg_key.bytes, key.bytes, sizeof key.bytes) != 0)
+    {
+      /* A new key is a new WireGuard peer: the old one must not linger. */
+      backend_remove_peer (self, &record->wg_key);
+      record->wg_key = key;
+      configure = TRUE;
+    }
+
+  if (g_strcmp0 (record->virtual_ip, peer->virtual_ip) != 0)
+    {
+      g_free (record->virtual_ip);
+      record->virtual_ip = g_strdup (peer->virtual_ip);
+      configure = TRUE;
+    }
+
+  lrd_helper1_peer_set_name (record->peer, peer->name);
+  lrd_helper1_peer_set_virtual_address (record->peer, peer->virtual_ip);
+  lrd_helper1_peer_set_online (record->peer, peer->online);
+  lrd_helper1_peer_set_nat_type (record->peer, lrd_nat_type_name (mapping, filtering));
+
+  if (!g_hash_table_contains (self->peers, record->id))
+    {
+      g_info ("Peer %s joined", record->id);
+      g_hash_table_insert (self->peers, record->id, record);
+      lrd_object_skeleton_set_helper1_peer (record->object, record->peer);
+      g_dbus_object_manager_server_export (self->manager,
+                                           G_DBUS_OBJECT_SKELETON (record->object));
+    }
+
+  if (configure)
+    backend_set_peer (self, record);
+}
+
+static void
+apply_party (LrdSession *self,
+             JsonNode   *node)
+{
+  g_autoptr(LrParty) party = NULL;
+  g_autoptr(GError) error = NULL;
+
+  party = lr_party_parse_node (node, &error);
+  if (party == NULL)
+    {
+      g_debug ("Ignoring a party the server described oddly: %s", error->message);
+      return;
+    }
+  if (self->party == NULL || g_strcmp0 (party->id, self->party->party_id) != 0)
+    return;
+
+  lrd_helper1_set_party_name (self->iface, party->name);
+  lrd_helper1_set_invite_code (self->iface, party->invite_code);
+  if (g_strcmp0 (self->party->party_name, party->name) != 0 ||
+      g_strcmp0 (self->party->invite_code, party->invite_code) != 0)
+    {
+      g_free (self->party->party_name);
+      self->party->party_name = g_strdup (party->name);
+      g_free (self->party->invite_code);
+      self->party->invite_code = g_strdup (party->invite_code);
+      persist (self);
+    }
+}
+
+static void lose_party (LrdSession *self,
+                        const char *reason);
+
+/* A complete list of the party's peers (the snapshot, or a refresh): afterwards the
+ * exported objects are exactly the other members. */
+static void
+apply_peer_list (LrdSession *self,
+                 JsonArray  *peers)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gboolean self_present = FALSE;
+  GHashTableIter iter;
+  PeerRecord *record;
+
+  for (guint i = 0; i < json_array_get_length (peers); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(LrPeer) peer = lr_peer_parse_node (json_array_get_element (peers, i), &error);
+
+      if (peer == NULL)
+        {
+          g_debug ("Ignoring a peer the server described oddly: %s", error->message);
+          continue;
+        }
+      if (g_strcmp0 (peer->id, self->party->peer_id) == 0)
+        self_present = TRUE;
+      g_hash_table_add (seen, g_strdup (peer->id));
+      upsert_peer (self, peer);
+    }
+
+  if (!self_present)
+    {
+      lose_party (self, "This computer was removed from the party.");
+      return;
+    }
+
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
+    {
+      if (g_hash_table_contains (seen, record->id))
+        continue;
+      g_info ("Peer %s is no longer in the party", record->id);
+      backend_remove_peer (self, &record->wg_key);
+      g_dbus_object_manager_server_unexport (self->manager, record->object_path);
+      g_hash_table_iter_remove (&iter);
+    }
+}
+
+/* The party's running activity: events socket, heartbeats */
+
+static void
+stop_party_activity (LrdSession *self)
+{
+  if (self->party_cancellable != NULL)
+    g_cancellable_cancel (self->party_cancellable);
+  g_clear_object (&self->party_cancellable);
+  g_clear_handle_id (&self->reconnect_source, g_source_remove);
+  g_clear_handle_id (&self->heartbeat_source, g_source_remove);
+  if (self->events != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->events, self);
+      if (soup_websocket_connection_get_state (self->events) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (self->events, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+      g_clear_object (&self->events);
+    }
+  self->reconnect_delay_ms = RECONNECT_MIN_MS;
+}
+
+/* Forgets the party here without telling the server (which told us, or is gone). */
+static void
+lose_party (LrdSession *self,
+            const char *reason)
+{
+  if (self->party == NULL)
+    return;
+
+  g_message ("Left party %s: %s", self->party->party_id, reason);
+  stop_party_activity (self);
+  remove_all_peers (self);
+  g_clear_pointer (&self->party, lrd_saved_party_free);
+  persist (self);
+  reset_properties (self);
+  lrd_helper1_set_last_error (self->iface, reason);
+  set_state (self, LRD_STATE_IDLE);
+  backend_down (self, NULL);
+}
+
+static gboolean
+reconnect_cb (gpointer user_data)
+{
+  LrdSession *self = user_data;
+
+  self->reconnect_source = 0;
+  start_events (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_reconnect (LrdSession *self)
+{
+  guint delay = self->reconnect_delay_ms;
+
+  if (self->party == NULL || self->reconnect_source != 0)
+    return;
+
+  /* ±25 % so that a whole party does not hammer a restarted server in step. */
+  delay = delay * 3 / 4 + g_random_int_range (0, delay / 2 + 1);
+  self->reconnect_delay_ms = MIN (self->reconnect_delay_ms * 2, RECONNECT_MAX_MS);
+  g_debug ("Events socket down; reconnecting in %u ms", delay);
+  self->reconnect_source = g_timeout_add (delay, reconnect_cb, self);
+}
+
+/* Network input: a member of another type reads as absent, never as a critical. */
+static const char *
+get_string_member (JsonObject *object,
+                   const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return "";
+  return json_node_get_string (node);
+}
+
+static void
+handle_event (LrdSession *self,
+              JsonObject *event)
+{
+  const char *type = get_string_member (event, "type");
+
+  if (g_strcmp0 (type, "snapshot") == 0)
+    {
+      JsonNode *peers = json_object_get_member (event, "peers");
+
+      self->reconnect_delay_ms = RECONNECT_MIN_MS;
+      apply_party (self, json_object_get_member (event, "party"));
+      if (peers != NULL && JSON_NODE_HOLDS_ARRAY (peers))
+        apply_peer_list (self, json_node_get_array (peers));
+    }
+  else if (g_strcmp0 (type, "peer_joined") == 0 || g_strcmp0 (type, "peer_updated") == 0 ||
+           g_strcmp0 (type, "peer_offline") == 0)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(LrPeer) peer = lr_peer_parse_node (json_object_get_member (event, "peer"),
+                                                   &error);
+
+      if (peer == NULL)
+        g_debug ("Ignoring %s: %s", type, error->message);
+      else
+        upsert_peer (self, peer);
+    }
+  else if (g_strcmp0 (type, "peer_left") == 0)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(LrPeer) peer = lr_peer_parse_node (json_object_get_member (event, "peer"),
+                                                   &error);
+
+      if (peer == NULL)
+        g_debug ("Ignoring %s: %s", type, error->message);
+      else if (g_strcmp0 (peer->id, self->party->peer_id) == 0)
+        lose_party (self, "This computer was removed from the party.");
+      else
+        remove_peer_record (self, peer->id);
+    }
+  else if (g_strcmp0 (type, "party_updated") == 0)
+    apply_party (self, json_object_get_member (event, "party"));
+  else if (g_strcmp0 (type, "party_closed") == 0)
+    lose_party (self, "The party was closed.");
+  else if (g_strcmp0 (type, "error") == 0)
+    g_debug ("The server refused a message on the events socket");
+  /* Signals belong to NAT traversal; unknown types come from a newer server. */
+}
+
+static void
+events_message_cb (SoupWebsocketConnection *connection,
+                   gint                     type,
+                   GBytes                  *message,
+                   gpointer                 user_data)
+{
+  LrdSession *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  gsize length = 0;
+  const char *data = g_bytes_get_data (message, &length);
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT || self->party == NULL)
+    return;
+
+  root = lr_json_parse_object (data, length, &error);
+  if (root == NULL)
+    {
+      g_debug ("Ignoring an event that is not JSON: %s", error->message);
+      return;
+    }
+  handle_event (self, json_node_get_object (root));
+}
+
+static void
+events_closed_cb (SoupWebsocketConnection *connection,
+                  gpointer                 user_data)
+{
+  LrdSession *self = user_data;
+
+  if (connection != self->events)
+    return;
+  g_signal_handlers_disconnect_by_data (connection, self);
+  g_clear_object (&self->events);
+  schedule_reconnect (self);
+}
+
+static void
+events_connect_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(LrdSession) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+
+  connection = lrd_control_client_connect_events_finish (LRD_CONTROL_CLIENT (source), result,
+                                                         NULL, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->party == NULL)
+    return;
+  if (connection == NULL)
+    {
+      if (g_error_matches (error, LRD_ERROR, LRD_ERROR_PARTY_NOT_FOUND))
+        lose_party (self, "The party is gone, or this computer was removed from it.");
+      else
+        schedule_reconnect (self);
+      return;
+    }
+
+  g_debug ("Events socket open");
+  self->events = g_steal_pointer (&connection);
+  soup_websocket_connection_set_keepalive_interval (self->events, EVENTS_KEEPALIVE_S);
+  /* A snapshot can list many peers; the default 128 KiB limit would cut a big party. */
+  soup_websocket_connection_set_max_incoming_payload_size (self->events, 1024 * 1024);
+  g_signal_connect (self->events, "message", G_CALLBACK (events_message_cb), self);
+  g_signal_connect (self->events, "closed", G_CALLBACK (events_closed_cb), self);
+}
+
+static void
+start_events (LrdSession *self)
+{
+  if (self->party == NULL || self->events != NULL)
+    return;
+  lrd_control_client_connect_events_async (self->client, self->party->party_id,
+                                           self->party->token, self->party_cancellable,
+                                           events_connect_cb, g_object_ref (self));
+}
+
+static void
+heartbeat_done_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(LrdSession) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  guint status = 0;
+
+  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &status,
+                                            &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (error != NULL && lrd_control_status_means_gone (status))
+    lose_party (self, "The party is gone, or this computer was removed from it.");
+  else if (error != NULL)
+    g_debug ("Heartbeat failed: %s", error->message);
+}
+
+static gboolean
+heartbeat_cb (gpointer user_data)
+{
+  LrdSession *self = user_data;
+  g_autofree char *path = NULL;
+
+  if (self->party == NULL)
+    {
+      self->heartbeat_source = 0;
+      return G_SOURCE_REMOVE;
+    }
+  path = g_strdup_printf ("v1/parties/%s/peers/%s/heartbeat", self->party->party_id,
+                          self->party->peer_id);
+  lrd_control_client_request_async (self->client, "POST", path, self->party->token, NULL,
+                                    self->party_cancellable, heartbeat_done_cb,
+                                    g_object_ref (self));
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_party_activity (LrdSession *self)
+{
+  stop_party_activity (self);
+  self->party_cancellable = g_cancellable_new ();
+  self->heartbeat_source = g_timeout_add (self->heartbeat_interval_ms, heartbeat_cb, self);
+  start_events (self);
+}
+
+static void
+show_party (LrdSession *self)
+{
+  lrd_helper1_set_party_id (self->iface, self->party->party_id);
+  lrd_helper1_set_party_name (self->iface, self->party->party_name);
+  lrd_helper1_set_invite_code (self->iface, self->party->invite_code);
+  lrd_helper1_set_virtual_address (self->iface, self->party->virtual_ip);
+}
+
+/* Create and join */
+
+typedef struct
+{
+  char         *peer_name;
+  /* This join's own: a LeaveParty may cancel it and a new join start before its callbacks
+   * run, and those must then touch neither the new join nor its party. */
+  GCancellable *cancellable;
+} JoinData;
+
+static void
+join_data_free (JoinData *data)
+{
+  g_free (data->peer_name);
+  g_clear_object (&data->cancellable);
+  g_free (data);
+}
+
+static void
+end_join (LrdSession *self,
+          GTask      *task)
+{
+  JoinData *data = g_task_get_task_data (task);
+
+  if (self->join_cancellable == data->cancellable)
+    g_clear_object (&self->join_cancellable);
+}
+
+static gboolean
+join_was_cancelled (GTask *task)
+{
+  JoinData *data = g_task_get_task_data (task);
+
+  return g_cancellable_is_cancelled (data->cancellable);
+}
+
+static gboolean
+check_not_in_party (LrdSession  *self,
+                    GError     **error)
+{
+  if (self->join_cancellable != NULL)
+    {
+      g_set_error (error, LRD_ERROR, LRD_ERROR_ALREADY_IN_PARTY,
+                   "Already joining a party; wait for it, or leave it first");
+      return FALSE;
+    }
+  if (self->party != NULL)
+    {
+      g_set_error (error, LRD_ERROR, LRD_ERROR_ALREADY_IN_PARTY,
+                   "Already in the party “%s”; leave it first", self->party->party_name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+normalize_display_name (const char  *display_name,
+                        GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  char *name;
+
+  if (display_name == NULL || display_name[0] == '\0')
+    {
+      /* The host name is what people see in their router's list too; it may be longer
+       * than a peer name may be, so cut it at a character boundary. */
+      g_autofree char *host = g_utf8_make_valid (g_get_host_name (), -1);
+      g_autofree char *cut = g_utf8_substring (host, 0, MIN (g_utf8_strlen (host, -1),
+                                                             LR_PEER_NAME_MAX_CHARS));
+
+      name = lr_name_normalize (cut, LR_PEER_NAME_MAX_CHARS, "display name", NULL);
+      return name != NULL ? name : g_strdup ("LANrage player");
+    }
+
+  name = lr_name_normalize (display_name, LR_PEER_NAME_MAX_CHARS, "Display name", &local_error);
+  if (name == NULL)
+    g_set_error_literal (error, LRD_ERROR, LRD_ERROR_INVALID_NAME, local_error->message);
+  return name;
+}
+
+static JsonNode *
+build_peer_in_body (LrdSession *self,
+                    const char *key,
+                    const char *value,
+                    const char *peer_name)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autofree char *wg_public = lrd_key_to_base64 (&self->keys.wg_public);
+  g_autofree char *disco_public = lrd_key_to_base64 (&self->keys.disco_public);
+  LrPeerIn peer = {
+    .name = (char *) peer_name,
+    .wg_public_key = wg_public,
+    .disco_public_key = disco_public,
+    .endpoints = NULL,
+    .has_nat = FALSE,
+  };
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, key);
+  json_builder_add_string_value (builder, value);
+  json_builder_set_member_name (builder, "peer");
+  lr_peer_in_build (&peer, builder);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+static void
+fail_join (LrdSession *self,
+           GTask      *task,
+           GError     *error)
+{
+  end_join (self, task);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || join_was_cancelled (task))
+    {
+      /* LeaveParty during the join: it has cleaned up already. */
+      g_error_free (error);
+      g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_FAILED,
+                               "Joining was cancelled because the party was left");
+      return;
+    }
+
+  if (self->party != NULL)
+    {
+      /* The server has us as a member, but we cannot take part: leave, best effort. */
+      g_autofree char *path = g_strdup_printf ("v1/parties/%s/peers/%s", self->party->party_id,
+                                               self->party->peer_id);
+
+      lrd_control_client_request_async (self->client, "DELETE", path, self->party->token,
+                                        NULL, NULL, NULL, NULL);
+      g_clear_pointer (&self->party, lrd_saved_party_free);
+      persist (self);
+      remove_all_peers (self);
+    }
+
+  reset_properties (self);
+  lrd_helper1_set_last_error (self->iface, error->message);
+  set_state (self, LRD_STATE_IDLE);
+  g_task_return_error (task, error);
+}
+
+static void
+finish_join (LrdSession *self,
+             GTask      *task)
+{
+  end_join (self, task);
+  set_state (self, LRD_STATE_CONNECTED);
+  start_party_activity (self);
+  g_message ("In party %s as %s (%s)", self->party->party_id, self->party->peer_id,
+             self->party->virtual_ip);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+backend_up_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LrdSession *self = g_task_get_source_object (task);
+  LrdWgBackend *backend = LRD_WG_BACKEND (source);
+  g_autoptr(GError) error = NULL;
+
+  if (!LRD_WG_BACKEND_GET_IFACE (backend)->up_finish (backend, result, &error))
+    {
+      if (error->domain != LRD_ERROR && !g_error_matches (error, G_IO_ERROR,
+                                                          G_IO_ERROR_CANCELLED))
+        {
+          g_autoptr(GError) wrapped = g_error_new (LRD_ERROR, LRD_ERROR_FAILED,
+                                                   "Cannot set up WireGuard: %s",
+                                                   error->message);
+
+          g_clear_error (&error);
+          error = g_steal_pointer (&wrapped);
+        }
+      fail_join (self, task, g_steal_pointer (&error));
+      return;
+    }
+  if (join_was_cancelled (task))
+    {
+      /* Left while WireGuard was coming up: the leave has cleaned up all but this. */
+      backend_down (self, NULL);
+      fail_join (self, task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Left"));
+      return;
+    }
+  finish_join (self, task);
+}
+
+static void
+bring_up (LrdSession *self,
+          GTask      *task)
+{
+  g_autofree char *address = NULL;
+
+  if (self->backend == NULL)
+    {
+      finish_join (self, task);
+      return;
+    }
+  address = g_strdup_printf ("%s/%d", self->party->virtual_ip, VIRTUAL_PREFIX_LENGTH);
+  LRD_WG_BACKEND_GET_IFACE (self->backend)->up_async (self->backend, &self->keys.wg_private,
+                                                      self->listen_port, address,
+                                                      self->join_cancellable,
+                                                      backend_up_cb, g_object_ref (task));
+}
+
+static void
+join_request_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LrdSession *self = g_task_get_source_object (task);
+  JoinData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(LrParty) party = NULL;
+  g_autoptr(LrPeer) peer = NULL;
+  JsonObject *object;
+  JsonNode *peer_node;
+  const char *token = NULL;
+  LrdSavedParty *saved;
+
+  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, NULL, &error);
+  if (root == NULL)
+    {
+      if (error == NULL)
+        error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED, "The LANrage server sent no answer");
+      fail_join (self, task, g_steal_pointer (&error));
+      return;
+    }
+
+  object = json_node_get_object (root);
+  peer_node = json_object_get_member (object, "peer");
+  party = lr_party_parse_node (json_object_get_member (object, "party"), &error);
+  if (party != NULL)
+    peer = lr_peer_parse_node (peer_node, &error);
+  if (peer != NULL)
+    {
+      JsonNode *token_node = json_object_get_member (json_node_get_object (peer_node), "token");
+
+      if (token_node != NULL && JSON_NODE_HOLDS_VALUE (token_node) &&
+          json_node_get_value_type (token_node) == G_TYPE_STRING)
+        token = json_node_get_string (token_node);
+    }
+  if (party == NULL || peer == NULL || !lr_token_is_well_formed (token))
+    {
+      g_autoptr(GError) parse_error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED,
+                                                   "The LANrage server sent an answer this "
+                                                   "helper does not understand (%s)",
+                                                   error != NULL ? error->message : "token");
+
+      fail_join (self, task, g_steal_pointer (&parse_error));
+      return;
+    }
+
+  if (join_was_cancelled (task))
+    {
+      /* Left while the server was answering: it has us as a member, so undo that. */
+      g_autofree char *path = g_strdup_printf ("v1/parties/%s/peers/%s", party->id, peer->id);
+
+      lrd_control_client_request_async (self->client, "DELETE", path, token, NULL, NULL, NULL,
+                                        NULL);
+      fail_join (self, task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Left"));
+      return;
+    }
+
+  saved = g_new0 (LrdSavedParty, 1);
+  saved->control_url = g_strdup (lrd_control_client_get_base_url (self->client));
+  saved->party_id = g_strdup (party->id);
+  saved->party_name = g_strdup (party->name);
+  saved->invite_code = g_strdup (party->invite_code);
+  saved->peer_id = g_strdup (peer->id);
+  saved->peer_name = g_strdup (data->peer_name);
+  saved->token = g_strdup (token);
+  saved->virtual_ip = g_strdup (peer->virtual_ip);
+  self->party = saved;
+  persist (self);
+
+  lrd_helper1_set_last_error (self->iface, "");
+  show_party (self);
+  bring_up (self, task);
+}
+
+static void
+start_join (LrdSession *self,
+            GTask      *task,
+            const char *path,
+            JsonNode   *body,
+            char       *peer_name)
+{
+  JoinData *data = g_new0 (JoinData, 1);
+
+  set_state (self, LRD_STATE_JOINING);
+  self->join_cancellable = g_cancellable_new ();
+  data->peer_name = peer_name;
+  data->cancellable = g_object_ref (self->join_cancellable);
+  g_task_set_task_data (task, data, (GDestroyNotify) join_data_free);
+
+  /* Not cancellable: once sent, the server may have made us a member, and the answer is
+   * needed to undo that if the join was cancelled meanwhile (join_request_cb). */
+  lrd_control_client_request_async (self->client, "POST", path, NULL, body, NULL,
+                                    join_request_cb, g_object_ref (task));
+}
+
+void
+lrd_session_create_party_async (LrdSession          *self,
+                                const char          *name,
+                                const char          *display_name,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) name_error = NULL;
+  g_autofree char *party_name = NULL;
+  g_autofree char *peer_name = NULL;
+  g_autoptr(JsonNode) body = NULL;
+
+  g_return_if_fail (LRD_IS_SESSION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, lrd_session_create_party_async);
+
+  /* Arguments first: a bad one changes nothing, not even LastError. */
+  party_name = lr_name_normalize (name, LR_PARTY_NAME_MAX_CHARS, "Party name", &name_error);
+  if (party_name == NULL)
+    {
+      g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_INVALID_NAME, "%s",
+                               name_error->message);
+      return;
+    }
+  peer_name = normalize_display_name (display_name, &error);
+  if (peer_name == NULL || !check_not_in_party (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  body = build_peer_in_body (self, "name", party_name, peer_name);
+  start_join (self, task, "v1/parties", body, g_steal_pointer (&peer_name));
+}
+
+gboolean
+lrd_session_create_party_finish (LrdSession    *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+lrd_session_join_party_async (LrdSession          *self,
+                              const char          *invite_code,
+                              const char          *display_name,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) code_error = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *peer_name = NULL;
+  g_autoptr(JsonNode) body = NULL;
+
+  g_return_if_fail (LRD_IS_SESSION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, lrd_session_join_party_async);
+
+  code = lr_invite_code_normalize (invite_code, &code_error);
+  if (code == NULL)
+    {
+      g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_INVALID_INVITE_CODE, "%s",
+                               code_error->message);
+      return;
+    }
+  peer_name = normalize_display_name (display_name, &error);
+  if (peer_name == NULL || !check_not_in_party (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  body = build_peer_in_body (self, "invite_code", code, peer_name);
+  start_join (self, task, "v1/join", body, g_steal_pointer (&peer_name));
+}
+
+gboolean
+lrd_session_join_party_finish (LrdSession    *self,
+                               GAsyncResult  *result,
+                               GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Restore after a restart */
+
+typedef struct
+{
+  LrdSession   *self;
+  GCancellable *cancellable;
+} RestoreData;
+
+static void
+restore_up_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  RestoreData *data = user_data;
+  g_autoptr(LrdSession) self = data->self;
+  g_autoptr(GCancellable) cancellable = data->cancellable;
+  LrdWgBackend *backend = LRD_WG_BACKEND (source);
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  g_free (data);
+  ok = LRD_WG_BACKEND_GET_IFACE (backend)->up_finish (backend, result, &error);
+  if (self->join_cancellable == cancellable)
+    g_clear_object (&self->join_cancellable);
+
+  if (g_cancellable_is_cancelled (cancellable))
+    {
+      /* LeaveParty came first and took the interface down; this up must not linger. */
+      if (ok)
+        backend_down (self, NULL);
+      return;
+    }
+  if (!ok)
+    {
+      g_warning ("Cannot bring WireGuard back up for the saved party: %s", error->message);
+      lrd_helper1_set_last_error (self->iface, error->message);
+      set_state (self, LRD_STATE_ERROR);
+      return;
+    }
+  set_state (self, LRD_STATE_CONNECTED);
+  start_party_activity (self);
+}
+
+/**
+ * lrd_session_restore:
+ *
+ * Rejoins the party saved by a previous run: the data plane comes back at once from what
+ * was saved, and the events socket's snapshot brings the peers. If the server says the
+ * party is gone, the session goes back to idle with LastError saying so.
+ */
+void
+lrd_session_restore (LrdSession          *self,
+                     const LrdSavedParty *saved)
+{
+  g_autofree char *address = NULL;
+  RestoreData *data;
+
+  g_return_if_fail (LRD_IS_SESSION (self));
+  g_return_if_fail (self->party == NULL);
+
+  if (g_strcmp0 (saved->control_url, lrd_control_client_get_base_url (self->client)) != 0)
+    {
+      g_message ("The saved party is on %s, not on the configured server; forgetting it",
+                 saved->control_url);
+      persist (self);
+      return;
+    }
+
+  g_message ("Rejoining the saved party %s", saved->party_id);
+  self->party = lrd_saved_party_copy (saved);
+  show_party (self);
+  set_state (self, LRD_STATE_JOINING);
+
+  if (self->backend == NULL)
+    {
+      set_state (self, LRD_STATE_CONNECTED);
+      start_party_activity (self);
+      return;
+    }
+  /* Like a join in flight: LeaveParty cancels it, CreateParty and JoinParty wait for it. */
+  data = g_new0 (RestoreData, 1);
+  data->self = g_object_ref (self);
+  data->cancellable = g_cancellable_new ();
+  self->join_cancellable = g_object_ref (data->cancellable);
+  address = g_strdup_printf ("%s/%d", self->party->virtual_ip, VIRTUAL_PREFIX_LENGTH);
+  LRD_WG_BACKEND_GET_IFACE (self->backend)->up_async (self->backend, &self->keys.wg_private,
+                                                      self->listen_port, address,
+                                                      data->cancellable, restore_up_cb, data);
+}
+
+/* Leave */
+
+static void
+leave_delete_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LrdSession *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  guint status = 0;
+
+  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &status,
+                                            &error);
+  /* Gone already is as good as removed; anything else is logged and the party is left here
+   * all the same: the server drops silent peers by itself. */
+  if (error != NULL && !lrd_control_status_means_gone (status))
+    g_warning ("The server could not be told about leaving: %s", error->message);
+
+  backend_down (self, task);
+}
+
+void
+lrd_session_leave_party_async (LrdSession          *self,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(LrdSavedParty) party = NULL;
+  g_autofree char *path = NULL;
+
+  g_return_if_fail (LRD_IS_SESSION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, lrd_session_leave_party_async);
+
+  if (self->party == NULL && self->join_cancellable == NULL)
+    {
+      g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_NOT_IN_PARTY,
+                               "You are not in a party");
+      return;
+    }
+
+  if (self->join_cancellable != NULL)
+    g_cancellable_cancel (self->join_cancellable);
+
+  party = g_steal_pointer (&self->party);
+  stop_party_activity (self);
+  remove_all_peers (self);
+  persist (self);
+  reset_properties (self);
+  lrd_helper1_set_last_error (self->iface, "");
+  set_state (self, LRD_STATE_IDLE);
+
+  if (party == NULL)
+    {
+      /* Only the server's answer was pending: nothing exists yet to take down. */
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  g_message ("Leaving party %s", party->party_id);
+  path = g_strdup_printf ("v1/parties/%s/peers/%s", party->party_id, party->peer_id);
+  lrd_control_client_request_async (self->client, "DELETE", path, party->token, NULL,
+                                    NULL, leave_delete_cb, g_steal_pointer (&task));
+}
+
+gboolean
+lrd_session_leave_party_finish (LrdSession    *self,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Refresh */
+
+static void
+refresh_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LrdSession *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  JsonNode *peers;
+  guint status = 0;
+
+  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &status,
+                                            &error);
+  if (self->party == NULL)
+    {
+      g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_NOT_IN_PARTY,
+                               "The party was left during the refresh");
+      return;
+    }
+  if (root == NULL)
+    {
+      if (error != NULL && lrd_control_status_means_gone (status))
+        lose_party (self, "The party is gone, or this computer was removed from it.");
+      if (error == NULL)
+        error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED, "The LANrage server sent no answer");
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  apply_party (self, json_object_get_member (json_node_get_object (root), "party"));
+  peers = json_object_get_member (json_node_get_object (root), "peers");
+  if (peers != NULL && JSON_NODE_HOLDS_ARRAY (peers))
+    apply_peer_list (self, json_node_get_array (peers));
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+lrd_session_refresh_async (LrdSession          *self,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *path = NULL;
+
+  g_return_if_fail (LRD_IS_SESSION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, lrd_session_refresh_async);
+
+  if (self->party == NULL || self->join_cancellable != NULL)
+    {
+      g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_NOT_IN_PARTY,
+                               "You are not in a party");
+      return;
+    }
+
+  path = g_strdup_printf ("v1/parties/%s", self->party->party_id);
+  lrd_control_client_request_async (self->client, "GET", path, self->party->token, NULL,
+                                    cancellable, refresh_cb, g_steal_pointer (&task));
+  /* A refresh also retries the events socket at once instead of after its backoff. */
+  if (self->events == NULL && self->reconnect_source != 0)
+    {
+      g_clear_handle_id (&self->reconnect_source, g_source_remove);
+      start_events (self);
+    }
+}
+
+gboolean
+lrd_session_refresh_finish (LrdSession    *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Shutdown */
+
+void
+lrd_session_shutdown_async (LrdSession          *self,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (LRD_IS_SESSION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, lrd_session_shutdown_async);
+
+  if (self->join_cancellable != NULL)
+    g_cancellable_cancel (self->join_cancellable);
+  stop_party_activity (self);
+  if (self->party != NULL)
+    backend_down (self, task);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+gboolean
+lrd_session_shutdown_finish (LrdSession    *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Status */
+
+static void
+add_properties (GVariantBuilder *builder,
+                GDBusInterface  *iface)
+{
+  g_autoptr(GVariant) properties =
+    g_dbus_interface_skeleton_get_properties (G_DBUS_INTERFACE_SKELETON (iface));
+  GVariantIter iter;
+  const char *name;
+  GVariant *value;
+
+  g_variant_iter_init (&iter, properties);
+  while (g_variant_iter_next (&iter, "{&sv}", &name, &value))
+    {
+      g_variant_builder_add (builder, "{sv}", name, value);
+      g_variant_unref (value);
+    }
+}
+
+static int
+compare_records (gconstpointer a,
+                 gconstpointer b)
+{
+  const PeerRecord *ra = *(const PeerRecord * const *) a;
+  const PeerRecord *rb = *(const PeerRecord * const *) b;
+
+  return g_strcmp0 (ra->id, rb->id);
+}
+
+/**
+ * lrd_session_dup_status:
+ *
+ * Returns: (transfer full): a floating-free a{sv} of every io.lanrage.Helper1 property,
+ *   plus "Peers", an aa{sv} of each peer's properties with "ObjectPath"
+ */
+GVariant *
+lrd_session_dup_status (LrdSession *self)
+{
+  GVariantBuilder builder;
+  GVariantBuilder peers;
+  g_autoptr(GPtrArray) records = g_ptr_array_new ();
+  GHashTableIter iter;
+  PeerRecord *record;
+
+  g_return_val_if_fail (LRD_IS_SESSION (self), NULL);
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  add_properties (&builder, G_DBUS_INTERFACE (self->iface));
+
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
+    g_ptr_array_add (records, record);
+  g_ptr_array_sort (records, compare_records);
+
+  g_variant_builder_init (&peers, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < records->len; i++)
+    {
+      record = records->pdata[i];
+      g_variant_builder_open (&peers, G_VARIANT_TYPE_VARDICT);
+      add_properties (&peers, G_DBUS_INTERFACE (record->peer));
+      g_variant_builder_add (&peers, "{sv}", "ObjectPath",
+                             g_variant_new_object_path (record->object_path));
+      g_variant_builder_close (&peers);
+    }
+  g_variant_builder_add (&builder, "{sv}", "Peers", g_variant_builder_end (&peers));
+
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}

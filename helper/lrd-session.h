@@ -1,0 +1,91 @@
+/* lrd-session.h: the party this machine is in, as the control server and D-Bus see it
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * LrdSession drives the control plane: create or join over HTTP, the events WebSocket
+ * (reconnected with backoff), heartbeats, leave. It keeps the io.lanrage.Helper1 properties
+ * and one exported peer object per other member in step with the server, and tells the
+ * WireGuard backend, when there is one, about every peer that comes and goes. Without a
+ * backend (NULL) there is no data plane: the state still goes to "connected" on the
+ * control plane, and the Backend property says "none".
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "lrd-control-client.h"
+#include "lrd-dbus-generated.h"
+#include "lrd-state.h"
+#include "lrd-wg-backend.h"
+
+G_BEGIN_DECLS
+
+#define LRD_HELPER_OBJECT_PATH "/io/lanrage/Helper1"
+#define LRD_PEERS_OBJECT_PATH  "/io/lanrage/Helper1/peers"
+
+#define LRD_STATE_IDLE      "idle"
+#define LRD_STATE_JOINING   "joining"
+#define LRD_STATE_CONNECTED "connected"
+#define LRD_STATE_ERROR     "error"
+
+#define LRD_TYPE_SESSION (lrd_session_get_type ())
+G_DECLARE_FINAL_TYPE (LrdSession, lrd_session, LRD, SESSION, GObject)
+
+LrdSession *lrd_session_new              (LrdHelper1                *iface,
+                                          GDBusObjectManagerServer  *manager,
+                                          LrdControlClient          *client,
+                                          LrdWgBackend              *backend,
+                                          const LrdKeys             *keys,
+                                          const char                *state_dir,
+                                          guint16                    listen_port);
+
+void        lrd_session_restore          (LrdSession                *self,
+                                          const LrdSavedParty       *saved);
+
+void        lrd_session_create_party_async  (LrdSession          *self,
+                                             const char          *name,
+                                             const char          *display_name,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+gboolean    lrd_session_create_party_finish (LrdSession          *self,
+                                             GAsyncResult        *result,
+                                             GError             **error);
+void        lrd_session_join_party_async    (LrdSession          *self,
+                                             const char          *invite_code,
+                                             const char          *display_name,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+gboolean    lrd_session_join_party_finish   (LrdSession          *self,
+                                             GAsyncResult        *result,
+                                             GError             **error);
+void        lrd_session_leave_party_async   (LrdSession          *self,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+gboolean    lrd_session_leave_party_finish  (LrdSession          *self,
+                                             GAsyncResult        *result,
+                                             GError             **error);
+void        lrd_session_refresh_async       (LrdSession          *self,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+gboolean    lrd_session_refresh_finish      (LrdSession          *self,
+                                             GAsyncResult        *result,
+                                             GError             **error);
+/* Takes the data plane down at exit and keeps the party saved, so the next start rejoins. */
+void        lrd_session_shutdown_async      (LrdSession          *self,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+gboolean    lrd_session_shutdown_finish     (LrdSession          *self,
+                                             GAsyncResult        *result,
+                                             GError             **error);
+
+GVariant   *lrd_session_dup_status          (LrdSession          *self);
+
+const char *lrd_nat_type_name               (const char          *mapping,
+                                             const char          *filtering);
+
+G_END_DECLS

@@ -1,0 +1,344 @@
+/* lrd-state.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The files are read synchronously once, at start-up, before the helper takes its bus
+ * name; afterwards every write goes through GIO's async calls, off the main loop.
+ */
+#include "lrd-state.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <sodium.h>
+#include <sys/stat.h>
+
+#define KEYS_FILE  "keys"
+#define PARTY_FILE "party"
+
+gboolean
+lrd_state_dir_ensure (const char  *state_dir,
+                      GError     **error)
+{
+  if (g_mkdir_with_parents (state_dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "Cannot create the state folder %s: %s", state_dir,
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+  /* It was perhaps created by someone else with a looser mode. */
+  if (g_chmod (state_dir, 0700) != 0)
+    g_warning ("Cannot make %s private: %s", state_dir, g_strerror (errno));
+  return TRUE;
+}
+
+char *
+lrd_key_to_base64 (const LrdWgKey *key)
+{
+  return g_base64_encode (key->bytes, sizeof key->bytes);
+}
+
+static gboolean
+key_from_base64 (const char *text,
+                 LrdWgKey   *out)
+{
+  gsize length = 0;
+  g_autofree guint8 *data = NULL;
+
+  if (text == NULL)
+    return FALSE;
+  data = g_base64_decode (text, &length);
+  if (length != LRD_WG_KEY_LENGTH)
+    {
+      if (data != NULL)
+        sodium_memzero (data, length);
+      return FALSE;
+    }
+  memcpy (out->bytes, data, LRD_WG_KEY_LENGTH);
+  sodium_memzero (data, length);
+  return TRUE;
+}
+
+static gboolean
+read_private_key (GKeyFile   *keyfile,
+                  const char *group,
+                  LrdWgKey   *private_key,
+                  LrdWgKey   *public_key)
+{
+  g_autofree char *text = g_key_file_get_string (keyfile, group, "private-key", NULL);
+  gboolean ok = key_from_base64 (text, private_key);
+
+  if (text != NULL)
+    sodium_memzero (text, strlen (text));
+  if (!ok)
+    return FALSE;
+  /* The public half is always derived, never trusted from the file. */
+  crypto_scalarmult_base (public_key->bytes, private_key->bytes);
+  return TRUE;
+}
+
+static void
+write_private_key (GKeyFile       *keyfile,
+                   const char     *group,
+                   const LrdWgKey *private_key,
+                   const LrdWgKey *public_key)
+{
+  g_autofree char *private_text = lrd_key_to_base64 (private_key);
+  g_autofree char *public_text = lrd_key_to_base64 (public_key);
+
+  g_key_file_set_string (keyfile, group, "private-key", private_text);
+  g_key_file_set_string (keyfile, group, "public-key", public_text);
+  sodium_memzero (private_text, strlen (private_text));
+}
+
+/**
+ * lrd_keys_load_or_create:
+ *
+ * Loads both key pairs, or creates them (crypto_box_keypair: X25519, the curve of
+ * WireGuard and of disco's crypto_box) when the file does not exist yet. A file that
+ * exists but cannot be read is an error: silently replacing a key would change this
+ * machine's identity in every party.
+ */
+gboolean
+lrd_keys_load_or_create (LrdKeys     *keys,
+                         const char  *state_dir,
+                         GError     **error)
+{
+  g_autofree char *path = g_build_filename (state_dir, KEYS_FILE, NULL);
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *data = NULL;
+  gsize length = 0;
+  GStatBuf st;
+
+  if (g_key_file_load_from_file (keyfile, path, G_KEY_FILE_NONE, &local_error))
+    {
+      if (g_stat (path, &st) == 0 && (st.st_mode & 077) != 0)
+        {
+          g_warning ("%s could be read by others; making it private", path);
+          g_chmod (path, 0600);
+        }
+      if (!read_private_key (keyfile, "wireguard", &keys->wg_private, &keys->wg_public) ||
+          !read_private_key (keyfile, "disco", &keys->disco_private, &keys->disco_public))
+        {
+          lrd_keys_clear (keys);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "%s: the key pairs are damaged; move the file away to make new ones",
+                       path);
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "%s: ", path);
+      return FALSE;
+    }
+
+  crypto_box_keypair (keys->wg_public.bytes, keys->wg_private.bytes);
+  crypto_box_keypair (keys->disco_public.bytes, keys->disco_private.bytes);
+
+  write_private_key (keyfile, "wireguard", &keys->wg_private, &keys->wg_public);
+  write_private_key (keyfile, "disco", &keys->disco_private, &keys->disco_public);
+  data = g_key_file_to_data (keyfile, &length, NULL);
+  if (!g_file_set_contents_full (path, data, length, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                 error))
+    {
+      sodium_memzero (data, length);
+      lrd_keys_clear (keys);
+      return FALSE;
+    }
+  sodium_memzero (data, length);
+  g_message ("Created new WireGuard and disco key pairs in %s", path);
+  return TRUE;
+}
+
+void
+lrd_keys_clear (LrdKeys *keys)
+{
+  sodium_memzero (keys, sizeof *keys);
+}
+
+/* The saved party */
+
+void
+lrd_saved_party_free (LrdSavedParty *self)
+{
+  if (self == NULL)
+    return;
+  g_free (self->control_url);
+  g_free (self->party_id);
+  g_free (self->party_name);
+  g_free (self->invite_code);
+  g_free (self->peer_id);
+  g_free (self->peer_name);
+  if (self->token != NULL)
+    sodium_memzero (self->token, strlen (self->token));
+  g_free (self->token);
+  g_free (self->virtual_ip);
+  g_free (self);
+}
+
+LrdSavedParty *
+lrd_saved_party_copy (const LrdSavedParty *self)
+{
+  LrdSavedParty *copy = g_new0 (LrdSavedParty, 1);
+
+  copy->control_url = g_strdup (self->control_url);
+  copy->party_id = g_strdup (self->party_id);
+  copy->party_name = g_strdup (self->party_name);
+  copy->invite_code = g_strdup (self->invite_code);
+  copy->peer_id = g_strdup (self->peer_id);
+  copy->peer_name = g_strdup (self->peer_name);
+  copy->token = g_strdup (self->token);
+  copy->virtual_ip = g_strdup (self->virtual_ip);
+  return copy;
+}
+
+static const struct
+{
+  const char *key;
+  gsize       offset;
+} party_fields[] = {
+  { "control-url", G_STRUCT_OFFSET (LrdSavedParty, control_url) },
+  { "party-id", G_STRUCT_OFFSET (LrdSavedParty, party_id) },
+  { "party-name", G_STRUCT_OFFSET (LrdSavedParty, party_name) },
+  { "invite-code", G_STRUCT_OFFSET (LrdSavedParty, invite_code) },
+  { "peer-id", G_STRUCT_OFFSET (LrdSavedParty, peer_id) },
+  { "peer-name", G_STRUCT_OFFSET (LrdSavedParty, peer_name) },
+  { "token", G_STRUCT_OFFSET (LrdSavedParty, token) },
+  { "virtual-ip", G_STRUCT_OFFSET (LrdSavedParty, virtual_ip) },
+};
+
+/**
+ * lrd_saved_party_load:
+ *
+ * Returns the saved party, or %NULL with no error when there is none.
+ */
+LrdSavedParty *
+lrd_saved_party_load (const char  *state_dir,
+                      GError     **error)
+{
+  g_autofree char *path = g_build_filename (state_dir, PARTY_FILE, NULL);
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(LrdSavedParty) party = g_new0 (LrdSavedParty, 1);
+
+  if (!g_key_file_load_from_file (keyfile, path, G_KEY_FILE_NONE, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return NULL;
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "%s: ", path);
+      return NULL;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (party_fields); i++)
+    {
+      char **field = G_STRUCT_MEMBER_P (party, party_fields[i].offset);
+
+      *field = g_key_file_get_string (keyfile, "party", party_fields[i].key, NULL);
+      if (*field == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %s is missing",
+                       path, party_fields[i].key);
+          return NULL;
+        }
+    }
+
+  return g_steal_pointer (&party);
+}
+
+static void
+replace_contents_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+lrd_saved_party_save_async (const LrdSavedParty *self,
+                            const char          *state_dir,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autofree char *path = g_build_filename (state_dir, PARTY_FILE, NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr(GBytes) bytes = NULL;
+  char *data;
+  gsize length = 0;
+
+  g_task_set_source_tag (task, lrd_saved_party_save_async);
+
+  for (guint i = 0; i < G_N_ELEMENTS (party_fields); i++)
+    {
+      char * const *field = G_STRUCT_MEMBER_P (self, party_fields[i].offset);
+
+      g_key_file_set_string (keyfile, "party", party_fields[i].key,
+                             *field != NULL ? *field : "");
+    }
+  data = g_key_file_to_data (keyfile, &length, NULL);
+  bytes = g_bytes_new_take (data, length);
+
+  /* G_FILE_CREATE_PRIVATE: 0600, since the file holds the party's bearer token. */
+  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE,
+                                       G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION,
+                                       cancellable, replace_contents_cb,
+                                       g_steal_pointer (&task));
+}
+
+gboolean
+lrd_saved_party_save_finish (GAsyncResult  *result,
+                             GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+delete_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_delete_finish (G_FILE (source), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+lrd_saved_party_forget_async (const char          *state_dir,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autofree char *path = g_build_filename (state_dir, PARTY_FILE, NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, lrd_saved_party_forget_async);
+  g_file_delete_async (file, G_PRIORITY_DEFAULT, cancellable, delete_cb,
+                       g_steal_pointer (&task));
+}
+
+gboolean
+lrd_saved_party_forget_finish (GAsyncResult  *result,
+                               GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

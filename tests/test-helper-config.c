@@ -1,0 +1,221 @@
+/* test-helper-config.c: the helper's configuration file and state folder
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <glib/gstdio.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lrd-config.h"
+#include "lrd-session.h"
+#include "lrd-state.h"
+
+typedef struct
+{
+  char *tmpdir;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->tmpdir = g_dir_make_tmp ("lanrage-helper-config-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  remove_tree (fixture->tmpdir);
+  g_free (fixture->tmpdir);
+}
+
+static LrdConfig *
+load (Fixture     *fixture,
+      const char  *contents,
+      GError     **error)
+{
+  g_autofree char *path = g_build_filename (fixture->tmpdir, "helper.conf", NULL);
+
+  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
+  return lrd_config_load (path, TRUE, error);
+}
+
+static void
+test_config_defaults (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LrdConfig) config = NULL;
+  g_autofree char *missing = g_build_filename (fixture->tmpdir, "none.conf", NULL);
+
+  /* The default file may be missing; a file named on the command line may not. */
+  config = lrd_config_load (missing, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->control_url, ==, LRD_CONFIG_DEFAULT_CONTROL_URL);
+  g_assert_cmpuint (config->port, ==, 51820);
+  g_assert_cmpstr (config->backend, ==, "auto");
+  g_assert_cmpstr (config->interface_name, ==, "lanrage0");
+  g_assert_null (config->wireguard_go);
+  g_assert_cmpuint (g_strv_length (config->relays), ==, 0);
+  g_clear_pointer (&config, lrd_config_free);
+
+  config = lrd_config_load (missing, TRUE, &error);
+  g_assert_null (config);
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+}
+
+static void
+test_config_values (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LrdConfig) config = NULL;
+
+  config = load (fixture,
+                 "[helper]\n"
+                 "control-url=https://control.example.org:8666\n"
+                 "port=51900\n"
+                 "backend=uapi\n"
+                 "interface=lr1\n"
+                 "wireguard-go=/usr/bin/wireguard-go\n"
+                 "relays=relay1.example.org:3478; 198.18.0.5:3478\n",
+                 &error);
+  g_assert_no_error (error);
+  /* Routes resolve against it, so it always names a folder. */
+  g_assert_cmpstr (config->control_url, ==, "https://control.example.org:8666/");
+  g_assert_cmpuint (config->port, ==, 51900);
+  g_assert_cmpstr (config->backend, ==, "uapi");
+  g_assert_cmpstr (config->interface_name, ==, "lr1");
+  g_assert_cmpstr (config->wireguard_go, ==, "/usr/bin/wireguard-go");
+  g_assert_cmpuint (g_strv_length (config->relays), ==, 2);
+  g_assert_cmpstr (config->relays[1], ==, "198.18.0.5:3478");
+}
+
+static void
+test_config_refused (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  const char *bad[] = {
+    "[helper]\ncontrol-url=ftp://example.org/\n",
+    "[helper]\ncontrol-url=not a url\n",
+    "[helper]\nport=0\n",
+    "[helper]\nport=65536\n",
+    "[helper]\nport=many\n",
+    "[helper]\nbackend=kernel\n",
+    "[helper]\ninterface=much-too-long-name0\n",
+    "[helper]\ninterface=a/b\n",
+    "[helper]\nwireguard-go=wireguard-go\n",
+    "[helper]\nrelays=relay.example.org:99999\n",
+    "not a keyfile\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(LrdConfig) config = load (fixture, bad[i], &error);
+
+      g_test_message ("%s", bad[i]);
+      g_assert_null (config);
+      g_assert_nonnull (error);
+    }
+}
+
+static void
+test_keys (Fixture       *fixture,
+           gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *state_dir = g_build_filename (fixture->tmpdir, "state", NULL);
+  g_autofree char *keys_path = g_build_filename (state_dir, "keys", NULL);
+  LrdKeys first = { 0 }, again = { 0 };
+  guint8 derived[32];
+  GStatBuf st;
+
+  g_assert_true (lrd_state_dir_ensure (state_dir, &error));
+  g_assert_cmpint (g_stat (state_dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+
+  g_assert_true (lrd_keys_load_or_create (&first, state_dir, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_stat (keys_path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  crypto_scalarmult_base (derived, first.wg_private.bytes);
+  g_assert_cmpmem (derived, 32, first.wg_public.bytes, 32);
+  g_assert_true (memcmp (first.wg_private.bytes, first.disco_private.bytes, 32) != 0);
+
+  /* The same machine keeps its identity across restarts. */
+  g_assert_true (lrd_keys_load_or_create (&again, state_dir, &error));
+  g_assert_cmpmem (first.wg_private.bytes, 32, again.wg_private.bytes, 32);
+  g_assert_cmpmem (first.disco_public.bytes, 32, again.disco_public.bytes, 32);
+
+  /* A damaged file is an error, never silently replaced; one others could read is made
+   * private again, with a warning. */
+  g_assert_true (g_file_set_contents (keys_path, "[wireguard]\nprivate-key=AAAA\n", -1, NULL));
+  g_assert_cmpint (g_chmod (keys_path, 0644), ==, 0);
+  g_test_expect_message ("lanrage-helper", G_LOG_LEVEL_WARNING, "*could be read by others*");
+  g_assert_false (lrd_keys_load_or_create (&again, state_dir, &error));
+  g_test_assert_expected_messages ();
+  g_assert_nonnull (error);
+  g_assert_cmpint (g_stat (keys_path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  lrd_keys_clear (&first);
+  lrd_keys_clear (&again);
+}
+
+static void
+test_nat_type_names (void)
+{
+  g_assert_cmpstr (lrd_nat_type_name ("unknown", "unknown"), ==, "unknown");
+  g_assert_cmpstr (lrd_nat_type_name ("endpoint_independent", "endpoint_independent"), ==,
+                   "full cone");
+  g_assert_cmpstr (lrd_nat_type_name ("endpoint_independent", "address_dependent"), ==,
+                   "restricted cone");
+  g_assert_cmpstr (lrd_nat_type_name ("endpoint_independent", "address_and_port_dependent"),
+                   ==, "port-restricted cone");
+  g_assert_cmpstr (lrd_nat_type_name ("address_and_port_dependent",
+                                      "address_and_port_dependent"), ==, "symmetric");
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_assert_cmpint (sodium_init (), >=, 0);
+
+  g_test_add ("/helper/config/defaults", Fixture, NULL, fixture_setup, test_config_defaults,
+              fixture_teardown);
+  g_test_add ("/helper/config/values", Fixture, NULL, fixture_setup, test_config_values,
+              fixture_teardown);
+  g_test_add ("/helper/config/refused", Fixture, NULL, fixture_setup, test_config_refused,
+              fixture_teardown);
+  g_test_add ("/helper/state/keys", Fixture, NULL, fixture_setup, test_keys,
+              fixture_teardown);
+  g_test_add_func ("/helper/session/nat-type-names", test_nat_type_names);
+
+  return g_test_run ();
+}
