@@ -19,4 +19,12 @@ gboolean lrd_wg_key_from_base64         (const char     *text,
                                          LrdWgKey       *out);
 void     lrd_wg_peer_stats_array_init   (GArray        **array);
 
+/* The finish methods of a backend whose async methods return their own GTask. */
+gboolean lrd_wg_backend_task_finish_boolean (LrdWgBackend  *self,
+                                             GAsyncResult  *result,
+                                             GError       **error);
+GArray  *lrd_wg_backend_task_finish_stats   (LrdWgBackend  *self,
+                                             GAsyncResult  *result,
+                                             GError       **error);
+
 G_END_DECLS

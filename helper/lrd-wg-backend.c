@@ -244,6 +244,22 @@ lrd_wg_backend_down_finish (LrdWgBackend  *self,
   return LRD_WG_BACKEND_GET_IFACE (self)->down_finish (self, result, error);
 }
 
+gboolean
+lrd_wg_backend_task_finish_boolean (LrdWgBackend  *self,
+                                    GAsyncResult  *result,
+                                    GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+GArray *
+lrd_wg_backend_task_finish_stats (LrdWgBackend  *self,
+                                  GAsyncResult  *result,
+                                  GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* auto                                                                                     */
 

@@ -520,14 +520,6 @@ nm_up_async (LrdWgBackend        *backend,
     up_add (task);
 }
 
-static gboolean
-nm_up_finish (LrdWgBackend  *backend,
-              GAsyncResult  *result,
-              GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 /* ------------------------------------------------------------------------------------ */
 /* Changing peers: update the profile in memory, then reapply it if it is active           */
 
@@ -699,14 +691,6 @@ nm_set_peer_async (LrdWgBackend          *backend,
                 user_data);
 }
 
-static gboolean
-nm_set_peer_finish (LrdWgBackend  *backend,
-                    GAsyncResult  *result,
-                    GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static void
 nm_remove_peer_async (LrdWgBackend        *backend,
                       const LrdWgKey      *public_key,
@@ -733,14 +717,6 @@ nm_remove_peer_async (LrdWgBackend        *backend,
 
   commit_async (self, g_steal_pointer (&copy), nm_remove_peer_async, cancellable, callback,
                 user_data);
-}
-
-static gboolean
-nm_remove_peer_finish (LrdWgBackend  *backend,
-                       GAsyncResult  *result,
-                       GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -777,14 +753,6 @@ nm_get_stats_async (LrdWgBackend        *backend,
   g_task_return_pointer (task, g_steal_pointer (&stats), (GDestroyNotify) g_array_unref);
 }
 
-static GArray *
-nm_get_stats_finish (LrdWgBackend  *backend,
-                     GAsyncResult  *result,
-                     GError       **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
 static void
 down_removed_cb (GObject      *object,
                  GAsyncResult *result,
@@ -812,14 +780,6 @@ nm_down_async (LrdWgBackend        *backend,
   remove_profile_async (self, cancellable, down_removed_cb, task);
 }
 
-static gboolean
-nm_down_finish (LrdWgBackend  *backend,
-                GAsyncResult  *result,
-                GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static const char *
 nm_get_name (LrdWgBackend *backend)
 {
@@ -831,15 +791,15 @@ lrd_wg_nm_backend_init (LrdWgBackendInterface *iface)
 {
   iface->get_name = nm_get_name;
   iface->up_async = nm_up_async;
-  iface->up_finish = nm_up_finish;
+  iface->up_finish = lrd_wg_backend_task_finish_boolean;
   iface->set_peer_async = nm_set_peer_async;
-  iface->set_peer_finish = nm_set_peer_finish;
+  iface->set_peer_finish = lrd_wg_backend_task_finish_boolean;
   iface->remove_peer_async = nm_remove_peer_async;
-  iface->remove_peer_finish = nm_remove_peer_finish;
+  iface->remove_peer_finish = lrd_wg_backend_task_finish_boolean;
   iface->get_stats_async = nm_get_stats_async;
-  iface->get_stats_finish = nm_get_stats_finish;
+  iface->get_stats_finish = lrd_wg_backend_task_finish_stats;
   iface->down_async = nm_down_async;
-  iface->down_finish = nm_down_finish;
+  iface->down_finish = lrd_wg_backend_task_finish_boolean;
 }
 
 /* ------------------------------------------------------------------------------------ */

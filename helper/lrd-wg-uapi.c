@@ -821,14 +821,6 @@ uapi_up_async (LrdWgBackend        *backend,
                          up_socket_ready_cb, g_steal_pointer (&task));
 }
 
-static gboolean
-uapi_up_finish (LrdWgBackend  *backend,
-                GAsyncResult  *result,
-                GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 /* ------------------------------------------------------------------------------------ */
 /* Peers and stats                                                                          */
 
@@ -881,14 +873,6 @@ uapi_set_peer_async (LrdWgBackend          *backend,
   set_async (self, request, uapi_set_peer_async, cancellable, callback, user_data);
 }
 
-static gboolean
-uapi_set_peer_finish (LrdWgBackend  *backend,
-                      GAsyncResult  *result,
-                      GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static void
 uapi_remove_peer_async (LrdWgBackend        *backend,
                         const LrdWgKey      *public_key,
@@ -902,14 +886,6 @@ uapi_remove_peer_async (LrdWgBackend        *backend,
   lr_wg_uapi_append_key (request, "public_key", public_key->bytes);
   g_string_append (request, "remove=true\n\n");
   set_async (self, request, uapi_remove_peer_async, cancellable, callback, user_data);
-}
-
-static gboolean
-uapi_remove_peer_finish (LrdWgBackend  *backend,
-                         GAsyncResult  *result,
-                         GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -975,14 +951,6 @@ uapi_get_stats_async (LrdWgBackend        *backend,
 
   g_task_set_source_tag (task, uapi_get_stats_async);
   transact_async (self, g_string_new ("get=1\n\n"), cancellable, get_cb, task);
-}
-
-static GArray *
-uapi_get_stats_finish (LrdWgBackend  *backend,
-                       GAsyncResult  *result,
-                       GError       **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1071,14 +1039,6 @@ uapi_down_async (LrdWgBackend        *backend,
     lrd_rtnl_get_link_async (self->rtnl, self->ifname, cancellable, down_lookup_cb, task);
 }
 
-static gboolean
-uapi_down_finish (LrdWgBackend  *backend,
-                  GAsyncResult  *result,
-                  GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static const char *
 uapi_get_name (LrdWgBackend *backend)
 {
@@ -1090,15 +1050,15 @@ lrd_wg_uapi_backend_init (LrdWgBackendInterface *iface)
 {
   iface->get_name = uapi_get_name;
   iface->up_async = uapi_up_async;
-  iface->up_finish = uapi_up_finish;
+  iface->up_finish = lrd_wg_backend_task_finish_boolean;
   iface->set_peer_async = uapi_set_peer_async;
-  iface->set_peer_finish = uapi_set_peer_finish;
+  iface->set_peer_finish = lrd_wg_backend_task_finish_boolean;
   iface->remove_peer_async = uapi_remove_peer_async;
-  iface->remove_peer_finish = uapi_remove_peer_finish;
+  iface->remove_peer_finish = lrd_wg_backend_task_finish_boolean;
   iface->get_stats_async = uapi_get_stats_async;
-  iface->get_stats_finish = uapi_get_stats_finish;
+  iface->get_stats_finish = lrd_wg_backend_task_finish_stats;
   iface->down_async = uapi_down_async;
-  iface->down_finish = uapi_down_finish;
+  iface->down_finish = lrd_wg_backend_task_finish_boolean;
 }
 
 /* ------------------------------------------------------------------------------------ */
