@@ -91,6 +91,20 @@ transaction_free (Transaction *transaction)
 
 static void run_next_transaction (LrdWgUapi *self);
 
+/* Connects to the daemon's control socket. */
+static void
+connect_socket_async (LrdWgUapi           *self,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (self->socket_path);
+
+  g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address), cancellable, callback,
+                                 user_data);
+}
+
 static void
 transaction_done (GTask  *task,
                   GError *error)
@@ -206,17 +220,6 @@ connect_cb (GObject      *object,
 }
 
 static void
-start_transaction (LrdWgUapi *self,
-                   GTask     *task)
-{
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (self->socket_path);
-
-  g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address),
-                                 g_task_get_cancellable (task), connect_cb, task);
-}
-
-static void
 run_next_transaction (LrdWgUapi *self)
 {
   GTask *task;
@@ -233,7 +236,7 @@ run_next_transaction (LrdWgUapi *self)
         }
 
       self->transaction_running = TRUE;
-      start_transaction (self, task);
+      connect_socket_async (self, g_task_get_cancellable (task), connect_cb, task);
       return;
     }
 }
@@ -515,12 +518,9 @@ socket_poll_cb (gpointer user_data)
   GTask *task = user_data;
   LrdWgUapi *self = g_task_get_source_object (task);
   SocketWait *wait = g_task_get_task_data (task);
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (self->socket_path);
 
   wait->timeout_id = 0;
-  g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address),
-                                 g_task_get_cancellable (task), socket_probe_cb, task);
+  connect_socket_async (self, g_task_get_cancellable (task), socket_probe_cb, task);
   return G_SOURCE_REMOVE;
 }
 
