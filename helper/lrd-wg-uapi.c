@@ -124,6 +124,21 @@ transaction_done (GTask  *task,
   run_next_transaction (self);
 }
 
+static void read_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data);
+
+/* Reads the next piece of the answer into the transaction's buffer. */
+static void
+read_more (GTask *task)
+{
+  Transaction *transaction = g_task_get_task_data (task);
+  GInputStream *input = g_io_stream_get_input_stream (G_IO_STREAM (transaction->connection));
+
+  g_input_stream_read_async (input, transaction->buffer, sizeof transaction->buffer,
+                             G_PRIORITY_DEFAULT, g_task_get_cancellable (task), read_cb, task);
+}
+
 static void
 read_cb (GObject      *object,
          GAsyncResult *result,
@@ -168,9 +183,7 @@ read_cb (GObject      *object,
       return;
     }
 
-  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (transaction->connection)),
-                             transaction->buffer, sizeof transaction->buffer, G_PRIORITY_DEFAULT,
-                             g_task_get_cancellable (task), read_cb, task);
+  read_more (task);
 }
 
 static void
@@ -179,7 +192,6 @@ write_cb (GObject      *object,
           gpointer      user_data)
 {
   GTask *task = user_data;
-  Transaction *transaction = g_task_get_task_data (task);
   GError *error = NULL;
 
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, &error))
@@ -188,9 +200,7 @@ write_cb (GObject      *object,
       return;
     }
 
-  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (transaction->connection)),
-                             transaction->buffer, sizeof transaction->buffer, G_PRIORITY_DEFAULT,
-                             g_task_get_cancellable (task), read_cb, task);
+  read_more (task);
 }
 
 static void
