@@ -299,6 +299,18 @@ up_cleaned_cb (GObject      *object,
   g_task_return_error (task, g_steal_pointer (&data->error));
 }
 
+/* Stops watching the activation: up is decided. */
+static void
+up_stop_watching (GTask *task)
+{
+  LrdWgNm *self = g_task_get_source_object (task);
+  UpData *data = g_task_get_task_data (task);
+
+  if (data->state_id != 0 && self->active != NULL)
+    g_clear_signal_handler (&data->state_id, self->active);
+  g_clear_handle_id (&data->timeout_id, g_source_remove);
+}
+
 /* A failed up leaves no profile behind. */
 static void
 up_fail (GTask  *task,
@@ -307,9 +319,7 @@ up_fail (GTask  *task,
   LrdWgNm *self = g_task_get_source_object (task);
   UpData *data = g_task_get_task_data (task);
 
-  if (data->state_id != 0 && self->active != NULL)
-    g_clear_signal_handler (&data->state_id, self->active);
-  g_clear_handle_id (&data->timeout_id, g_source_remove);
+  up_stop_watching (task);
   data->error = error;
   remove_profile_async (self, NULL, up_cleaned_cb, task);
 }
@@ -320,9 +330,7 @@ up_succeed (GTask *task)
   LrdWgNm *self = g_task_get_source_object (task);
   UpData *data = g_task_get_task_data (task);
 
-  if (data->state_id != 0 && self->active != NULL)
-    g_clear_signal_handler (&data->state_id, self->active);
-  g_clear_handle_id (&data->timeout_id, g_source_remove);
+  up_stop_watching (task);
   g_set_object (&self->connection, data->connection);
   g_task_return_boolean (task, TRUE);
   g_object_unref (task);
