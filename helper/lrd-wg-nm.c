@@ -652,11 +652,10 @@ nm_set_peer_async (LrdWgBackend          *backend,
       return;
     }
 
-  if (config->persistent_keepalive > G_MAXUINT16)
+  if (!lrd_wg_check_peer_config (config, "Bad allowed IP for a peer: ", &error))
     {
-      g_task_report_new_error (self, callback, user_data, nm_set_peer_async, G_IO_ERROR,
-                               G_IO_ERROR_INVALID_ARGUMENT,
-                               "Persistent keepalive must be at most %u seconds", G_MAXUINT16);
+      g_task_report_error (self, callback, user_data, nm_set_peer_async,
+                           g_steal_pointer (&error));
       return;
     }
 
@@ -672,12 +671,11 @@ nm_set_peer_async (LrdWgBackend          *backend,
   nm_wireguard_peer_set_persistent_keepalive (peer, (guint16) config->persistent_keepalive);
   for (guint i = 0; config->allowed_ips != NULL && config->allowed_ips[i] != NULL; i++)
     {
-      if (!lr_wg_uapi_check_cidr (config->allowed_ips[i], &error) ||
-          !nm_wireguard_peer_append_allowed_ip (peer, config->allowed_ips[i], FALSE))
+      if (!nm_wireguard_peer_append_allowed_ip (peer, config->allowed_ips[i], FALSE))
         {
           g_task_report_new_error (self, callback, user_data, nm_set_peer_async, G_IO_ERROR,
                                    G_IO_ERROR_INVALID_ARGUMENT, "Bad allowed IP for a peer: %s",
-                                   error != NULL ? error->message : config->allowed_ips[i]);
+                                   config->allowed_ips[i]);
           return;
         }
     }

@@ -845,24 +845,10 @@ uapi_set_peer_async (LrdWgBackend          *backend,
   GString *request;
   GError *error = NULL;
 
-  if (peer->persistent_keepalive > G_MAXUINT16)
+  if (!lrd_wg_check_peer_config (peer, "", &error))
     {
-      g_task_report_new_error (self, callback, user_data, uapi_set_peer_async, G_IO_ERROR,
-                               G_IO_ERROR_INVALID_ARGUMENT,
-                               "Persistent keepalive must be at most %u seconds", G_MAXUINT16);
+      g_task_report_error (self, callback, user_data, uapi_set_peer_async, error);
       return;
-    }
-
-  for (guint i = 0; peer->allowed_ips != NULL && peer->allowed_ips[i] != NULL; i++)
-    {
-      if (!lr_wg_uapi_check_cidr (peer->allowed_ips[i], &error))
-        {
-          g_autoptr(GError) owned = error;
-
-          g_task_report_new_error (self, callback, user_data, uapi_set_peer_async, G_IO_ERROR,
-                                   G_IO_ERROR_INVALID_ARGUMENT, "%s", owned->message);
-          return;
-        }
     }
 
   request = g_string_new ("set=1\n");
