@@ -619,6 +619,22 @@ commit_async (LrdWgNm             *self,
                                 flags, NULL, cancellable, commit_updated_cb, task);
 }
 
+/* Changing peers needs the profile that up created. Returns %TRUE when it is not there,
+ * having reported that to @callback. */
+static gboolean
+report_if_down (LrdWgNm             *self,
+                gpointer             source_tag,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data)
+{
+  if (self->connection != NULL)
+    return FALSE;
+
+  g_task_report_new_error (self, callback, user_data, source_tag, LRD_WG_ERROR,
+                           LRD_WG_ERROR_FAILED, "The WireGuard interface is not up");
+  return TRUE;
+}
+
 static NMConnection *
 clone_for_change (LrdWgNm        *self,
                   NMSettingWireGuard **out_setting)
@@ -645,12 +661,8 @@ nm_set_peer_async (LrdWgBackend          *backend,
   NMSettingWireGuard *s_wg;
   guint index;
 
-  if (self->connection == NULL)
-    {
-      g_task_report_new_error (self, callback, user_data, nm_set_peer_async, LRD_WG_ERROR,
-                               LRD_WG_ERROR_FAILED, "The WireGuard interface is not up");
-      return;
-    }
+  if (report_if_down (self, nm_set_peer_async, callback, user_data))
+    return;
 
   if (!lrd_wg_check_peer_config (config, "Bad allowed IP for a peer: ", &error))
     {
@@ -710,12 +722,8 @@ nm_remove_peer_async (LrdWgBackend        *backend,
   NMSettingWireGuard *s_wg;
   guint index;
 
-  if (self->connection == NULL)
-    {
-      g_task_report_new_error (self, callback, user_data, nm_remove_peer_async, LRD_WG_ERROR,
-                               LRD_WG_ERROR_FAILED, "The WireGuard interface is not up");
-      return;
-    }
+  if (report_if_down (self, nm_remove_peer_async, callback, user_data))
+    return;
 
   copy = clone_for_change (self, &s_wg);
   if (nm_setting_wireguard_get_peer_by_public_key (s_wg, key, &index) != NULL)
