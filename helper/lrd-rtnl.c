@@ -203,6 +203,25 @@ queue_request (LrdRtnl             *self,
   send_next (self);
 }
 
+/* Finishes a request that answers with no more than an acknowledgement; a failure says
+ * what was being done (@prefix). */
+static gboolean
+finish_prefixed (GAsyncResult  *result,
+                 const char    *prefix,
+                 GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  g_task_propagate_int (G_TASK (result), &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "%s", prefix);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 /**
  * lrd_rtnl_get_link_async:
  *
@@ -280,17 +299,7 @@ lrd_rtnl_add_address_finish (LrdRtnl       *self,
                              GAsyncResult  *result,
                              GError       **error)
 {
-  g_autoptr(GError) local_error = NULL;
-
-  g_task_propagate_int (G_TASK (result), &local_error);
-  if (local_error != NULL)
-    {
-      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
-                                  "Could not set the interface address: ");
-      return FALSE;
-    }
-
-  return TRUE;
+  return finish_prefixed (result, "Could not set the interface address: ", error);
 }
 
 static GByteArray *
@@ -328,17 +337,7 @@ lrd_rtnl_set_link_up_finish (LrdRtnl       *self,
                              GAsyncResult  *result,
                              GError       **error)
 {
-  g_autoptr(GError) local_error = NULL;
-
-  g_task_propagate_int (G_TASK (result), &local_error);
-  if (local_error != NULL)
-    {
-      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
-                                  "Could not bring the interface up: ");
-      return FALSE;
-    }
-
-  return TRUE;
+  return finish_prefixed (result, "Could not bring the interface up: ", error);
 }
 
 void
@@ -359,17 +358,7 @@ lrd_rtnl_delete_link_finish (LrdRtnl       *self,
                              GAsyncResult  *result,
                              GError       **error)
 {
-  g_autoptr(GError) local_error = NULL;
-
-  g_task_propagate_int (G_TASK (result), &local_error);
-  if (local_error != NULL)
-    {
-      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
-                                  "Could not remove the interface: ");
-      return FALSE;
-    }
-
-  return TRUE;
+  return finish_prefixed (result, "Could not remove the interface: ", error);
 }
 
 static void

@@ -9,6 +9,7 @@
  * later call goes to whichever came up; get_name says which.
  */
 #include "lrd-wg-auto.h"
+#include "lrd-wg-backend-private.h"
 
 #include <string.h>
 
@@ -121,14 +122,6 @@ auto_up_async (LrdWgBackend        *backend,
                            task);
 }
 
-static gboolean
-auto_up_finish (LrdWgBackend  *backend,
-                GAsyncResult  *result,
-                GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static const char *
 auto_get_name (LrdWgBackend *backend)
 {
@@ -215,7 +208,7 @@ lrd_wg_auto_backend_init (LrdWgBackendInterface *iface)
 {
   iface->get_name = auto_get_name;
   iface->up_async = auto_up_async;
-  iface->up_finish = auto_up_finish;
+  iface->up_finish = lrd_wg_backend_task_finish_boolean;
   iface->set_peer_async = auto_set_peer_async;
   iface->set_peer_finish = auto_set_peer_finish;
   iface->remove_peer_async = auto_remove_peer_async;

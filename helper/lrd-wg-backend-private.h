@@ -8,15 +8,26 @@
 
 G_BEGIN_DECLS
 
-gboolean lrd_wg_parse_interface_address (const char     *address_cidr,
-                                         GInetAddress  **out_address,
-                                         guint          *out_prefix_length,
-                                         GError        **error);
-gboolean lrd_wg_check_ifname            (const char     *ifname,
-                                         GError        **error);
-char    *lrd_wg_key_to_base64           (const LrdWgKey *key);
-gboolean lrd_wg_key_from_base64         (const char     *text,
-                                         LrdWgKey       *out);
-void     lrd_wg_peer_stats_array_init   (GArray        **array);
+gboolean lrd_wg_parse_interface_address (const char             *address_cidr,
+                                         GInetAddress          **out_address,
+                                         guint                  *out_prefix_length,
+                                         GError                **error);
+gboolean lrd_wg_check_ifname            (const char             *ifname,
+                                         GError                **error);
+gboolean lrd_wg_check_peer_config       (const LrdWgPeerConfig  *peer,
+                                         const char             *bad_ip_prefix,
+                                         GError                **error);
+char    *lrd_wg_key_to_base64           (const LrdWgKey         *key);
+gboolean lrd_wg_key_from_base64         (const char             *text,
+                                         LrdWgKey               *out);
+void     lrd_wg_peer_stats_array_init   (GArray                **array);
+
+/* The finish methods of a backend whose async methods return their own GTask. */
+gboolean lrd_wg_backend_task_finish_boolean (LrdWgBackend  *self,
+                                             GAsyncResult  *result,
+                                             GError       **error);
+GArray  *lrd_wg_backend_task_finish_stats   (LrdWgBackend  *self,
+                                             GAsyncResult  *result,
+                                             GError       **error);
 
 G_END_DECLS

@@ -7,6 +7,8 @@
 #include "lrd-wg-nm.h"
 #include "lrd-wg-uapi.h"
 
+#include "lr-wg-uapi.h"
+
 #include <net/if.h>
 #include <sodium.h>
 #include <string.h>
@@ -93,6 +95,40 @@ lrd_wg_check_ifname (const char  *ifname,
                    "Not a usable interface name (1 to %d characters, no / : or spaces)",
                    IFNAMSIZ - 1);
       return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * lrd_wg_check_peer_config:
+ * @bad_ip_prefix: put before the message when an allowed IP is not a prefix
+ *
+ * What every backend refuses before it touches anything: a keepalive WireGuard cannot
+ * hold, an allowed IP that is not an address prefix.
+ */
+gboolean
+lrd_wg_check_peer_config (const LrdWgPeerConfig  *peer,
+                          const char             *bad_ip_prefix,
+                          GError                **error)
+{
+  if (peer->persistent_keepalive > G_MAXUINT16)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Persistent keepalive must be at most %u seconds", G_MAXUINT16);
+      return FALSE;
+    }
+
+  for (guint i = 0; peer->allowed_ips != NULL && peer->allowed_ips[i] != NULL; i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      if (!lr_wg_uapi_check_cidr (peer->allowed_ips[i], &local_error))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s%s", bad_ip_prefix,
+                       local_error->message);
+          return FALSE;
+        }
     }
 
   return TRUE;
@@ -242,6 +278,22 @@ lrd_wg_backend_down_finish (LrdWgBackend  *self,
   g_return_val_if_fail (LRD_IS_WG_BACKEND (self), FALSE);
 
   return LRD_WG_BACKEND_GET_IFACE (self)->down_finish (self, result, error);
+}
+
+gboolean
+lrd_wg_backend_task_finish_boolean (LrdWgBackend  *self,
+                                    GAsyncResult  *result,
+                                    GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+GArray *
+lrd_wg_backend_task_finish_stats (LrdWgBackend  *self,
+                                  GAsyncResult  *result,
+                                  GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* ------------------------------------------------------------------------------------ */

@@ -299,6 +299,18 @@ up_cleaned_cb (GObject      *object,
   g_task_return_error (task, g_steal_pointer (&data->error));
 }
 
+/* Stops watching the activation: up is decided. */
+static void
+up_stop_watching (GTask *task)
+{
+  LrdWgNm *self = g_task_get_source_object (task);
+  UpData *data = g_task_get_task_data (task);
+
+  if (data->state_id != 0 && self->active != NULL)
+    g_clear_signal_handler (&data->state_id, self->active);
+  g_clear_handle_id (&data->timeout_id, g_source_remove);
+}
+
 /* A failed up leaves no profile behind. */
 static void
 up_fail (GTask  *task,
@@ -307,9 +319,7 @@ up_fail (GTask  *task,
   LrdWgNm *self = g_task_get_source_object (task);
   UpData *data = g_task_get_task_data (task);
 
-  if (data->state_id != 0 && self->active != NULL)
-    g_clear_signal_handler (&data->state_id, self->active);
-  g_clear_handle_id (&data->timeout_id, g_source_remove);
+  up_stop_watching (task);
   data->error = error;
   remove_profile_async (self, NULL, up_cleaned_cb, task);
 }
@@ -320,9 +330,7 @@ up_succeed (GTask *task)
   LrdWgNm *self = g_task_get_source_object (task);
   UpData *data = g_task_get_task_data (task);
 
-  if (data->state_id != 0 && self->active != NULL)
-    g_clear_signal_handler (&data->state_id, self->active);
-  g_clear_handle_id (&data->timeout_id, g_source_remove);
+  up_stop_watching (task);
   g_set_object (&self->connection, data->connection);
   g_task_return_boolean (task, TRUE);
   g_object_unref (task);
@@ -520,14 +528,6 @@ nm_up_async (LrdWgBackend        *backend,
     up_add (task);
 }
 
-static gboolean
-nm_up_finish (LrdWgBackend  *backend,
-              GAsyncResult  *result,
-              GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 /* ------------------------------------------------------------------------------------ */
 /* Changing peers: update the profile in memory, then reapply it if it is active           */
 
@@ -619,6 +619,22 @@ commit_async (LrdWgNm             *self,
                                 flags, NULL, cancellable, commit_updated_cb, task);
 }
 
+/* Changing peers needs the profile that up created. Returns %TRUE when it is not there,
+ * having reported that to @callback. */
+static gboolean
+report_if_down (LrdWgNm             *self,
+                gpointer             source_tag,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data)
+{
+  if (self->connection != NULL)
+    return FALSE;
+
+  g_task_report_new_error (self, callback, user_data, source_tag, LRD_WG_ERROR,
+                           LRD_WG_ERROR_FAILED, "The WireGuard interface is not up");
+  return TRUE;
+}
+
 static NMConnection *
 clone_for_change (LrdWgNm        *self,
                   NMSettingWireGuard **out_setting)
@@ -645,18 +661,13 @@ nm_set_peer_async (LrdWgBackend          *backend,
   NMSettingWireGuard *s_wg;
   guint index;
 
-  if (self->connection == NULL)
-    {
-      g_task_report_new_error (self, callback, user_data, nm_set_peer_async, LRD_WG_ERROR,
-                               LRD_WG_ERROR_FAILED, "The WireGuard interface is not up");
-      return;
-    }
+  if (report_if_down (self, nm_set_peer_async, callback, user_data))
+    return;
 
-  if (config->persistent_keepalive > G_MAXUINT16)
+  if (!lrd_wg_check_peer_config (config, "Bad allowed IP for a peer: ", &error))
     {
-      g_task_report_new_error (self, callback, user_data, nm_set_peer_async, G_IO_ERROR,
-                               G_IO_ERROR_INVALID_ARGUMENT,
-                               "Persistent keepalive must be at most %u seconds", G_MAXUINT16);
+      g_task_report_error (self, callback, user_data, nm_set_peer_async,
+                           g_steal_pointer (&error));
       return;
     }
 
@@ -672,12 +683,11 @@ nm_set_peer_async (LrdWgBackend          *backend,
   nm_wireguard_peer_set_persistent_keepalive (peer, (guint16) config->persistent_keepalive);
   for (guint i = 0; config->allowed_ips != NULL && config->allowed_ips[i] != NULL; i++)
     {
-      if (!lr_wg_uapi_check_cidr (config->allowed_ips[i], &error) ||
-          !nm_wireguard_peer_append_allowed_ip (peer, config->allowed_ips[i], FALSE))
+      if (!nm_wireguard_peer_append_allowed_ip (peer, config->allowed_ips[i], FALSE))
         {
           g_task_report_new_error (self, callback, user_data, nm_set_peer_async, G_IO_ERROR,
                                    G_IO_ERROR_INVALID_ARGUMENT, "Bad allowed IP for a peer: %s",
-                                   error != NULL ? error->message : config->allowed_ips[i]);
+                                   config->allowed_ips[i]);
           return;
         }
     }
@@ -699,14 +709,6 @@ nm_set_peer_async (LrdWgBackend          *backend,
                 user_data);
 }
 
-static gboolean
-nm_set_peer_finish (LrdWgBackend  *backend,
-                    GAsyncResult  *result,
-                    GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static void
 nm_remove_peer_async (LrdWgBackend        *backend,
                       const LrdWgKey      *public_key,
@@ -720,12 +722,8 @@ nm_remove_peer_async (LrdWgBackend        *backend,
   NMSettingWireGuard *s_wg;
   guint index;
 
-  if (self->connection == NULL)
-    {
-      g_task_report_new_error (self, callback, user_data, nm_remove_peer_async, LRD_WG_ERROR,
-                               LRD_WG_ERROR_FAILED, "The WireGuard interface is not up");
-      return;
-    }
+  if (report_if_down (self, nm_remove_peer_async, callback, user_data))
+    return;
 
   copy = clone_for_change (self, &s_wg);
   if (nm_setting_wireguard_get_peer_by_public_key (s_wg, key, &index) != NULL)
@@ -733,14 +731,6 @@ nm_remove_peer_async (LrdWgBackend        *backend,
 
   commit_async (self, g_steal_pointer (&copy), nm_remove_peer_async, cancellable, callback,
                 user_data);
-}
-
-static gboolean
-nm_remove_peer_finish (LrdWgBackend  *backend,
-                       GAsyncResult  *result,
-                       GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -777,14 +767,6 @@ nm_get_stats_async (LrdWgBackend        *backend,
   g_task_return_pointer (task, g_steal_pointer (&stats), (GDestroyNotify) g_array_unref);
 }
 
-static GArray *
-nm_get_stats_finish (LrdWgBackend  *backend,
-                     GAsyncResult  *result,
-                     GError       **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
 static void
 down_removed_cb (GObject      *object,
                  GAsyncResult *result,
@@ -812,14 +794,6 @@ nm_down_async (LrdWgBackend        *backend,
   remove_profile_async (self, cancellable, down_removed_cb, task);
 }
 
-static gboolean
-nm_down_finish (LrdWgBackend  *backend,
-                GAsyncResult  *result,
-                GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static const char *
 nm_get_name (LrdWgBackend *backend)
 {
@@ -831,15 +805,15 @@ lrd_wg_nm_backend_init (LrdWgBackendInterface *iface)
 {
   iface->get_name = nm_get_name;
   iface->up_async = nm_up_async;
-  iface->up_finish = nm_up_finish;
+  iface->up_finish = lrd_wg_backend_task_finish_boolean;
   iface->set_peer_async = nm_set_peer_async;
-  iface->set_peer_finish = nm_set_peer_finish;
+  iface->set_peer_finish = lrd_wg_backend_task_finish_boolean;
   iface->remove_peer_async = nm_remove_peer_async;
-  iface->remove_peer_finish = nm_remove_peer_finish;
+  iface->remove_peer_finish = lrd_wg_backend_task_finish_boolean;
   iface->get_stats_async = nm_get_stats_async;
-  iface->get_stats_finish = nm_get_stats_finish;
+  iface->get_stats_finish = lrd_wg_backend_task_finish_stats;
   iface->down_async = nm_down_async;
-  iface->down_finish = nm_down_finish;
+  iface->down_finish = lrd_wg_backend_task_finish_boolean;
 }
 
 /* ------------------------------------------------------------------------------------ */

@@ -91,6 +91,20 @@ transaction_free (Transaction *transaction)
 
 static void run_next_transaction (LrdWgUapi *self);
 
+/* Connects to the daemon's control socket. */
+static void
+connect_socket_async (LrdWgUapi           *self,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (self->socket_path);
+
+  g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address), cancellable, callback,
+                                 user_data);
+}
+
 static void
 transaction_done (GTask  *task,
                   GError *error)
@@ -108,6 +122,21 @@ transaction_done (GTask  *task,
   self->transaction_running = FALSE;
   g_object_unref (task);
   run_next_transaction (self);
+}
+
+static void read_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data);
+
+/* Reads the next piece of the answer into the transaction's buffer. */
+static void
+read_more (GTask *task)
+{
+  Transaction *transaction = g_task_get_task_data (task);
+  GInputStream *input = g_io_stream_get_input_stream (G_IO_STREAM (transaction->connection));
+
+  g_input_stream_read_async (input, transaction->buffer, sizeof transaction->buffer,
+                             G_PRIORITY_DEFAULT, g_task_get_cancellable (task), read_cb, task);
 }
 
 static void
@@ -154,9 +183,7 @@ read_cb (GObject      *object,
       return;
     }
 
-  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (transaction->connection)),
-                             transaction->buffer, sizeof transaction->buffer, G_PRIORITY_DEFAULT,
-                             g_task_get_cancellable (task), read_cb, task);
+  read_more (task);
 }
 
 static void
@@ -165,7 +192,6 @@ write_cb (GObject      *object,
           gpointer      user_data)
 {
   GTask *task = user_data;
-  Transaction *transaction = g_task_get_task_data (task);
   GError *error = NULL;
 
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, &error))
@@ -174,9 +200,7 @@ write_cb (GObject      *object,
       return;
     }
 
-  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (transaction->connection)),
-                             transaction->buffer, sizeof transaction->buffer, G_PRIORITY_DEFAULT,
-                             g_task_get_cancellable (task), read_cb, task);
+  read_more (task);
 }
 
 static void
@@ -206,17 +230,6 @@ connect_cb (GObject      *object,
 }
 
 static void
-start_transaction (LrdWgUapi *self,
-                   GTask     *task)
-{
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (self->socket_path);
-
-  g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address),
-                                 g_task_get_cancellable (task), connect_cb, task);
-}
-
-static void
 run_next_transaction (LrdWgUapi *self)
 {
   GTask *task;
@@ -233,7 +246,7 @@ run_next_transaction (LrdWgUapi *self)
         }
 
       self->transaction_running = TRUE;
-      start_transaction (self, task);
+      connect_socket_async (self, g_task_get_cancellable (task), connect_cb, task);
       return;
     }
 }
@@ -515,12 +528,9 @@ socket_poll_cb (gpointer user_data)
   GTask *task = user_data;
   LrdWgUapi *self = g_task_get_source_object (task);
   SocketWait *wait = g_task_get_task_data (task);
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (self->socket_path);
 
   wait->timeout_id = 0;
-  g_socket_client_connect_async (client, G_SOCKET_CONNECTABLE (address),
-                                 g_task_get_cancellable (task), socket_probe_cb, task);
+  connect_socket_async (self, g_task_get_cancellable (task), socket_probe_cb, task);
   return G_SOURCE_REMOVE;
 }
 
@@ -821,14 +831,6 @@ uapi_up_async (LrdWgBackend        *backend,
                          up_socket_ready_cb, g_steal_pointer (&task));
 }
 
-static gboolean
-uapi_up_finish (LrdWgBackend  *backend,
-                GAsyncResult  *result,
-                GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 /* ------------------------------------------------------------------------------------ */
 /* Peers and stats                                                                          */
 
@@ -843,24 +845,10 @@ uapi_set_peer_async (LrdWgBackend          *backend,
   GString *request;
   GError *error = NULL;
 
-  if (peer->persistent_keepalive > G_MAXUINT16)
+  if (!lrd_wg_check_peer_config (peer, "", &error))
     {
-      g_task_report_new_error (self, callback, user_data, uapi_set_peer_async, G_IO_ERROR,
-                               G_IO_ERROR_INVALID_ARGUMENT,
-                               "Persistent keepalive must be at most %u seconds", G_MAXUINT16);
+      g_task_report_error (self, callback, user_data, uapi_set_peer_async, error);
       return;
-    }
-
-  for (guint i = 0; peer->allowed_ips != NULL && peer->allowed_ips[i] != NULL; i++)
-    {
-      if (!lr_wg_uapi_check_cidr (peer->allowed_ips[i], &error))
-        {
-          g_autoptr(GError) owned = error;
-
-          g_task_report_new_error (self, callback, user_data, uapi_set_peer_async, G_IO_ERROR,
-                                   G_IO_ERROR_INVALID_ARGUMENT, "%s", owned->message);
-          return;
-        }
     }
 
   request = g_string_new ("set=1\n");
@@ -881,14 +869,6 @@ uapi_set_peer_async (LrdWgBackend          *backend,
   set_async (self, request, uapi_set_peer_async, cancellable, callback, user_data);
 }
 
-static gboolean
-uapi_set_peer_finish (LrdWgBackend  *backend,
-                      GAsyncResult  *result,
-                      GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static void
 uapi_remove_peer_async (LrdWgBackend        *backend,
                         const LrdWgKey      *public_key,
@@ -902,14 +882,6 @@ uapi_remove_peer_async (LrdWgBackend        *backend,
   lr_wg_uapi_append_key (request, "public_key", public_key->bytes);
   g_string_append (request, "remove=true\n\n");
   set_async (self, request, uapi_remove_peer_async, cancellable, callback, user_data);
-}
-
-static gboolean
-uapi_remove_peer_finish (LrdWgBackend  *backend,
-                         GAsyncResult  *result,
-                         GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -975,14 +947,6 @@ uapi_get_stats_async (LrdWgBackend        *backend,
 
   g_task_set_source_tag (task, uapi_get_stats_async);
   transact_async (self, g_string_new ("get=1\n\n"), cancellable, get_cb, task);
-}
-
-static GArray *
-uapi_get_stats_finish (LrdWgBackend  *backend,
-                       GAsyncResult  *result,
-                       GError       **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1071,14 +1035,6 @@ uapi_down_async (LrdWgBackend        *backend,
     lrd_rtnl_get_link_async (self->rtnl, self->ifname, cancellable, down_lookup_cb, task);
 }
 
-static gboolean
-uapi_down_finish (LrdWgBackend  *backend,
-                  GAsyncResult  *result,
-                  GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
 static const char *
 uapi_get_name (LrdWgBackend *backend)
 {
@@ -1090,15 +1046,15 @@ lrd_wg_uapi_backend_init (LrdWgBackendInterface *iface)
 {
   iface->get_name = uapi_get_name;
   iface->up_async = uapi_up_async;
-  iface->up_finish = uapi_up_finish;
+  iface->up_finish = lrd_wg_backend_task_finish_boolean;
   iface->set_peer_async = uapi_set_peer_async;
-  iface->set_peer_finish = uapi_set_peer_finish;
+  iface->set_peer_finish = lrd_wg_backend_task_finish_boolean;
   iface->remove_peer_async = uapi_remove_peer_async;
-  iface->remove_peer_finish = uapi_remove_peer_finish;
+  iface->remove_peer_finish = lrd_wg_backend_task_finish_boolean;
   iface->get_stats_async = uapi_get_stats_async;
-  iface->get_stats_finish = uapi_get_stats_finish;
+  iface->get_stats_finish = lrd_wg_backend_task_finish_stats;
   iface->down_async = uapi_down_async;
-  iface->down_finish = uapi_down_finish;
+  iface->down_finish = lrd_wg_backend_task_finish_boolean;
 }
 
 /* ------------------------------------------------------------------------------------ */
