@@ -11,6 +11,7 @@
 #include "lrd-wg-auto.h"
 #include "lrd-wg-backend-private.h"
 
+#include <sodium.h>
 #include <string.h>
 
 struct _LrdWgAuto
@@ -38,7 +39,7 @@ typedef struct
 static void
 up_data_free (UpData *data)
 {
-  memset (&data->private_key, 0, sizeof data->private_key);
+  sodium_memzero (&data->private_key, sizeof data->private_key);
   g_free (data->address_cidr);
   g_free (data);
 }
