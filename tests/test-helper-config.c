@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "lrd-config.h"
+#include "lrd-error.h"
 #include "lrd-session.h"
 #include "lrd-state.h"
 
@@ -200,6 +201,67 @@ test_nat_type_names (void)
                                       "address_and_port_dependent"), ==, "symmetric");
 }
 
+typedef struct
+{
+  gboolean  done;
+  guint     status;
+  GError   *error;
+} RequestResult;
+
+static void
+request_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  RequestResult *r = user_data;
+  g_autoptr(JsonNode) root = NULL;
+
+  r->status = 999;
+  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &r->status,
+                                            &r->error);
+  g_assert_null (root);
+  r->done = TRUE;
+}
+
+static void
+events_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  RequestResult *r = user_data;
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+
+  r->status = 999;
+  connection = lrd_control_client_connect_events_finish (LRD_CONTROL_CLIENT (source), result,
+                                                         &r->status, &r->error);
+  g_assert_null (connection);
+  r->done = TRUE;
+}
+
+/* A request that never becomes an HTTP message (here a base URL that is none; a damaged
+ * saved party id did the same) fails with status 0. The events socket used to read the
+ * status of a message it did not have: a critical, fatal under G_DEBUG=fatal-criticals. */
+static void
+test_control_client_unusable_url (void)
+{
+  g_autoptr(LrdControlClient) client = lrd_control_client_new ("not a url");
+  RequestResult request = { 0 }, events = { 0 };
+
+  lrd_control_client_request_async (client, "GET", "v1/parties/0123456789abcdef",
+                                    "token", NULL, NULL, request_cb, &request);
+  lrd_control_client_connect_events_async (client, "0123456789abcdef", "token", NULL,
+                                           events_cb, &events);
+  while (!request.done || !events.done)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_error (request.error, LRD_ERROR, LRD_ERROR_FAILED);
+  g_assert_cmpuint (request.status, ==, 0);
+  g_assert_error (events.error, LRD_ERROR, LRD_ERROR_FAILED);
+  g_assert_cmpuint (events.status, ==, 0);
+  g_clear_error (&request.error);
+  g_clear_error (&events.error);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -216,6 +278,7 @@ main (int    argc,
   g_test_add ("/helper/state/keys", Fixture, NULL, fixture_setup, test_keys,
               fixture_teardown);
   g_test_add_func ("/helper/session/nat-type-names", test_nat_type_names);
+  g_test_add_func ("/helper/control-client/unusable-url", test_control_client_unusable_url);
 
   return g_test_run ();
 }
