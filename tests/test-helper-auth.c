@@ -18,17 +18,6 @@
 
 #define UNPRIVILEGED_USER "nobody"
 
-static JsonNode *
-parse_output (const char *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_node_ref (json_parser_get_root (parser));
-}
-
 static void
 assert_refused (LrTestHelperFixture *fixture,
                 const char * const  *argv)
@@ -41,7 +30,7 @@ assert_refused (LrTestHelperFixture *fixture,
   status = lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME, UNPRIVILEGED_USER, argv,
                             &out, &err);
   g_assert_cmpint (status, ==, 1);
-  root = parse_output (out);
+  root = lr_test_json_parse (out);
   g_assert_cmpstr (lr_test_json_string (root, "error.name"), ==,
                    "io.lanrage.Helper1.Error.NotAuthorized");
   /* A message a person can act on, also on standard error. */
@@ -60,7 +49,7 @@ test_root_is_allowed (LrTestHelperFixture *fixture,
 
   status = lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME, NULL, argv, &out, NULL);
   g_assert_cmpint (status, ==, 0);
-  root = parse_output (out);
+  root = lr_test_json_parse (out);
   g_assert_cmpstr (lr_test_json_string (root, "State"), ==, "connected");
   g_assert_cmpstr (lr_test_json_string (root, "PartyName"), ==, "LAN night");
   g_assert_cmpint (strlen (lr_test_json_string (root, "InviteCode")), ==, 14);
@@ -100,7 +89,7 @@ test_unprivileged_is_refused (LrTestHelperFixture *fixture,
   /* Reading is open to everyone. */
   g_assert_cmpint (lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME, UNPRIVILEGED_USER,
                                     status_argv, &out, NULL), ==, 0);
-  root = parse_output (out);
+  root = lr_test_json_parse (out);
   g_assert_cmpstr (lr_test_json_string (root, "State"), ==, "connected");
   g_assert_cmpstr (lr_test_json_string (root, "PartyId"), ==, party_id);
   g_clear_pointer (&out, g_free);
@@ -244,7 +233,7 @@ test_session_mode (LrTestHelperFixture *fixture,
   g_assert_cmpint (status, ==, 0);
 
   g_assert_cmpint (run_session_ctl (address, create_argv, &out), ==, 0);
-  root = parse_output (out);
+  root = lr_test_json_parse (out);
   g_assert_cmpstr (lr_test_json_string (root, "State"), ==, "connected");
   g_assert_cmpstr (lr_test_json_string (root, "PartyName"), ==, "Session party");
   g_assert_cmpint (run_session_ctl (address, leave_argv, NULL), ==, 0);
