@@ -7,7 +7,9 @@
 #include "lrd-error.h"
 
 #include "lr-control-models.h"
+#include "lr-id.h"
 #include "lr-invite-code.h"
+#include "lr-ipam.h"
 #include "lr-json.h"
 #include "lr-token.h"
 
@@ -1284,6 +1286,17 @@ restore_up_cb (GObject      *source,
   start_party_activity (self);
 }
 
+/* The saved file is root's, but it is input all the same: what goes into URLs, the
+ * Authorization header and WireGuard's address is checked with lib/'s parsers first. */
+static gboolean
+saved_party_is_well_formed (const LrdSavedParty *saved)
+{
+  guint32 address;
+
+  return lr_id_is_valid (saved->party_id) && lr_id_is_valid (saved->peer_id) &&
+         lr_token_is_well_formed (saved->token) && lr_ipv4_parse (saved->virtual_ip, &address);
+}
+
 /**
  * lrd_session_restore:
  *
@@ -1304,6 +1317,12 @@ lrd_session_restore (LrdSession          *self,
     {
       g_message ("The saved party is on %s, not on the configured server; forgetting it",
                  saved->control_url);
+      persist (self);
+      return;
+    }
+  if (!saved_party_is_well_formed (saved))
+    {
+      g_warning ("The saved party is damaged (an id, the token or the address); forgetting it");
       persist (self);
       return;
     }

@@ -434,6 +434,72 @@ test_restore (Fixture       *fixture,
   g_assert_cmpstr (lrd_helper1_get_invite_code (fixture->iface), ==, code);
 }
 
+static void
+saved_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  Result *r = user_data;
+
+  r->ok = lrd_saved_party_save_finish (result, &r->error);
+  r->done = TRUE;
+}
+
+/* A damaged party file (an id that walks the server's paths, a token that would add a
+ * header, an address that is none) is forgotten before any of it reaches a URL, a header
+ * or WireGuard. */
+#define WELL_FORMED_TOKEN "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+static void
+test_restore_damaged (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  static const struct
+  {
+    const char *party_id;
+    const char *token;
+    const char *virtual_ip;
+  } damaged[] = {
+    { "0123456789abcdef/../../../v1/relays", WELL_FORMED_TOKEN, "10.66.0.7" },
+    { "0123456789abcdef", "AAAA\r\nX-Injected: 1", "10.66.0.7" },
+    { "0123456789abcdef", WELL_FORMED_TOKEN, "10.66.0.7/0 dev lo" },
+  };
+  g_autofree char *party_path = g_build_filename (fixture->state_dir, "party", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (damaged); i++)
+    {
+      LrdSavedParty saved = {
+        .control_url = (char *) lr_test_server_get_url (fixture->server),
+        .party_id = (char *) damaged[i].party_id,
+        .party_name = (char *) "Damaged",
+        .invite_code = (char *) "7KQM-2XWD-9RTF",
+        .peer_id = (char *) "fedcba9876543210",
+        .peer_name = (char *) "alice",
+        .token = (char *) damaged[i].token,
+        .virtual_ip = (char *) damaged[i].virtual_ip,
+      };
+      Result written = { 0 };
+      gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+      lrd_saved_party_save_async (&saved, fixture->state_dir, NULL, saved_cb, &written);
+      wait_result (&written);
+      g_assert_no_error (written.error);
+      g_assert_true (g_file_test (party_path, G_FILE_TEST_EXISTS));
+
+      g_test_expect_message ("lanrage-helper", G_LOG_LEVEL_WARNING, "*saved party is damaged*");
+      lrd_session_restore (fixture->session, &saved);
+      g_test_assert_expected_messages ();
+
+      g_assert_cmpstr (lrd_helper1_get_state (fixture->iface), ==, "idle");
+      g_assert_cmpstr (lrd_helper1_get_party_id (fixture->iface), ==, "");
+      while (g_file_test (party_path, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < deadline)
+        lr_test_run_for (10);
+      g_assert_false (g_file_test (party_path, G_FILE_TEST_EXISTS));
+    }
+  lr_test_run_for (50);
+  g_assert_cmpuint (fixture->backend->calls->len, ==, 0);
+}
+
 /* Heartbeats reach the server (the events socket keeps the peer online too; heartbeats
  * cover the times it is down). */
 static void
@@ -517,6 +583,8 @@ main (int    argc,
               test_leave_during_join, fixture_teardown);
   g_test_add ("/helper/session/restore", Fixture, NULL, fixture_setup, test_restore,
               fixture_teardown);
+  g_test_add ("/helper/session/restore-damaged", Fixture, NULL, fixture_setup,
+              test_restore_damaged, fixture_teardown);
   g_test_add ("/helper/session/heartbeats", Fixture, NULL, fixture_setup, test_heartbeats,
               fixture_teardown);
   g_test_add ("/helper/session/party-closed", Fixture, NULL, fixture_setup, test_party_closed,
