@@ -334,6 +334,14 @@ test_no_wireguard (Fixture       *fixture,
   g_assert_nonnull (strstr (lrd_helper1_get_last_error (fixture->iface), "wireguard-go"));
   lr_test_run_for (50);
   g_assert_cmpuint (fixture->backend->calls->len, ==, 1);
+  /* Nor a saved party that a restart would try to rejoin. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(LrdSavedParty) saved = lrd_saved_party_load (fixture->state_dir, &error);
+
+    g_assert_no_error (error);
+    g_assert_null (saved);
+  }
 }
 
 /* LeaveParty while WireGuard is still coming up: the create fails, and nothing is left
