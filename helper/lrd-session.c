@@ -29,8 +29,6 @@
 #define EVENTS_KEEPALIVE_S 15
 /* Peers behind NATs need keepalives to keep their mappings (WireGuard's own advice). */
 #define PERSISTENT_KEEPALIVE_S 25
-/* The virtual network, 10.66.0.0/16 (DESIGN.md). */
-#define VIRTUAL_PREFIX_LENGTH 16
 /* LastError when the server says the party or this machine's membership is no more. */
 #define PARTY_GONE_REASON "The party is gone, or this computer was removed from it."
 
@@ -378,10 +376,22 @@ backend_up (LrdSession          *self,
             gpointer             user_data)
 {
   g_autofree char *address = g_strdup_printf ("%s/%d", self->party->virtual_ip,
-                                              VIRTUAL_PREFIX_LENGTH);
+                                              LR_VIRTUAL_PREFIX_LENGTH);
 
   lrd_wg_backend_up_async (self->backend, &self->keys.wg_private, self->listen_port, address,
                            cancellable, callback, user_data);
+}
+
+/* Whether @text is an address in the party network, 10.66.0.0/16 (DESIGN.md). Addresses
+ * come from the server and become WireGuard allowed IPs (routes) and this machine's own
+ * address: one outside the network would take over traffic to a real host or the LAN. */
+static gboolean
+is_party_address (const char *text)
+{
+  guint32 address;
+  guint32 mask = ~0u << (32 - LR_VIRTUAL_PREFIX_LENGTH);
+
+  return lr_ipv4_parse (text, &address) && (address & mask) == LR_VIRTUAL_NETWORK;
 }
 
 /* Peers */
@@ -429,6 +439,12 @@ upsert_peer (LrdSession   *self,
   gboolean configure = FALSE;
   const char *mapping = lr_nat_behaviour_to_string (peer->nat.mapping);
   const char *filtering = lr_nat_behaviour_to_string (peer->nat.filtering);
+
+  if (!is_party_address (peer->virtual_ip))
+    {
+      g_debug ("Ignoring peer %s: its address is outside the party network", peer->id);
+      return;
+    }
 
   if (self->party != NULL && g_strcmp0 (peer->id, self->party->peer_id) == 0)
     {
@@ -1101,12 +1117,14 @@ join_request_cb (GObject      *source,
           json_node_get_value_type (token_node) == G_TYPE_STRING)
         token = json_node_get_string (token_node);
     }
-  if (party == NULL || peer == NULL || !lr_token_is_well_formed (token))
+  if (party == NULL || peer == NULL || !lr_token_is_well_formed (token) ||
+      !is_party_address (peer->virtual_ip))
     {
       g_autoptr(GError) parse_error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED,
                                                    "The LANrage server sent an answer this "
                                                    "helper does not understand (%s)",
-                                                   error != NULL ? error->message : "token");
+                                                   error != NULL ? error->message
+                                                                 : "token or address");
 
       fail_join (self, task, g_steal_pointer (&parse_error));
       return;
@@ -1291,10 +1309,8 @@ restore_up_cb (GObject      *source,
 static gboolean
 saved_party_is_well_formed (const LrdSavedParty *saved)
 {
-  guint32 address;
-
   return lr_id_is_valid (saved->party_id) && lr_id_is_valid (saved->peer_id) &&
-         lr_token_is_well_formed (saved->token) && lr_ipv4_parse (saved->virtual_ip, &address);
+         lr_token_is_well_formed (saved->token) && is_party_address (saved->virtual_ip);
 }
 
 /**
