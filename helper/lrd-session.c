@@ -394,6 +394,18 @@ is_party_address (const char *text)
   return lr_ipv4_parse (text, &address) && (address & mask) == LR_VIRTUAL_NETWORK;
 }
 
+/* Whether a name from the server is one lib/ would accept from a client (and the server
+ * does): names end up in lists, tray menus and lanragectl's output on a terminal, where
+ * control characters could rewrite what a person sees. */
+static gboolean
+is_valid_name (const char *name,
+               guint       max_chars)
+{
+  g_autofree char *normalized = lr_name_normalize (name, max_chars, "name", NULL);
+
+  return normalized != NULL && g_str_equal (normalized, name);
+}
+
 /* Peers */
 
 /* Takes @record out of WireGuard and off the bus; the caller drops it from the table. */
@@ -440,9 +452,10 @@ upsert_peer (LrdSession   *self,
   const char *mapping = lr_nat_behaviour_to_string (peer->nat.mapping);
   const char *filtering = lr_nat_behaviour_to_string (peer->nat.filtering);
 
-  if (!is_party_address (peer->virtual_ip))
+  if (!is_party_address (peer->virtual_ip) || !is_valid_name (peer->name, LR_PEER_NAME_MAX_CHARS))
     {
-      g_debug ("Ignoring peer %s: its address is outside the party network", peer->id);
+      g_debug ("Ignoring peer %s: its address is outside the party network, or its name is "
+               "not one", peer->id);
       return;
     }
 
@@ -528,6 +541,11 @@ apply_party (LrdSession *self,
     }
   if (self->party == NULL || g_strcmp0 (party->id, self->party->party_id) != 0)
     return;
+  if (!is_valid_name (party->name, LR_PARTY_NAME_MAX_CHARS))
+    {
+      g_debug ("Ignoring a party name that is not one");
+      return;
+    }
 
   lrd_helper1_set_party_name (self->iface, party->name);
   lrd_helper1_set_invite_code (self->iface, party->invite_code);
@@ -1118,13 +1136,14 @@ join_request_cb (GObject      *source,
         token = json_node_get_string (token_node);
     }
   if (party == NULL || peer == NULL || !lr_token_is_well_formed (token) ||
-      !is_party_address (peer->virtual_ip))
+      !is_party_address (peer->virtual_ip) ||
+      !is_valid_name (party->name, LR_PARTY_NAME_MAX_CHARS))
     {
       g_autoptr(GError) parse_error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED,
                                                    "The LANrage server sent an answer this "
                                                    "helper does not understand (%s)",
                                                    error != NULL ? error->message
-                                                                 : "token or address");
+                                                                 : "token, address or name");
 
       fail_join (self, task, g_steal_pointer (&parse_error));
       return;

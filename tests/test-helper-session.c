@@ -509,7 +509,7 @@ test_restore_damaged (Fixture       *fixture,
   g_assert_cmpuint (fixture->backend->calls->len, ==, 0);
 }
 
-/* Answers every POST v1/parties with the JSON in @user_data; anything else with 204. */
+/* Answers every POST v1/parties with the JSON in *@user_data; anything else with 204. */
 static void
 canned_create_cb (SoupServer        *server,
                   SoupServerMessage *message,
@@ -517,7 +517,7 @@ canned_create_cb (SoupServer        *server,
                   GHashTable        *query,
                   gpointer           user_data)
 {
-  const char *answer = user_data;
+  const char *answer = *(char **) user_data;
 
   if (g_str_equal (soup_server_message_get_method (message), "POST") &&
       g_str_equal (path, "/v1/parties"))
@@ -530,19 +530,23 @@ canned_create_cb (SoupServer        *server,
     soup_server_message_set_status (message, 204, NULL);
 }
 
-/* A server that hands this machine an address outside 10.66.0.0/16 (here a public one) is
- * not followed: the address would become the interface's, and a peer's its route. The
- * answer is the real server's, with only the address changed; a stand-in server serves it,
- * since the real one never sends such an address. */
+/* A server that hands this machine an address outside 10.66.0.0/16 (the address would
+ * become the interface's, and a peer's its route) or a name with control characters (it
+ * would reach lanragectl's terminal) is not followed. Each answer is the real server's with
+ * one value changed; a stand-in server serves it, since the real one never sends such. */
 static void
-test_address_outside_network (Fixture       *fixture,
-                              gconstpointer  data)
+test_hostile_answers (Fixture       *fixture,
+                      gconstpointer  data)
 {
-  g_autofree char *wg = lr_test_random_key ();
-  g_autofree char *disco = lr_test_random_key ();
-  g_autofree char *peer = lr_test_peer_in_json ("alice", wg, disco);
-  g_autofree char *body = lr_test_create_body ("Hijack", peer);
-  g_autoptr(LrTestResponse) response = NULL;
+  static const struct
+  {
+    const char *object;
+    const char *member;
+    const char *value;
+  } changes[] = {
+    { "peer", "virtual_ip", "8.8.8.8" },
+    { "party", "name", "LAN night\x1b]0;owned\x07" },
+  };
   g_autoptr(SoupServer) canned = NULL;
   g_autoptr(LrdControlClient) client = NULL;
   g_autoptr(LrdSession) session = NULL;
@@ -550,17 +554,10 @@ test_address_outside_network (Fixture       *fixture,
   g_autofree char *answer = NULL;
   g_autofree char *url = NULL;
   GSList *uris;
-  Result created = { 0 };
-
-  response = lr_test_request (fixture->server, "POST", "/v1/parties", NULL, body);
-  lr_test_assert_status (response, 201);
-  json_object_set_string_member (json_node_get_object (lr_test_json_lookup (response->body,
-                                                                            "peer")),
-                                 "virtual_ip", "8.8.8.8");
-  answer = lr_test_json_to_string (response->body);
+  LrdKeys keys;
 
   canned = soup_server_new (NULL, NULL);
-  soup_server_add_handler (canned, NULL, canned_create_cb, answer, NULL);
+  soup_server_add_handler (canned, NULL, canned_create_cb, &answer, NULL);
   g_assert_true (soup_server_listen_local (canned, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
   g_assert_no_error (error);
   uris = soup_server_get_uris (canned);
@@ -568,21 +565,37 @@ test_address_outside_network (Fixture       *fixture,
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
 
   client = lrd_control_client_new (url);
-  {
-    LrdKeys keys;
+  g_assert_true (lrd_keys_load_or_create (&keys, fixture->state_dir, &error));
+  session = lrd_session_new (fixture->iface, fixture->manager, client,
+                             LRD_WG_BACKEND (fixture->backend), &keys, fixture->state_dir, 51820);
+  lrd_keys_clear (&keys);
 
-    g_assert_true (lrd_keys_load_or_create (&keys, fixture->state_dir, &error));
-    session = lrd_session_new (fixture->iface, fixture->manager, client,
-                               LRD_WG_BACKEND (fixture->backend), &keys, fixture->state_dir,
-                               51820);
-    lrd_keys_clear (&keys);
-  }
-  lrd_session_create_party_async (session, "Hijack", "alice", NULL, result_cb, &created);
-  wait_result (&created);
-  g_assert_error (created.error, LRD_ERROR, LRD_ERROR_FAILED);
-  g_clear_error (&created.error);
-  g_assert_cmpstr (lrd_helper1_get_state (fixture->iface), ==, "idle");
-  g_assert_cmpstr (lrd_helper1_get_virtual_address (fixture->iface), ==, "");
+  for (guint i = 0; i < G_N_ELEMENTS (changes); i++)
+    {
+      g_autofree char *wg = lr_test_random_key ();
+      g_autofree char *disco = lr_test_random_key ();
+      g_autofree char *peer = lr_test_peer_in_json ("alice", wg, disco);
+      g_autofree char *body = lr_test_create_body ("LAN night", peer);
+      g_autoptr(LrTestResponse) response = NULL;
+      JsonNode *object;
+      Result created = { 0 };
+
+      response = lr_test_request (fixture->server, "POST", "/v1/parties", NULL, body);
+      lr_test_assert_status (response, 201);
+      object = lr_test_json_lookup (response->body, changes[i].object);
+      json_object_set_string_member (json_node_get_object (object), changes[i].member,
+                                     changes[i].value);
+      g_free (answer);
+      answer = lr_test_json_to_string (response->body);
+
+      lrd_session_create_party_async (session, "LAN night", "alice", NULL, result_cb, &created);
+      wait_result (&created);
+      g_assert_error (created.error, LRD_ERROR, LRD_ERROR_FAILED);
+      g_clear_error (&created.error);
+      g_assert_cmpstr (lrd_helper1_get_state (fixture->iface), ==, "idle");
+      g_assert_cmpstr (lrd_helper1_get_virtual_address (fixture->iface), ==, "");
+      g_assert_cmpstr (lrd_helper1_get_party_name (fixture->iface), ==, "");
+    }
   lr_test_run_for (50);
   g_assert_cmpuint (fixture->backend->calls->len, ==, 0);
 }
@@ -672,8 +685,8 @@ main (int    argc,
               fixture_teardown);
   g_test_add ("/helper/session/restore-damaged", Fixture, NULL, fixture_setup,
               test_restore_damaged, fixture_teardown);
-  g_test_add ("/helper/session/address-outside-network", Fixture, NULL, fixture_setup,
-              test_address_outside_network, fixture_teardown);
+  g_test_add ("/helper/session/hostile-answers", Fixture, NULL, fixture_setup,
+              test_hostile_answers, fixture_teardown);
   g_test_add ("/helper/session/heartbeats", Fixture, NULL, fixture_setup, test_heartbeats,
               fixture_teardown);
   g_test_add ("/helper/session/party-closed", Fixture, NULL, fixture_setup, test_party_closed,
