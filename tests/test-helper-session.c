@@ -172,29 +172,41 @@ typedef struct
   char                     *state_dir;
 } Fixture;
 
+/* A session with the fixture's backend, keys and state folder, on the server at @url
+ * (NULL: the fixture's), as the helper makes one at start. */
+static LrdSession *
+new_session (Fixture    *fixture,
+             const char *url)
+{
+  g_autoptr(LrdControlClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  LrdSession *session;
+  LrdKeys keys;
+
+  g_assert_true (lrd_keys_load_or_create (&keys, fixture->state_dir, &error));
+  client = lrd_control_client_new (url != NULL ? url : lr_test_server_get_url (fixture->server));
+  session = lrd_session_new (fixture->iface, fixture->manager, client,
+                             LRD_WG_BACKEND (fixture->backend), &keys, fixture->state_dir, 51820);
+  lrd_keys_clear (&keys);
+  return session;
+}
+
 static void
 fixture_setup (Fixture       *fixture,
                gconstpointer  data)
 {
-  g_autoptr(LrdControlClient) client = NULL;
   g_autoptr(GError) error = NULL;
-  LrdKeys keys;
 
   fixture->server = lr_test_server_new (NULL, LR_TEST_SERVER_NONE);
   lr_test_server_start (fixture->server);
   fixture->state_dir = g_build_filename (lr_test_server_get_tmpdir (fixture->server), "helper",
                                          NULL);
   g_assert_true (lrd_state_dir_ensure (fixture->state_dir, &error));
-  g_assert_true (lrd_keys_load_or_create (&keys, fixture->state_dir, &error));
 
   fixture->backend = g_object_new (TEST_TYPE_WG_BACKEND, NULL);
   fixture->iface = lrd_helper1_skeleton_new ();
   fixture->manager = g_dbus_object_manager_server_new (LRD_HELPER_OBJECT_PATH);
-  client = lrd_control_client_new (lr_test_server_get_url (fixture->server));
-  fixture->session = lrd_session_new (fixture->iface, fixture->manager, client,
-                                      LRD_WG_BACKEND (fixture->backend), &keys,
-                                      fixture->state_dir, 51820);
-  lrd_keys_clear (&keys);
+  fixture->session = new_session (fixture, NULL);
 }
 
 static void
@@ -425,16 +437,7 @@ test_restore (Fixture       *fixture,
   /* A new session, as after a restart. */
   g_clear_object (&fixture->session);
   g_ptr_array_set_size (fixture->backend->calls, 0);
-  {
-    g_autoptr(LrdControlClient) client = lrd_control_client_new (lr_test_server_get_url (fixture->server));
-    LrdKeys keys;
-
-    g_assert_true (lrd_keys_load_or_create (&keys, fixture->state_dir, &error));
-    fixture->session = lrd_session_new (fixture->iface, fixture->manager, client,
-                                        LRD_WG_BACKEND (fixture->backend), &keys,
-                                        fixture->state_dir, 51820);
-    lrd_keys_clear (&keys);
-  }
+  fixture->session = new_session (fixture, NULL);
   lrd_session_restore (fixture->session, saved);
   wait_calls (fixture->backend, "set ", 1);
   g_assert_cmpstr (g_ptr_array_index (fixture->backend->calls, 0), ==, expected_up);
@@ -548,13 +551,11 @@ test_hostile_answers (Fixture       *fixture,
     { "party", "name", "LAN night\x1b]0;owned\x07" },
   };
   g_autoptr(SoupServer) canned = NULL;
-  g_autoptr(LrdControlClient) client = NULL;
   g_autoptr(LrdSession) session = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *answer = NULL;
   g_autofree char *url = NULL;
   GSList *uris;
-  LrdKeys keys;
 
   canned = soup_server_new (NULL, NULL);
   soup_server_add_handler (canned, NULL, canned_create_cb, &answer, NULL);
@@ -564,11 +565,7 @@ test_hostile_answers (Fixture       *fixture,
   url = g_uri_to_string (uris->data);
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
 
-  client = lrd_control_client_new (url);
-  g_assert_true (lrd_keys_load_or_create (&keys, fixture->state_dir, &error));
-  session = lrd_session_new (fixture->iface, fixture->manager, client,
-                             LRD_WG_BACKEND (fixture->backend), &keys, fixture->state_dir, 51820);
-  lrd_keys_clear (&keys);
+  session = new_session (fixture, url);
 
   for (guint i = 0; i < G_N_ELEMENTS (changes); i++)
     {
