@@ -12,6 +12,8 @@
 
 /* A party of many peers is still far below this; anything larger is not our server. */
 #define MAX_ANSWER_SIZE (1024 * 1024)
+/* A server's error message is shown whole up to this; a longer one is not for people. */
+#define MAX_SERVER_MESSAGE_CHARS 200
 /* Seconds before a request without an answer counts as "server unreachable". */
 #define REQUEST_TIMEOUT_S 10
 
@@ -124,6 +126,28 @@ new_message (LrdControlClient *self,
   return message;
 }
 
+/* A server's message goes into LastError and D-Bus errors, and from there to a terminal
+ * (lanragectl): control characters become U+FFFD, so no escape sequence gets through, and
+ * a long message is cut. */
+static char *
+printable_server_message (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  g_autofree char *cut = g_utf8_substring (valid, 0, MIN (g_utf8_strlen (valid, -1),
+                                                          MAX_SERVER_MESSAGE_CHARS));
+  GString *printable = g_string_sized_new (strlen (cut));
+
+  for (const char *p = cut; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iscntrl (c) || c == 0x2028 || c == 0x2029)
+        c = 0xfffd;
+      g_string_append_unichar (printable, c);
+    }
+  return g_string_free (printable, FALSE);
+}
+
 static void
 send_and_read_cb (GObject      *source,
                   GAsyncResult *result,
@@ -220,8 +244,12 @@ send_and_read_cb (GObject      *source,
       g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_FAILED,
                                "Too many tries from this address; wait a minute and try again");
     else if (server_message != NULL)
-      g_task_return_new_error (task, LRD_ERROR, lrd_code, "The LANrage server said: %s",
-                               server_message);
+      {
+        g_autofree char *printable = printable_server_message (server_message);
+
+        g_task_return_new_error (task, LRD_ERROR, lrd_code, "The LANrage server said: %s",
+                                 printable);
+      }
     else
       g_task_return_new_error (task, LRD_ERROR, lrd_code,
                                "The LANrage server answered HTTP %u %s", status,

@@ -512,7 +512,13 @@ test_restore_damaged (Fixture       *fixture,
   g_assert_cmpuint (fixture->backend->calls->len, ==, 0);
 }
 
-/* Answers every POST v1/parties with the JSON in *@user_data; anything else with 204. */
+typedef struct
+{
+  guint  status;
+  char  *answer;
+} CannedAnswer;
+
+/* Answers every POST v1/parties with the canned status and JSON; anything else with 204. */
 static void
 canned_create_cb (SoupServer        *server,
                   SoupServerMessage *message,
@@ -520,14 +526,14 @@ canned_create_cb (SoupServer        *server,
                   GHashTable        *query,
                   gpointer           user_data)
 {
-  const char *answer = *(char **) user_data;
+  const CannedAnswer *canned = user_data;
 
   if (g_str_equal (soup_server_message_get_method (message), "POST") &&
       g_str_equal (path, "/v1/parties"))
     {
-      soup_server_message_set_status (message, 201, NULL);
-      soup_server_message_set_response (message, "application/json", SOUP_MEMORY_COPY, answer,
-                                        strlen (answer));
+      soup_server_message_set_status (message, canned->status, NULL);
+      soup_server_message_set_response (message, "application/json", SOUP_MEMORY_COPY,
+                                        canned->answer, strlen (canned->answer));
     }
   else
     soup_server_message_set_status (message, 204, NULL);
@@ -535,7 +541,8 @@ canned_create_cb (SoupServer        *server,
 
 /* A server that hands this machine an address outside 10.66.0.0/16 (the address would
  * become the interface's, and a peer's its route) or a name with control characters (it
- * would reach lanragectl's terminal) is not followed. Each answer is the real server's with
+ * would reach lanragectl's terminal) is not followed, and an error message with control
+ * characters reaches LastError and the caller without them. Each answer is the real server's with
  * one value changed; a stand-in server serves it, since the real one never sends such. */
 static void
 test_hostile_answers (Fixture       *fixture,
@@ -553,8 +560,9 @@ test_hostile_answers (Fixture       *fixture,
   g_autoptr(SoupServer) canned = NULL;
   g_autoptr(LrdSession) session = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *answer = NULL;
   g_autofree char *url = NULL;
+  CannedAnswer answer = { 201, NULL };
+  Result refused = { 0 };
   GSList *uris;
 
   canned = soup_server_new (NULL, NULL);
@@ -582,8 +590,8 @@ test_hostile_answers (Fixture       *fixture,
       object = lr_test_json_lookup (response->body, changes[i].object);
       json_object_set_string_member (json_node_get_object (object), changes[i].member,
                                      changes[i].value);
-      g_free (answer);
-      answer = lr_test_json_to_string (response->body);
+      g_free (answer.answer);
+      answer.answer = lr_test_json_to_string (response->body);
 
       lrd_session_create_party_async (session, "LAN night", "alice", NULL, result_cb, &created);
       wait_result (&created);
@@ -593,6 +601,21 @@ test_hostile_answers (Fixture       *fixture,
       g_assert_cmpstr (lrd_helper1_get_virtual_address (fixture->iface), ==, "");
       g_assert_cmpstr (lrd_helper1_get_party_name (fixture->iface), ==, "");
     }
+
+  answer.status = 400;
+  g_free (answer.answer);
+  answer.answer = g_strdup ("{\"error\": {\"code\": \"bad_request\", "
+                            "\"message\": \"Nope\\u001b]0;owned\\u0007\"}}");
+  lrd_session_create_party_async (session, "LAN night", "alice", NULL, result_cb, &refused);
+  wait_result (&refused);
+  g_assert_error (refused.error, LRD_ERROR, LRD_ERROR_FAILED);
+  g_assert_nonnull (strstr (refused.error->message, "Nope"));
+  g_assert_null (strchr (refused.error->message, '\x1b'));
+  g_assert_null (strchr (refused.error->message, '\x07'));
+  g_assert_cmpstr (lrd_helper1_get_last_error (fixture->iface), ==, refused.error->message);
+  g_clear_error (&refused.error);
+  g_free (answer.answer);
+
   lr_test_run_for (50);
   g_assert_cmpuint (fixture->backend->calls->len, ==, 0);
 }
