@@ -7,8 +7,13 @@
 
 #include "lr-json.h"
 
+#include <sodium.h>
+#include <string.h>
+
 /* A party of many peers is still far below this; anything larger is not our server. */
 #define MAX_ANSWER_SIZE (1024 * 1024)
+/* A server's error message is shown whole up to this; a longer one is not for people. */
+#define MAX_SERVER_MESSAGE_CHARS 200
 /* Seconds before a request without an answer counts as "server unreachable". */
 #define REQUEST_TIMEOUT_S 10
 
@@ -82,25 +87,28 @@ lrd_control_status_means_gone (guint status)
          status == SOUP_STATUS_NOT_FOUND;
 }
 
+/* The message of a request, also kept as @task's data (for its status), or %NULL when
+ * @task has been given the error already. */
 static SoupMessage *
-new_message (LrdControlClient  *self,
-             const char        *method,
-             const char        *path,
-             const char        *token,
-             GError           **error)
+new_message (LrdControlClient *self,
+             GTask            *task,
+             const char       *method,
+             const char       *path,
+             const char       *token)
 {
   g_autoptr(GUri) uri = NULL;
+  g_autoptr(GError) error = NULL;
   SoupMessage *message;
 
   /* Paths are "v1/...", relative to the base URL, so a server under a prefix works. */
-  uri = self->base_uri != NULL ? g_uri_parse_relative (self->base_uri, path, SOUP_HTTP_URI_FLAGS,
-                                                       error)
-                               : NULL;
+  if (self->base_uri != NULL)
+    uri = g_uri_parse_relative (self->base_uri, path, SOUP_HTTP_URI_FLAGS, &error);
   if (uri == NULL)
     {
-      if (error != NULL && *error == NULL)
-        g_set_error (error, LRD_ERROR, LRD_ERROR_FAILED,
-                     "The control server address “%s” is not valid", self->base_url);
+      if (error == NULL)
+        error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED,
+                             "The control server address “%s” is not valid", self->base_url);
+      g_task_return_error (task, g_steal_pointer (&error));
       return NULL;
     }
 
@@ -111,8 +119,33 @@ new_message (LrdControlClient  *self,
 
       soup_message_headers_replace (soup_message_get_request_headers (message),
                                     "Authorization", authorization);
+      /* libsoup keeps its own copy; this one holds the token and is wiped. */
+      sodium_memzero (authorization, strlen (authorization));
     }
+  g_task_set_task_data (task, g_object_ref (message), g_object_unref);
   return message;
+}
+
+/* A server's message goes into LastError and D-Bus errors, and from there to a terminal
+ * (lanragectl): control characters become U+FFFD, so no escape sequence gets through, and
+ * a long message is cut. */
+static char *
+printable_server_message (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  g_autofree char *cut = g_utf8_substring (valid, 0, MIN (g_utf8_strlen (valid, -1),
+                                                          MAX_SERVER_MESSAGE_CHARS));
+  GString *printable = g_string_sized_new (strlen (cut));
+
+  for (const char *p = cut; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iscntrl (c) || c == 0x2028 || c == 0x2029)
+        c = 0xfffd;
+      g_string_append_unichar (printable, c);
+    }
+  return g_string_free (printable, FALSE);
 }
 
 static void
@@ -211,8 +244,12 @@ send_and_read_cb (GObject      *source,
       g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_FAILED,
                                "Too many tries from this address; wait a minute and try again");
     else if (server_message != NULL)
-      g_task_return_new_error (task, LRD_ERROR, lrd_code, "The LANrage server said: %s",
-                               server_message);
+      {
+        g_autofree char *printable = printable_server_message (server_message);
+
+        g_task_return_new_error (task, LRD_ERROR, lrd_code, "The LANrage server said: %s",
+                                 printable);
+      }
     else
       g_task_return_new_error (task, LRD_ERROR, lrd_code,
                                "The LANrage server answered HTTP %u %s", status,
@@ -232,19 +269,14 @@ lrd_control_client_request_async (LrdControlClient    *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(SoupMessage) message = NULL;
-  g_autoptr(GError) error = NULL;
 
   g_return_if_fail (LRD_IS_CONTROL_CLIENT (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, lrd_control_client_request_async);
-
-  message = new_message (self, method, path, token, &error);
+  message = new_message (self, task, method, path, token);
   if (message == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+    return;
 
   if (body != NULL)
     {
@@ -259,9 +291,27 @@ lrd_control_client_request_async (LrdControlClient    *self,
   if (g_strcmp0 (method, "GET") == 0 || g_str_has_suffix (path, "/heartbeat"))
     soup_message_add_flags (message, SOUP_MESSAGE_IDEMPOTENT);
 
-  g_task_set_task_data (task, g_object_ref (message), g_object_unref);
   soup_session_send_and_read_async (self->session, message, G_PRIORITY_DEFAULT, cancellable,
                                     send_and_read_cb, g_steal_pointer (&task));
+}
+
+/* Both kinds of request keep their SoupMessage as task data, for its status; a request that
+ * never got as far as a message (a base URL that cannot take the path), or that reached no
+ * server, has none. */
+static gpointer
+propagate_with_status (LrdControlClient  *self,
+                       GAsyncResult      *result,
+                       guint             *out_status,
+                       GError           **error)
+{
+  SoupMessage *message;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  message = g_task_get_task_data (G_TASK (result));
+  if (out_status != NULL)
+    *out_status = message != NULL ? soup_message_get_status (message) : 0;
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**
@@ -277,13 +327,7 @@ lrd_control_client_request_finish (LrdControlClient  *self,
                                    guint             *out_status,
                                    GError           **error)
 {
-  SoupMessage *message = g_task_get_task_data (G_TASK (result));
-
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  if (out_status != NULL)
-    *out_status = message != NULL ? soup_message_get_status (message) : 0;
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return propagate_with_status (self, result, out_status, error);
 }
 
 static void
@@ -323,21 +367,15 @@ lrd_control_client_connect_events_async (LrdControlClient    *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(SoupMessage) message = NULL;
-  g_autoptr(GError) error = NULL;
   g_autofree char *path = g_strdup_printf ("v1/parties/%s/events", party_id);
 
   g_return_if_fail (LRD_IS_CONTROL_CLIENT (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, lrd_control_client_connect_events_async);
-
-  message = new_message (self, "GET", path, token, &error);
+  message = new_message (self, task, "GET", path, token);
   if (message == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  g_task_set_task_data (task, g_object_ref (message), g_object_unref);
+    return;
   soup_session_websocket_connect_async (self->session, message, NULL, NULL, G_PRIORITY_DEFAULT,
                                         cancellable, websocket_connect_cb,
                                         g_steal_pointer (&task));
@@ -349,11 +387,5 @@ lrd_control_client_connect_events_finish (LrdControlClient  *self,
                                           guint             *out_status,
                                           GError           **error)
 {
-  SoupMessage *message = g_task_get_task_data (G_TASK (result));
-
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  if (out_status != NULL)
-    *out_status = soup_message_get_status (message);
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return propagate_with_status (self, result, out_status, error);
 }

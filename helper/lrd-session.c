@@ -7,7 +7,9 @@
 #include "lrd-error.h"
 
 #include "lr-control-models.h"
+#include "lr-id.h"
 #include "lr-invite-code.h"
+#include "lr-ipam.h"
 #include "lr-json.h"
 #include "lr-token.h"
 
@@ -27,8 +29,8 @@
 #define EVENTS_KEEPALIVE_S 15
 /* Peers behind NATs need keepalives to keep their mappings (WireGuard's own advice). */
 #define PERSISTENT_KEEPALIVE_S 25
-/* The virtual network, 10.66.0.0/16 (DESIGN.md). */
-#define VIRTUAL_PREFIX_LENGTH 16
+/* LastError when the server says the party or this machine's membership is no more. */
+#define PARTY_GONE_REASON "The party is gone, or this computer was removed from it."
 
 typedef struct
 {
@@ -72,6 +74,7 @@ G_DEFINE_FINAL_TYPE (LrdSession, lrd_session, G_TYPE_OBJECT)
 
 static void stop_party_activity (LrdSession *self);
 static void start_events        (LrdSession *self);
+static void remove_all_peers    (LrdSession *self);
 
 static void
 peer_record_free (PeerRecord *record)
@@ -95,15 +98,7 @@ lrd_session_dispose (GObject *object)
     g_cancellable_cancel (self->join_cancellable);
   g_clear_object (&self->join_cancellable);
   if (self->peers != NULL)
-    {
-      GHashTableIter iter;
-      PeerRecord *record;
-
-      g_hash_table_iter_init (&iter, self->peers);
-      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
-        g_dbus_object_manager_server_unexport (self->manager, record->object_path);
-      g_hash_table_remove_all (self->peers);
-    }
+    remove_all_peers (self);
   g_clear_object (&self->iface);
   g_clear_object (&self->manager);
   g_clear_object (&self->client);
@@ -195,9 +190,7 @@ lrd_session_new (LrdHelper1               *iface,
   lrd_helper1_set_nat_mapping (iface, "unknown");
   lrd_helper1_set_nat_filtering (iface, "unknown");
   lrd_helper1_set_nat_type (iface, "unknown");
-  lrd_helper1_set_backend (iface,
-                           backend != NULL ? LRD_WG_BACKEND_GET_IFACE (backend)->get_name (backend)
-                                           : "none");
+  lrd_helper1_set_backend (iface, backend != NULL ? lrd_wg_backend_get_name (backend) : "none");
   return self;
 }
 
@@ -305,13 +298,12 @@ backend_peer_cb (GObject      *source,
                  gpointer      user_data)
 {
   LrdWgBackend *backend = LRD_WG_BACKEND (source);
-  LrdWgBackendInterface *iface = LRD_WG_BACKEND_GET_IFACE (backend);
   g_autoptr(GError) error = NULL;
   gboolean removing = GPOINTER_TO_INT (user_data);
   gboolean ok;
 
-  ok = removing ? iface->remove_peer_finish (backend, result, &error)
-                : iface->set_peer_finish (backend, result, &error);
+  ok = removing ? lrd_wg_backend_remove_peer_finish (backend, result, &error)
+                : lrd_wg_backend_set_peer_finish (backend, result, &error);
   if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_warning ("Cannot %s a WireGuard peer: %s", removing ? "remove" : "configure",
                error->message);
@@ -332,10 +324,8 @@ backend_set_peer (LrdSession *self,
   config.endpoint = NULL;  /* The path manager gives it one (relay or direct). */
   config.allowed_ips = (char *[]) { allowed_ip, NULL };
   config.persistent_keepalive = PERSISTENT_KEEPALIVE_S;
-  LRD_WG_BACKEND_GET_IFACE (self->backend)->set_peer_async (self->backend, &config,
-                                                            self->party_cancellable,
-                                                            backend_peer_cb,
-                                                            GINT_TO_POINTER (FALSE));
+  lrd_wg_backend_set_peer_async (self->backend, &config, self->party_cancellable,
+                                 backend_peer_cb, GINT_TO_POINTER (FALSE));
 }
 
 static void
@@ -344,10 +334,8 @@ backend_remove_peer (LrdSession     *self,
 {
   if (self->backend == NULL)
     return;
-  LRD_WG_BACKEND_GET_IFACE (self->backend)->remove_peer_async (self->backend, key,
-                                                               self->party_cancellable,
-                                                               backend_peer_cb,
-                                                               GINT_TO_POINTER (TRUE));
+  lrd_wg_backend_remove_peer_async (self->backend, key, self->party_cancellable,
+                                    backend_peer_cb, GINT_TO_POINTER (TRUE));
 }
 
 static void
@@ -356,10 +344,9 @@ backend_down_cb (GObject      *source,
                  gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  LrdWgBackend *backend = LRD_WG_BACKEND (source);
   g_autoptr(GError) error = NULL;
 
-  if (!LRD_WG_BACKEND_GET_IFACE (backend)->down_finish (backend, result, &error))
+  if (!lrd_wg_backend_down_finish (LRD_WG_BACKEND (source), result, &error))
     g_warning ("Cannot take the WireGuard interface down: %s", error->message);
   if (task != NULL)
     g_task_return_boolean (task, TRUE);
@@ -377,12 +364,58 @@ backend_down (LrdSession *self,
         g_task_return_boolean (task, TRUE);
       return;
     }
-  LRD_WG_BACKEND_GET_IFACE (self->backend)->down_async (self->backend, NULL, backend_down_cb,
-                                                        task != NULL ? g_object_ref (task)
-                                                                     : NULL);
+  lrd_wg_backend_down_async (self->backend, NULL, backend_down_cb,
+                             task != NULL ? g_object_ref (task) : NULL);
+}
+
+/* Brings WireGuard up with this machine's key and its address in the party. */
+static void
+backend_up (LrdSession          *self,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
+{
+  g_autofree char *address = g_strdup_printf ("%s/%d", self->party->virtual_ip,
+                                              LR_VIRTUAL_PREFIX_LENGTH);
+
+  lrd_wg_backend_up_async (self->backend, &self->keys.wg_private, self->listen_port, address,
+                           cancellable, callback, user_data);
+}
+
+/* Whether @text is an address in the party network, 10.66.0.0/16 (DESIGN.md). Addresses
+ * come from the server and become WireGuard allowed IPs (routes) and this machine's own
+ * address: one outside the network would take over traffic to a real host or the LAN. */
+static gboolean
+is_party_address (const char *text)
+{
+  guint32 address;
+  guint32 mask = ~0u << (32 - LR_VIRTUAL_PREFIX_LENGTH);
+
+  return lr_ipv4_parse (text, &address) && (address & mask) == LR_VIRTUAL_NETWORK;
+}
+
+/* Whether a name from the server is one lib/ would accept from a client (and the server
+ * does): names end up in lists, tray menus and lanragectl's output on a terminal, where
+ * control characters could rewrite what a person sees. */
+static gboolean
+is_valid_name (const char *name,
+               guint       max_chars)
+{
+  g_autofree char *normalized = lr_name_normalize (name, max_chars, "name", NULL);
+
+  return normalized != NULL && g_str_equal (normalized, name);
 }
 
 /* Peers */
+
+/* Takes @record out of WireGuard and off the bus; the caller drops it from the table. */
+static void
+unexport_peer (LrdSession *self,
+               PeerRecord *record)
+{
+  backend_remove_peer (self, &record->wg_key);
+  g_dbus_object_manager_server_unexport (self->manager, record->object_path);
+}
 
 static void
 remove_peer_record (LrdSession *self,
@@ -393,8 +426,7 @@ remove_peer_record (LrdSession *self,
   if (record == NULL)
     return;
   g_info ("Peer %s left", record->id);
-  backend_remove_peer (self, &record->wg_key);
-  g_dbus_object_manager_server_unexport (self->manager, record->object_path);
+  unexport_peer (self, record);
   g_hash_table_remove (self->peers, id);
 }
 
@@ -419,6 +451,13 @@ upsert_peer (LrdSession   *self,
   gboolean configure = FALSE;
   const char *mapping = lr_nat_behaviour_to_string (peer->nat.mapping);
   const char *filtering = lr_nat_behaviour_to_string (peer->nat.filtering);
+
+  if (!is_party_address (peer->virtual_ip) || !is_valid_name (peer->name, LR_PEER_NAME_MAX_CHARS))
+    {
+      g_debug ("Ignoring peer %s: its address is outside the party network, or its name is "
+               "not one", peer->id);
+      return;
+    }
 
   if (self->party != NULL && g_strcmp0 (peer->id, self->party->peer_id) == 0)
     {
@@ -502,6 +541,11 @@ apply_party (LrdSession *self,
     }
   if (self->party == NULL || g_strcmp0 (party->id, self->party->party_id) != 0)
     return;
+  if (!is_valid_name (party->name, LR_PARTY_NAME_MAX_CHARS))
+    {
+      g_debug ("Ignoring a party name that is not one");
+      return;
+    }
 
   lrd_helper1_set_party_name (self->iface, party->name);
   lrd_helper1_set_invite_code (self->iface, party->invite_code);
@@ -558,10 +602,21 @@ apply_peer_list (LrdSession *self,
       if (g_hash_table_contains (seen, record->id))
         continue;
       g_info ("Peer %s is no longer in the party", record->id);
-      backend_remove_peer (self, &record->wg_key);
-      g_dbus_object_manager_server_unexport (self->manager, record->object_path);
+      unexport_peer (self, record);
       g_hash_table_iter_remove (&iter);
     }
+}
+
+/* A complete view of the party, from the events socket's snapshot or a refresh. */
+static void
+apply_snapshot (LrdSession *self,
+                JsonObject *object)
+{
+  JsonNode *peers = json_object_get_member (object, "peers");
+
+  apply_party (self, json_object_get_member (object, "party"));
+  if (peers != NULL && JSON_NODE_HOLDS_ARRAY (peers))
+    apply_peer_list (self, json_node_get_array (peers));
 }
 
 /* The party's running activity: events socket, heartbeats */
@@ -584,6 +639,21 @@ stop_party_activity (LrdSession *self)
   self->reconnect_delay_ms = RECONNECT_MIN_MS;
 }
 
+/* Drops the party here (its activity, peers, saved file and properties) and shows
+ * @last_error; WireGuard and the server are the caller's to deal with. */
+static void
+clear_party (LrdSession *self,
+             const char *last_error)
+{
+  stop_party_activity (self);
+  remove_all_peers (self);
+  g_clear_pointer (&self->party, lrd_saved_party_free);
+  persist (self);
+  reset_properties (self);
+  lrd_helper1_set_last_error (self->iface, last_error);
+  set_state (self, LRD_STATE_IDLE);
+}
+
 /* Forgets the party here without telling the server (which told us, or is gone). */
 static void
 lose_party (LrdSession *self,
@@ -593,14 +663,23 @@ lose_party (LrdSession *self,
     return;
 
   g_message ("Left party %s: %s", self->party->party_id, reason);
-  stop_party_activity (self);
-  remove_all_peers (self);
-  g_clear_pointer (&self->party, lrd_saved_party_free);
-  persist (self);
-  reset_properties (self);
-  lrd_helper1_set_last_error (self->iface, reason);
-  set_state (self, LRD_STATE_IDLE);
+  clear_party (self, reason);
   backend_down (self, NULL);
+}
+
+/* Tells the server that this machine leaves: with @callback, or best effort (NULL). */
+static void
+delete_membership (LrdSession          *self,
+                   const char          *party_id,
+                   const char          *peer_id,
+                   const char          *token,
+                   GAsyncReadyCallback  callback,
+                   gpointer             user_data)
+{
+  g_autofree char *path = g_strdup_printf ("v1/parties/%s/peers/%s", party_id, peer_id);
+
+  lrd_control_client_request_async (self->client, "DELETE", path, token, NULL, NULL, callback,
+                                    user_data);
 }
 
 static gboolean
@@ -649,12 +728,8 @@ handle_event (LrdSession *self,
 
   if (g_strcmp0 (type, "snapshot") == 0)
     {
-      JsonNode *peers = json_object_get_member (event, "peers");
-
       self->reconnect_delay_ms = RECONNECT_MIN_MS;
-      apply_party (self, json_object_get_member (event, "party"));
-      if (peers != NULL && JSON_NODE_HOLDS_ARRAY (peers))
-        apply_peer_list (self, json_node_get_array (peers));
+      apply_snapshot (self, event);
     }
   else if (g_strcmp0 (type, "peer_joined") == 0 || g_strcmp0 (type, "peer_updated") == 0 ||
            g_strcmp0 (type, "peer_offline") == 0)
@@ -743,7 +818,7 @@ events_connect_cb (GObject      *source,
   if (connection == NULL)
     {
       if (g_error_matches (error, LRD_ERROR, LRD_ERROR_PARTY_NOT_FOUND))
-        lose_party (self, "The party is gone, or this computer was removed from it.");
+        lose_party (self, PARTY_GONE_REASON);
       else
         schedule_reconnect (self);
       return;
@@ -783,7 +858,7 @@ heartbeat_done_cb (GObject      *source,
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   if (error != NULL && lrd_control_status_means_gone (status))
-    lose_party (self, "The party is gone, or this computer was removed from it.");
+    lose_party (self, PARTY_GONE_REASON);
   else if (error != NULL)
     g_debug ("Heartbeat failed: %s", error->message);
 }
@@ -823,6 +898,16 @@ show_party (LrdSession *self)
   lrd_helper1_set_party_name (self->iface, self->party->party_name);
   lrd_helper1_set_invite_code (self->iface, self->party->invite_code);
   lrd_helper1_set_virtual_address (self->iface, self->party->virtual_ip);
+}
+
+/* Every public _finish: the GTask's boolean. */
+static gboolean
+propagate_boolean (LrdSession    *self,
+                   GAsyncResult  *result,
+                   GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* Create and join */
@@ -947,22 +1032,11 @@ fail_join (LrdSession *self,
       return;
     }
 
+  /* The server has us as a member, but we cannot take part: leave, best effort. */
   if (self->party != NULL)
-    {
-      /* The server has us as a member, but we cannot take part: leave, best effort. */
-      g_autofree char *path = g_strdup_printf ("v1/parties/%s/peers/%s", self->party->party_id,
-                                               self->party->peer_id);
-
-      lrd_control_client_request_async (self->client, "DELETE", path, self->party->token,
-                                        NULL, NULL, NULL, NULL);
-      g_clear_pointer (&self->party, lrd_saved_party_free);
-      persist (self);
-      remove_all_peers (self);
-    }
-
-  reset_properties (self);
-  lrd_helper1_set_last_error (self->iface, error->message);
-  set_state (self, LRD_STATE_IDLE);
+    delete_membership (self, self->party->party_id, self->party->peer_id, self->party->token,
+                       NULL, NULL);
+  clear_party (self, error->message);
   g_task_return_error (task, error);
 }
 
@@ -985,10 +1059,9 @@ backend_up_cb (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   LrdSession *self = g_task_get_source_object (task);
-  LrdWgBackend *backend = LRD_WG_BACKEND (source);
   g_autoptr(GError) error = NULL;
 
-  if (!LRD_WG_BACKEND_GET_IFACE (backend)->up_finish (backend, result, &error))
+  if (!lrd_wg_backend_up_finish (LRD_WG_BACKEND (source), result, &error))
     {
       if (error->domain != LRD_ERROR && !g_error_matches (error, G_IO_ERROR,
                                                           G_IO_ERROR_CANCELLED))
@@ -1017,18 +1090,10 @@ static void
 bring_up (LrdSession *self,
           GTask      *task)
 {
-  g_autofree char *address = NULL;
-
   if (self->backend == NULL)
-    {
-      finish_join (self, task);
-      return;
-    }
-  address = g_strdup_printf ("%s/%d", self->party->virtual_ip, VIRTUAL_PREFIX_LENGTH);
-  LRD_WG_BACKEND_GET_IFACE (self->backend)->up_async (self->backend, &self->keys.wg_private,
-                                                      self->listen_port, address,
-                                                      self->join_cancellable,
-                                                      backend_up_cb, g_object_ref (task));
+    finish_join (self, task);
+  else
+    backend_up (self, self->join_cancellable, backend_up_cb, g_object_ref (task));
 }
 
 static void
@@ -1070,12 +1135,15 @@ join_request_cb (GObject      *source,
           json_node_get_value_type (token_node) == G_TYPE_STRING)
         token = json_node_get_string (token_node);
     }
-  if (party == NULL || peer == NULL || !lr_token_is_well_formed (token))
+  if (party == NULL || peer == NULL || !lr_token_is_well_formed (token) ||
+      !is_party_address (peer->virtual_ip) ||
+      !is_valid_name (party->name, LR_PARTY_NAME_MAX_CHARS))
     {
       g_autoptr(GError) parse_error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED,
                                                    "The LANrage server sent an answer this "
                                                    "helper does not understand (%s)",
-                                                   error != NULL ? error->message : "token");
+                                                   error != NULL ? error->message
+                                                                 : "token, address or name");
 
       fail_join (self, task, g_steal_pointer (&parse_error));
       return;
@@ -1084,10 +1152,7 @@ join_request_cb (GObject      *source,
   if (join_was_cancelled (task))
     {
       /* Left while the server was answering: it has us as a member, so undo that. */
-      g_autofree char *path = g_strdup_printf ("v1/parties/%s/peers/%s", party->id, peer->id);
-
-      lrd_control_client_request_async (self->client, "DELETE", path, token, NULL, NULL, NULL,
-                                        NULL);
+      delete_membership (self, party->id, peer->id, token, NULL, NULL);
       fail_join (self, task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Left"));
       return;
     }
@@ -1109,18 +1174,33 @@ join_request_cb (GObject      *source,
   bring_up (self, task);
 }
 
+/* Creating and joining, once the party name or invite code is parsed: the display name,
+ * then the state, then the request (@key: @value beside this machine's PeerIn). */
 static void
 start_join (LrdSession *self,
             GTask      *task,
             const char *path,
-            JsonNode   *body,
-            char       *peer_name)
+            const char *key,
+            const char *value,
+            const char *display_name)
 {
-  JoinData *data = g_new0 (JoinData, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) body = NULL;
+  g_autofree char *peer_name = NULL;
+  JoinData *data;
 
+  peer_name = normalize_display_name (display_name, &error);
+  if (peer_name == NULL || !check_not_in_party (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  body = build_peer_in_body (self, key, value, peer_name);
+
+  data = g_new0 (JoinData, 1);
   set_state (self, LRD_STATE_JOINING);
   self->join_cancellable = g_cancellable_new ();
-  data->peer_name = peer_name;
+  data->peer_name = g_steal_pointer (&peer_name);
   data->cancellable = g_object_ref (self->join_cancellable);
   g_task_set_task_data (task, data, (GDestroyNotify) join_data_free);
 
@@ -1139,11 +1219,8 @@ lrd_session_create_party_async (LrdSession          *self,
                                 gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autoptr(GError) error = NULL;
   g_autoptr(GError) name_error = NULL;
   g_autofree char *party_name = NULL;
-  g_autofree char *peer_name = NULL;
-  g_autoptr(JsonNode) body = NULL;
 
   g_return_if_fail (LRD_IS_SESSION (self));
 
@@ -1158,15 +1235,7 @@ lrd_session_create_party_async (LrdSession          *self,
                                name_error->message);
       return;
     }
-  peer_name = normalize_display_name (display_name, &error);
-  if (peer_name == NULL || !check_not_in_party (self, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  body = build_peer_in_body (self, "name", party_name, peer_name);
-  start_join (self, task, "v1/parties", body, g_steal_pointer (&peer_name));
+  start_join (self, task, "v1/parties", "name", party_name, display_name);
 }
 
 gboolean
@@ -1174,8 +1243,7 @@ lrd_session_create_party_finish (LrdSession    *self,
                                  GAsyncResult  *result,
                                  GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return propagate_boolean (self, result, error);
 }
 
 void
@@ -1187,11 +1255,8 @@ lrd_session_join_party_async (LrdSession          *self,
                               gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autoptr(GError) error = NULL;
   g_autoptr(GError) code_error = NULL;
   g_autofree char *code = NULL;
-  g_autofree char *peer_name = NULL;
-  g_autoptr(JsonNode) body = NULL;
 
   g_return_if_fail (LRD_IS_SESSION (self));
 
@@ -1205,15 +1270,7 @@ lrd_session_join_party_async (LrdSession          *self,
                                code_error->message);
       return;
     }
-  peer_name = normalize_display_name (display_name, &error);
-  if (peer_name == NULL || !check_not_in_party (self, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  body = build_peer_in_body (self, "invite_code", code, peer_name);
-  start_join (self, task, "v1/join", body, g_steal_pointer (&peer_name));
+  start_join (self, task, "v1/join", "invite_code", code, display_name);
 }
 
 gboolean
@@ -1221,8 +1278,7 @@ lrd_session_join_party_finish (LrdSession    *self,
                                GAsyncResult  *result,
                                GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return propagate_boolean (self, result, error);
 }
 
 /* Restore after a restart */
@@ -1241,12 +1297,11 @@ restore_up_cb (GObject      *source,
   RestoreData *data = user_data;
   g_autoptr(LrdSession) self = data->self;
   g_autoptr(GCancellable) cancellable = data->cancellable;
-  LrdWgBackend *backend = LRD_WG_BACKEND (source);
   g_autoptr(GError) error = NULL;
   gboolean ok;
 
   g_free (data);
-  ok = LRD_WG_BACKEND_GET_IFACE (backend)->up_finish (backend, result, &error);
+  ok = lrd_wg_backend_up_finish (LRD_WG_BACKEND (source), result, &error);
   if (self->join_cancellable == cancellable)
     g_clear_object (&self->join_cancellable);
 
@@ -1268,6 +1323,15 @@ restore_up_cb (GObject      *source,
   start_party_activity (self);
 }
 
+/* The saved file is root's, but it is input all the same: what goes into URLs, the
+ * Authorization header and WireGuard's address is checked with lib/'s parsers first. */
+static gboolean
+saved_party_is_well_formed (const LrdSavedParty *saved)
+{
+  return lr_id_is_valid (saved->party_id) && lr_id_is_valid (saved->peer_id) &&
+         lr_token_is_well_formed (saved->token) && is_party_address (saved->virtual_ip);
+}
+
 /**
  * lrd_session_restore:
  *
@@ -1279,7 +1343,6 @@ void
 lrd_session_restore (LrdSession          *self,
                      const LrdSavedParty *saved)
 {
-  g_autofree char *address = NULL;
   RestoreData *data;
 
   g_return_if_fail (LRD_IS_SESSION (self));
@@ -1289,6 +1352,12 @@ lrd_session_restore (LrdSession          *self,
     {
       g_message ("The saved party is on %s, not on the configured server; forgetting it",
                  saved->control_url);
+      persist (self);
+      return;
+    }
+  if (!saved_party_is_well_formed (saved))
+    {
+      g_warning ("The saved party is damaged (an id, the token or the address); forgetting it");
       persist (self);
       return;
     }
@@ -1309,10 +1378,7 @@ lrd_session_restore (LrdSession          *self,
   data->self = g_object_ref (self);
   data->cancellable = g_cancellable_new ();
   self->join_cancellable = g_object_ref (data->cancellable);
-  address = g_strdup_printf ("%s/%d", self->party->virtual_ip, VIRTUAL_PREFIX_LENGTH);
-  LRD_WG_BACKEND_GET_IFACE (self->backend)->up_async (self->backend, &self->keys.wg_private,
-                                                      self->listen_port, address,
-                                                      data->cancellable, restore_up_cb, data);
+  backend_up (self, data->cancellable, restore_up_cb, data);
 }
 
 /* Leave */
@@ -1346,7 +1412,6 @@ lrd_session_leave_party_async (LrdSession          *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(LrdSavedParty) party = NULL;
-  g_autofree char *path = NULL;
 
   g_return_if_fail (LRD_IS_SESSION (self));
 
@@ -1364,12 +1429,7 @@ lrd_session_leave_party_async (LrdSession          *self,
     g_cancellable_cancel (self->join_cancellable);
 
   party = g_steal_pointer (&self->party);
-  stop_party_activity (self);
-  remove_all_peers (self);
-  persist (self);
-  reset_properties (self);
-  lrd_helper1_set_last_error (self->iface, "");
-  set_state (self, LRD_STATE_IDLE);
+  clear_party (self, "");
 
   if (party == NULL)
     {
@@ -1379,9 +1439,8 @@ lrd_session_leave_party_async (LrdSession          *self,
     }
 
   g_message ("Leaving party %s", party->party_id);
-  path = g_strdup_printf ("v1/parties/%s/peers/%s", party->party_id, party->peer_id);
-  lrd_control_client_request_async (self->client, "DELETE", path, party->token, NULL,
-                                    NULL, leave_delete_cb, g_steal_pointer (&task));
+  delete_membership (self, party->party_id, party->peer_id, party->token, leave_delete_cb,
+                     g_steal_pointer (&task));
 }
 
 gboolean
@@ -1389,8 +1448,7 @@ lrd_session_leave_party_finish (LrdSession    *self,
                                 GAsyncResult  *result,
                                 GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return propagate_boolean (self, result, error);
 }
 
 /* Refresh */
@@ -1404,7 +1462,6 @@ refresh_cb (GObject      *source,
   LrdSession *self = g_task_get_source_object (task);
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) root = NULL;
-  JsonNode *peers;
   guint status = 0;
 
   root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &status,
@@ -1418,17 +1475,14 @@ refresh_cb (GObject      *source,
   if (root == NULL)
     {
       if (error != NULL && lrd_control_status_means_gone (status))
-        lose_party (self, "The party is gone, or this computer was removed from it.");
+        lose_party (self, PARTY_GONE_REASON);
       if (error == NULL)
         error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED, "The LANrage server sent no answer");
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
 
-  apply_party (self, json_object_get_member (json_node_get_object (root), "party"));
-  peers = json_object_get_member (json_node_get_object (root), "peers");
-  if (peers != NULL && JSON_NODE_HOLDS_ARRAY (peers))
-    apply_peer_list (self, json_node_get_array (peers));
+  apply_snapshot (self, json_node_get_object (root));
   g_task_return_boolean (task, TRUE);
 }
 
@@ -1469,8 +1523,7 @@ lrd_session_refresh_finish (LrdSession    *self,
                             GAsyncResult  *result,
                             GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return propagate_boolean (self, result, error);
 }
 
 /* Shutdown */
@@ -1502,8 +1555,7 @@ lrd_session_shutdown_finish (LrdSession    *self,
                              GAsyncResult  *result,
                              GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return propagate_boolean (self, result, error);
 }
 
 /* Status */

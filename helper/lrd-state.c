@@ -251,16 +251,39 @@ lrd_saved_party_load (const char  *state_dir,
   return g_steal_pointer (&party);
 }
 
-static void
-replace_contents_cb (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
+typedef struct
 {
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
+  char  *path;
+  char  *data;
+  gsize  length;
+} SaveData;
 
-  if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
-    g_task_return_error (task, g_steal_pointer (&error));
+static void
+save_data_free (SaveData *save)
+{
+  g_free (save->path);
+  /* It holds the party's bearer token. */
+  sodium_memzero (save->data, save->length);
+  g_free (save->data);
+  g_free (save);
+}
+
+/* In a worker thread: g_file_set_contents_full() writes a temporary file with mode 0600,
+ * syncs it and renames it over the old one, so a crash leaves the old file or the new one,
+ * never half of one. (GIO's replace does the same only when the file exists already; the
+ * first save used to be written in place.) */
+static void
+save_in_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  SaveData *save = task_data;
+  GError *error = NULL;
+
+  if (!g_file_set_contents_full (save->path, save->data, save->length,
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+    g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
 }
@@ -272,13 +295,9 @@ lrd_saved_party_save_async (const LrdSavedParty *self,
                             GAsyncReadyCallback  callback,
                             gpointer             user_data)
 {
-  g_autofree char *path = g_build_filename (state_dir, PARTY_FILE, NULL);
-  g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(GKeyFile) keyfile = g_key_file_new ();
   g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  g_autoptr(GBytes) bytes = NULL;
-  char *data;
-  gsize length = 0;
+  SaveData *save = g_new0 (SaveData, 1);
 
   g_task_set_source_tag (task, lrd_saved_party_save_async);
 
@@ -289,14 +308,10 @@ lrd_saved_party_save_async (const LrdSavedParty *self,
       g_key_file_set_string (keyfile, "party", party_fields[i].key,
                              *field != NULL ? *field : "");
     }
-  data = g_key_file_to_data (keyfile, &length, NULL);
-  bytes = g_bytes_new_take (data, length);
-
-  /* G_FILE_CREATE_PRIVATE: 0600, since the file holds the party's bearer token. */
-  g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE,
-                                       G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION,
-                                       cancellable, replace_contents_cb,
-                                       g_steal_pointer (&task));
+  save->path = g_build_filename (state_dir, PARTY_FILE, NULL);
+  save->data = g_key_file_to_data (keyfile, &save->length, NULL);
+  g_task_set_task_data (task, save, (GDestroyNotify) save_data_free);
+  g_task_run_in_thread (task, save_in_thread);
 }
 
 gboolean

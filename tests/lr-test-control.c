@@ -112,8 +112,13 @@ lr_test_server_new (const char * const *extra_args,
   return self;
 }
 
-static void
-remove_tree (const char *path)
+/**
+ * lr_test_remove_tree:
+ *
+ * Removes @path and everything below it, best effort; a link is removed, never followed.
+ */
+void
+lr_test_remove_tree (const char *path)
 {
   g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
   const char *name;
@@ -126,7 +131,7 @@ remove_tree (const char *path)
 
           if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
               !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
+            lr_test_remove_tree (child);
           else
             g_unlink (child);
         }
@@ -176,7 +181,7 @@ lr_test_server_free (LrTestServer *self)
   g_clear_object (&self->session);
 
   if (self->tmpdir != NULL && g_getenv ("LR_TEST_KEEP_TMPDIR") == NULL)
-    remove_tree (self->tmpdir);
+    lr_test_remove_tree (self->tmpdir);
   else if (self->tmpdir != NULL)
     g_test_message ("Kept %s", self->tmpdir);
 

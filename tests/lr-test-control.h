@@ -206,5 +206,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrTestSocket, lr_test_socket_free)
 
 /* Iterates the default main context for a while (so sockets receive). */
 void lr_test_run_for (guint ms);
+/* Removes @path and everything below it, best effort; links are not followed. */
+void lr_test_remove_tree (const char *path);
 
 G_END_DECLS

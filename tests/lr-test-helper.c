@@ -72,31 +72,25 @@ write_file (const char *path,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
-              !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-    }
-  g_rmdir (path);
-}
-
-static void
 die_with_parent (gpointer user_data)
 {
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* Appends @launcher's standard error (and its standard output, with @also_stdout) to
+ * @log_path, created with @mode. */
+static void
+log_output_to (GSubprocessLauncher *launcher,
+               const char          *log_path,
+               int                  mode,
+               gboolean             also_stdout)
+{
+  int log_fd = g_open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode);
+
+  g_assert_cmpint (log_fd, >=, 0);
+  if (also_stdout)
+    g_subprocess_launcher_take_stdout_fd (launcher, dup (log_fd));
+  g_subprocess_launcher_take_stderr_fd (launcher, log_fd);
 }
 
 /* The bus daemon and polkitd are not under test: they are simply killed. */
@@ -271,7 +265,6 @@ lr_test_bus_new (void)
   gsize n_read = 0;
   PolkitMounts mounts;
   OwnerWait wait;
-  int log_fd;
 
   self->tmpdir = g_dir_make_tmp ("lanrage-helper-test-XXXXXX", &error);
   g_assert_no_error (error);
@@ -303,11 +296,8 @@ lr_test_bus_new (void)
   write_file (config_path, config);
 
   log_path = g_build_filename (self->tmpdir, "bus.log", NULL);
-  log_fd = g_open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  g_assert_cmpint (log_fd, >=, 0);
-
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_take_stderr_fd (launcher, log_fd);
+  log_output_to (launcher, log_path, 0600, FALSE);
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   self->dbus_daemon = g_subprocess_launcher_spawn (launcher, &error, "dbus-daemon",
                                                    "--nofork", "--print-address",
@@ -341,10 +331,7 @@ lr_test_bus_new (void)
   g_clear_object (&launcher);
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   log_path = (g_free (log_path), g_build_filename (self->tmpdir, "polkitd.log", NULL));
-  log_fd = g_open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  g_assert_cmpint (log_fd, >=, 0);
-  g_subprocess_launcher_take_stdout_fd (launcher, log_fd);
-  g_subprocess_launcher_take_stderr_fd (launcher, dup (log_fd));
+  log_output_to (launcher, log_path, 0600, TRUE);
   g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS", self->address, TRUE);
   mounts.actions_dir = self->actions_dir;
   mounts.rules_dir = self->rules_dir;
@@ -381,7 +368,7 @@ lr_test_bus_free (LrTestBus *self)
   g_clear_object (&self->dbus_daemon);
   /* A failed test keeps its folder, for the logs. */
   if (!g_test_failed ())
-    remove_tree (self->tmpdir);
+    lr_test_remove_tree (self->tmpdir);
   g_free (self->tmpdir);
   g_free (self->address);
   g_free (self->actions_dir);
@@ -480,16 +467,12 @@ lr_test_helper_start (LrTestHelper *self)
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_autoptr(GError) error = NULL;
   const char *binary = g_getenv ("LANRAGE_HELPER");
-  int log_fd;
 
   g_assert_null (self->process);
   if (binary == NULL)
     g_error ("LANRAGE_HELPER is not set: run the tests with meson test");
 
-  log_fd = g_open (self->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  g_assert_cmpint (log_fd, >=, 0);
-  g_subprocess_launcher_take_stdout_fd (launcher, log_fd);
-  g_subprocess_launcher_take_stderr_fd (launcher, dup (log_fd));
+  log_output_to (launcher, self->log_path, 0600, TRUE);
   g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS",
                                 lr_test_bus_get_address (self->bus), TRUE);
   g_subprocess_launcher_setenv (launcher, "G_MESSAGES_DEBUG", "lanrage-helper", TRUE);
@@ -708,6 +691,29 @@ become_user (gpointer user_data)
     _exit (126);
 }
 
+/* Makes @launcher's child run as @user, or as root (the test's own user) for NULL; either
+ * way it dies with the test. @identity must last until the spawn. */
+static void
+launcher_set_user (GSubprocessLauncher *launcher,
+                   const char          *user,
+                   Identity            *identity)
+{
+  struct passwd *pw;
+
+  if (user == NULL)
+    {
+      g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+      return;
+    }
+  pw = getpwnam (user);
+  g_assert_nonnull (pw);
+  identity->uid = pw->pw_uid;
+  identity->gid = pw->pw_gid;
+  /* The sanitizer runtime writes its logs nowhere a user could not. */
+  g_subprocess_launcher_setenv (launcher, "HOME", "/", TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, become_user, identity, NULL);
+}
+
 GSubprocess *
 lr_test_spawn_as (const char         *user,
                   const char * const *env,
@@ -717,7 +723,7 @@ lr_test_spawn_as (const char         *user,
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (flags);
   g_autoptr(GError) error = NULL;
-  static Identity identity;
+  Identity identity = { 0, 0 };
   GSubprocess *process;
 
   for (guint i = 0; env != NULL && env[i] != NULL; i++)
@@ -727,26 +733,8 @@ lr_test_spawn_as (const char         *user,
       g_subprocess_launcher_setenv (launcher, pair[0], pair[1], TRUE);
     }
   if (log_path != NULL)
-    {
-      int log_fd = g_open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-      g_assert_cmpint (log_fd, >=, 0);
-      if (!(flags & G_SUBPROCESS_FLAGS_STDOUT_PIPE))
-        g_subprocess_launcher_take_stdout_fd (launcher, dup (log_fd));
-      g_subprocess_launcher_take_stderr_fd (launcher, log_fd);
-    }
-  if (user != NULL)
-    {
-      struct passwd *pw = getpwnam (user);
-
-      g_assert_nonnull (pw);
-      identity.uid = pw->pw_uid;
-      identity.gid = pw->pw_gid;
-      g_subprocess_launcher_setenv (launcher, "HOME", "/", TRUE);
-      g_subprocess_launcher_set_child_setup (launcher, become_user, &identity, NULL);
-    }
-  else
-    g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+    log_output_to (launcher, log_path, 0644, !(flags & G_SUBPROCESS_FLAGS_STDOUT_PIPE));
+  launcher_set_user (launcher, user, &identity);
 
   process = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
@@ -784,18 +772,7 @@ lr_test_ctl_run (LrTestBus          *bus,
                                         G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS",
                                 lr_test_bus_get_address (bus), TRUE);
-  if (user != NULL)
-    {
-      struct passwd *pw = getpwnam (user);
-
-      g_assert_nonnull (pw);
-      identity.uid = pw->pw_uid;
-      identity.gid = pw->pw_gid;
-      /* The sanitizer runtime writes its logs nowhere a user could not. */
-      g_subprocess_launcher_setenv (launcher, "HOME", "/", TRUE);
-    }
-  g_subprocess_launcher_set_child_setup (launcher, user != NULL ? become_user : die_with_parent,
-                                         &identity, NULL);
+  launcher_set_user (launcher, user, &identity);
   process = g_subprocess_launcher_spawnv (launcher, (const char * const *) args->pdata, &error);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (process, NULL, NULL, &stdout_text, &stderr_text, &error);

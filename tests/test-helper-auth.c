@@ -18,17 +18,6 @@
 
 #define UNPRIVILEGED_USER "nobody"
 
-static JsonNode *
-parse_output (const char *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_node_ref (json_parser_get_root (parser));
-}
-
 static void
 assert_refused (LrTestHelperFixture *fixture,
                 const char * const  *argv)
@@ -41,7 +30,7 @@ assert_refused (LrTestHelperFixture *fixture,
   status = lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME, UNPRIVILEGED_USER, argv,
                             &out, &err);
   g_assert_cmpint (status, ==, 1);
-  root = parse_output (out);
+  root = lr_test_json_parse (out);
   g_assert_cmpstr (lr_test_json_string (root, "error.name"), ==,
                    "io.lanrage.Helper1.Error.NotAuthorized");
   /* A message a person can act on, also on standard error. */
@@ -60,7 +49,7 @@ test_root_is_allowed (LrTestHelperFixture *fixture,
 
   status = lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME, NULL, argv, &out, NULL);
   g_assert_cmpint (status, ==, 0);
-  root = parse_output (out);
+  root = lr_test_json_parse (out);
   g_assert_cmpstr (lr_test_json_string (root, "State"), ==, "connected");
   g_assert_cmpstr (lr_test_json_string (root, "PartyName"), ==, "LAN night");
   g_assert_cmpint (strlen (lr_test_json_string (root, "InviteCode")), ==, 14);
@@ -100,12 +89,102 @@ test_unprivileged_is_refused (LrTestHelperFixture *fixture,
   /* Reading is open to everyone. */
   g_assert_cmpint (lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME, UNPRIVILEGED_USER,
                                     status_argv, &out, NULL), ==, 0);
-  root = parse_output (out);
+  root = lr_test_json_parse (out);
   g_assert_cmpstr (lr_test_json_string (root, "State"), ==, "connected");
   g_assert_cmpstr (lr_test_json_string (root, "PartyId"), ==, party_id);
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME, UNPRIVILEGED_USER,
                                     peers_argv, &out, NULL), ==, 0);
+}
+
+/* gdbus's arguments to call @method on the helper's object (its arguments to be added). */
+static GPtrArray *
+gdbus_call_args (const char *method)
+{
+  GPtrArray *args = g_ptr_array_new_with_free_func (g_free);
+
+  g_ptr_array_add (args, g_strdup ("gdbus"));
+  g_ptr_array_add (args, g_strdup ("call"));
+  g_ptr_array_add (args, g_strdup ("--system"));
+  g_ptr_array_add (args, g_strdup_printf ("--dest=%s", LR_TEST_HELPER_BUS_NAME));
+  g_ptr_array_add (args, g_strdup ("--object-path=/io/lanrage/Helper1"));
+  g_ptr_array_add (args, g_strdup ("--timeout=10"));
+  g_ptr_array_add (args, g_strdup ("--method"));
+  g_ptr_array_add (args, g_strdup (method));
+  return args;
+}
+
+/* Runs gdbus as @user against the helper; returns its exit status and standard error. */
+static int
+gdbus_as (LrTestHelperFixture *fixture,
+          const char          *user,
+          GPtrArray           *args,
+          char               **out_stderr)
+{
+  g_autofree char *env_address = g_strconcat ("DBUS_SYSTEM_BUS_ADDRESS=",
+                                              lr_test_bus_get_address (fixture->bus), NULL);
+  const char *env[] = { env_address, NULL };
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_ptr_array_add (args, NULL);
+  process = lr_test_spawn_as (user, env, (const char * const *) args->pdata, NULL,
+                              G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, NULL, out_stderr, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_test_message ("gdbus %s → %d %s", (char *) args->pdata[7],
+                  g_subprocess_get_exit_status (process), *out_stderr);
+  return g_subprocess_get_exit_status (process);
+}
+
+/* Every method of io.lanrage.Helper1 as an ordinary user, straight on the bus (lanragectl
+ * has no Refresh): only GetStatus is open, every other one is refused by the
+ * g-authorize-method table; a method added to the interface must be given its action here
+ * too. Writing a property is refused as well (they are all read-only). */
+static void
+test_every_method_checked (LrTestHelperFixture *fixture,
+                           gconstpointer        data)
+{
+  GDBusInterfaceInfo *info = lrd_helper1_interface_info ();
+  LrdHelper1 *proxy = lr_test_helper_get_proxy (fixture->helper);
+
+  for (guint i = 0; info->methods[i] != NULL; i++)
+    {
+      GDBusMethodInfo *method = info->methods[i];
+      g_autofree char *name = g_strdup_printf ("io.lanrage.Helper1.%s", method->name);
+      g_autoptr(GPtrArray) args = gdbus_call_args (name);
+      g_autofree char *err = NULL;
+      int status;
+
+      /* Arguments that would work if the call went through: a valid name and code. */
+      for (guint j = 0; method->in_args != NULL && method->in_args[j] != NULL; j++)
+        {
+          g_assert_cmpstr (method->in_args[j]->signature, ==, "s");
+          g_ptr_array_add (args, g_strdup ("'7KQM-2XWD-9RTF'"));
+        }
+
+      status = gdbus_as (fixture, UNPRIVILEGED_USER, args, &err);
+      if (g_str_equal (method->name, "GetStatus"))
+        {
+          g_assert_cmpint (status, ==, 0);
+          continue;
+        }
+      g_assert_cmpint (status, !=, 0);
+      g_assert_nonnull (strstr (err, "io.lanrage.Helper1.Error.NotAuthorized"));
+      g_assert_cmpstr (lrd_helper1_get_state (proxy), ==, "idle");
+    }
+
+  {
+    g_autoptr(GPtrArray) args = gdbus_call_args ("org.freedesktop.DBus.Properties.Set");
+    g_autofree char *err = NULL;
+
+    g_ptr_array_add (args, g_strdup ("io.lanrage.Helper1"));
+    g_ptr_array_add (args, g_strdup ("State"));
+    g_ptr_array_add (args, g_strdup ("<'connected'>"));
+    g_assert_cmpint (gdbus_as (fixture, UNPRIVILEGED_USER, args, &err), !=, 0);
+    g_assert_cmpstr (lrd_helper1_get_state (proxy), ==, "idle");
+  }
 }
 
 static void
@@ -244,7 +323,7 @@ test_session_mode (LrTestHelperFixture *fixture,
   g_assert_cmpint (status, ==, 0);
 
   g_assert_cmpint (run_session_ctl (address, create_argv, &out), ==, 0);
-  root = parse_output (out);
+  root = lr_test_json_parse (out);
   g_assert_cmpstr (lr_test_json_string (root, "State"), ==, "connected");
   g_assert_cmpstr (lr_test_json_string (root, "PartyName"), ==, "Session party");
   g_assert_cmpint (run_session_ctl (address, leave_argv, NULL), ==, 0);
@@ -318,6 +397,9 @@ main (int    argc,
               lr_test_helper_fixture_teardown);
   g_test_add ("/helper/auth/unprivileged-is-refused", LrTestHelperFixture, NULL,
               lr_test_helper_fixture_setup, test_unprivileged_is_refused,
+              lr_test_helper_fixture_teardown);
+  g_test_add ("/helper/auth/every-method-checked", LrTestHelperFixture, NULL,
+              lr_test_helper_fixture_setup, test_every_method_checked,
               lr_test_helper_fixture_teardown);
   g_test_add ("/helper/auth/granted-by-rule", LrTestHelperFixture, NULL,
               lr_test_helper_fixture_setup, test_granted_by_rule,

@@ -4,10 +4,13 @@
  */
 #include <glib/gstdio.h>
 #include <sodium.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "lrd-config.h"
+#include "lrd-error.h"
 #include "lrd-session.h"
 #include "lrd-state.h"
 
@@ -186,6 +189,102 @@ test_keys (Fixture       *fixture,
   lrd_keys_clear (&again);
 }
 
+typedef struct
+{
+  gboolean  done;
+  guint     status;
+  GError   *error;
+} RequestResult;
+
+static void
+party_saved_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  RequestResult *r = user_data;
+
+  lrd_saved_party_save_finish (result, &r->error);
+  r->done = TRUE;
+}
+
+/* Saves @party and waits; returns whether it was written. */
+static gboolean
+save_party (const LrdSavedParty *party,
+            const char          *state_dir,
+            GError             **error)
+{
+  RequestResult r = { 0 };
+
+  lrd_saved_party_save_async (party, state_dir, NULL, party_saved_cb, &r);
+  while (!r.done)
+    g_main_context_iteration (NULL, TRUE);
+  if (r.error != NULL)
+    {
+      g_propagate_error (error, r.error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The party file holds the bearer token: 0600, and never half written. A write that fails
+ * part way (here: a file size limit) leaves the file as it was, or absent; the first save
+ * used to be written in place, leaving half a file. */
+static void
+test_party_file (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autofree char *state_dir = g_build_filename (fixture->tmpdir, "state", NULL);
+  g_autofree char *party_path = g_build_filename (state_dir, "party", NULL);
+  g_autoptr(LrdSavedParty) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  LrdSavedParty party = {
+    .control_url = (char *) "https://control.example.org/",
+    .party_id = (char *) "0123456789abcdef",
+    .party_name = (char *) "LAN night",
+    .invite_code = (char *) "7KQM-2XWD-9RTF",
+    .peer_id = (char *) "fedcba9876543210",
+    .peer_name = (char *) "alice",
+    .token = (char *) "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    .virtual_ip = (char *) "10.66.0.7",
+  };
+  struct rlimit saved_limit, small_limit;
+  GStatBuf st;
+
+  g_assert_true (lrd_state_dir_ensure (state_dir, &error));
+
+  /* The first save, cut short. */
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved_limit), ==, 0);
+  small_limit = saved_limit;
+  small_limit.rlim_cur = 64;
+  signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &small_limit), ==, 0);
+  g_assert_false (save_party (&party, state_dir, &error));
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved_limit), ==, 0);
+  g_clear_error (&error);
+  g_assert_false (g_file_test (party_path, G_FILE_TEST_EXISTS));
+
+  g_assert_true (save_party (&party, state_dir, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_stat (party_path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  /* A later save cut short keeps the earlier file whole. */
+  party.party_name = (char *) "Renamed";
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &small_limit), ==, 0);
+  g_assert_false (save_party (&party, state_dir, &error));
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved_limit), ==, 0);
+  signal (SIGXFSZ, SIG_DFL);
+  g_clear_error (&error);
+
+  loaded = lrd_saved_party_load (state_dir, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (loaded);
+  g_assert_cmpstr (loaded->party_name, ==, "LAN night");
+  g_assert_cmpstr (loaded->token, ==, party.token);
+  g_assert_cmpint (g_stat (party_path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+}
+
 static void
 test_nat_type_names (void)
 {
@@ -198,6 +297,60 @@ test_nat_type_names (void)
                    ==, "port-restricted cone");
   g_assert_cmpstr (lrd_nat_type_name ("address_and_port_dependent",
                                       "address_and_port_dependent"), ==, "symmetric");
+}
+
+static void
+request_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  RequestResult *r = user_data;
+  g_autoptr(JsonNode) root = NULL;
+
+  r->status = 999;
+  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &r->status,
+                                            &r->error);
+  g_assert_null (root);
+  r->done = TRUE;
+}
+
+static void
+events_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  RequestResult *r = user_data;
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+
+  r->status = 999;
+  connection = lrd_control_client_connect_events_finish (LRD_CONTROL_CLIENT (source), result,
+                                                         &r->status, &r->error);
+  g_assert_null (connection);
+  r->done = TRUE;
+}
+
+/* A request that never becomes an HTTP message (here a base URL that is none; a damaged
+ * saved party id did the same) fails with status 0. The events socket used to read the
+ * status of a message it did not have: a critical, fatal under G_DEBUG=fatal-criticals. */
+static void
+test_control_client_unusable_url (void)
+{
+  g_autoptr(LrdControlClient) client = lrd_control_client_new ("not a url");
+  RequestResult request = { 0 }, events = { 0 };
+
+  lrd_control_client_request_async (client, "GET", "v1/parties/0123456789abcdef",
+                                    "token", NULL, NULL, request_cb, &request);
+  lrd_control_client_connect_events_async (client, "0123456789abcdef", "token", NULL,
+                                           events_cb, &events);
+  while (!request.done || !events.done)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_error (request.error, LRD_ERROR, LRD_ERROR_FAILED);
+  g_assert_cmpuint (request.status, ==, 0);
+  g_assert_error (events.error, LRD_ERROR, LRD_ERROR_FAILED);
+  g_assert_cmpuint (events.status, ==, 0);
+  g_clear_error (&request.error);
+  g_clear_error (&events.error);
 }
 
 int
@@ -215,7 +368,10 @@ main (int    argc,
               fixture_teardown);
   g_test_add ("/helper/state/keys", Fixture, NULL, fixture_setup, test_keys,
               fixture_teardown);
+  g_test_add ("/helper/state/party-file", Fixture, NULL, fixture_setup, test_party_file,
+              fixture_teardown);
   g_test_add_func ("/helper/session/nat-type-names", test_nat_type_names);
+  g_test_add_func ("/helper/control-client/unusable-url", test_control_client_unusable_url);
 
   return g_test_run ();
 }

@@ -12,17 +12,6 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-static JsonNode *
-parse_output (const char *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GError) error = NULL;
-
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_node_ref (json_parser_get_root (parser));
-}
-
 static void
 create_party (LrTestHelper *helper,
               const char   *name,
@@ -210,7 +199,7 @@ test_server_unreachable (LrTestHelperFixture *fixture,
 
   g_assert_cmpint (lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME_2, NULL, argv, &out,
                                     NULL), ==, 1);
-  root = parse_output (out);
+  root = lr_test_json_parse (out);
   g_assert_cmpstr (lr_test_json_string (root, "error.name"), ==,
                    "io.lanrage.Helper1.Error.ServerUnreachable");
   wait_last_error (proxy);
@@ -242,7 +231,7 @@ test_ctl_errors (LrTestHelperFixture *fixture,
   /* Nobody owns the second name in this test. */
   g_assert_cmpint (lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME_2, NULL, status_argv,
                                     &out, &err), ==, 1);
-  root = parse_output (out);
+  root = lr_test_json_parse (out);
   g_assert_nonnull (strstr (lr_test_json_string (root, "error.message"), "not running"));
   g_assert_nonnull (strstr (err, "not running"));
 }
@@ -275,7 +264,7 @@ test_create_and_join (LrTestHelperFixture *fixture,
   join_argv[2] = typed_code;
   g_assert_cmpint (lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME_2, NULL, join_argv,
                                     &out, NULL), ==, 0);
-  root = parse_output (out);
+  root = lr_test_json_parse (out);
   g_assert_cmpstr (lr_test_json_string (root, "State"), ==, "connected");
   g_assert_cmpstr (lr_test_json_string (root, "PartyId"), ==, lrd_helper1_get_party_id (host));
   g_assert_cmpstr (lr_test_json_string (root, "PartyName"), ==, "Friday night");
@@ -303,7 +292,7 @@ test_create_and_join (LrTestHelperFixture *fixture,
   g_clear_pointer (&root, json_node_unref);
   g_assert_cmpint (lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME, NULL, peers_argv,
                                     &out, NULL), ==, 0);
-  root = parse_output (out);
+  root = lr_test_json_parse (out);
   g_assert_true (JSON_NODE_HOLDS_ARRAY (root));
   peers = json_node_get_array (root);
   g_assert_cmpuint (json_array_get_length (peers), ==, 1);

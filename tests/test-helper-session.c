@@ -172,29 +172,41 @@ typedef struct
   char                     *state_dir;
 } Fixture;
 
+/* A session with the fixture's backend, keys and state folder, on the server at @url
+ * (NULL: the fixture's), as the helper makes one at start. */
+static LrdSession *
+new_session (Fixture    *fixture,
+             const char *url)
+{
+  g_autoptr(LrdControlClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  LrdSession *session;
+  LrdKeys keys;
+
+  g_assert_true (lrd_keys_load_or_create (&keys, fixture->state_dir, &error));
+  client = lrd_control_client_new (url != NULL ? url : lr_test_server_get_url (fixture->server));
+  session = lrd_session_new (fixture->iface, fixture->manager, client,
+                             LRD_WG_BACKEND (fixture->backend), &keys, fixture->state_dir, 51820);
+  lrd_keys_clear (&keys);
+  return session;
+}
+
 static void
 fixture_setup (Fixture       *fixture,
                gconstpointer  data)
 {
-  g_autoptr(LrdControlClient) client = NULL;
   g_autoptr(GError) error = NULL;
-  LrdKeys keys;
 
   fixture->server = lr_test_server_new (NULL, LR_TEST_SERVER_NONE);
   lr_test_server_start (fixture->server);
   fixture->state_dir = g_build_filename (lr_test_server_get_tmpdir (fixture->server), "helper",
                                          NULL);
   g_assert_true (lrd_state_dir_ensure (fixture->state_dir, &error));
-  g_assert_true (lrd_keys_load_or_create (&keys, fixture->state_dir, &error));
 
   fixture->backend = g_object_new (TEST_TYPE_WG_BACKEND, NULL);
   fixture->iface = lrd_helper1_skeleton_new ();
   fixture->manager = g_dbus_object_manager_server_new (LRD_HELPER_OBJECT_PATH);
-  client = lrd_control_client_new (lr_test_server_get_url (fixture->server));
-  fixture->session = lrd_session_new (fixture->iface, fixture->manager, client,
-                                      LRD_WG_BACKEND (fixture->backend), &keys,
-                                      fixture->state_dir, 51820);
-  lrd_keys_clear (&keys);
+  fixture->session = new_session (fixture, NULL);
 }
 
 static void
@@ -334,6 +346,14 @@ test_no_wireguard (Fixture       *fixture,
   g_assert_nonnull (strstr (lrd_helper1_get_last_error (fixture->iface), "wireguard-go"));
   lr_test_run_for (50);
   g_assert_cmpuint (fixture->backend->calls->len, ==, 1);
+  /* Nor a saved party that a restart would try to rejoin. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(LrdSavedParty) saved = lrd_saved_party_load (fixture->state_dir, &error);
+
+    g_assert_no_error (error);
+    g_assert_null (saved);
+  }
 }
 
 /* LeaveParty while WireGuard is still coming up: the create fails, and nothing is left
@@ -417,21 +437,187 @@ test_restore (Fixture       *fixture,
   /* A new session, as after a restart. */
   g_clear_object (&fixture->session);
   g_ptr_array_set_size (fixture->backend->calls, 0);
-  {
-    g_autoptr(LrdControlClient) client = lrd_control_client_new (lr_test_server_get_url (fixture->server));
-    LrdKeys keys;
-
-    g_assert_true (lrd_keys_load_or_create (&keys, fixture->state_dir, &error));
-    fixture->session = lrd_session_new (fixture->iface, fixture->manager, client,
-                                        LRD_WG_BACKEND (fixture->backend), &keys,
-                                        fixture->state_dir, 51820);
-    lrd_keys_clear (&keys);
-  }
+  fixture->session = new_session (fixture, NULL);
   lrd_session_restore (fixture->session, saved);
   wait_calls (fixture->backend, "set ", 1);
   g_assert_cmpstr (g_ptr_array_index (fixture->backend->calls, 0), ==, expected_up);
   g_assert_cmpstr (lrd_helper1_get_state (fixture->iface), ==, "connected");
   g_assert_cmpstr (lrd_helper1_get_invite_code (fixture->iface), ==, code);
+}
+
+static void
+saved_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  Result *r = user_data;
+
+  r->ok = lrd_saved_party_save_finish (result, &r->error);
+  r->done = TRUE;
+}
+
+/* A damaged party file (an id that walks the server's paths, a token that would add a
+ * header, an address that is none) is forgotten before any of it reaches a URL, a header
+ * or WireGuard. */
+#define WELL_FORMED_TOKEN "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+static void
+test_restore_damaged (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  static const struct
+  {
+    const char *party_id;
+    const char *token;
+    const char *virtual_ip;
+  } damaged[] = {
+    { "0123456789abcdef/../../../v1/relays", WELL_FORMED_TOKEN, "10.66.0.7" },
+    { "0123456789abcdef", "AAAA\r\nX-Injected: 1", "10.66.0.7" },
+    { "0123456789abcdef", WELL_FORMED_TOKEN, "10.66.0.7/0 dev lo" },
+    { "0123456789abcdef", WELL_FORMED_TOKEN, "8.8.8.8" },
+  };
+  g_autofree char *party_path = g_build_filename (fixture->state_dir, "party", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (damaged); i++)
+    {
+      LrdSavedParty saved = {
+        .control_url = (char *) lr_test_server_get_url (fixture->server),
+        .party_id = (char *) damaged[i].party_id,
+        .party_name = (char *) "Damaged",
+        .invite_code = (char *) "7KQM-2XWD-9RTF",
+        .peer_id = (char *) "fedcba9876543210",
+        .peer_name = (char *) "alice",
+        .token = (char *) damaged[i].token,
+        .virtual_ip = (char *) damaged[i].virtual_ip,
+      };
+      Result written = { 0 };
+      gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+      lrd_saved_party_save_async (&saved, fixture->state_dir, NULL, saved_cb, &written);
+      wait_result (&written);
+      g_assert_no_error (written.error);
+      g_assert_true (g_file_test (party_path, G_FILE_TEST_EXISTS));
+
+      g_test_expect_message ("lanrage-helper", G_LOG_LEVEL_WARNING, "*saved party is damaged*");
+      lrd_session_restore (fixture->session, &saved);
+      g_test_assert_expected_messages ();
+
+      g_assert_cmpstr (lrd_helper1_get_state (fixture->iface), ==, "idle");
+      g_assert_cmpstr (lrd_helper1_get_party_id (fixture->iface), ==, "");
+      while (g_file_test (party_path, G_FILE_TEST_EXISTS) && g_get_monotonic_time () < deadline)
+        lr_test_run_for (10);
+      g_assert_false (g_file_test (party_path, G_FILE_TEST_EXISTS));
+    }
+  lr_test_run_for (50);
+  g_assert_cmpuint (fixture->backend->calls->len, ==, 0);
+}
+
+typedef struct
+{
+  guint  status;
+  char  *answer;
+} CannedAnswer;
+
+/* Answers every POST v1/parties with the canned status and JSON; anything else with 204. */
+static void
+canned_create_cb (SoupServer        *server,
+                  SoupServerMessage *message,
+                  const char        *path,
+                  GHashTable        *query,
+                  gpointer           user_data)
+{
+  const CannedAnswer *canned = user_data;
+
+  if (g_str_equal (soup_server_message_get_method (message), "POST") &&
+      g_str_equal (path, "/v1/parties"))
+    {
+      soup_server_message_set_status (message, canned->status, NULL);
+      soup_server_message_set_response (message, "application/json", SOUP_MEMORY_COPY,
+                                        canned->answer, strlen (canned->answer));
+    }
+  else
+    soup_server_message_set_status (message, 204, NULL);
+}
+
+/* A server that hands this machine an address outside 10.66.0.0/16 (the address would
+ * become the interface's, and a peer's its route) or a name with control characters (it
+ * would reach lanragectl's terminal) is not followed, and an error message with control
+ * characters reaches LastError and the caller without them. Each answer is the real server's with
+ * one value changed; a stand-in server serves it, since the real one never sends such. */
+static void
+test_hostile_answers (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  static const struct
+  {
+    const char *object;
+    const char *member;
+    const char *value;
+  } changes[] = {
+    { "peer", "virtual_ip", "8.8.8.8" },
+    { "party", "name", "LAN night\x1b]0;owned\x07" },
+  };
+  g_autoptr(SoupServer) canned = NULL;
+  g_autoptr(LrdSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  CannedAnswer answer = { 201, NULL };
+  Result refused = { 0 };
+  GSList *uris;
+
+  canned = soup_server_new (NULL, NULL);
+  soup_server_add_handler (canned, NULL, canned_create_cb, &answer, NULL);
+  g_assert_true (soup_server_listen_local (canned, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (canned);
+  url = g_uri_to_string (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  session = new_session (fixture, url);
+
+  for (guint i = 0; i < G_N_ELEMENTS (changes); i++)
+    {
+      g_autofree char *wg = lr_test_random_key ();
+      g_autofree char *disco = lr_test_random_key ();
+      g_autofree char *peer = lr_test_peer_in_json ("alice", wg, disco);
+      g_autofree char *body = lr_test_create_body ("LAN night", peer);
+      g_autoptr(LrTestResponse) response = NULL;
+      JsonNode *object;
+      Result created = { 0 };
+
+      response = lr_test_request (fixture->server, "POST", "/v1/parties", NULL, body);
+      lr_test_assert_status (response, 201);
+      object = lr_test_json_lookup (response->body, changes[i].object);
+      json_object_set_string_member (json_node_get_object (object), changes[i].member,
+                                     changes[i].value);
+      g_free (answer.answer);
+      answer.answer = lr_test_json_to_string (response->body);
+
+      lrd_session_create_party_async (session, "LAN night", "alice", NULL, result_cb, &created);
+      wait_result (&created);
+      g_assert_error (created.error, LRD_ERROR, LRD_ERROR_FAILED);
+      g_clear_error (&created.error);
+      g_assert_cmpstr (lrd_helper1_get_state (fixture->iface), ==, "idle");
+      g_assert_cmpstr (lrd_helper1_get_virtual_address (fixture->iface), ==, "");
+      g_assert_cmpstr (lrd_helper1_get_party_name (fixture->iface), ==, "");
+    }
+
+  answer.status = 400;
+  g_free (answer.answer);
+  answer.answer = g_strdup ("{\"error\": {\"code\": \"bad_request\", "
+                            "\"message\": \"Nope\\u001b]0;owned\\u0007\"}}");
+  lrd_session_create_party_async (session, "LAN night", "alice", NULL, result_cb, &refused);
+  wait_result (&refused);
+  g_assert_error (refused.error, LRD_ERROR, LRD_ERROR_FAILED);
+  g_assert_nonnull (strstr (refused.error->message, "Nope"));
+  g_assert_null (strchr (refused.error->message, '\x1b'));
+  g_assert_null (strchr (refused.error->message, '\x07'));
+  g_assert_cmpstr (lrd_helper1_get_last_error (fixture->iface), ==, refused.error->message);
+  g_clear_error (&refused.error);
+  g_free (answer.answer);
+
+  lr_test_run_for (50);
+  g_assert_cmpuint (fixture->backend->calls->len, ==, 0);
 }
 
 /* Heartbeats reach the server (the events socket keeps the peer online too; heartbeats
@@ -517,6 +703,10 @@ main (int    argc,
               test_leave_during_join, fixture_teardown);
   g_test_add ("/helper/session/restore", Fixture, NULL, fixture_setup, test_restore,
               fixture_teardown);
+  g_test_add ("/helper/session/restore-damaged", Fixture, NULL, fixture_setup,
+              test_restore_damaged, fixture_teardown);
+  g_test_add ("/helper/session/hostile-answers", Fixture, NULL, fixture_setup,
+              test_hostile_answers, fixture_teardown);
   g_test_add ("/helper/session/heartbeats", Fixture, NULL, fixture_setup, test_heartbeats,
               fixture_teardown);
   g_test_add ("/helper/session/party-closed", Fixture, NULL, fixture_setup, test_party_closed,
