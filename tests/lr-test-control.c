@@ -810,49 +810,43 @@ lr_test_json_lookup (JsonNode   *node,
   return found;
 }
 
+/* The value at @path, which must hold a @type; the test stops with the document otherwise. */
+static JsonNode *
+lookup_value (JsonNode   *node,
+              const char *path,
+              GType       type,
+              const char *what)
+{
+  JsonNode *found = lr_test_json_lookup (node, path);
+
+  if (!JSON_NODE_HOLDS_VALUE (found) || json_node_get_value_type (found) != type)
+    {
+      g_autofree char *text = lr_test_json_to_string (node);
+
+      g_error ("\"%s\" is not %s in %.800s", path, what, text);
+    }
+  return found;
+}
+
 const char *
 lr_test_json_string (JsonNode   *node,
                      const char *path)
 {
-  JsonNode *found = lr_test_json_lookup (node, path);
-
-  if (!JSON_NODE_HOLDS_VALUE (found) || json_node_get_value_type (found) != G_TYPE_STRING)
-    {
-      g_autofree char *text = lr_test_json_to_string (node);
-
-      g_error ("\"%s\" is not a string in %.800s", path, text);
-    }
-  return json_node_get_string (found);
+  return json_node_get_string (lookup_value (node, path, G_TYPE_STRING, "a string"));
 }
 
 gint64
 lr_test_json_int (JsonNode   *node,
                   const char *path)
 {
-  JsonNode *found = lr_test_json_lookup (node, path);
-
-  if (!JSON_NODE_HOLDS_VALUE (found) || json_node_get_value_type (found) != G_TYPE_INT64)
-    {
-      g_autofree char *text = lr_test_json_to_string (node);
-
-      g_error ("\"%s\" is not an integer in %.800s", path, text);
-    }
-  return json_node_get_int (found);
+  return json_node_get_int (lookup_value (node, path, G_TYPE_INT64, "an integer"));
 }
 
 gboolean
 lr_test_json_bool (JsonNode   *node,
                    const char *path)
 {
-  JsonNode *found = lr_test_json_lookup (node, path);
-
-  if (!JSON_NODE_HOLDS_VALUE (found) || json_node_get_value_type (found) != G_TYPE_BOOLEAN)
-    {
-      g_autofree char *text = lr_test_json_to_string (node);
-
-      g_error ("\"%s\" is not a boolean in %.800s", path, text);
-    }
-  return json_node_get_boolean (found);
+  return json_node_get_boolean (lookup_value (node, path, G_TYPE_BOOLEAN, "a boolean"));
 }
 
 JsonArray *
