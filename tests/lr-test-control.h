@@ -66,6 +66,11 @@ void lr_test_fixture_setup_keep_rate_limit (LrTestFixture *fixture,
 void lr_test_fixture_teardown              (LrTestFixture *fixture,
                                             gconstpointer  extra_args);
 
+/* Adds a test on one started server; @args is a NULL-terminated list of extra options. */
+#define LR_TEST_ADD(path, func, args) \
+  g_test_add ((path), LrTestFixture, (args), lr_test_fixture_setup, (func), \
+              lr_test_fixture_teardown)
+
 /* One HTTP exchange. */
 typedef struct
 {

@@ -1006,28 +1006,25 @@ main (int   argc,
 
   lr_test_control_init (&argc, &argv);
 
-#define ADD(path, func, args) \
-  g_test_add (path, Fixture, args, lr_test_fixture_setup, func, lr_test_fixture_teardown)
-
-  ADD ("/control/create/answer", test_create_answer, no_args);
-  ADD ("/control/join/unique-addresses", test_join_unique_addresses, no_args);
-  ADD ("/control/join/invite-code-forms", test_join_invite_code_forms, no_args);
-  ADD ("/control/join/already-joined", test_join_already_joined, no_args);
-  ADD ("/control/join/party-full", test_join_party_full, no_args);
-  ADD ("/control/join/address-churn", test_join_address_churn, no_args);
+  LR_TEST_ADD ("/control/create/answer", test_create_answer, no_args);
+  LR_TEST_ADD ("/control/join/unique-addresses", test_join_unique_addresses, no_args);
+  LR_TEST_ADD ("/control/join/invite-code-forms", test_join_invite_code_forms, no_args);
+  LR_TEST_ADD ("/control/join/already-joined", test_join_already_joined, no_args);
+  LR_TEST_ADD ("/control/join/party-full", test_join_party_full, no_args);
+  LR_TEST_ADD ("/control/join/address-churn", test_join_address_churn, no_args);
   g_test_add ("/control/join/rate-limit", Fixture, no_args, lr_test_fixture_setup_keep_rate_limit,
               test_join_rate_limit, lr_test_fixture_teardown);
-  ADD ("/control/peer/update", test_peer_update, no_args);
-  ADD ("/control/peer/heartbeat", test_peer_heartbeat, no_args);
-  ADD ("/control/peer/leave-and-remove", test_peer_leave_and_remove, no_args);
-  ADD ("/control/party/close", test_party_close, no_args);
-  ADD ("/control/relay-token/verify", test_relay_token, no_args);
-  ADD ("/control/relay-token/lifetime", test_relay_token_lifetime, token_lifetime);
-  ADD ("/control/relays/secret-permissions", test_relay_secret_permissions, no_args);
-  ADD ("/control/relays/secret-file-option", test_relay_secret_file_option, no_args);
-  ADD ("/control/relays/register", test_relays_register, no_args);
-  ADD ("/control/relays/expire", test_relays_expire, relay_expiry);
-  ADD ("/control/healthz-and-metrics", test_healthz_and_metrics, no_args);
+  LR_TEST_ADD ("/control/peer/update", test_peer_update, no_args);
+  LR_TEST_ADD ("/control/peer/heartbeat", test_peer_heartbeat, no_args);
+  LR_TEST_ADD ("/control/peer/leave-and-remove", test_peer_leave_and_remove, no_args);
+  LR_TEST_ADD ("/control/party/close", test_party_close, no_args);
+  LR_TEST_ADD ("/control/relay-token/verify", test_relay_token, no_args);
+  LR_TEST_ADD ("/control/relay-token/lifetime", test_relay_token_lifetime, token_lifetime);
+  LR_TEST_ADD ("/control/relays/secret-permissions", test_relay_secret_permissions, no_args);
+  LR_TEST_ADD ("/control/relays/secret-file-option", test_relay_secret_file_option, no_args);
+  LR_TEST_ADD ("/control/relays/register", test_relays_register, no_args);
+  LR_TEST_ADD ("/control/relays/expire", test_relays_expire, relay_expiry);
+  LR_TEST_ADD ("/control/healthz-and-metrics", test_healthz_and_metrics, no_args);
 
 #undef ADD
 

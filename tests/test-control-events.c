@@ -615,17 +615,14 @@ main (int   argc,
 
   lr_test_control_init (&argc, &argv);
 
-#define ADD(path, func, args) \
-  g_test_add (path, Fixture, args, lr_test_fixture_setup, func, lr_test_fixture_teardown)
-
-  ADD ("/control/events/order", test_events_order, no_args);
-  ADD ("/control/events/host-removes", test_events_host_removes, no_args);
-  ADD ("/control/events/fan-out", test_events_fan_out, no_args);
-  ADD ("/control/events/auth", test_events_auth, no_args);
-  ADD ("/control/events/signal/named-peer-only", test_signal_named_peer_only, no_args);
-  ADD ("/control/events/signal/refused", test_signal_refused, no_args);
-  ADD ("/control/events/offline-and-removal", test_offline_and_removal, short_timeouts);
-  ADD ("/control/events/heartbeats-keep-online", test_heartbeats_keep_online, short_timeouts);
+  LR_TEST_ADD ("/control/events/order", test_events_order, no_args);
+  LR_TEST_ADD ("/control/events/host-removes", test_events_host_removes, no_args);
+  LR_TEST_ADD ("/control/events/fan-out", test_events_fan_out, no_args);
+  LR_TEST_ADD ("/control/events/auth", test_events_auth, no_args);
+  LR_TEST_ADD ("/control/events/signal/named-peer-only", test_signal_named_peer_only, no_args);
+  LR_TEST_ADD ("/control/events/signal/refused", test_signal_refused, no_args);
+  LR_TEST_ADD ("/control/events/offline-and-removal", test_offline_and_removal, short_timeouts);
+  LR_TEST_ADD ("/control/events/heartbeats-keep-online", test_heartbeats_keep_online, short_timeouts);
 
 #undef ADD
 

@@ -490,18 +490,15 @@ main (int   argc,
 
   lr_test_control_init (&argc, &argv);
 
-#define ADD(path, func, args) \
-  g_test_add (path, Fixture, args, lr_test_fixture_setup, func, lr_test_fixture_teardown)
-
-  ADD ("/control/restart/sigterm", test_restart_sigterm, no_args);
-  ADD ("/control/restart/sigterm-right-after-start", test_sigterm_right_after_start, no_args);
-  ADD ("/control/restart/sigkill", test_restart_sigkill, no_args);
-  ADD ("/control/restart/kill-9-under-joins", test_kill_under_joins, no_args);
-  ADD ("/control/restart/with-sockets", test_restart_with_sockets, no_args);
-  ADD ("/control/restart/heartbeats-written-on-stop", test_heartbeats_written_on_stop,
+  LR_TEST_ADD ("/control/restart/sigterm", test_restart_sigterm, no_args);
+  LR_TEST_ADD ("/control/restart/sigterm-right-after-start", test_sigterm_right_after_start, no_args);
+  LR_TEST_ADD ("/control/restart/sigkill", test_restart_sigkill, no_args);
+  LR_TEST_ADD ("/control/restart/kill-9-under-joins", test_kill_under_joins, no_args);
+  LR_TEST_ADD ("/control/restart/with-sockets", test_restart_with_sockets, no_args);
+  LR_TEST_ADD ("/control/restart/heartbeats-written-on-stop", test_heartbeats_written_on_stop,
        slow_flush);
-  ADD ("/control/party/host-hand-over", test_host_hand_over, no_args);
-  ADD ("/control/party/empty-then-deleted", test_empty_party, empty_party);
+  LR_TEST_ADD ("/control/party/host-hand-over", test_host_hand_over, no_args);
+  LR_TEST_ADD ("/control/party/empty-then-deleted", test_empty_party, empty_party);
 
 #undef ADD
 
