@@ -1,0 +1,117 @@
+/* lrd-relay-client.h: this machine's side of lanrage-relay
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * LrdRelayClient carries the party's WireGuard datagrams through one lanrage-relay
+ * (lib/lr-relay-frame.h is the wire format) and picks that relay:
+ *
+ * - Candidates come from the session, in the order issue 4 gives (the control server's list,
+ *   the config's relays=, the control server's host on UDP 3478). Each is resolved
+ *   asynchronously and measured with PING frames; among those that answer, the lowest RTT
+ *   wins. RTTs are measured again now and then, and the client moves to a clearly better
+ *   relay only (hysteresis: it never flaps between two similar ones). A relay that stops
+ *   answering is left for the best other one at once.
+ * - On the chosen relay it BINDs with the party's relay token, BINDs again well within the
+ *   relay's idle timeout (which also keeps the NAT mapping open and follows an address
+ *   change), and asks for a new token through LrdRelayClient::token-needed before the
+ *   token expires or when the relay refuses it (expired, bad token).
+ * - Each peer gets a UDP socket on 127.0.0.1 (lrd_relay_client_add_peer): that socket's
+ *   address is the peer's WireGuard endpoint. What WireGuard sends to it goes to the relay
+ *   as DATA for that peer; DATA from the relay for that peer comes out of that socket to
+ *   WireGuard's listen port on 127.0.0.1. Only datagrams from WireGuard's own port are
+ *   taken on a peer socket, and only frames from the chosen relay's address on the relay
+ *   socket. The loopback endpoints stay the same when the relay changes, so the tunnel
+ *   never notices a switch.
+ * - The relay's STUN answer (a padded Binding request, so the relay never answers more
+ *   bytes than it got) gives this machine's public endpoint.
+ * - Latency to each peer through the relay is measured with probes carried in DATA frames
+ *   that WireGuard never sends (see lrd-relay-client.c for the format); the other peer's
+ *   client answers them.
+ *
+ * Everything runs on the thread-default main context of the thread that created the
+ * client; nothing blocks. Tokens are never logged.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "lr-clock.h"
+
+G_BEGIN_DECLS
+
+#define LRD_TYPE_RELAY_CLIENT (lrd_relay_client_get_type ())
+G_DECLARE_FINAL_TYPE (LrdRelayClient, lrd_relay_client, LRD, RELAY_CLIENT, GObject)
+
+/**
+ * LrdRelayClientState:
+ * @LRD_RELAY_CLIENT_STOPPED: no token yet, or stopped
+ * @LRD_RELAY_CLIENT_SEARCHING: measuring candidates, none chosen yet
+ * @LRD_RELAY_CLIENT_BOUND: bound on the chosen relay; DATA flows
+ * @LRD_RELAY_CLIENT_FAILED: no candidate answers, or every one refuses the token;
+ *   lrd_relay_client_get_problem() says what is wrong. The client keeps trying.
+ */
+typedef enum
+{
+  LRD_RELAY_CLIENT_STOPPED,
+  LRD_RELAY_CLIENT_SEARCHING,
+  LRD_RELAY_CLIENT_BOUND,
+  LRD_RELAY_CLIENT_FAILED,
+} LrdRelayClientState;
+
+/* @clock: for the decisions that depend on time (RTT age, hysteresis, token refresh);
+ * %NULL for the system clock. @wg_port: WireGuard's listen port on this machine. */
+LrdRelayClient *lrd_relay_client_new (LrClock *clock,
+                                      guint16  wg_port);
+
+/* Candidates as "host:port" (IPv6 literals as "[addr]:port"), best-first as the session
+ * knows them; replaces the previous list. Duplicates are ignored; a bad entry is skipped
+ * with a warning. The chosen relay stays chosen while it is still a candidate. */
+void        lrd_relay_client_set_candidates (LrdRelayClient      *self,
+                                             const char * const  *endpoints);
+
+/* The relay token from lanrage-control (opaque text; see lr-relay-token.h) and when it
+ * expires (µs since the epoch). Setting a token starts the client; a new token re-BINDs. */
+void        lrd_relay_client_set_token      (LrdRelayClient      *self,
+                                             const char          *relay_token,
+                                             gint64               expires_at_us);
+
+/* Stops: closes every socket, forgets token and peers. The client can be started again
+ * with set_token. */
+void        lrd_relay_client_stop           (LrdRelayClient      *self);
+
+/* Opens the loopback socket for @peer_id (lr-id.h as a number) and returns its address
+ * (transfer full) to use as the peer's WireGuard endpoint. Adding a peer twice returns
+ * the same address. */
+GInetSocketAddress *lrd_relay_client_add_peer    (LrdRelayClient  *self,
+                                                  guint64          peer_id,
+                                                  GError         **error);
+void                lrd_relay_client_remove_peer (LrdRelayClient  *self,
+                                                  guint64          peer_id);
+
+LrdRelayClientState lrd_relay_client_get_state   (LrdRelayClient  *self);
+/* "host:port" of the chosen relay as the candidate list named it, or "" */
+const char *lrd_relay_client_get_relay           (LrdRelayClient  *self);
+/* Smoothed RTT to the chosen relay in ms, or -1 */
+double      lrd_relay_client_get_relay_rtt_ms    (LrdRelayClient  *self);
+/* Why this relay: a sentence for people ("lowest round-trip time of 3 answering relays"),
+ * or "" */
+const char *lrd_relay_client_get_reason          (LrdRelayClient  *self);
+/* This machine's address and port as the relay sees them, "" until known */
+const char *lrd_relay_client_get_public_endpoint (LrdRelayClient  *self);
+/* In FAILED state, what is wrong in words a player understands; "" otherwise */
+const char *lrd_relay_client_get_problem         (LrdRelayClient  *self);
+
+/* Latency to @peer_id through the relay in ms (smoothed), or -1 until a probe came back.
+ * @out_loss_percent (nullable): probes lost of the last ones sent, 0..100. */
+double      lrd_relay_client_get_peer_latency_ms (LrdRelayClient  *self,
+                                                  guint64          peer_id,
+                                                  double          *out_loss_percent);
+
+/* Signals:
+ *   "changed" ()                 state, relay, RTT, reason, public endpoint or problem changed
+ *   "peer-changed" (guint64 id)  a peer's latency or loss changed
+ *   "token-needed" ()            the token expires soon or the relay refused it: the session
+ *                                asks lanrage-control for a new one and calls set_token
+ */
+
+G_END_DECLS
