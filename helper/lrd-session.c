@@ -5,6 +5,7 @@
 #include "lrd-session.h"
 #include "lrd-session-private.h"
 #include "lrd-error.h"
+#include "lrd-path-manager.h"
 
 #include "lr-control-models.h"
 #include "lr-id.h"
@@ -27,8 +28,14 @@
 #define RECONNECT_MAX_MS 10000
 /* WebSocket pings, so a server that vanished without closing is noticed. */
 #define EVENTS_KEEPALIVE_S 15
-/* Peers behind NATs need keepalives to keep their mappings (WireGuard's own advice). */
-#define PERSISTENT_KEEPALIVE_S 25
+/* The relay list is read again this often while in a party, so a relay that registered
+ * after the join (or one that went away) is seen. Registrations live 60 s on the server. */
+#define RELAY_LIST_INTERVAL_S 60
+/* Asking again for a relay token after a failure: quick first, then backing off. */
+#define TOKEN_RETRY_MIN_MS 1000
+#define TOKEN_RETRY_MAX_MS 30000
+/* The port lanrage-relay listens on when nothing else is known (servers/relay/README.md). */
+#define DEFAULT_RELAY_PORT 3478
 /* LastError when the server says the party or this machine's membership is no more. */
 #define PARTY_GONE_REASON "The party is gone, or this computer was removed from it."
 
@@ -50,6 +57,16 @@ struct _LrdSession
   GDBusObjectManagerServer  *manager;
   LrdControlClient          *client;
   LrdWgBackend              *backend;     /* nullable: no data plane */
+  GError                    *no_backend;  /* nullable: why there is no backend */
+  LrdPathManager            *paths;       /* with the backend */
+  GStrv                      config_relays;
+  GStrv                      server_relays;     /* from the control server's list */
+  char                      *pending_token;     /* from the join answer, until WireGuard is up */
+  gint64                     pending_token_expiry;
+  gboolean                   token_in_flight;
+  guint                      token_retry_source;
+  guint                      token_retry_ms;
+  guint                      relay_list_source;
   LrdKeys                    keys;
   char                      *state_dir;
   guint16                    listen_port;
@@ -75,6 +92,11 @@ G_DEFINE_FINAL_TYPE (LrdSession, lrd_session, G_TYPE_OBJECT)
 static void stop_party_activity (LrdSession *self);
 static void start_events        (LrdSession *self);
 static void remove_all_peers    (LrdSession *self);
+static void stop_data_plane     (LrdSession *self);
+static const char *get_string_member (JsonObject *object,
+                                      const char *name);
+static void token_needed_cb     (LrdPathManager *paths,
+                                 gpointer        user_data);
 
 static void
 peer_record_free (PeerRecord *record)
@@ -94,6 +116,7 @@ lrd_session_dispose (GObject *object)
   LrdSession *self = LRD_SESSION (object);
 
   stop_party_activity (self);
+  stop_data_plane (self);
   if (self->join_cancellable != NULL)
     g_cancellable_cancel (self->join_cancellable);
   g_clear_object (&self->join_cancellable);
@@ -102,6 +125,9 @@ lrd_session_dispose (GObject *object)
   g_clear_object (&self->iface);
   g_clear_object (&self->manager);
   g_clear_object (&self->client);
+  if (self->paths != NULL)
+    g_signal_handlers_disconnect_by_data (self->paths, self);
+  g_clear_object (&self->paths);
   g_clear_object (&self->backend);
 
   G_OBJECT_CLASS (lrd_session_parent_class)->dispose (object);
@@ -116,6 +142,12 @@ lrd_session_finalize (GObject *object)
   g_clear_pointer (&self->party, lrd_saved_party_free);
   g_clear_pointer (&self->peers, g_hash_table_unref);
   g_free (self->state_dir);
+  g_clear_error (&self->no_backend);
+  g_strfreev (self->config_relays);
+  g_strfreev (self->server_relays);
+  if (self->pending_token != NULL)
+    sodium_memzero (self->pending_token, strlen (self->pending_token));
+  g_free (self->pending_token);
 
   G_OBJECT_CLASS (lrd_session_parent_class)->finalize (object);
 }
@@ -136,6 +168,8 @@ lrd_session_init (LrdSession *self)
                                        (GDestroyNotify) peer_record_free);
   self->reconnect_delay_ms = RECONNECT_MIN_MS;
   self->heartbeat_interval_ms = HEARTBEAT_INTERVAL_S * 1000;
+  self->token_retry_ms = TOKEN_RETRY_MIN_MS;
+  self->config_relays = g_new0 (char *, 1);
 }
 
 void
@@ -156,6 +190,8 @@ reset_properties (LrdSession *self)
   lrd_helper1_set_invite_code (self->iface, "");
   lrd_helper1_set_virtual_address (self->iface, "");
   lrd_helper1_set_relay (self->iface, "");
+  lrd_helper1_set_relay_rtt_ms (self->iface, -1);
+  lrd_helper1_set_relay_reason (self->iface, "");
   lrd_helper1_set_public_endpoint (self->iface, "");
 }
 
@@ -191,7 +227,47 @@ lrd_session_new (LrdHelper1               *iface,
   lrd_helper1_set_nat_filtering (iface, "unknown");
   lrd_helper1_set_nat_type (iface, "unknown");
   lrd_helper1_set_backend (iface, backend != NULL ? lrd_wg_backend_get_name (backend) : "none");
+  if (backend != NULL)
+    {
+      self->paths = lrd_path_manager_new (NULL, iface, backend, listen_port);
+      g_signal_connect (self->paths, "token-needed", G_CALLBACK (token_needed_cb), self);
+    }
   return self;
+}
+
+/**
+ * lrd_session_set_no_backend_reason:
+ *
+ * Says why this session has no WireGuard backend: CreateParty and JoinParty then fail with
+ * @error (a copy is kept) instead of joining on the control plane only.
+ */
+void
+lrd_session_set_no_backend_reason (LrdSession   *self,
+                                   const GError *error)
+{
+  g_return_if_fail (LRD_IS_SESSION (self));
+  g_return_if_fail (self->backend == NULL);
+
+  g_clear_error (&self->no_backend);
+  self->no_backend = g_error_copy (error);
+}
+
+/**
+ * lrd_session_set_config_relays:
+ * @relays: "host:port" entries from the configuration's relays=
+ *
+ * Relays to try after the control server's list and before the control server's own host.
+ */
+void
+lrd_session_set_config_relays (LrdSession         *self,
+                               const char * const *relays)
+{
+  g_return_if_fail (LRD_IS_SESSION (self));
+
+  g_strfreev (self->config_relays);
+  self->config_relays = g_strdupv ((char **) relays);
+  if (self->config_relays == NULL)
+    self->config_relays = g_new0 (char *, 1);
 }
 
 /**
@@ -289,54 +365,8 @@ persist (LrdSession *self)
     lrd_saved_party_forget_async (self->state_dir, NULL, forget_cb, g_object_ref (self));
 }
 
-/* WireGuard, when there is a backend. Failures on a running party are logged: the next
- * event or refresh configures the peer again. */
-
-static void
-backend_peer_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  LrdWgBackend *backend = LRD_WG_BACKEND (source);
-  g_autoptr(GError) error = NULL;
-  gboolean removing = GPOINTER_TO_INT (user_data);
-  gboolean ok;
-
-  ok = removing ? lrd_wg_backend_remove_peer_finish (backend, result, &error)
-                : lrd_wg_backend_set_peer_finish (backend, result, &error);
-  if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    g_warning ("Cannot %s a WireGuard peer: %s", removing ? "remove" : "configure",
-               error->message);
-}
-
-static void
-backend_set_peer (LrdSession *self,
-                  PeerRecord *record)
-{
-  LrdWgPeerConfig config = { 0 };
-  g_autofree char *allowed_ip = NULL;
-
-  if (self->backend == NULL)
-    return;
-
-  allowed_ip = g_strdup_printf ("%s/32", record->virtual_ip);
-  config.public_key = record->wg_key;
-  config.endpoint = NULL;  /* The path manager gives it one (relay or direct). */
-  config.allowed_ips = (char *[]) { allowed_ip, NULL };
-  config.persistent_keepalive = PERSISTENT_KEEPALIVE_S;
-  lrd_wg_backend_set_peer_async (self->backend, &config, self->party_cancellable,
-                                 backend_peer_cb, GINT_TO_POINTER (FALSE));
-}
-
-static void
-backend_remove_peer (LrdSession     *self,
-                     const LrdWgKey *key)
-{
-  if (self->backend == NULL)
-    return;
-  lrd_wg_backend_remove_peer_async (self->backend, key, self->party_cancellable,
-                                    backend_peer_cb, GINT_TO_POINTER (TRUE));
-}
+/* WireGuard, when there is a backend. Peers are configured by the path manager; the
+ * session brings the interface up and takes it down. */
 
 static void
 backend_down_cb (GObject      *source,
@@ -413,7 +443,8 @@ static void
 unexport_peer (LrdSession *self,
                PeerRecord *record)
 {
-  backend_remove_peer (self, &record->wg_key);
+  if (self->paths != NULL)
+    lrd_path_manager_remove_peer (self->paths, record->id);
   g_dbus_object_manager_server_unexport (self->manager, record->object_path);
 }
 
@@ -495,8 +526,7 @@ upsert_peer (LrdSession   *self,
     }
   else if (memcmp (record->wg_key.bytes, key.bytes, sizeof key.bytes) != 0)
     {
-      /* A new key is a new WireGuard peer: the old one must not linger. */
-      backend_remove_peer (self, &record->wg_key);
+      /* A new key is a new WireGuard peer; the path manager drops the old one. */
       record->wg_key = key;
       configure = TRUE;
     }
@@ -522,8 +552,9 @@ upsert_peer (LrdSession   *self,
                                            G_DBUS_OBJECT_SKELETON (record->object));
     }
 
-  if (configure)
-    backend_set_peer (self, record);
+  if (configure && self->paths != NULL)
+    lrd_path_manager_add_peer (self->paths, record->id, record->peer, &record->wg_key,
+                               record->virtual_ip);
 }
 
 static void
@@ -639,6 +670,241 @@ stop_party_activity (LrdSession *self)
   self->reconnect_delay_ms = RECONNECT_MIN_MS;
 }
 
+/* The data plane's party-long activity: relay candidates and relay tokens */
+
+/* "host:port" entries of a JSON array of Relays (the join answer, GET /v1/relays); a relay
+ * the server describes oddly is skipped. */
+static GStrv
+parse_relay_list (JsonNode *node)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  JsonArray *array;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return g_strv_builder_end (builder);
+  array = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (array) && i < 64; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(LrRelay) relay = lr_relay_parse_node (json_array_get_element (array, i), &error);
+      g_autofree char *endpoint = NULL;
+
+      if (relay != NULL)
+        endpoint = lr_endpoint_normalize (relay->endpoint, &error);
+      if (endpoint == NULL)
+        {
+          g_debug ("Ignoring a relay the server described oddly: %s", error->message);
+          continue;
+        }
+      g_strv_builder_add (builder, endpoint);
+    }
+  return g_strv_builder_end (builder);
+}
+
+/* The control server's own host on the default relay port: the last candidate. */
+static char *
+control_host_relay (LrdSession *self)
+{
+  g_autoptr(GUri) uri = g_uri_parse (lrd_control_client_get_base_url (self->client),
+                                     G_URI_FLAGS_NONE, NULL);
+  const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+
+  if (host == NULL || host[0] == '\0')
+    return NULL;
+  if (strchr (host, ':') != NULL)
+    return g_strdup_printf ("[%s]:%d", host, DEFAULT_RELAY_PORT);
+  return g_strdup_printf ("%s:%d", host, DEFAULT_RELAY_PORT);
+}
+
+/* Candidates in the order issue 4 gives: the server's list, the configuration's, the
+ * server's host. The relay client measures them and drops duplicates. */
+static void
+update_relay_candidates (LrdSession *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autofree char *fallback = control_host_relay (self);
+  g_auto(GStrv) candidates = NULL;
+
+  if (self->paths == NULL)
+    return;
+  if (self->server_relays != NULL)
+    g_strv_builder_addv (builder, (const char **) self->server_relays);
+  g_strv_builder_addv (builder, (const char **) self->config_relays);
+  if (fallback != NULL)
+    g_strv_builder_add (builder, fallback);
+  candidates = g_strv_builder_end (builder);
+  lrd_path_manager_set_relays (self->paths, (const char * const *) candidates);
+}
+
+static void
+set_server_relays (LrdSession *self,
+                   GStrv       relays)
+{
+  g_strfreev (self->server_relays);
+  self->server_relays = relays;
+  update_relay_candidates (self);
+}
+
+static void
+relay_list_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(LrdSession) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = NULL;
+
+  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, NULL, &error);
+  if (root == NULL)
+    {
+      /* Keep the list we have: a restarting server is no reason to forget relays. */
+      if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("Cannot read the relay list: %s", error->message);
+      return;
+    }
+  if (self->party == NULL)
+    return;
+  set_server_relays (self, parse_relay_list (json_object_get_member (json_node_get_object (root),
+                                                                     "relays")));
+}
+
+static gboolean
+relay_list_timeout_cb (gpointer user_data)
+{
+  LrdSession *self = user_data;
+
+  lrd_control_client_request_async (self->client, "GET", "v1/relays", NULL, NULL,
+                                    self->party_cancellable, relay_list_cb,
+                                    g_object_ref (self));
+  return G_SOURCE_CONTINUE;
+}
+
+static void request_relay_token (LrdSession *self);
+
+static gboolean
+token_retry_cb (gpointer user_data)
+{
+  LrdSession *self = user_data;
+
+  self->token_retry_source = 0;
+  request_relay_token (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+relay_token_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(LrdSession) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  guint status = 0;
+  const char *token = NULL;
+  const char *expires_at = NULL;
+  gint64 expires_at_us = 0;
+
+  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &status,
+                                            &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self->token_in_flight = FALSE;
+  if (self->party == NULL)
+    return;
+  if (error != NULL && lrd_control_status_means_gone (status))
+    {
+      lose_party (self, PARTY_GONE_REASON);
+      return;
+    }
+  if (root != NULL)
+    {
+      JsonObject *object = json_node_get_object (root);
+
+      token = get_string_member (object, "relay_token");
+      expires_at = get_string_member (object, "expires_at");
+    }
+  if (token == NULL || token[0] == '\0' || !lr_timestamp_parse (expires_at, &expires_at_us))
+    {
+      guint delay = self->token_retry_ms;
+
+      g_debug ("No relay token this time (%s); asking again in %u ms",
+               error != NULL ? error->message : "an answer without one", delay);
+      self->token_retry_ms = MIN (self->token_retry_ms * 2, TOKEN_RETRY_MAX_MS);
+      g_clear_handle_id (&self->token_retry_source, g_source_remove);
+      self->token_retry_source = g_timeout_add (delay, token_retry_cb, self);
+      return;
+    }
+  self->token_retry_ms = TOKEN_RETRY_MIN_MS;
+  lrd_path_manager_set_token (self->paths, token, expires_at_us);
+}
+
+static void
+request_relay_token (LrdSession *self)
+{
+  g_autofree char *path = NULL;
+
+  if (self->party == NULL || self->paths == NULL || self->token_in_flight ||
+      self->party_cancellable == NULL)
+    return;
+  g_clear_handle_id (&self->token_retry_source, g_source_remove);
+  self->token_in_flight = TRUE;
+  path = g_strdup_printf ("v1/parties/%s/relay-token", self->party->party_id);
+  lrd_control_client_request_async (self->client, "POST", path, self->party->token, NULL,
+                                    self->party_cancellable, relay_token_cb,
+                                    g_object_ref (self));
+}
+
+static void
+token_needed_cb (LrdPathManager *paths,
+                 gpointer        user_data)
+{
+  request_relay_token (user_data);
+}
+
+static void
+forget_pending_token (LrdSession *self)
+{
+  if (self->pending_token != NULL)
+    sodium_memzero (self->pending_token, strlen (self->pending_token));
+  g_clear_pointer (&self->pending_token, g_free);
+  self->pending_token_expiry = 0;
+}
+
+/* Once WireGuard is up and the party's activity runs: relays, token, the first BIND. */
+static void
+start_data_plane (LrdSession *self)
+{
+  if (self->paths == NULL)
+    return;
+  update_relay_candidates (self);
+  self->relay_list_source = g_timeout_add_seconds (RELAY_LIST_INTERVAL_S,
+                                                   relay_list_timeout_cb, self);
+  if (self->pending_token != NULL)
+    {
+      /* The join answer's token saves a round trip before the first packet. */
+      lrd_path_manager_set_token (self->paths, self->pending_token, self->pending_token_expiry);
+      forget_pending_token (self);
+    }
+  else
+    {
+      request_relay_token (self);
+      relay_list_timeout_cb (self);
+    }
+}
+
+static void
+stop_data_plane (LrdSession *self)
+{
+  g_clear_handle_id (&self->relay_list_source, g_source_remove);
+  g_clear_handle_id (&self->token_retry_source, g_source_remove);
+  self->token_in_flight = FALSE;
+  self->token_retry_ms = TOKEN_RETRY_MIN_MS;
+  forget_pending_token (self);
+  g_clear_pointer (&self->server_relays, g_strfreev);
+  if (self->paths != NULL)
+    lrd_path_manager_stop (self->paths);
+}
+
 /* Drops the party here (its activity, peers, saved file and properties) and shows
  * @last_error; WireGuard and the server are the caller's to deal with. */
 static void
@@ -646,6 +912,7 @@ clear_party (LrdSession *self,
              const char *last_error)
 {
   stop_party_activity (self);
+  stop_data_plane (self);
   remove_all_peers (self);
   g_clear_pointer (&self->party, lrd_saved_party_free);
   persist (self);
@@ -1047,6 +1314,7 @@ finish_join (LrdSession *self,
   end_join (self, task);
   set_state (self, LRD_STATE_CONNECTED);
   start_party_activity (self);
+  start_data_plane (self);
   g_message ("In party %s as %s (%s)", self->party->party_id, self->party->peer_id,
              self->party->virtual_ip);
   g_task_return_boolean (task, TRUE);
@@ -1063,8 +1331,13 @@ backend_up_cb (GObject      *source,
 
   if (!lrd_wg_backend_up_finish (LRD_WG_BACKEND (source), result, &error))
     {
-      if (error->domain != LRD_ERROR && !g_error_matches (error, G_IO_ERROR,
-                                                          G_IO_ERROR_CANCELLED))
+      if (g_error_matches (error, LRD_WG_ERROR, LRD_WG_ERROR_NO_WIREGUARD))
+        {
+          error->domain = LRD_ERROR;
+          error->code = LRD_ERROR_NO_WIREGUARD;
+        }
+      else if (error->domain != LRD_ERROR && !g_error_matches (error, G_IO_ERROR,
+                                                               G_IO_ERROR_CANCELLED))
         {
           g_autoptr(GError) wrapped = g_error_new (LRD_ERROR, LRD_ERROR_FAILED,
                                                    "Cannot set up WireGuard: %s",
@@ -1169,6 +1442,25 @@ join_request_cb (GObject      *source,
   self->party = saved;
   persist (self);
 
+  /* The relay token and list come with the answer; they are used once WireGuard is up. */
+  forget_pending_token (self);
+  if (self->paths != NULL)
+    {
+      JsonObject *peer_object = json_node_get_object (peer_node);
+      const char *relay_token = get_string_member (peer_object, "relay_token");
+      gint64 expiry = 0;
+
+      if (relay_token[0] != '\0' &&
+          lr_timestamp_parse (get_string_member (peer_object, "relay_token_expires_at"),
+                              &expiry))
+        {
+          self->pending_token = g_strdup (relay_token);
+          self->pending_token_expiry = expiry;
+        }
+      g_strfreev (self->server_relays);
+      self->server_relays = parse_relay_list (json_object_get_member (object, "relays"));
+    }
+
   lrd_helper1_set_last_error (self->iface, "");
   show_party (self);
   bring_up (self, task);
@@ -1193,6 +1485,13 @@ start_join (LrdSession *self,
   if (peer_name == NULL || !check_not_in_party (self, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (self->backend == NULL && self->no_backend != NULL)
+    {
+      /* Before the request: the server must not count a member that cannot take part. */
+      g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_NO_WIREGUARD, "%s",
+                               self->no_backend->message);
       return;
     }
   body = build_peer_in_body (self, key, value, peer_name);
@@ -1321,6 +1620,7 @@ restore_up_cb (GObject      *source,
     }
   set_state (self, LRD_STATE_CONNECTED);
   start_party_activity (self);
+  start_data_plane (self);
 }
 
 /* The saved file is root's, but it is input all the same: what goes into URLs, the
@@ -1544,6 +1844,7 @@ lrd_session_shutdown_async (LrdSession          *self,
   if (self->join_cancellable != NULL)
     g_cancellable_cancel (self->join_cancellable);
   stop_party_activity (self);
+  stop_data_plane (self);
   if (self->party != NULL)
     backend_down (self, task);
   else

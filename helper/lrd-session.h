@@ -5,9 +5,10 @@
  * LrdSession drives the control plane: create or join over HTTP, the events WebSocket
  * (reconnected with backoff), heartbeats, leave. It keeps the io.lanrage.Helper1 properties
  * and one exported peer object per other member in step with the server, and tells the
- * WireGuard backend, when there is one, about every peer that comes and goes. Without a
- * backend (NULL) there is no data plane: the state still goes to "connected" on the
- * control plane, and the Backend property says "none".
+ * WireGuard backend, through its LrdPathManager, about every peer that comes and goes.
+ * Without a backend (NULL) there is no data plane: the state still goes to "connected" on
+ * the control plane and the Backend property says "none" (the --session test mode), unless
+ * lrd_session_set_no_backend_reason() said why there is none: then joins fail with it.
  */
 #pragma once
 
@@ -41,6 +42,10 @@ LrdSession *lrd_session_new              (LrdHelper1                *iface,
 
 void        lrd_session_restore          (LrdSession                *self,
                                           const LrdSavedParty       *saved);
+void        lrd_session_set_no_backend_reason (LrdSession         *self,
+                                               const GError       *error);
+void        lrd_session_set_config_relays     (LrdSession         *self,
+                                               const char * const *relays);
 
 void        lrd_session_create_party_async  (LrdSession          *self,
                                              const char          *name,

@@ -11,6 +11,8 @@
 #include "lrd-config.h"
 #include "lrd-error.h"
 #include "lrd-service.h"
+#include "lrd-wg-nm.h"
+#include "lrd-wg-uapi.h"
 
 #define LRD_BUS_NAME          "io.lanrage.Helper1"
 #define LRD_DEFAULT_STATE_DIR "/var/lib/lanrage"
@@ -26,6 +28,7 @@ typedef struct
   LrdKeys           keys;
   LrdSavedParty    *saved_party;
   LrdWgBackend     *backend;
+  GError           *backend_error;   /* why there is no backend, when there is none */
   PolkitAuthority  *authority;
   GDBusConnection  *connection;
   LrdService       *service;
@@ -133,6 +136,11 @@ bus_get_cb (GObject      *source,
   helper->service = lrd_service_new (helper->authority, client, helper->backend, &helper->keys,
                                      helper->state_dir, helper->config->port);
   lrd_keys_clear (&helper->keys);
+  if (helper->backend_error != NULL)
+    lrd_session_set_no_backend_reason (lrd_service_get_session (helper->service),
+                                       helper->backend_error);
+  lrd_session_set_config_relays (lrd_service_get_session (helper->service),
+                                 (const char * const *) helper->config->relays);
   if (!lrd_service_export (helper->service, helper->connection, &error))
     {
       g_printerr ("lanrage-helper: cannot export its objects: %s\n", error->message);
@@ -164,6 +172,84 @@ authority_cb (GObject      *source,
       return;
     }
   g_bus_get (G_BUS_TYPE_SYSTEM, NULL, bus_get_cb, helper);
+}
+
+static void
+serve (Helper *helper)
+{
+  if (helper->session_bus)
+    g_bus_get (G_BUS_TYPE_SESSION, NULL, bus_get_cb, helper);
+  else
+    polkit_authority_get_async (NULL, authority_cb, helper);
+}
+
+/* The backend is chosen before serving, so that the Backend property is right from the
+ * first call. Failing to get one is not fatal: the helper serves, shows why in the error of
+ * every CreateParty and JoinParty, and a later start (after "apt install wireguard-go")
+ * picks it up. */
+static void
+backend_ready (Helper       *helper,
+               LrdWgBackend *backend,
+               GError       *error)
+{
+  if (backend == NULL)
+    {
+      g_warning ("No WireGuard backend: %s", error->message);
+      helper->backend_error = error;
+    }
+  helper->backend = backend;
+  g_message ("WireGuard backend: %s on %s",
+             backend != NULL ? lrd_wg_backend_get_name (backend) : "none",
+             helper->config->interface_name);
+  serve (helper);
+}
+
+static void
+backend_auto_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GError *error = NULL;
+  LrdWgBackend *backend = lrd_wg_backend_new_auto_finish (result, &error);
+
+  backend_ready (user_data, backend, error);
+}
+
+static void
+backend_nm_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  GError *error = NULL;
+  LrdWgNm *backend = lrd_wg_nm_new_finish (result, &error);
+
+  backend_ready (user_data, LRD_WG_BACKEND (backend), error);
+}
+
+static void
+choose_backend (Helper *helper)
+{
+  const LrdConfig *config = helper->config;
+  GError *error = NULL;
+
+  if (helper->session_bus)
+    {
+      /* The test mode runs unprivileged: it could not create an interface anyway. */
+      g_message ("Session bus test mode: no WireGuard backend");
+      serve (helper);
+    }
+  else if (g_str_equal (config->backend, "networkmanager"))
+    lrd_wg_nm_new_async (config->interface_name, NULL, NULL, backend_nm_cb, helper);
+  else if (g_str_equal (config->backend, "uapi"))
+    {
+      LrdWgUapi *backend = lrd_wg_uapi_new (config->interface_name, config->wireguard_go,
+                                            &error);
+
+      backend_ready (helper, LRD_WG_BACKEND (backend), error);
+    }
+  else
+    lrd_wg_backend_new_auto_async (config->interface_name, config->wireguard_go, NULL, NULL,
+                                   backend_auto_cb, helper);
 }
 
 int
@@ -258,20 +344,11 @@ main (int    argc,
       g_clear_error (&error);
     }
 
-  /* The WireGuard backends come with their own branch (lrd_wg_backend_new_auto, chosen by
-   * helper.config->backend); until then the helper runs the control plane only and says
-   * "none" in its Backend property. */
-  helper.backend = NULL;
-
   helper.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGINT, stop_cb, &helper);
   g_unix_signal_add (SIGTERM, stop_cb, &helper);
 
-  if (session_bus)
-    g_bus_get (G_BUS_TYPE_SESSION, NULL, bus_get_cb, &helper);
-  else
-    polkit_authority_get_async (NULL, authority_cb, &helper);
-
+  choose_backend (&helper);
   g_main_loop_run (helper.loop);
 
   g_clear_handle_id (&helper.owner_id, g_bus_unown_name);
@@ -281,6 +358,7 @@ main (int    argc,
   g_clear_object (&helper.connection);
   g_clear_object (&helper.authority);
   g_clear_object (&helper.backend);
+  g_clear_error (&helper.backend_error);
   g_clear_pointer (&helper.saved_party, lrd_saved_party_free);
   g_clear_pointer (&helper.config, lrd_config_free);
   g_clear_pointer (&helper.loop, g_main_loop_unref);

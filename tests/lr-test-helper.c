@@ -42,6 +42,28 @@ lr_test_helper_require_root (void)
     }
 }
 
+/* Every helper this test program starts creates a real WireGuard interface (UAPI backend,
+ * wireguard-go). The program runs in a network namespace of its own, with its own loopback
+ * (where lanrage-control listens) and its own /run/wireguard, so no interface or socket
+ * ever appears on the machine, and the kernel removes them with the program. */
+void
+lr_test_helper_isolate (void)
+{
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+  const char *argv[] = { "ip", "link", "set", "lo", "up", NULL };
+
+  g_assert_cmpint (unshare (CLONE_NEWNET | CLONE_NEWNS), ==, 0);
+  g_assert_cmpint (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents ("/run/wireguard", 0755), ==, 0);
+  g_assert_cmpint (mount ("tmpfs", "/run/wireguard", "tmpfs", MS_NOSUID | MS_NODEV,
+                          "mode=0755"), ==, 0);
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+}
+
 gboolean
 lr_test_wait_for (gboolean (*check) (gpointer data),
                   gpointer  data,
@@ -423,10 +445,13 @@ struct _LrTestHelper
   char               *config_path;
   char               *log_path;
   char               *bus_name;
+  char               *interface_name;
   GSubprocess        *process;
   LrdHelper1         *proxy;
   GDBusObjectManager *manager;
 };
+
+static guint helper_counter;
 
 LrTestHelper *
 lr_test_helper_new (LrTestBus  *bus,
@@ -446,7 +471,12 @@ lr_test_helper_new (LrTestBus  *bus,
   self->config_path = g_build_filename (self->tmpdir, "helper.conf", NULL);
   self->log_path = g_build_filename (self->tmpdir, "helper.log", NULL);
 
-  config = g_strdup_printf ("[helper]\ncontrol-url=%s\nbackend=auto\n", control_url);
+  /* Interface and port of its own, so that two helpers of one test can both be up. */
+  helper_counter++;
+  self->interface_name = g_strdup_printf ("lrtest%u", helper_counter);
+  config = g_strdup_printf ("[helper]\ncontrol-url=%s\nbackend=auto\ninterface=%s\n"
+                            "port=%u\n", control_url, self->interface_name,
+                            51820 + helper_counter);
   write_file (self->config_path, config);
   return self;
 }
@@ -553,6 +583,7 @@ lr_test_helper_free (LrTestHelper *self)
   g_free (self->tmpdir);
   g_free (self->state_dir);
   g_free (self->config_path);
+  g_free (self->interface_name);
   g_free (self->log_path);
   g_free (self->bus_name);
   g_free (self);
@@ -562,6 +593,12 @@ const char *
 lr_test_helper_get_bus_name (LrTestHelper *self)
 {
   return self->bus_name;
+}
+
+const char *
+lr_test_helper_get_interface (LrTestHelper *self)
+{
+  return self->interface_name;
 }
 
 const char *

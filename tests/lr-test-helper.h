@@ -25,6 +25,10 @@ G_BEGIN_DECLS
 
 /* Exits 77 with the reason unless the test runs as root. Call before g_test_run(). */
 void lr_test_helper_require_root (void);
+/* Moves the test program into a network and mount namespace of its own (loopback up, a
+ * tmpfs on /run/wireguard), where its helpers' WireGuard interfaces live and die. Call at
+ * the start of main(), before GLib starts a thread. */
+void lr_test_helper_isolate (void);
 
 typedef struct _LrTestBus LrTestBus;
 
@@ -49,6 +53,8 @@ void          lr_test_helper_stop       (LrTestHelper *self);
 void          lr_test_helper_free       (LrTestHelper *self);
 const char   *lr_test_helper_get_bus_name  (LrTestHelper *self);
 const char   *lr_test_helper_get_state_dir (LrTestHelper *self);
+/* The WireGuard interface its configuration names (unique within the test program). */
+const char   *lr_test_helper_get_interface (LrTestHelper *self);
 LrdHelper1   *lr_test_helper_get_proxy  (LrTestHelper *self);
 GDBusObjectManager *lr_test_helper_get_manager (LrTestHelper *self);
 char         *lr_test_helper_get_log    (LrTestHelper *self);

@@ -3,14 +3,24 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Real lanrage-control, real helpers on a private system bus (two helpers share it under
- * two names), as root. There is no WireGuard backend yet in these runs (Backend "none"):
- * what is tested is the D-Bus API, the arguments, the errors and the party session.
+ * two names), as root. Each helper brings up a real WireGuard interface (wireguard-go, as
+ * the auto backend picks it without NetworkManager) inside the test's own network
+ * namespace (lr_test_helper_isolate); what is tested here is the D-Bus API, the arguments,
+ * the errors and the party session. The lab suite tests packets through the tunnel.
  */
 #include "lr-test-helper.h"
 #include "lrd-error.h"
 
 #include <glib/gstdio.h>
+#include <net/if.h>
 #include <string.h>
+
+/* Whether the helper's WireGuard interface exists (in the test's own namespace). */
+static gboolean
+has_interface (LrTestHelper *helper)
+{
+  return if_nametoindex (lr_test_helper_get_interface (helper)) != 0;
+}
 
 static void
 create_party (LrTestHelper *helper,
@@ -307,6 +317,9 @@ test_create_and_join (LrTestHelperFixture *fixture,
   lr_test_helper_wait_state (second, "idle");
   lr_test_helper_wait_peers (second, 0);
   lr_test_helper_wait_peers (fixture->helper, 0);
+  /* ...and the guest's WireGuard interface; the host's stays. */
+  g_assert_false (has_interface (second));
+  g_assert_true (has_interface (fixture->helper));
   g_assert_cmpstr (lrd_helper1_get_virtual_address (guest), ==, "");
   g_assert_cmpstr (lrd_helper1_get_last_error (guest), ==, "");
   g_assert_cmpstr (lrd_helper1_get_state (host), ==, "connected");
@@ -428,14 +441,18 @@ test_helper_restart (LrTestHelperFixture *fixture,
   party_file = g_build_filename (lr_test_helper_get_state_dir (fixture->helper), "party", NULL);
   g_assert_cmpint (g_stat (party_file, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_true (has_interface (fixture->helper));
 
+  /* A stopped helper leaves no interface behind; the restarted one brings it back. */
   lr_test_helper_stop (fixture->helper);
+  g_assert_false (has_interface (fixture->helper));
   lr_test_helper_start (fixture->helper);
   host = lr_test_helper_get_proxy (fixture->helper);
   lr_test_helper_wait_state (fixture->helper, "connected");
   g_assert_cmpstr (lrd_helper1_get_party_id (host), ==, party_id);
   g_assert_cmpstr (lrd_helper1_get_virtual_address (host), ==, address);
   g_assert_cmpstr (lrd_helper1_get_invite_code (host), ==, code);
+  g_assert_true (has_interface (fixture->helper));
 
   join_party (second, code, "guest");
   lr_test_helper_wait_peers (fixture->helper, 1);
@@ -480,6 +497,7 @@ main (int    argc,
       char **argv)
 {
   lr_test_helper_require_root ();
+  lr_test_helper_isolate ();
   lr_test_control_init (&argc, &argv);
   (void) LRD_ERROR;
 
