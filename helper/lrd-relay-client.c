@@ -87,8 +87,6 @@
 #define MAX_BATCH 64
 #define BUFFER_SIZE (LR_RELAY_FRAME_MAX_SIZE + LR_RELAY_FRAME_HEADER_SIZE)
 
-typedef struct _LrdRelayClient LrdRelayClientSelf;
-
 typedef struct
 {
   LrdRelayClient         *self;            /* not a reference */
@@ -1035,7 +1033,8 @@ handle_probe (LrdRelayClient *self,
           Probe *probe = &peer->probes[i];
           double sample;
 
-          if (probe->id != id || probe->answered || probe->sent_us != (gint64) get_u64 (payload + 12))
+          if (probe->id != id || probe->answered ||
+              probe->sent_us != (gint64) get_u64 (payload + 12))
             continue;
           probe->answered = TRUE;
           sample = MAX (0, now_us - probe->sent_us) / 1000.0;

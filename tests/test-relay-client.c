@@ -370,13 +370,35 @@ test_token (Fixture       *f,
   lrd_relay_client_set_token (f->a, expired, (now_s () - 60) * G_USEC_PER_SEC);
   g_assert_true (wait_until (f, token_was_needed, TIMEOUT_MS));
   g_assert_nonnull (strstr (lrd_relay_client_get_problem (f->a), "expired"));
-  g_assert_cmpint (relay_process_metric (&f->relay,
-                                         "lanrage_relay_dropped_packets_total{reason=\"expired\"}"),
-                   >=, 1);
+  g_assert_cmpint (relay_process_metric (&f->relay, "lanrage_relay_dropped_packets_total"
+                                         "{reason=\"expired\"}"), >=, 1);
 
   lrd_relay_client_set_token (f->a, good, (now_s () + 3600) * G_USEC_PER_SEC);
   g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
   g_assert_cmpstr (lrd_relay_client_get_problem (f->a), ==, "");
+}
+
+/* A name goes through GResolver; its IPv4 address is taken. */
+static void
+test_resolve (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *endpoint = NULL;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = g_strdup_printf ("localhost:%u", f->relay.port);
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint);
+
+  /* Stopped, it forgets its relay; a token starts it again. */
+  lrd_relay_client_stop (f->a);
+  g_assert_cmpint (lrd_relay_client_get_state (f->a), ==, LRD_RELAY_CLIENT_STOPPED);
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, "");
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
 }
 
 static gboolean
@@ -704,6 +726,7 @@ main (int    argc,
   ADD ("/lrd/relay-client/failover", test_failover);
   ADD ("/lrd/relay-client/no-answer", test_no_answer);
   ADD ("/lrd/relay-client/token", test_token);
+  ADD ("/lrd/relay-client/resolve", test_resolve);
   ADD ("/lrd/relay-client/public-endpoint", test_public_endpoint);
   ADD ("/lrd/relay-client/peer-latency", test_peer_latency);
   ADD ("/lrd/relay-client/garbage", test_garbage);
