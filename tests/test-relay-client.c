@@ -482,7 +482,8 @@ test_peer_latency (Fixture       *f,
  * relay's address; it answers PING with PONG and BIND with BOUND like the real one. */
 static guint
 serve_fake_relay (UdpClient *fake,
-                  int        ms)
+                  int        ms,
+                  guint16    bind_error)
 {
   gint64 deadline = g_get_monotonic_time () + ms * 1000;
   guint pings = 0;
@@ -513,7 +514,10 @@ serve_fake_relay (UdpClient *fake,
       else if (n >= LR_RELAY_FRAME_HEADER_SIZE && buffer[0] == 0x81 &&
                buffer[1] == LR_RELAY_FRAME_BIND)
         {
-          lr_relay_frame_write_header (buffer, LR_RELAY_FRAME_BOUND, 0, PEER_A);
+          if (bind_error != 0)
+            lr_relay_frame_write_header (buffer, LR_RELAY_FRAME_ERROR, bind_error, 0);
+          else
+            lr_relay_frame_write_header (buffer, LR_RELAY_FRAME_BOUND, 0, PEER_A);
           sendto (fake->fd, buffer, LR_RELAY_FRAME_HEADER_SIZE, 0, (struct sockaddr *) &from,
                   length);
         }
@@ -538,7 +542,7 @@ test_garbage (Fixture       *f,
   lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
   lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
   add_peer (f->a, PEER_B);
-  serve_fake_relay (&fake, 1500);
+  serve_fake_relay (&fake, 1500, 0);
   g_assert_cmpint (lrd_relay_client_get_state (f->a), ==, LRD_RELAY_CLIENT_BOUND);
   local = lrd_relay_client_dup_relay_socket_address (f->a);
   client_port = g_inet_socket_address_get_port (local);
@@ -583,11 +587,102 @@ test_garbage (Fixture       *f,
     }
 
   /* Still alive and still talking to its relay. */
-  g_assert_cmpuint (serve_fake_relay (&fake, 2500), >=, 1);
+  g_assert_cmpuint (serve_fake_relay (&fake, 2500, 0), >=, 1);
   /* What went to WireGuard was DATA for the peer, never anything else: drain it. */
   while (udp_client_recv (&f->wg_a, got, sizeof got, 0, NULL) >= 0)
     ;
   udp_client_clear (&fake);
+}
+
+/* A relay that is full is left for the next one at once. */
+static void
+test_full (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *fake_endpoint = NULL;
+  g_autofree char *endpoint = NULL;
+  UdpClient fake;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  udp_client_init (&fake, "127.0.0.1");
+  fake_endpoint = g_strdup_printf ("127.0.0.1:%u", ntohs (fake.addr.sin_port));
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) {
+    fake_endpoint, endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  serve_fake_relay (&fake, 2000, LR_RELAY_FRAME_ERROR_FULL);
+  g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint);
+  g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), fake_endpoint));
+  g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), "is full"));
+  udp_client_clear (&fake);
+}
+
+/* The relay restarts and forgets every binding: DATA gets not_bound, and the clients BIND
+ * again at once. */
+static void
+test_relay_restart (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *endpoint = NULL;
+  guint8 sent[100], got[1600];
+  gboolean through = FALSE;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  start_pair (f, (const char * const[]) { endpoint, NULL });
+  check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, 100, 1);
+
+  relay_process_stop (&f->relay, SIGKILL);
+  relay_process_start (&f->relay, NULL);
+  fill (sent, sizeof sent, 9);
+  for (guint i = 0; i < 40 && !through; i++)
+    {
+      udp_client_send (&f->wg_a, f->a_for_b, "127.0.0.1", sent, sizeof sent);
+      udp_client_send (&f->wg_b, f->b_for_a, "127.0.0.1", sent, sizeof sent);
+      through = receive (&f->wg_b, got, sizeof got, 100, NULL) == sizeof sent;
+    }
+  g_assert_true (through);
+  g_assert_true (both_bound (f));
+  /* Drop what else of the loop above came through. */
+  run_for (300);
+  while (udp_client_recv (&f->wg_a, got, sizeof got, 0, NULL) >= 0)
+    ;
+  while (udp_client_recv (&f->wg_b, got, sizeof got, 0, NULL) >= 0)
+    ;
+  check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, 200, 2);
+  check_one (&f->wg_b, f->b_for_a, &f->wg_a, f->a_for_b, 200, 3);
+}
+
+static gboolean
+bound_and_token_needed (Fixture *f)
+{
+  return f->token_needed > 0 && a_bound (f);
+}
+
+/* A token with less than five minutes left is used, and a new one asked for. */
+static void
+test_token_expires_soon (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *soon = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 120);
+  g_autofree char *good = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 7200);
+  g_autofree char *endpoint = NULL;
+  guint asked;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  g_signal_connect (f->a, "token-needed", G_CALLBACK (token_needed_cb), f);
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (f->a, soon, (now_s () + 120) * G_USEC_PER_SEC);
+  g_assert_true (wait_until (f, bound_and_token_needed, TIMEOUT_MS));
+
+  asked = f->token_needed;
+  lrd_relay_client_set_token (f->a, good, (now_s () + 7200) * G_USEC_PER_SEC);
+  run_for (1000);
+  g_assert_cmpuint (f->token_needed, ==, asked);
+  g_assert_true (a_bound (f));
 }
 
 /* The choice, with a manual clock: no waiting. */
@@ -727,6 +822,9 @@ main (int    argc,
   ADD ("/lrd/relay-client/no-answer", test_no_answer);
   ADD ("/lrd/relay-client/token", test_token);
   ADD ("/lrd/relay-client/resolve", test_resolve);
+  ADD ("/lrd/relay-client/token-expires-soon", test_token_expires_soon);
+  ADD ("/lrd/relay-client/full", test_full);
+  ADD ("/lrd/relay-client/relay-restart", test_relay_restart);
   ADD ("/lrd/relay-client/public-endpoint", test_public_endpoint);
   ADD ("/lrd/relay-client/peer-latency", test_peer_latency);
   ADD ("/lrd/relay-client/garbage", test_garbage);
