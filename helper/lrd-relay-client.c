@@ -87,6 +87,9 @@
 #define MAX_BATCH 64
 #define BUFFER_SIZE (LR_RELAY_FRAME_MAX_SIZE + LR_RELAY_FRAME_HEADER_SIZE)
 
+/* Why a relay was left; compared by address. */
+static const char REFUSES_TOKEN[] = "refuses this computer's party pass";
+
 typedef struct
 {
   LrdRelayClient         *self;            /* not a reference */
@@ -707,6 +710,23 @@ count_usable (LrdRelayClient *self,
   return n;
 }
 
+/* Whether a candidate was left, for @why (%NULL: any reason), and is not tried yet. */
+static gboolean
+any_left_for (LrdRelayClient *self,
+              const char     *why,
+              gint64          now_us)
+{
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+      if (candidate->measure.unusable_until_us > now_us &&
+          (why == NULL || candidate->left_why == why))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static int
 index_of (LrdRelayClient *self,
           Candidate      *candidate)
@@ -796,7 +816,14 @@ choose (LrdRelayClient *self,
                      previous->left_why != NULL ? previous->left_why : "stopped answering");
           set_current (self, NULL, "", now_us);
         }
-      if (n == 0)
+      if (self->token_refused)
+        ; /* The problem says so already. */
+      else if (any_left_for (self, REFUSES_TOKEN, now_us))
+        set_problem (self, "The relay refused this computer's party pass; asking the server "
+                           "for a new one.");
+      else if (any_left_for (self, NULL, now_us))
+        set_problem (self, "The relays are full or do not relay; trying again in a minute.");
+      else if (n == 0)
         set_problem (self, "No relay is known for this party, so peers that cannot reach "
                            "this computer directly cannot reach it at all.");
       else
@@ -1108,6 +1135,21 @@ handle_pong (LrdRelayClient     *self,
 }
 
 static void
+clear_token_refusals (LrdRelayClient *self)
+{
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+      if (candidate->left_why == REFUSES_TOKEN)
+        {
+          candidate->measure.unusable_until_us = 0;
+          candidate->left_why = NULL;
+        }
+    }
+}
+
+static void
 token_needed (LrdRelayClient *self,
               gint64          now_us)
 {
@@ -1124,14 +1166,27 @@ handle_error (LrdRelayClient     *self,
 
   switch (frame->code)
     {
-    case LR_RELAY_FRAME_ERROR_EXPIRED:
     case LR_RELAY_FRAME_ERROR_BAD_TOKEN:
+      /* Either the token is bad (a new one helps) or this relay does not share the control
+       * server's secret (another relay helps): ask for a token and try the others. A new
+       * token makes this relay a candidate again (see clear_token_refusals()). */
+      if (self->token_asked_us == 0)
+        token_needed (self, now_us);
+      current->measure.unusable_until_us = now_us + UNUSABLE_US;
+      current->left_why = REFUSES_TOKEN;
+      choose (self, now_us, FALSE);
+      if (self->current != NULL)
+        break;
+      self->token_refused = TRUE;
+      set_problem (self, "The relay refused this computer's party pass; asking the server for "
+                         "a new one.");
+      set_state (self, LRD_RELAY_CLIENT_FAILED);
+      break;
+
+    case LR_RELAY_FRAME_ERROR_EXPIRED:
       self->bound = FALSE;
-      set_problem (self, frame->code == LR_RELAY_FRAME_ERROR_EXPIRED ?
-                   "The relay refused this computer's party pass because it expired; "
-                   "asking the server for a new one." :
-                   "The relay refused this computer's party pass; asking the server for a "
-                   "new one.");
+      set_problem (self, "The relay refused this computer's party pass because it expired; "
+                         "asking the server for a new one.");
       set_state (self, LRD_RELAY_CLIENT_FAILED);
       if (!self->token_refused)
         {
@@ -1578,6 +1633,7 @@ lrd_relay_client_set_token (LrdRelayClient *self,
   self->token_expires_us = expires_at_us;
   self->token_set_us = now_us;
   self->token_asked_us = 0;
+  clear_token_refusals (self);
   if (self->token_refused)
     {
       self->token_refused = FALSE;

@@ -350,6 +350,12 @@ token_needed_cb (LrdRelayClient *client,
 }
 
 static gboolean
+bound_and_token_needed (Fixture *f)
+{
+  return f->token_needed > 0 && a_bound (f);
+}
+
+static gboolean
 token_was_needed (Fixture *f)
 {
   return f->token_needed > 0 && a_failed (f);
@@ -594,6 +600,41 @@ test_garbage (Fixture       *f,
   udp_client_clear (&fake);
 }
 
+/* A relay with another secret refuses the token: the client asks for a new one and uses
+ * the next relay meanwhile. */
+static void
+test_other_secret (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *endpoint1 = NULL;
+  g_autofree char *endpoint2 = NULL;
+
+  relay_process_start (&f->relay, NULL);
+  relay_process_start (&f->relay2, NULL);
+  endpoint1 = endpoint_of (&f->relay);
+  endpoint2 = endpoint_of (&f->relay2);
+  g_signal_connect (f->a, "token-needed", G_CALLBACK (token_needed_cb), f);
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) {
+    endpoint2, endpoint1, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  g_assert_true (wait_until (f, bound_and_token_needed, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint1);
+  g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), "refuses"));
+
+  /* Only the refusing relay is left: FAILED, saying why, until a token it takes. */
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint2, NULL });
+  g_assert_true (wait_until (f, a_failed, TIMEOUT_MS));
+  g_assert_nonnull (strstr (lrd_relay_client_get_problem (f->a), "party pass"));
+  run_for (1500);
+  g_assert_nonnull (strstr (lrd_relay_client_get_problem (f->a), "party pass"));
+  g_clear_pointer (&token, g_free);
+  token = relay_process_mint (&f->relay2, PARTY, PEER_A, now_s () + 3600);
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint2);
+}
+
 /* A relay that is full is left for the next one at once. */
 static void
 test_full (Fixture       *f,
@@ -653,12 +694,6 @@ test_relay_restart (Fixture       *f,
     ;
   check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, 200, 2);
   check_one (&f->wg_b, f->b_for_a, &f->wg_a, f->a_for_b, 200, 3);
-}
-
-static gboolean
-bound_and_token_needed (Fixture *f)
-{
-  return f->token_needed > 0 && a_bound (f);
 }
 
 /* A token with less than five minutes left is used, and a new one asked for. */
@@ -824,6 +859,7 @@ main (int    argc,
   ADD ("/lrd/relay-client/resolve", test_resolve);
   ADD ("/lrd/relay-client/token-expires-soon", test_token_expires_soon);
   ADD ("/lrd/relay-client/full", test_full);
+  ADD ("/lrd/relay-client/other-secret", test_other_secret);
   ADD ("/lrd/relay-client/relay-restart", test_relay_restart);
   ADD ("/lrd/relay-client/public-endpoint", test_public_endpoint);
   ADD ("/lrd/relay-client/peer-latency", test_peer_latency);
