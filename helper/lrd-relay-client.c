@@ -1,0 +1,1915 @@
+/* lrd-relay-client.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Peer latency probes. The party's peers measure their latency to each other through the
+ * relay with DATA frames whose payload WireGuard never sends: a WireGuard message starts
+ * with its type as a little-endian u32 of 1..4 (bytes 01..04 00 00 00), so a payload that
+ * starts with 'L' is never one. A probe payload is exactly PROBE_SIZE (20) bytes:
+ *
+ *   0..3    'L' 'R' 'p' 'i' (ping-probe) or 'L' 'R' 'p' 'o' (pong-probe)
+ *   4..11   probe id, big endian, chosen by the sender of the ping-probe
+ *   12..19  the ping-probe's send time in µs (the sender's clock), big endian
+ *
+ * A client that gets a ping-probe from a peer it knows answers with a pong-probe that
+ * carries the same id and time back to that peer; probes never reach WireGuard.
+ */
+#include "lrd-relay-client-private.h"
+
+#include "lr-relay-frame.h"
+#include "lr-relay-token.h"
+#include "lr-stun.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+/* The timers tick this often; every decision below then compares LrClock times. 100 ms keeps
+ * the failover within a few hundred ms of the deadlines below at negligible cost. */
+#define TICK_MS 100
+/* Candidates are measured again this often once a relay is chosen: often enough to follow
+ * a route change within a minute, rarely enough that a thousand clients cost a relay
+ * nothing. */
+#define ROUND_INTERVAL_US (30 * G_USEC_PER_SEC)
+/* While none is chosen (start, or every relay gone), a round every second. */
+#define SEARCH_ROUND_INTERVAL_US (1 * G_USEC_PER_SEC)
+/* A round ends when every candidate answered or after this: a relay a second away is of no
+ * use for games anyway. */
+#define ROUND_TIMEOUT_US (1 * G_USEC_PER_SEC)
+/* The chosen relay is pinged every second; three missed pongs (plus some slack for the tick)
+ * and it is dead, so the tunnel is back on another relay within about four seconds. */
+#define KEEPALIVE_INTERVAL_US (1 * G_USEC_PER_SEC)
+#define DEAD_AFTER_US (3500 * 1000)
+/* A candidate that is not chosen answered in one of the last two rounds, or is stale. */
+#define STALE_AFTER_US (2 * ROUND_INTERVAL_US + ROUND_TIMEOUT_US)
+/* Hysteresis: another relay is clearly better when its smoothed RTT is at least 25 % and
+ * 10 ms lower, in two rounds in a row. Below that, a switch (which costs a re-BIND and
+ * perhaps a lost packet) is not worth it, and two peers keep choosing the same relay. */
+#define BETTER_FRACTION 0.75
+#define BETTER_MIN_MS 10.0
+#define BETTER_ROUNDS 2
+/* A BIND is sent every second until BOUND comes; after three without answer the relay is
+ * left. Bound, the client BINDs again every 25 s, well within the relay's 120 s idle timeout
+ * and a typical NAT's 30 s UDP mapping timeout. */
+#define BIND_RETRY_US (1 * G_USEC_PER_SEC)
+#define BIND_ATTEMPTS 3
+#define REBIND_INTERVAL_US (25 * G_USEC_PER_SEC)
+/* A relay that is full, does not relay or never BOUND us is left alone this long. */
+#define UNUSABLE_US (60 * G_USEC_PER_SEC)
+/* A new token is asked for with a fifth of its lifetime or five minutes left, whichever is
+ * more, and asked again this often while none comes. */
+#define TOKEN_LEFT_FRACTION 0.2
+#define TOKEN_LEFT_MIN_US (5 * 60 * G_USEC_PER_SEC)
+#define TOKEN_ASK_AGAIN_US (30 * G_USEC_PER_SEC)
+/* The public endpoint is asked for again with each measuring round, every second until the
+ * first answer. */
+#define STUN_INTERVAL_US ROUND_INTERVAL_US
+#define STUN_RETRY_US (1 * G_USEC_PER_SEC)
+/* A STUN answer of the relay is at most 20 (header) + 24 (XOR-MAPPED-ADDRESS, IPv6) + 2 * 24
+ * (RFC 5780 RESPONSE-ORIGIN, OTHER-ADDRESS) + 8 (FINGERPRINT) = 100 bytes; the request is
+ * padded to 124 bytes (RFC 5780 section 7.6, PADDING) so the relay never sends more than it
+ * got and does not count it against its rate limit for amplifying requests. */
+#define STUN_PADDING 100
+#define STUN_REQUEST_SIZE (LR_STUN_HEADER_SIZE + 4 + STUN_PADDING)
+/* Peer probes: one every two seconds per peer, smoothed latency and loss over the last ten;
+ * a probe without answer for two seconds is lost. */
+#define PROBE_INTERVAL_US (2 * G_USEC_PER_SEC)
+#define PROBE_WINDOW 10
+#define PROBE_TIMEOUT_US (2 * G_USEC_PER_SEC)
+#define PROBE_SIZE 20
+#define PING_PAYLOAD_SIZE 16
+/* RFC 6298 section 2: SRTT <- 7/8 SRTT + 1/8 R. */
+#define RTT_ALPHA 0.125
+/* At most this many datagrams per wakeup of a socket, so one busy socket cannot starve the
+ * main loop. */
+#define MAX_BATCH 64
+#define BUFFER_SIZE (LR_RELAY_FRAME_MAX_SIZE + LR_RELAY_FRAME_HEADER_SIZE)
+
+/* Why a relay was left; compared by address. */
+static const char REFUSES_TOKEN[] = "refuses this computer's party pass";
+
+typedef struct
+{
+  LrdRelayClient         *self;            /* not a reference */
+  char                   *name;            /* "host:port" as given */
+  GCancellable           *cancellable;     /* of the resolve */
+  gboolean                resolved;
+  struct sockaddr_storage addr;
+  socklen_t               addr_length;
+  LrdRelayMeasure         measure;
+  gboolean                answered_round;
+  gint64                  next_keepalive_us;
+  const char             *left_why;        /* why it was left: static text, or NULL */
+} Candidate;
+
+typedef struct
+{
+  guint64 id;
+  gint64  sent_us;
+  gboolean answered;
+} Probe;
+
+typedef struct
+{
+  LrdRelayClient     *self;                /* not a reference */
+  guint64             id;
+  GSocket            *socket;
+  GSource            *source;
+  GInetSocketAddress *address;
+  gint64              next_probe_us;
+  guint64             next_probe_id;
+  Probe               probes[PROBE_WINDOW];
+  guint               n_probes;            /* total sent, the ring index is n % WINDOW */
+  double              latency_ms;          /* smoothed, < 0 until the first answer */
+  double              loss_percent;
+} Peer;
+
+enum
+{
+  PROP_0,
+  PROP_STATE,
+  PROP_RELAY,
+  PROP_RELAY_RTT_MS,
+  PROP_REASON,
+  PROP_PUBLIC_ENDPOINT,
+  PROP_PROBLEM,
+  N_PROPS
+};
+
+enum
+{
+  SIGNAL_CHANGED,
+  SIGNAL_PEER_CHANGED,
+  SIGNAL_TOKEN_NEEDED,
+  N_SIGNALS
+};
+
+static GParamSpec *props[N_PROPS];
+static guint signals[N_SIGNALS];
+
+struct _LrdRelayClient
+{
+  GObject              parent_instance;
+
+  LrClock             *clock;
+  GMainContext        *context;
+  guint16              wg_port;
+  struct sockaddr_in   wg_addr;
+
+  GPtrArray           *candidates;         /* of Candidate */
+  GHashTable          *peers;              /* guint64 * -> Peer */
+
+  char                *token;
+  gint64               token_expires_us;
+  gint64               token_set_us;
+  gint64               token_asked_us;     /* 0: not asked for this token */
+  gboolean             token_refused;
+
+  gboolean             running;
+  GSocket             *socket4;
+  GSource             *source4;
+  GSocket             *socket6;
+  GSource             *source6;
+  GSource             *tick;
+
+  Candidate           *current;
+  LrdRelayChoice       choice;
+  Candidate           *contender;
+  gboolean             round_active;
+  gint64               round_started_us;
+  gint64               next_round_us;
+  gboolean             bound;
+  guint                bind_attempts;
+  gint64               next_bind_us;
+  gint64               last_bind_us;
+  gint64               next_stun_us;
+  guint8               stun_transaction[LR_STUN_TRANSACTION_SIZE];
+  gboolean             stun_pending;
+  gboolean             ever_searched;
+
+  LrdRelayClientState  state;
+  char                *relay;
+  double               relay_rtt_ms;
+  char                *reason;
+  char                *public_endpoint;
+  char                *problem;
+  guint                pending_notify;     /* bits of PROP_ */
+  GArray              *pending_peers;      /* of guint64: peer-changed to emit */
+  gboolean             pending_token_needed;
+
+  guint64              dropped;            /* garbage and refused datagrams */
+};
+
+G_DEFINE_FINAL_TYPE (LrdRelayClient, lrd_relay_client, G_TYPE_OBJECT)
+
+/* The pure decision logic */
+
+gboolean
+lrd_relay_measure_is_usable (const LrdRelayMeasure *measure,
+                             gboolean               is_current,
+                             gint64                 now_us)
+{
+  if (measure->unusable_until_us > now_us)
+    return FALSE;
+  if (measure->rtt_ms < 0 || measure->last_answer_us == 0)
+    return FALSE;
+  return now_us - measure->last_answer_us <= (is_current ? DEAD_AFTER_US : STALE_AFTER_US);
+}
+
+static gboolean
+clearly_better (double candidate_ms,
+                double current_ms)
+{
+  return candidate_ms <= current_ms * BETTER_FRACTION &&
+         current_ms - candidate_ms >= BETTER_MIN_MS;
+}
+
+/* Among the usable candidates other than @skip: the lowest RTT, unless one listed earlier is
+ * not clearly worse; the session lists relays best-first, and so peers of a party whose
+ * relays are about as near all choose the same one. */
+static int
+best_candidate (const LrdRelayMeasure *measures,
+                guint                  n_measures,
+                int                    skip,
+                gint64                 now_us)
+{
+  int lowest = -1;
+
+  for (guint i = 0; i < n_measures; i++)
+    {
+      if ((int) i == skip || !lrd_relay_measure_is_usable (&measures[i], FALSE, now_us))
+        continue;
+      if (lowest < 0 || measures[i].rtt_ms < measures[lowest].rtt_ms)
+        lowest = i;
+    }
+  if (lowest < 0)
+    return -1;
+
+  for (int i = 0; i < lowest; i++)
+    {
+      if (i == skip || !lrd_relay_measure_is_usable (&measures[i], FALSE, now_us))
+        continue;
+      if (!clearly_better (measures[lowest].rtt_ms, measures[i].rtt_ms))
+        return i;
+    }
+  return lowest;
+}
+
+/**
+ * lrd_relay_choose:
+ * @current: index of the chosen candidate, or -1
+ * @round_done: a measuring round just ended (only then is a relay first chosen or a better
+ *   one counted)
+ *
+ * Returns: the index of the candidate to use, or -1; @out_reason says why it changed.
+ */
+int
+lrd_relay_choose (LrdRelayChoice        *choice,
+                  const LrdRelayMeasure *measures,
+                  guint                  n_measures,
+                  int                    current,
+                  gboolean               round_done,
+                  gint64                 now_us,
+                  LrdRelayChoiceReason  *out_reason)
+{
+  int best;
+
+  if (current >= (int) n_measures)
+    current = -1;
+
+  if (current >= 0 && !lrd_relay_measure_is_usable (&measures[current], TRUE, now_us))
+    {
+      best = best_candidate (measures, n_measures, current, now_us);
+      choice->contender = -1;
+      choice->contender_rounds = 0;
+      *out_reason = best >= 0 ? LRD_RELAY_CHOICE_DEAD : LRD_RELAY_CHOICE_NONE;
+      return best;
+    }
+
+  if (current < 0)
+    {
+      if (!round_done)
+        {
+          *out_reason = LRD_RELAY_CHOICE_KEEP;
+          return -1;
+        }
+      best = best_candidate (measures, n_measures, -1, now_us);
+      choice->contender = -1;
+      choice->contender_rounds = 0;
+      *out_reason = best >= 0 ? LRD_RELAY_CHOICE_FIRST : LRD_RELAY_CHOICE_NONE;
+      return best;
+    }
+
+  *out_reason = LRD_RELAY_CHOICE_KEEP;
+  if (!round_done)
+    return current;
+
+  /* Only a candidate that answered in this round may take over. */
+  best = -1;
+  for (guint i = 0; i < n_measures; i++)
+    {
+      if ((int) i == current || !lrd_relay_measure_is_usable (&measures[i], FALSE, now_us) ||
+          now_us - measures[i].last_answer_us > 2 * ROUND_TIMEOUT_US)
+        continue;
+      if (best < 0 || measures[i].rtt_ms < measures[best].rtt_ms)
+        best = i;
+    }
+
+  if (best < 0 || !clearly_better (measures[best].rtt_ms, measures[current].rtt_ms))
+    {
+      choice->contender = -1;
+      choice->contender_rounds = 0;
+      return current;
+    }
+
+  if (choice->contender == best)
+    choice->contender_rounds++;
+  else
+    {
+      choice->contender = best;
+      choice->contender_rounds = 1;
+    }
+  if (choice->contender_rounds < BETTER_ROUNDS)
+    return current;
+
+  choice->contender = -1;
+  choice->contender_rounds = 0;
+  *out_reason = LRD_RELAY_CHOICE_BETTER;
+  return best;
+}
+
+/* Properties and signals */
+
+static void
+set_string (LrdRelayClient *self,
+            char          **field,
+            const char     *value,
+            guint           prop)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return;
+  g_free (*field);
+  *field = g_strdup (value);
+  self->pending_notify |= 1u << prop;
+}
+
+static void
+set_state (LrdRelayClient      *self,
+           LrdRelayClientState  state)
+{
+  if (self->state == state)
+    return;
+  self->state = state;
+  self->pending_notify |= 1u << PROP_STATE;
+}
+
+static void
+set_problem (LrdRelayClient *self,
+             const char     *problem)
+{
+  set_string (self, &self->problem, problem, PROP_PROBLEM);
+}
+
+static void
+update_rtt (LrdRelayClient *self)
+{
+  double rtt = -1;
+
+  /* Shown rounded to 0.1 ms: finer changes are noise and not worth a "changed". */
+  if (self->current != NULL && self->current->measure.rtt_ms >= 0)
+    rtt = (gint64) (self->current->measure.rtt_ms * 10 + 0.5) / 10.0;
+  if (rtt == self->relay_rtt_ms)
+    return;
+  self->relay_rtt_ms = rtt;
+  self->pending_notify |= 1u << PROP_RELAY_RTT_MS;
+}
+
+static void
+peer_changed (LrdRelayClient *self,
+              guint64         peer_id)
+{
+  for (guint i = 0; i < self->pending_peers->len; i++)
+    {
+      if (g_array_index (self->pending_peers, guint64, i) == peer_id)
+        return;
+    }
+  g_array_append_val (self->pending_peers, peer_id);
+}
+
+/* Signals are emitted here only, at the end of each callback and public method: a handler
+ * may then stop the client or remove a peer without pulling a socket or a hash table
+ * iteration from under the code that found the change. */
+static void
+flush_changed (LrdRelayClient *self)
+{
+  guint pending = self->pending_notify;
+  g_autoptr(GArray) peers = NULL;
+  gboolean token_needed = self->pending_token_needed;
+
+  self->pending_notify = 0;
+  self->pending_token_needed = FALSE;
+  if (self->pending_peers->len > 0)
+    {
+      peers = g_steal_pointer (&self->pending_peers);
+      self->pending_peers = g_array_new (FALSE, FALSE, sizeof (guint64));
+    }
+
+  if (pending != 0)
+    {
+      g_object_freeze_notify (G_OBJECT (self));
+      for (guint prop = 1; prop < N_PROPS; prop++)
+        {
+          if (pending & (1u << prop))
+            g_object_notify_by_pspec (G_OBJECT (self), props[prop]);
+        }
+      g_object_thaw_notify (G_OBJECT (self));
+      g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+    }
+  for (guint i = 0; peers != NULL && i < peers->len; i++)
+    g_signal_emit (self, signals[SIGNAL_PEER_CHANGED], 0, g_array_index (peers, guint64, i));
+  if (token_needed)
+    g_signal_emit (self, signals[SIGNAL_TOKEN_NEEDED], 0);
+}
+
+/* Addresses */
+
+static gboolean
+sockaddr_equal (const struct sockaddr_storage *a,
+                socklen_t                      a_length,
+                const struct sockaddr_storage *b,
+                socklen_t                      b_length)
+{
+  if (a->ss_family != b->ss_family)
+    return FALSE;
+  if (a->ss_family == AF_INET)
+    {
+      const struct sockaddr_in *a4 = (const struct sockaddr_in *) a;
+      const struct sockaddr_in *b4 = (const struct sockaddr_in *) b;
+
+      return a_length >= sizeof *a4 && b_length >= sizeof *b4 &&
+             a4->sin_port == b4->sin_port &&
+             a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+    }
+  if (a->ss_family == AF_INET6)
+    {
+      const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *) a;
+      const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *) b;
+
+      return a_length >= sizeof *a6 && b_length >= sizeof *b6 &&
+             a6->sin6_port == b6->sin6_port &&
+             memcmp (&a6->sin6_addr, &b6->sin6_addr, sizeof a6->sin6_addr) == 0;
+    }
+  return FALSE;
+}
+
+static GSocket *
+socket_for (LrdRelayClient *self,
+            int             family)
+{
+  return family == AF_INET6 ? self->socket6 : self->socket4;
+}
+
+static void
+send_to_candidate (LrdRelayClient *self,
+                   Candidate      *candidate,
+                   const guint8   *data,
+                   gsize           length)
+{
+  GSocket *socket = socket_for (self, candidate->addr.ss_family);
+
+  if (socket == NULL || !candidate->resolved)
+    return;
+  /* Errors (no route, a full buffer) are what UDP does: the missing answer tells. */
+  (void) sendto (g_socket_get_fd (socket), data, length, MSG_DONTWAIT,
+                 (const struct sockaddr *) &candidate->addr, candidate->addr_length);
+}
+
+static void
+put_u64 (guint8  *out,
+         guint64  value)
+{
+  for (int i = 7; i >= 0; i--)
+    {
+      out[i] = value & 0xff;
+      value >>= 8;
+    }
+}
+
+static guint64
+get_u64 (const guint8 *in)
+{
+  guint64 value = 0;
+
+  for (int i = 0; i < 8; i++)
+    value = (value << 8) | in[i];
+  return value;
+}
+
+/* Candidates */
+
+static void
+candidate_free (Candidate *candidate)
+{
+  g_cancellable_cancel (candidate->cancellable);
+  g_clear_object (&candidate->cancellable);
+  g_free (candidate->name);
+  g_free (candidate);
+}
+
+static void
+candidate_reset (Candidate *candidate)
+{
+  candidate->measure.rtt_ms = -1;
+  candidate->measure.last_answer_us = 0;
+  candidate->measure.unusable_until_us = 0;
+  candidate->answered_round = FALSE;
+  candidate->next_keepalive_us = 0;
+  candidate->left_why = NULL;
+}
+
+static void
+send_ping (LrdRelayClient *self,
+           Candidate      *candidate,
+           gint64          now_us)
+{
+  guint8 frame[LR_RELAY_FRAME_HEADER_SIZE + PING_PAYLOAD_SIZE];
+  guint8 payload[PING_PAYLOAD_SIZE];
+  gsize length;
+
+  put_u64 (payload, g_get_monotonic_time ());
+  put_u64 (payload + 8, now_us);
+  length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_PING, 0, 0, payload,
+                                 sizeof payload);
+  send_to_candidate (self, candidate, frame, length);
+}
+
+static gboolean ensure_socket (LrdRelayClient *self,
+                               int             family);
+
+static void
+candidate_set_address (Candidate    *candidate,
+                       GInetAddress *address,
+                       guint16       port)
+{
+  g_autoptr(GSocketAddress) socket_address = g_inet_socket_address_new (address, port);
+
+  memset (&candidate->addr, 0, sizeof candidate->addr);
+  if (!g_socket_address_to_native (socket_address, &candidate->addr, sizeof candidate->addr,
+                                   NULL))
+    return;
+  candidate->addr_length = g_socket_address_get_native_size (socket_address);
+  candidate->resolved = TRUE;
+  if (candidate->self->running)
+    ensure_socket (candidate->self, candidate->addr.ss_family);
+}
+
+static void
+resolve_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  GList *addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (source), result, &error);
+  Candidate *candidate;
+  GInetAddress *chosen = NULL;
+  g_autoptr(GSocketConnectable) parsed = NULL;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  candidate = user_data;
+  if (addresses == NULL)
+    {
+      g_warning ("Cannot resolve relay %s: %s", candidate->name, error->message);
+      return;
+    }
+
+  /* IPv4 first: every relay listens there, and most home routers have no IPv6. */
+  for (GList *l = addresses; l != NULL && chosen == NULL; l = l->next)
+    {
+      if (g_inet_address_get_family (l->data) == G_SOCKET_FAMILY_IPV4)
+        chosen = l->data;
+    }
+  if (chosen == NULL)
+    chosen = addresses->data;
+
+  parsed = g_network_address_parse (candidate->name, 0, NULL);
+  if (parsed != NULL)
+    candidate_set_address (candidate, chosen,
+                           g_network_address_get_port (G_NETWORK_ADDRESS (parsed)));
+  g_resolver_free_addresses (addresses);
+}
+
+static Candidate *
+candidate_new (LrdRelayClient *self,
+               const char     *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnectable) parsed = g_network_address_parse (name, 0, &error);
+  g_autoptr(GInetAddress) literal = NULL;
+  const char *host;
+  guint16 port;
+  Candidate *candidate;
+
+  if (parsed == NULL)
+    {
+      g_warning ("Skipping relay candidate “%s”: %s", name, error->message);
+      return NULL;
+    }
+  host = g_network_address_get_hostname (G_NETWORK_ADDRESS (parsed));
+  port = g_network_address_get_port (G_NETWORK_ADDRESS (parsed));
+  if (port == 0 || host == NULL || *host == '\0')
+    {
+      g_warning ("Skipping relay candidate “%s”: it needs a host and a port", name);
+      return NULL;
+    }
+
+  candidate = g_new0 (Candidate, 1);
+  candidate->self = self;
+  candidate->name = g_strdup (name);
+  candidate->cancellable = g_cancellable_new ();
+  candidate_reset (candidate);
+
+  literal = g_inet_address_new_from_string (host);
+  if (literal != NULL)
+    candidate_set_address (candidate, literal, port);
+  else
+    {
+      g_autoptr(GResolver) resolver = g_resolver_get_default ();
+
+      g_resolver_lookup_by_name_async (resolver, host, candidate->cancellable, resolve_cb,
+                                       candidate);
+    }
+  return candidate;
+}
+
+static Candidate *
+find_candidate_by_addr (LrdRelayClient                *self,
+                        const struct sockaddr_storage *from,
+                        socklen_t                      from_length)
+{
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+      if (candidate->resolved &&
+          sockaddr_equal (&candidate->addr, candidate->addr_length, from, from_length))
+        return candidate;
+    }
+  return NULL;
+}
+
+/* Choosing */
+
+static void
+set_current (LrdRelayClient *self,
+             Candidate      *candidate,
+             const char     *reason,
+             gint64          now_us)
+{
+  self->current = candidate;
+  self->bound = FALSE;
+  self->bind_attempts = 0;
+  self->next_bind_us = now_us;
+  self->next_stun_us = now_us;
+  self->stun_pending = FALSE;
+  set_string (self, &self->relay, candidate != NULL ? candidate->name : "", PROP_RELAY);
+  set_string (self, &self->reason, reason, PROP_REASON);
+  update_rtt (self);
+  if (candidate != NULL)
+    {
+      candidate->next_keepalive_us = now_us;
+      candidate->left_why = NULL;
+      /* A newly chosen relay gets the same few seconds to answer as the chosen one always
+       * has, even if it was last measured half a minute ago. */
+      candidate->measure.last_answer_us = MAX (candidate->measure.last_answer_us, now_us);
+      if (self->token_refused)
+        set_state (self, LRD_RELAY_CLIENT_FAILED);
+      else
+        {
+          set_state (self, LRD_RELAY_CLIENT_SEARCHING);
+          set_problem (self, "");
+        }
+    }
+}
+
+static guint
+count_usable (LrdRelayClient *self,
+              gint64          now_us)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+      if (lrd_relay_measure_is_usable (&candidate->measure, FALSE, now_us))
+        n++;
+    }
+  return n;
+}
+
+/* Whether a candidate was left, for @why (%NULL: any reason), and is not tried yet. */
+static gboolean
+any_left_for (LrdRelayClient *self,
+              const char     *why,
+              gint64          now_us)
+{
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+      if (candidate->measure.unusable_until_us > now_us &&
+          (why == NULL || candidate->left_why == why))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static int
+index_of (LrdRelayClient *self,
+          Candidate      *candidate)
+{
+  guint index;
+
+  if (candidate == NULL || !g_ptr_array_find (self->candidates, candidate, &index))
+    return -1;
+  return index;
+}
+
+static void start_round (LrdRelayClient *self,
+                         gint64          now_us);
+
+static void
+choose (LrdRelayClient *self,
+        gint64          now_us,
+        gboolean        round_done)
+{
+  guint n = self->candidates->len;
+  g_autofree LrdRelayMeasure *measures = g_new0 (LrdRelayMeasure, MAX (n, 1));
+  LrdRelayChoiceReason reason;
+  Candidate *previous = self->current;
+  Candidate *next;
+  g_autofree char *text = NULL;
+  int index;
+
+  for (guint i = 0; i < n; i++)
+    measures[i] = ((Candidate *) g_ptr_array_index (self->candidates, i))->measure;
+  self->choice.contender = index_of (self, self->contender);
+  index = lrd_relay_choose (&self->choice, measures, n, index_of (self, previous), round_done,
+                            now_us, &reason);
+  self->contender = self->choice.contender >= 0 ?
+                    g_ptr_array_index (self->candidates, self->choice.contender) : NULL;
+  next = index >= 0 ? g_ptr_array_index (self->candidates, index) : NULL;
+
+  switch (reason)
+    {
+    case LRD_RELAY_CHOICE_KEEP:
+      return;
+
+    case LRD_RELAY_CHOICE_FIRST:
+      {
+        guint usable = count_usable (self, now_us);
+        int lowest = -1;
+
+        for (guint i = 0; i < n; i++)
+          {
+            if (lrd_relay_measure_is_usable (&measures[i], FALSE, now_us) &&
+                (lowest < 0 || measures[i].rtt_ms < measures[lowest].rtt_ms))
+              lowest = i;
+          }
+        if (lowest == index)
+          text = g_strdup_printf ("lowest round-trip time of %u answering relay%s", usable,
+                                  usable == 1 ? "" : "s");
+        else
+          text = g_strdup_printf ("listed first among %u answering relays of about the "
+                                  "lowest round-trip time", usable);
+        g_debug ("Relay %s chosen: %s", next->name, text);
+        set_current (self, next, text, now_us);
+      }
+      break;
+
+    case LRD_RELAY_CHOICE_BETTER:
+      text = g_strdup_printf ("round-trip time %.1f ms, clearly lower than %.1f ms through "
+                              "lanrage-relay %s", next->measure.rtt_ms,
+                              previous->measure.rtt_ms, previous->name);
+      g_debug ("Relay %s chosen: %s", next->name, text);
+      set_current (self, next, text, now_us);
+      break;
+
+    case LRD_RELAY_CHOICE_DEAD:
+      text = g_strdup_printf ("previous relay lanrage-relay %s %s", previous->name,
+                              previous->left_why != NULL ? previous->left_why
+                                                         : "stopped answering");
+      g_message ("Relay %s chosen: %s", next->name, text);
+      set_current (self, next, text, now_us);
+      /* The others' RTTs may be half a minute old: measure them again now. */
+      start_round (self, now_us);
+      break;
+
+    case LRD_RELAY_CHOICE_NONE:
+    default:
+      if (previous != NULL)
+        {
+          g_message ("Relay %s %s, and no other relay answers", previous->name,
+                     previous->left_why != NULL ? previous->left_why : "stopped answering");
+          set_current (self, NULL, "", now_us);
+        }
+      if (self->token_refused)
+        ; /* The problem says so already. */
+      else if (any_left_for (self, REFUSES_TOKEN, now_us))
+        set_problem (self, "The relay refused this computer's party pass; asking the server "
+                           "for a new one.");
+      else if (any_left_for (self, NULL, now_us))
+        set_problem (self, "The relays are full or do not relay; trying again in a minute.");
+      else if (n == 0)
+        set_problem (self, "No relay is known for this party, so peers that cannot reach "
+                           "this computer directly cannot reach it at all.");
+      else
+        {
+          g_autofree char *problem =
+            n == 1 ? g_strdup ("The relay does not answer. Check the internet connection and "
+                               "whether a firewall blocks UDP.")
+                   : g_strdup_printf ("None of the %u relays answers. Check the internet "
+                                      "connection and whether a firewall blocks UDP.", n);
+
+          set_problem (self, problem);
+        }
+      set_state (self, LRD_RELAY_CLIENT_FAILED);
+      self->next_round_us = MIN (self->next_round_us, now_us + SEARCH_ROUND_INTERVAL_US);
+      break;
+    }
+}
+
+static void
+start_round (LrdRelayClient *self,
+             gint64          now_us)
+{
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+      candidate->answered_round = FALSE;
+      send_ping (self, candidate, now_us);
+    }
+  self->round_active = TRUE;
+  self->round_started_us = now_us;
+  self->next_round_us = now_us + (self->current != NULL ? ROUND_INTERVAL_US
+                                                        : SEARCH_ROUND_INTERVAL_US);
+}
+
+static gboolean
+round_complete (LrdRelayClient *self,
+                gint64          now_us)
+{
+  if (now_us - self->round_started_us >= ROUND_TIMEOUT_US)
+    return TRUE;
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+      if (!candidate->answered_round)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Sending */
+
+static void
+send_bind (LrdRelayClient *self,
+           gint64          now_us)
+{
+  guint8 frame[LR_RELAY_FRAME_HEADER_SIZE + LR_RELAY_TOKEN_TEXT_LENGTH];
+  gsize length;
+
+  if (self->current == NULL || self->token == NULL)
+    return;
+  length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_BIND, 0, 0, self->token,
+                                 MIN (strlen (self->token), LR_RELAY_TOKEN_TEXT_LENGTH));
+  if (length > 0)
+    send_to_candidate (self, self->current, frame, length);
+  memset (frame, 0, sizeof frame);
+  self->last_bind_us = now_us;
+}
+
+static void
+send_stun (LrdRelayClient *self)
+{
+  guint8 request[STUN_REQUEST_SIZE];
+  guint8 padding[STUN_PADDING] = { 0 };
+  LrStunBuilder builder;
+  gsize length;
+
+  for (guint i = 0; i < LR_STUN_TRANSACTION_SIZE; i++)
+    self->stun_transaction[i] = g_random_int_range (0, 256);
+  lr_stun_builder_init (&builder, request, sizeof request, LR_STUN_METHOD_BINDING,
+                        LR_STUN_CLASS_REQUEST, self->stun_transaction);
+  lr_stun_builder_add (&builder, LR_STUN_ATTR_PADDING, padding, sizeof padding);
+  length = lr_stun_builder_finish (&builder);
+  if (length == 0)
+    return;
+  send_to_candidate (self, self->current, request, length);
+  self->stun_pending = TRUE;
+}
+
+static void
+send_data (LrdRelayClient *self,
+           guint64         peer_id,
+           guint8         *frame,
+           gsize           payload_length)
+{
+  lr_relay_frame_write_header (frame, LR_RELAY_FRAME_DATA, 0, peer_id);
+  send_to_candidate (self, self->current, frame, LR_RELAY_FRAME_HEADER_SIZE + payload_length);
+}
+
+/* Peers */
+
+static void
+peer_free (Peer *peer)
+{
+  if (peer->source != NULL)
+    {
+      g_source_destroy (peer->source);
+      g_clear_pointer (&peer->source, g_source_unref);
+    }
+  if (peer->socket != NULL)
+    g_socket_close (peer->socket, NULL);
+  g_clear_object (&peer->socket);
+  g_clear_object (&peer->address);
+  g_free (peer);
+}
+
+static gboolean
+is_from_wireguard (LrdRelayClient           *self,
+                   const struct sockaddr_in *from,
+                   socklen_t                 from_length)
+{
+  return from_length >= sizeof *from && from->sin_family == AF_INET &&
+         from->sin_port == self->wg_addr.sin_port &&
+         from->sin_addr.s_addr == self->wg_addr.sin_addr.s_addr;
+}
+
+static gboolean
+peer_socket_cb (GSocket      *socket,
+                GIOCondition  condition,
+                gpointer      user_data)
+{
+  Peer *peer = user_data;
+  LrdRelayClient *self = peer->self;
+  guint8 buffer[BUFFER_SIZE];
+  guint8 *payload = buffer + LR_RELAY_FRAME_HEADER_SIZE;
+  int fd = g_socket_get_fd (socket);
+
+  for (guint n = 0; n < MAX_BATCH; n++)
+    {
+      struct sockaddr_in from;
+      socklen_t from_length = sizeof from;
+      gssize length = recvfrom (fd, payload, LR_RELAY_FRAME_MAX_SIZE, MSG_DONTWAIT | MSG_TRUNC,
+                                (struct sockaddr *) &from, &from_length);
+
+      if (length < 0)
+        {
+          if (errno == EINTR || errno == ECONNREFUSED)
+            continue;
+          break;
+        }
+      /* Only WireGuard's own port: anything else on the machine could otherwise send into
+       * the party through us. */
+      if (!is_from_wireguard (self, &from, from_length) || !self->bound ||
+          self->current == NULL || length == 0 ||
+          length > LR_RELAY_FRAME_MAX_SIZE - LR_RELAY_FRAME_HEADER_SIZE)
+        {
+          self->dropped++;
+          continue;
+        }
+      send_data (self, peer->id, buffer, length);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+update_peer_loss (LrdRelayClient *self,
+                  Peer           *peer,
+                  gint64          now_us)
+{
+  guint counted = 0, lost = 0;
+  double loss;
+
+  for (guint i = 0; i < MIN (peer->n_probes, PROBE_WINDOW); i++)
+    {
+      const Probe *probe = &peer->probes[i];
+
+      if (probe->answered)
+        counted++;
+      else if (now_us - probe->sent_us >= PROBE_TIMEOUT_US)
+        {
+          counted++;
+          lost++;
+        }
+    }
+  loss = counted > 0 ? 100.0 * lost / counted : 0;
+  if (loss != peer->loss_percent)
+    {
+      peer->loss_percent = loss;
+      peer_changed (self, peer->id);
+    }
+}
+
+static void
+send_probe (LrdRelayClient *self,
+            Peer           *peer,
+            gint64          now_us)
+{
+  guint8 frame[LR_RELAY_FRAME_HEADER_SIZE + PROBE_SIZE];
+  guint8 *payload = frame + LR_RELAY_FRAME_HEADER_SIZE;
+  Probe *probe = &peer->probes[peer->n_probes % PROBE_WINDOW];
+
+  probe->id = peer->next_probe_id++;
+  probe->sent_us = now_us;
+  probe->answered = FALSE;
+  peer->n_probes++;
+  memcpy (payload, "LRpi", 4);
+  put_u64 (payload + 4, probe->id);
+  put_u64 (payload + 12, now_us);
+  send_data (self, peer->id, frame, PROBE_SIZE);
+}
+
+static void
+handle_probe (LrdRelayClient *self,
+              Peer           *peer,
+              guint8         *frame,
+              const guint8   *payload)
+{
+  if (payload[3] == 'i')
+    {
+      guint8 *answer = frame + LR_RELAY_FRAME_HEADER_SIZE;
+
+      /* The payload is in @frame already: turn it into the pong-probe in place. */
+      answer[3] = 'o';
+      send_data (self, peer->id, frame, PROBE_SIZE);
+    }
+  else if (payload[3] == 'o')
+    {
+      guint64 id = get_u64 (payload + 4);
+      gint64 now_us = lr_clock_now_us (self->clock);
+
+      for (guint i = 0; i < MIN (peer->n_probes, PROBE_WINDOW); i++)
+        {
+          Probe *probe = &peer->probes[i];
+          double sample;
+
+          if (probe->id != id || probe->answered ||
+              probe->sent_us != (gint64) get_u64 (payload + 12))
+            continue;
+          probe->answered = TRUE;
+          sample = MAX (0, now_us - probe->sent_us) / 1000.0;
+          if (peer->latency_ms < 0)
+            peer->latency_ms = sample;
+          else
+            peer->latency_ms += RTT_ALPHA * (sample - peer->latency_ms);
+          peer_changed (self, peer->id);
+          update_peer_loss (self, peer, now_us);
+          return;
+        }
+    }
+}
+
+/* The relay socket */
+
+static void
+handle_stun (LrdRelayClient *self,
+             const guint8   *data,
+             gsize           length)
+{
+  LrStunMessage message;
+  LrStunAddress mapped;
+  g_autofree char *text = NULL;
+
+  if (!self->stun_pending || !lr_stun_message_parse (&message, data, length, NULL) ||
+      message.klass != LR_STUN_CLASS_SUCCESS ||
+      memcmp (message.transaction_id, self->stun_transaction, LR_STUN_TRANSACTION_SIZE) != 0 ||
+      !lr_stun_message_get_address (&message, LR_STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped))
+    {
+      self->dropped++;
+      return;
+    }
+  self->stun_pending = FALSE;
+  self->next_stun_us = lr_clock_now_us (self->clock) + STUN_INTERVAL_US;
+  text = lr_stun_address_to_string (&mapped);
+  set_string (self, &self->public_endpoint, text, PROP_PUBLIC_ENDPOINT);
+}
+
+static void
+handle_pong (LrdRelayClient     *self,
+             Candidate          *candidate,
+             const LrRelayFrame *frame,
+             gint64              now_us)
+{
+  gint64 sent;
+  double sample;
+
+  if (frame->payload_length != PING_PAYLOAD_SIZE)
+    {
+      self->dropped++;
+      return;
+    }
+  /* RTT from the monotonic clock: the wall clock may step between PING and PONG. */
+  sent = get_u64 (frame->payload);
+  sample = (g_get_monotonic_time () - sent) / 1000.0;
+  if (sample < 0 || sample > 10000)
+    {
+      self->dropped++;
+      return;
+    }
+  if (candidate->measure.rtt_ms < 0)
+    candidate->measure.rtt_ms = sample;
+  else
+    candidate->measure.rtt_ms += RTT_ALPHA * (sample - candidate->measure.rtt_ms);
+  candidate->measure.last_answer_us = now_us;
+  if (self->round_active)
+    candidate->answered_round = TRUE;
+  if (candidate == self->current)
+    update_rtt (self);
+}
+
+static void
+clear_token_refusals (LrdRelayClient *self)
+{
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+      if (candidate->left_why == REFUSES_TOKEN)
+        {
+          candidate->measure.unusable_until_us = 0;
+          candidate->left_why = NULL;
+        }
+    }
+}
+
+static void
+token_needed (LrdRelayClient *self,
+              gint64          now_us)
+{
+  self->token_asked_us = now_us;
+  self->pending_token_needed = TRUE;
+}
+
+static void
+handle_error (LrdRelayClient     *self,
+              const LrRelayFrame *frame,
+              gint64              now_us)
+{
+  Candidate *current = self->current;
+
+  switch (frame->code)
+    {
+    case LR_RELAY_FRAME_ERROR_BAD_TOKEN:
+      /* Either the token is bad (a new one helps) or this relay does not share the control
+       * server's secret (another relay helps): ask for a token and try the others. A new
+       * token makes this relay a candidate again (see clear_token_refusals()). */
+      if (self->token_asked_us == 0)
+        token_needed (self, now_us);
+      current->measure.unusable_until_us = now_us + UNUSABLE_US;
+      current->left_why = REFUSES_TOKEN;
+      choose (self, now_us, FALSE);
+      if (self->current != NULL)
+        break;
+      self->token_refused = TRUE;
+      set_problem (self, "The relay refused this computer's party pass; asking the server for "
+                         "a new one.");
+      set_state (self, LRD_RELAY_CLIENT_FAILED);
+      break;
+
+    case LR_RELAY_FRAME_ERROR_EXPIRED:
+      self->bound = FALSE;
+      set_problem (self, "The relay refused this computer's party pass because it expired; "
+                         "asking the server for a new one.");
+      set_state (self, LRD_RELAY_CLIENT_FAILED);
+      if (!self->token_refused)
+        {
+          self->token_refused = TRUE;
+          token_needed (self, now_us);
+        }
+      break;
+
+    case LR_RELAY_FRAME_ERROR_NOT_BOUND:
+      /* The relay restarted or forgot us: BIND again at once, but not for every DATA. */
+      if (now_us - self->last_bind_us >= BIND_RETRY_US / 2)
+        send_bind (self, now_us);
+      break;
+
+    case LR_RELAY_FRAME_ERROR_FULL:
+    case LR_RELAY_FRAME_ERROR_NO_RELAYING:
+      current->measure.unusable_until_us = now_us + UNUSABLE_US;
+      current->left_why = frame->code == LR_RELAY_FRAME_ERROR_FULL ? "is full"
+                                                                   : "does not relay";
+      choose (self, now_us, FALSE);
+      break;
+
+    default:
+      self->dropped++;
+      break;
+    }
+}
+
+static void
+handle_data (LrdRelayClient     *self,
+             guint8             *buffer,
+             const LrRelayFrame *frame)
+{
+  Peer *peer = g_hash_table_lookup (self->peers, &frame->peer);
+
+  if (peer == NULL || frame->payload_length == 0)
+    {
+      self->dropped++;
+      return;
+    }
+  if (frame->payload_length == PROBE_SIZE && memcmp (frame->payload, "LRp", 3) == 0)
+    {
+      handle_probe (self, peer, buffer, frame->payload);
+      return;
+    }
+  (void) sendto (g_socket_get_fd (peer->socket), frame->payload, frame->payload_length,
+                 MSG_DONTWAIT, (const struct sockaddr *) &self->wg_addr, sizeof self->wg_addr);
+}
+
+static void
+handle_relay_datagram (LrdRelayClient                *self,
+                       guint8                        *data,
+                       gsize                          length,
+                       const struct sockaddr_storage *from,
+                       socklen_t                      from_length)
+{
+  Candidate *current = self->current;
+  gint64 now_us;
+  LrRelayFrame frame;
+
+  if (current == NULL || !current->resolved ||
+      !sockaddr_equal (&current->addr, current->addr_length, from, from_length))
+    {
+      /* Only PONGs of the measuring rounds come from the others. */
+      Candidate *candidate = find_candidate_by_addr (self, from, from_length);
+
+      if (candidate == NULL ||
+          lr_relay_frame_parse (&frame, data, length) != LR_RELAY_FRAME_OK ||
+          frame.type != LR_RELAY_FRAME_PONG)
+        {
+          self->dropped++;
+          return;
+        }
+      handle_pong (self, candidate, &frame, lr_clock_now_us (self->clock));
+      return;
+    }
+
+  if (!lr_relay_frame_is_frame (data, length))
+    {
+      if (lr_stun_is_message (data, length))
+        handle_stun (self, data, length);
+      else
+        self->dropped++;
+      return;
+    }
+  if (lr_relay_frame_parse (&frame, data, length) != LR_RELAY_FRAME_OK)
+    {
+      self->dropped++;
+      return;
+    }
+
+  now_us = lr_clock_now_us (self->clock);
+  switch (frame.type)
+    {
+    case LR_RELAY_FRAME_PONG:
+      handle_pong (self, current, &frame, now_us);
+      break;
+    case LR_RELAY_FRAME_BOUND:
+      current->measure.last_answer_us = now_us;
+      if (self->token_refused)
+        break;
+      if (!self->bound)
+        {
+          self->bound = TRUE;
+          self->next_bind_us = now_us + REBIND_INTERVAL_US;
+        }
+      self->bind_attempts = 0;
+      set_state (self, LRD_RELAY_CLIENT_BOUND);
+      set_problem (self, "");
+      break;
+    case LR_RELAY_FRAME_ERROR:
+      handle_error (self, &frame, now_us);
+      break;
+    case LR_RELAY_FRAME_DATA:
+      handle_data (self, data, &frame);
+      break;
+    default:
+      self->dropped++;
+      break;
+    }
+}
+
+static gboolean
+relay_socket_cb (GSocket      *socket,
+                 GIOCondition  condition,
+                 gpointer      user_data)
+{
+  g_autoptr(LrdRelayClient) self = g_object_ref (user_data);
+  guint8 buffer[BUFFER_SIZE];
+  int fd = g_socket_get_fd (socket);
+
+  for (guint n = 0; n < MAX_BATCH; n++)
+    {
+      struct sockaddr_storage from;
+      socklen_t from_length = sizeof from;
+      gssize length = recvfrom (fd, buffer, sizeof buffer, MSG_DONTWAIT,
+                                (struct sockaddr *) &from, &from_length);
+
+      if (length < 0)
+        {
+          if (errno == EINTR || errno == ECONNREFUSED)
+            continue;
+          break;
+        }
+      handle_relay_datagram (self, buffer, length, &from, from_length);
+      /* A signal handler may have stopped the client. */
+      if (self->socket4 != socket && self->socket6 != socket)
+        break;
+    }
+  flush_changed (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+ensure_socket (LrdRelayClient *self,
+               int             family)
+{
+  GSocket **socket = family == AF_INET6 ? &self->socket6 : &self->socket4;
+  GSource **source = family == AF_INET6 ? &self->source6 : &self->source4;
+  GSocketFamily gfamily = family == AF_INET6 ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) any = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+
+  if (*socket != NULL)
+    return TRUE;
+
+  *socket = g_socket_new (gfamily, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  if (*socket == NULL)
+    {
+      g_warning ("Cannot open a UDP socket for the relay: %s", error->message);
+      return FALSE;
+    }
+  g_socket_set_blocking (*socket, FALSE);
+  any = g_inet_address_new_any (gfamily);
+  address = g_inet_socket_address_new (any, 0);
+  if (!g_socket_bind (*socket, address, FALSE, &error))
+    {
+      g_warning ("Cannot bind a UDP socket for the relay: %s", error->message);
+      g_clear_object (socket);
+      return FALSE;
+    }
+  *source = g_socket_create_source (*socket, G_IO_IN, NULL);
+  g_source_set_callback (*source, G_SOURCE_FUNC (relay_socket_cb), self, NULL);
+  g_source_attach (*source, self->context);
+  return TRUE;
+}
+
+static void
+close_socket (GSocket **socket,
+              GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+  if (*socket != NULL)
+    g_socket_close (*socket, NULL);
+  g_clear_object (socket);
+}
+
+/* The timer */
+
+static void
+check_token (LrdRelayClient *self,
+             gint64          now_us)
+{
+  gint64 lifetime = self->token_expires_us - self->token_set_us;
+  gint64 margin = MAX ((gint64) (lifetime * TOKEN_LEFT_FRACTION), TOKEN_LEFT_MIN_US);
+
+  if (self->token == NULL || self->token_refused || self->token_expires_us <= 0)
+    return;
+  if (self->token_expires_us - now_us >= margin)
+    return;
+  if (self->token_asked_us != 0 && now_us - self->token_asked_us < TOKEN_ASK_AGAIN_US)
+    return;
+  token_needed (self, now_us);
+}
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  g_autoptr(LrdRelayClient) self = g_object_ref (user_data);
+  gint64 now_us = lr_clock_now_us (self->clock);
+  Candidate *current;
+  GHashTableIter iter;
+  Peer *peer;
+
+  if (self->round_active && round_complete (self, now_us))
+    {
+      self->round_active = FALSE;
+      choose (self, now_us, TRUE);
+    }
+  if (!self->round_active && now_us >= self->next_round_us)
+    start_round (self, now_us);
+  choose (self, now_us, FALSE);
+
+  current = self->current;
+  if (current != NULL && now_us >= current->next_keepalive_us)
+    {
+      send_ping (self, current, now_us);
+      current->next_keepalive_us = now_us + KEEPALIVE_INTERVAL_US;
+    }
+
+  if (current != NULL && self->token != NULL && !self->token_refused &&
+      now_us >= self->next_bind_us)
+    {
+      if (!self->bound && self->bind_attempts >= BIND_ATTEMPTS)
+        {
+          current->measure.unusable_until_us = now_us + UNUSABLE_US;
+          current->left_why = "did not accept the binding";
+          choose (self, now_us, FALSE);
+        }
+      else
+        {
+          send_bind (self, now_us);
+          if (!self->bound)
+            self->bind_attempts++;
+          self->next_bind_us = now_us + (self->bound ? REBIND_INTERVAL_US : BIND_RETRY_US);
+        }
+    }
+
+  current = self->current;
+  if (current != NULL && self->bound && now_us >= self->next_stun_us)
+    {
+      send_stun (self);
+      self->next_stun_us = now_us + (self->public_endpoint[0] != '\0' ? STUN_INTERVAL_US
+                                                                      : STUN_RETRY_US);
+    }
+
+  if (self->bound)
+    {
+      g_hash_table_iter_init (&iter, self->peers);
+      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &peer))
+        {
+          if (now_us >= peer->next_probe_us)
+            {
+              send_probe (self, peer, now_us);
+              peer->next_probe_us = now_us + PROBE_INTERVAL_US;
+            }
+        }
+      g_hash_table_iter_init (&iter, self->peers);
+      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &peer))
+        update_peer_loss (self, peer, now_us);
+    }
+
+  check_token (self, now_us);
+  flush_changed (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start (LrdRelayClient *self)
+{
+  gint64 now_us = lr_clock_now_us (self->clock);
+
+  if (self->running)
+    return;
+  self->running = TRUE;
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+      if (candidate->resolved)
+        ensure_socket (self, candidate->addr.ss_family);
+    }
+  set_state (self, LRD_RELAY_CLIENT_SEARCHING);
+  self->next_round_us = now_us;
+  self->tick = g_timeout_source_new (TICK_MS);
+  g_source_set_callback (self->tick, tick_cb, self, NULL);
+  g_source_attach (self->tick, self->context);
+}
+
+static void
+forget_token (LrdRelayClient *self)
+{
+  if (self->token != NULL)
+    explicit_bzero (self->token, strlen (self->token));
+  g_clear_pointer (&self->token, g_free);
+}
+
+static void
+shut_down (LrdRelayClient *self)
+{
+  self->running = FALSE;
+  if (self->tick != NULL)
+    {
+      g_source_destroy (self->tick);
+      g_clear_pointer (&self->tick, g_source_unref);
+    }
+  close_socket (&self->socket4, &self->source4);
+  close_socket (&self->socket6, &self->source6);
+  if (self->peers != NULL)
+    g_hash_table_remove_all (self->peers);
+  forget_token (self);
+  self->current = NULL;
+  self->contender = NULL;
+  self->bound = FALSE;
+  self->round_active = FALSE;
+  self->token_refused = FALSE;
+  self->token_asked_us = 0;
+}
+
+/* Public API */
+
+LrdRelayClient *
+lrd_relay_client_new (LrClock *clock,
+                      guint16  wg_port)
+{
+  LrdRelayClient *self = g_object_new (LRD_TYPE_RELAY_CLIENT, NULL);
+
+  self->clock = clock != NULL ? lr_clock_ref (clock) : lr_clock_new_system ();
+  self->wg_port = wg_port;
+  self->wg_addr.sin_family = AF_INET;
+  self->wg_addr.sin_port = htons (wg_port);
+  self->wg_addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  return self;
+}
+
+void
+lrd_relay_client_set_candidates (LrdRelayClient     *self,
+                                 const char * const *endpoints)
+{
+  g_autoptr(GPtrArray) old = NULL;
+  Candidate *current;
+
+  g_return_if_fail (LRD_IS_RELAY_CLIENT (self));
+
+  current = self->current;
+  old = g_steal_pointer (&self->candidates);
+  self->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
+  g_ptr_array_set_free_func (old, NULL);
+
+  for (guint i = 0; endpoints != NULL && endpoints[i] != NULL; i++)
+    {
+      Candidate *candidate = NULL;
+      gboolean duplicate = FALSE;
+
+      for (guint j = 0; j < self->candidates->len && !duplicate; j++)
+        duplicate = g_strcmp0 (((Candidate *) self->candidates->pdata[j])->name,
+                               endpoints[i]) == 0;
+      if (duplicate)
+        continue;
+
+      for (guint j = 0; j < old->len && candidate == NULL; j++)
+        {
+          Candidate *known = old->pdata[j];
+
+          if (known != NULL && g_strcmp0 (known->name, endpoints[i]) == 0)
+            {
+              candidate = known;
+              old->pdata[j] = NULL;
+            }
+        }
+      if (candidate == NULL)
+        candidate = candidate_new (self, endpoints[i]);
+      if (candidate != NULL)
+        g_ptr_array_add (self->candidates, candidate);
+    }
+
+  if (self->contender != NULL && index_of (self, self->contender) < 0)
+    self->contender = NULL;
+  if (current != NULL && index_of (self, current) < 0)
+    {
+      g_autofree char *reason =
+        g_strdup_printf ("previous relay lanrage-relay %s is no longer listed", current->name);
+
+      set_current (self, NULL, reason, lr_clock_now_us (self->clock));
+      if (self->running)
+        set_state (self, LRD_RELAY_CLIENT_SEARCHING);
+    }
+  for (guint j = 0; j < old->len; j++)
+    {
+      if (old->pdata[j] != NULL)
+        candidate_free (old->pdata[j]);
+    }
+
+  /* Measure the new list now. */
+  self->round_active = FALSE;
+  self->next_round_us = lr_clock_now_us (self->clock);
+  flush_changed (self);
+}
+
+void
+lrd_relay_client_set_token (LrdRelayClient *self,
+                            const char     *relay_token,
+                            gint64          expires_at_us)
+{
+  gint64 now_us;
+
+  g_return_if_fail (LRD_IS_RELAY_CLIENT (self));
+  g_return_if_fail (relay_token != NULL);
+
+  if (g_strcmp0 (self->token, relay_token) == 0 && self->token_expires_us == expires_at_us)
+    return;
+  if (strlen (relay_token) != LR_RELAY_TOKEN_TEXT_LENGTH)
+    g_warning ("The relay token has %zu characters instead of %d; the relay will refuse it",
+               strlen (relay_token), LR_RELAY_TOKEN_TEXT_LENGTH);
+
+  now_us = lr_clock_now_us (self->clock);
+  forget_token (self);
+  self->token = g_strdup (relay_token);
+  self->token_expires_us = expires_at_us;
+  self->token_set_us = now_us;
+  self->token_asked_us = 0;
+  clear_token_refusals (self);
+  if (self->token_refused)
+    {
+      self->token_refused = FALSE;
+      if (self->current != NULL)
+        {
+          set_state (self, LRD_RELAY_CLIENT_SEARCHING);
+          set_problem (self, "");
+        }
+    }
+
+  if (!self->running)
+    start (self);
+  else if (self->current != NULL)
+    {
+      /* A new token BINDs at once; the relay keeps the binding. */
+      self->bind_attempts = 0;
+      self->next_bind_us = now_us;
+    }
+  flush_changed (self);
+}
+
+void
+lrd_relay_client_stop (LrdRelayClient *self)
+{
+  g_return_if_fail (LRD_IS_RELAY_CLIENT (self));
+
+  if (!self->running && self->token == NULL)
+    return;
+  shut_down (self);
+  for (guint i = 0; i < self->candidates->len; i++)
+    candidate_reset (g_ptr_array_index (self->candidates, i));
+  set_state (self, LRD_RELAY_CLIENT_STOPPED);
+  set_string (self, &self->relay, "", PROP_RELAY);
+  set_string (self, &self->reason, "", PROP_REASON);
+  set_string (self, &self->public_endpoint, "", PROP_PUBLIC_ENDPOINT);
+  set_problem (self, "");
+  update_rtt (self);
+  flush_changed (self);
+}
+
+GInetSocketAddress *
+lrd_relay_client_add_peer (LrdRelayClient  *self,
+                           guint64          peer_id,
+                           GError         **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GInetAddress) loopback = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocketAddress) local = NULL;
+  guint64 *key;
+  Peer *peer;
+
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  peer = g_hash_table_lookup (self->peers, &peer_id);
+  if (peer != NULL)
+    return g_object_ref (peer->address);
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP,
+                         error);
+  if (socket == NULL)
+    return NULL;
+  g_socket_set_blocking (socket, FALSE);
+  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  address = g_inet_socket_address_new (loopback, 0);
+  if (!g_socket_bind (socket, address, FALSE, error))
+    return NULL;
+  local = g_socket_get_local_address (socket, error);
+  if (local == NULL)
+    return NULL;
+
+  peer = g_new0 (Peer, 1);
+  peer->self = self;
+  peer->id = peer_id;
+  peer->socket = g_steal_pointer (&socket);
+  peer->address = G_INET_SOCKET_ADDRESS (g_steal_pointer (&local));
+  peer->latency_ms = -1;
+  peer->next_probe_id = g_random_int ();
+  peer->source = g_socket_create_source (peer->socket, G_IO_IN, NULL);
+  g_source_set_callback (peer->source, G_SOURCE_FUNC (peer_socket_cb), peer, NULL);
+  g_source_attach (peer->source, self->context);
+  key = g_new (guint64, 1);
+  *key = peer_id;
+  g_hash_table_insert (self->peers, key, peer);
+  return g_object_ref (peer->address);
+}
+
+void
+lrd_relay_client_remove_peer (LrdRelayClient *self,
+                              guint64         peer_id)
+{
+  g_return_if_fail (LRD_IS_RELAY_CLIENT (self));
+
+  g_hash_table_remove (self->peers, &peer_id);
+}
+
+LrdRelayClientState
+lrd_relay_client_get_state (LrdRelayClient *self)
+{
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), LRD_RELAY_CLIENT_STOPPED);
+  return self->state;
+}
+
+const char *
+lrd_relay_client_get_relay (LrdRelayClient *self)
+{
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), "");
+  return self->relay;
+}
+
+double
+lrd_relay_client_get_relay_rtt_ms (LrdRelayClient *self)
+{
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), -1);
+  return self->relay_rtt_ms;
+}
+
+const char *
+lrd_relay_client_get_reason (LrdRelayClient *self)
+{
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), "");
+  return self->reason;
+}
+
+const char *
+lrd_relay_client_get_public_endpoint (LrdRelayClient *self)
+{
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), "");
+  return self->public_endpoint;
+}
+
+const char *
+lrd_relay_client_get_problem (LrdRelayClient *self)
+{
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), "");
+  return self->state == LRD_RELAY_CLIENT_FAILED ? self->problem : "";
+}
+
+double
+lrd_relay_client_get_peer_latency_ms (LrdRelayClient *self,
+                                      guint64         peer_id,
+                                      double         *out_loss_percent)
+{
+  Peer *peer;
+
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), -1);
+
+  peer = g_hash_table_lookup (self->peers, &peer_id);
+  if (out_loss_percent != NULL)
+    *out_loss_percent = peer != NULL ? peer->loss_percent : 0;
+  return peer != NULL ? peer->latency_ms : -1;
+}
+
+GInetSocketAddress *
+lrd_relay_client_dup_relay_socket_address (LrdRelayClient *self)
+{
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), NULL);
+
+  if (self->socket4 == NULL)
+    return NULL;
+  return G_INET_SOCKET_ADDRESS (g_socket_get_local_address (self->socket4, NULL));
+}
+
+/* GObject */
+
+static void
+lrd_relay_client_dispose (GObject *object)
+{
+  LrdRelayClient *self = LRD_RELAY_CLIENT (object);
+
+  shut_down (self);
+  g_clear_pointer (&self->candidates, g_ptr_array_unref);
+  g_clear_pointer (&self->peers, g_hash_table_unref);
+
+  G_OBJECT_CLASS (lrd_relay_client_parent_class)->dispose (object);
+}
+
+static void
+lrd_relay_client_finalize (GObject *object)
+{
+  LrdRelayClient *self = LRD_RELAY_CLIENT (object);
+
+  g_clear_pointer (&self->clock, lr_clock_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->pending_peers, g_array_unref);
+  g_free (self->relay);
+  g_free (self->reason);
+  g_free (self->public_endpoint);
+  g_free (self->problem);
+
+  G_OBJECT_CLASS (lrd_relay_client_parent_class)->finalize (object);
+}
+
+static void
+lrd_relay_client_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  LrdRelayClient *self = LRD_RELAY_CLIENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_STATE:
+      g_value_set_int (value, self->state);
+      break;
+    case PROP_RELAY:
+      g_value_set_string (value, self->relay);
+      break;
+    case PROP_RELAY_RTT_MS:
+      g_value_set_double (value, self->relay_rtt_ms);
+      break;
+    case PROP_REASON:
+      g_value_set_string (value, self->reason);
+      break;
+    case PROP_PUBLIC_ENDPOINT:
+      g_value_set_string (value, self->public_endpoint);
+      break;
+    case PROP_PROBLEM:
+      g_value_set_string (value, lrd_relay_client_get_problem (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+lrd_relay_client_class_init (LrdRelayClientClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = lrd_relay_client_dispose;
+  object_class->finalize = lrd_relay_client_finalize;
+  object_class->get_property = lrd_relay_client_get_property;
+
+  props[PROP_STATE] =
+    g_param_spec_int ("state", NULL, NULL, LRD_RELAY_CLIENT_STOPPED, LRD_RELAY_CLIENT_FAILED,
+                      LRD_RELAY_CLIENT_STOPPED, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  props[PROP_RELAY] =
+    g_param_spec_string ("relay", NULL, NULL, "", G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  props[PROP_RELAY_RTT_MS] =
+    g_param_spec_double ("relay-rtt-ms", NULL, NULL, -1, G_MAXDOUBLE, -1,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  props[PROP_REASON] =
+    g_param_spec_string ("reason", NULL, NULL, "", G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  props[PROP_PUBLIC_ENDPOINT] =
+    g_param_spec_string ("public-endpoint", NULL, NULL, "",
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  props[PROP_PROBLEM] =
+    g_param_spec_string ("problem", NULL, NULL, "", G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, props);
+
+  signals[SIGNAL_CHANGED] =
+    g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_PEER_CHANGED] =
+    g_signal_new ("peer-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
+  signals[SIGNAL_TOKEN_NEEDED] =
+    g_signal_new ("token-needed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+lrd_relay_client_init (LrdRelayClient *self)
+{
+  self->context = g_main_context_ref_thread_default ();
+  self->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
+  self->pending_peers = g_array_new (FALSE, FALSE, sizeof (guint64));
+  self->peers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                       (GDestroyNotify) peer_free);
+  self->choice.contender = -1;
+  self->relay = g_strdup ("");
+  self->reason = g_strdup ("");
+  self->public_endpoint = g_strdup ("");
+  self->problem = g_strdup ("");
+  self->relay_rtt_ms = -1;
+}

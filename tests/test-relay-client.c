@@ -1,0 +1,870 @@
+/* test-relay-client.c: LrdRelayClient against the real lanrage-relay on loopback
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Plain UDP sockets stand in for WireGuard (there is none here): what matters to the relay
+ * client is the datagrams on WireGuard's port, not what is in them.
+ */
+#include "lrd-relay-client-private.h"
+#include "relay-test-util.h"
+
+#include "lr-relay-frame.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PARTY  0x1122334455667788ull
+#define PEER_A 0xa1a1a1a1a1a1a1a1ull
+#define PEER_B 0xb2b2b2b2b2b2b2b2ull
+#define TIMEOUT_MS 10000
+
+typedef struct
+{
+  RelayProcess    relay;
+  RelayProcess    relay2;
+  UdpClient       wg_a;
+  UdpClient       wg_b;
+  LrdRelayClient *a;
+  LrdRelayClient *b;
+  guint16         a_for_b;   /* A's loopback endpoint for peer B */
+  guint16         b_for_a;
+  guint           token_needed;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  memset (f, 0, sizeof *f);
+  relay_process_init (&f->relay);
+  relay_process_init (&f->relay2);
+  udp_client_init (&f->wg_a, "127.0.0.1");
+  udp_client_init (&f->wg_b, "127.0.0.1");
+  f->a = lrd_relay_client_new (NULL, ntohs (f->wg_a.addr.sin_port));
+  f->b = lrd_relay_client_new (NULL, ntohs (f->wg_b.addr.sin_port));
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  lrd_relay_client_stop (f->a);
+  lrd_relay_client_stop (f->a);
+  g_clear_object (&f->a);
+  g_clear_object (&f->b);
+  udp_client_clear (&f->wg_a);
+  udp_client_clear (&f->wg_b);
+  relay_process_clear (&f->relay);
+  relay_process_clear (&f->relay2);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static char *
+endpoint_of (RelayProcess *relay)
+{
+  return g_strdup_printf ("127.0.0.1:%u", relay->port);
+}
+
+static gint64
+now_s (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+typedef gboolean (*Condition) (Fixture *f);
+
+static gboolean
+wait_until (Fixture   *f,
+            Condition  condition,
+            int        timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * 1000;
+
+  while (!condition (f))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+  return TRUE;
+}
+
+/* Runs the main loop while waiting for a datagram on @client. */
+static gssize
+receive (UdpClient          *client,
+         guint8             *buffer,
+         gsize               size,
+         int                 timeout_ms,
+         struct sockaddr_in *from)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * 1000;
+
+  while (g_get_monotonic_time () <= deadline)
+    {
+      struct pollfd pfd = { .fd = client->fd, .events = POLLIN };
+
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      if (poll (&pfd, 1, 1) == 1)
+        return udp_client_recv (client, buffer, size, 0, from);
+    }
+  return -1;
+}
+
+static void
+run_for (int ms)
+{
+  gint64 deadline = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+}
+
+static gboolean
+both_bound (Fixture *f)
+{
+  return lrd_relay_client_get_state (f->a) == LRD_RELAY_CLIENT_BOUND &&
+         lrd_relay_client_get_state (f->b) == LRD_RELAY_CLIENT_BOUND;
+}
+
+static gboolean
+a_bound (Fixture *f)
+{
+  return lrd_relay_client_get_state (f->a) == LRD_RELAY_CLIENT_BOUND;
+}
+
+static gboolean
+a_failed (Fixture *f)
+{
+  return lrd_relay_client_get_state (f->a) == LRD_RELAY_CLIENT_FAILED;
+}
+
+static guint16
+add_peer (LrdRelayClient *client,
+          guint64         peer)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetSocketAddress) address = lrd_relay_client_add_peer (client, peer, &error);
+  g_autoptr(GInetSocketAddress) again = NULL;
+  g_autofree char *ip = NULL;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (address);
+  ip = g_inet_address_to_string (g_inet_socket_address_get_address (address));
+  g_assert_cmpstr (ip, ==, "127.0.0.1");
+  again = lrd_relay_client_add_peer (client, peer, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_inet_socket_address_get_port (again), ==,
+                    g_inet_socket_address_get_port (address));
+  return g_inet_socket_address_get_port (address);
+}
+
+/* Starts A and B on @candidates with good tokens and waits until both are bound. */
+static void
+start_pair (Fixture            *f,
+            const char * const *candidates)
+{
+  g_autofree char *token_a = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *token_b = relay_process_mint (&f->relay, PARTY, PEER_B, now_s () + 3600);
+  gint64 expires_us = (now_s () + 3600) * G_USEC_PER_SEC;
+
+  lrd_relay_client_set_candidates (f->a, candidates);
+  lrd_relay_client_set_candidates (f->b, candidates);
+  lrd_relay_client_set_token (f->a, token_a, expires_us);
+  lrd_relay_client_set_token (f->b, token_b, expires_us);
+  f->a_for_b = add_peer (f->a, PEER_B);
+  f->b_for_a = add_peer (f->b, PEER_A);
+  g_assert_true (wait_until (f, both_bound, TIMEOUT_MS));
+}
+
+static void
+fill (guint8 *buffer,
+      gsize   length,
+      guint   seed)
+{
+  for (gsize i = 0; i < length; i++)
+    buffer[i] = (guint8) (seed * 31 + i * 7);
+  /* Like a WireGuard transport message: type 4, little endian. */
+  buffer[0] = 4;
+}
+
+/* One datagram from @from_wg to its endpoint @to_port, expected on @to_wg from @expect_port. */
+static void
+check_one (UdpClient *from_wg,
+           guint16    to_port,
+           UdpClient *to_wg,
+           guint16    expect_port,
+           gsize      length,
+           guint      seed)
+{
+  guint8 sent[1500], got[1600];
+  struct sockaddr_in from;
+  gssize n;
+
+  fill (sent, length, seed);
+  udp_client_send (from_wg, to_port, "127.0.0.1", sent, length);
+  n = receive (to_wg, got, sizeof got, 2000, &from);
+  g_assert_cmpint (n, ==, (gssize) length);
+  g_assert_cmpmem (got, n, sent, length);
+  g_assert_cmpuint (ntohs (from.sin_port), ==, expect_port);
+  g_assert_cmpuint (ntohl (from.sin_addr.s_addr), ==, INADDR_LOOPBACK);
+}
+
+static void
+exchange (Fixture *f,
+          gsize    step)
+{
+  for (gsize length = 1; length <= 1452; length += step)
+    {
+      check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, length, length);
+      check_one (&f->wg_b, f->b_for_a, &f->wg_a, f->a_for_b, length, length + 1);
+    }
+  check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, 1452, 1);
+  check_one (&f->wg_b, f->b_for_a, &f->wg_a, f->a_for_b, 1452, 2);
+}
+
+static void
+test_forward (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *endpoint = NULL;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  start_pair (f, (const char * const[]) { endpoint, endpoint, NULL });
+
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint);
+  g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), "lowest round-trip time"));
+  g_assert_cmpstr (lrd_relay_client_get_problem (f->a), ==, "");
+  g_assert_cmpfloat (lrd_relay_client_get_relay_rtt_ms (f->a), >=, 0);
+  exchange (f, 1);
+}
+
+static void
+test_only_from_wireguard (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *endpoint = NULL;
+  UdpClient stranger;
+  guint8 buffer[64] = { 4, 0, 0, 0, 'x' };
+  guint8 got[1600];
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  start_pair (f, (const char * const[]) { endpoint, NULL });
+
+  udp_client_init (&stranger, "127.0.0.1");
+  udp_client_send (&stranger, f->a_for_b, "127.0.0.1", buffer, sizeof buffer);
+  g_assert_cmpint (receive (&f->wg_b, got, sizeof got, 700, NULL), ==, -1);
+  udp_client_clear (&stranger);
+
+  check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, 100, 1);
+}
+
+static gboolean
+both_on_relay2 (Fixture *f)
+{
+  g_autofree char *endpoint = endpoint_of (&f->relay2);
+
+  return both_bound (f) && g_strcmp0 (lrd_relay_client_get_relay (f->a), endpoint) == 0 &&
+         g_strcmp0 (lrd_relay_client_get_relay (f->b), endpoint) == 0;
+}
+
+static void
+test_failover (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autofree char *endpoint1 = NULL;
+  g_autofree char *endpoint2 = NULL;
+  const char *same_secret[] = { "--relay-secret-file", f->relay.secret_path, NULL };
+  gint64 killed;
+  double seconds;
+
+  relay_process_start (&f->relay, NULL);
+  relay_process_start (&f->relay2, same_secret);
+  endpoint1 = endpoint_of (&f->relay);
+  endpoint2 = endpoint_of (&f->relay2);
+  start_pair (f, (const char * const[]) { endpoint1, endpoint2, NULL });
+
+  /* About as near: both take the one listed first, so the peers meet on one relay. */
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint1);
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->b), ==, endpoint1);
+  exchange (f, 97);
+
+  relay_process_stop (&f->relay, SIGKILL);
+  killed = g_get_monotonic_time ();
+  g_assert_true (wait_until (f, both_on_relay2, TIMEOUT_MS));
+  seconds = (g_get_monotonic_time () - killed) / 1e6;
+  g_test_message ("moved to the other relay after %.1f s", seconds);
+  g_assert_cmpfloat (seconds, <, 6);
+  g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), endpoint1));
+  g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), "stopped answering"));
+  exchange (f, 97);
+}
+
+static void
+test_no_answer (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *endpoint = NULL;
+  UdpClient placeholder;
+
+  /* A port with nothing listening: take one and let it go. */
+  udp_client_init (&placeholder, "127.0.0.1");
+  f->relay.port = ntohs (placeholder.addr.sin_port);
+  udp_client_clear (&placeholder);
+  endpoint = endpoint_of (&f->relay);
+
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  g_assert_cmpint (lrd_relay_client_get_state (f->a), ==, LRD_RELAY_CLIENT_SEARCHING);
+  g_assert_true (wait_until (f, a_failed, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_problem (f->a), !=, "");
+  g_test_message ("problem: %s", lrd_relay_client_get_problem (f->a));
+
+  relay_process_start (&f->relay, NULL);
+  g_assert_cmpuint (f->relay.port, ==, ntohs (placeholder.addr.sin_port));
+  g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_problem (f->a), ==, "");
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint);
+}
+
+static void
+token_needed_cb (LrdRelayClient *client,
+                 gpointer        user_data)
+{
+  Fixture *f = user_data;
+
+  f->token_needed++;
+}
+
+static gboolean
+bound_and_token_needed (Fixture *f)
+{
+  return f->token_needed > 0 && a_bound (f);
+}
+
+static gboolean
+token_was_needed (Fixture *f)
+{
+  return f->token_needed > 0 && a_failed (f);
+}
+
+static void
+test_token (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autofree char *expired = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () - 60);
+  g_autofree char *good = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *endpoint = NULL;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  g_signal_connect (f->a, "token-needed", G_CALLBACK (token_needed_cb), f);
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (f->a, expired, (now_s () - 60) * G_USEC_PER_SEC);
+  g_assert_true (wait_until (f, token_was_needed, TIMEOUT_MS));
+  g_assert_nonnull (strstr (lrd_relay_client_get_problem (f->a), "expired"));
+  g_assert_cmpint (relay_process_metric (&f->relay, "lanrage_relay_dropped_packets_total"
+                                         "{reason=\"expired\"}"), >=, 1);
+
+  lrd_relay_client_set_token (f->a, good, (now_s () + 3600) * G_USEC_PER_SEC);
+  g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_problem (f->a), ==, "");
+}
+
+/* A name goes through GResolver; its IPv4 address is taken. */
+static void
+test_resolve (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *endpoint = NULL;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = g_strdup_printf ("localhost:%u", f->relay.port);
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint);
+
+  /* Stopped, it forgets its relay; a token starts it again. */
+  lrd_relay_client_stop (f->a);
+  g_assert_cmpint (lrd_relay_client_get_state (f->a), ==, LRD_RELAY_CLIENT_STOPPED);
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, "");
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
+}
+
+static gboolean
+has_public_endpoint (Fixture *f)
+{
+  return lrd_relay_client_get_public_endpoint (f->a)[0] != '\0';
+}
+
+static void
+test_public_endpoint (Fixture       *f,
+                      gconstpointer  data)
+{
+  /* No budget at all for STUN answers larger than their request: only a padded request gets
+   * an answer. */
+  const char *no_stun_budget[] = { "--stun-rate", "0", NULL };
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *endpoint = NULL;
+  g_autofree char *expected = NULL;
+  g_autoptr(GInetSocketAddress) local = NULL;
+
+  relay_process_start (&f->relay, no_stun_budget);
+  endpoint = endpoint_of (&f->relay);
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  g_assert_true (wait_until (f, has_public_endpoint, TIMEOUT_MS));
+
+  local = lrd_relay_client_dup_relay_socket_address (f->a);
+  g_assert_nonnull (local);
+  expected = g_strdup_printf ("127.0.0.1:%u", g_inet_socket_address_get_port (local));
+  g_assert_cmpstr (lrd_relay_client_get_public_endpoint (f->a), ==, expected);
+  g_assert_cmpint (relay_process_metric (&f->relay, "lanrage_relay_stun_requests_total"), >=, 1);
+  g_assert_cmpint (relay_process_metric (&f->relay, "lanrage_relay_dropped_packets_total"
+                                         "{reason=\"stun_rate_limited\"}"), <=, 0);
+}
+
+static gboolean
+latency_known (Fixture *f)
+{
+  return lrd_relay_client_get_peer_latency_ms (f->a, PEER_B, NULL) >= 0 &&
+         lrd_relay_client_get_peer_latency_ms (f->b, PEER_A, NULL) >= 0;
+}
+
+static void
+peer_changed_cb (LrdRelayClient *client,
+                 guint64         peer,
+                 gpointer        user_data)
+{
+  guint64 *last = user_data;
+
+  *last = peer;
+}
+
+static void
+test_peer_latency (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *endpoint = NULL;
+  guint64 changed = 0;
+  double loss = -1;
+  guint8 got[1600];
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  g_signal_connect (f->a, "peer-changed", G_CALLBACK (peer_changed_cb), &changed);
+  start_pair (f, (const char * const[]) { endpoint, NULL });
+
+  g_assert_cmpfloat (lrd_relay_client_get_peer_latency_ms (f->a, PEER_B, NULL), <, 0);
+  g_assert_true (wait_until (f, latency_known, TIMEOUT_MS));
+  g_assert_cmpuint (changed, ==, PEER_B);
+  /* A few more probes; none of them may reach WireGuard. */
+  run_for (2500);
+  g_assert_cmpfloat (lrd_relay_client_get_peer_latency_ms (f->a, PEER_B, &loss), >=, 0);
+  g_assert_cmpfloat (loss, >=, 0);
+  g_assert_cmpfloat (loss, <=, 100);
+  g_assert_cmpfloat (lrd_relay_client_get_peer_latency_ms (f->a, 12345, NULL), ==, -1);
+  g_assert_cmpint (udp_client_recv (&f->wg_a, got, sizeof got, 0, NULL), ==, -1);
+  g_assert_cmpint (udp_client_recv (&f->wg_b, got, sizeof got, 0, NULL), ==, -1);
+}
+
+/* A UDP socket posing as a relay, so the test can send the client anything from the
+ * relay's address; it answers PING with PONG and BIND with BOUND like the real one. */
+static guint
+serve_fake_relay (UdpClient *fake,
+                  int        ms,
+                  guint16    bind_error)
+{
+  gint64 deadline = g_get_monotonic_time () + ms * 1000;
+  guint pings = 0;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      guint8 buffer[2048];
+      struct sockaddr_in from;
+      socklen_t length = sizeof from;
+      gssize n;
+
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      n = recvfrom (fake->fd, buffer, sizeof buffer, MSG_DONTWAIT, (struct sockaddr *) &from,
+                    &length);
+      if (n < 0)
+        {
+          g_usleep (500);
+          continue;
+        }
+      if (n >= LR_RELAY_FRAME_HEADER_SIZE && buffer[0] == 0x81 &&
+          buffer[1] == LR_RELAY_FRAME_PING)
+        {
+          pings++;
+          buffer[1] = LR_RELAY_FRAME_PONG;
+          sendto (fake->fd, buffer, n, 0, (struct sockaddr *) &from, length);
+        }
+      else if (n >= LR_RELAY_FRAME_HEADER_SIZE && buffer[0] == 0x81 &&
+               buffer[1] == LR_RELAY_FRAME_BIND)
+        {
+          if (bind_error != 0)
+            lr_relay_frame_write_header (buffer, LR_RELAY_FRAME_ERROR, bind_error, 0);
+          else
+            lr_relay_frame_write_header (buffer, LR_RELAY_FRAME_BOUND, 0, PEER_A);
+          sendto (fake->fd, buffer, LR_RELAY_FRAME_HEADER_SIZE, 0, (struct sockaddr *) &from,
+                  length);
+        }
+    }
+  return pings;
+}
+
+static void
+test_garbage (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *endpoint = NULL;
+  g_autoptr(GInetSocketAddress) local = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (4);
+  guint16 client_port;
+  UdpClient fake;
+  guint8 got[1600];
+
+  udp_client_init (&fake, "127.0.0.1");
+  endpoint = g_strdup_printf ("127.0.0.1:%u", ntohs (fake.addr.sin_port));
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  add_peer (f->a, PEER_B);
+  serve_fake_relay (&fake, 1500, 0);
+  g_assert_cmpint (lrd_relay_client_get_state (f->a), ==, LRD_RELAY_CLIENT_BOUND);
+  local = lrd_relay_client_dup_relay_socket_address (f->a);
+  client_port = g_inet_socket_address_get_port (local);
+
+  for (guint i = 0; i < 3000; i++)
+    {
+      guint8 buffer[1600];
+      gsize length = g_rand_int_range (rand, 0, sizeof buffer);
+
+      for (gsize j = 0; j < length; j++)
+        buffer[j] = g_rand_int (rand);
+      switch (i % 6)
+        {
+        case 0: /* a frame header of any type and code */
+          if (length >= 2)
+            buffer[0] = 0x81;
+          break;
+        case 1: /* DATA for the known peer, maybe a probe */
+          length = MAX (length, LR_RELAY_FRAME_HEADER_SIZE) % 40 + LR_RELAY_FRAME_HEADER_SIZE;
+          lr_relay_frame_write_header (buffer, LR_RELAY_FRAME_DATA, 0, PEER_B);
+          memcpy (buffer + LR_RELAY_FRAME_HEADER_SIZE, "LRp", 3);
+          break;
+        case 2: /* STUN-looking */
+          if (length >= 8)
+            {
+              buffer[0] &= 0x3f;
+              buffer[4] = 0x21, buffer[5] = 0x12, buffer[6] = 0xa4, buffer[7] = 0x42;
+            }
+          break;
+        case 3: /* a short PONG */
+          length = MIN (length, 30);
+          if (length >= 2)
+            buffer[0] = 0x81, buffer[1] = LR_RELAY_FRAME_PONG;
+          break;
+        default:
+          break;
+        }
+      udp_client_send (&fake, client_port, "127.0.0.1", buffer, length);
+      if (i % 100 == 0)
+        while (g_main_context_iteration (NULL, FALSE))
+          ;
+    }
+
+  /* Still alive and still talking to its relay. */
+  g_assert_cmpuint (serve_fake_relay (&fake, 2500, 0), >=, 1);
+  /* What went to WireGuard was DATA for the peer, never anything else: drain it. */
+  while (udp_client_recv (&f->wg_a, got, sizeof got, 0, NULL) >= 0)
+    ;
+  udp_client_clear (&fake);
+}
+
+/* A relay with another secret refuses the token: the client asks for a new one and uses
+ * the next relay meanwhile. */
+static void
+test_other_secret (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *endpoint1 = NULL;
+  g_autofree char *endpoint2 = NULL;
+
+  relay_process_start (&f->relay, NULL);
+  relay_process_start (&f->relay2, NULL);
+  endpoint1 = endpoint_of (&f->relay);
+  endpoint2 = endpoint_of (&f->relay2);
+  g_signal_connect (f->a, "token-needed", G_CALLBACK (token_needed_cb), f);
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) {
+    endpoint2, endpoint1, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  g_assert_true (wait_until (f, bound_and_token_needed, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint1);
+  g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), "refuses"));
+
+  /* Only the refusing relay is left: FAILED, saying why, until a token it takes. */
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint2, NULL });
+  g_assert_true (wait_until (f, a_failed, TIMEOUT_MS));
+  g_assert_nonnull (strstr (lrd_relay_client_get_problem (f->a), "party pass"));
+  run_for (1500);
+  g_assert_nonnull (strstr (lrd_relay_client_get_problem (f->a), "party pass"));
+  g_clear_pointer (&token, g_free);
+  token = relay_process_mint (&f->relay2, PARTY, PEER_A, now_s () + 3600);
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint2);
+}
+
+/* A relay that is full is left for the next one at once. */
+static void
+test_full (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *fake_endpoint = NULL;
+  g_autofree char *endpoint = NULL;
+  UdpClient fake;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  udp_client_init (&fake, "127.0.0.1");
+  fake_endpoint = g_strdup_printf ("127.0.0.1:%u", ntohs (fake.addr.sin_port));
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) {
+    fake_endpoint, endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  serve_fake_relay (&fake, 2000, LR_RELAY_FRAME_ERROR_FULL);
+  g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint);
+  g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), fake_endpoint));
+  g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), "is full"));
+  udp_client_clear (&fake);
+}
+
+/* The relay restarts and forgets every binding: DATA gets not_bound, and the clients BIND
+ * again at once. */
+static void
+test_relay_restart (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autofree char *endpoint = NULL;
+  guint8 sent[100], got[1600];
+  gboolean through = FALSE;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  start_pair (f, (const char * const[]) { endpoint, NULL });
+  check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, 100, 1);
+
+  relay_process_stop (&f->relay, SIGKILL);
+  relay_process_start (&f->relay, NULL);
+  fill (sent, sizeof sent, 9);
+  for (guint i = 0; i < 40 && !through; i++)
+    {
+      udp_client_send (&f->wg_a, f->a_for_b, "127.0.0.1", sent, sizeof sent);
+      udp_client_send (&f->wg_b, f->b_for_a, "127.0.0.1", sent, sizeof sent);
+      through = receive (&f->wg_b, got, sizeof got, 100, NULL) == sizeof sent;
+    }
+  g_assert_true (through);
+  g_assert_true (both_bound (f));
+  /* Drop what else of the loop above came through. */
+  run_for (300);
+  while (udp_client_recv (&f->wg_a, got, sizeof got, 0, NULL) >= 0)
+    ;
+  while (udp_client_recv (&f->wg_b, got, sizeof got, 0, NULL) >= 0)
+    ;
+  check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, 200, 2);
+  check_one (&f->wg_b, f->b_for_a, &f->wg_a, f->a_for_b, 200, 3);
+}
+
+/* A token with less than five minutes left is used, and a new one asked for. */
+static void
+test_token_expires_soon (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *soon = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 120);
+  g_autofree char *good = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 7200);
+  g_autofree char *endpoint = NULL;
+  guint asked;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  g_signal_connect (f->a, "token-needed", G_CALLBACK (token_needed_cb), f);
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (f->a, soon, (now_s () + 120) * G_USEC_PER_SEC);
+  g_assert_true (wait_until (f, bound_and_token_needed, TIMEOUT_MS));
+
+  asked = f->token_needed;
+  lrd_relay_client_set_token (f->a, good, (now_s () + 7200) * G_USEC_PER_SEC);
+  run_for (1000);
+  g_assert_cmpuint (f->token_needed, ==, asked);
+  g_assert_true (a_bound (f));
+}
+
+/* The choice, with a manual clock: no waiting. */
+static void
+test_choice (void)
+{
+  g_autoptr(LrClock) clock = lr_clock_new_manual (1000 * G_USEC_PER_SEC);
+  LrdRelayChoice choice = { -1, 0 };
+  LrdRelayMeasure m[3];
+  LrdRelayChoiceReason reason;
+  gint64 now;
+  int chosen;
+
+  now = lr_clock_now_us (clock);
+  m[0] = (LrdRelayMeasure) { 1.0, now, 0 };
+  m[1] = (LrdRelayMeasure) { 0.5, now, 0 };
+  m[2] = (LrdRelayMeasure) { -1, 0, 0 };
+
+  /* Nothing is chosen before a round is done. */
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, -1, FALSE, now, &reason), ==, -1);
+  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_KEEP);
+  /* 0.5 ms is lower but not clearly: the one listed first wins. */
+  chosen = lrd_relay_choose (&choice, m, 3, -1, TRUE, now, &reason);
+  g_assert_cmpint (chosen, ==, 0);
+  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_FIRST);
+
+  /* Clearly lower: the lowest wins. */
+  m[0].rtt_ms = 40;
+  m[1].rtt_ms = 20;
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, -1, TRUE, now, &reason), ==, 1);
+
+  /* Current 0 at 40 ms; 1 at 35 ms is only slightly better, round after round. */
+  m[1].rtt_ms = 35;
+  for (guint round = 0; round < 5; round++)
+    {
+      lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
+      now = lr_clock_now_us (clock);
+      m[0].last_answer_us = m[1].last_answer_us = now;
+      g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 0);
+      g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_KEEP);
+    }
+
+  /* 25 ms is clearly better (≥ 25 % and ≥ 10 ms lower): once is not enough ... */
+  m[1].rtt_ms = 25;
+  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
+  now = lr_clock_now_us (clock);
+  m[0].last_answer_us = m[1].last_answer_us = now;
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 0);
+  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_KEEP);
+  /* ... and between rounds nothing moves ... */
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, FALSE, now, &reason), ==, 0);
+  /* ... a round where it is not clearly better starts the count again ... */
+  m[1].rtt_ms = 38;
+  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
+  now = lr_clock_now_us (clock);
+  m[0].last_answer_us = m[1].last_answer_us = now;
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 0);
+  m[1].rtt_ms = 25;
+  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
+  now = lr_clock_now_us (clock);
+  m[0].last_answer_us = m[1].last_answer_us = now;
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 0);
+  /* ... and the second round in a row switches. */
+  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
+  now = lr_clock_now_us (clock);
+  m[0].last_answer_us = m[1].last_answer_us = now;
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 1);
+  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_BETTER);
+
+  /* A clearly better relay that did not answer in this round does not count. */
+  m[0].rtt_ms = 5;
+  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
+  now = lr_clock_now_us (clock);
+  m[1].last_answer_us = now;
+  m[0].last_answer_us = now - 20 * G_USEC_PER_SEC;
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, TRUE, now, &reason), ==, 1);
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, TRUE, now, &reason), ==, 1);
+
+  /* The current one stops answering: the best other at once, between rounds too. */
+  m[0].rtt_ms = 50;
+  m[0].last_answer_us = now;
+  lr_clock_advance (clock, 2 * G_USEC_PER_SEC);
+  now = lr_clock_now_us (clock);
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, FALSE, now, &reason), ==, 1);
+  lr_clock_advance (clock, 2 * G_USEC_PER_SEC);
+  now = lr_clock_now_us (clock);
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, FALSE, now, &reason), ==, 0);
+  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_DEAD);
+
+  /* A refusing relay (full) is left at once too. */
+  m[0].last_answer_us = now;
+  m[0].unusable_until_us = now + 60 * G_USEC_PER_SEC;
+  m[1].last_answer_us = now;
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, FALSE, now, &reason), ==, 1);
+  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_DEAD);
+
+  /* Nobody answers any more. */
+  lr_clock_advance (clock, 120 * G_USEC_PER_SEC);
+  now = lr_clock_now_us (clock);
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, FALSE, now, &reason), ==, -1);
+  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_NONE);
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, -1, TRUE, now, &reason), ==, -1);
+  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_NONE);
+  g_assert_cmpint (lrd_relay_choose (&choice, m, 0, -1, TRUE, now, &reason), ==, -1);
+  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_NONE);
+}
+
+static void
+test_bad_candidates (void)
+{
+  g_autoptr(LrdRelayClient) client = lrd_relay_client_new (NULL, 51820);
+
+  g_test_expect_message ("lanrage-helper", G_LOG_LEVEL_WARNING, "*Skipping relay candidate*");
+  g_test_expect_message ("lanrage-helper", G_LOG_LEVEL_WARNING, "*Skipping relay candidate*");
+  lrd_relay_client_set_candidates (client, (const char * const[]) {
+    "no-port", "[::1", "127.0.0.1:3478", NULL });
+  g_test_assert_expected_messages ();
+  lrd_relay_client_set_candidates (client, NULL);
+  g_assert_cmpint (lrd_relay_client_get_state (client), ==, LRD_RELAY_CLIENT_STOPPED);
+  lrd_relay_client_stop (client);
+  lrd_relay_client_stop (client);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/lrd/relay-client/choice", test_choice);
+  g_test_add_func ("/lrd/relay-client/bad-candidates", test_bad_candidates);
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/lrd/relay-client/forward", test_forward);
+  ADD ("/lrd/relay-client/only-from-wireguard", test_only_from_wireguard);
+  ADD ("/lrd/relay-client/failover", test_failover);
+  ADD ("/lrd/relay-client/no-answer", test_no_answer);
+  ADD ("/lrd/relay-client/token", test_token);
+  ADD ("/lrd/relay-client/resolve", test_resolve);
+  ADD ("/lrd/relay-client/token-expires-soon", test_token_expires_soon);
+  ADD ("/lrd/relay-client/full", test_full);
+  ADD ("/lrd/relay-client/other-secret", test_other_secret);
+  ADD ("/lrd/relay-client/relay-restart", test_relay_restart);
+  ADD ("/lrd/relay-client/public-endpoint", test_public_endpoint);
+  ADD ("/lrd/relay-client/peer-latency", test_peer_latency);
+  ADD ("/lrd/relay-client/garbage", test_garbage);
+#undef ADD
+
+  return g_test_run ();
+}
