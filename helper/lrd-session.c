@@ -686,17 +686,15 @@ parse_relay_list (JsonNode *node)
   for (guint i = 0; i < json_array_get_length (array) && i < 64; i++)
     {
       g_autoptr(GError) error = NULL;
+      /* The parser accepts only an address literal and port as the endpoint. */
       g_autoptr(LrRelay) relay = lr_relay_parse_node (json_array_get_element (array, i), &error);
-      g_autofree char *endpoint = NULL;
 
-      if (relay != NULL)
-        endpoint = lr_endpoint_normalize (relay->endpoint, &error);
-      if (endpoint == NULL)
+      if (relay == NULL)
         {
           g_debug ("Ignoring a relay the server described oddly: %s", error->message);
           continue;
         }
-      g_strv_builder_add (builder, endpoint);
+      g_strv_builder_add (builder, relay->endpoint);
     }
   return g_strv_builder_end (builder);
 }
