@@ -44,11 +44,21 @@ typedef struct _LrTestHelper LrTestHelper;
 LrTestHelper *lr_test_helper_new        (LrTestBus    *bus,
                                          const char   *control_url,
                                          const char   *bus_name);
+/* For the next start: run the helper in the network namespace @netns (from `ip netns add`;
+ * NULL: the test's own). Whatever it spawns (wireguard-go) lives there too. */
+void          lr_test_helper_set_netns  (LrTestHelper *self,
+                                         const char   *netns);
+/* Replaces the helper's configuration file (a [helper] keyfile, helper/lrd-config.h) with
+ * @config, for the next start. The default names only control-url and backend=auto. */
+void          lr_test_helper_set_config (LrTestHelper *self,
+                                         const char   *config);
 void          lr_test_helper_start      (LrTestHelper *self);
 void          lr_test_helper_stop       (LrTestHelper *self);
 void          lr_test_helper_free       (LrTestHelper *self);
 const char   *lr_test_helper_get_bus_name  (LrTestHelper *self);
 const char   *lr_test_helper_get_state_dir (LrTestHelper *self);
+/* The running helper's pid (0 once it exited). */
+GPid          lr_test_helper_get_pid    (LrTestHelper *self);
 LrdHelper1   *lr_test_helper_get_proxy  (LrTestHelper *self);
 GDBusObjectManager *lr_test_helper_get_manager (LrTestHelper *self);
 char         *lr_test_helper_get_log    (LrTestHelper *self);
