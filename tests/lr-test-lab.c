@@ -334,13 +334,6 @@ lr_test_lab_add_host (LrTestLab       *self,
   return host;
 }
 
-static gboolean
-stat_netns (const char  *path,
-            struct stat *buf)
-{
-  return stat (path, buf) == 0;
-}
-
 void
 lr_test_lab_kill_stragglers (LrTestLab *self)
 {
@@ -355,7 +348,7 @@ lr_test_lab_kill_stragglers (LrTestLab *self)
                                                 NULL);
       struct stat buf;
 
-      if (stat_netns (path, &buf))
+      if (stat (path, &buf) == 0)
         g_array_append_val (inodes, buf);
     }
 
@@ -370,7 +363,7 @@ lr_test_lab_kill_stragglers (LrTestLab *self)
         continue;
       pid = atoi (name);
       path = g_strdup_printf ("/proc/%d/ns/net", pid);
-      if (pid == getpid () || !stat_netns (path, &buf))
+      if (pid == getpid () || stat (path, &buf) != 0)
         continue;
       for (guint i = 0; i < inodes->len; i++)
         {

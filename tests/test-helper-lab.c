@@ -65,65 +65,8 @@ typedef struct
  * punched, so "relayed" is the only right answer for every pair. */
 static const char * const host_nats[N_HOSTS] = { "port-restricted", "symmetric", "symmetric" };
 
-static gboolean
-run_ok (const char *first_arg,
-        ...) G_GNUC_NULL_TERMINATED;
-
-/* Runs a lab command; returns whether it exited 0 (its output is not wanted). */
-static gboolean
-run_ok (const char *first_arg,
-        ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) process = NULL;
-  va_list args;
-  const char *arg;
-
-  g_ptr_array_add (argv, (char *) first_arg);
-  va_start (args, first_arg);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  process = g_subprocess_newv ((const char * const *) argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                               G_SUBPROCESS_FLAGS_STDERR_SILENCE, NULL);
-  return process != NULL && g_subprocess_wait (process, NULL, NULL) &&
-         g_subprocess_get_successful (process);
-}
-
-static char *
-run_output (const char *first_arg,
-            ...) G_GNUC_NULL_TERMINATED;
-
-/* Runs a lab command; returns its standard output, or NULL when it failed. */
-static char *
-run_output (const char *first_arg,
-            ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) process = NULL;
-  g_autofree char *out = NULL;
-  va_list args;
-  const char *arg;
-
-  g_ptr_array_add (argv, (char *) first_arg);
-  va_start (args, first_arg);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  process = g_subprocess_newv ((const char * const *) argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                               G_SUBPROCESS_FLAGS_STDERR_SILENCE, NULL);
-  if (process == NULL ||
-      !g_subprocess_communicate_utf8 (process, NULL, NULL, &out, NULL, NULL) ||
-      !g_subprocess_get_successful (process))
-    return NULL;
-  return g_steal_pointer (&out);
-}
+/* Runs a lab command; returns whether it exited 0. */
+#define RUN_OK(...) lr_test_lab_run (NULL, NULL, NULL, __VA_ARGS__)
 
 static char *
 helper_config (const Host *host)
@@ -288,7 +231,7 @@ ping_until (const char *netns,
     {
       /* -w 1 keeps sending (every 20 ms) until the first reply or a second has passed;
        * "Network is unreachable" (no interface yet) makes ping exit at once. */
-      if (run_ok ("ip", "netns", "exec", netns, "ping", "-n", "-q", "-c", "1", "-w", "1", "-i",
+      if (RUN_OK ("ip", "netns", "exec", netns, "ping", "-n", "-q", "-c", "1", "-w", "1", "-i",
                   "0.02", address, NULL))
         return g_get_monotonic_time ();
       g_usleep (20000);
@@ -328,7 +271,7 @@ form_party (Fixture  *fixture,
             gboolean  measure_first_ping)
 {
   Host *creator = &fixture->hosts[0];
-  const char *create_argv[] = { "--name", "host1", "create", "Lab night", NULL };
+  const char *create_argv[] = { "create", "Lab night", "--name", "host1", NULL };
   g_autofree char *code = NULL;
 
   g_assert_cmpint (lr_test_ctl_run (creator->bus, LR_TEST_HELPER_BUS_NAME, NULL, create_argv,
@@ -342,7 +285,7 @@ form_party (Fixture  *fixture,
     {
       Host *host = &fixture->hosts[i];
       g_autofree char *name = g_strdup_printf ("host%u", host->index);
-      const char *join_argv[] = { "--name", name, "join", code, NULL };
+      const char *join_argv[] = { "join", code, "--name", name, NULL };
       gint64 joined;
 
       g_assert_cmpint (lr_test_ctl_run (host->bus, LR_TEST_HELPER_BUS_NAME, NULL, join_argv,
@@ -396,10 +339,10 @@ relay_listed (gpointer data)
 {
   RelaysWait *wait = data;
 
-  g_free (wait->answer);
-  wait->answer = run_output ("ip", "netns", "exec", wait->netns, "curl", "-sf", "--max-time",
-                             "2", wait->url, NULL);
-  return wait->answer != NULL && strstr (wait->answer, "\"" RELAY_ENDPOINT "\"") != NULL;
+  g_clear_pointer (&wait->answer, g_free);
+  return lr_test_lab_run (NULL, &wait->answer, NULL, "ip", "netns", "exec", wait->netns, "curl",
+                          "-sf", "--max-time", "2", wait->url, NULL) &&
+         strstr (wait->answer, "\"" RELAY_ENDPOINT "\"") != NULL;
 }
 
 static void
@@ -427,9 +370,9 @@ test_control_plane (Fixture       *fixture,
       g_free (wait.answer);
 
       /* ... and the relay, which sees it at its router's public address. */
-      stun = run_output ("ip", "netns", "exec", host->netns, "turnutils_stunclient", "-p",
-                         "3478", LR_TEST_LAB_SERVER_ADDRESS, NULL);
-      g_assert_nonnull (stun);
+      g_assert_true (lr_test_lab_run (NULL, &stun, NULL, "ip", "netns", "exec", host->netns,
+                                      "turnutils_stunclient", "-p", "3478",
+                                      LR_TEST_LAB_SERVER_ADDRESS, NULL));
       g_test_message ("%s (%s NAT): %s", host->netns, host_nats[i], g_strstrip (stun));
       g_assert_nonnull (strstr (stun, public_address));
     }
@@ -554,7 +497,7 @@ test_fourth_host (Fixture       *fixture,
     {
       const char *address = lrd_helper1_get_virtual_address (proxy_of (&fixture->hosts[i]));
 
-      CHECK (!run_ok ("ip", "netns", "exec", fixture->outsider, "ping", "-n", "-q", "-c", "3",
+      CHECK (!RUN_OK ("ip", "netns", "exec", fixture->outsider, "ping", "-n", "-q", "-c", "3",
                       "-i", "0.2", "-w", "2", address, NULL),
              "the outsider %s reaches the party's %s", fixture->outsider, address);
     }
@@ -563,7 +506,7 @@ test_fourth_host (Fixture       *fixture,
    * nothing for the party. */
   garbage = g_strdup_printf ("printf 'not a relay frame, not STUN' > /dev/udp/%s/3478",
                              LR_TEST_LAB_SERVER_ADDRESS);
-  g_assert_true (run_ok ("ip", "netns", "exec", fixture->outsider, "bash", "-c", garbage,
+  g_assert_true (RUN_OK ("ip", "netns", "exec", fixture->outsider, "bash", "-c", garbage,
                          NULL));
   if (!can_ping (&fixture->hosts[0], &fixture->hosts[2]))
     return;
@@ -617,7 +560,7 @@ typedef struct
 static gboolean
 interface_exists (const InterfaceWait *wait)
 {
-  return run_ok ("ip", "-n", wait->netns, "link", "show", wait->ifname, NULL);
+  return RUN_OK ("ip", "-n", wait->netns, "link", "show", wait->ifname, NULL);
 }
 
 static char *
