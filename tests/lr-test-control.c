@@ -28,6 +28,7 @@ struct _LrTestServer
   GString            *stdout_log;     /* everything it printed, over every run */
   gboolean            stdout_closed;
   char               *url;
+  char               *netns;          /* run through `ip netns exec`, or NULL */
   SoupSession        *session;
 };
 
@@ -190,6 +191,7 @@ lr_test_server_free (LrTestServer *self)
   g_free (self->log_path);
   g_free (self->url);
   g_strfreev (self->extra_args);
+  g_free (self->netns);
   g_string_free (self->stdout_log, TRUE);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
@@ -286,6 +288,15 @@ lr_test_server_try_start (LrTestServer *self,
     g_error ("LANRAGE_CONTROL is not set: run the tests with meson test, or set it to the "
              "path of lanrage-control");
 
+  if (self->netns != NULL)
+    {
+      /* `ip netns exec` execs the server in place: the pid, the signals and the death with
+       * the test are the server's own. */
+      g_ptr_array_add (argv, (char *) "ip");
+      g_ptr_array_add (argv, (char *) "netns");
+      g_ptr_array_add (argv, (char *) "exec");
+      g_ptr_array_add (argv, self->netns);
+    }
   g_ptr_array_add (argv, (char *) binary);
   g_ptr_array_add (argv, (char *) "--listen");
   g_ptr_array_add (argv, (char *) "127.0.0.1:0");
@@ -354,9 +365,19 @@ lr_test_server_try_start (LrTestServer *self,
                LR_TEST_START_TIMEOUT_MS);
     }
 
-  g_assert_true (g_str_has_prefix (self->url, "http://127.0.0.1:") ||
-                 g_str_has_prefix (self->url, "https://127.0.0.1:"));
-  g_assert_cmpstr (self->url, !=, "http://127.0.0.1:0");
+  if (self->netns == NULL)
+    {
+      g_assert_true (g_str_has_prefix (self->url, "http://127.0.0.1:") ||
+                     g_str_has_prefix (self->url, "https://127.0.0.1:"));
+      g_assert_cmpstr (self->url, !=, "http://127.0.0.1:0");
+    }
+  else
+    {
+      /* In a lab namespace it listens where its --listen says. */
+      g_assert_true (g_str_has_prefix (self->url, "http://") ||
+                     g_str_has_prefix (self->url, "https://"));
+      g_assert_false (g_str_has_suffix (self->url, ":0"));
+    }
 
   /* A failed assertion aborts before the teardown, which leaves the folder in place. */
   g_test_message ("lanrage-control listens on %s; its log is %s", self->url, self->log_path);
@@ -447,6 +468,16 @@ lr_test_server_set_extra_args (LrTestServer       *self,
 {
   g_strfreev (self->extra_args);
   self->extra_args = g_strdupv ((char **) extra_args);
+}
+
+/* For the next start: run the server in the network namespace @netns (from `ip netns add`);
+ * its URL is then only reachable from that namespace and the test's own requests fail. */
+void
+lr_test_server_set_netns (LrTestServer *self,
+                          const char   *netns)
+{
+  g_free (self->netns);
+  self->netns = g_strdup (netns);
 }
 
 gboolean

@@ -44,6 +44,8 @@ void          lr_test_server_restart     (LrTestServer       *self,
                                           gboolean            kill_hard);
 void          lr_test_server_set_extra_args (LrTestServer    *self,
                                              const char * const *extra_args);
+void          lr_test_server_set_netns   (LrTestServer       *self,
+                                          const char         *netns);
 gboolean      lr_test_server_is_running  (LrTestServer       *self);
 const char   *lr_test_server_get_url     (LrTestServer       *self);
 const char   *lr_test_server_get_tmpdir  (LrTestServer       *self);

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "lr-test-helper.h"
+#include "lr-test-lab.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -446,6 +448,7 @@ struct _LrTestHelper
   char               *log_path;
   char               *bus_name;
   char               *interface_name;
+  char               *netns;
   GSubprocess        *process;
   LrdHelper1         *proxy;
   GDBusObjectManager *manager;
@@ -497,6 +500,7 @@ lr_test_helper_start (LrTestHelper *self)
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_autoptr(GError) error = NULL;
   const char *binary = g_getenv ("LANRAGE_HELPER");
+  int netns_fd = -1;
 
   g_assert_null (self->process);
   if (binary == NULL)
@@ -506,11 +510,22 @@ lr_test_helper_start (LrTestHelper *self)
   g_subprocess_launcher_setenv (launcher, "DBUS_SYSTEM_BUS_ADDRESS",
                                 lr_test_bus_get_address (self->bus), TRUE);
   g_subprocess_launcher_setenv (launcher, "G_MESSAGES_DEBUG", "lanrage-helper", TRUE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  if (self->netns != NULL)
+    {
+      /* The bus socket is a path: it is reachable from any network namespace. */
+      netns_fd = lr_test_lab_open_netns (self->netns);
+      g_assert_cmpint (netns_fd, >=, 0);
+      g_subprocess_launcher_set_child_setup (launcher, lr_test_lab_child_setup,
+                                             GINT_TO_POINTER (netns_fd), NULL);
+    }
+  else
+    g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   self->process = g_subprocess_launcher_spawn (launcher, &error, binary,
                                                "--config", self->config_path,
                                                "--state-dir", self->state_dir,
                                                "--bus-name", self->bus_name, NULL);
+  if (netns_fd >= 0)
+    close (netns_fd);
   g_assert_no_error (error);
 
   if (!lr_test_wait_for (helper_has_name, self, LR_TEST_HELPER_TIMEOUT_MS) ||
@@ -586,7 +601,34 @@ lr_test_helper_free (LrTestHelper *self)
   g_free (self->interface_name);
   g_free (self->log_path);
   g_free (self->bus_name);
+  g_free (self->netns);
   g_free (self);
+}
+
+void
+lr_test_helper_set_netns (LrTestHelper *self,
+                          const char   *netns)
+{
+  g_assert_null (self->process);
+  g_free (self->netns);
+  self->netns = g_strdup (netns);
+}
+
+void
+lr_test_helper_set_config (LrTestHelper *self,
+                           const char   *config)
+{
+  write_file (self->config_path, config);
+}
+
+GPid
+lr_test_helper_get_pid (LrTestHelper *self)
+{
+  const char *identifier;
+
+  g_assert_nonnull (self->process);
+  identifier = g_subprocess_get_identifier (self->process);
+  return identifier != NULL ? (GPid) atoi (identifier) : 0;
 }
 
 const char *

@@ -48,6 +48,15 @@ typedef struct _LrTestHelper LrTestHelper;
 LrTestHelper *lr_test_helper_new        (LrTestBus    *bus,
                                          const char   *control_url,
                                          const char   *bus_name);
+/* For the next start: run the helper in the network namespace @netns (from `ip netns add`;
+ * NULL: the test's own). Whatever it spawns (wireguard-go) lives there too. */
+void          lr_test_helper_set_netns  (LrTestHelper *self,
+                                         const char   *netns);
+/* Replaces the helper's configuration file (a [helper] keyfile, helper/lrd-config.h) with
+ * @config, for the next start. The default names control-url, backend=auto, and an
+ * interface and port of the helper's own (lr_test_helper_get_interface() names the default's). */
+void          lr_test_helper_set_config (LrTestHelper *self,
+                                         const char   *config);
 void          lr_test_helper_start      (LrTestHelper *self);
 void          lr_test_helper_stop       (LrTestHelper *self);
 void          lr_test_helper_free       (LrTestHelper *self);
@@ -55,6 +64,8 @@ const char   *lr_test_helper_get_bus_name  (LrTestHelper *self);
 const char   *lr_test_helper_get_state_dir (LrTestHelper *self);
 /* The WireGuard interface its configuration names (unique within the test program). */
 const char   *lr_test_helper_get_interface (LrTestHelper *self);
+/* The running helper's pid (0 once it exited). */
+GPid          lr_test_helper_get_pid    (LrTestHelper *self);
 LrdHelper1   *lr_test_helper_get_proxy  (LrTestHelper *self);
 GDBusObjectManager *lr_test_helper_get_manager (LrTestHelper *self);
 char         *lr_test_helper_get_log    (LrTestHelper *self);

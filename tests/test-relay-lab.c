@@ -9,61 +9,12 @@
  * (exit 77) otherwise.
  */
 #include "lr-error.h"
+#include "lr-test-lab.h"
 
 #include <gio/gio.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
-
-typedef struct
-{
-  const char *name;
-  const char *rules;
-  const char *mapping;
-  const char *filtering;
-} NatType;
-
-/* Measured behaviour of each rule set is in LAB.md. Full and restricted cone keep a dynamic
- * map from the mapped port (and, for restricted cone, the remote address) to the inside
- * address, filled after SNAT from the conntrack tuples, and DNAT unsolicited inbound
- * datagrams through it. */
-static const NatType nat_types[] = {
-  { "port-restricted",
-    "table ip nat {\n"
-    "  chain post { type nat hook postrouting priority srcnat; oifname \"wan\" masquerade; }\n"
-    "}\n",
-    "Endpoint Independent Mapping", "Address and Port Dependent Filtering" },
-  { "symmetric",
-    "table ip nat {\n"
-    "  chain post { type nat hook postrouting priority srcnat; "
-    "oifname \"wan\" masquerade random; }\n"
-    "}\n",
-    "Address and Port Dependent Mapping", "Address and Port Dependent Filtering" },
-  { "full-cone",
-    "table ip nat {\n"
-    "  map cone { type inet_service : ipv4_addr . inet_service; flags dynamic,timeout; "
-    "timeout 60s; }\n"
-    "  chain pre { type nat hook prerouting priority dstnat; "
-    "iifname \"wan\" dnat ip to udp dport map @cone; }\n"
-    "  chain post { type nat hook postrouting priority srcnat; oifname \"wan\" masquerade; }\n"
-    "  chain track { type filter hook postrouting priority srcnat + 10; "
-    "oifname \"wan\" meta l4proto udp "
-    "update @cone { ct reply proto-dst : ct original ip saddr . ct original proto-src }; }\n"
-    "}\n",
-    "Endpoint Independent Mapping", "Endpoint Independent Filtering" },
-  { "restricted-cone",
-    "table ip nat {\n"
-    "  map cone { type inet_service . ipv4_addr : ipv4_addr . inet_service; "
-    "flags dynamic,timeout; timeout 60s; }\n"
-    "  chain pre { type nat hook prerouting priority dstnat; "
-    "iifname \"wan\" dnat ip to udp dport . ip saddr map @cone; }\n"
-    "  chain post { type nat hook postrouting priority srcnat; oifname \"wan\" masquerade; }\n"
-    "  chain track { type filter hook postrouting priority srcnat + 10; "
-    "oifname \"wan\" meta l4proto udp update @cone "
-    "{ ct reply proto-dst . ip daddr : ct original ip saddr . ct original proto-src }; }\n"
-    "}\n",
-    "Endpoint Independent Mapping", "Address Dependent Filtering" },
-};
 
 typedef struct
 {
@@ -73,43 +24,10 @@ typedef struct
   GSubprocess *relay;
 } Lab;
 
-static gboolean
-run (const char  *stdin_text,
-     char       **stdout_text,
-     GError     **error,
-     ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) process = NULL;
-  g_autofree char *err = NULL;
-  va_list args;
-  const char *arg;
-
-  va_start (args, error);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  process = g_subprocess_newv ((const char * const *) argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                               G_SUBPROCESS_FLAGS_STDERR_PIPE, error);
-  if (process == NULL ||
-      !g_subprocess_communicate_utf8 (process, stdin_text, NULL, stdout_text, &err, error))
-    return FALSE;
-  if (!g_subprocess_get_successful (process))
-    {
-      g_set_error (error, LR_ERROR, LR_ERROR_FAILED, "%s failed: %s",
-                   (const char *) argv->pdata[0], err);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 #define RUN(...) \
   G_STMT_START { \
     g_autoptr(GError) run_error = NULL; \
-    run (NULL, NULL, &run_error, __VA_ARGS__, NULL); \
+    lr_test_lab_run (NULL, NULL, &run_error, __VA_ARGS__, NULL); \
     g_assert_no_error (run_error); \
   } G_STMT_END
 
@@ -117,7 +35,7 @@ static void
 lab_set_up (Lab           *lab,
             gconstpointer  data)
 {
-  const NatType *type = data;
+  const LrTestNat *type = data;
   g_autoptr(GError) error = NULL;
   guint pid = getpid ();
 
@@ -144,7 +62,8 @@ lab_set_up (Lab           *lab,
   RUN ("ip", "-n", lab->srv, "link", "set", "lo", "up");
   RUN ("ip", "-n", lab->cli, "route", "add", "default", "via", "192.168.1.1");
   RUN ("ip", "netns", "exec", lab->rtr, "sysctl", "-qw", "net.ipv4.ip_forward=1");
-  run (type->rules, NULL, &error, "ip", "netns", "exec", lab->rtr, "nft", "-f", "-", NULL);
+  lr_test_lab_run (type->rules, NULL, &error, "ip", "netns", "exec", lab->rtr, "nft", "-f",
+                   "-", NULL);
   g_assert_no_error (error);
 }
 
@@ -158,9 +77,9 @@ lab_tear_down (Lab           *lab,
       g_subprocess_wait (lab->relay, NULL, NULL);
       g_clear_object (&lab->relay);
     }
-  run (NULL, NULL, NULL, "ip", "netns", "del", lab->cli, NULL);
-  run (NULL, NULL, NULL, "ip", "netns", "del", lab->rtr, NULL);
-  run (NULL, NULL, NULL, "ip", "netns", "del", lab->srv, NULL);
+  lr_test_lab_run (NULL, NULL, NULL, "ip", "netns", "del", lab->cli, NULL);
+  lr_test_lab_run (NULL, NULL, NULL, "ip", "netns", "del", lab->rtr, NULL);
+  lr_test_lab_run (NULL, NULL, NULL, "ip", "netns", "del", lab->srv, NULL);
   g_free (lab->srv);
   g_free (lab->rtr);
   g_free (lab->cli);
@@ -170,7 +89,7 @@ static void
 test_natdiscovery (Lab           *lab,
                    gconstpointer  data)
 {
-  const NatType *type = data;
+  const LrTestNat *type = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(GDataInputStream) out = NULL;
   g_autofree char *line = NULL;
@@ -187,35 +106,12 @@ test_natdiscovery (Lab           *lab,
   line = g_data_input_stream_read_line (out, NULL, NULL, &error);
   g_assert_cmpstr (line, ==, "Listening on 198.18.0.1:3478");
 
-  run (NULL, &report, &error, "ip", "netns", "exec", lab->cli, "turnutils_natdiscovery", "-m",
-       "-f", "-p", "3478", "198.18.0.1", NULL);
+  lr_test_lab_run (NULL, &report, &error, "ip", "netns", "exec", lab->cli,
+                   "turnutils_natdiscovery", "-m", "-f", "-p", "3478", "198.18.0.1", NULL);
   g_assert_no_error (error);
   g_test_message ("%s: %s", type->name, report);
   g_assert_nonnull (strstr (report, mapping));
   g_assert_nonnull (strstr (report, filtering));
-}
-
-static const char *
-cannot_run (void)
-{
-  static const char * const programs[] = { "ip", "nft", "turnutils_natdiscovery", NULL };
-  g_autofree char *name = g_strdup_printf ("lrrlab-probe-%u", (guint) getpid ());
-
-  if (g_getenv ("LANRAGE_NO_LAB") != NULL)
-    return "LANRAGE_NO_LAB is set";
-  if (getuid () != 0)
-    return "needs root for network namespaces";
-  for (guint i = 0; programs[i] != NULL; i++)
-    {
-      g_autofree char *path = g_find_program_in_path (programs[i]);
-
-      if (path == NULL)
-        return "needs ip (iproute2), nft (nftables) and turnutils_natdiscovery (coturn)";
-    }
-  if (!run (NULL, NULL, NULL, "ip", "netns", "add", name, NULL))
-    return "cannot create a network namespace here";
-  run (NULL, NULL, NULL, "ip", "netns", "del", name, NULL);
-  return NULL;
 }
 
 int
@@ -223,6 +119,7 @@ main (int   argc,
       char *argv[])
 {
   gboolean tap = FALSE;
+  static const char * const programs[] = { "ip", "nft", "turnutils_natdiscovery", NULL };
   const char *reason;
 
   for (int i = 1; i < argc; i++)
@@ -232,18 +129,18 @@ main (int   argc,
 
   /* Skipping: the automake convention is exit status 77, but meson 1.0 counts any non-zero
    * status of a TAP test as an error, so under --tap the plan "1..0 # SKIP" says it. */
-  reason = cannot_run ();
+  reason = lr_test_lab_cannot_run (programs);
   if (reason != NULL)
     {
       g_print ("1..0 # SKIP %s\n", reason);
       return tap ? 0 : 77;
     }
 
-  for (guint i = 0; i < G_N_ELEMENTS (nat_types); i++)
+  for (guint i = 0; i < lr_test_n_nats; i++)
     {
-      g_autofree char *path = g_strdup_printf ("/relay/lab/natdiscovery/%s", nat_types[i].name);
+      g_autofree char *path = g_strdup_printf ("/relay/lab/natdiscovery/%s", lr_test_nats[i].name);
 
-      g_test_add (path, Lab, &nat_types[i], lab_set_up, test_natdiscovery, lab_tear_down);
+      g_test_add (path, Lab, &lr_test_nats[i], lab_set_up, test_natdiscovery, lab_tear_down);
     }
 
   return g_test_run ();
