@@ -90,6 +90,24 @@ lookup_string (GVariant   *dict,
   return value;
 }
 
+/* "198.18.0.1:3478, 12.3 ms (lowest round-trip time of 2 answering relays)", or what is
+ * wrong while there is none. */
+static void
+print_relay (GVariant *status)
+{
+  const char *relay = lookup_string (status, "Relay");
+  const char *reason = lookup_string (status, "RelayReason");
+  double rtt = -1;
+
+  g_variant_lookup (status, "RelayRttMs", "d", &rtt);
+  if (g_str_equal (relay, "-"))
+    g_print ("Relay:           %s\n", g_str_equal (reason, "-") ? "-" : reason);
+  else if (rtt >= 0)
+    g_print ("Relay:           %s, %.1f ms (%s)\n", relay, rtt, reason);
+  else
+    g_print ("Relay:           %s (%s)\n", relay, reason);
+}
+
 static void
 print_status (GVariant *status)
 {
@@ -101,7 +119,7 @@ print_status (GVariant *status)
   g_print ("Virtual address: %s\n", lookup_string (status, "VirtualAddress"));
   g_print ("NAT type:        %s\n", lookup_string (status, "NatType"));
   g_print ("Public endpoint: %s\n", lookup_string (status, "PublicEndpoint"));
-  g_print ("Relay:           %s\n", lookup_string (status, "Relay"));
+  print_relay (status);
   g_print ("Backend:         %s\n", lookup_string (status, "Backend"));
   g_print ("Peers:           %zu\n", peers != NULL ? g_variant_n_children (peers) : 0);
   if (g_strcmp0 (lookup_string (status, "LastError"), "-") != 0)
