@@ -10,7 +10,8 @@
  * own configuration and state. `lanragectl create` on the first, `join` on the others, as a
  * user would. A fourth host, behind a full cone NAT, is not in the party.
  *
- * The cases that need the data plane (ping-all, fourth-host, leave-cleans-up) are separate
+ * The cases that need the data plane (ping-all, fourth-host, leave-cleans-up, relay-failover)
+ * are separate
  * from the control plane one, so a failure says which half broke.
  *
  * Everything runs in a private mount namespace with its own tmpfs on /run/netns,
@@ -33,6 +34,9 @@
 #define CONTROL_LISTEN LR_TEST_LAB_SERVER_ADDRESS ":8666"
 #define CONTROL_URL    "http://" CONTROL_LISTEN "/"
 #define RELAY_ENDPOINT LR_TEST_LAB_SERVER_ADDRESS ":3478"
+/* The second relay of the failover case, registered with control like the first. */
+#define RELAY2_ENDPOINT LR_TEST_LAB_SERVER_ADDRESS ":3479"
+#define N_RELAYS       2
 #define WG_PORT        51820
 
 /* How long the data plane may take to carry a first ping after `join` returns; the issue
@@ -54,8 +58,8 @@ typedef struct
 {
   LrTestLab    *lab;
   LrTestServer *control;
-  GSubprocess  *relay;
-  char         *relay_log;
+  GSubprocess  *relays[N_RELAYS];
+  char         *relay_logs[N_RELAYS];
   const char   *outsider;
   Host          hosts[N_HOSTS];
 } Fixture;
@@ -86,20 +90,26 @@ helper_config (const Host *host)
                           wireguard_go, host->ifname, WG_PORT);
 }
 
+static const char * const relay_endpoints[N_RELAYS] = { RELAY_ENDPOINT, RELAY2_ENDPOINT };
+static const char * const relay_ids[N_RELAYS] = { "lab-relay", "lab-relay-2" };
+
 static void
-start_relay (Fixture *fixture)
+start_relay (Fixture *fixture,
+             guint    index)
 {
+  g_autofree char *expected = g_strconcat ("Listening on ", relay_endpoints[index], NULL);
+  g_autofree char *log_name = g_strdup_printf ("relay%u.log", index + 1);
   g_autoptr(GDataInputStream) out = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
   g_autofree char *secret_path = NULL;
   const char *argv[] = {
     g_getenv ("LANRAGE_RELAY"),
-    "--listen", RELAY_ENDPOINT,
-    "--public-endpoint", RELAY_ENDPOINT,
+    "--listen", relay_endpoints[index],
+    "--public-endpoint", relay_endpoints[index],
     "--control", CONTROL_URL,
     "--relay-secret-file", NULL,
-    "--id", "lab-relay",
+    "--id", relay_ids[index],
     "--region", "lab",
     "--threads", "1",
     NULL
@@ -110,14 +120,15 @@ start_relay (Fixture *fixture)
   secret_path = g_build_filename (lr_test_server_get_tmpdir (fixture->control), "relay-secret",
                                   NULL);
   argv[8] = secret_path;
-  fixture->relay_log = g_build_filename (lr_test_server_get_tmpdir (fixture->control),
-                                         "relay.log", NULL);
-  fixture->relay = lr_test_lab_spawn (lr_test_lab_get_internet (fixture->lab), argv,
-                                      fixture->relay_log, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fixture->relay));
+  fixture->relay_logs[index] = g_build_filename (lr_test_server_get_tmpdir (fixture->control),
+                                                  log_name, NULL);
+  fixture->relays[index] = lr_test_lab_spawn (lr_test_lab_get_internet (fixture->lab), argv,
+                                              fixture->relay_logs[index],
+                                              G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fixture->relays[index]));
   line = g_data_input_stream_read_line (out, NULL, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (line, ==, "Listening on " RELAY_ENDPOINT);
+  g_assert_cmpstr (line, ==, expected);
 }
 
 static void
@@ -144,7 +155,7 @@ fixture_setup (Fixture       *fixture,
   lr_test_server_start (fixture->control);
   g_assert_cmpstr (lr_test_server_get_url (fixture->control), ==,
                    "http://" CONTROL_LISTEN);
-  start_relay (fixture);
+  start_relay (fixture, 0);
 
   for (guint i = 0; i < N_HOSTS; i++)
     {
@@ -190,20 +201,23 @@ fixture_teardown (Fixture       *fixture,
       g_clear_pointer (&host->bus, lr_test_bus_free);
       g_free (host->ifname);
     }
-  if (fixture->relay != NULL)
+  for (guint i = 0; i < N_RELAYS; i++)
     {
-      g_subprocess_send_signal (fixture->relay, SIGTERM);
-      g_subprocess_wait (fixture->relay, NULL, NULL);
-      if (g_test_failed ())
+      if (fixture->relays[i] != NULL)
         {
-          char *log = NULL;
+          g_subprocess_send_signal (fixture->relays[i], SIGTERM);
+          g_subprocess_wait (fixture->relays[i], NULL, NULL);
+          if (g_test_failed ())
+            {
+              char *log = NULL;
 
-          if (g_file_get_contents (fixture->relay_log, &log, NULL, NULL))
-            print_log ("lanrage-relay", log);
+              if (g_file_get_contents (fixture->relay_logs[i], &log, NULL, NULL))
+                print_log (relay_ids[i], log);
+            }
+          g_clear_object (&fixture->relays[i]);
         }
-      g_clear_object (&fixture->relay);
+      g_free (fixture->relay_logs[i]);
     }
-  g_free (fixture->relay_log);
   if (fixture->control != NULL && lr_test_server_is_running (fixture->control))
     lr_test_server_stop (fixture->control, FALSE);
   g_clear_pointer (&fixture->control, lr_test_server_free);
@@ -332,17 +346,20 @@ typedef struct
   const char *url;
   const char *netns;
   char       *answer;
+  const char *endpoint;   /* NULL: RELAY_ENDPOINT */
 } RelaysWait;
 
 static gboolean
 relay_listed (gpointer data)
 {
   RelaysWait *wait = data;
+  g_autofree char *quoted = g_strdup_printf ("\"%s\"", wait->endpoint != NULL ? wait->endpoint
+                                                                            : RELAY_ENDPOINT);
 
   g_clear_pointer (&wait->answer, g_free);
   return lr_test_lab_run (NULL, &wait->answer, NULL, "ip", "netns", "exec", wait->netns, "curl",
                           "-sf", "--max-time", "2", wait->url, NULL) &&
-         strstr (wait->answer, "\"" RELAY_ENDPOINT "\"") != NULL;
+         strstr (wait->answer, quoted) != NULL;
 }
 
 static void
@@ -356,7 +373,7 @@ test_control_plane (Fixture       *fixture,
       Host *host = &fixture->hosts[i];
       g_autofree char *public_address = lr_test_lab_host_public_address (host->index);
       g_autofree char *stun = NULL;
-      RelaysWait wait = { CONTROL_URL "v1/relays", host->netns, NULL };
+      RelaysWait wait = { CONTROL_URL "v1/relays", host->netns, NULL, NULL };
 
       /* The helper runs in its host, where whatever it starts (wireguard-go) lands too. */
       g_assert_true (same_netns (lr_test_helper_get_pid (host->helper), host->netns));
@@ -431,6 +448,24 @@ peer_path_is (gpointer data)
   return peer != NULL && g_strcmp0 (lrd_helper1_peer_get_path (peer), wait->path) == 0;
 }
 
+typedef struct
+{
+  Host       *host;
+  const char *relay;       /* wait until Relay is this... */
+  const char *not_relay;   /* ...or anything but "" and this */
+} RelayWait;
+
+static gboolean
+relay_moved (gpointer data)
+{
+  RelayWait *wait = data;
+  const char *relay = lrd_helper1_get_relay (proxy_of (wait->host));
+
+  if (wait->relay != NULL)
+    return g_strcmp0 (relay, wait->relay) == 0;
+  return relay[0] != '\0' && g_strcmp0 (relay, wait->not_relay) != 0;
+}
+
 static void
 test_ping_all (Fixture       *fixture,
                gconstpointer  data)
@@ -457,7 +492,9 @@ test_ping_all (Fixture       *fixture,
     {
       Host *self = &fixture->hosts[i];
 
-      CHECK (g_strcmp0 (lrd_helper1_get_relay (proxy_of (self)), RELAY_ENDPOINT) == 0,
+      RelayWait relay_wait = { self, RELAY_ENDPOINT, NULL };
+
+      CHECK (lr_test_wait_for (relay_moved, &relay_wait, PATH_TIMEOUT_MS),
              "%s: Relay is \"%s\", not \"" RELAY_ENDPOINT "\"", self->netns,
              lrd_helper1_get_relay (proxy_of (self)));
       for (guint j = 0; j < N_HOSTS; j++)
@@ -511,6 +548,76 @@ test_fourth_host (Fixture       *fixture,
   if (!can_ping (&fixture->hosts[0], &fixture->hosts[2]))
     return;
   can_ping (&fixture->hosts[2], &fixture->hosts[0]);
+}
+
+/* Two registered relays; the one the party uses dies (SIGKILL, no goodbye). Every helper
+ * moves to the other by itself, the tunnel's endpoints stay as they were (the relay client's
+ * loopback sockets), and pings flow again. The outage is printed. */
+static void
+test_relay_failover (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  RelaysWait listed = { CONTROL_URL "v1/relays", fixture->hosts[0].netns, NULL,
+                        RELAY2_ENDPOINT };
+  g_autofree char *chosen = NULL;
+  const char *h1_address;
+  guint dead;
+  gint64 killed;
+  gint64 replied;
+
+  start_relay (fixture, 1);
+  CHECK (lr_test_wait_for (relay_listed, &listed, 5000),
+         "lanrage-control does not list the second relay: %s", listed.answer);
+  g_free (listed.answer);
+  if (!form_party (fixture, FALSE) ||
+      !can_ping (&fixture->hosts[1], &fixture->hosts[0]) ||
+      !can_ping (&fixture->hosts[2], &fixture->hosts[1]))
+    return;
+
+  /* (Waiting also lets the proxies take in the PropertiesChanged that came meanwhile.) */
+  for (guint i = 0; i < N_HOSTS; i++)
+    {
+      RelayWait wait = { &fixture->hosts[i], NULL, "" };
+
+      CHECK (lr_test_wait_for (relay_moved, &wait, PATH_TIMEOUT_MS), "%s shows no relay",
+             fixture->hosts[i].netns);
+    }
+  chosen = g_strdup (lrd_helper1_get_relay (proxy_of (&fixture->hosts[0])));
+  for (guint i = 1; i < N_HOSTS; i++)
+    CHECK (g_strcmp0 (lrd_helper1_get_relay (proxy_of (&fixture->hosts[i])), chosen) == 0,
+           "%s uses relay %s, %s uses %s", fixture->hosts[i].netns,
+           lrd_helper1_get_relay (proxy_of (&fixture->hosts[i])), fixture->hosts[0].netns,
+           chosen);
+  dead = g_str_equal (chosen, RELAY_ENDPOINT) ? 0 : 1;
+  g_test_message ("The party uses %s; killing it", chosen);
+
+  g_subprocess_force_exit (fixture->relays[dead]);
+  g_subprocess_wait (fixture->relays[dead], NULL, NULL);
+  g_clear_object (&fixture->relays[dead]);
+  killed = g_get_monotonic_time ();
+
+  h1_address = lrd_helper1_get_virtual_address (proxy_of (&fixture->hosts[0]));
+  replied = ping_until (fixture->hosts[1].netns, h1_address, FIRST_PING_TIMEOUT_MS);
+  CHECK (replied != 0, "%s: no ping reply from %s within %d ms of the relay's death",
+         fixture->hosts[1].netns, h1_address, FIRST_PING_TIMEOUT_MS);
+  g_test_message ("relay-failover: pings answered again %" G_GINT64_FORMAT " ms after the "
+                  "relay was killed", (replied - killed) / 1000);
+
+  for (guint i = 0; i < N_HOSTS; i++)
+    {
+      RelayWait wait = { &fixture->hosts[i], NULL, chosen };
+
+      CHECK (lr_test_wait_for (relay_moved, &wait, PATH_TIMEOUT_MS),
+             "%s still shows relay \"%s\"", fixture->hosts[i].netns,
+             lrd_helper1_get_relay (proxy_of (&fixture->hosts[i])));
+      g_test_message ("%s: relay %s, because: %s", fixture->hosts[i].netns,
+                      lrd_helper1_get_relay (proxy_of (&fixture->hosts[i])),
+                      lrd_helper1_get_relay_reason (proxy_of (&fixture->hosts[i])));
+    }
+  for (guint i = 0; i < N_HOSTS; i++)
+    for (guint j = 0; j < N_HOSTS; j++)
+      if (i != j && !can_ping (&fixture->hosts[i], &fixture->hosts[j]))
+        return;
 }
 
 static gboolean
@@ -661,6 +768,8 @@ main (int   argc,
               fixture_teardown);
   g_test_add ("/helper-lab/leave-cleans-up", Fixture, NULL, fixture_setup,
               test_leave_cleans_up, fixture_teardown);
+  g_test_add ("/helper-lab/relay-failover", Fixture, NULL, fixture_setup, test_relay_failover,
+              fixture_teardown);
 
   return g_test_run ();
 }
