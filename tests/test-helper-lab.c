@@ -10,9 +10,9 @@
  * own configuration and state. `lanragectl create` on the first, `join` on the others, as a
  * user would. A fourth host, behind a full cone NAT, is not in the party.
  *
- * The cases that need the data plane (ping-all, fourth-host, leave-cleans-up, relay-failover)
- * are separate
- * from the control plane one, so a failure says which half broke.
+ * The cases that need the data plane (ping-all, fourth-host, leave-cleans-up,
+ * relay-failover) are separate from the control plane one, so a failure says which half
+ * broke.
  *
  * Everything runs in a private mount namespace with its own tmpfs on /run/netns,
  * /run/wireguard and /tmp, and every process dies with the test: nothing is left on the
