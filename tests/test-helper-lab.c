@@ -11,7 +11,7 @@
  * user would. A fourth host, behind a full cone NAT, is not in the party.
  *
  * The cases that need the data plane (ping-all, fourth-host, leave-cleans-up,
- * relay-failover) are separate from the control plane one, so a failure says which half
+ * relay-failover, faults) are separate from the control plane one, so a failure says which half
  * broke.
  *
  * Everything runs in a private mount namespace with its own tmpfs on /run/netns,
@@ -620,6 +620,53 @@ test_relay_failover (Fixture       *fixture,
         return;
 }
 
+/* The issue's faults that are not the relay's: lanrage-control killed (SIGKILL) and started
+ * again never drops the tunnel, and a helper restarted mid-party rejoins and its tunnel
+ * comes back by itself. */
+static void
+test_faults (Fixture       *fixture,
+             gconstpointer  data)
+{
+  Host *guest = &fixture->hosts[1];
+  const char *h1_address;
+  gint64 started;
+  gint64 replied;
+
+  if (!form_party (fixture, FALSE) || !can_ping (guest, &fixture->hosts[0]))
+    return;
+  h1_address = lrd_helper1_get_virtual_address (proxy_of (&fixture->hosts[0]));
+
+  /* The control server dies: the data plane does not need it. */
+  lr_test_server_stop (fixture->control, TRUE);
+  for (guint i = 0; i < N_HOSTS; i++)
+    for (guint j = 0; j < N_HOSTS; j++)
+      if (i != j && !can_ping (&fixture->hosts[i], &fixture->hosts[j]))
+        return;
+  lr_test_server_start (fixture->control);
+  for (guint i = 0; i < N_HOSTS; i++)
+    CHECK (g_strcmp0 (lrd_helper1_get_state (proxy_of (&fixture->hosts[i])), "connected") == 0,
+           "%s: State is \"%s\" after the control server's restart", fixture->hosts[i].netns,
+           lrd_helper1_get_state (proxy_of (&fixture->hosts[i])));
+  if (!can_ping (guest, &fixture->hosts[0]))
+    return;
+
+  /* The guest's helper restarts: it rejoins from its saved party, WireGuard and the relay
+   * come back, and so do the pings. */
+  lr_test_helper_stop (guest->helper);
+  CHECK (ping_until (guest->netns, h1_address, 500) == 0,
+         "%s still reaches %s with its helper stopped", guest->netns, h1_address);
+  started = g_get_monotonic_time ();
+  lr_test_helper_start (guest->helper);
+  replied = ping_until (guest->netns, h1_address, FIRST_PING_TIMEOUT_MS);
+  CHECK (replied != 0, "%s: no ping reply from %s within %d ms of its helper's restart",
+         guest->netns, h1_address, FIRST_PING_TIMEOUT_MS);
+  g_test_message ("helper-restart-to-first-ping: %" G_GINT64_FORMAT " ms",
+                  (replied - started) / 1000);
+  lr_test_helper_wait_state (guest->helper, "connected");
+  lr_test_helper_wait_peers (guest->helper, N_HOSTS - 1);
+  can_ping (&fixture->hosts[2], guest);
+}
+
 static gboolean
 wireguard_go_runs_for (const char *ifname)
 {
@@ -769,6 +816,8 @@ main (int   argc,
   g_test_add ("/helper-lab/leave-cleans-up", Fixture, NULL, fixture_setup,
               test_leave_cleans_up, fixture_teardown);
   g_test_add ("/helper-lab/relay-failover", Fixture, NULL, fixture_setup, test_relay_failover,
+              fixture_teardown);
+  g_test_add ("/helper-lab/faults", Fixture, NULL, fixture_setup, test_faults,
               fixture_teardown);
 
   return g_test_run ();
