@@ -121,10 +121,14 @@ lr_test_lab_run (const char  *stdin_text,
     g_assert_no_error (run_error); \
   } G_STMT_END
 
+/* The test's temporary files go to a tmpfs of its own (TMPDIR), not over /tmp itself: the
+ * build, and so the binaries the test starts, may well live under /tmp (a CI checkout). */
+#define PRIVATE_TMPDIR "/run/lanrage-lab-tmp"
+
 gboolean
 lr_test_lab_enter_private_run (gboolean private_tmp)
 {
-  static const char * const paths[] = { "/run/wireguard", "/run/netns", "/tmp" };
+  static const char * const paths[] = { "/run/wireguard", "/run/netns", PRIVATE_TMPDIR };
 
   if (unshare (CLONE_NEWNS) != 0 ||
       mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
@@ -132,7 +136,7 @@ lr_test_lab_enter_private_run (gboolean private_tmp)
 
   for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
     {
-      /* /tmp is shared by everyone, so sticky; the others are root's. */
+      /* The temporary folder is shared by every user the test runs, so sticky. */
       const char *mode = i == 2 ? "mode=1777" : "mode=0755";
 
       if (i == 2 && !private_tmp)
@@ -141,6 +145,9 @@ lr_test_lab_enter_private_run (gboolean private_tmp)
       if (mount ("tmpfs", paths[i], "tmpfs", MS_NOSUID | MS_NODEV, mode) != 0)
         return FALSE;
     }
+  /* Before anything asks GLib for the temporary folder (it caches the answer). */
+  if (private_tmp)
+    g_setenv ("TMPDIR", PRIVATE_TMPDIR, TRUE);
   return TRUE;
 }
 

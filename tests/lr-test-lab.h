@@ -38,9 +38,9 @@ gboolean lr_test_lab_run (const char  *stdin_text,
                           const char  *first_arg,
                           ...) G_GNUC_NULL_TERMINATED;
 
-/* A private mount namespace with its own tmpfs on /run/netns and /run/wireguard (and on
- * /tmp with @private_tmp), so nothing the lab makes is seen by or left on the machine, even
- * if the test crashes. Must run before GLib starts any thread. */
+/* A private mount namespace with its own tmpfs on /run/netns and /run/wireguard (and, with
+ * @private_tmp, a tmpfs of its own as TMPDIR), so nothing the lab makes is seen by or left
+ * on the machine, even if the test crashes. Must run before GLib starts any thread. */
 gboolean lr_test_lab_enter_private_run (gboolean private_tmp);
 
 /* Why the lab cannot run here (not root, a missing program, no namespaces), or NULL. */

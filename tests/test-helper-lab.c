@@ -15,7 +15,7 @@
  * broke.
  *
  * Everything runs in a private mount namespace with its own tmpfs on /run/netns,
- * /run/wireguard and /tmp, and every process dies with the test: nothing is left on the
+ * /run/wireguard and TMPDIR, and every process dies with the test: nothing is left on the
  * machine, even after a crash. Needs root; skips (TAP plan "1..0 # SKIP") without it.
  */
 #define _GNU_SOURCE
@@ -797,7 +797,7 @@ main (int   argc,
     return skip ("needs polkitd (tools/install-deps)");
   /* Before GLib starts a thread (unshare refuses a process whose threads share its
    * filesystem context), and before the first namespace, so even the probe below stays
-   * private. LR_TEST_KEEP_TMPDIR keeps /tmp shared, so the logs outlive a crash. */
+   * private. LR_TEST_KEEP_TMPDIR keeps TMPDIR shared, so the logs outlive a crash. */
   if (!lr_test_lab_enter_private_run (g_getenv ("LR_TEST_KEEP_TMPDIR") == NULL))
     return skip ("cannot make a private mount namespace");
   reason = lr_test_lab_cannot_run (programs);
