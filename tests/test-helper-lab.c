@@ -466,6 +466,20 @@ relay_moved (gpointer data)
   return relay[0] != '\0' && g_strcmp0 (relay, wait->not_relay) != 0;
 }
 
+/* WireGuard's counters and the probes through the relay have reached the peer object. */
+static gboolean
+peer_is_measured (gpointer data)
+{
+  PathWait *wait = data;
+  g_autoptr(LrdHelper1Peer) peer = lr_test_helper_find_peer (wait->helper, wait->address);
+
+  return peer != NULL && lrd_helper1_peer_get_rx_bytes (peer) > 0 &&
+         lrd_helper1_peer_get_tx_bytes (peer) > 0 &&
+         lrd_helper1_peer_get_last_handshake (peer) > 0 &&
+         lrd_helper1_peer_get_latency_ms (peer) >= 0 &&
+         g_strcmp0 (lrd_helper1_peer_get_quality (peer), "unknown") != 0;
+}
+
 static void
 test_ping_all (Fixture       *fixture,
                gconstpointer  data)
@@ -514,6 +528,13 @@ test_ping_all (Fixture       *fixture,
           CHECK (g_strcmp0 (lrd_helper1_peer_get_relay (peer), RELAY_ENDPOINT) == 0,
                  "%s lists %s with Relay \"%s\"", self->netns, other->netns,
                  lrd_helper1_peer_get_relay (peer));
+          CHECK (lr_test_wait_for (peer_is_measured, &wait, PATH_TIMEOUT_MS),
+                 "%s lists %s with RxBytes %" G_GUINT64_FORMAT ", TxBytes %" G_GUINT64_FORMAT
+                 ", LastHandshake %" G_GINT64_FORMAT ", LatencyMs %.1f", self->netns,
+                 other->netns, lrd_helper1_peer_get_rx_bytes (peer),
+                 lrd_helper1_peer_get_tx_bytes (peer),
+                 lrd_helper1_peer_get_last_handshake (peer),
+                 lrd_helper1_peer_get_latency_ms (peer));
         }
     }
 }
