@@ -51,8 +51,9 @@
 #define BETTER_MIN_MS 10.0
 #define BETTER_ROUNDS 2
 /* A BIND is sent every second until BOUND comes; after three without answer the relay is
- * left. Bound, the client BINDs again every 25 s, well within the relay's 120 s idle timeout
- * and a typical NAT's 30 s UDP mapping timeout. */
+ * left (and its binding dropped). Bound, the client BINDs again every 25 s, well within the
+ * relay's 120 s idle timeout and a typical NAT's 30 s UDP mapping timeout. This goes for
+ * every usable candidate, not only the chosen one (see wants_binding()). */
 #define BIND_RETRY_US (1 * G_USEC_PER_SEC)
 #define BIND_ATTEMPTS 3
 #define REBIND_INTERVAL_US (25 * G_USEC_PER_SEC)
@@ -102,6 +103,11 @@ typedef struct
   gboolean                answered_round;
   gint64                  next_keepalive_us;
   const char             *left_why;        /* why it was left: static text, or NULL */
+  /* The binding on this relay: every usable candidate has one, not only the chosen one. */
+  gboolean                bound;
+  guint                   bind_attempts;   /* BINDs without BOUND since the last BOUND */
+  gint64                  next_bind_us;
+  gint64                  last_bind_us;
 } Candidate;
 
 typedef struct
@@ -180,10 +186,6 @@ struct _LrdRelayClient
   gboolean             round_active;
   gint64               round_started_us;
   gint64               next_round_us;
-  gboolean             bound;
-  guint                bind_attempts;
-  gint64               next_bind_us;
-  gint64               last_bind_us;
   gint64               next_stun_us;
   guint8               stun_transaction[LR_STUN_TRANSACTION_SIZE];
   gboolean             stun_pending;
@@ -518,6 +520,15 @@ candidate_free (Candidate *candidate)
   g_free (candidate);
 }
 
+/* Forgets the binding; the next BIND goes out at once once the candidate is wanted again. */
+static void
+candidate_unbind (Candidate *candidate)
+{
+  candidate->bound = FALSE;
+  candidate->bind_attempts = 0;
+  candidate->next_bind_us = 0;
+}
+
 static void
 candidate_reset (Candidate *candidate)
 {
@@ -527,6 +538,7 @@ candidate_reset (Candidate *candidate)
   candidate->answered_round = FALSE;
   candidate->next_keepalive_us = 0;
   candidate->left_why = NULL;
+  candidate_unbind (candidate);
 }
 
 static void
@@ -669,9 +681,6 @@ set_current (LrdRelayClient *self,
              gint64          now_us)
 {
   self->current = candidate;
-  self->bound = FALSE;
-  self->bind_attempts = 0;
-  self->next_bind_us = now_us;
   self->next_stun_us = now_us;
   self->stun_pending = FALSE;
   set_string (self, &self->relay, candidate != NULL ? candidate->name : "", PROP_RELAY);
@@ -684,14 +693,29 @@ set_current (LrdRelayClient *self,
       /* A newly chosen relay gets the same few seconds to answer as the chosen one always
        * has, even if it was last measured half a minute ago. */
       candidate->measure.last_answer_us = MAX (candidate->measure.last_answer_us, now_us);
+      /* Usually it is bound already, as every usable candidate is: then the switch costs
+       * nothing, and the peers that send through this relay reach us there already. */
+      if (!candidate->bound)
+        {
+          candidate->bind_attempts = 0;
+          candidate->next_bind_us = now_us;
+        }
       if (self->token_refused)
         set_state (self, LRD_RELAY_CLIENT_FAILED);
       else
         {
-          set_state (self, LRD_RELAY_CLIENT_SEARCHING);
+          set_state (self, candidate->bound ? LRD_RELAY_CLIENT_BOUND
+                                            : LRD_RELAY_CLIENT_SEARCHING);
           set_problem (self, "");
         }
     }
+}
+
+/* Bound on the chosen relay: DATA goes out through it. */
+static gboolean
+current_bound (LrdRelayClient *self)
+{
+  return self->current != NULL && self->current->bound;
 }
 
 static guint
@@ -879,19 +903,20 @@ round_complete (LrdRelayClient *self,
 
 static void
 send_bind (LrdRelayClient *self,
+           Candidate      *candidate,
            gint64          now_us)
 {
   guint8 frame[LR_RELAY_FRAME_HEADER_SIZE + LR_RELAY_TOKEN_TEXT_LENGTH];
   gsize length;
 
-  if (self->current == NULL || self->token == NULL)
+  if (self->token == NULL)
     return;
   length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_BIND, 0, 0, self->token,
                                  MIN (strlen (self->token), LR_RELAY_TOKEN_TEXT_LENGTH));
   if (length > 0)
-    send_to_candidate (self, self->current, frame, length);
-  memset (frame, 0, sizeof frame);
-  self->last_bind_us = now_us;
+    send_to_candidate (self, candidate, frame, length);
+  explicit_bzero (frame, sizeof frame);
+  candidate->last_bind_us = now_us;
 }
 
 static void
@@ -977,8 +1002,8 @@ peer_socket_cb (GSocket      *socket,
         }
       /* Only WireGuard's own port: anything else on the machine could otherwise send into
        * the party through us. */
-      if (!is_from_wireguard (self, &from, from_length) || !self->bound ||
-          self->current == NULL || length == 0 ||
+      if (!is_from_wireguard (self, &from, from_length) || !current_bound (self) ||
+          length == 0 ||
           length > LR_RELAY_FRAME_MAX_SIZE - LR_RELAY_FRAME_HEADER_SIZE)
         {
           self->dropped++;
@@ -1157,25 +1182,41 @@ token_needed (LrdRelayClient *self,
   self->pending_token_needed = TRUE;
 }
 
+/* A relay that refuses us is left alone for a while; if it was the chosen one, another is
+ * chosen. */
+static void
+leave_candidate (LrdRelayClient *self,
+                 Candidate      *candidate,
+                 const char     *why,
+                 gint64          now_us)
+{
+  candidate->measure.unusable_until_us = now_us + UNUSABLE_US;
+  candidate->left_why = why;
+  candidate_unbind (candidate);
+  if (candidate == self->current)
+    choose (self, now_us, FALSE);
+}
+
 static void
 handle_error (LrdRelayClient     *self,
+              Candidate          *candidate,
               const LrRelayFrame *frame,
               gint64              now_us)
 {
-  Candidate *current = self->current;
+  gboolean is_current = candidate == self->current;
 
   switch (frame->code)
     {
     case LR_RELAY_FRAME_ERROR_BAD_TOKEN:
       /* Either the token is bad (a new one helps) or this relay does not share the control
        * server's secret (another relay helps): ask for a token and try the others. A new
-       * token makes this relay a candidate again (see clear_token_refusals()). */
-      if (self->token_asked_us == 0)
+       * token makes this relay a candidate again (see clear_token_refusals()). Only the
+       * chosen relay's refusal asks: a relay with another secret among the others would
+       * otherwise refuse every new token and ask for the next one, for ever. */
+      if (is_current && self->token_asked_us == 0)
         token_needed (self, now_us);
-      current->measure.unusable_until_us = now_us + UNUSABLE_US;
-      current->left_why = REFUSES_TOKEN;
-      choose (self, now_us, FALSE);
-      if (self->current != NULL)
+      leave_candidate (self, candidate, REFUSES_TOKEN, now_us);
+      if (!is_current || self->current != NULL)
         break;
       self->token_refused = TRUE;
       set_problem (self, "The relay refused this computer's party pass; asking the server for "
@@ -1184,7 +1225,14 @@ handle_error (LrdRelayClient     *self,
       break;
 
     case LR_RELAY_FRAME_ERROR_EXPIRED:
-      self->bound = FALSE;
+      if (!is_current)
+        {
+          /* The chosen relay says so too at its next BIND, and check_token() asks for a new
+           * token before it expires anyway; a new token binds here again. */
+          leave_candidate (self, candidate, REFUSES_TOKEN, now_us);
+          break;
+        }
+      candidate_unbind (candidate);
       set_problem (self, "The relay refused this computer's party pass because it expired; "
                          "asking the server for a new one.");
       set_state (self, LRD_RELAY_CLIENT_FAILED);
@@ -1197,21 +1245,38 @@ handle_error (LrdRelayClient     *self,
 
     case LR_RELAY_FRAME_ERROR_NOT_BOUND:
       /* The relay restarted or forgot us: BIND again at once, but not for every DATA. */
-      if (now_us - self->last_bind_us >= BIND_RETRY_US / 2)
-        send_bind (self, now_us);
+      if (now_us - candidate->last_bind_us >= BIND_RETRY_US / 2)
+        send_bind (self, candidate, now_us);
       break;
 
     case LR_RELAY_FRAME_ERROR_FULL:
     case LR_RELAY_FRAME_ERROR_NO_RELAYING:
-      current->measure.unusable_until_us = now_us + UNUSABLE_US;
-      current->left_why = frame->code == LR_RELAY_FRAME_ERROR_FULL ? "is full"
-                                                                   : "does not relay";
-      choose (self, now_us, FALSE);
+      leave_candidate (self, candidate,
+                       frame->code == LR_RELAY_FRAME_ERROR_FULL ? "is full" : "does not relay",
+                       now_us);
       break;
 
     default:
       self->dropped++;
       break;
+    }
+}
+
+static void
+handle_bound (LrdRelayClient *self,
+              Candidate      *candidate,
+              gint64          now_us)
+{
+  candidate->measure.last_answer_us = now_us;
+  if (self->token_refused)
+    return;
+  candidate->bound = TRUE;
+  candidate->bind_attempts = 0;
+  candidate->next_bind_us = now_us + REBIND_INTERVAL_US;
+  if (candidate == self->current)
+    {
+      set_state (self, LRD_RELAY_CLIENT_BOUND);
+      set_problem (self, "");
     }
 }
 
@@ -1244,29 +1309,26 @@ handle_relay_datagram (LrdRelayClient                *self,
                        socklen_t                      from_length)
 {
   Candidate *current = self->current;
+  Candidate *candidate;
   gint64 now_us;
   LrRelayFrame frame;
 
-  if (current == NULL || !current->resolved ||
-      !sockaddr_equal (&current->addr, current->addr_length, from, from_length))
+  /* The chosen relay first, should two names resolve to one address. */
+  if (current != NULL && current->resolved &&
+      sockaddr_equal (&current->addr, current->addr_length, from, from_length))
+    candidate = current;
+  else
+    candidate = find_candidate_by_addr (self, from, from_length);
+  if (candidate == NULL)
     {
-      /* Only PONGs of the measuring rounds come from the others. */
-      Candidate *candidate = find_candidate_by_addr (self, from, from_length);
-
-      if (candidate == NULL ||
-          lr_relay_frame_parse (&frame, data, length) != LR_RELAY_FRAME_OK ||
-          frame.type != LR_RELAY_FRAME_PONG)
-        {
-          self->dropped++;
-          return;
-        }
-      handle_pong (self, candidate, &frame, lr_clock_now_us (self->clock));
+      self->dropped++;
       return;
     }
 
   if (!lr_relay_frame_is_frame (data, length))
     {
-      if (lr_stun_is_message (data, length))
+      /* STUN is asked of the chosen relay only. */
+      if (candidate == current && lr_stun_is_message (data, length))
         handle_stun (self, data, length);
       else
         self->dropped++;
@@ -1282,26 +1344,21 @@ handle_relay_datagram (LrdRelayClient                *self,
   switch (frame.type)
     {
     case LR_RELAY_FRAME_PONG:
-      handle_pong (self, current, &frame, now_us);
+      handle_pong (self, candidate, &frame, now_us);
       break;
     case LR_RELAY_FRAME_BOUND:
-      current->measure.last_answer_us = now_us;
-      if (self->token_refused)
-        break;
-      if (!self->bound)
-        {
-          self->bound = TRUE;
-          self->next_bind_us = now_us + REBIND_INTERVAL_US;
-        }
-      self->bind_attempts = 0;
-      set_state (self, LRD_RELAY_CLIENT_BOUND);
-      set_problem (self, "");
+      handle_bound (self, candidate, now_us);
       break;
     case LR_RELAY_FRAME_ERROR:
-      handle_error (self, &frame, now_us);
+      handle_error (self, candidate, &frame, now_us);
       break;
     case LR_RELAY_FRAME_DATA:
-      handle_data (self, data, &frame);
+      /* A peer that chose another relay sends through that one: DATA comes from every relay
+       * this client is bound on, not only from the one it sends through. */
+      if (candidate->bound)
+        handle_data (self, data, &frame);
+      else
+        self->dropped++;
       break;
     default:
       self->dropped++;
@@ -1407,6 +1464,59 @@ check_token (LrdRelayClient *self,
   token_needed (self, now_us);
 }
 
+/* Whether this client keeps a binding on @candidate: on the chosen relay, and on every other
+ * that answers its PINGs and has not refused us. A peer that chose another of them then
+ * reaches this client through the relay it sends through, so peers whose nearest relays
+ * differ (a party across continents) still reach each other. The cost is one BIND per
+ * relay every REBIND_INTERVAL_US. */
+static gboolean
+wants_binding (LrdRelayClient *self,
+               Candidate      *candidate,
+               gint64          now_us)
+{
+  if (!candidate->resolved)
+    return FALSE;
+  if (candidate == self->current)
+    return TRUE;
+  return lrd_relay_measure_is_usable (&candidate->measure, FALSE, now_us);
+}
+
+static void
+keep_bindings (LrdRelayClient *self,
+               gint64          now_us)
+{
+  /* Without a token the relays take, nothing to BIND with; the bindings the relays still
+   * have stay until a new token comes. */
+  if (self->token == NULL || self->token_refused)
+    return;
+
+  for (guint i = 0; i < self->candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+      if (!wants_binding (self, candidate, now_us))
+        {
+          /* Stale or refused: DATA from there is no longer taken. */
+          if (candidate->bound)
+            g_debug ("Dropping the binding on relay %s", candidate->name);
+          candidate_unbind (candidate);
+          continue;
+        }
+      if (now_us < candidate->next_bind_us)
+        continue;
+      /* Three BINDs without BOUND, one a second: the relay is gone or does not take us,
+       * whether it was bound before or not. */
+      if (candidate->bind_attempts >= BIND_ATTEMPTS)
+        {
+          leave_candidate (self, candidate, "did not accept the binding", now_us);
+          continue;
+        }
+      send_bind (self, candidate, now_us);
+      candidate->bind_attempts++;
+      candidate->next_bind_us = now_us + BIND_RETRY_US;
+    }
+}
+
 static gboolean
 tick_cb (gpointer user_data)
 {
@@ -1432,33 +1542,16 @@ tick_cb (gpointer user_data)
       current->next_keepalive_us = now_us + KEEPALIVE_INTERVAL_US;
     }
 
-  if (current != NULL && self->token != NULL && !self->token_refused &&
-      now_us >= self->next_bind_us)
-    {
-      if (!self->bound && self->bind_attempts >= BIND_ATTEMPTS)
-        {
-          current->measure.unusable_until_us = now_us + UNUSABLE_US;
-          current->left_why = "did not accept the binding";
-          choose (self, now_us, FALSE);
-        }
-      else
-        {
-          send_bind (self, now_us);
-          if (!self->bound)
-            self->bind_attempts++;
-          self->next_bind_us = now_us + (self->bound ? REBIND_INTERVAL_US : BIND_RETRY_US);
-        }
-    }
+  keep_bindings (self, now_us);
 
-  current = self->current;
-  if (current != NULL && self->bound && now_us >= self->next_stun_us)
+  if (current_bound (self) && now_us >= self->next_stun_us)
     {
       send_stun (self);
       self->next_stun_us = now_us + (self->public_endpoint[0] != '\0' ? STUN_INTERVAL_US
                                                                       : STUN_RETRY_US);
     }
 
-  if (self->bound)
+  if (current_bound (self))
     {
       g_hash_table_iter_init (&iter, self->peers);
       while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &peer))
@@ -1525,7 +1618,8 @@ shut_down (LrdRelayClient *self)
   forget_token (self);
   self->current = NULL;
   self->contender = NULL;
-  self->bound = FALSE;
+  for (guint i = 0; self->candidates != NULL && i < self->candidates->len; i++)
+    candidate_unbind (g_ptr_array_index (self->candidates, i));
   self->round_active = FALSE;
   self->token_refused = FALSE;
   self->token_asked_us = 0;
@@ -1646,11 +1740,16 @@ lrd_relay_client_set_token (LrdRelayClient *self,
 
   if (!self->running)
     start (self);
-  else if (self->current != NULL)
+  else
     {
-      /* A new token BINDs at once; the relay keeps the binding. */
-      self->bind_attempts = 0;
-      self->next_bind_us = now_us;
+      /* A new token BINDs on every relay at once; the relays keep the bindings. */
+      for (guint i = 0; i < self->candidates->len; i++)
+        {
+          Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+          candidate->bind_attempts = 0;
+          candidate->next_bind_us = now_us;
+        }
     }
   flush_changed (self);
 }

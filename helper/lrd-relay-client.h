@@ -2,8 +2,9 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * LrdRelayClient carries the party's WireGuard datagrams through one lanrage-relay
- * (lib/lr-relay-frame.h is the wire format) and picks that relay:
+ * LrdRelayClient carries the party's WireGuard datagrams through lanrage-relay
+ * (lib/lr-relay-frame.h is the wire format): it sends through the one relay it chooses and
+ * receives through every relay it is bound on.
  *
  * - Candidates come from the session, in the order issue 4 gives (the control server's list,
  *   the config's relays=, the control server's host on UDP 3478). Each is resolved
@@ -11,17 +12,27 @@
  *   wins. RTTs are measured again now and then, and the client moves to a clearly better
  *   relay only (hysteresis: it never flaps between two similar ones). A relay that stops
  *   answering is left for the best other one at once.
- * - On the chosen relay it BINDs with the party's relay token, BINDs again well within the
- *   relay's idle timeout (which also keeps the NAT mapping open and follows an address
- *   change), and asks for a new token through LrdRelayClient::token-needed before the
- *   token expires or when the relay refuses it (expired, bad token).
+ * - A relay forwards DATA only between peers bound on that relay, and each peer chooses
+ *   its relay on its own: two peers far apart may choose different ones. So the client
+ *   BINDs with the party's relay token not only on the chosen relay but on every usable
+ *   candidate (one that answers its PINGs and has not refused the token), and BINDs again
+ *   on each well within the relay's idle timeout (which also keeps the NAT mapping open and
+ *   follows an address change): one 88-byte BIND per relay every 25 s. Peer A on relay R1
+ *   then reaches peer B on relay R2 through R1, where B is bound too, and B answers
+ *   through R2. A relay that stops answering (three BINDs without BOUND, or no PONG for a
+ *   minute) or refuses the token is dropped from the bound set; if it was the chosen one,
+ *   the client moves to the best other at once, usually bound there already. It asks for a
+ *   new token through LrdRelayClient::token-needed before the token expires or when the
+ *   chosen relay refuses it (expired, bad token).
  * - Each peer gets a UDP socket on 127.0.0.1 (lrd_relay_client_add_peer): that socket's
  *   address is the peer's WireGuard endpoint. What WireGuard sends to it goes to the relay
  *   as DATA for that peer; DATA from the relay for that peer comes out of that socket to
- *   WireGuard's listen port on 127.0.0.1. Only datagrams from WireGuard's own port are
- *   taken on a peer socket, and only frames from the chosen relay's address on the relay
- *   socket. The loopback endpoints stay the same when the relay changes, so the tunnel
- *   never notices a switch.
+ *   WireGuard's listen port on 127.0.0.1. DATA goes out through the chosen relay only; DATA
+ *   (and probe answers) come in from any relay the client is bound on. Only datagrams from
+ *   WireGuard's own port are taken on a peer socket, and only frames from candidates'
+ *   addresses on the relay socket (STUN answers from the chosen relay's only). The
+ *   loopback endpoints stay the same when the relay changes, so the tunnel never notices a
+ *   switch.
  * - The relay's STUN answer (a padded Binding request, so the relay never answers more
  *   bytes than it got) gives this machine's public endpoint.
  * - Latency to each peer through the relay is measured with probes carried in DATA frames
@@ -46,7 +57,7 @@ G_DECLARE_FINAL_TYPE (LrdRelayClient, lrd_relay_client, LRD, RELAY_CLIENT, GObje
  * LrdRelayClientState:
  * @LRD_RELAY_CLIENT_STOPPED: no token yet, or stopped
  * @LRD_RELAY_CLIENT_SEARCHING: measuring candidates, none chosen yet
- * @LRD_RELAY_CLIENT_BOUND: bound on the chosen relay; DATA flows
+ * @LRD_RELAY_CLIENT_BOUND: bound on the chosen relay (and perhaps on others); DATA flows
  * @LRD_RELAY_CLIENT_FAILED: no candidate answers, or every one refuses the token;
  *   lrd_relay_client_get_problem() says what is wrong. The client keeps trying.
  */
@@ -89,7 +100,8 @@ void                lrd_relay_client_remove_peer (LrdRelayClient  *self,
                                                   guint64          peer_id);
 
 LrdRelayClientState lrd_relay_client_get_state   (LrdRelayClient  *self);
-/* "host:port" of the chosen relay as the candidate list named it, or "" */
+/* "host:port" of the chosen relay (the one DATA goes out through) as the candidate list
+ * named it, or "" */
 const char *lrd_relay_client_get_relay           (LrdRelayClient  *self);
 /* Smoothed RTT to the chosen relay in ms, or -1 */
 double      lrd_relay_client_get_relay_rtt_ms    (LrdRelayClient  *self);

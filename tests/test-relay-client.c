@@ -720,6 +720,130 @@ test_token_expires_soon (Fixture       *f,
   g_assert_true (a_bound (f));
 }
 
+static gboolean
+bound_on_both_relays (Fixture *f)
+{
+  return both_bound (f) &&
+         relay_process_metric (&f->relay, "lanrage_relay_bound_peers") == 2 &&
+         relay_process_metric (&f->relay2, "lanrage_relay_bound_peers") == 2;
+}
+
+static gboolean
+b_on_relay1 (Fixture *f)
+{
+  g_autofree char *endpoint = endpoint_of (&f->relay);
+
+  return both_bound (f) && g_strcmp0 (lrd_relay_client_get_relay (f->b), endpoint) == 0;
+}
+
+/* Peers whose nearest relays differ (a party across continents): each sends through the
+ * relay it chose and still reaches the other, since every client is bound on every relay
+ * that answers. Here the relays are about as near, so the list order decides, and the
+ * session listed them differently for A and B. */
+static void
+test_different_relays (Fixture       *f,
+                       gconstpointer  data)
+{
+  const char *same_secret[] = { "--relay-secret-file", f->relay.secret_path, NULL };
+  g_autofree char *token_a = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *token_b = relay_process_mint (&f->relay, PARTY, PEER_B, now_s () + 3600);
+  gint64 expires_us = (now_s () + 3600) * G_USEC_PER_SEC;
+  g_autofree char *endpoint1 = NULL;
+  g_autofree char *endpoint2 = NULL;
+  gint64 forwarded1, forwarded2;
+
+  relay_process_start (&f->relay, NULL);
+  relay_process_start (&f->relay2, same_secret);
+  endpoint1 = endpoint_of (&f->relay);
+  endpoint2 = endpoint_of (&f->relay2);
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint1, endpoint2, NULL });
+  lrd_relay_client_set_candidates (f->b, (const char * const[]) { endpoint2, endpoint1, NULL });
+  lrd_relay_client_set_token (f->a, token_a, expires_us);
+  lrd_relay_client_set_token (f->b, token_b, expires_us);
+  f->a_for_b = add_peer (f->a, PEER_B);
+  f->b_for_a = add_peer (f->b, PEER_A);
+
+  /* Each relay has both peers bound: the one that chose it and the other. */
+  g_assert_true (wait_until (f, bound_on_both_relays, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint1);
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->b), ==, endpoint2);
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), !=, lrd_relay_client_get_relay (f->b));
+
+  /* A's datagrams go through R1 and B's through R2, so each relay carries one direction. */
+  forwarded1 = relay_process_metric (&f->relay, "lanrage_relay_forwarded_packets_total");
+  forwarded2 = relay_process_metric (&f->relay2, "lanrage_relay_forwarded_packets_total");
+  exchange (f, 97);
+  g_assert_cmpint (relay_process_metric (&f->relay, "lanrage_relay_forwarded_packets_total") -
+                   forwarded1, >=, 16);
+  g_assert_cmpint (relay_process_metric (&f->relay2, "lanrage_relay_forwarded_packets_total") -
+                   forwarded2, >=, 16);
+  /* The latency probes cross too: each answer goes back through the other relay. */
+  g_assert_true (wait_until (f, latency_known, TIMEOUT_MS));
+
+  /* B's relay goes away: B sends through R1, where it is bound already. */
+  relay_process_stop (&f->relay2, SIGKILL);
+  g_assert_true (wait_until (f, b_on_relay1, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint1);
+  exchange (f, 97);
+}
+
+/* DATA comes from any relay the client is bound on; a relay that stops answering is dropped
+ * from the bound set, and its DATA no longer taken. A UDP socket stands in for the second
+ * relay so that the test can send from its address; a manual clock runs the half minute. */
+static void
+test_drop_binding (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autoptr(LrClock) clock = lr_clock_new_manual (g_get_real_time ());
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *endpoint = NULL;
+  g_autofree char *fake_endpoint = NULL;
+  g_autoptr(GInetSocketAddress) local = NULL;
+  guint8 frame[LR_RELAY_FRAME_HEADER_SIZE + 100], got[1600];
+  struct sockaddr_in from;
+  guint16 client_port;
+  UdpClient fake;
+
+  g_clear_object (&f->a);
+  f->a = lrd_relay_client_new (clock, ntohs (f->wg_a.addr.sin_port));
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  udp_client_init (&fake, "127.0.0.1");
+  fake_endpoint = g_strdup_printf ("127.0.0.1:%u", ntohs (fake.addr.sin_port));
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) {
+    endpoint, fake_endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  f->a_for_b = add_peer (f->a, PEER_B);
+  serve_fake_relay (&fake, 1500, 0);
+  g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint);
+
+  local = lrd_relay_client_dup_relay_socket_address (f->a);
+  client_port = g_inet_socket_address_get_port (local);
+  lr_relay_frame_write_header (frame, LR_RELAY_FRAME_DATA, 0, PEER_B);
+  fill (frame + LR_RELAY_FRAME_HEADER_SIZE, sizeof frame - LR_RELAY_FRAME_HEADER_SIZE, 5);
+  udp_client_send (&fake, client_port, "127.0.0.1", frame, sizeof frame);
+  g_assert_cmpint (receive (&f->wg_a, got, sizeof got, 2000, &from), ==,
+                   sizeof frame - LR_RELAY_FRAME_HEADER_SIZE);
+  g_assert_cmpmem (got, sizeof frame - LR_RELAY_FRAME_HEADER_SIZE,
+                   frame + LR_RELAY_FRAME_HEADER_SIZE, sizeof frame - LR_RELAY_FRAME_HEADER_SIZE);
+  g_assert_cmpuint (ntohs (from.sin_port), ==, f->a_for_b);
+
+  /* The stand-in stops answering; the real relay goes on. Its re-BIND after 25 s and two
+   * more go unanswered, and the binding is dropped. One second at a time, so the chosen
+   * relay answers its keepalives in between. */
+  for (guint i = 0; i < 32; i++)
+    {
+      lr_clock_advance (clock, G_USEC_PER_SEC);
+      run_for (150);
+    }
+  g_assert_true (a_bound (f));
+  g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint);
+  udp_client_send (&fake, client_port, "127.0.0.1", frame, sizeof frame);
+  g_assert_cmpint (receive (&f->wg_a, got, sizeof got, 500, NULL), ==, -1);
+  udp_client_clear (&fake);
+}
+
 /* The choice, with a manual clock: no waiting. */
 static void
 test_choice (void)
@@ -854,6 +978,8 @@ main (int    argc,
   ADD ("/lrd/relay-client/forward", test_forward);
   ADD ("/lrd/relay-client/only-from-wireguard", test_only_from_wireguard);
   ADD ("/lrd/relay-client/failover", test_failover);
+  ADD ("/lrd/relay-client/different-relays", test_different_relays);
+  ADD ("/lrd/relay-client/drop-binding", test_drop_binding);
   ADD ("/lrd/relay-client/no-answer", test_no_answer);
   ADD ("/lrd/relay-client/token", test_token);
   ADD ("/lrd/relay-client/resolve", test_resolve);
