@@ -119,22 +119,35 @@ test_wrong_secret_not_listed (Fixture       *f,
   g_assert_null (find_relay (f, "relay-impostor", &keep));
 }
 
-static void
-bind_with (Fixture    *f,
-           UdpClient  *client,
-           const char *token)
+/* Sends a fresh BIND with @token; returns the answer's type and code. */
+static guint8
+try_bind (Fixture    *f,
+          UdpClient  *client,
+          const char *token,
+          guint16    *code)
 {
-  guint8 frame[128], reply[128];
-  gsize length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_BIND, 0, 0, token,
-                                       strlen (token));
+  guint8 frame[256], reply[256];
+  gsize length = relay_bind_frame (frame, sizeof frame, token, g_get_real_time (),
+                                   relay_next_counter ());
   LrRelayFrame parsed;
   gssize got;
 
   udp_client_send (client, f->relay.port, NULL, frame, length);
   got = udp_client_recv (client, reply, sizeof reply, 1000, NULL);
-  g_assert_cmpint (got, ==, LR_RELAY_FRAME_HEADER_SIZE);
+  g_assert_cmpint (got, >=, LR_RELAY_FRAME_HEADER_SIZE);
   g_assert_cmpint (lr_relay_frame_parse (&parsed, reply, got), ==, LR_RELAY_FRAME_OK);
-  g_assert_cmpuint (parsed.type, ==, LR_RELAY_FRAME_BOUND);
+  *code = parsed.code;
+  return parsed.type;
+}
+
+static void
+bind_with (Fixture    *f,
+           UdpClient  *client,
+           const char *token)
+{
+  guint16 code;
+
+  g_assert_cmpuint (try_bind (f, client, token, &code), ==, LR_RELAY_FRAME_BOUND);
 }
 
 /* A party made through lanrage-control, relayed through lanrage-relay. */

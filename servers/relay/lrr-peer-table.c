@@ -146,8 +146,10 @@ publish (LrrPeerTable    *self,
 static void
 slot_reset (LrrSlot *slot,
             gint64   expires_at,
+            guint64  counter,
             gint64   now_ms)
 {
+  __atomic_store_n (&slot->last_counter, counter, __ATOMIC_RELAXED);
   __atomic_store_n (&slot->last_seen_ms, now_ms, __ATOMIC_RELAXED);
   __atomic_store_n (&slot->expires_at, expires_at, __ATOMIC_RELAXED);
   __atomic_store_n (&slot->window, 0, __ATOMIC_RELAXED);
@@ -157,10 +159,13 @@ slot_reset (LrrSlot *slot,
 
 /**
  * lrr_peer_table_bind:
+ * @counter: the BIND's counter, which must be above the last one taken for @peer
+ * @last_counter: (out): the last counter taken for @peer before this call, 0 if none
  *
  * Binds @peer of @party to @addr. One address holds one binding: a second peer binding from
  * an address takes it over (the NAT gave the address to someone else, or a client
- * restarted with a new identity).
+ * restarted with a new identity). A peer's counter is remembered as long as it is bound; a
+ * BIND of a peer that is not bound is checked by its timestamp only (lrr-worker.c).
  */
 LrrBindResult
 lrr_peer_table_bind (LrrPeerTable  *self,
@@ -168,7 +173,9 @@ lrr_peer_table_bind (LrrPeerTable  *self,
                      guint64        peer,
                      const LrrAddr *addr,
                      gint64         expires_at,
-                     gint64         now_ms)
+                     guint64        counter,
+                     gint64         now_ms,
+                     guint64       *last_counter)
 {
   g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&self->lock);
   const LrrPeerSnapshot *old = self->current;
@@ -177,10 +184,15 @@ lrr_peer_table_bind (LrrPeerTable  *self,
   g_autoptr(GArray) bindings = NULL;
   LrrBinding binding = { party, peer, *addr, 0 };
 
+  *last_counter = same_peer != NULL ? self->slots[same_peer->slot].last_counter : 0;
+  if (same_peer != NULL && counter <= *last_counter)
+    return LRR_BIND_STALE;
+
   if (same_peer != NULL && same_peer == same_addr)
     {
       LrrSlot *slot = &self->slots[same_peer->slot];
 
+      __atomic_store_n (&slot->last_counter, counter, __ATOMIC_RELAXED);
       __atomic_store_n (&slot->expires_at, expires_at, __ATOMIC_RELAXED);
       __atomic_store_n (&slot->last_seen_ms, now_ms, __ATOMIC_RELAXED);
       return LRR_BIND_REFRESHED;
@@ -208,7 +220,7 @@ lrr_peer_table_bind (LrrPeerTable  *self,
   if (same_peer != NULL && same_addr != NULL)
     self->free_slots[self->n_free++] = same_addr->slot;
 
-  slot_reset (&self->slots[binding.slot], expires_at, now_ms);
+  slot_reset (&self->slots[binding.slot], expires_at, counter, now_ms);
   g_array_append_val (bindings, binding);
   publish (self, snapshot_new ((const LrrBinding *) bindings->data, bindings->len));
   return same_peer != NULL ? LRR_BIND_MOVED : LRR_BIND_NEW;
