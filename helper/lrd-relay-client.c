@@ -1241,6 +1241,7 @@ handle_error (LrdRelayClient     *self,
       break;
 
     case LR_RELAY_FRAME_ERROR_EXPIRED:
+    case LR_RELAY_FRAME_ERROR_REVOKED:
       if (!is_current)
         {
           /* The chosen relay says so too at its next BIND, and check_token() asks for a new
@@ -1249,8 +1250,12 @@ handle_error (LrdRelayClient     *self,
           break;
         }
       candidate_unbind (candidate);
-      set_problem (self, "The relay refused this computer's party pass because it expired; "
-                         "asking the server for a new one.");
+      if (frame->code == LR_RELAY_FRAME_ERROR_REVOKED)
+        set_problem (self, "The relay refused this computer's party pass because this "
+                           "computer is no longer in the party.");
+      else
+        set_problem (self, "The relay refused this computer's party pass because it expired; "
+                           "asking the server for a new one.");
       set_state (self, LRD_RELAY_CLIENT_FAILED);
       if (!self->token_refused)
         {

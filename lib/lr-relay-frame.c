@@ -299,7 +299,8 @@ lr_relay_frame_error_to_string (LrRelayFrameError error)
       return "no-relaying";
     case LR_RELAY_FRAME_ERROR_STALE:
       return "stale";
-
+    case LR_RELAY_FRAME_ERROR_REVOKED:
+      return "revoked";
     default:
       return "unknown";
     }

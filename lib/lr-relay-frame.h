@@ -109,6 +109,8 @@ typedef enum
   LR_RELAY_FRAME_ERROR_NO_RELAYING = 7, /* the relay has no secret and only answers STUN */
   LR_RELAY_FRAME_ERROR_STALE       = 8, /* BIND timestamp out of the window or counter not
                                          * above the last: see the signed payload above */
+  LR_RELAY_FRAME_ERROR_REVOKED     = 9, /* the peer was removed from its party: its tokens
+                                         * are refused until they expire */
 } LrRelayFrameError;
 
 typedef enum

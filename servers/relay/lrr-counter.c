@@ -29,6 +29,7 @@ static const char * const names[LRR_N_COUNTERS] = {
   [LRR_COUNTER_DROP_BAD_TOKEN] = "bad_token",
   [LRR_COUNTER_DROP_STALE] = "stale",
   [LRR_COUNTER_DROP_REPLAYED] = "replayed",
+  [LRR_COUNTER_DROP_REVOKED] = "revoked",
   [LRR_COUNTER_DROP_FULL] = "full",
   [LRR_COUNTER_DROP_NO_RELAYING] = "no_relaying",
   [LRR_COUNTER_DROP_STUN_MALFORMED] = "stun_malformed",

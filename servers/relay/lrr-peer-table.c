@@ -6,6 +6,10 @@
  * to DATA, so they pay: under a mutex they copy the bindings into a new snapshot, publish it
  * with one atomic store and retire the old one through LrrEpoch. Readers pay one atomic load
  * per batch. A BIND that only extends a token's life changes the slot, not the snapshot.
+ *
+ * The table also remembers the peers removed from their parties (lanrage-control tells,
+ * LrrRegistration), until their last token expires: BIND consults them under the same lock,
+ * so the forwarding path never does.
  */
 #include "lrr-peer-table.h"
 
@@ -19,8 +23,32 @@ struct _LrrPeerTable
   GMutex           lock;      /* writers only */
   guint32         *free_slots;
   guint            n_free;
+  GHashTable      *removed;   /* RemovalKey → until (gint64 *); writers only */
   LrrPeerSnapshot *current;   /* atomic */
 };
+
+typedef struct
+{
+  guint64 party;
+  guint64 peer;
+} RemovalKey;
+
+static guint
+removal_key_hash (gconstpointer key)
+{
+  const RemovalKey *k = key;
+
+  return lrr_peer_key_hash (k->party, k->peer);
+}
+
+static gboolean
+removal_key_equal (gconstpointer a,
+                   gconstpointer b)
+{
+  const RemovalKey *ka = a, *kb = b;
+
+  return ka->party == kb->party && ka->peer == kb->peer;
+}
 
 char *
 lrr_addr_to_string (const LrrAddr *self)
@@ -102,6 +130,7 @@ lrr_peer_table_new (guint     max_peers,
     self->free_slots[i] = max_peers - 1 - i;
   self->n_free = max_peers;
   g_mutex_init (&self->lock);
+  self->removed = g_hash_table_new_full (removal_key_hash, removal_key_equal, g_free, g_free);
   self->current = snapshot_new (NULL, 0);
   return self;
 }
@@ -113,6 +142,7 @@ lrr_peer_table_free (LrrPeerTable *self)
   if (self == NULL)
     return;
   snapshot_free (self->current);
+  g_hash_table_unref (self->removed);
   g_mutex_clear (&self->lock);
   g_aligned_free (self->slots);
   g_free (self->free_slots);
@@ -183,8 +213,12 @@ lrr_peer_table_bind (LrrPeerTable  *self,
   const LrrBinding *same_addr = lrr_peer_snapshot_find_addr (old, addr);
   g_autoptr(GArray) bindings = NULL;
   LrrBinding binding = { party, peer, *addr, 0 };
+  RemovalKey key = { party, peer };
+  const gint64 *until = g_hash_table_lookup (self->removed, &key);
 
   *last_counter = same_peer != NULL ? self->slots[same_peer->slot].last_counter : 0;
+  if (until != NULL && expires_at <= *until)
+    return LRR_BIND_REVOKED;
   if (same_peer != NULL && counter <= *last_counter)
     return LRR_BIND_STALE;
 
@@ -247,6 +281,14 @@ lrr_peer_table_sweep (LrrPeerTable     *self,
   g_autoptr(GArray) keep = g_array_sized_new (FALSE, FALSE, sizeof (LrrBinding),
                                               old->n_bindings);
   guint removed = 0;
+  GHashTableIter iter;
+  gint64 *until;
+
+  /* Once its last token has expired, a removed peer is refused by expiry anyway. */
+  g_hash_table_iter_init (&iter, self->removed);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &until))
+    if (*until < now_unix)
+      g_hash_table_iter_remove (&iter);
 
   for (guint i = 0; i < old->n_bindings; i++)
     {
@@ -257,6 +299,69 @@ lrr_peer_table_sweep (LrrPeerTable     *self,
 
       if (now_ms - last_seen >= idle_ms || expires_at <= now_unix ||
           (denied != NULL && denied (&b->addr, user_data)))
+        {
+          self->free_slots[self->n_free++] = b->slot;
+          removed++;
+          continue;
+        }
+      g_array_append_val (keep, *b);
+    }
+
+  if (removed > 0)
+    publish (self, snapshot_new ((const LrrBinding *) keep->data, keep->len));
+  return removed;
+}
+
+/**
+ * lrr_peer_table_remove:
+ *
+ * Remembers peers removed from their parties, and unbinds those bound with a token minted
+ * before their removal (one that expires at or before the removal's until).
+ *
+ * Returns: how many bindings were removed
+ */
+guint
+lrr_peer_table_remove (LrrPeerTable         *self,
+                       const LrRelayRemoval *removals,
+                       guint                 n_removals,
+                       gint64                now_unix)
+{
+  g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&self->lock);
+  const LrrPeerSnapshot *old = self->current;
+  g_autoptr(GArray) keep = NULL;
+  guint removed = 0;
+
+  for (guint i = 0; i < n_removals; i++)
+    {
+      RemovalKey *key;
+      gint64 *until;
+
+      if (removals[i].until < now_unix)
+        continue;
+      key = g_new (RemovalKey, 1);
+      key->party = removals[i].party;
+      key->peer = removals[i].peer;
+      until = g_hash_table_lookup (self->removed, key);
+      if (until != NULL)
+        {
+          *until = MAX (*until, removals[i].until);
+          g_free (key);
+          continue;
+        }
+      until = g_new (gint64, 1);
+      *until = removals[i].until;
+      g_hash_table_insert (self->removed, key, until);
+    }
+
+  keep = g_array_sized_new (FALSE, FALSE, sizeof (LrrBinding), old->n_bindings);
+  for (guint i = 0; i < old->n_bindings; i++)
+    {
+      const LrrBinding *b = &old->bindings[i];
+      RemovalKey key = { b->party, b->peer };
+      const gint64 *until = g_hash_table_lookup (self->removed, &key);
+
+      if (until != NULL &&
+          __atomic_load_n (&self->slots[b->slot].expires_at, __ATOMIC_RELAXED) <= *until)
         {
           self->free_slots[self->n_free++] = b->slot;
           removed++;

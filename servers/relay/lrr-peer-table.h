@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include "lr-relay-removals.h"
 #include "lrr-addr.h"
 #include "lrr-epoch.h"
 
@@ -53,6 +54,7 @@ typedef enum
   LRR_BIND_REFRESHED, /* same peer, same address: only the expiry changed */
   LRR_BIND_FULL,
   LRR_BIND_STALE,     /* the counter is not above the last one taken for the peer */
+  LRR_BIND_REVOKED,   /* the peer was removed from its party after the token was minted */
 } LrrBindResult;
 
 typedef gboolean (*LrrAddrPredicate) (const LrrAddr *addr,
@@ -74,6 +76,10 @@ LrrBindResult          lrr_peer_table_bind         (LrrPeerTable          *self,
                                                     guint64                counter,
                                                     gint64                 now_ms,
                                                     guint64               *last_counter);
+guint                  lrr_peer_table_remove       (LrrPeerTable          *self,
+                                                    const LrRelayRemoval  *removals,
+                                                    guint                  n_removals,
+                                                    gint64                 now_unix);
 
 guint                  lrr_peer_table_sweep        (LrrPeerTable          *self,
                                                     gint64                 now_ms,

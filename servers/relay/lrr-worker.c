@@ -306,6 +306,11 @@ bind_with_key (LrrWorker          *self,
       reply_stale (self, i, fd, frame, key, last_counter);
       break;
 
+    case LRR_BIND_REVOKED:
+      count (self, LRR_COUNTER_DROP_REVOKED, 1);
+      reply_error (self, i, fd, length, LR_RELAY_FRAME_ERROR_REVOKED, claims.peer);
+      break;
+
     case LRR_BIND_NEW:
     case LRR_BIND_MOVED:
     case LRR_BIND_REFRESHED:
