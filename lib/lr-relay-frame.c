@@ -3,31 +3,11 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "lr-relay-frame.h"
+#include "lr-bytes.h"
 #include "lr-relay-token.h"
 
 #include <sodium.h>
 #include <string.h>
-
-static void
-put_be64 (guint8  *out,
-          guint64  value)
-{
-  for (int i = 7; i >= 0; i--)
-    {
-      out[i] = value & 0xff;
-      value >>= 8;
-    }
-}
-
-static guint64
-get_be64 (const guint8 *in)
-{
-  guint64 value = 0;
-
-  for (int i = 0; i < 8; i++)
-    value = (value << 8) | in[i];
-  return value;
-}
 
 /**
  * lr_relay_frame_parse:
@@ -65,8 +45,8 @@ lr_relay_frame_parse (LrRelayFrame *self,
       if (self->payload_length != LR_RELAY_FRAME_BIND_PAYLOAD || self->peer == 0)
         return LR_RELAY_FRAME_BAD_PAYLOAD;
       self->token_public = self->payload;
-      self->timestamp_us = (gint64) get_be64 (self->payload + LR_RELAY_TOKEN_PUBLIC_BYTES);
-      self->counter = get_be64 (self->payload + LR_RELAY_TOKEN_PUBLIC_BYTES + 8);
+      self->timestamp_us = (gint64) lr_get_be64 (self->payload + LR_RELAY_TOKEN_PUBLIC_BYTES);
+      self->counter = lr_get_be64 (self->payload + LR_RELAY_TOKEN_PUBLIC_BYTES + 8);
       return LR_RELAY_FRAME_OK;
 
     case LR_RELAY_FRAME_DATA:
@@ -135,10 +115,33 @@ lr_relay_frame_build (guint8        *out,
   return length;
 }
 
+/* A signed frame (BIND, ERROR stale) ends with an HMAC-SHA256 keyed with the token's key
+ * over everything before it. */
+static void
+sign (guint8       *frame,
+      gsize         length,
+      const guint8 *key)
+{
+  crypto_auth_hmacsha256 (frame + length - LR_RELAY_FRAME_MAC_SIZE, frame,
+                          length - LR_RELAY_FRAME_MAC_SIZE, key);
+}
+
+static gboolean
+is_signed (const guint8 *frame,
+           gsize         length,
+           const guint8 *key)
+{
+  guint8 mac[LR_RELAY_FRAME_MAC_SIZE];
+
+  crypto_auth_hmacsha256 (mac, frame, length - LR_RELAY_FRAME_MAC_SIZE, key);
+  return sodium_memcmp (mac, frame + length - LR_RELAY_FRAME_MAC_SIZE,
+                        LR_RELAY_FRAME_MAC_SIZE) == 0;
+}
+
 static guint64
 token_peer (const guint8 *token_public)
 {
-  return get_be64 (token_public + 9);
+  return lr_get_be64 (token_public + 9);
 }
 
 /**
@@ -162,10 +165,9 @@ lr_relay_frame_build_bind (guint8       *out,
     return 0;
   lr_relay_frame_write_header (out, LR_RELAY_FRAME_BIND, 0, token_peer (token_public));
   memcpy (payload, token_public, LR_RELAY_TOKEN_PUBLIC_BYTES);
-  put_be64 (payload + LR_RELAY_TOKEN_PUBLIC_BYTES, (guint64) timestamp_us);
-  put_be64 (payload + LR_RELAY_TOKEN_PUBLIC_BYTES + 8, counter);
-  crypto_auth_hmacsha256 (out + LR_RELAY_FRAME_BIND_SIZE - LR_RELAY_FRAME_MAC_SIZE, out,
-                          LR_RELAY_FRAME_BIND_SIZE - LR_RELAY_FRAME_MAC_SIZE, key);
+  lr_put_be64 (payload + LR_RELAY_TOKEN_PUBLIC_BYTES, (guint64) timestamp_us);
+  lr_put_be64 (payload + LR_RELAY_TOKEN_PUBLIC_BYTES + 8, counter);
+  sign (out, LR_RELAY_FRAME_BIND_SIZE, key);
   return LR_RELAY_FRAME_BIND_SIZE;
 }
 
@@ -182,16 +184,8 @@ lr_relay_frame_check_bind (const guint8 *data,
                            gsize         length,
                            const guint8 *key)
 {
-  guint8 mac[LR_RELAY_FRAME_MAC_SIZE];
-  gboolean good;
-
-  if (length != LR_RELAY_FRAME_BIND_SIZE)
-    return FALSE;
-  crypto_auth_hmacsha256 (mac, data, LR_RELAY_FRAME_BIND_SIZE - LR_RELAY_FRAME_MAC_SIZE, key);
-  good = sodium_memcmp (mac, data + LR_RELAY_FRAME_BIND_SIZE - LR_RELAY_FRAME_MAC_SIZE,
-                        LR_RELAY_FRAME_MAC_SIZE) == 0;
-  return good && lr_relay_frame_get_peer (data) ==
-                 token_peer (data + LR_RELAY_FRAME_HEADER_SIZE);
+  return length == LR_RELAY_FRAME_BIND_SIZE && is_signed (data, length, key) &&
+         lr_relay_frame_get_peer (data) == token_peer (data + LR_RELAY_FRAME_HEADER_SIZE);
 }
 
 /**
@@ -215,11 +209,10 @@ lr_relay_frame_build_stale (guint8       *out,
   if (size < LR_RELAY_FRAME_STALE_SIZE)
     return 0;
   lr_relay_frame_write_header (out, LR_RELAY_FRAME_ERROR, LR_RELAY_FRAME_ERROR_STALE, peer);
-  put_be64 (payload, bind_counter);
-  put_be64 (payload + 8, (guint64) relay_time_us);
-  put_be64 (payload + 16, last_counter);
-  crypto_auth_hmacsha256 (out + LR_RELAY_FRAME_STALE_SIZE - LR_RELAY_FRAME_MAC_SIZE, out,
-                          LR_RELAY_FRAME_STALE_SIZE - LR_RELAY_FRAME_MAC_SIZE, key);
+  lr_put_be64 (payload, bind_counter);
+  lr_put_be64 (payload + 8, (guint64) relay_time_us);
+  lr_put_be64 (payload + 16, last_counter);
+  sign (out, LR_RELAY_FRAME_STALE_SIZE, key);
   return LR_RELAY_FRAME_STALE_SIZE;
 }
 
@@ -238,19 +231,14 @@ lr_relay_frame_check_stale (const guint8 *data,
                             gint64       *relay_time_us,
                             guint64      *last_counter)
 {
-  guint8 mac[LR_RELAY_FRAME_MAC_SIZE];
   const guint8 *payload = data + LR_RELAY_FRAME_HEADER_SIZE;
 
   if (length != LR_RELAY_FRAME_STALE_SIZE || data[1] != LR_RELAY_FRAME_ERROR ||
-      data[2] != 0 || data[3] != LR_RELAY_FRAME_ERROR_STALE)
+      data[2] != 0 || data[3] != LR_RELAY_FRAME_ERROR_STALE || !is_signed (data, length, key))
     return FALSE;
-  crypto_auth_hmacsha256 (mac, data, LR_RELAY_FRAME_STALE_SIZE - LR_RELAY_FRAME_MAC_SIZE, key);
-  if (sodium_memcmp (mac, data + LR_RELAY_FRAME_STALE_SIZE - LR_RELAY_FRAME_MAC_SIZE,
-                     LR_RELAY_FRAME_MAC_SIZE) != 0)
-    return FALSE;
-  *bind_counter = get_be64 (payload);
-  *relay_time_us = (gint64) get_be64 (payload + 8);
-  *last_counter = get_be64 (payload + 16);
+  *bind_counter = lr_get_be64 (payload);
+  *relay_time_us = (gint64) lr_get_be64 (payload + 8);
+  *last_counter = lr_get_be64 (payload + 16);
   return TRUE;
 }
 

@@ -66,6 +66,7 @@
 
 #include <glib.h>
 
+#include "lr-bytes.h"
 #include "lr-relay-token.h"
 
 G_BEGIN_DECLS
@@ -189,21 +190,13 @@ static inline void
 lr_relay_frame_set_peer (guint8  *frame,
                          guint64  peer)
 {
-  for (int i = 11; i >= 4; i--)
-    {
-      frame[i] = peer & 0xff;
-      peer >>= 8;
-    }
+  lr_put_be64 (frame + 4, peer);
 }
 
 static inline guint64
 lr_relay_frame_get_peer (const guint8 *frame)
 {
-  guint64 peer = 0;
-
-  for (int i = 4; i < 12; i++)
-    peer = (peer << 8) | frame[i];
-  return peer;
+  return lr_get_be64 (frame + 4);
 }
 
 G_END_DECLS

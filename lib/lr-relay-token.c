@@ -3,33 +3,13 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "lr-relay-token.h"
+#include "lr-bytes.h"
 #include "lr-error.h"
 
 #include <sodium.h>
 #include <string.h>
 
 #define SIGNED_BYTES LR_RELAY_TOKEN_PUBLIC_BYTES
-
-static void
-put_be64 (guint8  *out,
-          guint64  value)
-{
-  for (int i = 7; i >= 0; i--)
-    {
-      out[i] = value & 0xff;
-      value >>= 8;
-    }
-}
-
-static guint64
-get_be64 (const guint8 *in)
-{
-  guint64 value = 0;
-
-  for (int i = 0; i < 8; i++)
-    value = (value << 8) | in[i];
-  return value;
-}
 
 static void
 compute_mac (GBytes       *secret,
@@ -66,9 +46,9 @@ lr_relay_token_mint (GBytes      *secret,
     }
 
   raw[0] = LR_RELAY_TOKEN_VERSION;
-  put_be64 (raw + 1, party);
-  put_be64 (raw + 9, peer);
-  put_be64 (raw + 17, (guint64) expires_at);
+  lr_put_be64 (raw + 1, party);
+  lr_put_be64 (raw + 9, peer);
+  lr_put_be64 (raw + 17, (guint64) expires_at);
   compute_mac (secret, raw, raw + SIGNED_BYTES);
 
   sodium_bin2base64 (text, sizeof text, raw, sizeof raw,
@@ -84,9 +64,9 @@ read_claims (const guint8       *raw,
   memset (out, 0, sizeof *out);
   if (raw[0] != LR_RELAY_TOKEN_VERSION)
     return FALSE;
-  out->party = get_be64 (raw + 1);
-  out->peer = get_be64 (raw + 9);
-  out->expires_at = (gint64) get_be64 (raw + 17);
+  out->party = lr_get_be64 (raw + 1);
+  out->peer = lr_get_be64 (raw + 9);
+  out->expires_at = (gint64) lr_get_be64 (raw + 17);
   if (out->party == 0 || out->peer == 0)
     return FALSE;
   lr_id_from_uint64 (out->party, out->party_id);

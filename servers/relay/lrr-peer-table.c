@@ -260,45 +260,28 @@ lrr_peer_table_bind (LrrPeerTable  *self,
   return same_peer != NULL ? LRR_BIND_MOVED : LRR_BIND_NEW;
 }
 
-/**
- * lrr_peer_table_sweep:
- * @denied: (nullable): addresses for which this returns %TRUE are unbound too
- *
- * Removes bindings idle for @idle_ms, whose token has expired, or whose address is denied.
- *
- * Returns: how many were removed
- */
-guint
-lrr_peer_table_sweep (LrrPeerTable     *self,
-                      gint64            now_ms,
-                      gint64            idle_ms,
-                      gint64            now_unix,
-                      LrrAddrPredicate  denied,
-                      gpointer          user_data)
+/* Whether a binding goes; called under the lock. */
+typedef gboolean (*BindingFilter) (LrrPeerTable     *self,
+                                   const LrrBinding *binding,
+                                   gpointer          data);
+
+/* Unbinds every binding @drop picks, with one new snapshot for all of them. Under the lock.
+ * Returns: how many went */
+static guint
+drop_bindings (LrrPeerTable  *self,
+               BindingFilter  drop,
+               gpointer       data)
 {
-  g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&self->lock);
   const LrrPeerSnapshot *old = self->current;
   g_autoptr(GArray) keep = g_array_sized_new (FALSE, FALSE, sizeof (LrrBinding),
                                               old->n_bindings);
   guint removed = 0;
-  GHashTableIter iter;
-  gint64 *until;
-
-  /* Once its last token has expired, a removed peer is refused by expiry anyway. */
-  g_hash_table_iter_init (&iter, self->removed);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &until))
-    if (*until < now_unix)
-      g_hash_table_iter_remove (&iter);
 
   for (guint i = 0; i < old->n_bindings; i++)
     {
       const LrrBinding *b = &old->bindings[i];
-      LrrSlot *slot = &self->slots[b->slot];
-      gint64 last_seen = __atomic_load_n (&slot->last_seen_ms, __ATOMIC_RELAXED);
-      gint64 expires_at = __atomic_load_n (&slot->expires_at, __ATOMIC_RELAXED);
 
-      if (now_ms - last_seen >= idle_ms || expires_at <= now_unix ||
-          (denied != NULL && denied (&b->addr, user_data)))
+      if (drop (self, b, data))
         {
           self->free_slots[self->n_free++] = b->slot;
           removed++;
@@ -310,6 +293,72 @@ lrr_peer_table_sweep (LrrPeerTable     *self,
   if (removed > 0)
     publish (self, snapshot_new ((const LrrBinding *) keep->data, keep->len));
   return removed;
+}
+
+typedef struct
+{
+  gint64            now_ms;
+  gint64            idle_ms;
+  gint64            now_unix;
+  LrrAddrPredicate  denied;
+  gpointer          user_data;
+} Sweep;
+
+static gboolean
+is_swept (LrrPeerTable     *self,
+          const LrrBinding *binding,
+          gpointer          data)
+{
+  const Sweep *sweep = data;
+  LrrSlot *slot = &self->slots[binding->slot];
+  gint64 last_seen = __atomic_load_n (&slot->last_seen_ms, __ATOMIC_RELAXED);
+  gint64 expires_at = __atomic_load_n (&slot->expires_at, __ATOMIC_RELAXED);
+
+  return sweep->now_ms - last_seen >= sweep->idle_ms || expires_at <= sweep->now_unix ||
+         (sweep->denied != NULL && sweep->denied (&binding->addr, sweep->user_data));
+}
+
+/**
+ * lrr_peer_table_sweep:
+ * @denied: (nullable): addresses for which this returns %TRUE are unbound too
+ *
+ * Removes bindings idle for @idle_ms, whose token has expired, or whose address is denied,
+ * and forgets the removed peers whose last token has expired.
+ *
+ * Returns: how many bindings were removed
+ */
+guint
+lrr_peer_table_sweep (LrrPeerTable     *self,
+                      gint64            now_ms,
+                      gint64            idle_ms,
+                      gint64            now_unix,
+                      LrrAddrPredicate  denied,
+                      gpointer          user_data)
+{
+  g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&self->lock);
+  Sweep sweep = { now_ms, idle_ms, now_unix, denied, user_data };
+  GHashTableIter iter;
+  gint64 *until;
+
+  /* Once its last token has expired, a removed peer is refused by expiry anyway. */
+  g_hash_table_iter_init (&iter, self->removed);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &until))
+    if (*until < now_unix)
+      g_hash_table_iter_remove (&iter);
+
+  return drop_bindings (self, is_swept, &sweep);
+}
+
+static gboolean
+is_removed (LrrPeerTable     *self,
+            const LrrBinding *binding,
+            gpointer          data)
+{
+  RemovalKey key = { binding->party, binding->peer };
+  const gint64 *until = g_hash_table_lookup (self->removed, &key);
+
+  return until != NULL &&
+         __atomic_load_n (&self->slots[binding->slot].expires_at, __ATOMIC_RELAXED) <= *until;
 }
 
 /**
@@ -327,50 +376,21 @@ lrr_peer_table_remove (LrrPeerTable         *self,
                        gint64                now_unix)
 {
   g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&self->lock);
-  const LrrPeerSnapshot *old = self->current;
-  g_autoptr(GArray) keep = NULL;
-  guint removed = 0;
 
   for (guint i = 0; i < n_removals; i++)
     {
-      RemovalKey *key;
+      RemovalKey key = { removals[i].party, removals[i].peer };
       gint64 *until;
 
       if (removals[i].until < now_unix)
         continue;
-      key = g_new (RemovalKey, 1);
-      key->party = removals[i].party;
-      key->peer = removals[i].peer;
-      until = g_hash_table_lookup (self->removed, key);
+      until = g_hash_table_lookup (self->removed, &key);
       if (until != NULL)
-        {
-          *until = MAX (*until, removals[i].until);
-          g_free (key);
-          continue;
-        }
-      until = g_new (gint64, 1);
-      *until = removals[i].until;
-      g_hash_table_insert (self->removed, key, until);
+        *until = MAX (*until, removals[i].until);
+      else
+        g_hash_table_insert (self->removed, g_memdup2 (&key, sizeof key),
+                             g_memdup2 (&removals[i].until, sizeof (gint64)));
     }
 
-  keep = g_array_sized_new (FALSE, FALSE, sizeof (LrrBinding), old->n_bindings);
-  for (guint i = 0; i < old->n_bindings; i++)
-    {
-      const LrrBinding *b = &old->bindings[i];
-      RemovalKey key = { b->party, b->peer };
-      const gint64 *until = g_hash_table_lookup (self->removed, &key);
-
-      if (until != NULL &&
-          __atomic_load_n (&self->slots[b->slot].expires_at, __ATOMIC_RELAXED) <= *until)
-        {
-          self->free_slots[self->n_free++] = b->slot;
-          removed++;
-          continue;
-        }
-      g_array_append_val (keep, *b);
-    }
-
-  if (removed > 0)
-    publish (self, snapshot_new ((const LrrBinding *) keep->data, keep->len));
-  return removed;
+  return drop_bindings (self, is_removed, NULL);
 }
