@@ -693,6 +693,28 @@ test_full (Fixture       *f,
   udp_client_clear (&fake);
 }
 
+/* The relay says that this peer was removed from its party: the client stops, says why in
+ * words, and asks for a new token (which the server will not give a removed peer). */
+static void
+test_revoked (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *fake_endpoint = NULL;
+  UdpClient fake;
+
+  udp_client_init (&fake, "127.0.0.1");
+  fake_endpoint = g_strdup_printf ("127.0.0.1:%u", ntohs (fake.addr.sin_port));
+  g_signal_connect (f->a, "token-needed", G_CALLBACK (token_needed_cb), f);
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { fake_endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  serve_fake_relay (&fake, 2500, LR_RELAY_FRAME_ERROR_REVOKED);
+  g_assert_true (wait_until (f, a_failed, TIMEOUT_MS));
+  g_assert_cmpuint (f->token_needed, ==, 1);
+  g_assert_nonnull (strstr (lrd_relay_client_get_problem (f->a), "no longer in the party"));
+  udp_client_clear (&fake);
+}
+
 /* The relay restarts and forgets every binding: DATA gets not_bound, and the clients BIND
  * again at once. */
 static void
@@ -1019,6 +1041,7 @@ main (int    argc,
   ADD ("/lrd/relay-client/resolve", test_resolve);
   ADD ("/lrd/relay-client/token-expires-soon", test_token_expires_soon);
   ADD ("/lrd/relay-client/full", test_full);
+  ADD ("/lrd/relay-client/revoked", test_revoked);
   ADD ("/lrd/relay-client/other-secret", test_other_secret);
   ADD ("/lrd/relay-client/relay-restart", test_relay_restart);
   ADD ("/lrd/relay-client/public-endpoint", test_public_endpoint);
