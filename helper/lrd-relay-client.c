@@ -108,6 +108,9 @@ typedef struct
   guint                   bind_attempts;   /* BINDs without BOUND since the last BOUND */
   gint64                  next_bind_us;
   gint64                  last_bind_us;
+  guint64                 last_bind_counter;
+  /* The relay's wall clock minus ours, as its signed ERROR stale said; 0 until then. */
+  gint64                  clock_offset_us;
 } Candidate;
 
 typedef struct
@@ -168,6 +171,13 @@ struct _LrdRelayClient
   GHashTable          *peers;              /* guint64 * -> Peer */
 
   char                *token;
+  /* The token cut in two (lr_relay_token_split()); BINDs carry the public part and are
+   * signed with the key, which never leaves this process. */
+  gboolean             token_usable;
+  guint8               token_public[LR_RELAY_TOKEN_PUBLIC_BYTES];
+  guint8               token_key[LR_RELAY_TOKEN_KEY_BYTES];
+  /* The last BIND counter sent, to any relay. */
+  guint64              bind_counter;
   gint64               token_expires_us;
   gint64               token_set_us;
   gint64               token_asked_us;     /* 0: not asked for this token */
@@ -901,22 +911,28 @@ round_complete (LrdRelayClient *self,
 
 /* Sending */
 
+/* A BIND proves that we hold the token without carrying it (lr-relay-frame.h). Its
+ * timestamp and counter come from the wall clock, not from self->clock: the relay compares
+ * the timestamp with its own wall clock, and the counter must keep growing across a restart
+ * of this process, which a counter kept in memory would not. */
 static void
 send_bind (LrdRelayClient *self,
            Candidate      *candidate,
            gint64          now_us)
 {
-  guint8 frame[LR_RELAY_FRAME_HEADER_SIZE + LR_RELAY_TOKEN_TEXT_LENGTH];
+  guint8 frame[LR_RELAY_FRAME_BIND_SIZE];
+  gint64 wall_us = g_get_real_time ();
   gsize length;
 
-  if (self->token == NULL)
+  if (self->token == NULL || !self->token_usable)
     return;
-  length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_BIND, 0, 0, self->token,
-                                 MIN (strlen (self->token), LR_RELAY_TOKEN_TEXT_LENGTH));
+  self->bind_counter = MAX (self->bind_counter + 1, (guint64) MAX (wall_us, 0));
+  length = lr_relay_frame_build_bind (frame, sizeof frame, self->token_public, self->token_key,
+                                      wall_us + candidate->clock_offset_us, self->bind_counter);
   if (length > 0)
     send_to_candidate (self, candidate, frame, length);
-  explicit_bzero (frame, sizeof frame);
   candidate->last_bind_us = now_us;
+  candidate->last_bind_counter = self->bind_counter;
 }
 
 static void
@@ -1225,6 +1241,7 @@ handle_error (LrdRelayClient     *self,
       break;
 
     case LR_RELAY_FRAME_ERROR_EXPIRED:
+    case LR_RELAY_FRAME_ERROR_REVOKED:
       if (!is_current)
         {
           /* The chosen relay says so too at its next BIND, and check_token() asks for a new
@@ -1233,8 +1250,12 @@ handle_error (LrdRelayClient     *self,
           break;
         }
       candidate_unbind (candidate);
-      set_problem (self, "The relay refused this computer's party pass because it expired; "
-                         "asking the server for a new one.");
+      if (frame->code == LR_RELAY_FRAME_ERROR_REVOKED)
+        set_problem (self, "The relay refused this computer's party pass because this "
+                           "computer is no longer in the party.");
+      else
+        set_problem (self, "The relay refused this computer's party pass because it expired; "
+                           "asking the server for a new one.");
       set_state (self, LRD_RELAY_CLIENT_FAILED);
       if (!self->token_refused)
         {
@@ -1260,6 +1281,40 @@ handle_error (LrdRelayClient     *self,
       self->dropped++;
       break;
     }
+}
+
+/* The relay refused our last BIND as stale: our clock is off from the relay's, or our
+ * counter is behind the last one it took (our clock stepped back across a restart). Only an
+ * answer signed with our token's key, about the BIND we sent last, is believed; anyone else
+ * could otherwise move our clock or counter. Then BIND again at once, corrected. */
+static void
+handle_stale (LrdRelayClient *self,
+              Candidate      *candidate,
+              const guint8   *data,
+              gsize           length,
+              gint64          now_us)
+{
+  guint64 echoed, last;
+  gint64 relay_time_us, offset_us;
+  gboolean corrected;
+
+  if (self->token == NULL || !self->token_usable ||
+      !lr_relay_frame_check_stale (data, length, self->token_key, &echoed, &relay_time_us,
+                                   &last) ||
+      echoed != candidate->last_bind_counter)
+    {
+      self->dropped++;
+      return;
+    }
+  offset_us = relay_time_us - g_get_real_time ();
+  /* Only a correction is worth a BIND at once; otherwise the usual retry comes, so that a
+   * relay that keeps refusing cannot keep us sending. */
+  corrected = ABS (offset_us - candidate->clock_offset_us) > G_USEC_PER_SEC ||
+              last >= self->bind_counter;
+  candidate->clock_offset_us = offset_us;
+  self->bind_counter = MAX (self->bind_counter, last);
+  if (corrected)
+    send_bind (self, candidate, now_us);
 }
 
 static void
@@ -1350,7 +1405,10 @@ handle_relay_datagram (LrdRelayClient                *self,
       handle_bound (self, candidate, now_us);
       break;
     case LR_RELAY_FRAME_ERROR:
-      handle_error (self, candidate, &frame, now_us);
+      if (frame.code == LR_RELAY_FRAME_ERROR_STALE)
+        handle_stale (self, candidate, data, length, now_us);
+      else
+        handle_error (self, candidate, &frame, now_us);
       break;
     case LR_RELAY_FRAME_DATA:
       /* A peer that chose another relay sends through that one: DATA comes from every relay
@@ -1600,6 +1658,8 @@ forget_token (LrdRelayClient *self)
   if (self->token != NULL)
     explicit_bzero (self->token, strlen (self->token));
   g_clear_pointer (&self->token, g_free);
+  explicit_bzero (self->token_key, sizeof self->token_key);
+  self->token_usable = FALSE;
 }
 
 static void
@@ -1717,13 +1777,14 @@ lrd_relay_client_set_token (LrdRelayClient *self,
 
   if (g_strcmp0 (self->token, relay_token) == 0 && self->token_expires_us == expires_at_us)
     return;
-  if (strlen (relay_token) != LR_RELAY_TOKEN_TEXT_LENGTH)
-    g_warning ("The relay token has %zu characters instead of %d; the relay will refuse it",
-               strlen (relay_token), LR_RELAY_TOKEN_TEXT_LENGTH);
-
   now_us = lr_clock_now_us (self->clock);
   forget_token (self);
   self->token = g_strdup (relay_token);
+  self->token_usable = lr_relay_token_split (relay_token, self->token_public, self->token_key,
+                                             NULL);
+  if (!self->token_usable)
+    g_warning ("The relay token is not one (%zu characters); no relay will take it",
+               strlen (relay_token));
   self->token_expires_us = expires_at_us;
   self->token_set_us = now_us;
   self->token_asked_us = 0;

@@ -17,7 +17,7 @@
  *   BINDs with the party's relay token not only on the chosen relay but on every usable
  *   candidate (one that answers its PINGs and has not refused the token), and BINDs again
  *   on each well within the relay's idle timeout (which also keeps the NAT mapping open and
- *   follows an address change): one 88-byte BIND per relay every 25 s. Peer A on relay R1
+ *   follows an address change): one 85-byte BIND per relay every 25 s. Peer A on relay R1
  *   then reaches peer B on relay R2 through R1, where B is bound too, and B answers
  *   through R2. A relay that stops answering (three BINDs without BOUND, or no PONG for a
  *   minute) or refuses the token is dropped from the bound set; if it was the chosen one,

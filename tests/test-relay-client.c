@@ -250,6 +250,39 @@ test_forward (Fixture       *f,
   exchange (f, 1);
 }
 
+/* This machine bound before with counters an hour ahead (its clock was wrong then, and the
+ * relay still has that binding): the relay refuses the client's first BIND as stale, with
+ * its last counter signed, and the client counts on from there and binds. */
+static void
+test_counter_behind (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *endpoint = NULL;
+  g_autofree char *token = NULL;
+  guint8 frame[128], reply[128];
+  gsize length;
+  UdpClient before;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  udp_client_init (&before, "127.0.0.1");
+  length = relay_bind_frame (frame, sizeof frame, token, g_get_real_time (),
+                             g_get_real_time () + G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC);
+  udp_client_send (&before, f->relay.port, NULL, frame, length);
+  g_assert_cmpint (udp_client_recv (&before, reply, sizeof reply, 1000, NULL), ==,
+                   LR_RELAY_FRAME_HEADER_SIZE);
+  g_assert_cmpuint (reply[1], ==, LR_RELAY_FRAME_BOUND);
+
+  start_pair (f, (const char * const[]) { endpoint, NULL });
+  g_assert_cmpint (relay_process_metric (&f->relay,
+                                         "lanrage_relay_dropped_packets_total{reason=\"replayed\"}"),
+                   >=, 1);
+  check_one (&f->wg_b, f->b_for_a, &f->wg_a, f->a_for_b, 100, 1);
+  check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, 100, 2);
+  udp_client_clear (&before);
+}
+
 static void
 test_only_from_wireguard (Fixture       *f,
                           gconstpointer  data)
@@ -510,14 +543,14 @@ serve_fake_relay (UdpClient *fake,
           g_usleep (500);
           continue;
         }
-      if (n >= LR_RELAY_FRAME_HEADER_SIZE && buffer[0] == 0x81 &&
+      if (n >= LR_RELAY_FRAME_HEADER_SIZE && buffer[0] == (0x80 | LR_RELAY_FRAME_VERSION) &&
           buffer[1] == LR_RELAY_FRAME_PING)
         {
           pings++;
           buffer[1] = LR_RELAY_FRAME_PONG;
           sendto (fake->fd, buffer, n, 0, (struct sockaddr *) &from, length);
         }
-      else if (n >= LR_RELAY_FRAME_HEADER_SIZE && buffer[0] == 0x81 &&
+      else if (n >= LR_RELAY_FRAME_HEADER_SIZE && buffer[0] == (0x80 | LR_RELAY_FRAME_VERSION) &&
                buffer[1] == LR_RELAY_FRAME_BIND)
         {
           if (bind_error != 0)
@@ -564,7 +597,7 @@ test_garbage (Fixture       *f,
         {
         case 0: /* a frame header of any type and code */
           if (length >= 2)
-            buffer[0] = 0x81;
+            buffer[0] = 0x80 | LR_RELAY_FRAME_VERSION;
           break;
         case 1: /* DATA for the known peer, maybe a probe */
           length = MAX (length, LR_RELAY_FRAME_HEADER_SIZE) % 40 + LR_RELAY_FRAME_HEADER_SIZE;
@@ -581,7 +614,7 @@ test_garbage (Fixture       *f,
         case 3: /* a short PONG */
           length = MIN (length, 30);
           if (length >= 2)
-            buffer[0] = 0x81, buffer[1] = LR_RELAY_FRAME_PONG;
+            buffer[0] = 0x80 | LR_RELAY_FRAME_VERSION, buffer[1] = LR_RELAY_FRAME_PONG;
           break;
         default:
           break;
@@ -657,6 +690,28 @@ test_full (Fixture       *f,
   g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint);
   g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), fake_endpoint));
   g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), "is full"));
+  udp_client_clear (&fake);
+}
+
+/* The relay says that this peer was removed from its party: the client stops, says why in
+ * words, and asks for a new token (which the server will not give a removed peer). */
+static void
+test_revoked (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *fake_endpoint = NULL;
+  UdpClient fake;
+
+  udp_client_init (&fake, "127.0.0.1");
+  fake_endpoint = g_strdup_printf ("127.0.0.1:%u", ntohs (fake.addr.sin_port));
+  g_signal_connect (f->a, "token-needed", G_CALLBACK (token_needed_cb), f);
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { fake_endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  serve_fake_relay (&fake, 2500, LR_RELAY_FRAME_ERROR_REVOKED);
+  g_assert_true (wait_until (f, a_failed, TIMEOUT_MS));
+  g_assert_cmpuint (f->token_needed, ==, 1);
+  g_assert_nonnull (strstr (lrd_relay_client_get_problem (f->a), "no longer in the party"));
   udp_client_clear (&fake);
 }
 
@@ -976,6 +1031,7 @@ main (int    argc,
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/lrd/relay-client/forward", test_forward);
+  ADD ("/lrd/relay-client/counter-behind", test_counter_behind);
   ADD ("/lrd/relay-client/only-from-wireguard", test_only_from_wireguard);
   ADD ("/lrd/relay-client/failover", test_failover);
   ADD ("/lrd/relay-client/different-relays", test_different_relays);
@@ -985,6 +1041,7 @@ main (int    argc,
   ADD ("/lrd/relay-client/resolve", test_resolve);
   ADD ("/lrd/relay-client/token-expires-soon", test_token_expires_soon);
   ADD ("/lrd/relay-client/full", test_full);
+  ADD ("/lrd/relay-client/revoked", test_revoked);
   ADD ("/lrd/relay-client/other-secret", test_other_secret);
   ADD ("/lrd/relay-client/relay-restart", test_relay_restart);
   ADD ("/lrd/relay-client/public-endpoint", test_public_endpoint);

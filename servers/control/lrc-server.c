@@ -310,10 +310,14 @@ handle_create_or_join (LrcServer         *self,
     respond_json (msg, SOUP_STATUS_CREATED, answer);
 }
 
+/* POST /v1/relays registers a relay. With ?removed_after=CURSOR (what lanrage-relay sends)
+ * the answer is 200 with the peers removed since (lr-relay-removals.h); without it 204, as
+ * relays that do not ask get. */
 static void
 handle_relays (LrcServer         *self,
                SoupServerMessage *msg,
-               const char        *method)
+               const char        *method,
+               GHashTable        *query)
 {
   g_autoptr(GError) error = NULL;
 
@@ -326,6 +330,9 @@ handle_relays (LrcServer         *self,
     {
       g_autoptr(GBytes) body = NULL;
       g_autoptr(LrRelay) relay = NULL;
+      g_autoptr(JsonNode) removals = NULL;
+      const char *after_text = NULL;
+      guint64 after = 0;
       const char *data;
       gsize length;
       const char *secret = bearer_token (msg);
@@ -337,13 +344,26 @@ handle_relays (LrcServer         *self,
           return;
         }
 
+      if (query != NULL && (after_text = g_hash_table_lookup (query, "removed_after")) != NULL &&
+          !g_ascii_string_to_unsigned (after_text, 10, 0, G_MAXINT64, &after, NULL))
+        {
+          g_set_error (&error, LR_ERROR, LR_ERROR_INVALID,
+                       "“removed_after” must be the cursor of the previous answer");
+          respond_error (msg, error);
+          return;
+        }
+
       body = request_body (msg);
       data = g_bytes_get_data (body, &length);
       relay = lr_relay_registration_parse (data, length, &error);
       if (relay == NULL || !lrc_service_register_relay (self->service, relay, &error))
         respond_error (msg, error);
-      else
+      else if (after_text == NULL)
         respond_no_content (msg);
+      else if ((removals = lrc_service_relay_removals (self->service, after, &error)) == NULL)
+        respond_error (msg, error);
+      else
+        respond_json (msg, SOUP_STATUS_OK, removals);
     }
 }
 
@@ -566,7 +586,7 @@ request_cb (SoupServer        *server,
       break;
 
     case ROUTE_RELAYS:
-      handle_relays (self, msg, method);
+      handle_relays (self, msg, method, query);
       break;
 
     case ROUTE_PARTY:

@@ -11,6 +11,7 @@
 #include "lr-invite-code.h"
 #include "lr-ipam.h"
 #include "lr-json.h"
+#include "lr-relay-removals.h"
 #include "lr-relay-token.h"
 #include "lr-token.h"
 
@@ -961,6 +962,42 @@ lrc_service_heartbeat (LrcService       *self,
   return TRUE;
 }
 
+/* The latest expiry of a relay token minted now (lrc_service_mint_relay_token()): a peer
+ * removed now has no token that lives longer. */
+static gint64
+relay_tokens_end (LrcService *self)
+{
+  return (now_us (self) + self->timings.relay_token_lifetime_us) / G_USEC_PER_SEC;
+}
+
+/* Tells the relays, through their next registration, to stop relaying for @peer_id (all
+ * peers of the party when %NULL). Called inside the removal's transaction. */
+static gboolean
+record_relay_removal (LrcService  *self,
+                      const char  *party_id,
+                      const char  *peer_id,
+                      GError     **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (peer_id != NULL)
+    stmt = lrc_database_prepare (self->database,
+                                 "INSERT INTO relay_removals (party_id, peer_id, until) "
+                                 "VALUES (?1, ?2, ?3)", error);
+  else
+    stmt = lrc_database_prepare (self->database,
+                                 "INSERT INTO relay_removals (party_id, peer_id, until) "
+                                 "SELECT party_id, id, ?3 FROM peers WHERE party_id = ?1 "
+                                 "ORDER BY joined_at, id", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, party_id, -1, SQLITE_STATIC);
+  if (peer_id != NULL)
+    sqlite3_bind_text (stmt, 2, peer_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, relay_tokens_end (self));
+  return lrc_database_step_done (self->database, stmt, error);
+}
+
 /* Removes a peer for whatever reason (left, removed by the host, gone stale). */
 static gboolean
 remove_peer (LrcService  *self,
@@ -997,7 +1034,8 @@ remove_peer (LrcService  *self,
     goto fail;
 
   if (!bind_text_and_step (self, "DELETE FROM peers WHERE id = ? AND party_id = ?", error,
-                           peer_id, party_id, NULL))
+                           peer_id, party_id, NULL) ||
+      !record_relay_removal (self, party_id, peer_id, error))
     goto fail;
 
   /* The longest-standing member takes over from a host who leaves. */
@@ -1100,8 +1138,15 @@ lrc_service_close_party (LrcService       *self,
 
   emit_party_event (self, "party_closed", party_id);
 
-  if (!bind_text_and_step (self, "DELETE FROM parties WHERE id = ?", error, party_id, NULL))
+  if (!lrc_database_begin (self->database, error))
     return FALSE;
+  if (!record_relay_removal (self, party_id, NULL, error) ||
+      !bind_text_and_step (self, "DELETE FROM parties WHERE id = ?", error, party_id, NULL) ||
+      !lrc_database_commit (self->database, error))
+    {
+      lrc_database_rollback (self->database);
+      return FALSE;
+    }
 
   g_hash_table_iter_init (&iter, self->liveness);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &live))
@@ -1191,6 +1236,85 @@ lrc_service_list_relays (LrcService *self)
   return json_builder_get_root (builder);
 }
 
+/**
+ * lrc_service_relay_removals:
+ * @after: the cursor the relay sent back (0 at its start)
+ *
+ * The peers removed from their parties since @after, at most LR_RELAY_REMOVALS_PAGE, as
+ * lr-relay-removals.h describes. A cursor beyond the newest row (the database was replaced
+ * by an older one) is treated as 0: the relay then hears every removal still kept again,
+ * which costs nothing, instead of none ever.
+ */
+JsonNode *
+lrc_service_relay_removals (LrcService  *self,
+                            gint64       after,
+                            GError     **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+  sqlite3_stmt *stmt;
+  gint64 newest = 0, cursor;
+  guint n = 0;
+  int rc;
+
+  stmt = lrc_database_prepare (self->database,
+                               "SELECT seq FROM sqlite_sequence WHERE name = 'relay_removals'",
+                               error);
+  if (stmt == NULL)
+    return NULL;
+  if ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    newest = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    {
+      lrc_database_set_error (self->database, error);
+      return NULL;
+    }
+  if (after > newest)
+    after = 0;
+  cursor = after;
+
+  stmt = lrc_database_prepare (self->database,
+                               "SELECT seq, party_id, peer_id, until FROM relay_removals "
+                               "WHERE seq > ? ORDER BY seq LIMIT ?", error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, after);
+  sqlite3_bind_int (stmt, 2, LR_RELAY_REMOVALS_PAGE);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "removed");
+  json_builder_begin_array (builder);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      g_autofree char *until = lr_timestamp_format (sqlite3_column_int64 (stmt, 3) *
+                                                    G_USEC_PER_SEC);
+
+      cursor = sqlite3_column_int64 (stmt, 0);
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "party_id");
+      json_builder_add_string_value (builder, (const char *) sqlite3_column_text (stmt, 1));
+      json_builder_set_member_name (builder, "peer_id");
+      json_builder_add_string_value (builder, (const char *) sqlite3_column_text (stmt, 2));
+      json_builder_set_member_name (builder, "until");
+      json_builder_add_string_value (builder, until);
+      json_builder_end_object (builder);
+      n++;
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      lrc_database_set_error (self->database, error);
+      return NULL;
+    }
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "cursor");
+  json_builder_add_int_value (builder, cursor);
+  json_builder_set_member_name (builder, "more");
+  json_builder_add_boolean_value (builder, n == LR_RELAY_REMOVALS_PAGE && cursor < newest);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
 void
 lrc_service_socket_opened (LrcService      *self,
                            const LrcCaller *caller)
@@ -1276,6 +1400,12 @@ lrc_service_sweep (LrcService *self)
   cutoff = g_strdup_printf ("%" G_GINT64_FORMAT, now - self->timings.relay_expire_after_us);
   bind_text_and_step (self, "DELETE FROM relays WHERE last_seen <= CAST (? AS INTEGER)", NULL,
                       cutoff, NULL);
+
+  /* Every token minted before those removals has expired: the relays refuse them anyway. */
+  g_free (cutoff);
+  cutoff = g_strdup_printf ("%" G_GINT64_FORMAT, now / G_USEC_PER_SEC);
+  bind_text_and_step (self, "DELETE FROM relay_removals WHERE until < CAST (? AS INTEGER)",
+                      NULL, cutoff, NULL);
 }
 
 /**

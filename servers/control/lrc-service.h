@@ -88,6 +88,9 @@ gboolean    lrc_service_register_relay    (LrcService           *self,
                                            LrRelay              *relay,
                                            GError              **error);
 JsonNode   *lrc_service_list_relays       (LrcService           *self);
+JsonNode   *lrc_service_relay_removals    (LrcService           *self,
+                                           gint64                after,
+                                           GError              **error);
 gboolean    lrc_service_check_party       (LrcService           *self,
                                            const LrcCaller      *caller,
                                            const char           *party_id,
