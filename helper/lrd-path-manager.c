@@ -334,26 +334,49 @@ lrd_path_manager_set_token (LrdPathManager *self,
 /* Peers */
 
 static void
-wg_peer_cb (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
+wg_peer_removed_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
 {
-  LrdWgBackend *backend = LRD_WG_BACKEND (source);
   g_autoptr(GError) error = NULL;
-  gboolean removing = GPOINTER_TO_INT (user_data);
-  gboolean ok;
 
-  ok = removing ? lrd_wg_backend_remove_peer_finish (backend, result, &error)
-                : lrd_wg_backend_set_peer_finish (backend, result, &error);
-  if (!ok && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    g_warning ("Cannot %s a WireGuard peer: %s", removing ? "remove" : "configure",
-               error->message);
+  if (!lrd_wg_backend_remove_peer_finish (LRD_WG_BACKEND (source), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_warning ("Cannot remove a WireGuard peer: %s", error->message);
+}
+
+typedef struct
+{
+  LrdPathManager *self;
+  guint64         number;
+} ConfigureData;
+
+static void
+wg_peer_configured_cb (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  ConfigureData *data = user_data;
+  g_autoptr(LrdPathManager) self = data->self;
+  guint64 number = data->number;
+  g_autoptr(GError) error = NULL;
+
+  g_free (data);
+  if (!lrd_wg_backend_set_peer_finish (LRD_WG_BACKEND (source), result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("Cannot configure a WireGuard peer: %s", error->message);
+      return;
+    }
+  /* WireGuard takes the peer's handshakes now, including one the relay brought early. */
+  lrd_relay_client_peer_ready (self->relay, number);
 }
 
 static void
 configure_peer (LrdPathManager *self,
                 PathPeer       *path)
 {
+  ConfigureData *data = g_new0 (ConfigureData, 1);
   LrdWgPeerConfig config = { 0 };
   g_autofree char *allowed_ip = g_strdup_printf ("%s/32", path->virtual_ip);
 
@@ -361,16 +384,18 @@ configure_peer (LrdPathManager *self,
   config.endpoint = path->endpoint;
   config.allowed_ips = (char *[]) { allowed_ip, NULL };
   config.persistent_keepalive = PERSISTENT_KEEPALIVE_S;
-  lrd_wg_backend_set_peer_async (self->backend, &config, self->cancellable, wg_peer_cb,
-                                 GINT_TO_POINTER (FALSE));
+  data->self = g_object_ref (self);
+  data->number = path->number;
+  lrd_wg_backend_set_peer_async (self->backend, &config, self->cancellable,
+                                 wg_peer_configured_cb, data);
 }
 
 static void
 unconfigure_peer (LrdPathManager *self,
                   PathPeer       *path)
 {
-  lrd_wg_backend_remove_peer_async (self->backend, &path->wg_key, self->cancellable, wg_peer_cb,
-                                    GINT_TO_POINTER (TRUE));
+  lrd_wg_backend_remove_peer_async (self->backend, &path->wg_key, self->cancellable,
+                                    wg_peer_removed_cb, NULL);
 }
 
 void

@@ -87,6 +87,16 @@
  * main loop. */
 #define MAX_BATCH 64
 #define BUFFER_SIZE (LR_RELAY_FRAME_MAX_SIZE + LR_RELAY_FRAME_HEADER_SIZE)
+/* The first packet. While no relay is bound, the latest datagram WireGuard sends to a peer
+ * is held and goes out once one is; and the latest datagram a relay brings for a peer
+ * WireGuard does not know yet is held until it does (lrd_relay_client_peer_ready()). Without
+ * this, the first handshake initiation of a join is lost and WireGuard sends the next one
+ * only after REKEY_TIMEOUT (5 s, WireGuard paper section 6.1). A held datagram older than
+ * REKEY_TIMEOUT is dropped: WireGuard has sent a fresh one by then. */
+#define HOLD_US (5 * G_USEC_PER_SEC)
+/* Held datagrams for peers nobody added yet: a few joins in flight at once. More means
+ * someone sends for ids that never come; the oldest goes. */
+#define HELD_UNKNOWN_MAX 8
 
 /* Why a relay was left; compared by address. */
 static const char REFUSES_TOKEN[] = "refuses this computer's party pass";
@@ -117,6 +127,15 @@ typedef struct
   gboolean answered;
 } Probe;
 
+/* One datagram kept until its path is usable (HOLD_US). */
+typedef struct
+{
+  guint64 peer_id;
+  gint64  held_us;
+  gsize   length;   /* 0: none */
+  guint8  data[LR_RELAY_FRAME_MAX_SIZE];
+} Held;
+
 typedef struct
 {
   LrdRelayClient     *self;                /* not a reference */
@@ -130,6 +149,9 @@ typedef struct
   guint               n_probes;            /* total sent, the ring index is n % WINDOW */
   double              latency_ms;          /* smoothed, < 0 until the first answer */
   double              loss_percent;
+  gboolean            ready;               /* WireGuard knows the peer */
+  Held               *outbound;            /* from WireGuard while no relay is bound */
+  Held               *inbound;             /* from a relay while WireGuard does not know it */
 } Peer;
 
 enum
@@ -166,6 +188,7 @@ struct _LrdRelayClient
 
   GPtrArray           *candidates;         /* of Candidate */
   GHashTable          *peers;              /* guint64 * -> Peer */
+  GPtrArray           *held_unknown;       /* of Held: DATA for peers not added yet */
 
   char                *token;
   gint64               token_expires_us;
@@ -357,6 +380,8 @@ set_string (LrdRelayClient *self,
   self->pending_notify |= 1u << prop;
 }
 
+static void send_held (LrdRelayClient *self);
+
 static void
 set_state (LrdRelayClient      *self,
            LrdRelayClientState  state)
@@ -365,6 +390,8 @@ set_state (LrdRelayClient      *self,
     return;
   self->state = state;
   self->pending_notify |= 1u << PROP_STATE;
+  if (state == LRD_RELAY_CLIENT_BOUND)
+    send_held (self);
 }
 
 static void
@@ -949,11 +976,122 @@ send_data (LrdRelayClient *self,
   send_to_candidate (self, self->current, frame, LR_RELAY_FRAME_HEADER_SIZE + payload_length);
 }
 
+/* Held datagrams */
+
+/* Keeps @data in *@slot, replacing what was held there. */
+static void
+hold (Held         **slot,
+      guint64        peer_id,
+      const guint8  *data,
+      gsize          length,
+      gint64         now_us)
+{
+  if (length > LR_RELAY_FRAME_MAX_SIZE)
+    return;
+  if (*slot == NULL)
+    *slot = g_new (Held, 1);
+  (*slot)->peer_id = peer_id;
+  (*slot)->held_us = now_us;
+  (*slot)->length = length;
+  memcpy ((*slot)->data, data, length);
+}
+
+/* Takes what *@slot holds if it is fresh enough to be worth sending; %NULL otherwise. The
+ * caller frees it. */
+static Held *
+take_held (Held   **slot,
+           gint64   now_us)
+{
+  Held *held = g_steal_pointer (slot);
+
+  if (held != NULL && (held->length == 0 || now_us - held->held_us > HOLD_US))
+    g_clear_pointer (&held, g_free);
+  return held;
+}
+
+static void
+hold_for_unknown (LrdRelayClient *self,
+                  guint64         peer_id,
+                  const guint8   *data,
+                  gsize           length,
+                  gint64          now_us)
+{
+  Held *slot = NULL;
+
+  for (guint i = 0; i < self->held_unknown->len && slot == NULL; i++)
+    {
+      Held *held = g_ptr_array_index (self->held_unknown, i);
+
+      if (held->peer_id == peer_id)
+        slot = held;
+    }
+  if (slot == NULL && self->held_unknown->len >= HELD_UNKNOWN_MAX)
+    {
+      guint oldest = 0;
+
+      for (guint i = 1; i < self->held_unknown->len; i++)
+        {
+          if (((Held *) g_ptr_array_index (self->held_unknown, i))->held_us <
+              ((Held *) g_ptr_array_index (self->held_unknown, oldest))->held_us)
+            oldest = i;
+        }
+      g_ptr_array_remove_index_fast (self->held_unknown, oldest);
+    }
+  if (slot == NULL)
+    {
+      hold (&slot, peer_id, data, length, now_us);
+      if (slot != NULL)
+        g_ptr_array_add (self->held_unknown, slot);
+      return;
+    }
+  hold (&slot, peer_id, data, length, now_us);
+}
+
+/* Removes and returns what was held for @peer_id before it was added, or %NULL. */
+static Held *
+take_held_for_unknown (LrdRelayClient *self,
+                       guint64         peer_id)
+{
+  for (guint i = 0; i < self->held_unknown->len; i++)
+    {
+      Held *held = g_ptr_array_index (self->held_unknown, i);
+
+      if (held->peer_id == peer_id)
+        return g_ptr_array_steal_index_fast (self->held_unknown, i);
+    }
+  return NULL;
+}
+
+/* Once the chosen relay is bound: what WireGuard sent meanwhile goes out. */
+static void
+send_held (LrdRelayClient *self)
+{
+  gint64 now_us = lr_clock_now_us (self->clock);
+  GHashTableIter iter;
+  Peer *peer;
+
+  if (!current_bound (self))
+    return;
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &peer))
+    {
+      g_autofree Held *held = take_held (&peer->outbound, now_us);
+      guint8 frame[BUFFER_SIZE];
+
+      if (held == NULL)
+        continue;
+      memcpy (frame + LR_RELAY_FRAME_HEADER_SIZE, held->data, held->length);
+      send_data (self, peer->id, frame, held->length);
+    }
+}
+
 /* Peers */
 
 static void
 peer_free (Peer *peer)
 {
+  g_free (peer->outbound);
+  g_free (peer->inbound);
   if (peer->source != NULL)
     {
       g_source_destroy (peer->source);
@@ -1002,11 +1140,15 @@ peer_socket_cb (GSocket      *socket,
         }
       /* Only WireGuard's own port: anything else on the machine could otherwise send into
        * the party through us. */
-      if (!is_from_wireguard (self, &from, from_length) || !current_bound (self) ||
-          length == 0 ||
+      if (!is_from_wireguard (self, &from, from_length) || length == 0 ||
           length > LR_RELAY_FRAME_MAX_SIZE - LR_RELAY_FRAME_HEADER_SIZE)
         {
           self->dropped++;
+          continue;
+        }
+      if (!current_bound (self))
+        {
+          hold (&peer->outbound, peer->id, payload, length, lr_clock_now_us (self->clock));
           continue;
         }
       send_data (self, peer->id, buffer, length);
@@ -1286,15 +1428,31 @@ handle_data (LrdRelayClient     *self,
              const LrRelayFrame *frame)
 {
   Peer *peer = g_hash_table_lookup (self->peers, &frame->peer);
+  gboolean probe = frame->payload_length == PROBE_SIZE &&
+                   memcmp (frame->payload, "LRp", 3) == 0;
 
-  if (peer == NULL || frame->payload_length == 0)
+  if (frame->payload_length == 0 || (peer == NULL && probe))
     {
       self->dropped++;
       return;
     }
-  if (frame->payload_length == PROBE_SIZE && memcmp (frame->payload, "LRp", 3) == 0)
+  if (peer == NULL)
+    {
+      /* A peer that joined a moment ago: its first handshake may come before the control
+       * server's event that names it. */
+      hold_for_unknown (self, frame->peer, frame->payload, frame->payload_length,
+                        lr_clock_now_us (self->clock));
+      return;
+    }
+  if (probe)
     {
       handle_probe (self, peer, buffer, frame->payload);
+      return;
+    }
+  if (!peer->ready)
+    {
+      hold (&peer->inbound, peer->id, frame->payload, frame->payload_length,
+            lr_clock_now_us (self->clock));
       return;
     }
   (void) sendto (g_socket_get_fd (peer->socket), frame->payload, frame->payload_length,
@@ -1615,6 +1773,8 @@ shut_down (LrdRelayClient *self)
   close_socket (&self->socket6, &self->source6);
   if (self->peers != NULL)
     g_hash_table_remove_all (self->peers);
+  if (self->held_unknown != NULL)
+    g_ptr_array_set_size (self->held_unknown, 0);
   forget_token (self);
   self->current = NULL;
   self->contender = NULL;
@@ -1812,6 +1972,7 @@ lrd_relay_client_add_peer (LrdRelayClient  *self,
   peer->address = G_INET_SOCKET_ADDRESS (g_steal_pointer (&local));
   peer->latency_ms = -1;
   peer->next_probe_id = g_random_int ();
+  peer->inbound = take_held_for_unknown (self, peer_id);
   peer->source = g_socket_create_source (peer->socket, G_IO_IN, NULL);
   g_source_set_callback (peer->source, G_SOURCE_FUNC (peer_socket_cb), peer, NULL);
   g_source_attach (peer->source, self->context);
@@ -1819,6 +1980,32 @@ lrd_relay_client_add_peer (LrdRelayClient  *self,
   *key = peer_id;
   g_hash_table_insert (self->peers, key, peer);
   return g_object_ref (peer->address);
+}
+
+/**
+ * lrd_relay_client_peer_ready:
+ *
+ * WireGuard knows @peer_id now (its key and this endpoint are configured): the latest
+ * datagram a relay brought for it before then goes to WireGuard, and everything after goes
+ * straight through.
+ */
+void
+lrd_relay_client_peer_ready (LrdRelayClient *self,
+                             guint64         peer_id)
+{
+  g_autofree Held *held = NULL;
+  Peer *peer;
+
+  g_return_if_fail (LRD_IS_RELAY_CLIENT (self));
+
+  peer = g_hash_table_lookup (self->peers, &peer_id);
+  if (peer == NULL || peer->ready)
+    return;
+  peer->ready = TRUE;
+  held = take_held (&peer->inbound, lr_clock_now_us (self->clock));
+  if (held != NULL)
+    (void) sendto (g_socket_get_fd (peer->socket), held->data, held->length, MSG_DONTWAIT,
+                   (const struct sockaddr *) &self->wg_addr, sizeof self->wg_addr);
 }
 
 void
@@ -1907,6 +2094,7 @@ lrd_relay_client_dispose (GObject *object)
   shut_down (self);
   g_clear_pointer (&self->candidates, g_ptr_array_unref);
   g_clear_pointer (&self->peers, g_hash_table_unref);
+  g_clear_pointer (&self->held_unknown, g_ptr_array_unref);
 
   G_OBJECT_CLASS (lrd_relay_client_parent_class)->dispose (object);
 }
@@ -2003,6 +2191,7 @@ lrd_relay_client_init (LrdRelayClient *self)
   self->context = g_main_context_ref_thread_default ();
   self->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
   self->pending_peers = g_array_new (FALSE, FALSE, sizeof (guint64));
+  self->held_unknown = g_ptr_array_new_with_free_func (g_free);
   self->peers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                        (GDestroyNotify) peer_free);
   self->choice.contender = -1;

@@ -92,10 +92,15 @@ void        lrd_relay_client_stop           (LrdRelayClient      *self);
 
 /* Opens the loopback socket for @peer_id (lr-id.h as a number) and returns its address
  * (transfer full) to use as the peer's WireGuard endpoint. Adding a peer twice returns
- * the same address. */
+ * the same address. What WireGuard sends there before a relay is bound is held (the latest
+ * datagram) and sent once one is. What a relay brings for the peer is held (the latest
+ * datagram, also from before it was added) until lrd_relay_client_peer_ready() says
+ * WireGuard knows the peer. */
 GInetSocketAddress *lrd_relay_client_add_peer    (LrdRelayClient  *self,
                                                   guint64          peer_id,
                                                   GError         **error);
+void                lrd_relay_client_peer_ready  (LrdRelayClient  *self,
+                                                  guint64          peer_id);
 void                lrd_relay_client_remove_peer (LrdRelayClient  *self,
                                                   guint64          peer_id);
 

@@ -166,6 +166,8 @@ add_peer (LrdRelayClient *client,
   g_assert_no_error (error);
   g_assert_cmpuint (g_inet_socket_address_get_port (again), ==,
                     g_inet_socket_address_get_port (address));
+  /* As the helper does once WireGuard has the peer. */
+  lrd_relay_client_peer_ready (client, peer);
   return g_inet_socket_address_get_port (address);
 }
 
@@ -269,6 +271,108 @@ test_only_from_wireguard (Fixture       *f,
   udp_client_clear (&stranger);
 
   check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, 100, 1);
+}
+
+static gboolean
+b_bound (Fixture *f)
+{
+  return lrd_relay_client_get_state (f->b) == LRD_RELAY_CLIENT_BOUND;
+}
+
+/* WireGuard's first handshake initiation goes out the moment the peer is configured, before
+ * any relay is bound: it is held and sent once one is, so the handshake does not wait for
+ * WireGuard's retry five seconds later. */
+static void
+test_first_packet (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *endpoint = NULL;
+  g_autofree char *token_a = NULL;
+  g_autofree char *token_b = NULL;
+  gint64 expires_us = (now_s () + 3600) * G_USEC_PER_SEC;
+  guint8 sent[148], later[148], got[1600];
+  struct sockaddr_in from;
+  gssize n;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  token_a = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  token_b = relay_process_mint (&f->relay, PARTY, PEER_B, now_s () + 3600);
+
+  lrd_relay_client_set_candidates (f->b, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (f->b, token_b, expires_us);
+  f->b_for_a = add_peer (f->b, PEER_A);
+  g_assert_true (wait_until (f, b_bound, TIMEOUT_MS));
+
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token_a, expires_us);
+  f->a_for_b = add_peer (f->a, PEER_B);
+  g_assert_cmpint (lrd_relay_client_get_state (f->a), !=, LRD_RELAY_CLIENT_BOUND);
+
+  /* Two datagrams while A is not bound: the latest is the one that counts. */
+  fill (sent, sizeof sent, 1);
+  sent[0] = 1;   /* a handshake initiation's type */
+  udp_client_send (&f->wg_a, f->a_for_b, "127.0.0.1", sent, sizeof sent);
+  fill (later, sizeof later, 2);
+  later[0] = 1;
+  udp_client_send (&f->wg_a, f->a_for_b, "127.0.0.1", later, sizeof later);
+  run_for (20);
+  g_assert_cmpint (lrd_relay_client_get_state (f->a), !=, LRD_RELAY_CLIENT_BOUND);
+
+  n = receive (&f->wg_b, got, sizeof got, 2000, &from);
+  g_assert_cmpint (n, ==, sizeof later);
+  g_assert_cmpmem (got, n, later, sizeof later);
+  g_assert_cmpuint (ntohs (from.sin_port), ==, f->b_for_a);
+  g_assert_cmpint (lrd_relay_client_get_state (f->a), ==, LRD_RELAY_CLIENT_BOUND);
+  /* Held once, sent once. */
+  g_assert_cmpint (receive (&f->wg_b, got, sizeof got, 300, NULL), ==, -1);
+  check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, 100, 3);
+}
+
+/* A peer's handshake may come through the relay before the control server's event names
+ * that peer here: it is held until WireGuard knows the peer, then delivered. */
+static void
+test_early_peer (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *endpoint = NULL;
+  g_autofree char *token_a = NULL;
+  g_autofree char *token_b = NULL;
+  gint64 expires_us = (now_s () + 3600) * G_USEC_PER_SEC;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetSocketAddress) address = NULL;
+  guint8 sent[148], got[1600];
+  struct sockaddr_in from;
+  gssize n;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  token_a = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  token_b = relay_process_mint (&f->relay, PARTY, PEER_B, now_s () + 3600);
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_candidates (f->b, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token_a, expires_us);
+  lrd_relay_client_set_token (f->b, token_b, expires_us);
+  f->a_for_b = add_peer (f->a, PEER_B);
+  g_assert_true (wait_until (f, both_bound, TIMEOUT_MS));
+
+  fill (sent, sizeof sent, 4);
+  sent[0] = 1;
+  udp_client_send (&f->wg_a, f->a_for_b, "127.0.0.1", sent, sizeof sent);
+  run_for (300);
+
+  /* B learns of A; until WireGuard has A, nothing reaches it. */
+  address = lrd_relay_client_add_peer (f->b, PEER_A, &error);
+  g_assert_no_error (error);
+  f->b_for_a = g_inet_socket_address_get_port (address);
+  g_assert_cmpint (receive (&f->wg_b, got, sizeof got, 300, NULL), ==, -1);
+
+  lrd_relay_client_peer_ready (f->b, PEER_A);
+  n = receive (&f->wg_b, got, sizeof got, 2000, &from);
+  g_assert_cmpint (n, ==, sizeof sent);
+  g_assert_cmpmem (got, n, sent, sizeof sent);
+  g_assert_cmpuint (ntohs (from.sin_port), ==, f->b_for_a);
+  exchange (f, 301);
 }
 
 static gboolean
@@ -977,6 +1081,8 @@ main (int    argc,
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/lrd/relay-client/forward", test_forward);
   ADD ("/lrd/relay-client/only-from-wireguard", test_only_from_wireguard);
+  ADD ("/lrd/relay-client/first-packet", test_first_packet);
+  ADD ("/lrd/relay-client/early-peer", test_early_peer);
   ADD ("/lrd/relay-client/failover", test_failover);
   ADD ("/lrd/relay-client/different-relays", test_different_relays);
   ADD ("/lrd/relay-client/drop-binding", test_drop_binding);
