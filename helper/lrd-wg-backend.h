@@ -4,7 +4,7 @@
  *
  * Implementations: LrdWgUapi (wireguard-go's text protocol on /run/wireguard/IF.sock, with
  * address and link set over rtnetlink) and LrdWgNm (a volatile, tagged NetworkManager
- * connection through libnm). lrd_wg_backend_new_auto_async() picks one as issue 4 describes.
+ * connection through libnm). lrd-wg-factory.h picks one; this interface knows none of them.
  *
  * Every call is async (GTask, GCancellable) and never blocks the main loop. Keys are raw
  * 32-byte values (LrdWgKey); implementations never log them. A failed call leaves the
@@ -169,18 +169,5 @@ gboolean    lrd_wg_backend_down_finish        (LrdWgBackend          *self,
                                                GAsyncResult          *result,
                                                GError               **error);
 
-/* Picks the backend as issue 4 says: NetworkManager when it runs (falling back to UAPI
- * when activation fails for lack of kernel WireGuard and @wireguard_go exists), else UAPI
- * when @wireguard_go exists, else %LRD_WG_ERROR_NO_WIREGUARD. @wireguard_go: path or name
- * looked up in PATH, %NULL for "wireguard-go". @system_bus: %NULL for the system bus
- * (tests pass a private one). */
-void          lrd_wg_backend_new_auto_async   (const char            *ifname,
-                                               const char            *wireguard_go,
-                                               GDBusConnection       *system_bus,
-                                               GCancellable          *cancellable,
-                                               GAsyncReadyCallback    callback,
-                                               gpointer               user_data);
-LrdWgBackend *lrd_wg_backend_new_auto_finish  (GAsyncResult          *result,
-                                               GError               **error);
 
 G_END_DECLS

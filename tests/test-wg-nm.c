@@ -9,6 +9,7 @@
  * activation and auto tests check that failure and the fallback to wireguard-go.
  */
 #include "lrd-test-util.h"
+#include "lrd-wg-factory.h"
 #include "lrd-wg-nm.h"
 
 #include <signal.h>
@@ -513,10 +514,10 @@ new_auto (NmLab      *lab,
   g_autoptr(GError) error = NULL;
   LrdWgBackend *backend;
 
-  lrd_wg_backend_new_auto_async (ifname, wireguard_go, lab->bus, NULL, lrd_test_result_cb,
-                                 &slot);
+  lrd_wg_factory_new_async ("auto", ifname, wireguard_go, lab->bus, NULL, lrd_test_result_cb,
+                            &slot);
   result = lrd_test_wait (&slot);
-  backend = lrd_wg_backend_new_auto_finish (result, &error);
+  backend = lrd_wg_factory_new_finish (result, &error);
   g_assert_no_error (error);
   return backend;
 }
