@@ -93,8 +93,6 @@ static void stop_party_activity (LrdSession *self);
 static void start_events        (LrdSession *self);
 static void remove_all_peers    (LrdSession *self);
 static void stop_data_plane     (LrdSession *self);
-static const char *get_string_member (JsonObject *object,
-                                      const char *name);
 static void token_needed_cb     (LrdPathManager *paths,
                                  gpointer        user_data);
 
@@ -558,16 +556,12 @@ upsert_peer (LrdSession   *self,
 }
 
 static void
-apply_party (LrdSession *self,
-             JsonNode   *node)
+apply_party (LrdSession    *self,
+             const LrParty *party)
 {
-  g_autoptr(LrParty) party = NULL;
-  g_autoptr(GError) error = NULL;
-
-  party = lr_party_parse_node (node, &error);
   if (party == NULL)
     {
-      g_debug ("Ignoring a party the server described oddly: %s", error->message);
+      g_debug ("Ignoring a party the server described oddly");
       return;
     }
   if (self->party == NULL || g_strcmp0 (party->id, self->party->party_id) != 0)
@@ -598,23 +592,17 @@ static void lose_party (LrdSession *self,
  * exported objects are exactly the other members. */
 static void
 apply_peer_list (LrdSession *self,
-                 JsonArray  *peers)
+                 GPtrArray  *peers)
 {
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gboolean self_present = FALSE;
   GHashTableIter iter;
   PeerRecord *record;
 
-  for (guint i = 0; i < json_array_get_length (peers); i++)
+  for (guint i = 0; i < peers->len; i++)
     {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(LrPeer) peer = lr_peer_parse_node (json_array_get_element (peers, i), &error);
+      const LrPeer *peer = g_ptr_array_index (peers, i);
 
-      if (peer == NULL)
-        {
-          g_debug ("Ignoring a peer the server described oddly: %s", error->message);
-          continue;
-        }
       if (g_strcmp0 (peer->id, self->party->peer_id) == 0)
         self_present = TRUE;
       g_hash_table_add (seen, g_strdup (peer->id));
@@ -640,14 +628,12 @@ apply_peer_list (LrdSession *self,
 
 /* A complete view of the party, from the events socket's snapshot or a refresh. */
 static void
-apply_snapshot (LrdSession *self,
-                JsonObject *object)
+apply_snapshot (LrdSession        *self,
+                const LrPartyView *view)
 {
-  JsonNode *peers = json_object_get_member (object, "peers");
-
-  apply_party (self, json_object_get_member (object, "party"));
-  if (peers != NULL && JSON_NODE_HOLDS_ARRAY (peers))
-    apply_peer_list (self, json_node_get_array (peers));
+  apply_party (self, view->party);
+  if (view->peers != NULL)
+    apply_peer_list (self, view->peers);
 }
 
 /* The party's running activity: events socket, heartbeats */
@@ -671,33 +657,6 @@ stop_party_activity (LrdSession *self)
 }
 
 /* The data plane's party-long activity: relay candidates and relay tokens */
-
-/* "host:port" entries of a JSON array of Relays (the join answer, GET /v1/relays); a relay
- * the server describes oddly is skipped. */
-static GStrv
-parse_relay_list (JsonNode *node)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  JsonArray *array;
-
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    return g_strv_builder_end (builder);
-  array = json_node_get_array (node);
-  for (guint i = 0; i < json_array_get_length (array) && i < 64; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      /* The parser accepts only an address literal and port as the endpoint. */
-      g_autoptr(LrRelay) relay = lr_relay_parse_node (json_array_get_element (array, i), &error);
-
-      if (relay == NULL)
-        {
-          g_debug ("Ignoring a relay the server described oddly: %s", error->message);
-          continue;
-        }
-      g_strv_builder_add (builder, relay->endpoint);
-    }
-  return g_strv_builder_end (builder);
-}
 
 /* The control server's own host on the default relay port: the last candidate. */
 static char *
@@ -750,20 +709,22 @@ relay_list_cb (GObject      *source,
 {
   g_autoptr(LrdSession) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
+  GStrv relays;
 
-  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, NULL, &error);
-  if (root == NULL)
+  relays = lrd_control_client_list_relays_finish (LRD_CONTROL_CLIENT (source), result, &error);
+  if (relays == NULL)
     {
       /* Keep the list we have: a restarting server is no reason to forget relays. */
-      if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_debug ("Cannot read the relay list: %s", error->message);
       return;
     }
   if (self->party == NULL)
-    return;
-  set_server_relays (self, parse_relay_list (json_object_get_member (json_node_get_object (root),
-                                                                     "relays")));
+    {
+      g_strfreev (relays);
+      return;
+    }
+  set_server_relays (self, relays);
 }
 
 static gboolean
@@ -771,9 +732,8 @@ relay_list_timeout_cb (gpointer user_data)
 {
   LrdSession *self = user_data;
 
-  lrd_control_client_request_async (self->client, "GET", "v1/relays", NULL, NULL,
-                                    self->party_cancellable, relay_list_cb,
-                                    g_object_ref (self));
+  lrd_control_client_list_relays_async (self->client, self->party_cancellable, relay_list_cb,
+                                        g_object_ref (self));
   return G_SOURCE_CONTINUE;
 }
 
@@ -796,60 +756,44 @@ relay_token_cb (GObject      *source,
 {
   g_autoptr(LrdSession) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  guint status = 0;
-  const char *token = NULL;
-  const char *expires_at = NULL;
-  gint64 expires_at_us = 0;
+  g_autoptr(LrRelayTokenAnswer) answer = NULL;
 
-  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &status,
-                                            &error);
+  answer = lrd_control_client_relay_token_finish (LRD_CONTROL_CLIENT (source), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   self->token_in_flight = FALSE;
   if (self->party == NULL)
     return;
-  if (error != NULL && lrd_control_status_means_gone (status))
+  if (g_error_matches (error, LRD_ERROR, LRD_ERROR_PARTY_NOT_FOUND))
     {
       lose_party (self, PARTY_GONE_REASON);
       return;
     }
-  if (root != NULL)
-    {
-      JsonObject *object = json_node_get_object (root);
-
-      token = get_string_member (object, "relay_token");
-      expires_at = get_string_member (object, "expires_at");
-    }
-  if (token == NULL || token[0] == '\0' || !lr_timestamp_parse (expires_at, &expires_at_us))
+  if (answer == NULL)
     {
       guint delay = self->token_retry_ms;
 
-      g_debug ("No relay token this time (%s); asking again in %u ms",
-               error != NULL ? error->message : "an answer without one", delay);
+      g_debug ("No relay token this time (%s); asking again in %u ms", error->message, delay);
       self->token_retry_ms = MIN (self->token_retry_ms * 2, TOKEN_RETRY_MAX_MS);
       g_clear_handle_id (&self->token_retry_source, g_source_remove);
       self->token_retry_source = g_timeout_add (delay, token_retry_cb, self);
       return;
     }
   self->token_retry_ms = TOKEN_RETRY_MIN_MS;
-  lrd_path_manager_set_token (self->paths, token, expires_at_us);
+  lrd_path_manager_set_token (self->paths, answer->relay_token, answer->expires_at);
 }
 
 static void
 request_relay_token (LrdSession *self)
 {
-  g_autofree char *path = NULL;
-
   if (self->party == NULL || self->paths == NULL || self->token_in_flight ||
       self->party_cancellable == NULL)
     return;
   g_clear_handle_id (&self->token_retry_source, g_source_remove);
   self->token_in_flight = TRUE;
-  path = g_strdup_printf ("v1/parties/%s/relay-token", self->party->party_id);
-  lrd_control_client_request_async (self->client, "POST", path, self->party->token, NULL,
-                                    self->party_cancellable, relay_token_cb,
-                                    g_object_ref (self));
+  lrd_control_client_relay_token_async (self->client, self->party->party_id, self->party->token,
+                                        self->party_cancellable, relay_token_cb,
+                                        g_object_ref (self));
 }
 
 static void
@@ -941,10 +885,7 @@ delete_membership (LrdSession          *self,
                    GAsyncReadyCallback  callback,
                    gpointer             user_data)
 {
-  g_autofree char *path = g_strdup_printf ("v1/parties/%s/peers/%s", party_id, peer_id);
-
-  lrd_control_client_request_async (self->client, "DELETE", path, token, NULL, NULL, callback,
-                                    user_data);
+  lrd_control_client_leave_async (self->client, party_id, peer_id, token, callback, user_data);
 }
 
 static gboolean
@@ -972,62 +913,48 @@ schedule_reconnect (LrdSession *self)
   self->reconnect_source = g_timeout_add (delay, reconnect_cb, self);
 }
 
-/* Network input: a member of another type reads as absent, never as a critical. */
-static const char *
-get_string_member (JsonObject *object,
-                   const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return "";
-  return json_node_get_string (node);
-}
-
 static void
-handle_event (LrdSession *self,
-              JsonObject *event)
+handle_event (LrdSession    *self,
+              const LrEvent *event)
 {
-  const char *type = get_string_member (event, "type");
-
-  if (g_strcmp0 (type, "snapshot") == 0)
+  switch (event->type)
     {
+    case LR_EVENT_SNAPSHOT:
       self->reconnect_delay_ms = RECONNECT_MIN_MS;
-      apply_snapshot (self, event);
-    }
-  else if (g_strcmp0 (type, "peer_joined") == 0 || g_strcmp0 (type, "peer_updated") == 0 ||
-           g_strcmp0 (type, "peer_offline") == 0)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(LrPeer) peer = lr_peer_parse_node (json_object_get_member (event, "peer"),
-                                                   &error);
+      apply_snapshot (self, event->snapshot);
+      break;
 
-      if (peer == NULL)
-        g_debug ("Ignoring %s: %s", type, error->message);
-      else
-        upsert_peer (self, peer);
-    }
-  else if (g_strcmp0 (type, "peer_left") == 0)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(LrPeer) peer = lr_peer_parse_node (json_object_get_member (event, "peer"),
-                                                   &error);
+    case LR_EVENT_PEER_JOINED:
+    case LR_EVENT_PEER_UPDATED:
+    case LR_EVENT_PEER_OFFLINE:
+      upsert_peer (self, event->peer);
+      break;
 
-      if (peer == NULL)
-        g_debug ("Ignoring %s: %s", type, error->message);
-      else if (g_strcmp0 (peer->id, self->party->peer_id) == 0)
+    case LR_EVENT_PEER_LEFT:
+      if (g_strcmp0 (event->peer->id, self->party->peer_id) == 0)
         lose_party (self, "This computer was removed from the party.");
       else
-        remove_peer_record (self, peer->id);
+        remove_peer_record (self, event->peer->id);
+      break;
+
+    case LR_EVENT_PARTY_UPDATED:
+      apply_party (self, event->party);
+      break;
+
+    case LR_EVENT_PARTY_CLOSED:
+      lose_party (self, "The party was closed.");
+      break;
+
+    case LR_EVENT_ERROR:
+      g_debug ("The server refused a message on the events socket");
+      break;
+
+    case LR_EVENT_SIGNAL:
+    case LR_EVENT_UNKNOWN:
+    default:
+      /* Signals belong to NAT traversal; unknown types come from a newer server. */
+      break;
     }
-  else if (g_strcmp0 (type, "party_updated") == 0)
-    apply_party (self, json_object_get_member (event, "party"));
-  else if (g_strcmp0 (type, "party_closed") == 0)
-    lose_party (self, "The party was closed.");
-  else if (g_strcmp0 (type, "error") == 0)
-    g_debug ("The server refused a message on the events socket");
-  /* Signals belong to NAT traversal; unknown types come from a newer server. */
 }
 
 static void
@@ -1038,20 +965,20 @@ events_message_cb (SoupWebsocketConnection *connection,
 {
   LrdSession *self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(LrEvent) event = NULL;
   gsize length = 0;
   const char *data = g_bytes_get_data (message, &length);
 
   if (type != SOUP_WEBSOCKET_DATA_TEXT || self->party == NULL)
     return;
 
-  root = lr_json_parse_object (data, length, &error);
-  if (root == NULL)
+  event = lr_event_parse (data, length, &error);
+  if (event == NULL)
     {
-      g_debug ("Ignoring an event that is not JSON: %s", error->message);
+      g_debug ("Ignoring an event: %s", error->message);
       return;
     }
-  handle_event (self, json_node_get_object (root));
+  handle_event (self, event);
 }
 
 static void
@@ -1077,7 +1004,7 @@ events_connect_cb (GObject      *source,
   g_autoptr(SoupWebsocketConnection) connection = NULL;
 
   connection = lrd_control_client_connect_events_finish (LRD_CONTROL_CLIENT (source), result,
-                                                         NULL, &error);
+                                                         &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->party == NULL)
     return;
   if (connection == NULL)
@@ -1115,16 +1042,13 @@ heartbeat_done_cb (GObject      *source,
 {
   g_autoptr(LrdSession) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  guint status = 0;
 
-  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &status,
-                                            &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (lrd_control_client_heartbeat_finish (LRD_CONTROL_CLIENT (source), result, &error) ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  if (error != NULL && lrd_control_status_means_gone (status))
+  if (g_error_matches (error, LRD_ERROR, LRD_ERROR_PARTY_NOT_FOUND))
     lose_party (self, PARTY_GONE_REASON);
-  else if (error != NULL)
+  else
     g_debug ("Heartbeat failed: %s", error->message);
 }
 
@@ -1132,18 +1056,16 @@ static gboolean
 heartbeat_cb (gpointer user_data)
 {
   LrdSession *self = user_data;
-  g_autofree char *path = NULL;
 
   if (self->party == NULL)
     {
       self->heartbeat_source = 0;
       return G_SOURCE_REMOVE;
     }
-  path = g_strdup_printf ("v1/parties/%s/peers/%s/heartbeat", self->party->party_id,
-                          self->party->peer_id);
-  lrd_control_client_request_async (self->client, "POST", path, self->party->token, NULL,
-                                    self->party_cancellable, heartbeat_done_cb,
-                                    g_object_ref (self));
+  lrd_control_client_heartbeat_async (self->client, self->party->party_id,
+                                      self->party->peer_id, self->party->token,
+                                      self->party_cancellable, heartbeat_done_cb,
+                                      g_object_ref (self));
   return G_SOURCE_CONTINUE;
 }
 
@@ -1255,32 +1177,6 @@ normalize_display_name (const char  *display_name,
   return name;
 }
 
-static JsonNode *
-build_peer_in_body (LrdSession *self,
-                    const char *key,
-                    const char *value,
-                    const char *peer_name)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autofree char *wg_public = lrd_key_to_base64 (&self->keys.wg_public);
-  g_autofree char *disco_public = lrd_key_to_base64 (&self->keys.disco_public);
-  LrPeerIn peer = {
-    .name = (char *) peer_name,
-    .wg_public_key = wg_public,
-    .disco_public_key = disco_public,
-    .endpoints = NULL,
-    .has_nat = FALSE,
-  };
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, key);
-  json_builder_add_string_value (builder, value);
-  json_builder_set_member_name (builder, "peer");
-  lr_peer_in_build (&peer, builder);
-  json_builder_end_object (builder);
-  return json_builder_get_root (builder);
-}
-
 static void
 fail_join (LrdSession *self,
            GTask      *task,
@@ -1376,67 +1272,41 @@ join_request_cb (GObject      *source,
   LrdSession *self = g_task_get_source_object (task);
   JoinData *data = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(LrParty) party = NULL;
-  g_autoptr(LrPeer) peer = NULL;
-  JsonObject *object;
-  JsonNode *peer_node;
-  const char *token = NULL;
+  g_autoptr(LrJoinAnswer) answer = NULL;
   LrdSavedParty *saved;
 
-  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, NULL, &error);
-  if (root == NULL)
+  answer = lrd_control_client_join_finish (LRD_CONTROL_CLIENT (source), result, &error);
+  if (answer == NULL)
     {
-      if (error == NULL)
-        error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED, "The LANrage server sent no answer");
       fail_join (self, task, g_steal_pointer (&error));
       return;
     }
-
-  object = json_node_get_object (root);
-  peer_node = json_object_get_member (object, "peer");
-  party = lr_party_parse_node (json_object_get_member (object, "party"), &error);
-  if (party != NULL)
-    peer = lr_peer_parse_node (peer_node, &error);
-  if (peer != NULL)
+  if (!is_party_address (answer->peer->virtual_ip) ||
+      !is_valid_name (answer->party->name, LR_PARTY_NAME_MAX_CHARS))
     {
-      JsonNode *token_node = json_object_get_member (json_node_get_object (peer_node), "token");
-
-      if (token_node != NULL && JSON_NODE_HOLDS_VALUE (token_node) &&
-          json_node_get_value_type (token_node) == G_TYPE_STRING)
-        token = json_node_get_string (token_node);
-    }
-  if (party == NULL || peer == NULL || !lr_token_is_well_formed (token) ||
-      !is_party_address (peer->virtual_ip) ||
-      !is_valid_name (party->name, LR_PARTY_NAME_MAX_CHARS))
-    {
-      g_autoptr(GError) parse_error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED,
-                                                   "The LANrage server sent an answer this "
-                                                   "helper does not understand (%s)",
-                                                   error != NULL ? error->message
-                                                                 : "token, address or name");
-
-      fail_join (self, task, g_steal_pointer (&parse_error));
+      fail_join (self, task, g_error_new (LRD_ERROR, LRD_ERROR_FAILED,
+                                          "The LANrage server sent an answer this helper "
+                                          "does not understand (address or name)"));
       return;
     }
 
   if (join_was_cancelled (task))
     {
       /* Left while the server was answering: it has us as a member, so undo that. */
-      delete_membership (self, party->id, peer->id, token, NULL, NULL);
+      delete_membership (self, answer->party->id, answer->peer->id, answer->token, NULL, NULL);
       fail_join (self, task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Left"));
       return;
     }
 
   saved = g_new0 (LrdSavedParty, 1);
   saved->control_url = g_strdup (lrd_control_client_get_base_url (self->client));
-  saved->party_id = g_strdup (party->id);
-  saved->party_name = g_strdup (party->name);
-  saved->invite_code = g_strdup (party->invite_code);
-  saved->peer_id = g_strdup (peer->id);
+  saved->party_id = g_strdup (answer->party->id);
+  saved->party_name = g_strdup (answer->party->name);
+  saved->invite_code = g_strdup (answer->party->invite_code);
+  saved->peer_id = g_strdup (answer->peer->id);
   saved->peer_name = g_strdup (data->peer_name);
-  saved->token = g_strdup (token);
-  saved->virtual_ip = g_strdup (peer->virtual_ip);
+  saved->token = g_strdup (answer->token);
+  saved->virtual_ip = g_strdup (answer->peer->virtual_ip);
   self->party = saved;
   persist (self);
 
@@ -1444,19 +1314,13 @@ join_request_cb (GObject      *source,
   forget_pending_token (self);
   if (self->paths != NULL)
     {
-      JsonObject *peer_object = json_node_get_object (peer_node);
-      const char *relay_token = get_string_member (peer_object, "relay_token");
-      gint64 expiry = 0;
-
-      if (relay_token[0] != '\0' &&
-          lr_timestamp_parse (get_string_member (peer_object, "relay_token_expires_at"),
-                              &expiry))
+      if (answer->relay_token != NULL)
         {
-          self->pending_token = g_strdup (relay_token);
-          self->pending_token_expiry = expiry;
+          self->pending_token = g_strdup (answer->relay_token);
+          self->pending_token_expiry = answer->relay_token_expires_at;
         }
       g_strfreev (self->server_relays);
-      self->server_relays = parse_relay_list (json_object_get_member (object, "relays"));
+      self->server_relays = g_steal_pointer (&answer->relays);
     }
 
   lrd_helper1_set_last_error (self->iface, "");
@@ -1469,14 +1333,15 @@ join_request_cb (GObject      *source,
 static void
 start_join (LrdSession *self,
             GTask      *task,
-            const char *path,
-            const char *key,
-            const char *value,
+            const char *party_name,
+            const char *invite_code,
             const char *display_name)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) body = NULL;
   g_autofree char *peer_name = NULL;
+  g_autofree char *wg_public = NULL;
+  g_autofree char *disco_public = NULL;
+  LrPeerIn peer_in = { 0 };
   JoinData *data;
 
   peer_name = normalize_display_name (display_name, &error);
@@ -1492,7 +1357,11 @@ start_join (LrdSession *self,
                                self->no_backend->message);
       return;
     }
-  body = build_peer_in_body (self, key, value, peer_name);
+  wg_public = lrd_key_to_base64 (&self->keys.wg_public);
+  disco_public = lrd_key_to_base64 (&self->keys.disco_public);
+  peer_in.name = peer_name;
+  peer_in.wg_public_key = wg_public;
+  peer_in.disco_public_key = disco_public;
 
   data = g_new0 (JoinData, 1);
   set_state (self, LRD_STATE_JOINING);
@@ -1503,8 +1372,12 @@ start_join (LrdSession *self,
 
   /* Not cancellable: once sent, the server may have made us a member, and the answer is
    * needed to undo that if the join was cancelled meanwhile (join_request_cb). */
-  lrd_control_client_request_async (self->client, "POST", path, NULL, body, NULL,
-                                    join_request_cb, g_object_ref (task));
+  if (party_name != NULL)
+    lrd_control_client_create_party_async (self->client, party_name, &peer_in, join_request_cb,
+                                           g_object_ref (task));
+  else
+    lrd_control_client_join_async (self->client, invite_code, &peer_in, join_request_cb,
+                                   g_object_ref (task));
 }
 
 void
@@ -1532,7 +1405,7 @@ lrd_session_create_party_async (LrdSession          *self,
                                name_error->message);
       return;
     }
-  start_join (self, task, "v1/parties", "name", party_name, display_name);
+  start_join (self, task, party_name, NULL, display_name);
 }
 
 gboolean
@@ -1567,7 +1440,7 @@ lrd_session_join_party_async (LrdSession          *self,
                                code_error->message);
       return;
     }
-  start_join (self, task, "v1/join", "invite_code", code, display_name);
+  start_join (self, task, NULL, code, display_name);
 }
 
 gboolean
@@ -1689,14 +1562,11 @@ leave_delete_cb (GObject      *source,
   g_autoptr(GTask) task = user_data;
   LrdSession *self = g_task_get_source_object (task);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  guint status = 0;
 
-  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &status,
-                                            &error);
   /* Gone already is as good as removed; anything else is logged and the party is left here
    * all the same: the server drops silent peers by itself. */
-  if (error != NULL && !lrd_control_status_means_gone (status))
+  if (!lrd_control_client_leave_finish (LRD_CONTROL_CLIENT (source), result, &error) &&
+      !g_error_matches (error, LRD_ERROR, LRD_ERROR_PARTY_NOT_FOUND))
     g_warning ("The server could not be told about leaving: %s", error->message);
 
   backend_down (self, task);
@@ -1759,28 +1629,24 @@ refresh_cb (GObject      *source,
   g_autoptr(GTask) task = user_data;
   LrdSession *self = g_task_get_source_object (task);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  guint status = 0;
+  g_autoptr(LrPartyView) view = NULL;
 
-  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &status,
-                                            &error);
+  view = lrd_control_client_get_party_finish (LRD_CONTROL_CLIENT (source), result, &error);
   if (self->party == NULL)
     {
       g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_NOT_IN_PARTY,
                                "The party was left during the refresh");
       return;
     }
-  if (root == NULL)
+  if (view == NULL)
     {
-      if (error != NULL && lrd_control_status_means_gone (status))
+      if (g_error_matches (error, LRD_ERROR, LRD_ERROR_PARTY_NOT_FOUND))
         lose_party (self, PARTY_GONE_REASON);
-      if (error == NULL)
-        error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED, "The LANrage server sent no answer");
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
 
-  apply_snapshot (self, json_node_get_object (root));
+  apply_snapshot (self, view);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -1791,7 +1657,6 @@ lrd_session_refresh_async (LrdSession          *self,
                            gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autofree char *path = NULL;
 
   g_return_if_fail (LRD_IS_SESSION (self));
 
@@ -1805,9 +1670,8 @@ lrd_session_refresh_async (LrdSession          *self,
       return;
     }
 
-  path = g_strdup_printf ("v1/parties/%s", self->party->party_id);
-  lrd_control_client_request_async (self->client, "GET", path, self->party->token, NULL,
-                                    cancellable, refresh_cb, g_steal_pointer (&task));
+  lrd_control_client_get_party_async (self->client, self->party->party_id, self->party->token,
+                                      cancellable, refresh_cb, g_steal_pointer (&task));
   /* A refresh also retries the events socket at once instead of after its backoff. */
   if (self->events == NULL && self->reconnect_source != 0)
     {
