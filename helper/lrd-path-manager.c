@@ -25,7 +25,7 @@ typedef struct
   char               *id;
   guint64             number;
   LrdHelper1Peer     *peer;
-  LrdWgKey            wg_key;
+  LrKey               wg_key;
   char               *virtual_ip;
   GInetSocketAddress *endpoint;
   gint64              last_handshake;
@@ -273,8 +273,7 @@ stats_cb (GObject      *source,
         {
           const LrdWgPeerStats *entry = &g_array_index (stats, LrdWgPeerStats, i);
 
-          if (sodium_memcmp (entry->public_key.bytes, path->wg_key.bytes,
-                             LRD_WG_KEY_LENGTH) != 0)
+          if (!lr_key_equal (&entry->public_key, &path->wg_key))
             continue;
           lrd_helper1_peer_set_rx_bytes (path->peer, entry->rx_bytes);
           lrd_helper1_peer_set_tx_bytes (path->peer, entry->tx_bytes);
@@ -402,7 +401,7 @@ void
 lrd_path_manager_add_peer (LrdPathManager *self,
                            const char     *peer_id,
                            LrdHelper1Peer *peer,
-                           const LrdWgKey *wg_key,
+                           const LrKey    *wg_key,
                            const char     *virtual_ip)
 {
   g_autoptr(GError) error = NULL;
@@ -430,7 +429,7 @@ lrd_path_manager_add_peer (LrdPathManager *self,
         g_warning ("No relay socket for peer %s: %s", peer_id, error->message);
       g_hash_table_insert (self->peers, path->id, path);
     }
-  else if (sodium_memcmp (path->wg_key.bytes, wg_key->bytes, LRD_WG_KEY_LENGTH) != 0)
+  else if (!lr_key_equal (&path->wg_key, wg_key))
     {
       /* A new key is a new WireGuard peer: the old one must not linger. */
       unconfigure_peer (self, path);

@@ -44,7 +44,7 @@ void            lrd_path_manager_set_token      (LrdPathManager     *self,
 void            lrd_path_manager_add_peer       (LrdPathManager     *self,
                                                  const char         *peer_id,
                                                  LrdHelper1Peer     *peer,
-                                                 const LrdWgKey     *wg_key,
+                                                 const LrKey        *wg_key,
                                                  const char         *virtual_ip);
 /* Takes @peer_id out of WireGuard and closes its relay socket. */
 void            lrd_path_manager_remove_peer    (LrdPathManager     *self,

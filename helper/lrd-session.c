@@ -45,7 +45,7 @@ typedef struct
   char                *object_path;
   LrdObjectSkeleton   *object;
   LrdHelper1Peer      *peer;
-  LrdWgKey             wg_key;
+  LrKey                wg_key;
   char                *virtual_ip;
 } PeerRecord;
 
@@ -476,7 +476,7 @@ upsert_peer (LrdSession   *self,
              const LrPeer *peer)
 {
   PeerRecord *record;
-  LrdWgKey key;
+  LrKey key;
   gboolean configure = FALSE;
   const char *mapping = lr_nat_behaviour_to_string (peer->nat.mapping);
   const char *filtering = lr_nat_behaviour_to_string (peer->nat.filtering);
@@ -1357,8 +1357,8 @@ start_join (LrdSession *self,
                                self->no_backend->message);
       return;
     }
-  wg_public = lrd_key_to_base64 (&self->keys.wg_public);
-  disco_public = lrd_key_to_base64 (&self->keys.disco_public);
+  wg_public = lr_key_to_base64 (&self->keys.wg_public);
+  disco_public = lr_key_to_base64 (&self->keys.disco_public);
   peer_in.name = peer_name;
   peer_in.wg_public_key = wg_public;
   peer_in.disco_public_key = disco_public;

@@ -131,28 +131,6 @@ lrd_wg_check_peer_config (const LrdWgPeerConfig  *peer,
   return TRUE;
 }
 
-char *
-lrd_wg_key_to_base64 (const LrdWgKey *key)
-{
-  char text[sodium_base64_ENCODED_LEN (LRD_WG_KEY_LENGTH, sodium_base64_VARIANT_ORIGINAL)];
-
-  sodium_bin2base64 (text, sizeof text, key->bytes, sizeof key->bytes,
-                     sodium_base64_VARIANT_ORIGINAL);
-  return g_strdup (text);
-}
-
-gboolean
-lrd_wg_key_from_base64 (const char *text,
-                        LrdWgKey   *out)
-{
-  size_t length = 0;
-
-  return text != NULL &&
-         sodium_base642bin (out->bytes, sizeof out->bytes, text, strlen (text), NULL, &length,
-                            NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
-         length == LRD_WG_KEY_LENGTH;
-}
-
 const char *
 lrd_wg_backend_get_name (LrdWgBackend *self)
 {
@@ -163,7 +141,7 @@ lrd_wg_backend_get_name (LrdWgBackend *self)
 
 void
 lrd_wg_backend_up_async (LrdWgBackend        *self,
-                         const LrdWgKey      *private_key,
+                         const LrKey         *private_key,
                          guint16              listen_port,
                          const char          *address_cidr,
                          GCancellable        *cancellable,
@@ -213,7 +191,7 @@ lrd_wg_backend_set_peer_finish (LrdWgBackend  *self,
 
 void
 lrd_wg_backend_remove_peer_async (LrdWgBackend        *self,
-                                  const LrdWgKey      *public_key,
+                                  const LrKey         *public_key,
                                   GCancellable        *cancellable,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)

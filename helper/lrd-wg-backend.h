@@ -7,16 +7,16 @@
  * connection through libnm). lrd-wg-factory.h picks one; this interface knows none of them.
  *
  * Every call is async (GTask, GCancellable) and never blocks the main loop. Keys are raw
- * 32-byte values (LrdWgKey); implementations never log them. A failed call leaves the
+ * 32-byte values (LrKey); implementations never log them. A failed call leaves the
  * interface as it was before the call, or fully torn down: never half-configured.
  */
 #pragma once
 
 #include <gio/gio.h>
 
-G_BEGIN_DECLS
+#include "lr-key.h"
 
-#define LRD_WG_KEY_LENGTH 32
+G_BEGIN_DECLS
 
 #define LRD_WG_ERROR (lrd_wg_error_quark ())
 
@@ -43,12 +43,7 @@ GQuark lrd_wg_error_quark (void);
 
 typedef struct
 {
-  guint8 bytes[LRD_WG_KEY_LENGTH];
-} LrdWgKey;
-
-typedef struct
-{
-  LrdWgKey        public_key;
+  LrKey           public_key;
   GInetSocketAddress *endpoint;          /* nullable: no endpoint known yet */
   char          **allowed_ips;           /* CIDR strings, e.g. "10.66.0.7/32" */
   guint           persistent_keepalive;  /* seconds, 0 = off */
@@ -56,7 +51,7 @@ typedef struct
 
 typedef struct
 {
-  LrdWgKey public_key;
+  LrKey public_key;
   GInetSocketAddress *endpoint;          /* nullable */
   guint64  rx_bytes;
   guint64  tx_bytes;
@@ -78,7 +73,7 @@ struct _LrdWgBackendInterface
   /* Creates (or takes over) the interface: private key, listen port, address/prefix
    * (e.g. "10.66.0.7/16"), link up. No peers. */
   void      (*up_async)       (LrdWgBackend         *self,
-                               const LrdWgKey       *private_key,
+                               const LrKey          *private_key,
                                guint16               listen_port,
                                const char           *address_cidr,
                                GCancellable         *cancellable,
@@ -99,7 +94,7 @@ struct _LrdWgBackendInterface
                                GError              **error);
 
   void      (*remove_peer_async)  (LrdWgBackend     *self,
-                                   const LrdWgKey   *public_key,
+                                   const LrKey      *public_key,
                                    GCancellable     *cancellable,
                                    GAsyncReadyCallback callback,
                                    gpointer          user_data);
@@ -129,7 +124,7 @@ struct _LrdWgBackendInterface
 /* Calls through the interface, for the D-Bus service. */
 const char *lrd_wg_backend_get_name           (LrdWgBackend          *self);
 void        lrd_wg_backend_up_async           (LrdWgBackend          *self,
-                                               const LrdWgKey        *private_key,
+                                               const LrKey           *private_key,
                                                guint16                listen_port,
                                                const char            *address_cidr,
                                                GCancellable          *cancellable,
@@ -147,7 +142,7 @@ gboolean    lrd_wg_backend_set_peer_finish    (LrdWgBackend          *self,
                                                GAsyncResult          *result,
                                                GError               **error);
 void        lrd_wg_backend_remove_peer_async  (LrdWgBackend          *self,
-                                               const LrdWgKey        *public_key,
+                                               const LrKey           *public_key,
                                                GCancellable          *cancellable,
                                                GAsyncReadyCallback    callback,
                                                gpointer               user_data);

@@ -119,28 +119,6 @@ parse_errno (const char *value,
   return TRUE;
 }
 
-static gboolean
-parse_hex_key (const char *value,
-               gsize       length,
-               guint8      out[LR_WG_KEY_LENGTH])
-{
-  if (length != LR_WG_KEY_LENGTH * 2)
-    return FALSE;
-
-  for (guint i = 0; i < LR_WG_KEY_LENGTH; i++)
-    {
-      int high = g_ascii_xdigit_value (value[2 * i]);
-      int low = g_ascii_xdigit_value (value[2 * i + 1]);
-
-      if (high < 0 || low < 0)
-        return FALSE;
-
-      out[i] = (guint8) (high << 4 | low);
-    }
-
-  return TRUE;
-}
-
 /**
  * lr_wg_uapi_parse_endpoint:
  * @value: `1.2.3.4:51820` or `[2001:db8::1]:51820`, as WireGuard prints endpoints
@@ -441,7 +419,7 @@ get_line (gpointer     user_data,
   GetParser *parser = user_data;
   LrWgUapiDevice *device = parser->device;
   LrWgUapiPeer *peer = parser->peer;
-  guint8 key_bytes[LR_WG_KEY_LENGTH];
+  LrKey key_bytes;
   guint64 number;
 
   if (strcmp (key, "public_key") == 0)
@@ -449,7 +427,7 @@ get_line (gpointer     user_data,
       LrWgUapiPeer new_peer = { 0 };
       g_autoptr(GBytes) bytes = NULL;
 
-      if (!parse_hex_key (value, value_length, key_bytes))
+      if (!lr_key_from_hex (value, value_length, &key_bytes))
         return bad_value (error, line_number, key);
 
       if (device->peers->len >= LR_WG_UAPI_MAX_PEERS)
@@ -459,7 +437,7 @@ get_line (gpointer     user_data,
           return FALSE;
         }
 
-      bytes = g_bytes_new (key_bytes, sizeof key_bytes);
+      bytes = g_bytes_new (key_bytes.bytes, sizeof key_bytes.bytes);
       if (!g_hash_table_add (parser->seen_keys, g_steal_pointer (&bytes)))
         {
           g_set_error (error, LR_ERROR, LR_ERROR_INVALID,
@@ -467,7 +445,7 @@ get_line (gpointer     user_data,
           return FALSE;
         }
 
-      memcpy (new_peer.public_key, key_bytes, sizeof key_bytes);
+      new_peer.public_key = key_bytes;
       new_peer.allowed_ips = g_ptr_array_new_with_free_func (g_free);
       g_array_append_val (device->peers, new_peer);
       parser->peer = &g_array_index (device->peers, LrWgUapiPeer, device->peers->len - 1);
@@ -487,9 +465,9 @@ get_line (gpointer     user_data,
 
       if (strcmp (key, "private_key") == 0)
         {
-          gboolean ok = parse_hex_key (value, value_length, key_bytes);
+          gboolean ok = lr_key_from_hex (value, value_length, &key_bytes);
 
-          sodium_memzero (key_bytes, sizeof key_bytes);
+          lr_key_clear (&key_bytes);
           if (!ok)
             return bad_value (error, line_number, key);
           device->has_private_key = TRUE;
@@ -531,11 +509,11 @@ get_line (gpointer     user_data,
 
   if (strcmp (key, "preshared_key") == 0)
     {
-      gboolean ok = parse_hex_key (value, value_length, key_bytes);
+      gboolean ok = lr_key_from_hex (value, value_length, &key_bytes);
 
       /* An all-zero key is how the protocol says "none". */
-      peer->has_preshared_key = ok && !sodium_is_zero (key_bytes, sizeof key_bytes);
-      sodium_memzero (key_bytes, sizeof key_bytes);
+      peer->has_preshared_key = ok && !lr_key_is_zero (&key_bytes);
+      lr_key_clear (&key_bytes);
       if (!ok)
         return bad_value (error, line_number, key);
     }
@@ -643,20 +621,13 @@ lr_wg_uapi_parse_get (const char  *text,
  * Appends `name=HEX\n`.
  */
 void
-lr_wg_uapi_append_key (GString      *request,
-                       const char   *name,
-                       const guint8  key[LR_WG_KEY_LENGTH])
+lr_wg_uapi_append_key (GString     *request,
+                       const char  *name,
+                       const LrKey *key)
 {
-  static const char digits[] = "0123456789abcdef";
-  char hex[LR_WG_KEY_LENGTH * 2 + 1];
+  char hex[LR_KEY_HEX_LENGTH + 1];
 
-  for (guint i = 0; i < LR_WG_KEY_LENGTH; i++)
-    {
-      hex[2 * i] = digits[key[i] >> 4];
-      hex[2 * i + 1] = digits[key[i] & 0xf];
-    }
-  hex[LR_WG_KEY_LENGTH * 2] = '\0';
-
+  lr_key_to_hex (key, hex);
   g_string_append (request, name);
   g_string_append_c (request, '=');
   g_string_append (request, hex);

@@ -11,9 +11,10 @@
 
 #include <gio/gio.h>
 
+#include "lr-key.h"
+
 G_BEGIN_DECLS
 
-#define LR_WG_KEY_LENGTH 32
 
 /* Limits well above anything a party needs, so a broken or hostile daemon cannot make the
  * helper allocate without bound. */
@@ -24,7 +25,7 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  guint8              public_key[LR_WG_KEY_LENGTH];
+  LrKey               public_key;
   gboolean            has_preshared_key;
   GInetSocketAddress *endpoint;              /* nullable */
   GPtrArray          *allowed_ips;           /* (element-type utf8): canonical CIDR strings */
@@ -58,7 +59,7 @@ gboolean        lr_wg_uapi_parse_set         (const char     *text,
 
 void            lr_wg_uapi_append_key        (GString        *request,
                                               const char     *name,
-                                              const guint8    key[LR_WG_KEY_LENGTH]);
+                                              const LrKey    *key);
 char           *lr_wg_uapi_format_endpoint   (GInetSocketAddress *address);
 GInetSocketAddress *lr_wg_uapi_parse_endpoint (const char    *value);
 gboolean        lr_wg_uapi_check_cidr        (const char     *cidr,

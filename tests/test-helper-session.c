@@ -90,7 +90,7 @@ backend_finish (LrdWgBackend  *backend,
 
 static void
 backend_up_async (LrdWgBackend        *backend,
-                  const LrdWgKey      *private_key,
+                  const LrKey         *private_key,
                   guint16              listen_port,
                   const char          *address_cidr,
                   GCancellable        *cancellable,
@@ -116,7 +116,7 @@ backend_set_peer_async (LrdWgBackend          *backend,
                         GAsyncReadyCallback    callback,
                         gpointer               user_data)
 {
-  g_autofree char *key = g_base64_encode (peer->public_key.bytes, LRD_WG_KEY_LENGTH);
+  g_autofree char *key = g_base64_encode (peer->public_key.bytes, LR_KEY_LENGTH);
   g_autofree char *ips = g_strjoinv (",", peer->allowed_ips);
   g_autofree char *host = NULL;
 
@@ -153,12 +153,12 @@ backend_get_stats_finish (LrdWgBackend  *backend,
 
 static void
 backend_remove_peer_async (LrdWgBackend        *backend,
-                           const LrdWgKey      *public_key,
+                           const LrKey         *public_key,
                            GCancellable        *cancellable,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
-  g_autofree char *key = g_base64_encode (public_key->bytes, LRD_WG_KEY_LENGTH);
+  g_autofree char *key = g_base64_encode (public_key->bytes, LR_KEY_LENGTH);
 
   record (backend, g_strdup_printf ("remove %s", key), FALSE, callback, user_data);
 }

@@ -70,27 +70,6 @@ test_ifname (void)
 }
 
 static void
-test_key_base64 (void)
-{
-  LrdWgKey key, again;
-  g_autofree char *text = NULL;
-
-  for (guint i = 0; i < LRD_WG_KEY_LENGTH; i++)
-    key.bytes[i] = (guint8) (i * 7 + 1);
-
-  text = lrd_wg_key_to_base64 (&key);
-  g_assert_cmpuint (strlen (text), ==, 44);
-  g_assert_true (lrd_wg_key_from_base64 (text, &again));
-  g_assert_cmpmem (key.bytes, LRD_WG_KEY_LENGTH, again.bytes, LRD_WG_KEY_LENGTH);
-
-  g_assert_false (lrd_wg_key_from_base64 ("", &again));
-  g_assert_false (lrd_wg_key_from_base64 ("AAAA", &again));
-  g_assert_false (lrd_wg_key_from_base64 (NULL, &again));
-  /* 33 bytes. */
-  g_assert_false (lrd_wg_key_from_base64 ("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &again));
-}
-
-static void
 test_peer_clear (void)
 {
   LrdWgPeerConfig config = { 0 };
@@ -119,7 +98,6 @@ main (int   argc,
 
   g_test_add_func ("/lrd/wg-backend/interface-address", test_interface_address);
   g_test_add_func ("/lrd/wg-backend/ifname", test_ifname);
-  g_test_add_func ("/lrd/wg-backend/key-base64", test_key_base64);
   g_test_add_func ("/lrd/wg-backend/peer-clear", test_peer_clear);
 
   return g_test_run ();

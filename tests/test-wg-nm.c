@@ -229,7 +229,7 @@ new_nm (NmLab      *lab,
 
 static gboolean
 up (LrdWgBackend    *backend,
-    const LrdWgKey  *private_key,
+    const LrKey     *private_key,
     const char      *address,
     GError         **error)
 {
@@ -244,7 +244,7 @@ up (LrdWgBackend    *backend,
 
 static void
 set_peer (LrdWgBackend   *backend,
-          const LrdWgKey *public_key,
+          const LrKey    *public_key,
           const char     *endpoint,
           guint16         port,
           const char     *allowed_ips)
@@ -269,7 +269,7 @@ set_peer (LrdWgBackend   *backend,
 
 static void
 remove_peer (LrdWgBackend   *backend,
-             const LrdWgKey *public_key)
+             const LrKey    *public_key)
 {
   GAsyncResult *slot = NULL;
   g_autoptr(GAsyncResult) result = NULL;
@@ -365,7 +365,7 @@ test_profile (NmLab         *lab,
   g_autofree char *env = g_strdup_printf ("DBUS_SYSTEM_BUS_ADDRESS=%s", lab->bus_address);
   g_autofree char *key1 = NULL;
   g_autofree char *key2 = NULL;
-  LrdWgKey private_key, public_key, peer1, peer1_private, peer2, peer2_private;
+  LrKey private_key, public_key, peer1, peer1_private, peer2, peer2_private;
   NMRemoteConnection *remote;
   NMSettingIPConfig *s_ip4;
   NMWireGuardPeer *peer;
@@ -429,8 +429,8 @@ test_profile (NmLab         *lab,
   stats = lrd_wg_backend_get_stats_finish (backend, result, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (stats->len, ==, 1);
-  g_assert_cmpmem (g_array_index (stats, LrdWgPeerStats, 0).public_key.bytes, LRD_WG_KEY_LENGTH,
-                   peer1.bytes, LRD_WG_KEY_LENGTH);
+  g_assert_cmpmem (g_array_index (stats, LrdWgPeerStats, 0).public_key.bytes, LR_KEY_LENGTH,
+                   peer1.bytes, LR_KEY_LENGTH);
   g_assert_nonnull (g_array_index (stats, LrdWgPeerStats, 0).endpoint);
 
   down (backend);
@@ -458,7 +458,7 @@ test_foreign_profile (NmLab         *lab,
   g_autoptr(GAsyncResult) result = NULL;
   g_autofree char *env = g_strdup_printf ("DBUS_SYSTEM_BUS_ADDRESS=%s", lab->bus_address);
   GAsyncResult *slot = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   /* Someone else's untagged profile with the very uuid the helper would use. */
   lrd_test_run (&error, "env", env, "nmcli", "connection", "add", "type", "dummy", "ifname",
@@ -492,7 +492,7 @@ test_activation_fails (NmLab         *lab,
 {
   g_autoptr(LrdWgNm) nm = new_nm (lab, "lrnm1");
   g_autoptr(GError) error = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   lrd_test_keypair (&private_key, &public_key);
   g_assert_false (up (LRD_WG_BACKEND (nm), &private_key, "10.66.0.1/16", &error));
@@ -529,7 +529,7 @@ test_auto_falls_back (NmLab         *lab,
   g_autoptr(LrdWgBackend) backend = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *links = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
   gint64 start;
 
   /* The whole test runs in NetworkManager's namespace: the fallback's wireguard-go and its
@@ -564,7 +564,7 @@ test_auto_without_wireguard_go (NmLab         *lab,
 {
   g_autoptr(LrdWgBackend) backend = new_auto (lab, "lrauto1", "/nonexistent/wireguard-go");
   g_autoptr(GError) error = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   lrd_test_keypair (&private_key, &public_key);
   g_assert_false (up (backend, &private_key, "10.66.0.5/16", &error));

@@ -96,7 +96,7 @@ backend_in (const char *ns,
 static gboolean
 up_in (const char      *ns,
        LrdWgBackend    *backend,
-       const LrdWgKey  *private_key,
+       const LrKey     *private_key,
        guint16          port,
        const char      *address,
        GError         **error)
@@ -114,7 +114,7 @@ up_in (const char      *ns,
 
 static gboolean
 set_peer (LrdWgBackend    *backend,
-          const LrdWgKey  *public_key,
+          const LrKey     *public_key,
           const char      *endpoint,
           guint16          port,
           const char      *allowed_ip,
@@ -139,7 +139,7 @@ set_peer (LrdWgBackend    *backend,
 
 static gboolean
 remove_peer (LrdWgBackend    *backend,
-             const LrdWgKey  *public_key,
+             const LrKey     *public_key,
              GError         **error)
 {
   GAsyncResult *slot = NULL;
@@ -199,7 +199,7 @@ test_tunnel (Lab           *lab,
   g_autoptr(GArray) stats = NULL;
   g_autofree char *endpoint = NULL;
   g_autofree char *rtt = NULL;
-  LrdWgKey a_private, a_public, b_private, b_public;
+  LrKey a_private, a_public, b_private, b_public;
   LrdWgPeerStats *peer;
   gint64 start, configured, first_reply;
   guint attempts = 0;
@@ -240,8 +240,8 @@ test_tunnel (Lab           *lab,
   g_assert_no_error (error);
   g_assert_cmpuint (stats->len, ==, 1);
   peer = &g_array_index (stats, LrdWgPeerStats, 0);
-  g_assert_cmpmem (peer->public_key.bytes, LRD_WG_KEY_LENGTH, b_public.bytes,
-                   LRD_WG_KEY_LENGTH);
+  g_assert_cmpmem (peer->public_key.bytes, LR_KEY_LENGTH, b_public.bytes,
+                   LR_KEY_LENGTH);
   g_assert_cmpuint (peer->rx_bytes, >, 0);
   g_assert_cmpuint (peer->tx_bytes, >, 0);
   g_assert_cmpint (peer->last_handshake_unix, >, 0);
@@ -283,7 +283,7 @@ test_bad_arguments (Lab           *lab,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(LrdWgBackend) a = backend_in (lab->ns_a, "lrwga1", "wireguard-go");
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   lrd_test_keypair (&private_key, &public_key);
 
@@ -319,7 +319,7 @@ test_daemon_fails (Lab           *lab,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(LrdWgBackend) a = backend_in (lab->ns_a, "lrwga3", "wireguard-go");
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   /* The name is taken by a device that is not a tun: wireguard-go exits at once, and up
    * says why instead of waiting for a socket that never comes. */
@@ -343,7 +343,7 @@ test_cancelled_up (Lab           *lab,
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GAsyncResult) result = NULL;
   GAsyncResult *slot = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   lrd_test_keypair (&private_key, &public_key);
 
@@ -377,7 +377,7 @@ test_no_daemon (void)
                                                   &error);
   GAsyncResult *slot = NULL;
   g_autoptr(GAsyncResult) result = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   g_assert_no_error (error);
   lrd_test_keypair (&private_key, &public_key);
@@ -474,7 +474,7 @@ test_bad_answers (void)
   g_autoptr(LrdWgUapi) uapi = lrd_wg_uapi_new ("lrfake0", NULL, &error);
   LrdWgBackend *backend = LRD_WG_BACKEND (uapi);
   g_autoptr(GArray) stats = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
   FakeDaemon *fake;
 
   g_assert_no_error (error);

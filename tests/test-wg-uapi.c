@@ -63,8 +63,8 @@ test_get_good (void)
   g_assert_cmpuint (device->peers->len, ==, 2);
 
   peer = &g_array_index (device->peers, LrWgUapiPeer, 0);
-  g_assert_cmpuint (peer->public_key[0], ==, 0xc6);
-  g_assert_cmpuint (peer->public_key[31], ==, 0x33);
+  g_assert_cmpuint (peer->public_key.bytes[0], ==, 0xc6);
+  g_assert_cmpuint (peer->public_key.bytes[31], ==, 0x33);
   g_assert_false (peer->has_preshared_key);
   endpoint = lr_wg_uapi_format_endpoint (peer->endpoint);
   g_assert_cmpstr (endpoint, ==, "198.18.0.2:51820");
@@ -244,7 +244,7 @@ test_answer_length (void)
 static void
 test_format (void)
 {
-  guint8 key[LR_WG_KEY_LENGTH];
+  LrKey key;
   g_autoptr(GString) request = g_string_new (NULL);
   g_autoptr(GSocketAddress) v4 = g_inet_socket_address_new_from_string ("127.0.0.1", 5000);
   g_autoptr(GSocketAddress) v6 = g_inet_socket_address_new_from_string ("fd00::1", 51820);
@@ -252,9 +252,9 @@ test_format (void)
   g_autofree char *v6_text = lr_wg_uapi_format_endpoint (G_INET_SOCKET_ADDRESS (v6));
   g_autoptr(GError) error = NULL;
 
-  for (guint i = 0; i < sizeof key; i++)
-    key[i] = (guint8) (i * 17);
-  lr_wg_uapi_append_key (request, "public_key", key);
+  for (guint i = 0; i < sizeof key.bytes; i++)
+    key.bytes[i] = (guint8) (i * 17);
+  lr_wg_uapi_append_key (request, "public_key", &key);
   g_assert_cmpstr (request->str, ==,
                    "public_key=00112233445566778899aabbccddeeff"
                    "102132435465768798a9bacbdcedfe0f\n");
