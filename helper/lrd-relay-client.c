@@ -16,6 +16,7 @@
  */
 #include "lrd-relay-client-private.h"
 
+#include "lr-relay-choice.h"
 #include "lr-relay-frame.h"
 #include "lr-relay-token.h"
 #include "lr-stun.h"
@@ -29,27 +30,14 @@
 /* The timers tick this often; every decision below then compares LrClock times. 100 ms keeps
  * the failover within a few hundred ms of the deadlines below at negligible cost. */
 #define TICK_MS 100
-/* Candidates are measured again this often once a relay is chosen: often enough to follow
- * a route change within a minute, rarely enough that a thousand clients cost a relay
- * nothing. */
-#define ROUND_INTERVAL_US (30 * G_USEC_PER_SEC)
+/* Measuring rounds and the deadlines of the choice: lr-relay-choice.h says why. */
+#define ROUND_INTERVAL_US LR_RELAY_ROUND_INTERVAL_US
+#define ROUND_TIMEOUT_US LR_RELAY_ROUND_TIMEOUT_US
 /* While none is chosen (start, or every relay gone), a round every second. */
 #define SEARCH_ROUND_INTERVAL_US (1 * G_USEC_PER_SEC)
-/* A round ends when every candidate answered or after this: a relay a second away is of no
- * use for games anyway. */
-#define ROUND_TIMEOUT_US (1 * G_USEC_PER_SEC)
-/* The chosen relay is pinged every second; three missed pongs (plus some slack for the tick)
- * and it is dead, so the tunnel is back on another relay within about four seconds. */
+/* The chosen relay is pinged every second; three missed pongs (LR_RELAY_DEAD_AFTER_US) and
+ * it is dead, so the tunnel is back on another relay within about four seconds. */
 #define KEEPALIVE_INTERVAL_US (1 * G_USEC_PER_SEC)
-#define DEAD_AFTER_US (3500 * 1000)
-/* A candidate that is not chosen answered in one of the last two rounds, or is stale. */
-#define STALE_AFTER_US (2 * ROUND_INTERVAL_US + ROUND_TIMEOUT_US)
-/* Hysteresis: another relay is clearly better when its smoothed RTT is at least 25 % and
- * 10 ms lower, in two rounds in a row. Below that, a switch (which costs a re-BIND and
- * perhaps a lost packet) is not worth it, and two peers keep choosing the same relay. */
-#define BETTER_FRACTION 0.75
-#define BETTER_MIN_MS 10.0
-#define BETTER_ROUNDS 2
 /* A BIND is sent every second until BOUND comes; after three without answer the relay is
  * left (and its binding dropped). Bound, the client BINDs again every 25 s, well within the
  * relay's 120 s idle timeout and a typical NAT's 30 s UDP mapping timeout. This goes for
@@ -109,7 +97,7 @@ typedef struct
   gboolean                resolved;
   struct sockaddr_storage addr;
   socklen_t               addr_length;
-  LrdRelayMeasure         measure;
+  LrRelayMeasure         measure;
   gboolean                answered_round;
   gint64                  next_keepalive_us;
   const char             *left_why;        /* why it was left: static text, or NULL */
@@ -204,7 +192,7 @@ struct _LrdRelayClient
   GSource             *tick;
 
   Candidate           *current;
-  LrdRelayChoice       choice;
+  LrRelayChoice       choice;
   Candidate           *contender;
   gboolean             round_active;
   gint64               round_started_us;
@@ -228,142 +216,6 @@ struct _LrdRelayClient
 };
 
 G_DEFINE_FINAL_TYPE (LrdRelayClient, lrd_relay_client, G_TYPE_OBJECT)
-
-/* The pure decision logic */
-
-gboolean
-lrd_relay_measure_is_usable (const LrdRelayMeasure *measure,
-                             gboolean               is_current,
-                             gint64                 now_us)
-{
-  if (measure->unusable_until_us > now_us)
-    return FALSE;
-  if (measure->rtt_ms < 0 || measure->last_answer_us == 0)
-    return FALSE;
-  return now_us - measure->last_answer_us <= (is_current ? DEAD_AFTER_US : STALE_AFTER_US);
-}
-
-static gboolean
-clearly_better (double candidate_ms,
-                double current_ms)
-{
-  return candidate_ms <= current_ms * BETTER_FRACTION &&
-         current_ms - candidate_ms >= BETTER_MIN_MS;
-}
-
-/* Among the usable candidates other than @skip: the lowest RTT, unless one listed earlier is
- * not clearly worse; the session lists relays best-first, and so peers of a party whose
- * relays are about as near all choose the same one. */
-static int
-best_candidate (const LrdRelayMeasure *measures,
-                guint                  n_measures,
-                int                    skip,
-                gint64                 now_us)
-{
-  int lowest = -1;
-
-  for (guint i = 0; i < n_measures; i++)
-    {
-      if ((int) i == skip || !lrd_relay_measure_is_usable (&measures[i], FALSE, now_us))
-        continue;
-      if (lowest < 0 || measures[i].rtt_ms < measures[lowest].rtt_ms)
-        lowest = i;
-    }
-  if (lowest < 0)
-    return -1;
-
-  for (int i = 0; i < lowest; i++)
-    {
-      if (i == skip || !lrd_relay_measure_is_usable (&measures[i], FALSE, now_us))
-        continue;
-      if (!clearly_better (measures[lowest].rtt_ms, measures[i].rtt_ms))
-        return i;
-    }
-  return lowest;
-}
-
-/**
- * lrd_relay_choose:
- * @current: index of the chosen candidate, or -1
- * @round_done: a measuring round just ended (only then is a relay first chosen or a better
- *   one counted)
- *
- * Returns: the index of the candidate to use, or -1; @out_reason says why it changed.
- */
-int
-lrd_relay_choose (LrdRelayChoice        *choice,
-                  const LrdRelayMeasure *measures,
-                  guint                  n_measures,
-                  int                    current,
-                  gboolean               round_done,
-                  gint64                 now_us,
-                  LrdRelayChoiceReason  *out_reason)
-{
-  int best;
-
-  if (current >= (int) n_measures)
-    current = -1;
-
-  if (current >= 0 && !lrd_relay_measure_is_usable (&measures[current], TRUE, now_us))
-    {
-      best = best_candidate (measures, n_measures, current, now_us);
-      choice->contender = -1;
-      choice->contender_rounds = 0;
-      *out_reason = best >= 0 ? LRD_RELAY_CHOICE_DEAD : LRD_RELAY_CHOICE_NONE;
-      return best;
-    }
-
-  if (current < 0)
-    {
-      if (!round_done)
-        {
-          *out_reason = LRD_RELAY_CHOICE_KEEP;
-          return -1;
-        }
-      best = best_candidate (measures, n_measures, -1, now_us);
-      choice->contender = -1;
-      choice->contender_rounds = 0;
-      *out_reason = best >= 0 ? LRD_RELAY_CHOICE_FIRST : LRD_RELAY_CHOICE_NONE;
-      return best;
-    }
-
-  *out_reason = LRD_RELAY_CHOICE_KEEP;
-  if (!round_done)
-    return current;
-
-  /* Only a candidate that answered in this round may take over. */
-  best = -1;
-  for (guint i = 0; i < n_measures; i++)
-    {
-      if ((int) i == current || !lrd_relay_measure_is_usable (&measures[i], FALSE, now_us) ||
-          now_us - measures[i].last_answer_us > 2 * ROUND_TIMEOUT_US)
-        continue;
-      if (best < 0 || measures[i].rtt_ms < measures[best].rtt_ms)
-        best = i;
-    }
-
-  if (best < 0 || !clearly_better (measures[best].rtt_ms, measures[current].rtt_ms))
-    {
-      choice->contender = -1;
-      choice->contender_rounds = 0;
-      return current;
-    }
-
-  if (choice->contender == best)
-    choice->contender_rounds++;
-  else
-    {
-      choice->contender = best;
-      choice->contender_rounds = 1;
-    }
-  if (choice->contender_rounds < BETTER_ROUNDS)
-    return current;
-
-  choice->contender = -1;
-  choice->contender_rounds = 0;
-  *out_reason = LRD_RELAY_CHOICE_BETTER;
-  return best;
-}
 
 /* Properties and signals */
 
@@ -755,7 +607,7 @@ count_usable (LrdRelayClient *self,
     {
       Candidate *candidate = g_ptr_array_index (self->candidates, i);
 
-      if (lrd_relay_measure_is_usable (&candidate->measure, FALSE, now_us))
+      if (lr_relay_measure_is_usable (&candidate->measure, FALSE, now_us))
         n++;
     }
   return n;
@@ -798,8 +650,8 @@ choose (LrdRelayClient *self,
         gboolean        round_done)
 {
   guint n = self->candidates->len;
-  g_autofree LrdRelayMeasure *measures = g_new0 (LrdRelayMeasure, MAX (n, 1));
-  LrdRelayChoiceReason reason;
+  g_autofree LrRelayMeasure *measures = g_new0 (LrRelayMeasure, MAX (n, 1));
+  LrRelayChoiceReason reason;
   Candidate *previous = self->current;
   Candidate *next;
   g_autofree char *text = NULL;
@@ -808,25 +660,25 @@ choose (LrdRelayClient *self,
   for (guint i = 0; i < n; i++)
     measures[i] = ((Candidate *) g_ptr_array_index (self->candidates, i))->measure;
   self->choice.contender = index_of (self, self->contender);
-  index = lrd_relay_choose (&self->choice, measures, n, index_of (self, previous), round_done,
-                            now_us, &reason);
+  index = lr_relay_choice_choose (&self->choice, measures, n, index_of (self, previous),
+                                  round_done, &reason);
   self->contender = self->choice.contender >= 0 ?
                     g_ptr_array_index (self->candidates, self->choice.contender) : NULL;
   next = index >= 0 ? g_ptr_array_index (self->candidates, index) : NULL;
 
   switch (reason)
     {
-    case LRD_RELAY_CHOICE_KEEP:
+    case LR_RELAY_CHOICE_KEEP:
       return;
 
-    case LRD_RELAY_CHOICE_FIRST:
+    case LR_RELAY_CHOICE_FIRST:
       {
         guint usable = count_usable (self, now_us);
         int lowest = -1;
 
         for (guint i = 0; i < n; i++)
           {
-            if (lrd_relay_measure_is_usable (&measures[i], FALSE, now_us) &&
+            if (lr_relay_measure_is_usable (&measures[i], FALSE, now_us) &&
                 (lowest < 0 || measures[i].rtt_ms < measures[lowest].rtt_ms))
               lowest = i;
           }
@@ -841,7 +693,7 @@ choose (LrdRelayClient *self,
       }
       break;
 
-    case LRD_RELAY_CHOICE_BETTER:
+    case LR_RELAY_CHOICE_BETTER:
       text = g_strdup_printf ("round-trip time %.1f ms, clearly lower than %.1f ms through "
                               "lanrage-relay %s", next->measure.rtt_ms,
                               previous->measure.rtt_ms, previous->name);
@@ -849,7 +701,7 @@ choose (LrdRelayClient *self,
       set_current (self, next, text, now_us);
       break;
 
-    case LRD_RELAY_CHOICE_DEAD:
+    case LR_RELAY_CHOICE_DEAD:
       text = g_strdup_printf ("previous relay lanrage-relay %s %s", previous->name,
                               previous->left_why != NULL ? previous->left_why
                                                          : "stopped answering");
@@ -859,7 +711,7 @@ choose (LrdRelayClient *self,
       start_round (self, now_us);
       break;
 
-    case LRD_RELAY_CHOICE_NONE:
+    case LR_RELAY_CHOICE_NONE:
     default:
       if (previous != NULL)
         {
@@ -1636,7 +1488,7 @@ wants_binding (LrdRelayClient *self,
     return FALSE;
   if (candidate == self->current)
     return TRUE;
-  return lrd_relay_measure_is_usable (&candidate->measure, FALSE, now_us);
+  return lr_relay_measure_is_usable (&candidate->measure, FALSE, now_us);
 }
 
 static void
@@ -1794,6 +1646,7 @@ lrd_relay_client_new (LrClock *clock,
   LrdRelayClient *self = g_object_new (LRD_TYPE_RELAY_CLIENT, NULL);
 
   self->clock = clock != NULL ? lr_clock_ref (clock) : lr_clock_new_system ();
+  lr_relay_choice_init (&self->choice, self->clock);
   self->wg_port = wg_port;
   self->wg_addr.sin_family = AF_INET;
   self->wg_addr.sin_port = htons (wg_port);
@@ -2104,6 +1957,7 @@ lrd_relay_client_finalize (GObject *object)
 {
   LrdRelayClient *self = LRD_RELAY_CLIENT (object);
 
+  lr_relay_choice_clear (&self->choice);
   g_clear_pointer (&self->clock, lr_clock_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->pending_peers, g_array_unref);
@@ -2194,7 +2048,6 @@ lrd_relay_client_init (LrdRelayClient *self)
   self->held_unknown = g_ptr_array_new_with_free_func (g_free);
   self->peers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                        (GDestroyNotify) peer_free);
-  self->choice.contender = -1;
   self->relay = g_strdup ("");
   self->reason = g_strdup ("");
   self->public_endpoint = g_strdup ("");

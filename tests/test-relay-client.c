@@ -948,111 +948,6 @@ test_drop_binding (Fixture       *f,
   udp_client_clear (&fake);
 }
 
-/* The choice, with a manual clock: no waiting. */
-static void
-test_choice (void)
-{
-  g_autoptr(LrClock) clock = lr_clock_new_manual (1000 * G_USEC_PER_SEC);
-  LrdRelayChoice choice = { -1, 0 };
-  LrdRelayMeasure m[3];
-  LrdRelayChoiceReason reason;
-  gint64 now;
-  int chosen;
-
-  now = lr_clock_now_us (clock);
-  m[0] = (LrdRelayMeasure) { 1.0, now, 0 };
-  m[1] = (LrdRelayMeasure) { 0.5, now, 0 };
-  m[2] = (LrdRelayMeasure) { -1, 0, 0 };
-
-  /* Nothing is chosen before a round is done. */
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, -1, FALSE, now, &reason), ==, -1);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_KEEP);
-  /* 0.5 ms is lower but not clearly: the one listed first wins. */
-  chosen = lrd_relay_choose (&choice, m, 3, -1, TRUE, now, &reason);
-  g_assert_cmpint (chosen, ==, 0);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_FIRST);
-
-  /* Clearly lower: the lowest wins. */
-  m[0].rtt_ms = 40;
-  m[1].rtt_ms = 20;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, -1, TRUE, now, &reason), ==, 1);
-
-  /* Current 0 at 40 ms; 1 at 35 ms is only slightly better, round after round. */
-  m[1].rtt_ms = 35;
-  for (guint round = 0; round < 5; round++)
-    {
-      lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
-      now = lr_clock_now_us (clock);
-      m[0].last_answer_us = m[1].last_answer_us = now;
-      g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 0);
-      g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_KEEP);
-    }
-
-  /* 25 ms is clearly better (≥ 25 % and ≥ 10 ms lower): once is not enough ... */
-  m[1].rtt_ms = 25;
-  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  m[0].last_answer_us = m[1].last_answer_us = now;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 0);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_KEEP);
-  /* ... and between rounds nothing moves ... */
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, FALSE, now, &reason), ==, 0);
-  /* ... a round where it is not clearly better starts the count again ... */
-  m[1].rtt_ms = 38;
-  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  m[0].last_answer_us = m[1].last_answer_us = now;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 0);
-  m[1].rtt_ms = 25;
-  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  m[0].last_answer_us = m[1].last_answer_us = now;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 0);
-  /* ... and the second round in a row switches. */
-  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  m[0].last_answer_us = m[1].last_answer_us = now;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 1);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_BETTER);
-
-  /* A clearly better relay that did not answer in this round does not count. */
-  m[0].rtt_ms = 5;
-  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  m[1].last_answer_us = now;
-  m[0].last_answer_us = now - 20 * G_USEC_PER_SEC;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, TRUE, now, &reason), ==, 1);
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, TRUE, now, &reason), ==, 1);
-
-  /* The current one stops answering: the best other at once, between rounds too. */
-  m[0].rtt_ms = 50;
-  m[0].last_answer_us = now;
-  lr_clock_advance (clock, 2 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, FALSE, now, &reason), ==, 1);
-  lr_clock_advance (clock, 2 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, FALSE, now, &reason), ==, 0);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_DEAD);
-
-  /* A refusing relay (full) is left at once too. */
-  m[0].last_answer_us = now;
-  m[0].unusable_until_us = now + 60 * G_USEC_PER_SEC;
-  m[1].last_answer_us = now;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, FALSE, now, &reason), ==, 1);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_DEAD);
-
-  /* Nobody answers any more. */
-  lr_clock_advance (clock, 120 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, FALSE, now, &reason), ==, -1);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_NONE);
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, -1, TRUE, now, &reason), ==, -1);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_NONE);
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 0, -1, TRUE, now, &reason), ==, -1);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_NONE);
-}
-
 static void
 test_bad_candidates (void)
 {
@@ -1075,7 +970,6 @@ main (int    argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/lrd/relay-client/choice", test_choice);
   g_test_add_func ("/lrd/relay-client/bad-candidates", test_bad_candidates);
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
