@@ -118,44 +118,26 @@ lrd_path_manager_init (LrdPathManager *self)
                                        (GDestroyNotify) path_peer_free);
 }
 
-/* What people read */
-
-/* The Quality property's words, from latency and loss as gamers feel them: under 30 ms
- * and no loss is as good as a LAN; past 150 ms or 10 % loss a shooter is not playable. */
-static const char *
-quality_name (double latency_ms,
-              double loss_percent)
-{
-  if (latency_ms < 0)
-    return "unknown";
-  if (latency_ms < 30 && loss_percent < 1)
-    return "excellent";
-  if (latency_ms < 80 && loss_percent < 3)
-    return "good";
-  if (latency_ms < 150 && loss_percent < 10)
-    return "fair";
-  return "poor";
-}
-
 static void
 update_peer (LrdPathManager *self,
              PathPeer       *path)
 {
   gboolean bound = lrd_relay_client_get_state (self->relay) == LRD_RELAY_CLIENT_BOUND;
-  double loss = -1;
-  double latency = lrd_relay_client_get_peer_latency_ms (self->relay, path->number, &loss);
+  const LrLinkQuality *quality = lrd_relay_client_get_peer_quality (self->relay, path->number);
+  double latency = quality != NULL ? quality->latency_ms : -1;
+  double jitter = quality != NULL ? quality->jitter_ms : -1;
+  double loss = latency >= 0 ? quality->loss_percent : -1;
   gint64 now_s = lr_clock_now_us (self->clock) / G_USEC_PER_SEC;
   gboolean handshake_fresh = path->last_handshake > 0 &&
                              now_s - path->last_handshake < HANDSHAKE_FRESH_S;
   gboolean relayed = bound && (latency >= 0 || handshake_fresh);
 
-  if (latency < 0)
-    loss = -1;
   lrd_helper1_peer_set_path (path->peer, relayed ? "relayed" : "connecting");
   lrd_helper1_peer_set_relay (path->peer, bound ? lrd_relay_client_get_relay (self->relay) : "");
   lrd_helper1_peer_set_latency_ms (path->peer, latency);
+  lrd_helper1_peer_set_jitter_ms (path->peer, jitter);
   lrd_helper1_peer_set_loss_percent (path->peer, loss);
-  lrd_helper1_peer_set_quality (path->peer, quality_name (latency, loss));
+  lrd_helper1_peer_set_quality (path->peer, lr_link_quality_name (latency, loss));
 }
 
 static void

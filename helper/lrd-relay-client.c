@@ -16,6 +16,7 @@
  */
 #include "lrd-relay-client-private.h"
 
+#include "lr-link-quality.h"
 #include "lr-relay-choice.h"
 #include "lr-relay-frame.h"
 #include "lr-relay-token.h"
@@ -62,11 +63,9 @@
  * got and does not count it against its rate limit for amplifying requests. */
 #define STUN_PADDING 100
 #define STUN_REQUEST_SIZE (LR_STUN_HEADER_SIZE + 4 + STUN_PADDING)
-/* Peer probes: one every two seconds per peer, smoothed latency and loss over the last ten;
- * a probe without answer for two seconds is lost. */
+/* Peer probes: one every two seconds per peer; lr-link-quality.h makes latency, jitter and
+ * loss of them. */
 #define PROBE_INTERVAL_US (2 * G_USEC_PER_SEC)
-#define PROBE_WINDOW 10
-#define PROBE_TIMEOUT_US (2 * G_USEC_PER_SEC)
 #define PROBE_SIZE 20
 #define PING_PAYLOAD_SIZE 16
 /* RFC 6298 section 2: SRTT <- 7/8 SRTT + 1/8 R. */
@@ -108,13 +107,6 @@ typedef struct
   gint64                  last_bind_us;
 } Candidate;
 
-typedef struct
-{
-  guint64 id;
-  gint64  sent_us;
-  gboolean answered;
-} Probe;
-
 /* One datagram kept until its path is usable (HOLD_US). */
 typedef struct
 {
@@ -133,10 +125,7 @@ typedef struct
   GInetSocketAddress *address;
   gint64              next_probe_us;
   guint64             next_probe_id;
-  Probe               probes[PROBE_WINDOW];
-  guint               n_probes;            /* total sent, the ring index is n % WINDOW */
-  double              latency_ms;          /* smoothed, < 0 until the first answer */
-  double              loss_percent;
+  LrLinkQuality       quality;
   gboolean            ready;               /* WireGuard knows the peer */
   Held               *outbound;            /* from WireGuard while no relay is bound */
   Held               *inbound;             /* from a relay while WireGuard does not know it */
@@ -944,6 +933,7 @@ peer_free (Peer *peer)
 {
   g_free (peer->outbound);
   g_free (peer->inbound);
+  lr_link_quality_clear (&peer->quality);
   if (peer->source != NULL)
     {
       g_source_destroy (peer->source);
@@ -1009,49 +999,16 @@ peer_socket_cb (GSocket      *socket,
 }
 
 static void
-update_peer_loss (LrdRelayClient *self,
-                  Peer           *peer,
-                  gint64          now_us)
-{
-  guint counted = 0, lost = 0;
-  double loss;
-
-  for (guint i = 0; i < MIN (peer->n_probes, PROBE_WINDOW); i++)
-    {
-      const Probe *probe = &peer->probes[i];
-
-      if (probe->answered)
-        counted++;
-      else if (now_us - probe->sent_us >= PROBE_TIMEOUT_US)
-        {
-          counted++;
-          lost++;
-        }
-    }
-  loss = counted > 0 ? 100.0 * lost / counted : 0;
-  if (loss != peer->loss_percent)
-    {
-      peer->loss_percent = loss;
-      peer_changed (self, peer->id);
-    }
-}
-
-static void
 send_probe (LrdRelayClient *self,
-            Peer           *peer,
-            gint64          now_us)
+            Peer           *peer)
 {
   guint8 frame[LR_RELAY_FRAME_HEADER_SIZE + PROBE_SIZE];
   guint8 *payload = frame + LR_RELAY_FRAME_HEADER_SIZE;
-  Probe *probe = &peer->probes[peer->n_probes % PROBE_WINDOW];
+  guint64 id = peer->next_probe_id++;
 
-  probe->id = peer->next_probe_id++;
-  probe->sent_us = now_us;
-  probe->answered = FALSE;
-  peer->n_probes++;
   memcpy (payload, "LRpi", 4);
-  put_u64 (payload + 4, probe->id);
-  put_u64 (payload + 12, now_us);
+  put_u64 (payload + 4, id);
+  put_u64 (payload + 12, lr_link_quality_sent (&peer->quality, id));
   send_data (self, peer->id, frame, PROBE_SIZE);
 }
 
@@ -1071,27 +1028,9 @@ handle_probe (LrdRelayClient *self,
     }
   else if (payload[3] == 'o')
     {
-      guint64 id = get_u64 (payload + 4);
-      gint64 now_us = lr_clock_now_us (self->clock);
-
-      for (guint i = 0; i < MIN (peer->n_probes, PROBE_WINDOW); i++)
-        {
-          Probe *probe = &peer->probes[i];
-          double sample;
-
-          if (probe->id != id || probe->answered ||
-              probe->sent_us != (gint64) get_u64 (payload + 12))
-            continue;
-          probe->answered = TRUE;
-          sample = MAX (0, now_us - probe->sent_us) / 1000.0;
-          if (peer->latency_ms < 0)
-            peer->latency_ms = sample;
-          else
-            peer->latency_ms += RTT_ALPHA * (sample - peer->latency_ms);
-          peer_changed (self, peer->id);
-          update_peer_loss (self, peer, now_us);
-          return;
-        }
+      if (lr_link_quality_answered (&peer->quality, get_u64 (payload + 4),
+                                    (gint64) get_u64 (payload + 12)))
+        peer_changed (self, peer->id);
     }
 }
 
@@ -1568,13 +1507,16 @@ tick_cb (gpointer user_data)
         {
           if (now_us >= peer->next_probe_us)
             {
-              send_probe (self, peer, now_us);
+              send_probe (self, peer);
               peer->next_probe_us = now_us + PROBE_INTERVAL_US;
             }
         }
       g_hash_table_iter_init (&iter, self->peers);
       while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &peer))
-        update_peer_loss (self, peer, now_us);
+        {
+          if (lr_link_quality_update_loss (&peer->quality))
+            peer_changed (self, peer->id);
+        }
     }
 
   check_token (self, now_us);
@@ -1823,7 +1765,7 @@ lrd_relay_client_add_peer (LrdRelayClient  *self,
   peer->id = peer_id;
   peer->socket = g_steal_pointer (&socket);
   peer->address = G_INET_SOCKET_ADDRESS (g_steal_pointer (&local));
-  peer->latency_ms = -1;
+  lr_link_quality_init (&peer->quality, self->clock);
   peer->next_probe_id = g_random_int ();
   peer->inbound = take_held_for_unknown (self, peer_id);
   peer->source = g_socket_create_source (peer->socket, G_IO_IN, NULL);
@@ -1923,8 +1865,21 @@ lrd_relay_client_get_peer_latency_ms (LrdRelayClient *self,
 
   peer = g_hash_table_lookup (self->peers, &peer_id);
   if (out_loss_percent != NULL)
-    *out_loss_percent = peer != NULL ? peer->loss_percent : 0;
-  return peer != NULL ? peer->latency_ms : -1;
+    *out_loss_percent = peer != NULL ? peer->quality.loss_percent : 0;
+  return peer != NULL ? peer->quality.latency_ms : -1;
+}
+
+/* Latency, jitter and loss to @peer_id through the relay, or %NULL for a peer not added. */
+const LrLinkQuality *
+lrd_relay_client_get_peer_quality (LrdRelayClient *self,
+                                   guint64         peer_id)
+{
+  Peer *peer;
+
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), NULL);
+
+  peer = g_hash_table_lookup (self->peers, &peer_id);
+  return peer != NULL ? &peer->quality : NULL;
 }
 
 GInetSocketAddress *

@@ -47,6 +47,7 @@
 #include <gio/gio.h>
 
 #include "lr-clock.h"
+#include "lr-link-quality.h"
 
 G_BEGIN_DECLS
 
@@ -123,6 +124,8 @@ const char *lrd_relay_client_get_problem         (LrdRelayClient  *self);
 double      lrd_relay_client_get_peer_latency_ms (LrdRelayClient  *self,
                                                   guint64          peer_id,
                                                   double          *out_loss_percent);
+const LrLinkQuality *lrd_relay_client_get_peer_quality (LrdRelayClient  *self,
+                                                        guint64          peer_id);
 
 /* Signals:
  *   "changed" ()                 state, relay, RTT, reason, public endpoint or problem changed
