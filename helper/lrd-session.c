@@ -5,83 +5,46 @@
 #include "lrd-session.h"
 #include "lrd-session-private.h"
 #include "lrd-error.h"
-#include "lrd-path-manager.h"
+#include "lrd-party-events.h"
+#include "lrd-peer-table.h"
+#include "lrd-relay-feed.h"
 
-#include "lr-control-models.h"
+#include "lr-control-answers.h"
 #include "lr-id.h"
 #include "lr-invite-code.h"
 #include "lr-ipam.h"
-#include "lr-json.h"
 #include "lr-token.h"
 
-#include <sodium.h>
 #include <string.h>
 
 /* The server marks a peer offline after 60 s without a heartbeat or an events socket
  * (docs/control-api.md, --offline-after); three heartbeats fit in that window, so one lost
  * request never makes this machine look gone. */
 #define HEARTBEAT_INTERVAL_S 20
-/* Reconnecting the events socket: the first retry is quick (a restarting server is usually
- * back within a second), then the delay doubles up to a ceiling that still rejoins a
- * restarted server within seconds. */
-#define RECONNECT_MIN_MS 250
-#define RECONNECT_MAX_MS 10000
-/* WebSocket pings, so a server that vanished without closing is noticed. */
-#define EVENTS_KEEPALIVE_S 15
-/* The relay list is read again this often while in a party, so a relay that registered
- * after the join (or one that went away) is seen. Registrations live 60 s on the server. */
-#define RELAY_LIST_INTERVAL_S 60
-/* Asking again for a relay token after a failure: quick first, then backing off. */
-#define TOKEN_RETRY_MIN_MS 1000
-#define TOKEN_RETRY_MAX_MS 30000
-/* The port lanrage-relay listens on when nothing else is known (servers/relay/README.md). */
-#define DEFAULT_RELAY_PORT 3478
 /* LastError when the server says the party or this machine's membership is no more. */
 #define PARTY_GONE_REASON "The party is gone, or this computer was removed from it."
-
-typedef struct
-{
-  char                *id;
-  char                *object_path;
-  LrdObjectSkeleton   *object;
-  LrdHelper1Peer      *peer;
-  LrKey                wg_key;
-  char                *virtual_ip;
-} PeerRecord;
 
 struct _LrdSession
 {
   GObject                    parent_instance;
 
   LrdHelper1                *iface;
-  GDBusObjectManagerServer  *manager;
   LrdControlClient          *client;
   LrdWgBackend              *backend;     /* nullable: no data plane */
   GError                    *no_backend;  /* nullable: why there is no backend */
-  LrdPathManager            *paths;       /* with the backend */
-  GStrv                      config_relays;
-  GStrv                      server_relays;     /* from the control server's list */
-  char                      *pending_token;     /* from the join answer, until WireGuard is up */
-  gint64                     pending_token_expiry;
-  gboolean                   token_in_flight;
-  guint                      token_retry_source;
-  guint                      token_retry_ms;
-  guint                      relay_list_source;
+  LrdRelayClient            *relay;       /* with the backend */
+  LrdRelayFeed              *relay_feed;
+  LrdPeerTable              *peers;
   LrdKeys                    keys;
   char                      *state_dir;
   guint16                    listen_port;
 
   /* Set once the server has answered a create or join, or from the saved party. */
   LrdSavedParty             *party;
-  GHashTable                *peers;       /* id → PeerRecord */
+  LrdPartyEvents            *events;      /* while in the party */
+  guint                      heartbeat_interval_ms;
 
   GCancellable              *join_cancellable;   /* while a create or join is in flight */
-  GCancellable              *party_cancellable;  /* the events socket and heartbeats */
-  SoupWebsocketConnection   *events;
-  guint                      reconnect_source;
-  guint                      reconnect_delay_ms;
-  guint                      heartbeat_source;
-  guint                      heartbeat_interval_ms;
 
   gboolean                   persisting;
   gboolean                   persist_again;
@@ -90,23 +53,7 @@ struct _LrdSession
 G_DEFINE_FINAL_TYPE (LrdSession, lrd_session, G_TYPE_OBJECT)
 
 static void stop_party_activity (LrdSession *self);
-static void start_events        (LrdSession *self);
-static void remove_all_peers    (LrdSession *self);
 static void stop_data_plane     (LrdSession *self);
-static void token_needed_cb     (LrdPathManager *paths,
-                                 gpointer        user_data);
-
-static void
-peer_record_free (PeerRecord *record)
-{
-  g_free (record->id);
-  g_free (record->object_path);
-  g_clear_object (&record->object);
-  g_clear_object (&record->peer);
-  g_free (record->virtual_ip);
-  sodium_memzero (&record->wg_key, sizeof record->wg_key);
-  g_free (record);
-}
 
 static void
 lrd_session_dispose (GObject *object)
@@ -114,18 +61,18 @@ lrd_session_dispose (GObject *object)
   LrdSession *self = LRD_SESSION (object);
 
   stop_party_activity (self);
-  stop_data_plane (self);
+  if (self->relay_feed != NULL)
+    stop_data_plane (self);
   if (self->join_cancellable != NULL)
     g_cancellable_cancel (self->join_cancellable);
   g_clear_object (&self->join_cancellable);
-  if (self->peers != NULL)
-    remove_all_peers (self);
+  if (self->relay_feed != NULL)
+    g_signal_handlers_disconnect_by_data (self->relay_feed, self);
+  g_clear_object (&self->peers);
+  g_clear_object (&self->relay_feed);
+  g_clear_object (&self->relay);
   g_clear_object (&self->iface);
-  g_clear_object (&self->manager);
   g_clear_object (&self->client);
-  if (self->paths != NULL)
-    g_signal_handlers_disconnect_by_data (self->paths, self);
-  g_clear_object (&self->paths);
   g_clear_object (&self->backend);
 
   G_OBJECT_CLASS (lrd_session_parent_class)->dispose (object);
@@ -138,14 +85,8 @@ lrd_session_finalize (GObject *object)
 
   lrd_keys_clear (&self->keys);
   g_clear_pointer (&self->party, lrd_saved_party_free);
-  g_clear_pointer (&self->peers, g_hash_table_unref);
   g_free (self->state_dir);
   g_clear_error (&self->no_backend);
-  g_strfreev (self->config_relays);
-  g_strfreev (self->server_relays);
-  if (self->pending_token != NULL)
-    sodium_memzero (self->pending_token, strlen (self->pending_token));
-  g_free (self->pending_token);
 
   G_OBJECT_CLASS (lrd_session_parent_class)->finalize (object);
 }
@@ -162,12 +103,7 @@ lrd_session_class_init (LrdSessionClass *klass)
 static void
 lrd_session_init (LrdSession *self)
 {
-  self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                       (GDestroyNotify) peer_record_free);
-  self->reconnect_delay_ms = RECONNECT_MIN_MS;
   self->heartbeat_interval_ms = HEARTBEAT_INTERVAL_S * 1000;
-  self->token_retry_ms = TOKEN_RETRY_MIN_MS;
-  self->config_relays = g_new0 (char *, 1);
 }
 
 void
@@ -187,16 +123,23 @@ reset_properties (LrdSession *self)
   lrd_helper1_set_party_name (self->iface, "");
   lrd_helper1_set_invite_code (self->iface, "");
   lrd_helper1_set_virtual_address (self->iface, "");
-  lrd_helper1_set_relay (self->iface, "");
-  lrd_helper1_set_relay_rtt_ms (self->iface, -1);
-  lrd_helper1_set_relay_reason (self->iface, "");
-  lrd_helper1_set_public_endpoint (self->iface, "");
+}
+
+static void lose_party (LrdSession *self,
+                        const char *reason);
+
+static void
+relay_feed_gone_cb (LrdRelayFeed *feed,
+                    gpointer      user_data)
+{
+  lose_party (user_data, PARTY_GONE_REASON);
 }
 
 /**
  * lrd_session_new:
- * @iface: the exported io.lanrage.Helper1 skeleton; the session owns its properties
- * @manager: the object manager the peer objects are exported through
+ * @iface: the exported io.lanrage.Helper1 skeleton; the session owns its properties but the
+ *   relay ones (LrdRelayFeed's)
+ * @manager: the object manager the peer objects (LrdPeerLink) are exported through
  * @backend: (nullable): the WireGuard backend, or %NULL for none
  */
 LrdSession *
@@ -211,7 +154,6 @@ lrd_session_new (LrdHelper1               *iface,
   LrdSession *self = g_object_new (LRD_TYPE_SESSION, NULL);
 
   self->iface = g_object_ref (iface);
-  self->manager = g_object_ref (manager);
   self->client = g_object_ref (client);
   self->backend = backend != NULL ? g_object_ref (backend) : NULL;
   self->keys = *keys;
@@ -226,10 +168,10 @@ lrd_session_new (LrdHelper1               *iface,
   lrd_helper1_set_nat_type (iface, "unknown");
   lrd_helper1_set_backend (iface, backend != NULL ? lrd_wg_backend_get_name (backend) : "none");
   if (backend != NULL)
-    {
-      self->paths = lrd_path_manager_new (NULL, iface, backend, listen_port);
-      g_signal_connect (self->paths, "token-needed", G_CALLBACK (token_needed_cb), self);
-    }
+    self->relay = lrd_relay_client_new (NULL, listen_port);
+  self->relay_feed = lrd_relay_feed_new (client, self->relay, iface);
+  g_signal_connect (self->relay_feed, "gone", G_CALLBACK (relay_feed_gone_cb), self);
+  self->peers = lrd_peer_table_new (manager, backend, self->relay, NULL);
   return self;
 }
 
@@ -262,10 +204,7 @@ lrd_session_set_config_relays (LrdSession         *self,
 {
   g_return_if_fail (LRD_IS_SESSION (self));
 
-  g_strfreev (self->config_relays);
-  self->config_relays = g_strdupv ((char **) relays);
-  if (self->config_relays == NULL)
-    self->config_relays = g_new0 (char *, 1);
+  lrd_relay_feed_set_config_relays (self->relay_feed, relays);
 }
 
 /**
@@ -363,7 +302,7 @@ persist (LrdSession *self)
     lrd_saved_party_forget_async (self->state_dir, NULL, forget_cb, g_object_ref (self));
 }
 
-/* WireGuard, when there is a backend. Peers are configured by the path manager; the
+/* WireGuard, when there is a backend. Peers are configured by their LrdPeerLink; the
  * session brings the interface up and takes it down. */
 
 static void
@@ -436,50 +375,13 @@ is_valid_name (const char *name,
 
 /* Peers */
 
-/* Takes @record out of WireGuard and off the bus; the caller drops it from the table. */
-static void
-unexport_peer (LrdSession *self,
-               PeerRecord *record)
-{
-  if (self->paths != NULL)
-    lrd_path_manager_remove_peer (self->paths, record->id);
-  g_dbus_object_manager_server_unexport (self->manager, record->object_path);
-}
-
-static void
-remove_peer_record (LrdSession *self,
-                    const char *id)
-{
-  PeerRecord *record = g_hash_table_lookup (self->peers, id);
-
-  if (record == NULL)
-    return;
-  g_info ("Peer %s left", record->id);
-  unexport_peer (self, record);
-  g_hash_table_remove (self->peers, id);
-}
-
-static void
-remove_all_peers (LrdSession *self)
-{
-  GHashTableIter iter;
-  PeerRecord *record;
-
-  g_hash_table_iter_init (&iter, self->peers);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
-    g_dbus_object_manager_server_unexport (self->manager, record->object_path);
-  g_hash_table_remove_all (self->peers);
-}
-
+/* A peer as the server describes it: checked, then shown through its LrdPeerLink (or, for
+ * this machine, as its own address). */
 static void
 upsert_peer (LrdSession   *self,
              const LrPeer *peer)
 {
-  PeerRecord *record;
   LrKey key;
-  gboolean configure = FALSE;
-  const char *mapping = lr_nat_behaviour_to_string (peer->nat.mapping);
-  const char *filtering = lr_nat_behaviour_to_string (peer->nat.filtering);
 
   if (!is_party_address (peer->virtual_ip) || !is_valid_name (peer->name, LR_PEER_NAME_MAX_CHARS))
     {
@@ -495,64 +397,10 @@ upsert_peer (LrdSession   *self,
       return;
     }
 
-  if (!lr_public_key_parse (peer->wg_public_key, key.bytes))
+  if (!lr_key_from_base64 (peer->wg_public_key, &key))
     return;
-
-  record = g_hash_table_lookup (self->peers, peer->id);
-  if (record == NULL)
-    {
-      record = g_new0 (PeerRecord, 1);
-      record->id = g_strdup (peer->id);
-      record->object_path = g_strdup_printf ("%s/%s", LRD_PEERS_OBJECT_PATH, peer->id);
-      if (!g_variant_is_object_path (record->object_path))
-        {
-          peer_record_free (record);
-          return;
-        }
-      record->object = lrd_object_skeleton_new (record->object_path);
-      record->peer = lrd_helper1_peer_skeleton_new ();
-      record->wg_key = key;
-      lrd_helper1_peer_set_id (record->peer, peer->id);
-      lrd_helper1_peer_set_path (record->peer, "connecting");
-      lrd_helper1_peer_set_endpoint (record->peer, "");
-      lrd_helper1_peer_set_relay (record->peer, "");
-      lrd_helper1_peer_set_latency_ms (record->peer, -1);
-      lrd_helper1_peer_set_jitter_ms (record->peer, -1);
-      lrd_helper1_peer_set_loss_percent (record->peer, -1);
-      lrd_helper1_peer_set_quality (record->peer, "unknown");
-      configure = TRUE;
-    }
-  else if (memcmp (record->wg_key.bytes, key.bytes, sizeof key.bytes) != 0)
-    {
-      /* A new key is a new WireGuard peer; the path manager drops the old one. */
-      record->wg_key = key;
-      configure = TRUE;
-    }
-
-  if (g_strcmp0 (record->virtual_ip, peer->virtual_ip) != 0)
-    {
-      g_free (record->virtual_ip);
-      record->virtual_ip = g_strdup (peer->virtual_ip);
-      configure = TRUE;
-    }
-
-  lrd_helper1_peer_set_name (record->peer, peer->name);
-  lrd_helper1_peer_set_virtual_address (record->peer, peer->virtual_ip);
-  lrd_helper1_peer_set_online (record->peer, peer->online);
-  lrd_helper1_peer_set_nat_type (record->peer, lrd_nat_type_name (mapping, filtering));
-
-  if (!g_hash_table_contains (self->peers, record->id))
-    {
-      g_info ("Peer %s joined", record->id);
-      g_hash_table_insert (self->peers, record->id, record);
-      lrd_object_skeleton_set_helper1_peer (record->object, record->peer);
-      g_dbus_object_manager_server_export (self->manager,
-                                           G_DBUS_OBJECT_SKELETON (record->object));
-    }
-
-  if (configure && self->paths != NULL)
-    lrd_path_manager_add_peer (self->paths, record->id, record->peer, &record->wg_key,
-                               record->virtual_ip);
+  lrd_peer_table_upsert (self->peers, peer, &key);
+  lr_key_clear (&key);
 }
 
 static void
@@ -585,9 +433,6 @@ apply_party (LrdSession    *self,
     }
 }
 
-static void lose_party (LrdSession *self,
-                        const char *reason);
-
 /* A complete list of the party's peers (the snapshot, or a refresh): afterwards the
  * exported objects are exactly the other members. */
 static void
@@ -596,8 +441,6 @@ apply_peer_list (LrdSession *self,
 {
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gboolean self_present = FALSE;
-  GHashTableIter iter;
-  PeerRecord *record;
 
   for (guint i = 0; i < peers->len; i++)
     {
@@ -615,15 +458,7 @@ apply_peer_list (LrdSession *self,
       return;
     }
 
-  g_hash_table_iter_init (&iter, self->peers);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
-    {
-      if (g_hash_table_contains (seen, record->id))
-        continue;
-      g_info ("Peer %s is no longer in the party", record->id);
-      unexport_peer (self, record);
-      g_hash_table_iter_remove (&iter);
-    }
+  lrd_peer_table_keep_only (self->peers, seen);
 }
 
 /* A complete view of the party, from the events socket's snapshot or a refresh. */
@@ -639,212 +474,105 @@ apply_snapshot (LrdSession        *self,
 /* The party's running activity: events socket, heartbeats */
 
 static void
-stop_party_activity (LrdSession *self)
+handle_event (LrdSession    *self,
+              const LrEvent *event)
 {
-  if (self->party_cancellable != NULL)
-    g_cancellable_cancel (self->party_cancellable);
-  g_clear_object (&self->party_cancellable);
-  g_clear_handle_id (&self->reconnect_source, g_source_remove);
-  g_clear_handle_id (&self->heartbeat_source, g_source_remove);
-  if (self->events != NULL)
+  switch (event->type)
     {
-      g_signal_handlers_disconnect_by_data (self->events, self);
-      if (soup_websocket_connection_get_state (self->events) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (self->events, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
-      g_clear_object (&self->events);
+    case LR_EVENT_SNAPSHOT:
+      apply_snapshot (self, event->snapshot);
+      break;
+
+    case LR_EVENT_PEER_JOINED:
+    case LR_EVENT_PEER_UPDATED:
+    case LR_EVENT_PEER_OFFLINE:
+      upsert_peer (self, event->peer);
+      break;
+
+    case LR_EVENT_PEER_LEFT:
+      if (g_strcmp0 (event->peer->id, self->party->peer_id) == 0)
+        lose_party (self, "This computer was removed from the party.");
+      else
+        lrd_peer_table_remove (self->peers, event->peer->id);
+      break;
+
+    case LR_EVENT_PARTY_UPDATED:
+      apply_party (self, event->party);
+      break;
+
+    case LR_EVENT_PARTY_CLOSED:
+      lose_party (self, "The party was closed.");
+      break;
+
+    case LR_EVENT_ERROR:
+      g_debug ("The server refused a message on the events socket");
+      break;
+
+    case LR_EVENT_SIGNAL:
+    case LR_EVENT_UNKNOWN:
+    default:
+      /* Signals belong to NAT traversal; unknown types come from a newer server. */
+      break;
     }
-  self->reconnect_delay_ms = RECONNECT_MIN_MS;
-}
-
-/* The data plane's party-long activity: relay candidates and relay tokens */
-
-/* The control server's own host on the default relay port: the last candidate. */
-static char *
-control_host_relay (LrdSession *self)
-{
-  g_autoptr(GUri) uri = g_uri_parse (lrd_control_client_get_base_url (self->client),
-                                     G_URI_FLAGS_NONE, NULL);
-  const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
-
-  if (host == NULL || host[0] == '\0')
-    return NULL;
-  if (strchr (host, ':') != NULL)
-    return g_strdup_printf ("[%s]:%d", host, DEFAULT_RELAY_PORT);
-  return g_strdup_printf ("%s:%d", host, DEFAULT_RELAY_PORT);
-}
-
-/* Candidates in the order issue 4 gives: the server's list, the configuration's, the
- * server's host. The relay client measures them and drops duplicates. */
-static void
-update_relay_candidates (LrdSession *self)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_autofree char *fallback = control_host_relay (self);
-  g_auto(GStrv) candidates = NULL;
-
-  if (self->paths == NULL)
-    return;
-  if (self->server_relays != NULL)
-    g_strv_builder_addv (builder, (const char **) self->server_relays);
-  g_strv_builder_addv (builder, (const char **) self->config_relays);
-  if (fallback != NULL)
-    g_strv_builder_add (builder, fallback);
-  candidates = g_strv_builder_end (builder);
-  lrd_path_manager_set_relays (self->paths, (const char * const *) candidates);
 }
 
 static void
-set_server_relays (LrdSession *self,
-                   GStrv       relays)
-{
-  g_strfreev (self->server_relays);
-  self->server_relays = relays;
-  update_relay_candidates (self);
-}
-
-static void
-relay_list_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autoptr(LrdSession) self = user_data;
-  g_autoptr(GError) error = NULL;
-  GStrv relays;
-
-  relays = lrd_control_client_list_relays_finish (LRD_CONTROL_CLIENT (source), result, &error);
-  if (relays == NULL)
-    {
-      /* Keep the list we have: a restarting server is no reason to forget relays. */
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("Cannot read the relay list: %s", error->message);
-      return;
-    }
-  if (self->party == NULL)
-    {
-      g_strfreev (relays);
-      return;
-    }
-  set_server_relays (self, relays);
-}
-
-static gboolean
-relay_list_timeout_cb (gpointer user_data)
-{
-  LrdSession *self = user_data;
-
-  lrd_control_client_list_relays_async (self->client, self->party_cancellable, relay_list_cb,
-                                        g_object_ref (self));
-  return G_SOURCE_CONTINUE;
-}
-
-static void request_relay_token (LrdSession *self);
-
-static gboolean
-token_retry_cb (gpointer user_data)
-{
-  LrdSession *self = user_data;
-
-  self->token_retry_source = 0;
-  request_relay_token (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-relay_token_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(LrdSession) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(LrRelayTokenAnswer) answer = NULL;
-
-  answer = lrd_control_client_relay_token_finish (LRD_CONTROL_CLIENT (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  self->token_in_flight = FALSE;
-  if (self->party == NULL)
-    return;
-  if (g_error_matches (error, LRD_ERROR, LRD_ERROR_PARTY_NOT_FOUND))
-    {
-      lose_party (self, PARTY_GONE_REASON);
-      return;
-    }
-  if (answer == NULL)
-    {
-      guint delay = self->token_retry_ms;
-
-      g_debug ("No relay token this time (%s); asking again in %u ms", error->message, delay);
-      self->token_retry_ms = MIN (self->token_retry_ms * 2, TOKEN_RETRY_MAX_MS);
-      g_clear_handle_id (&self->token_retry_source, g_source_remove);
-      self->token_retry_source = g_timeout_add (delay, token_retry_cb, self);
-      return;
-    }
-  self->token_retry_ms = TOKEN_RETRY_MIN_MS;
-  lrd_path_manager_set_token (self->paths, answer->relay_token, answer->expires_at);
-}
-
-static void
-request_relay_token (LrdSession *self)
-{
-  if (self->party == NULL || self->paths == NULL || self->token_in_flight ||
-      self->party_cancellable == NULL)
-    return;
-  g_clear_handle_id (&self->token_retry_source, g_source_remove);
-  self->token_in_flight = TRUE;
-  lrd_control_client_relay_token_async (self->client, self->party->party_id, self->party->token,
-                                        self->party_cancellable, relay_token_cb,
-                                        g_object_ref (self));
-}
-
-static void
-token_needed_cb (LrdPathManager *paths,
+events_event_cb (LrdPartyEvents *events,
+                 gpointer        event,
                  gpointer        user_data)
 {
-  request_relay_token (user_data);
+  LrdSession *self = user_data;
+
+  if (self->party != NULL)
+    handle_event (self, event);
 }
 
 static void
-forget_pending_token (LrdSession *self)
+events_gone_cb (LrdPartyEvents *events,
+                gpointer        user_data)
 {
-  if (self->pending_token != NULL)
-    sodium_memzero (self->pending_token, strlen (self->pending_token));
-  g_clear_pointer (&self->pending_token, g_free);
-  self->pending_token_expiry = 0;
+  lose_party (user_data, PARTY_GONE_REASON);
 }
 
-/* Once WireGuard is up and the party's activity runs: relays, token, the first BIND. */
 static void
-start_data_plane (LrdSession *self)
+stop_party_activity (LrdSession *self)
 {
-  if (self->paths == NULL)
+  if (self->events == NULL)
     return;
-  update_relay_candidates (self);
-  self->relay_list_source = g_timeout_add_seconds (RELAY_LIST_INTERVAL_S,
-                                                   relay_list_timeout_cb, self);
-  if (self->pending_token != NULL)
-    {
-      /* The join answer's token saves a round trip before the first packet. */
-      lrd_path_manager_set_token (self->paths, self->pending_token, self->pending_token_expiry);
-      forget_pending_token (self);
-    }
-  else
-    {
-      request_relay_token (self);
-      relay_list_timeout_cb (self);
-    }
+  g_signal_handlers_disconnect_by_data (self->events, self);
+  g_clear_object (&self->events);
+}
+
+static void
+start_party_activity (LrdSession *self)
+{
+  stop_party_activity (self);
+  self->events = lrd_party_events_new (self->client, self->party->party_id,
+                                       self->party->peer_id, self->party->token,
+                                       self->heartbeat_interval_ms);
+  g_signal_connect (self->events, "event", G_CALLBACK (events_event_cb), self);
+  g_signal_connect (self->events, "gone", G_CALLBACK (events_gone_cb), self);
+}
+
+/* The data plane's party-long activity, once WireGuard is up: relay candidates and the
+ * relay token (from the join answer when there is one), the first BIND. */
+static void
+start_data_plane (LrdSession         *self,
+                  const LrJoinAnswer *answer)
+{
+  if (self->backend == NULL)
+    return;
+  lrd_relay_feed_start (self->relay_feed, self->party->party_id, self->party->token,
+                        answer != NULL ? (const char * const *) answer->relays : NULL,
+                        answer != NULL ? answer->relay_token : NULL,
+                        answer != NULL ? answer->relay_token_expires_at : 0);
 }
 
 static void
 stop_data_plane (LrdSession *self)
 {
-  g_clear_handle_id (&self->relay_list_source, g_source_remove);
-  g_clear_handle_id (&self->token_retry_source, g_source_remove);
-  self->token_in_flight = FALSE;
-  self->token_retry_ms = TOKEN_RETRY_MIN_MS;
-  forget_pending_token (self);
-  g_clear_pointer (&self->server_relays, g_strfreev);
-  if (self->paths != NULL)
-    lrd_path_manager_stop (self->paths);
+  lrd_relay_feed_stop (self->relay_feed);
+  lrd_peer_table_clear (self->peers);
 }
 
 /* Drops the party here (its activity, peers, saved file and properties) and shows
@@ -855,7 +583,6 @@ clear_party (LrdSession *self,
 {
   stop_party_activity (self);
   stop_data_plane (self);
-  remove_all_peers (self);
   g_clear_pointer (&self->party, lrd_saved_party_free);
   persist (self);
   reset_properties (self);
@@ -888,196 +615,6 @@ delete_membership (LrdSession          *self,
   lrd_control_client_leave_async (self->client, party_id, peer_id, token, callback, user_data);
 }
 
-static gboolean
-reconnect_cb (gpointer user_data)
-{
-  LrdSession *self = user_data;
-
-  self->reconnect_source = 0;
-  start_events (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_reconnect (LrdSession *self)
-{
-  guint delay = self->reconnect_delay_ms;
-
-  if (self->party == NULL || self->reconnect_source != 0)
-    return;
-
-  /* ±25 % so that a whole party does not hammer a restarted server in step. */
-  delay = delay * 3 / 4 + g_random_int_range (0, delay / 2 + 1);
-  self->reconnect_delay_ms = MIN (self->reconnect_delay_ms * 2, RECONNECT_MAX_MS);
-  g_debug ("Events socket down; reconnecting in %u ms", delay);
-  self->reconnect_source = g_timeout_add (delay, reconnect_cb, self);
-}
-
-static void
-handle_event (LrdSession    *self,
-              const LrEvent *event)
-{
-  switch (event->type)
-    {
-    case LR_EVENT_SNAPSHOT:
-      self->reconnect_delay_ms = RECONNECT_MIN_MS;
-      apply_snapshot (self, event->snapshot);
-      break;
-
-    case LR_EVENT_PEER_JOINED:
-    case LR_EVENT_PEER_UPDATED:
-    case LR_EVENT_PEER_OFFLINE:
-      upsert_peer (self, event->peer);
-      break;
-
-    case LR_EVENT_PEER_LEFT:
-      if (g_strcmp0 (event->peer->id, self->party->peer_id) == 0)
-        lose_party (self, "This computer was removed from the party.");
-      else
-        remove_peer_record (self, event->peer->id);
-      break;
-
-    case LR_EVENT_PARTY_UPDATED:
-      apply_party (self, event->party);
-      break;
-
-    case LR_EVENT_PARTY_CLOSED:
-      lose_party (self, "The party was closed.");
-      break;
-
-    case LR_EVENT_ERROR:
-      g_debug ("The server refused a message on the events socket");
-      break;
-
-    case LR_EVENT_SIGNAL:
-    case LR_EVENT_UNKNOWN:
-    default:
-      /* Signals belong to NAT traversal; unknown types come from a newer server. */
-      break;
-    }
-}
-
-static void
-events_message_cb (SoupWebsocketConnection *connection,
-                   gint                     type,
-                   GBytes                  *message,
-                   gpointer                 user_data)
-{
-  LrdSession *self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(LrEvent) event = NULL;
-  gsize length = 0;
-  const char *data = g_bytes_get_data (message, &length);
-
-  if (type != SOUP_WEBSOCKET_DATA_TEXT || self->party == NULL)
-    return;
-
-  event = lr_event_parse (data, length, &error);
-  if (event == NULL)
-    {
-      g_debug ("Ignoring an event: %s", error->message);
-      return;
-    }
-  handle_event (self, event);
-}
-
-static void
-events_closed_cb (SoupWebsocketConnection *connection,
-                  gpointer                 user_data)
-{
-  LrdSession *self = user_data;
-
-  if (connection != self->events)
-    return;
-  g_signal_handlers_disconnect_by_data (connection, self);
-  g_clear_object (&self->events);
-  schedule_reconnect (self);
-}
-
-static void
-events_connect_cb (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(LrdSession) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(SoupWebsocketConnection) connection = NULL;
-
-  connection = lrd_control_client_connect_events_finish (LRD_CONTROL_CLIENT (source), result,
-                                                         &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->party == NULL)
-    return;
-  if (connection == NULL)
-    {
-      if (g_error_matches (error, LRD_ERROR, LRD_ERROR_PARTY_NOT_FOUND))
-        lose_party (self, PARTY_GONE_REASON);
-      else
-        schedule_reconnect (self);
-      return;
-    }
-
-  g_debug ("Events socket open");
-  self->events = g_steal_pointer (&connection);
-  soup_websocket_connection_set_keepalive_interval (self->events, EVENTS_KEEPALIVE_S);
-  /* A snapshot can list many peers; the default 128 KiB limit would cut a big party. */
-  soup_websocket_connection_set_max_incoming_payload_size (self->events, 1024 * 1024);
-  g_signal_connect (self->events, "message", G_CALLBACK (events_message_cb), self);
-  g_signal_connect (self->events, "closed", G_CALLBACK (events_closed_cb), self);
-}
-
-static void
-start_events (LrdSession *self)
-{
-  if (self->party == NULL || self->events != NULL)
-    return;
-  lrd_control_client_connect_events_async (self->client, self->party->party_id,
-                                           self->party->token, self->party_cancellable,
-                                           events_connect_cb, g_object_ref (self));
-}
-
-static void
-heartbeat_done_cb (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(LrdSession) self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (lrd_control_client_heartbeat_finish (LRD_CONTROL_CLIENT (source), result, &error) ||
-      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  if (g_error_matches (error, LRD_ERROR, LRD_ERROR_PARTY_NOT_FOUND))
-    lose_party (self, PARTY_GONE_REASON);
-  else
-    g_debug ("Heartbeat failed: %s", error->message);
-}
-
-static gboolean
-heartbeat_cb (gpointer user_data)
-{
-  LrdSession *self = user_data;
-
-  if (self->party == NULL)
-    {
-      self->heartbeat_source = 0;
-      return G_SOURCE_REMOVE;
-    }
-  lrd_control_client_heartbeat_async (self->client, self->party->party_id,
-                                      self->party->peer_id, self->party->token,
-                                      self->party_cancellable, heartbeat_done_cb,
-                                      g_object_ref (self));
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-start_party_activity (LrdSession *self)
-{
-  stop_party_activity (self);
-  self->party_cancellable = g_cancellable_new ();
-  self->heartbeat_source = g_timeout_add (self->heartbeat_interval_ms, heartbeat_cb, self);
-  start_events (self);
-}
-
 static void
 show_party (LrdSession *self)
 {
@@ -1105,6 +642,9 @@ typedef struct
   /* This join's own: a LeaveParty may cancel it and a new join start before its callbacks
    * run, and those must then touch neither the new join nor its party. */
   GCancellable *cancellable;
+  /* The server's answer, kept from the request until WireGuard is up: its relay token and
+   * relays start the data plane. */
+  LrJoinAnswer *answer;
 } JoinData;
 
 static void
@@ -1112,6 +652,7 @@ join_data_free (JoinData *data)
 {
   g_free (data->peer_name);
   g_clear_object (&data->cancellable);
+  g_clear_pointer (&data->answer, lr_join_answer_free);
   g_free (data);
 }
 
@@ -1205,10 +746,12 @@ static void
 finish_join (LrdSession *self,
              GTask      *task)
 {
+  JoinData *data = g_task_get_task_data (task);
+
   end_join (self, task);
   set_state (self, LRD_STATE_CONNECTED);
   start_party_activity (self);
-  start_data_plane (self);
+  start_data_plane (self, data->answer);
   g_message ("In party %s as %s (%s)", self->party->party_id, self->party->peer_id,
              self->party->virtual_ip);
   g_task_return_boolean (task, TRUE);
@@ -1311,17 +854,7 @@ join_request_cb (GObject      *source,
   persist (self);
 
   /* The relay token and list come with the answer; they are used once WireGuard is up. */
-  forget_pending_token (self);
-  if (self->paths != NULL)
-    {
-      if (answer->relay_token != NULL)
-        {
-          self->pending_token = g_strdup (answer->relay_token);
-          self->pending_token_expiry = answer->relay_token_expires_at;
-        }
-      g_strfreev (self->server_relays);
-      self->server_relays = g_steal_pointer (&answer->relays);
-    }
+  data->answer = g_steal_pointer (&answer);
 
   lrd_helper1_set_last_error (self->iface, "");
   show_party (self);
@@ -1491,7 +1024,7 @@ restore_up_cb (GObject      *source,
     }
   set_state (self, LRD_STATE_CONNECTED);
   start_party_activity (self);
-  start_data_plane (self);
+  start_data_plane (self, NULL);
 }
 
 /* The saved file is root's, but it is input all the same: what goes into URLs, the
@@ -1673,11 +1206,8 @@ lrd_session_refresh_async (LrdSession          *self,
   lrd_control_client_get_party_async (self->client, self->party->party_id, self->party->token,
                                       cancellable, refresh_cb, g_steal_pointer (&task));
   /* A refresh also retries the events socket at once instead of after its backoff. */
-  if (self->events == NULL && self->reconnect_source != 0)
-    {
-      g_clear_handle_id (&self->reconnect_source, g_source_remove);
-      start_events (self);
-    }
+  if (self->events != NULL)
+    lrd_party_events_reconnect_now (self->events);
 }
 
 gboolean
@@ -1741,16 +1271,6 @@ add_properties (GVariantBuilder *builder,
     }
 }
 
-static int
-compare_records (gconstpointer a,
-                 gconstpointer b)
-{
-  const PeerRecord *ra = *(const PeerRecord * const *) a;
-  const PeerRecord *rb = *(const PeerRecord * const *) b;
-
-  return g_strcmp0 (ra->id, rb->id);
-}
-
 /**
  * lrd_session_dup_status:
  *
@@ -1762,30 +1282,14 @@ lrd_session_dup_status (LrdSession *self)
 {
   GVariantBuilder builder;
   GVariantBuilder peers;
-  g_autoptr(GPtrArray) records = g_ptr_array_new ();
-  GHashTableIter iter;
-  PeerRecord *record;
 
   g_return_val_if_fail (LRD_IS_SESSION (self), NULL);
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
   add_properties (&builder, G_DBUS_INTERFACE (self->iface));
 
-  g_hash_table_iter_init (&iter, self->peers);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
-    g_ptr_array_add (records, record);
-  g_ptr_array_sort (records, compare_records);
-
   g_variant_builder_init (&peers, G_VARIANT_TYPE ("aa{sv}"));
-  for (guint i = 0; i < records->len; i++)
-    {
-      record = records->pdata[i];
-      g_variant_builder_open (&peers, G_VARIANT_TYPE_VARDICT);
-      add_properties (&peers, G_DBUS_INTERFACE (record->peer));
-      g_variant_builder_add (&peers, "{sv}", "ObjectPath",
-                             g_variant_new_object_path (record->object_path));
-      g_variant_builder_close (&peers);
-    }
+  lrd_peer_table_add_status (self->peers, &peers);
   g_variant_builder_add (&builder, "{sv}", "Peers", g_variant_builder_end (&peers));
 
   return g_variant_ref_sink (g_variant_builder_end (&builder));
