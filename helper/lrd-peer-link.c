@@ -36,7 +36,7 @@ struct _LrdPeerLink
   gboolean                  has_key;
   LrKey                     wg_key;
   char                     *virtual_ip;
-  GInetSocketAddress       *endpoint;
+  LrAddr                    endpoint;
   gint64                    last_handshake;
 };
 
@@ -60,7 +60,6 @@ lrd_peer_link_dispose (GObject *object)
   g_clear_object (&self->backend);
   g_clear_object (&self->object);
   g_clear_object (&self->peer);
-  g_clear_object (&self->endpoint);
 
   G_OBJECT_CLASS (lrd_peer_link_parent_class)->dispose (object);
 }
@@ -144,17 +143,14 @@ lrd_peer_link_new (const char               *peer_id,
 /* Where WireGuard sends this peer's packets. This is the seam of the path policy: with
  * direct paths it picks the peer's own address when a direct path works; today every
  * packet goes through the relay client's loopback socket for the peer. */
-static GInetSocketAddress *
+static LrAddr
 choose_endpoint (LrdPeerLink *self)
 {
   g_autoptr(GError) error = NULL;
 
-  if (self->endpoint == NULL)
-    {
-      self->endpoint = lrd_relay_client_add_peer (self->relay, self->number, &error);
-      if (self->endpoint == NULL)
-        g_warning ("No relay socket for peer %s: %s", self->id, error->message);
-    }
+  if (!lr_addr_is_set (&self->endpoint) &&
+      !lrd_relay_client_add_peer (self->relay, self->number, &self->endpoint, &error))
+    g_warning ("No relay socket for peer %s: %s", self->id, error->message);
   return self->endpoint;
 }
 

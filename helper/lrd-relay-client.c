@@ -94,8 +94,7 @@ typedef struct
   char                   *name;            /* "host:port" as given */
   GCancellable           *cancellable;     /* of the resolve */
   gboolean                resolved;
-  struct sockaddr_storage addr;
-  socklen_t               addr_length;
+  LrAddr                  addr;
   LrRelayMeasure         measure;
   gboolean                answered_round;
   gint64                  next_keepalive_us;
@@ -122,7 +121,7 @@ typedef struct
   guint64             id;
   GSocket            *socket;
   GSource            *source;
-  GInetSocketAddress *address;
+  LrAddr              address;             /* of the socket: WireGuard's endpoint */
   gint64              next_probe_us;
   guint64             next_probe_id;
   LrLinkQuality       quality;
@@ -161,7 +160,7 @@ struct _LrdRelayClient
   LrClock             *clock;
   GMainContext        *context;
   guint16              wg_port;
-  struct sockaddr_in   wg_addr;
+  LrAddr               wg_addr;            /* WireGuard's port on 127.0.0.1 */
 
   GPtrArray           *candidates;         /* of Candidate */
   GHashTable          *peers;              /* guint64 * -> Peer */
@@ -305,35 +304,6 @@ flush_changed (LrdRelayClient *self)
 
 /* Addresses */
 
-static gboolean
-sockaddr_equal (const struct sockaddr_storage *a,
-                socklen_t                      a_length,
-                const struct sockaddr_storage *b,
-                socklen_t                      b_length)
-{
-  if (a->ss_family != b->ss_family)
-    return FALSE;
-  if (a->ss_family == AF_INET)
-    {
-      const struct sockaddr_in *a4 = (const struct sockaddr_in *) a;
-      const struct sockaddr_in *b4 = (const struct sockaddr_in *) b;
-
-      return a_length >= sizeof *a4 && b_length >= sizeof *b4 &&
-             a4->sin_port == b4->sin_port &&
-             a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-    }
-  if (a->ss_family == AF_INET6)
-    {
-      const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *) a;
-      const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *) b;
-
-      return a_length >= sizeof *a6 && b_length >= sizeof *b6 &&
-             a6->sin6_port == b6->sin6_port &&
-             memcmp (&a6->sin6_addr, &b6->sin6_addr, sizeof a6->sin6_addr) == 0;
-    }
-  return FALSE;
-}
-
 static GSocket *
 socket_for (LrdRelayClient *self,
             int             family)
@@ -347,13 +317,13 @@ send_to_candidate (LrdRelayClient *self,
                    const guint8   *data,
                    gsize           length)
 {
-  GSocket *socket = socket_for (self, candidate->addr.ss_family);
+  GSocket *socket = socket_for (self, candidate->addr.u.sa.sa_family);
 
   if (socket == NULL || !candidate->resolved)
     return;
   /* Errors (no route, a full buffer) are what UDP does: the missing answer tells. */
   (void) sendto (g_socket_get_fd (socket), data, length, MSG_DONTWAIT,
-                 (const struct sockaddr *) &candidate->addr, candidate->addr_length);
+                 &candidate->addr.u.sa, candidate->addr.length);
 }
 
 static void
@@ -435,14 +405,11 @@ candidate_set_address (Candidate    *candidate,
 {
   g_autoptr(GSocketAddress) socket_address = g_inet_socket_address_new (address, port);
 
-  memset (&candidate->addr, 0, sizeof candidate->addr);
-  if (!g_socket_address_to_native (socket_address, &candidate->addr, sizeof candidate->addr,
-                                   NULL))
+  if (!lr_addr_from_gaddress (&candidate->addr, G_INET_SOCKET_ADDRESS (socket_address)))
     return;
-  candidate->addr_length = g_socket_address_get_native_size (socket_address);
   candidate->resolved = TRUE;
   if (candidate->self->running)
-    ensure_socket (candidate->self, candidate->addr.ss_family);
+    ensure_socket (candidate->self, candidate->addr.u.sa.sa_family);
 }
 
 static void
@@ -525,16 +492,15 @@ candidate_new (LrdRelayClient *self,
 }
 
 static Candidate *
-find_candidate_by_addr (LrdRelayClient                *self,
-                        const struct sockaddr_storage *from,
-                        socklen_t                      from_length)
+find_candidate_by_addr (LrdRelayClient *self,
+                        const LrAddr   *from)
 {
   for (guint i = 0; i < self->candidates->len; i++)
     {
       Candidate *candidate = g_ptr_array_index (self->candidates, i);
 
       if (candidate->resolved &&
-          sockaddr_equal (&candidate->addr, candidate->addr_length, from, from_length))
+          lr_addr_equal (&candidate->addr, from))
         return candidate;
     }
   return NULL;
@@ -942,18 +908,7 @@ peer_free (Peer *peer)
   if (peer->socket != NULL)
     g_socket_close (peer->socket, NULL);
   g_clear_object (&peer->socket);
-  g_clear_object (&peer->address);
   g_free (peer);
-}
-
-static gboolean
-is_from_wireguard (LrdRelayClient           *self,
-                   const struct sockaddr_in *from,
-                   socklen_t                 from_length)
-{
-  return from_length >= sizeof *from && from->sin_family == AF_INET &&
-         from->sin_port == self->wg_addr.sin_port &&
-         from->sin_addr.s_addr == self->wg_addr.sin_addr.s_addr;
 }
 
 static gboolean
@@ -969,10 +924,10 @@ peer_socket_cb (GSocket      *socket,
 
   for (guint n = 0; n < MAX_BATCH; n++)
     {
-      struct sockaddr_in from;
-      socklen_t from_length = sizeof from;
+      LrAddr from = { 0 };
+      socklen_t from_length = sizeof from.u;
       gssize length = recvfrom (fd, payload, LR_RELAY_FRAME_MAX_SIZE, MSG_DONTWAIT | MSG_TRUNC,
-                                (struct sockaddr *) &from, &from_length);
+                                &from.u.sa, &from_length);
 
       if (length < 0)
         {
@@ -980,9 +935,10 @@ peer_socket_cb (GSocket      *socket,
             continue;
           break;
         }
+      from.length = from_length;
       /* Only WireGuard's own port: anything else on the machine could otherwise send into
        * the party through us. */
-      if (!is_from_wireguard (self, &from, from_length) || length == 0 ||
+      if (!lr_addr_equal (&from, &self->wg_addr) || length == 0 ||
           length > LR_RELAY_FRAME_MAX_SIZE - LR_RELAY_FRAME_HEADER_SIZE)
         {
           self->dropped++;
@@ -1247,15 +1203,14 @@ handle_data (LrdRelayClient     *self,
       return;
     }
   (void) sendto (g_socket_get_fd (peer->socket), frame->payload, frame->payload_length,
-                 MSG_DONTWAIT, (const struct sockaddr *) &self->wg_addr, sizeof self->wg_addr);
+                 MSG_DONTWAIT, &self->wg_addr.u.sa, self->wg_addr.length);
 }
 
 static void
-handle_relay_datagram (LrdRelayClient                *self,
-                       guint8                        *data,
-                       gsize                          length,
-                       const struct sockaddr_storage *from,
-                       socklen_t                      from_length)
+handle_relay_datagram (LrdRelayClient *self,
+                       guint8         *data,
+                       gsize           length,
+                       const LrAddr   *from)
 {
   Candidate *current = self->current;
   Candidate *candidate;
@@ -1264,10 +1219,10 @@ handle_relay_datagram (LrdRelayClient                *self,
 
   /* The chosen relay first, should two names resolve to one address. */
   if (current != NULL && current->resolved &&
-      sockaddr_equal (&current->addr, current->addr_length, from, from_length))
+      lr_addr_equal (&current->addr, from))
     candidate = current;
   else
-    candidate = find_candidate_by_addr (self, from, from_length);
+    candidate = find_candidate_by_addr (self, from);
   if (candidate == NULL)
     {
       self->dropped++;
@@ -1326,10 +1281,10 @@ relay_socket_cb (GSocket      *socket,
 
   for (guint n = 0; n < MAX_BATCH; n++)
     {
-      struct sockaddr_storage from;
-      socklen_t from_length = sizeof from;
+      LrAddr from = { 0 };
+      socklen_t from_length = sizeof from.u;
       gssize length = recvfrom (fd, buffer, sizeof buffer, MSG_DONTWAIT,
-                                (struct sockaddr *) &from, &from_length);
+                                &from.u.sa, &from_length);
 
       if (length < 0)
         {
@@ -1337,7 +1292,8 @@ relay_socket_cb (GSocket      *socket,
             continue;
           break;
         }
-      handle_relay_datagram (self, buffer, length, &from, from_length);
+      from.length = from_length;
+      handle_relay_datagram (self, buffer, length, &from);
       /* A signal handler may have stopped the client. */
       if (self->socket4 != socket && self->socket6 != socket)
         break;
@@ -1537,7 +1493,7 @@ start (LrdRelayClient *self)
       Candidate *candidate = g_ptr_array_index (self->candidates, i);
 
       if (candidate->resolved)
-        ensure_socket (self, candidate->addr.ss_family);
+        ensure_socket (self, candidate->addr.u.sa.sa_family);
     }
   set_state (self, LRD_RELAY_CLIENT_SEARCHING);
   self->next_round_us = now_us;
@@ -1590,9 +1546,7 @@ lrd_relay_client_new (LrClock *clock,
   self->clock = clock != NULL ? lr_clock_ref (clock) : lr_clock_new_system ();
   lr_relay_choice_init (&self->choice, self->clock);
   self->wg_port = wg_port;
-  self->wg_addr.sin_family = AF_INET;
-  self->wg_addr.sin_port = htons (wg_port);
-  self->wg_addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  lr_addr_set_ipv4 (&self->wg_addr, INADDR_LOOPBACK, wg_port);
   return self;
 }
 
@@ -1728,9 +1682,10 @@ lrd_relay_client_stop (LrdRelayClient *self)
   flush_changed (self);
 }
 
-GInetSocketAddress *
+gboolean
 lrd_relay_client_add_peer (LrdRelayClient  *self,
                            guint64          peer_id,
+                           LrAddr          *out_endpoint,
                            GError         **error)
 {
   g_autoptr(GSocket) socket = NULL;
@@ -1740,31 +1695,34 @@ lrd_relay_client_add_peer (LrdRelayClient  *self,
   guint64 *key;
   Peer *peer;
 
-  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   peer = g_hash_table_lookup (self->peers, &peer_id);
   if (peer != NULL)
-    return g_object_ref (peer->address);
+    {
+      *out_endpoint = peer->address;
+      return TRUE;
+    }
 
   socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP,
                          error);
   if (socket == NULL)
-    return NULL;
+    return FALSE;
   g_socket_set_blocking (socket, FALSE);
   loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   address = g_inet_socket_address_new (loopback, 0);
   if (!g_socket_bind (socket, address, FALSE, error))
-    return NULL;
+    return FALSE;
   local = g_socket_get_local_address (socket, error);
   if (local == NULL)
-    return NULL;
+    return FALSE;
 
   peer = g_new0 (Peer, 1);
   peer->self = self;
   peer->id = peer_id;
   peer->socket = g_steal_pointer (&socket);
-  peer->address = G_INET_SOCKET_ADDRESS (g_steal_pointer (&local));
+  lr_addr_from_gaddress (&peer->address, G_INET_SOCKET_ADDRESS (local));
   lr_link_quality_init (&peer->quality, self->clock);
   peer->next_probe_id = g_random_int ();
   peer->inbound = take_held_for_unknown (self, peer_id);
@@ -1774,7 +1732,8 @@ lrd_relay_client_add_peer (LrdRelayClient  *self,
   key = g_new (guint64, 1);
   *key = peer_id;
   g_hash_table_insert (self->peers, key, peer);
-  return g_object_ref (peer->address);
+  *out_endpoint = peer->address;
+  return TRUE;
 }
 
 /**
@@ -1800,7 +1759,7 @@ lrd_relay_client_peer_ready (LrdRelayClient *self,
   held = take_held (&peer->inbound, lr_clock_now_us (self->clock));
   if (held != NULL)
     (void) sendto (g_socket_get_fd (peer->socket), held->data, held->length, MSG_DONTWAIT,
-                   (const struct sockaddr *) &self->wg_addr, sizeof self->wg_addr);
+                   &self->wg_addr.u.sa, self->wg_addr.length);
 }
 
 void

@@ -46,6 +46,7 @@
 
 #include <gio/gio.h>
 
+#include "lr-addr.h"
 #include "lr-clock.h"
 #include "lr-link-quality.h"
 
@@ -91,14 +92,15 @@ void        lrd_relay_client_set_token      (LrdRelayClient      *self,
  * with set_token. */
 void        lrd_relay_client_stop           (LrdRelayClient      *self);
 
-/* Opens the loopback socket for @peer_id (lr-id.h as a number) and returns its address
- * (transfer full) to use as the peer's WireGuard endpoint. Adding a peer twice returns
+/* Opens the loopback socket for @peer_id (lr-id.h as a number) and gives its address in
+ * @out_endpoint, to use as the peer's WireGuard endpoint. Adding a peer twice returns
  * the same address. What WireGuard sends there before a relay is bound is held (the latest
  * datagram) and sent once one is. What a relay brings for the peer is held (the latest
  * datagram, also from before it was added) until lrd_relay_client_peer_ready() says
  * WireGuard knows the peer. */
-GInetSocketAddress *lrd_relay_client_add_peer    (LrdRelayClient  *self,
+gboolean            lrd_relay_client_add_peer    (LrdRelayClient  *self,
                                                   guint64          peer_id,
+                                                  LrAddr          *out_endpoint,
                                                   GError         **error);
 void                lrd_relay_client_peer_ready  (LrdRelayClient  *self,
                                                   guint64          peer_id);

@@ -22,14 +22,14 @@ lrd_wg_backend_default_init (LrdWgBackendInterface *iface)
 void
 lrd_wg_peer_config_clear (LrdWgPeerConfig *config)
 {
-  g_clear_object (&config->endpoint);
+  memset (&config->endpoint, 0, sizeof config->endpoint);
   g_clear_pointer (&config->allowed_ips, g_strfreev);
 }
 
 void
 lrd_wg_peer_stats_clear (LrdWgPeerStats *stats)
 {
-  g_clear_object (&stats->endpoint);
+  memset (&stats->endpoint, 0, sizeof stats->endpoint);
 }
 
 void

@@ -14,6 +14,7 @@
 
 #include <gio/gio.h>
 
+#include "lr-addr.h"
 #include "lr-key.h"
 
 G_BEGIN_DECLS
@@ -44,7 +45,7 @@ GQuark lrd_wg_error_quark (void);
 typedef struct
 {
   LrKey           public_key;
-  GInetSocketAddress *endpoint;          /* nullable: no endpoint known yet */
+  LrAddr          endpoint;              /* length 0: no endpoint known yet */
   char          **allowed_ips;           /* CIDR strings, e.g. "10.66.0.7/32" */
   guint           persistent_keepalive;  /* seconds, 0 = off */
 } LrdWgPeerConfig;
@@ -52,7 +53,7 @@ typedef struct
 typedef struct
 {
   LrKey public_key;
-  GInetSocketAddress *endpoint;          /* nullable */
+  LrAddr   endpoint;                     /* length 0: none */
   guint64  rx_bytes;
   guint64  tx_bytes;
   gint64   last_handshake_unix;          /* seconds, 0 = never */

@@ -674,9 +674,9 @@ nm_set_peer_async (LrdWgBackend          *backend,
   public_key = lr_key_to_base64 (&config->public_key);
   peer = nm_wireguard_peer_new ();
   nm_wireguard_peer_set_public_key (peer, public_key, TRUE);
-  if (config->endpoint != NULL)
+  if (lr_addr_is_set (&config->endpoint))
     {
-      g_autofree char *endpoint = lr_wg_uapi_format_endpoint (config->endpoint);
+      g_autofree char *endpoint = lr_addr_to_string (&config->endpoint);
 
       nm_wireguard_peer_set_endpoint (peer, endpoint, TRUE);
     }
@@ -760,7 +760,7 @@ nm_get_stats_async (LrdWgBackend        *backend,
       if (!lr_key_from_base64 (nm_wireguard_peer_get_public_key (peer), &entry.public_key))
         continue;
       if (endpoint != NULL)
-        entry.endpoint = lr_wg_uapi_parse_endpoint (endpoint);
+        lr_addr_parse (endpoint, &entry.endpoint);
       g_array_append_val (stats, entry);
     }
 

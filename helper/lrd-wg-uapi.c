@@ -854,9 +854,9 @@ uapi_set_peer_async (LrdWgBackend          *backend,
   request = g_string_new ("set=1\n");
   lr_wg_uapi_append_key (request, "public_key", &peer->public_key);
   g_string_append (request, "replace_allowed_ips=true\n");
-  if (peer->endpoint != NULL)
+  if (lr_addr_is_set (&peer->endpoint))
     {
-      g_autofree char *endpoint = lr_wg_uapi_format_endpoint (peer->endpoint);
+      g_autofree char *endpoint = lr_addr_to_string (&peer->endpoint);
 
       g_string_append_printf (request, "endpoint=%s\n", endpoint);
     }
@@ -926,7 +926,7 @@ get_cb (GObject      *object,
       LrdWgPeerStats entry = { 0 };
 
       entry.public_key = peer->public_key;
-      entry.endpoint = peer->endpoint != NULL ? g_object_ref (peer->endpoint) : NULL;
+      entry.endpoint = peer->endpoint;
       entry.rx_bytes = peer->rx_bytes;
       entry.tx_bytes = peer->tx_bytes;
       entry.last_handshake_unix = peer->last_handshake_sec;

@@ -17,7 +17,6 @@
 void
 lr_wg_uapi_peer_clear (LrWgUapiPeer *peer)
 {
-  g_clear_object (&peer->endpoint);
   g_clear_pointer (&peer->allowed_ips, g_ptr_array_unref);
 }
 
@@ -117,53 +116,6 @@ parse_errno (const char *value,
 
   *out = negative ? -(int) magnitude : (int) magnitude;
   return TRUE;
-}
-
-/**
- * lr_wg_uapi_parse_endpoint:
- * @value: `1.2.3.4:51820` or `[2001:db8::1]:51820`, as WireGuard prints endpoints
- *
- * Numeric only: nothing here ever needs a resolver.
- *
- * Returns: (transfer full) (nullable): the address, or %NULL if @value is not one
- */
-GInetSocketAddress *
-lr_wg_uapi_parse_endpoint (const char *value)
-{
-  const char *colon = strrchr (value, ':');
-  g_autofree char *host = NULL;
-  g_autoptr(GInetAddress) address = NULL;
-  guint64 port;
-
-  if (colon == NULL || colon == value)
-    return NULL;
-
-  if (!parse_decimal (colon + 1, strlen (colon + 1), G_MAXUINT16, &port) || port == 0)
-    return NULL;
-
-  /* IPv6 only in brackets, as wireguard-go prints it; IPv4 only as a dotted quad. Nothing
-   * that would need a resolver. */
-  if (value[0] == '[')
-    {
-      if (colon - value < 3 || colon[-1] != ']')
-        return NULL;
-      host = g_strndup (value + 1, colon - value - 2);
-      if (strchr (host, ':') == NULL)
-        return NULL;
-    }
-  else
-    {
-      host = g_strndup (value, colon - value);
-      for (const char *p = host; *p != '\0'; p++)
-        if (!g_ascii_isdigit (*p) && *p != '.')
-          return NULL;
-    }
-
-  address = g_inet_address_new_from_string (host);
-  if (address == NULL)
-    return NULL;
-
-  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (address, (guint16) port));
 }
 
 static char *
@@ -519,12 +471,8 @@ get_line (gpointer     user_data,
     }
   else if (strcmp (key, "endpoint") == 0)
     {
-      GInetSocketAddress *endpoint = lr_wg_uapi_parse_endpoint (value);
-
-      if (endpoint == NULL)
+      if (!lr_addr_parse (value, &peer->endpoint))
         return bad_value (error, line_number, key);
-      g_clear_object (&peer->endpoint);
-      peer->endpoint = endpoint;
     }
   else if (strcmp (key, "allowed_ip") == 0)
     {
@@ -635,20 +583,3 @@ lr_wg_uapi_append_key (GString     *request,
   sodium_memzero (hex, sizeof hex);
 }
 
-/**
- * lr_wg_uapi_format_endpoint:
- *
- * Returns: (transfer full): `1.2.3.4:51820` or `[2001:db8::1]:51820`
- */
-char *
-lr_wg_uapi_format_endpoint (GInetSocketAddress *address)
-{
-  GInetAddress *inet = g_inet_socket_address_get_address (address);
-  g_autofree char *text = g_inet_address_to_string (inet);
-  guint16 port = g_inet_socket_address_get_port (address);
-
-  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
-    return g_strdup_printf ("[%s]:%u", text, port);
-
-  return g_strdup_printf ("%s:%u", text, port);
-}

@@ -11,6 +11,7 @@
 
 #include <gio/gio.h>
 
+#include "lr-addr.h"
 #include "lr-key.h"
 
 G_BEGIN_DECLS
@@ -27,7 +28,7 @@ typedef struct
 {
   LrKey               public_key;
   gboolean            has_preshared_key;
-  GInetSocketAddress *endpoint;              /* nullable */
+  LrAddr              endpoint;              /* length 0: none */
   GPtrArray          *allowed_ips;           /* (element-type utf8): canonical CIDR strings */
   guint64             rx_bytes;
   guint64             tx_bytes;
@@ -60,8 +61,6 @@ gboolean        lr_wg_uapi_parse_set         (const char     *text,
 void            lr_wg_uapi_append_key        (GString        *request,
                                               const char     *name,
                                               const LrKey    *key);
-char           *lr_wg_uapi_format_endpoint   (GInetSocketAddress *address);
-GInetSocketAddress *lr_wg_uapi_parse_endpoint (const char    *value);
 gboolean        lr_wg_uapi_check_cidr        (const char     *cidr,
                                               GError        **error);
 

@@ -121,8 +121,12 @@ backend_set_peer_async (LrdWgBackend          *backend,
   g_autofree char *host = NULL;
 
   /* The port is the relay client's, different every run: the host says whose it is. */
-  if (peer->endpoint != NULL)
-    host = g_inet_address_to_string (g_inet_socket_address_get_address (peer->endpoint));
+  if (lr_addr_is_set (&peer->endpoint))
+    {
+      g_autoptr(GInetSocketAddress) endpoint = lr_addr_to_gaddress (&peer->endpoint);
+
+      host = g_inet_address_to_string (g_inet_socket_address_get_address (endpoint));
+    }
   record (backend, g_strdup_printf ("set %s %s keepalive=%u endpoint=%s", key, ips,
                                     peer->persistent_keepalive,
                                     host != NULL ? host : "none"),

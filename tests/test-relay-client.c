@@ -154,21 +154,22 @@ add_peer (LrdRelayClient *client,
           guint64         peer)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInetSocketAddress) address = lrd_relay_client_add_peer (client, peer, &error);
-  g_autoptr(GInetSocketAddress) again = NULL;
+  g_autoptr(GInetSocketAddress) gaddress = NULL;
+  LrAddr address, again;
   g_autofree char *ip = NULL;
 
+  g_assert_true (lrd_relay_client_add_peer (client, peer, &address, &error));
   g_assert_no_error (error);
-  g_assert_nonnull (address);
-  ip = g_inet_address_to_string (g_inet_socket_address_get_address (address));
+  gaddress = lr_addr_to_gaddress (&address);
+  g_assert_nonnull (gaddress);
+  ip = g_inet_address_to_string (g_inet_socket_address_get_address (gaddress));
   g_assert_cmpstr (ip, ==, "127.0.0.1");
-  again = lrd_relay_client_add_peer (client, peer, &error);
+  g_assert_true (lrd_relay_client_add_peer (client, peer, &again, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (g_inet_socket_address_get_port (again), ==,
-                    g_inet_socket_address_get_port (address));
+  g_assert_cmpuint (lr_addr_get_port (&again), ==, lr_addr_get_port (&address));
   /* As the helper does once WireGuard has the peer. */
   lrd_relay_client_peer_ready (client, peer);
-  return g_inet_socket_address_get_port (address);
+  return lr_addr_get_port (&address);
 }
 
 /* Starts A and B on @candidates with good tokens and waits until both are bound. */
@@ -340,7 +341,7 @@ test_early_peer (Fixture       *f,
   g_autofree char *token_b = NULL;
   gint64 expires_us = (now_s () + 3600) * G_USEC_PER_SEC;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInetSocketAddress) address = NULL;
+  LrAddr address;
   guint8 sent[148], got[1600];
   struct sockaddr_in from;
   gssize n;
@@ -362,9 +363,9 @@ test_early_peer (Fixture       *f,
   run_for (300);
 
   /* B learns of A; until WireGuard has A, nothing reaches it. */
-  address = lrd_relay_client_add_peer (f->b, PEER_A, &error);
+  g_assert_true (lrd_relay_client_add_peer (f->b, PEER_A, &address, &error));
   g_assert_no_error (error);
-  f->b_for_a = g_inet_socket_address_get_port (address);
+  f->b_for_a = lr_addr_get_port (&address);
   g_assert_cmpint (receive (&f->wg_b, got, sizeof got, 300, NULL), ==, -1);
 
   lrd_relay_client_peer_ready (f->b, PEER_A);

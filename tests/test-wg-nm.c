@@ -256,8 +256,12 @@ set_peer (LrdWgBackend   *backend,
 
   peer.public_key = *public_key;
   if (endpoint != NULL)
-    peer.endpoint = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string (endpoint,
-                                                                                  port));
+    {
+      g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string (endpoint,
+                                                                                port);
+
+      g_assert_true (lr_addr_from_gaddress (&peer.endpoint, G_INET_SOCKET_ADDRESS (address)));
+    }
   peer.allowed_ips = g_strsplit (allowed_ips, ",", -1);
   peer.persistent_keepalive = 25;
   lrd_wg_backend_set_peer_async (backend, &peer, NULL, lrd_test_result_cb, &slot);
@@ -431,7 +435,7 @@ test_profile (NmLab         *lab,
   g_assert_cmpuint (stats->len, ==, 1);
   g_assert_cmpmem (g_array_index (stats, LrdWgPeerStats, 0).public_key.bytes, LR_KEY_LENGTH,
                    peer1.bytes, LR_KEY_LENGTH);
-  g_assert_nonnull (g_array_index (stats, LrdWgPeerStats, 0).endpoint);
+  g_assert_true (lr_addr_is_set (&g_array_index (stats, LrdWgPeerStats, 0).endpoint));
 
   down (backend);
   g_assert_true (wait_for (profile_gone, nm, 5));

@@ -127,8 +127,12 @@ set_peer (LrdWgBackend    *backend,
 
   peer.public_key = *public_key;
   if (endpoint != NULL)
-    peer.endpoint = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string (endpoint,
-                                                                                  port));
+    {
+      g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string (endpoint,
+                                                                                port);
+
+      g_assert_true (lr_addr_from_gaddress (&peer.endpoint, G_INET_SOCKET_ADDRESS (address)));
+    }
   peer.allowed_ips = g_strsplit (allowed_ip, ",", -1);
   lrd_wg_backend_set_peer_async (backend, &peer, NULL, lrd_test_result_cb, &slot);
   result = lrd_test_wait (&slot);
@@ -246,8 +250,8 @@ test_tunnel (Lab           *lab,
   g_assert_cmpuint (peer->tx_bytes, >, 0);
   g_assert_cmpint (peer->last_handshake_unix, >, 0);
   g_assert_cmpint (ABS (peer->last_handshake_unix - g_get_real_time () / G_USEC_PER_SEC), <, 60);
-  g_assert_nonnull (peer->endpoint);
-  endpoint = lr_wg_uapi_format_endpoint (peer->endpoint);
+  g_assert_true (lr_addr_is_set (&peer->endpoint));
+  endpoint = lr_addr_to_string (&peer->endpoint);
   g_assert_cmpstr (endpoint, ==, "198.18.0.2:51821");
   g_clear_pointer (&stats, g_array_unref);
 
