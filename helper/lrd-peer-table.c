@@ -68,17 +68,28 @@ lrd_peer_table_init (LrdPeerTable *self)
 
 /* What the relay client reports */
 
+/* Refreshes the link of the peer @number, or every link when @all. */
 static void
-relay_changed_cb (LrdRelayClient *relay,
-                  gpointer        user_data)
+refresh_links (LrdPeerTable *self,
+               gboolean      all,
+               guint64       number)
 {
-  LrdPeerTable *self = user_data;
   GHashTableIter iter;
   LrdPeerLink *link;
 
   g_hash_table_iter_init (&iter, self->links);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &link))
-    lrd_peer_link_refresh (link);
+    {
+      if (all || lrd_peer_link_get_number (link) == number)
+        lrd_peer_link_refresh (link);
+    }
+}
+
+static void
+relay_changed_cb (LrdRelayClient *relay,
+                  gpointer        user_data)
+{
+  refresh_links (user_data, TRUE, 0);
 }
 
 static void
@@ -86,16 +97,7 @@ relay_peer_changed_cb (LrdRelayClient *relay,
                        guint64         number,
                        gpointer        user_data)
 {
-  LrdPeerTable *self = user_data;
-  GHashTableIter iter;
-  LrdPeerLink *link;
-
-  g_hash_table_iter_init (&iter, self->links);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &link))
-    {
-      if (lrd_peer_link_get_number (link) == number)
-        lrd_peer_link_refresh (link);
-    }
+  refresh_links (user_data, FALSE, number);
 }
 
 LrdPeerTable *

@@ -280,6 +280,19 @@ b_bound (Fixture *f)
   return lrd_relay_client_get_state (f->b) == LRD_RELAY_CLIENT_BOUND;
 }
 
+/* Starts @client as @peer on the fixture's first relay, which runs already. */
+static void
+start_client (Fixture        *f,
+              LrdRelayClient *client,
+              guint64         peer)
+{
+  g_autofree char *endpoint = endpoint_of (&f->relay);
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, peer, now_s () + 3600);
+
+  lrd_relay_client_set_candidates (client, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (client, token, (now_s () + 3600) * G_USEC_PER_SEC);
+}
+
 /* WireGuard's first handshake initiation goes out the moment the peer is configured, before
  * any relay is bound: it is held and sent once one is, so the handshake does not wait for
  * WireGuard's retry five seconds later. */
@@ -287,26 +300,16 @@ static void
 test_first_packet (Fixture       *f,
                    gconstpointer  data)
 {
-  g_autofree char *endpoint = NULL;
-  g_autofree char *token_a = NULL;
-  g_autofree char *token_b = NULL;
-  gint64 expires_us = (now_s () + 3600) * G_USEC_PER_SEC;
   guint8 sent[148], later[148], got[1600];
   struct sockaddr_in from;
   gssize n;
 
   relay_process_start (&f->relay, NULL);
-  endpoint = endpoint_of (&f->relay);
-  token_a = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
-  token_b = relay_process_mint (&f->relay, PARTY, PEER_B, now_s () + 3600);
-
-  lrd_relay_client_set_candidates (f->b, (const char * const[]) { endpoint, NULL });
-  lrd_relay_client_set_token (f->b, token_b, expires_us);
+  start_client (f, f->b, PEER_B);
   f->b_for_a = add_peer (f->b, PEER_A);
   g_assert_true (wait_until (f, b_bound, TIMEOUT_MS));
 
-  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
-  lrd_relay_client_set_token (f->a, token_a, expires_us);
+  start_client (f, f->a, PEER_A);
   f->a_for_b = add_peer (f->a, PEER_B);
   g_assert_cmpint (lrd_relay_client_get_state (f->a), !=, LRD_RELAY_CLIENT_BOUND);
 
@@ -336,10 +339,6 @@ static void
 test_early_peer (Fixture       *f,
                  gconstpointer  data)
 {
-  g_autofree char *endpoint = NULL;
-  g_autofree char *token_a = NULL;
-  g_autofree char *token_b = NULL;
-  gint64 expires_us = (now_s () + 3600) * G_USEC_PER_SEC;
   g_autoptr(GError) error = NULL;
   LrAddr address;
   guint8 sent[148], got[1600];
@@ -347,13 +346,8 @@ test_early_peer (Fixture       *f,
   gssize n;
 
   relay_process_start (&f->relay, NULL);
-  endpoint = endpoint_of (&f->relay);
-  token_a = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
-  token_b = relay_process_mint (&f->relay, PARTY, PEER_B, now_s () + 3600);
-  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
-  lrd_relay_client_set_candidates (f->b, (const char * const[]) { endpoint, NULL });
-  lrd_relay_client_set_token (f->a, token_a, expires_us);
-  lrd_relay_client_set_token (f->b, token_b, expires_us);
+  start_client (f, f->a, PEER_A);
+  start_client (f, f->b, PEER_B);
   f->a_for_b = add_peer (f->a, PEER_B);
   g_assert_true (wait_until (f, both_bound, TIMEOUT_MS));
 
