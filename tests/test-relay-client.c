@@ -584,11 +584,14 @@ test_peer_latency (Fixture       *f,
 }
 
 /* A UDP socket posing as a relay, so the test can send the client anything from the
- * relay's address; it answers PING with PONG and BIND with BOUND like the real one. */
+ * relay's address; it answers PING with PONG and BIND with BOUND like the real one. Its
+ * PONGs look @extra_rtt_ms slower than they are (the client reads the RTT from the send
+ * time the PING carries), so that a real relay, slow under load, can still be the nearer. */
 static guint
 serve_fake_relay (UdpClient *fake,
                   int        ms,
-                  guint16    bind_error)
+                  guint16    bind_error,
+                  guint      extra_rtt_ms)
 {
   gint64 deadline = g_get_monotonic_time () + ms * 1000;
   guint pings = 0;
@@ -614,6 +617,17 @@ serve_fake_relay (UdpClient *fake,
         {
           pings++;
           buffer[1] = LR_RELAY_FRAME_PONG;
+          if (n >= LR_RELAY_FRAME_HEADER_SIZE + 8 && extra_rtt_ms > 0)
+            {
+              guint8 *sent = buffer + LR_RELAY_FRAME_HEADER_SIZE;
+              guint64 sent_us = 0;
+
+              for (guint i = 0; i < 8; i++)
+                sent_us = sent_us << 8 | sent[i];
+              sent_us -= (guint64) extra_rtt_ms * 1000;
+              for (int i = 7; i >= 0; i--, sent_us >>= 8)
+                sent[i] = sent_us & 0xff;
+            }
           sendto (fake->fd, buffer, n, 0, (struct sockaddr *) &from, length);
         }
       else if (n >= LR_RELAY_FRAME_HEADER_SIZE && buffer[0] == 0x81 &&
@@ -647,7 +661,7 @@ test_garbage (Fixture       *f,
   lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
   lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
   add_peer (f->a, PEER_B);
-  serve_fake_relay (&fake, 1500, 0);
+  serve_fake_relay (&fake, 1500, 0, 0);
   g_assert_cmpint (lrd_relay_client_get_state (f->a), ==, LRD_RELAY_CLIENT_BOUND);
   local = lrd_relay_client_dup_relay_socket_address (f->a);
   client_port = g_inet_socket_address_get_port (local);
@@ -692,7 +706,7 @@ test_garbage (Fixture       *f,
     }
 
   /* Still alive and still talking to its relay. */
-  g_assert_cmpuint (serve_fake_relay (&fake, 2500, 0), >=, 1);
+  g_assert_cmpuint (serve_fake_relay (&fake, 2500, 0, 0), >=, 1);
   /* What went to WireGuard was DATA for the peer, never anything else: drain it. */
   while (udp_client_recv (&f->wg_a, got, sizeof got, 0, NULL) >= 0)
     ;
@@ -751,7 +765,7 @@ test_full (Fixture       *f,
   lrd_relay_client_set_candidates (f->a, (const char * const[]) {
     fake_endpoint, endpoint, NULL });
   lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
-  serve_fake_relay (&fake, 2000, LR_RELAY_FRAME_ERROR_FULL);
+  serve_fake_relay (&fake, 2000, LR_RELAY_FRAME_ERROR_FULL, 0);
   g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
   g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint);
   g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), fake_endpoint));
@@ -913,7 +927,8 @@ test_drop_binding (Fixture       *f,
     endpoint, fake_endpoint, NULL });
   lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
   f->a_for_b = add_peer (f->a, PEER_B);
-  serve_fake_relay (&fake, 1500, 0);
+  /* The real relay, listed first, must be the chosen one: the stand-in looks 50 ms away. */
+  serve_fake_relay (&fake, 1500, 0, 50);
   g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
   g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint);
 
