@@ -51,7 +51,8 @@ test_join_answer (void)
   g_assert_cmpstr (answer->peer->virtual_ip, ==, "10.66.0.1");
   g_assert_cmpstr (answer->token, ==, TOKEN);
   g_assert_cmpstr (answer->relay_token, ==, "opaque-relay-token");
-  g_assert_cmpint (answer->relay_token_expires_at, ==, g_date_time_to_unix (expiry) * G_USEC_PER_SEC);
+  g_assert_cmpint (answer->relay_token_expires_at, ==,
+                   g_date_time_to_unix (expiry) * G_USEC_PER_SEC);
   /* The relay the server described oddly is skipped, the others kept in order. */
   g_assert_cmpuint (g_strv_length (answer->relays), ==, 2);
   g_assert_cmpstr (answer->relays[0], ==, "198.18.0.1:3478");

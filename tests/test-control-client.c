@@ -125,7 +125,8 @@ relay_token_error (Fixture    *f,
   return error;
 }
 
-#define ERROR_BODY(code, message) "{\"error\": {\"code\": \"" code "\", \"message\": \"" message "\"}}"
+#define ERROR_BODY(code, message) \
+  "{\"error\": {\"code\": \"" code "\", \"message\": \"" message "\"}}"
 
 /* The code names the error, whatever the message says. */
 static void
@@ -184,7 +185,8 @@ test_bad_answers (Fixture       *f,
 {
   g_autoptr(GError) not_json = join_error (f, 201, "this is not JSON");
   g_autoptr(GError) not_answer = join_error (f, 201, "{\"party\": 5}");
-  g_autoptr(GError) no_token = relay_token_error (f, 200, "{\"expires_at\": \"2026-12-03T07:00:00Z\"}");
+  g_autoptr(GError) no_token = relay_token_error (f, 200,
+                                                  "{\"expires_at\": \"2026-12-03T07:00:00Z\"}");
   g_autoptr(GError) escape = join_error (f, 400, ERROR_BODY ("invalid_json",
                                                              "bad\\u001b[2Jbody"));
 

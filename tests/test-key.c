@@ -77,8 +77,8 @@ test_strict (void)
   /* A failed parse leaves the output alone. */
   g_assert_cmpuint (key.bytes[0], ==, 0x42);
   /* Upper-case hex is hex too. */
-  g_assert_true (lr_key_from_hex ("8520F0098930A754748B7DDCB43EF75A0DBF3A0D26381AF4EBA4A98EAA9B4E6A",
-                                  64, &key));
+  g_assert_true (lr_key_from_hex ("8520F0098930A754748B7DDCB43EF75A"
+                                  "0DBF3A0D26381AF4EBA4A98EAA9B4E6A", 64, &key));
 }
 
 int
