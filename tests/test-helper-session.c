@@ -133,7 +133,7 @@ backend_set_peer_async (LrdWgBackend          *backend,
           FALSE, callback, user_data);
 }
 
-/* Not recorded: the path manager reads the counters every 2 s, whatever the test does. */
+/* Not recorded: the peer table reads the counters every 2 s, whatever the test does. */
 static void
 backend_get_stats_async (LrdWgBackend        *backend,
                          GCancellable        *cancellable,
