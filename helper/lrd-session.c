@@ -42,6 +42,7 @@ struct _LrdSession
   /* Set once the server has answered a create or join, or from the saved party. */
   LrdSavedParty             *party;
   LrdPartyEvents            *events;      /* while in the party */
+  const char                *state;       /* an LRD_STATE_ string, shown as State */
   guint                      heartbeat_interval_ms;
 
   GCancellable              *join_cancellable;   /* while a create or join is in flight */
@@ -161,7 +162,8 @@ lrd_session_new (LrdHelper1               *iface,
   self->listen_port = listen_port;
 
   reset_properties (self);
-  lrd_helper1_set_state (iface, LRD_STATE_IDLE);
+  self->state = LRD_STATE_IDLE;
+  lrd_helper1_set_state (iface, self->state);
   lrd_helper1_set_last_error (iface, "");
   lrd_helper1_set_nat_mapping (iface, "unknown");
   lrd_helper1_set_nat_filtering (iface, "unknown");
@@ -229,18 +231,14 @@ lrd_nat_type_name (const char *mapping,
   return "port-restricted cone";
 }
 
-static const char *
-get_state (LrdSession *self)
-{
-  return lrd_helper1_get_state (self->iface);
-}
-
+/* @state: one of the LRD_STATE_ strings (static) */
 static void
 set_state (LrdSession *self,
            const char *state)
 {
-  if (g_strcmp0 (get_state (self), state) != 0)
-    g_info ("State: %s → %s", get_state (self), state);
+  if (g_strcmp0 (self->state, state) != 0)
+    g_info ("State: %s → %s", self->state, state);
+  self->state = state;
   lrd_helper1_set_state (self->iface, state);
 }
 
