@@ -821,7 +821,7 @@ test_revoked (Fixture       *f,
   g_signal_connect (f->a, "token-needed", G_CALLBACK (token_needed_cb), f);
   lrd_relay_client_set_candidates (f->a, (const char * const[]) { fake_endpoint, NULL });
   lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
-  serve_fake_relay (&fake, 2500, LR_RELAY_FRAME_ERROR_REVOKED);
+  serve_fake_relay (&fake, 2500, LR_RELAY_FRAME_ERROR_REVOKED, 0);
   g_assert_true (wait_until (f, a_failed, TIMEOUT_MS));
   g_assert_cmpuint (f->token_needed, ==, 1);
   g_assert_nonnull (strstr (lrd_relay_client_get_problem (f->a), "no longer in the party"));
