@@ -33,7 +33,12 @@ struct _LrdSharedPort
   GSource      *source4;
   GSource      *source6;
   guint64       n_read;
+  /* One IP datagram of any size: a STUN server may pad its answer (coturn answers a padded
+   * request with about 1600 bytes), and a reassembled datagram can be that long. */
+  guint8       *buffer;
 };
+
+#define BUFFER_SIZE 65536
 
 G_DEFINE_FINAL_TYPE (LrdSharedPort, lrd_shared_port, G_TYPE_OBJECT)
 
@@ -189,6 +194,7 @@ lrd_shared_port_finalize (GObject *object)
   for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
     if (*fds[i] >= 0)
       close (*fds[i]);
+  g_free (self->buffer);
 
   G_OBJECT_CLASS (lrd_shared_port_parent_class)->finalize (object);
 }
@@ -227,6 +233,7 @@ static void
 lrd_shared_port_init (LrdSharedPort *self)
 {
   self->raw4 = self->raw6 = self->route4 = self->route6 = -1;
+  self->buffer = g_malloc (BUFFER_SIZE);
 }
 
 /* The payload of a datagram that passed the filter (and the checks here), by its kind. */
@@ -310,7 +317,8 @@ readable_cb (int          fd,
              gpointer     user_data)
 {
   g_autoptr(LrdSharedPort) self = g_object_ref (LRD_SHARED_PORT (user_data));
-  guint8 buffer[60 + 8 + LRD_SHARED_PORT_MAX_PAYLOAD];
+  guint8 *buffer = self->buffer;
+  gsize size = BUFFER_SIZE;
 
   for (guint i = 0; i < MAX_PER_WAKEUP; i++)
     {
@@ -318,7 +326,7 @@ readable_cb (int          fd,
       socklen_t sender_length = sizeof sender;
       ssize_t n;
 
-      n = recvfrom (fd, buffer, sizeof buffer, MSG_DONTWAIT | MSG_TRUNC,
+      n = recvfrom (fd, buffer, size, MSG_DONTWAIT | MSG_TRUNC,
                     (struct sockaddr *) &sender, &sender_length);
       if (n < 0)
         {
@@ -327,8 +335,7 @@ readable_cb (int          fd,
           break;
         }
       self->n_read++;
-      /* Truncated: larger than any message we take. */
-      if ((gsize) n > sizeof buffer)
+      if ((gsize) n > size)
         continue;
       if (fd == self->raw4)
         handle_ipv4 (self, buffer, n);

@@ -43,7 +43,8 @@ G_BEGIN_DECLS
 #define LRD_TYPE_SHARED_PORT (lrd_shared_port_get_type ())
 G_DECLARE_FINAL_TYPE (LrdSharedPort, lrd_shared_port, LRD, SHARED_PORT, GObject)
 
-/* The largest datagram taken or sent: far above any STUN or disco message. */
+/* The largest payload sent: far above any STUN request or disco message. Datagrams of any
+ * size are received. */
 #define LRD_SHARED_PORT_MAX_PAYLOAD 1200
 
 LrdSharedPort *lrd_shared_port_new        (guint16               port,

@@ -181,7 +181,15 @@ time_out (LrNatTypeProbe *self)
   switch (self->test)
     {
     case LR_NAT_TYPE_TEST_BINDING:
-      /* The server is unreachable from this port: nothing is known. */
+      /* Some servers answer a padded request with a padded answer (coturn sends about
+       * 1600 bytes), which a path that drops IP fragments loses: ask once more without
+       * padding before calling the server unreachable from this port. */
+      if (self->pad)
+        {
+          self->pad = FALSE;
+          start_test (self, LR_NAT_TYPE_TEST_BINDING);
+          break;
+        }
       finish (self);
       break;
     case LR_NAT_TYPE_TEST_FILTERING_IP_PORT:

@@ -48,13 +48,16 @@ G_BEGIN_DECLS
 
 /* RFC 8489 section 6.2.1 retransmits a request with a doubling timeout; a filtering test
  * expects silence as one of its answers, so each test is bounded: sent at 0, 250 and
- * 750 ms, given up at 1750 ms. In the worst case a full probe takes about 9 s. */
+ * 750 ms, given up at 1750 ms. Test 1 is asked once more without padding before the server
+ * counts as unreachable. A full probe takes at most about 9 s. */
 #define LR_NAT_TYPE_RTO_US         (250 * G_TIME_SPAN_MILLISECOND)
 #define LR_NAT_TYPE_TRANSMISSIONS  3
 #define LR_NAT_TYPE_TEST_TIMEOUT_US (1750 * G_TIME_SPAN_MILLISECOND)
 
 /* Requests are padded (RFC 5780 section 7.6) to this size, at least as large as any answer
- * lanrage-relay gives, so the relay's amplification budget never drops an answer. */
+ * lanrage-relay gives, so the relay's amplification budget never drops an answer. Other
+ * servers may answer a padded request with a much larger answer (coturn pads it to about
+ * 1600 bytes). */
 #define LR_NAT_TYPE_REQUEST_SIZE   100
 
 /* The classic (RFC 3489) names. "open" is no NAT and no filtering; a host with no NAT

@@ -21,6 +21,7 @@ typedef enum
   SERVER_BASIC,             /* no second address: no OTHER-ADDRESS */
   SERVER_IGNORES_CHANGE,    /* sends OTHER-ADDRESS but answers from where it was asked */
   SERVER_REFUSES_PADDING,   /* a 420 for PADDING, like a server without RFC 5780's */
+  SERVER_PADDED_ANSWER_LOST, /* answers padding with fragments the path loses */
 } ServerKind;
 
 typedef struct
@@ -78,6 +79,8 @@ static const Row rows[] = {
   { "server-ignores-change-request", AF_INET, TRUE, EI, APD, TRUE, FALSE,
     SERVER_IGNORES_CHANGE, 0, TRUE, FALSE, UNK, UNK, LR_NAT_TYPE_UNKNOWN, TRUE },
   { "server-refuses-padding", AF_INET, TRUE, EI, AD, TRUE, FALSE, SERVER_REFUSES_PADDING, 0,
+    TRUE, TRUE, EI, AD, LR_NAT_TYPE_RESTRICTED_CONE, TRUE },
+  { "padded-answers-lost", AF_INET, TRUE, EI, AD, TRUE, FALSE, SERVER_PADDED_ANSWER_LOST, 0,
     TRUE, TRUE, EI, AD, LR_NAT_TYPE_RESTRICTED_CONE, TRUE },
   { "lossy", AF_INET, TRUE, EI, EI, TRUE, FALSE, SERVER_RFC5780, 2,
     TRUE, TRUE, EI, EI, LR_NAT_TYPE_FULL_CONE, TRUE },
@@ -256,6 +259,9 @@ sim_send (Sim                    *sim,
 
   if (sim->to_server++ < sim->row->lose_first || sim->row->blocked)
     return;
+  if (sim->row->server == SERVER_PADDED_ANSWER_LOST &&
+      lr_stun_message_find (&message, LR_STUN_ATTR_PADDING) != NULL)
+    return;
   mapped = sim_map (sim, &request->destination);
 
   for (guint i = 0; i < 4; i++)
@@ -391,7 +397,7 @@ test_row (gconstpointer data)
       g_assert_true (lr_stun_address_equal (&result->public_endpoint, &expected));
       g_assert_cmpint (result->behind_nat, ==, row->nat);
     }
-  /* Bounded: five tests of at most 1.75 s each, plus a restart without padding. */
+  /* Bounded: five tests of at most 1.75 s each, plus test 1 again without padding. */
   g_assert_cmpint (took, <=, 6 * LR_NAT_TYPE_TEST_TIMEOUT_US);
 
   sim_clear (&sim);
@@ -519,8 +525,24 @@ test_schedule (void)
   g_assert_cmpint (lr_nat_type_probe_next (probe, &request, &wake_us), ==, LR_NAT_TYPE_PROBE_SEND);
   g_assert_cmpint (lr_nat_type_probe_next (probe, &request, &wake_us), ==, LR_NAT_TYPE_PROBE_WAIT);
   g_assert_cmpint (wake_us, ==, LR_NAT_TYPE_TEST_TIMEOUT_US);
-  lr_clock_advance (clock, LR_NAT_TYPE_TEST_TIMEOUT_US);
+  lr_clock_advance (clock, LR_NAT_TYPE_TEST_TIMEOUT_US - 750000);
+  /* Once more without padding, a new transaction, then the server is unreachable. */
+  g_assert_cmpint (lr_nat_type_probe_next (probe, &request, &wake_us), ==, LR_NAT_TYPE_PROBE_SEND);
+  g_assert_cmpint (request.test, ==, LR_NAT_TYPE_TEST_BINDING);
+  g_assert_cmpuint (request.length, <, LR_NAT_TYPE_REQUEST_SIZE);
+  g_assert_true (memcmp (request.transaction_id, first_id, 12) != 0);
+  for (guint i = 1; i < LR_NAT_TYPE_TRANSMISSIONS; i++)
+    {
+      g_assert_cmpint (lr_nat_type_probe_next (probe, &request, &wake_us), ==,
+                       LR_NAT_TYPE_PROBE_WAIT);
+      lr_clock_advance (clock, wake_us - lr_clock_now_us (clock));
+      g_assert_cmpint (lr_nat_type_probe_next (probe, &request, &wake_us), ==,
+                       LR_NAT_TYPE_PROBE_SEND);
+    }
+  g_assert_cmpint (lr_nat_type_probe_next (probe, &request, &wake_us), ==, LR_NAT_TYPE_PROBE_WAIT);
+  lr_clock_advance (clock, wake_us - lr_clock_now_us (clock));
   g_assert_cmpint (lr_nat_type_probe_next (probe, &request, &wake_us), ==, LR_NAT_TYPE_PROBE_DONE);
+  g_assert_cmpint (lr_clock_now_us (clock), ==, 2 * LR_NAT_TYPE_TEST_TIMEOUT_US);
   g_assert_false (lr_nat_type_probe_get_result (probe)->reachable);
   g_assert_cmpint (lr_nat_type_probe_get_result (probe)->type, ==, LR_NAT_TYPE_UNKNOWN);
 }
