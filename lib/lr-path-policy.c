@@ -14,6 +14,9 @@
 #define PENDING_FRESH_US (3 * G_TIME_SPAN_SECOND)
 /* A direct path must lose this many of its last heartbeats before loss counts. */
 #define MIN_LOSS_SAMPLES 10
+/* Pings sent back to a peer's pings: at most one this often, so a peer cannot make us
+ * flood. */
+#define PING_BACK_US (1 * G_TIME_SPAN_SECOND)
 
 typedef struct
 {
@@ -62,6 +65,8 @@ struct _LrPathPolicy
   gboolean            quality_hysteresis;
   gint64              switches[LR_PATH_MAX_SWITCHES_PER_MINUTE];
   guint               n_switches;
+
+  gint64              last_ping_back_us;
 
   /* A pong that came while the guards held the path on the relay. */
   gboolean            have_pending;
@@ -560,6 +565,25 @@ lr_path_policy_network_changed (LrPathPolicy *self)
   reset_probing (self, now);
   if (self->state == LR_PATH_DIRECT)
     self->next_heartbeat_us = now;
+}
+
+void
+lr_path_policy_ping_received (LrPathPolicy        *self,
+                              const LrStunAddress *from)
+{
+  const LrPathCandidate *candidate;
+  gint64 now;
+
+  g_return_if_fail (self != NULL && from != NULL);
+
+  now = lr_clock_now_us (self->clock);
+  if (self->state != LR_PATH_RELAYED ||
+      (self->last_ping_back_us != 0 && now - self->last_ping_back_us < PING_BACK_US))
+    return;
+  self->last_ping_back_us = now;
+  candidate = find_candidate (self, from);
+  send_ping (self, now, from, candidate != NULL ? candidate->kind : LR_PATH_CANDIDATE_PUBLIC,
+             FALSE);
 }
 
 void

@@ -154,6 +154,13 @@ gboolean      lr_path_policy_pong_received   (LrPathPolicy          *self,
                                               const guint8          *transaction_id,
                                               const LrStunAddress   *from);
 
+/* A ping that opened from this peer, from @from (the disco layer answers it with a pong).
+ * While relayed, the peer is probing this way right now: one ping back to @from at once
+ * (at most one a second) lets both NATs open at the same time instead of at the next
+ * round. */
+void          lr_path_policy_ping_received   (LrPathPolicy          *self,
+                                              const LrStunAddress   *from);
+
 /* What to do now, one action at a time: TRUE with @action filled, FALSE when there is
  * nothing; then call again at lr_path_policy_get_wake_us() or after the next input. */
 gboolean      lr_path_policy_next            (LrPathPolicy          *self,

@@ -514,6 +514,38 @@ test_answers_from_elsewhere (void)
   sim_clear (&sim);
 }
 
+/* The peer's ping while relayed: one ping back at once (not at the next round), at most one
+ * a second, and its pong takes the path direct. */
+static void
+test_ping_back (void)
+{
+  LrStunAddress from, endpoint;
+  gint64 at;
+  Sim sim;
+
+  sim_init (&sim);
+  sim_add_path (&sim, "198.51.100.7:51820", FALSE, 0);
+  sim_set_candidates (&sim, NULL);
+  sim_run_until (&sim, 600 * S + 1);
+  at = sim_now (&sim);
+  /* Its packets come from a mapping no candidate names (a symmetric NAT on its side). */
+  sim_add_path (&sim, "198.51.100.7:30000", TRUE, 10 * MS);
+  from = sim.paths[1].address;
+  for (guint i = 0; i < 5; i++)
+    lr_path_policy_ping_received (sim.policy, &from);
+  sim_run_until (&sim, at + 5 * MS);
+  g_assert_cmpuint (sim_count (&sim, LR_PATH_ACTION_PING, at, at + 1), ==, 1);
+  sim_run_until (&sim, at + 20 * MS);
+  g_assert_true (lr_path_policy_get_endpoint (sim.policy, &endpoint));
+  g_assert_true (lr_stun_address_equal (&endpoint, &from));
+  g_assert_cmpint (sim_find (&sim, LR_PATH_ACTION_USE_DIRECT, at, 0), ==, at + 10 * MS);
+  /* While direct, the peer's pings change nothing here. */
+  lr_path_policy_ping_received (sim.policy, &sim.paths[0].address);
+  sim_run_until (&sim, at + 1 * S + 20 * MS);
+  g_assert_cmpuint (sim_count (&sim, LR_PATH_ACTION_PING, at + 20 * MS, at + 2 * S), ==, 4);
+  sim_clear (&sim);
+}
+
 static void
 test_unknown_pongs (void)
 {
@@ -774,6 +806,7 @@ main (int   argc,
   g_test_add_func ("/lr/path-policy/probe-at-once", test_probe_at_once);
   g_test_add_func ("/lr/path-policy/lan-preferred", test_lan_preferred);
   g_test_add_func ("/lr/path-policy/answers-from-elsewhere", test_answers_from_elsewhere);
+  g_test_add_func ("/lr/path-policy/ping-back", test_ping_back);
   g_test_add_func ("/lr/path-policy/unknown-pongs", test_unknown_pongs);
   g_test_add_func ("/lr/path-policy/quality-loss", test_quality_loss);
   g_test_add_func ("/lr/path-policy/quality-latency", test_quality_latency);
