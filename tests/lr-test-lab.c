@@ -231,6 +231,26 @@ lr_test_lab_spawn (const char         *netns,
   return process;
 }
 
+void
+lr_test_lab_stop (GSubprocess **process)
+{
+  if (*process == NULL)
+    return;
+  g_subprocess_send_signal (*process, SIGTERM);
+  g_subprocess_wait (*process, NULL, NULL);
+  g_clear_object (process);
+}
+
+void
+lr_test_lab_flush_log (const char *log_path)
+{
+  g_autofree char *log = NULL;
+
+  if (g_test_failed () && g_file_get_contents (log_path, &log, NULL, NULL))
+    g_test_message ("log of the lab's processes:\n%s", log);
+  g_unlink (log_path);
+}
+
 /* The lab */
 
 struct _LrTestLab

@@ -62,6 +62,12 @@ GSubprocess *lr_test_lab_spawn (const char         *netns,
                                 const char         *log_path,
                                 GSubprocessFlags    flags);
 
+/* Stops a process from lr_test_lab_spawn (SIGTERM, then waits) and clears the pointer. */
+void         lr_test_lab_stop      (GSubprocess **process);
+
+/* Shows the log at @log_path as test messages when the test failed; removes it either way. */
+void         lr_test_lab_flush_log (const char   *log_path);
+
 typedef struct _LrTestLab LrTestLab;
 
 /* The internet namespace "@prefix-inet" with its bridge and LR_TEST_LAB_SERVER_ADDRESS. */

@@ -119,21 +119,9 @@ fixture_set_up (Fixture       *fixture,
 }
 
 static void
-stop (GSubprocess **process)
-{
-  if (*process == NULL)
-    return;
-  g_subprocess_send_signal (*process, SIGTERM);
-  g_subprocess_wait (*process, NULL, NULL);
-  g_clear_object (process);
-}
-
-static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  data)
 {
-  g_autofree char *log = NULL;
-
   for (guint i = 0; i < 2; i++)
     {
       Side *side = &fixture->sides[i];
@@ -146,15 +134,13 @@ fixture_tear_down (Fixture       *fixture,
       g_clear_object (&side->port);
       g_clear_pointer (&side->policy, lr_path_policy_free);
       g_clear_pointer (&side->clock, lr_clock_unref);
-      stop (&side->wireguard);
+      lr_test_lab_stop (&side->wireguard);
       g_free (side->ifname);
     }
-  stop (&fixture->relay);
+  lr_test_lab_stop (&fixture->relay);
   lr_test_lab_kill_stragglers (fixture->lab);
   g_clear_pointer (&fixture->lab, lr_test_lab_free);
-  if (g_test_failed () && g_file_get_contents (fixture->log_path, &log, NULL, NULL))
-    g_test_message ("log of the lab's processes:\n%s", log);
-  g_unlink (fixture->log_path);
+  lr_test_lab_flush_log (fixture->log_path);
   g_free (fixture->log_path);
   g_free (fixture->prefix);
 }

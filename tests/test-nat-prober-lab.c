@@ -132,28 +132,14 @@ fixture_set_up (Fixture       *fixture,
 }
 
 static void
-stop (GSubprocess **process)
-{
-  if (*process == NULL)
-    return;
-  g_subprocess_send_signal (*process, SIGTERM);
-  g_subprocess_wait (*process, NULL, NULL);
-  g_clear_object (process);
-}
-
-static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  data)
 {
-  g_autofree char *log = NULL;
-
-  stop (&fixture->server);
-  stop (&fixture->wireguard);
+  lr_test_lab_stop (&fixture->server);
+  lr_test_lab_stop (&fixture->wireguard);
   lr_test_lab_kill_stragglers (fixture->lab);
   g_clear_pointer (&fixture->lab, lr_test_lab_free);
-  if (g_test_failed () && g_file_get_contents (fixture->log_path, &log, NULL, NULL))
-    g_test_message ("log of the lab's processes:\n%s", log);
-  g_unlink (fixture->log_path);
+  lr_test_lab_flush_log (fixture->log_path);
   g_free (fixture->log_path);
   g_free (fixture->router);
 }

@@ -144,31 +144,17 @@ lab_set_up (Lab           *lab,
 }
 
 static void
-stop (GSubprocess **process)
-{
-  if (*process == NULL)
-    return;
-  g_subprocess_send_signal (*process, SIGTERM);
-  g_subprocess_wait (*process, NULL, NULL);
-  g_clear_object (process);
-}
-
-static void
 lab_tear_down (Lab           *lab,
                gconstpointer  data)
 {
-  g_autofree char *log = NULL;
-
   g_clear_object (&lab->port);
-  stop (&lab->relay4);
-  stop (&lab->relay6);
-  stop (&lab->wg_a);
-  stop (&lab->wg_b);
+  lr_test_lab_stop (&lab->relay4);
+  lr_test_lab_stop (&lab->relay6);
+  lr_test_lab_stop (&lab->wg_a);
+  lr_test_lab_stop (&lab->wg_b);
   lr_test_lab_run (NULL, NULL, NULL, "ip", "netns", "del", lab->ns_a, NULL);
   lr_test_lab_run (NULL, NULL, NULL, "ip", "netns", "del", lab->ns_b, NULL);
-  if (g_test_failed () && g_file_get_contents (lab->log_path, &log, NULL, NULL))
-    g_test_message ("log of the lab's processes:\n%s", log);
-  g_unlink (lab->log_path);
+  lr_test_lab_flush_log (lab->log_path);
   g_array_unref (lab->received);
   g_free (lab->log_path);
   g_free (lab->ns_a);
@@ -488,86 +474,88 @@ test_send_ipv6 (Lab           *lab,
   check_send (lab, "[fd00:18::1]", "[fd00:18::2]");
 }
 
-/* A datagram to port 51820 with the STUN cookie but a wrong UDP checksum, from a raw
- * socket in B: the kernel would drop it for a bound socket, and so must the shared port. */
+/* Sends, from a raw socket in B, a UDP datagram to A's port 51820 that carries a STUN
+ * request with a fixed transaction id and @checksum in its header, unchanged. */
 static void
-test_bad_checksum_ipv4 (Lab           *lab,
-                   gconstpointer  data)
+send_raw_from_b (Lab        *lab,
+                 int         family,
+                 const char *to_text,
+                 guint16     checksum)
 {
   guint8 stun[128];
   guint8 datagram[8 + sizeof stun];
   guint8 transaction_id[12];
-  gsize stun_length = binding_request (stun, sizeof stun, transaction_id, FALSE);
-  struct sockaddr_in to = { .sin_family = AF_INET };
+  gsize stun_length = binding_request (stun, sizeof stun, transaction_id, TRUE);
+  gsize length = 8 + stun_length;
+  struct sockaddr_storage to;
+  socklen_t to_length;
+  LrStunAddress address;
   int raw;
 
+  g_assert_true (lr_stun_address_parse (&address, to_text));
+  to_length = lr_stun_address_to_sockaddr (&address, &to, sizeof to);
+  /* A raw socket's port is its protocol. */
+  if (family == AF_INET)
+    ((struct sockaddr_in *) &to)->sin_port = 0;
+  else
+    ((struct sockaddr_in6 *) &to)->sin6_port = 0;
+
   g_assert_true (lrd_test_enter_netns (lab->ns_b));
-  raw = socket (AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP);
+  raw = socket (family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP);
   lrd_test_leave_netns ();
   g_assert_cmpint (raw, >=, 0);
   datagram[0] = 40002 >> 8;
   datagram[1] = 40002 & 0xff;
   datagram[2] = WG_PORT >> 8;
   datagram[3] = WG_PORT & 0xff;
-  datagram[4] = (8 + stun_length) >> 8;
-  datagram[5] = (8 + stun_length) & 0xff;
-  /* Wrong for this fixed datagram (were it right, the test would fail below, every time). */
-  datagram[6] = 0x12;
-  datagram[7] = 0x34;
+  datagram[4] = length >> 8;
+  datagram[5] = length & 0xff;
+  datagram[6] = checksum >> 8;
+  datagram[7] = checksum & 0xff;
   memcpy (datagram + 8, stun, stun_length);
-  inet_pton (AF_INET, "198.18.0.1", &to.sin_addr);
-  g_assert_cmpint (sendto (raw, datagram, 8 + stun_length, 0, (struct sockaddr *) &to,
-                           sizeof to), ==, (gssize) (8 + stun_length));
-  settle (200);
-  g_assert_cmpuint (lab->received->len, ==, 0);
-
-  /* Checksum 0 means "none" in IPv4 (RFC 768): taken. */
-  datagram[6] = datagram[7] = 0;
-  g_assert_cmpint (sendto (raw, datagram, 8 + stun_length, 0, (struct sockaddr *) &to,
-                           sizeof to), ==, (gssize) (8 + stun_length));
-  wait_received (lab, 1);
+  g_assert_cmpint (sendto (raw, datagram, length, 0, (struct sockaddr *) &to, to_length), ==,
+                   (gssize) length);
   close (raw);
 }
 
-/* Over IPv6 the kernel checks the checksum for the shared port (IPV6_CHECKSUM): a datagram
- * with a wrong one is dropped, the same datagram with the kernel's own is taken. */
+/* Over IPv4 the shared port checks the checksum itself: a wrong one is dropped, as the
+ * kernel would for a bound socket; 0 means "none" (RFC 768) and is taken. 0x1234 is wrong
+ * for this fixed datagram (were it right, the test would fail, every time). */
+static void
+test_bad_checksum_ipv4 (Lab           *lab,
+                        gconstpointer  data)
+{
+  send_raw_from_b (lab, AF_INET, "198.18.0.1:51820", 0x1234);
+  settle (200);
+  g_assert_cmpuint (lab->received->len, ==, 0);
+  send_raw_from_b (lab, AF_INET, "198.18.0.1:51820", 0);
+  wait_received (lab, 1);
+}
+
+/* Over IPv6 the kernel checks it for the shared port (IPV6_CHECKSUM): a wrong one is
+ * dropped, the same datagram with the right one (from a sender that lets the kernel
+ * compute it) is taken. */
 static void
 test_bad_checksum_ipv6 (Lab           *lab,
                         gconstpointer  data)
 {
-  guint8 stun[128];
-  guint8 datagram[8 + sizeof stun];
-  guint8 transaction_id[12];
-  gsize stun_length = binding_request (stun, sizeof stun, transaction_id, TRUE);
-  struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
-  int offset = 6;
-  int raw;
-
-  g_assert_true (lrd_test_enter_netns (lab->ns_b));
-  raw = socket (AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP);
-  lrd_test_leave_netns ();
-  g_assert_cmpint (raw, >=, 0);
-  datagram[0] = 40003 >> 8;
-  datagram[1] = 40003 & 0xff;
-  datagram[2] = WG_PORT >> 8;
-  datagram[3] = WG_PORT & 0xff;
-  datagram[4] = (8 + stun_length) >> 8;
-  datagram[5] = (8 + stun_length) & 0xff;
-  datagram[6] = 0x12;
-  datagram[7] = 0x34;
-  memcpy (datagram + 8, stun, stun_length);
-  inet_pton (AF_INET6, "fd00:18::1", &to.sin6_addr);
-  g_assert_cmpint (sendto (raw, datagram, 8 + stun_length, 0, (struct sockaddr *) &to,
-                           sizeof to), ==, (gssize) (8 + stun_length));
+  send_raw_from_b (lab, AF_INET6, "[fd00:18::1]:51820", 0x1234);
   settle (200);
   g_assert_cmpuint (lab->received->len, ==, 0);
+  {
+    LrStunAddress to;
+    int b = udp_socket_in (lab->ns_b, "[fd00:18::2]:40002");
+    guint8 stun[128];
+    guint8 transaction_id[12];
+    gsize stun_length = binding_request (stun, sizeof stun, transaction_id, TRUE);
 
-  g_assert_cmpint (setsockopt (raw, IPPROTO_IPV6, IPV6_CHECKSUM, &offset, sizeof offset), ==, 0);
-  datagram[6] = datagram[7] = 0;
-  g_assert_cmpint (sendto (raw, datagram, 8 + stun_length, 0, (struct sockaddr *) &to,
-                           sizeof to), ==, (gssize) (8 + stun_length));
-  wait_received (lab, 1);
-  close (raw);
+    send_to (b, "[fd00:18::1]:51820", stun, stun_length);
+    wait_received (lab, 1);
+    g_assert_true (lr_stun_address_parse (&to, "[fd00:18::2]:40002"));
+    g_assert_true (lr_stun_address_equal (&g_array_index (lab->received, Received, 0).from,
+                                          &to));
+    close (b);
+  }
 }
 
 static gboolean
@@ -630,8 +618,8 @@ main (int   argc,
               lab_tear_down);
   g_test_add ("/lrd/shared-port/lab/send-ipv6", Lab, NULL, lab_set_up, test_send_ipv6,
               lab_tear_down);
-  g_test_add ("/lrd/shared-port/lab/bad-checksum-ipv4", Lab, NULL, lab_set_up, test_bad_checksum_ipv4,
-              lab_tear_down);
+  g_test_add ("/lrd/shared-port/lab/bad-checksum-ipv4", Lab, NULL, lab_set_up,
+              test_bad_checksum_ipv4, lab_tear_down);
   g_test_add ("/lrd/shared-port/lab/bad-checksum-ipv6", Lab, NULL, lab_set_up,
               test_bad_checksum_ipv6, lab_tear_down);
   g_test_add ("/lrd/shared-port/lab/wireguard-undisturbed", Lab, NULL, lab_set_up,
