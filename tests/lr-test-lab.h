@@ -38,6 +38,14 @@ gboolean lr_test_lab_run (const char  *stdin_text,
                           const char  *first_arg,
                           ...) G_GNUC_NULL_TERMINATED;
 
+/* lr_test_lab_run() with no input or output that must succeed. */
+#define LR_TEST_LAB_RUN(...) \
+  G_STMT_START { \
+    g_autoptr(GError) run_error = NULL; \
+    lr_test_lab_run (NULL, NULL, &run_error, __VA_ARGS__, NULL); \
+    g_assert_no_error (run_error); \
+  } G_STMT_END
+
 /* A private mount namespace with its own tmpfs on /run/netns and /run/wireguard (and, with
  * @private_tmp, a tmpfs of its own as TMPDIR), so nothing the lab makes is seen by or left
  * on the machine, even if the test crashes. Must run before GLib starts any thread. */

@@ -147,7 +147,8 @@ static void
 test_round_trip (void)
 {
   Keys keys;
-  LrDiscoMessage call = { .type = LR_DISCO_CALL_ME_MAYBE, .n_candidates = LR_DISCO_MAX_CANDIDATES };
+  LrDiscoMessage call = { .type = LR_DISCO_CALL_ME_MAYBE,
+                          .n_candidates = LR_DISCO_MAX_CANDIDATES };
   LrDiscoMessage back;
   LrDiscoReplay replay = { 0 };
   guint8 nonce[LR_DISCO_NONCE_SIZE];

@@ -95,13 +95,6 @@ typedef struct
 
 static guint fixture_counter;
 
-#define RUN(...) \
-  G_STMT_START { \
-    g_autoptr(GError) run_error = NULL; \
-    lr_test_lab_run (NULL, NULL, &run_error, __VA_ARGS__, NULL); \
-    g_assert_no_error (run_error); \
-  } G_STMT_END
-
 static LrTestNat custom_nat;
 
 static void
@@ -125,8 +118,8 @@ fixture_set_up (Fixture       *fixture,
   fixture->log_path = g_build_filename (g_get_tmp_dir (), "lrnp-lab.log", NULL);
   fixture->lab = lr_test_lab_new (prefix);
   /* The STUN server's second address. */
-  RUN ("ip", "-n", lr_test_lab_get_internet (fixture->lab), "addr", "add", "198.18.0.2/24",
-       "dev", "br0");
+  LR_TEST_LAB_RUN ("ip", "-n", lr_test_lab_get_internet (fixture->lab), "addr", "add",
+                   "198.18.0.2/24", "dev", "br0");
   fixture->host = lr_test_lab_add_host (fixture->lab, 1, nat);
   fixture->router = g_strdup_printf ("%s-r1", prefix);
 }

@@ -53,13 +53,6 @@ typedef struct
 
 static guint lab_counter;
 
-#define RUN(...) \
-  G_STMT_START { \
-    g_autoptr(GError) run_error = NULL; \
-    lr_test_lab_run (NULL, NULL, &run_error, __VA_ARGS__, NULL); \
-    g_assert_no_error (run_error); \
-  } G_STMT_END
-
 static void
 received_clear (gpointer data)
 {
@@ -111,18 +104,18 @@ lab_set_up (Lab           *lab,
   lab->received = g_array_new (FALSE, TRUE, sizeof (Received));
   g_array_set_clear_func (lab->received, received_clear);
 
-  RUN ("ip", "netns", "add", lab->ns_a);
-  RUN ("ip", "netns", "add", lab->ns_b);
-  RUN ("ip", "-n", lab->ns_a, "link", "add", "va", "type", "veth", "peer", "name", "vb",
-       "netns", lab->ns_b);
-  RUN ("ip", "-n", lab->ns_a, "address", "add", "198.18.0.1/24", "dev", "va");
-  RUN ("ip", "-n", lab->ns_b, "address", "add", "198.18.0.2/24", "dev", "vb");
-  RUN ("ip", "-n", lab->ns_a, "address", "add", "fd00:18::1/64", "dev", "va", "nodad");
-  RUN ("ip", "-n", lab->ns_b, "address", "add", "fd00:18::2/64", "dev", "vb", "nodad");
-  RUN ("ip", "-n", lab->ns_a, "link", "set", "va", "up");
-  RUN ("ip", "-n", lab->ns_b, "link", "set", "vb", "up");
-  RUN ("ip", "-n", lab->ns_a, "link", "set", "lo", "up");
-  RUN ("ip", "-n", lab->ns_b, "link", "set", "lo", "up");
+  LR_TEST_LAB_RUN ("ip", "netns", "add", lab->ns_a);
+  LR_TEST_LAB_RUN ("ip", "netns", "add", lab->ns_b);
+  LR_TEST_LAB_RUN ("ip", "-n", lab->ns_a, "link", "add", "va", "type", "veth", "peer", "name",
+                   "vb", "netns", lab->ns_b);
+  LR_TEST_LAB_RUN ("ip", "-n", lab->ns_a, "address", "add", "198.18.0.1/24", "dev", "va");
+  LR_TEST_LAB_RUN ("ip", "-n", lab->ns_b, "address", "add", "198.18.0.2/24", "dev", "vb");
+  LR_TEST_LAB_RUN ("ip", "-n", lab->ns_a, "address", "add", "fd00:18::1/64", "dev", "va", "nodad");
+  LR_TEST_LAB_RUN ("ip", "-n", lab->ns_b, "address", "add", "fd00:18::2/64", "dev", "vb", "nodad");
+  LR_TEST_LAB_RUN ("ip", "-n", lab->ns_a, "link", "set", "va", "up");
+  LR_TEST_LAB_RUN ("ip", "-n", lab->ns_b, "link", "set", "vb", "up");
+  LR_TEST_LAB_RUN ("ip", "-n", lab->ns_a, "link", "set", "lo", "up");
+  LR_TEST_LAB_RUN ("ip", "-n", lab->ns_b, "link", "set", "lo", "up");
 
   lr_test_wg_keys_generate (&a);
   lr_test_wg_keys_generate (&b);
