@@ -189,7 +189,9 @@ start_lanrage_relay (Fixture *fixture)
 static void
 start_coturn (Fixture *fixture)
 {
-  const char *argv[] = { "turnserver", "-n", "--stun-only", "--no-auth",
+  /* Its own database in the test's private temporary folder, not the machine's. */
+  g_autofree char *db = g_strdup_printf ("--userdb=%s/lrnp-turndb", g_get_tmp_dir ());
+  const char *argv[] = { "turnserver", "-n", "--stun-only", "--no-auth", db,
                          "--listening-ip=198.18.0.1", "--listening-ip=198.18.0.2",
                          "--listening-port=3578", "--alt-listening-port=3579",
                          "--no-tls", "--no-dtls", "--no-cli", "--no-stdout-log",
