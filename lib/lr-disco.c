@@ -190,21 +190,43 @@ lr_disco_nonce_make (guint64 counter,
   randombytes_buf (nonce + 8, LR_DISCO_NONCE_SIZE - 8);
 }
 
+G_STATIC_ASSERT (sizeof (LrDiscoSharedKey) == crypto_box_BEFORENMBYTES);
+
 /**
- * lr_disco_seal:
+ * lr_disco_shared_key_init:
+ *
+ * The key for messages between the holder of @own_secret and @peer_public, either way.
+ * FALSE for a peer key with no shared secret (a low-order point): nothing can be sent to
+ * or taken from it.
+ */
+gboolean
+lr_disco_shared_key_init (LrDiscoSharedKey *self,
+                          const guint8      peer_public[LR_DISCO_KEY_SIZE],
+                          const guint8      own_secret[LR_DISCO_KEY_SIZE])
+{
+  return crypto_box_beforenm (self->bytes, peer_public, own_secret) == 0;
+}
+
+void
+lr_disco_shared_key_clear (LrDiscoSharedKey *self)
+{
+  sodium_memzero (self->bytes, sizeof self->bytes);
+}
+
+/**
+ * lr_disco_seal_shared:
  * @nonce: from lr_disco_nonce_make() with the sender's next counter
  *
  * Writes the packet for @message into @out. Returns its length, or 0 when the message
  * cannot be sent or @size is too small.
  */
 gsize
-lr_disco_seal (const LrDiscoMessage *message,
-               const guint8          sender_public[LR_DISCO_KEY_SIZE],
-               const guint8          sender_secret[LR_DISCO_KEY_SIZE],
-               const guint8          receiver_public[LR_DISCO_KEY_SIZE],
-               const guint8          nonce[LR_DISCO_NONCE_SIZE],
-               guint8               *out,
-               gsize                 size)
+lr_disco_seal_shared (const LrDiscoMessage   *message,
+                      const guint8            sender_public[LR_DISCO_KEY_SIZE],
+                      const LrDiscoSharedKey *key,
+                      const guint8            nonce[LR_DISCO_NONCE_SIZE],
+                      guint8                 *out,
+                      gsize                   size)
 {
   guint8 plaintext[LR_DISCO_MAX_PLAINTEXT];
   gsize length = lr_disco_message_encode (message, plaintext, sizeof plaintext);
@@ -220,11 +242,33 @@ lr_disco_seal (const LrDiscoMessage *message,
   memcpy (out, LR_DISCO_MAGIC, LR_DISCO_MAGIC_SIZE);
   memcpy (out + LR_DISCO_MAGIC_SIZE, sender_public, LR_DISCO_KEY_SIZE);
   memcpy (out + LR_DISCO_MAGIC_SIZE + LR_DISCO_KEY_SIZE, nonce, LR_DISCO_NONCE_SIZE);
-  /* Fails only for a low-order public key (no shared secret): nothing to send to it. */
-  ok = crypto_box_easy (out + LR_DISCO_HEADER_SIZE, plaintext, length, nonce, receiver_public,
-                        sender_secret) == 0;
+  ok = crypto_box_easy_afternm (out + LR_DISCO_HEADER_SIZE, plaintext, length, nonce,
+                                key->bytes) == 0;
   sodium_memzero (plaintext, sizeof plaintext);
   return ok ? total : 0;
+}
+
+/**
+ * lr_disco_seal:
+ *
+ * lr_disco_seal_shared() with the shared key computed for this one message.
+ */
+gsize
+lr_disco_seal (const LrDiscoMessage *message,
+               const guint8          sender_public[LR_DISCO_KEY_SIZE],
+               const guint8          sender_secret[LR_DISCO_KEY_SIZE],
+               const guint8          receiver_public[LR_DISCO_KEY_SIZE],
+               const guint8          nonce[LR_DISCO_NONCE_SIZE],
+               guint8               *out,
+               gsize                 size)
+{
+  LrDiscoSharedKey key;
+  gsize length = 0;
+
+  if (lr_disco_shared_key_init (&key, receiver_public, sender_secret))
+    length = lr_disco_seal_shared (message, sender_public, &key, nonce, out, size);
+  lr_disco_shared_key_clear (&key);
+  return length;
 }
 
 /**
@@ -276,25 +320,26 @@ replay_accept (LrDiscoReplay *self,
 }
 
 /**
- * lr_disco_open:
+ * lr_disco_open_shared:
  * @sender_public: the disco key the party knows for the peer the packet claims to be from
+ * @key: the key shared with that peer
  * @replay: (nullable): that peer's replay window, updated when the message is taken
  *
  * Authenticates and reads one packet. Fails (and changes nothing) for a packet that is not
- * disco, comes from another key, does not open with these keys, is malformed inside, or was
+ * disco, comes from another key, does not open with this key, is malformed inside, or was
  * taken before.
  */
 gboolean
-lr_disco_open (LrDiscoMessage  *self,
-               const guint8    *data,
-               gsize            length,
-               const guint8     receiver_secret[LR_DISCO_KEY_SIZE],
-               const guint8     sender_public[LR_DISCO_KEY_SIZE],
-               LrDiscoReplay   *replay,
-               GError         **error)
+lr_disco_open_shared (LrDiscoMessage          *self,
+                      const guint8            *data,
+                      gsize                    length,
+                      const guint8             sender_public[LR_DISCO_KEY_SIZE],
+                      const LrDiscoSharedKey  *key,
+                      LrDiscoReplay           *replay,
+                      GError                 **error)
 {
   guint8 plaintext[LR_DISCO_MAX_PLAINTEXT];
-  const guint8 *nonce = data + LR_DISCO_MAGIC_SIZE + LR_DISCO_KEY_SIZE;
+  const guint8 *nonce;
   gsize plaintext_length;
   guint64 counter = 0;
   gboolean ok;
@@ -312,10 +357,10 @@ lr_disco_open (LrDiscoMessage  *self,
       return FALSE;
     }
 
+  nonce = data + LR_DISCO_MAGIC_SIZE + LR_DISCO_KEY_SIZE;
   plaintext_length = length - LR_DISCO_HEADER_SIZE - LR_DISCO_MAC_SIZE;
-  if (crypto_box_open_easy (plaintext, data + LR_DISCO_HEADER_SIZE,
-                            length - LR_DISCO_HEADER_SIZE, nonce, sender_public,
-                            receiver_secret) != 0)
+  if (crypto_box_open_easy_afternm (plaintext, data + LR_DISCO_HEADER_SIZE,
+                                    length - LR_DISCO_HEADER_SIZE, nonce, key->bytes) != 0)
     {
       g_set_error (error, LR_ERROR, LR_ERROR_INVALID_TOKEN,
                    "disco: does not open with the sender's key");
@@ -337,4 +382,33 @@ lr_disco_open (LrDiscoMessage  *self,
       return FALSE;
     }
   return TRUE;
+}
+
+/**
+ * lr_disco_open:
+ *
+ * lr_disco_open_shared() with the shared key computed for this one packet.
+ */
+gboolean
+lr_disco_open (LrDiscoMessage  *self,
+               const guint8    *data,
+               gsize            length,
+               const guint8     receiver_secret[LR_DISCO_KEY_SIZE],
+               const guint8     sender_public[LR_DISCO_KEY_SIZE],
+               LrDiscoReplay   *replay,
+               GError         **error)
+{
+  LrDiscoSharedKey key;
+  gboolean ok;
+
+  if (!lr_disco_shared_key_init (&key, sender_public, receiver_secret))
+    {
+      memset (self, 0, sizeof *self);
+      lr_disco_shared_key_clear (&key);
+      g_set_error (error, LR_ERROR, LR_ERROR_INVALID_TOKEN, "disco: unusable sender key");
+      return FALSE;
+    }
+  ok = lr_disco_open_shared (self, data, length, sender_public, &key, replay, error);
+  lr_disco_shared_key_clear (&key);
+  return ok;
 }

@@ -41,23 +41,24 @@ typedef struct _Side Side;
 
 struct _Side
 {
-  guint           index;
-  const char     *host;
-  char           *ifname;
-  LrTestWgKeys    wg;
-  guint8          disco_public[LR_DISCO_KEY_SIZE];
-  guint8          disco_secret[LR_DISCO_KEY_SIZE];
-  guint64         counter;
-  LrDiscoReplay   replay;
-  LrStunAddress   public_endpoint;
-  LrdSharedPort  *port;
-  LrClock        *clock;
-  LrPathPolicy   *policy;
-  GSource        *timer;
-  GSubprocess    *wireguard;
-  Side           *peer;
-  gint64          last_direct_us;    /* monotonic time of the last USE_DIRECT, or 0 */
-  gint64          last_relay_us;
+  guint             index;
+  const char       *host;
+  char             *ifname;
+  LrTestWgKeys      wg;
+  guint8            disco_public[LR_DISCO_KEY_SIZE];
+  guint8            disco_secret[LR_DISCO_KEY_SIZE];
+  guint64           counter;
+  LrDiscoSharedKey  shared;           /* with the peer, made once */
+  LrDiscoReplay     replay;
+  LrStunAddress     public_endpoint;
+  LrdSharedPort    *port;
+  LrClock          *clock;
+  LrPathPolicy     *policy;
+  GSource          *timer;
+  GSubprocess      *wireguard;
+  Side             *peer;
+  gint64            last_direct_us;   /* monotonic time of the last USE_DIRECT, or 0 */
+  gint64            last_relay_us;
 };
 
 typedef enum
@@ -152,6 +153,7 @@ fixture_tear_down (Fixture       *fixture,
       g_clear_object (&side->port);
       g_clear_pointer (&side->policy, lr_path_policy_free);
       g_clear_pointer (&side->clock, lr_clock_unref);
+      lr_disco_shared_key_clear (&side->shared);
       lr_test_lab_stop (&side->wireguard);
       g_free (side->ifname);
     }
@@ -174,8 +176,8 @@ send_disco (Side                *side,
   gsize length;
 
   lr_disco_nonce_make (side->counter++, nonce);
-  length = lr_disco_seal (message, side->disco_public, side->disco_secret,
-                          side->peer->disco_public, nonce, packet, sizeof packet);
+  length = lr_disco_seal_shared (message, side->disco_public, &side->shared, nonce, packet,
+                                 sizeof packet);
   g_assert_cmpuint (length, >, 0);
   /* A candidate may be unroutable from here (the peer's LAN address): a lost ping. */
   if (!lrd_shared_port_send (side->port, to, packet, length, &error))
@@ -196,8 +198,8 @@ disco_received_cb (LrdSharedPort       *port,
   /* The helper looks the key up among the party's peers; here there is one. */
   if (!lr_disco_peek_sender (data, length, sender) ||
       memcmp (sender, side->peer->disco_public, LR_DISCO_KEY_SIZE) != 0 ||
-      !lr_disco_open (&message, data, length, side->disco_secret, side->peer->disco_public,
-                      &side->replay, NULL))
+      !lr_disco_open_shared (&message, data, length, side->peer->disco_public, &side->shared,
+                             &side->replay, NULL))
     return;
 
   if (message.type == LR_DISCO_PING)
@@ -316,6 +318,8 @@ side_start (Fixture *fixture,
 static void
 side_start_policy (Side *side)
 {
+  g_assert_true (lr_disco_shared_key_init (&side->shared, side->peer->disco_public,
+                                           side->disco_secret));
   g_autofree char *lan = g_strdup_printf ("192.168.%u.2:%u", side->peer->index, WG_PORT);
   LrPathCandidate candidates[2] = { { .kind = LR_PATH_CANDIDATE_PUBLIC },
                                     { .kind = LR_PATH_CANDIDATE_LAN } };

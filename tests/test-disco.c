@@ -136,6 +136,27 @@ test_sealed_vector (void)
   g_assert_cmpstr (key_hex, ==, KEY_VECTOR);
   g_assert_cmpstr (box_hex, ==, BOX_VECTOR);
 
+  /* With the shared key made once: the same bytes, and they open the same way. */
+  {
+    LrDiscoSharedKey a_to_b, b_to_a;
+    guint8 again[LR_DISCO_MAX_SIZE];
+    LrDiscoMessage back;
+
+    g_assert_true (lr_disco_shared_key_init (&a_to_b, keys.b_public, keys.a_secret));
+    g_assert_true (lr_disco_shared_key_init (&b_to_a, keys.a_public, keys.b_secret));
+    g_assert_cmpmem (a_to_b.bytes, 32, b_to_a.bytes, 32);
+    g_assert_cmpuint (lr_disco_seal_shared (&ping, keys.a_public, &a_to_b, nonce, again,
+                                            sizeof again), ==, length);
+    g_assert_cmpmem (again, length, packet, length);
+    g_assert_true (lr_disco_open_shared (&back, packet, length, keys.a_public, &b_to_a, NULL,
+                                         NULL));
+    g_assert_cmpint (back.type, ==, LR_DISCO_PING);
+    g_assert_cmpmem (back.transaction_id, 12, ping.transaction_id, 12);
+    lr_disco_shared_key_clear (&a_to_b);
+    g_assert_cmpmem (a_to_b.bytes, 32, (guint8[32]) { 0 }, 32);
+    lr_disco_shared_key_clear (&b_to_a);
+  }
+
   g_assert_cmpint (crypto_box_open_easy (plaintext, packet + LR_DISCO_HEADER_SIZE,
                                          length - LR_DISCO_HEADER_SIZE, nonce, keys.a_public,
                                          keys.b_secret), ==, 0);
@@ -232,6 +253,17 @@ test_refusals (void)
   g_assert_false (lr_disco_peek_sender ((const guint8 *) "not disco at all, no magic here...."
                                         "..........................................",
                                         80, sender));
+
+  /* A peer key with no shared secret (the all-zero point): nothing to it, nothing from it. */
+  {
+    static const guint8 zero[32];
+    LrDiscoSharedKey key;
+
+    g_assert_false (lr_disco_shared_key_init (&key, zero, keys.b_secret));
+    g_assert_cmpuint (lr_disco_seal (&ping, keys.a_public, keys.a_secret, zero, nonce, tampered,
+                                     sizeof tampered), ==, 0);
+    g_assert_false (lr_disco_open (&back, packet, length, keys.b_secret, zero, NULL, NULL));
+  }
 
   /* Sealed for someone else, or by someone else claiming to be A. */
   {
