@@ -73,6 +73,7 @@ struct _LrPathPolicy
   LrStunAddress       pending;
   LrPathCandidateKind pending_kind;
   gint64              pending_us;
+  double              pending_rtt_ms;
 
   GArray             *pings;      /* Ping */
   GArray             *actions;    /* LrPathAction, first to do first */
@@ -472,7 +473,7 @@ advance (LrPathPolicy *self,
       if (now - self->pending_us > PENDING_FRESH_US)
         self->have_pending = FALSE;
       else if (now >= self->direct_not_before_us && switch_wait_us (self, now) == 0)
-        go_direct (self, now, &self->pending, self->pending_kind, 0,
+        go_direct (self, now, &self->pending, self->pending_kind, self->pending_rtt_ms,
                    "pong (after the hold-down)");
     }
 }
@@ -678,6 +679,7 @@ lr_path_policy_pong_received (LrPathPolicy        *self,
       self->pending = *from;
       self->pending_kind = kind;
       self->pending_us = now;
+      self->pending_rtt_ms = rtt_ms;
     }
   return TRUE;
 }

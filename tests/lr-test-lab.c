@@ -168,6 +168,18 @@ lr_test_lab_cannot_run (const char * const *programs)
   return NULL;
 }
 
+const char *
+lr_test_lab_prepare (const char * const *programs)
+{
+  const char *reason = lr_test_lab_cannot_run (programs);
+
+  if (reason != NULL)
+    return reason;
+  if (!lr_test_lab_enter_private_run (TRUE))
+    return "cannot make a private mount namespace";
+  return NULL;
+}
+
 /* Between fork and exec: only async-signal-safe calls. */
 void
 lr_test_lab_child_setup (gpointer netns_fd)

@@ -54,6 +54,11 @@ gboolean lr_test_lab_enter_private_run (gboolean private_tmp);
 /* Why the lab cannot run here (not root, a missing program, no namespaces), or NULL. */
 const char *lr_test_lab_cannot_run (const char * const *programs);
 
+/* For a lab test's main(), before GLib starts any thread: why the lab cannot run here
+ * (lr_test_lab_cannot_run), or NULL once the test is in a private mount namespace with a
+ * temporary folder of its own (lr_test_lab_enter_private_run). */
+const char *lr_test_lab_prepare (const char * const *programs);
+
 /* A child-setup function for GSubprocessLauncher: dies with the test
  * (PR_SET_PDEATHSIG) and, when @netns_fd (GINT_TO_POINTER of an fd from
  * lr_test_lab_open_netns, or -1) is not -1, enters that network namespace. */
