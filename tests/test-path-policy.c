@@ -368,6 +368,45 @@ test_failover (void)
   sim_clear (&sim);
 }
 
+/* A pong that comes during a hold-down is kept for a few seconds: the path goes direct when
+ * the hold-down ends, with that pong's round trip as its first latency. */
+static void
+test_pong_during_hold_down (void)
+{
+  LrPathMetrics metrics;
+  gint64 at;
+  guint round;
+  Sim sim;
+
+  sim_init (&sim);
+  sim_add_path (&sim, "198.51.100.7:51820", TRUE, 30 * MS);
+  sim_set_candidates (&sim, NULL);
+  /* Three short direct paths in a row, 25 s apart (under the cap of switches a minute): the
+   * third fallback holds the path for 4 s. */
+  for (round = 0; round < 3; round++)
+    {
+      at = sim_now (&sim);
+      sim.paths[0].reachable = TRUE;
+      sim_run_until (&sim, at + 5 * S);
+      g_assert_cmpint (lr_path_policy_get_state (sim.policy), ==, LR_PATH_DIRECT);
+      sim.paths[0].reachable = FALSE;
+      sim_run_until (&sim, at + (round < 2 ? 25 : 7) * S);
+      g_assert_cmpint (lr_path_policy_get_state (sim.policy), ==, LR_PATH_RELAYED);
+    }
+  /* The fallback was at about at + 5.9 s; the probes at +2 s answer, the hold-down ends
+   * at +4 s. */
+  sim.paths[0].reachable = TRUE;
+  sim_run_until (&sim, at + 9 * S);
+  g_assert_cmpint (lr_path_policy_get_state (sim.policy), ==, LR_PATH_RELAYED);
+  sim_run_until (&sim, at + 11 * S);
+  g_assert_cmpint (lr_path_policy_get_state (sim.policy), ==, LR_PATH_DIRECT);
+  g_assert_cmpstr (last_transition (&sim)->reason, ==,
+                   "pong (after the hold-down) from 198.51.100.7:51820");
+  lr_path_policy_get_metrics (sim.policy, &metrics);
+  g_assert_cmpfloat_with_epsilon (metrics.latency_ms, 30.0, 0.01);
+  sim_clear (&sim);
+}
+
 /* A slow path gets a longer deadline: four round trips, not a fallback per heartbeat. */
 static void
 test_slow_path (void)
@@ -802,6 +841,7 @@ main (int   argc,
   g_test_add_func ("/lr/path-policy/probe-schedule", test_probe_schedule);
   g_test_add_func ("/lr/path-policy/first-pong", test_first_pong);
   g_test_add_func ("/lr/path-policy/failover", test_failover);
+  g_test_add_func ("/lr/path-policy/pong-during-hold-down", test_pong_during_hold_down);
   g_test_add_func ("/lr/path-policy/slow-path", test_slow_path);
   g_test_add_func ("/lr/path-policy/probe-at-once", test_probe_at_once);
   g_test_add_func ("/lr/path-policy/lan-preferred", test_lan_preferred);
