@@ -1,0 +1,52 @@
+/* lrd-lan-test-util.h: programs and link captures for the LAN discovery lab tests
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A "program" is a UDP socket the test opens inside a lab host's network namespace: it sees
+ * exactly what a game's socket would. A link capture is a packet socket on one interface of
+ * a namespace that records everything the link carries, both ways. Addresses are in host
+ * byte order. Waiting runs the main loop, where the code under test lives.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Bound to 0.0.0.0:@port (SO_REUSEADDR, SO_BROADCAST), joined to @group unless it is 0. */
+int     lrd_lan_test_program_open    (const char   *ns,
+                                      guint16       port,
+                                      guint32       group);
+void    lrd_lan_test_program_send    (int           fd,
+                                      guint32       to,
+                                      guint16       port,
+                                      const void   *data,
+                                      gsize         length);
+/* Runs the main loop until @fd has a datagram or @timeout_ms passes; -1 on timeout. */
+gssize  lrd_lan_test_program_receive (int           fd,
+                                      guint8       *buffer,
+                                      gsize         size,
+                                      guint32      *from,
+                                      guint16      *from_port,
+                                      guint         timeout_ms);
+void    lrd_lan_test_expect_datagram (int           fd,
+                                      const void   *payload,
+                                      gsize         length,
+                                      guint32       from,
+                                      guint16       from_port);
+void    lrd_lan_test_expect_nothing  (int           fd,
+                                      guint         wait_ms);
+void    lrd_lan_test_pump            (guint         ms);
+
+int     lrd_lan_test_open_link_capture (const char *ns,
+                                        const char *ifname);
+/* Reads everything the link carried since the last call; returns how many IPv4 UDP packets
+ * held @marker. Fails on a packet from 10.66.0.0/16 to a broadcast or multicast destination
+ * (a bridged or injected datagram on the link) and on one holding @marker whose source is
+ * not @sender (0: nobody may send it on this link). */
+guint   lrd_lan_test_check_link      (int           fd,
+                                      const char   *what,
+                                      const char   *marker,
+                                      guint32       sender);
+
+G_END_DECLS
