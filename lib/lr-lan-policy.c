@@ -11,23 +11,29 @@
  * party has no use for it; the numbers are those of the cited specification or vendor
  * documentation. */
 static const LrLanDenyEntry default_deny_list[] = {
-  { 7, 7, 0, (char *) "Wake-on-LAN magic packets (echo port): waking machines is for their own LAN" },
-  { 9, 9, 0, (char *) "Wake-on-LAN magic packets (discard port): waking machines is for their own LAN" },
+  { 7, 7, 0,
+    (char *) "Wake-on-LAN magic packets (echo port): waking machines is for their own LAN" },
+  { 9, 9, 0,
+    (char *) "Wake-on-LAN magic packets (discard port): waking machines is for their own LAN" },
   { 67, 68, 0, (char *) "DHCP (RFC 2131): each LAN's own server hands out its addresses" },
   { 123, 123, 0, (char *) "NTP broadcast mode (RFC 5905): time service of the local network" },
-  { 137, 138, 0, (char *) "NetBIOS name and datagram service (RFC 1002): Windows names and shares" },
+  { 137, 138, 0,
+    (char *) "NetBIOS name and datagram service (RFC 1002): Windows names and shares" },
   { 427, 427, 0, (char *) "SLP (RFC 2608): printer and service location" },
   { 520, 520, 0, (char *) "RIP (RFC 2453): routing updates" },
-  { 1716, 1716, 0, (char *) "KDE Connect device discovery (UDP 1716): phones and desktops pairing" },
+  { 1716, 1716, 0,
+    (char *) "KDE Connect device discovery (UDP 1716): phones and desktops pairing" },
   { 1900, 1900, 0, (char *) "SSDP (UPnP Device Architecture): routers, TVs and media servers" },
   { 3702, 3702, 0, (char *) "WS-Discovery (OASIS WS-Discovery 1.1): Windows printers and devices" },
-  { 5350, 5351, 0, (char *) "NAT-PMP and PCP (RFC 6886, RFC 6887): the local router's announcements" },
+  { 5350, 5351, 0,
+    (char *) "NAT-PMP and PCP (RFC 6886, RFC 6887): the local router's announcements" },
   { 5353, 5353, 0, (char *) "mDNS (RFC 6762): local host names and services" },
   { 5355, 5355, 0, (char *) "LLMNR (RFC 4795): Windows local name resolution" },
   { 6771, 6771, 0, (char *) "BitTorrent Local Service Discovery (BEP 14): peers on the same LAN" },
   { LR_LAN_FRAME_PORT, LR_LAN_FRAME_PORT, 0,
     (char *) "LANrage's own bridge port: a frame is never bridged again" },
-  { 17500, 17500, 0, (char *) "Dropbox LAN sync discovery (UDP 17500): file sync between desktops" },
+  { 17500, 17500, 0,
+    (char *) "Dropbox LAN sync discovery (UDP 17500): file sync between desktops" },
   { 32410, 32414, 0, (char *) "Plex GDM network discovery (UDP 32410-32414): media servers" },
   { 57621, 57621, 0, (char *) "Spotify Connect local discovery (UDP 57621): music players" },
 };
@@ -125,6 +131,14 @@ lr_lan_policy_free (LrLanPolicy *self)
   g_hash_table_unref (self->senders);
   lr_clock_unref (self->clock);
   g_free (self);
+}
+
+/* The id that marks our own frames when they come back. */
+void
+lr_lan_policy_set_own_sender (LrLanPolicy *self,
+                              guint64      own_sender)
+{
+  self->own_sender = own_sender;
 }
 
 const LrLanLimits *
@@ -277,8 +291,8 @@ bucket_take (Bucket *bucket,
   if (bucket->updated_us == 0)
     bucket->tokens = burst;
   else if (now_us > bucket->updated_us)
-    bucket->tokens = MIN ((double) burst,
-                          bucket->tokens + (now_us - bucket->updated_us) * (double) rate / G_USEC_PER_SEC);
+    bucket->tokens = MIN ((double) burst, bucket->tokens + (now_us - bucket->updated_us) *
+                                            (double) rate / G_USEC_PER_SEC);
   bucket->updated_us = now_us;
   if (bucket->tokens < 1.0)
     return FALSE;

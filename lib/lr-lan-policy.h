@@ -84,6 +84,8 @@ typedef struct _LrLanPolicy LrLanPolicy;
 LrLanPolicy        *lr_lan_policy_new                (LrClock              *clock,
                                                       guint64               own_sender);
 void                lr_lan_policy_free               (LrLanPolicy          *self);
+void                lr_lan_policy_set_own_sender     (LrLanPolicy          *self,
+                                                      guint64               own_sender);
 
 const LrLanLimits  *lr_lan_policy_get_limits         (LrLanPolicy          *self);
 gboolean            lr_lan_policy_set_limits         (LrLanPolicy          *self,

@@ -211,6 +211,13 @@ test_loop (Fixture       *f,
   /* Another sender's numbers are its own. */
   g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER + 1, 100, BROADCAST, 4000, 10,
                                                  FALSE), ==, LR_LAN_VERDICT_BRIDGE);
+
+  /* A bridge that starts afresh as a new sender recognises its new id, not the old one. */
+  lr_lan_policy_set_own_sender (f->policy, OWN + 1);
+  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OWN + 1, 1, BROADCAST, 4000, 10,
+                                                 FALSE), ==, LR_LAN_VERDICT_LOOP);
+  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OWN, 1, BROADCAST, 4000, 10, FALSE),
+                   ==, LR_LAN_VERDICT_BRIDGE);
 }
 
 static guint
