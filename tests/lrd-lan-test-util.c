@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "lrd-lan-test-util.h"
 #include "lrd-test-util.h"
+#include "lrd-wg-uapi.h"
 
 #include "lr-lan-frame.h"
 
@@ -195,4 +196,158 @@ lrd_lan_test_check_link (int         fd,
         }
     }
   return seen;
+}
+
+static guint lab_counter;
+
+#define RUN(...) \
+  G_STMT_START { \
+    g_autoptr(GError) run_error = NULL; \
+    lrd_test_run (&run_error, __VA_ARGS__, NULL); \
+    g_assert_no_error (run_error); \
+  } G_STMT_END
+
+guint32
+lrd_lan_test_virtual_address (guint index)
+{
+  return 0x0a420000u | (index + 1);
+}
+
+guint32
+lrd_lan_test_physical_address (guint index)
+{
+  return 0xc6120002u | ((index + 1) << 8);   /* 198.18.N.2 */
+}
+
+static void
+wg_up (LrdLanTestHost *host,
+       guint           index)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *cidr = g_strdup_printf ("10.66.0.%u/16", index + 1);
+  GAsyncResult *slot = NULL;
+
+  lrd_test_keypair (&host->private_key, &host->public_key);
+  g_assert_true (lrd_test_enter_netns (host->ns));
+  host->wg = LRD_WG_BACKEND (lrd_wg_uapi_new (host->ifname, "wireguard-go", &error));
+  g_assert_no_error (error);
+  lrd_wg_backend_up_async (host->wg, &host->private_key, 51820, cidr, NULL, lrd_test_result_cb,
+                           &slot);
+  lrd_test_leave_netns ();
+  result = lrd_test_wait (&slot);
+  lrd_wg_backend_up_finish (host->wg, result, &error);
+  g_assert_no_error (error);
+}
+
+static void
+wg_add_peer (LrdLanTestHost *host,
+             LrdLanTestHost *peer,
+             guint           peer_index)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *endpoint = g_strdup_printf ("198.18.%u.2", peer_index + 1);
+  g_autofree char *allowed = g_strdup_printf ("10.66.0.%u/32", peer_index + 1);
+  LrdWgPeerConfig config = { 0 };
+  GAsyncResult *slot = NULL;
+
+  config.public_key = peer->public_key;
+  config.endpoint = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string (endpoint,
+                                                                                    51820));
+  config.allowed_ips = g_strsplit (allowed, ",", -1);
+  lrd_wg_backend_set_peer_async (host->wg, &config, NULL, lrd_test_result_cb, &slot);
+  result = lrd_test_wait (&slot);
+  lrd_wg_backend_set_peer_finish (host->wg, result, &error);
+  g_assert_no_error (error);
+  lrd_wg_peer_config_clear (&config);
+}
+
+static gboolean
+ping_once (const char *ns,
+           const char *address)
+{
+  return lrd_test_run (NULL, "ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "1", "-W", "1",
+                       address, NULL);
+}
+
+LrdLanTestLab *
+lrd_lan_test_lab_new (guint n_hosts)
+{
+  LrdLanTestLab *lab = g_new0 (LrdLanTestLab, 1);
+
+  g_assert_cmpuint (n_hosts, <=, 200);
+  lab_counter++;
+  lab->n_hosts = n_hosts;
+  lab->hosts = g_new0 (LrdLanTestHost, n_hosts);
+  lab->router = g_strdup_printf ("lrlan%u-%u-r", (guint) getpid () % 10000, lab_counter);
+  RUN ("ip", "netns", "add", lab->router);
+  RUN ("ip", "netns", "exec", lab->router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+
+  for (guint i = 0; i < n_hosts; i++)
+    {
+      LrdLanTestHost *host = &lab->hosts[i];
+      g_autofree char *port = g_strdup_printf ("h%u", i + 1);
+      g_autofree char *router_address = g_strdup_printf ("198.18.%u.1/24", i + 1);
+      g_autofree char *host_address = g_strdup_printf ("198.18.%u.2/24", i + 1);
+      g_autofree char *gateway = g_strdup_printf ("198.18.%u.1", i + 1);
+
+      host->ns = g_strdup_printf ("lrlan%u-%u-h%u", (guint) getpid () % 10000, lab_counter,
+                                  i + 1);
+      host->ifname = g_strdup_printf ("lrl%uw%u", lab_counter, i + 1);
+      host->link_capture = -1;
+      RUN ("ip", "netns", "add", host->ns);
+      RUN ("ip", "-n", host->ns, "link", "set", "lo", "up");
+      RUN ("ip", "-n", lab->router, "link", "add", port, "type", "veth", "peer", "name", "eth0",
+           "netns", host->ns);
+      RUN ("ip", "-n", lab->router, "addr", "add", router_address, "dev", port);
+      RUN ("ip", "-n", lab->router, "link", "set", port, "up");
+      RUN ("ip", "-n", host->ns, "addr", "add", host_address, "dev", "eth0");
+      RUN ("ip", "-n", host->ns, "link", "set", "eth0", "up");
+      RUN ("ip", "-n", host->ns, "route", "add", "default", "via", gateway);
+      wg_up (host, i);
+    }
+  for (guint i = 0; i < n_hosts; i++)
+    for (guint j = 0; j < n_hosts; j++)
+      if (i != j)
+        wg_add_peer (&lab->hosts[i], &lab->hosts[j], j);
+
+  /* Every tunnel answers before anything is measured. */
+  for (guint i = 0; i < n_hosts; i++)
+    for (guint j = i + 1; j < n_hosts; j++)
+      {
+        g_autofree char *address = g_strdup_printf ("10.66.0.%u", j + 1);
+        guint attempts = 0;
+
+        while (!ping_once (lab->hosts[i].ns, address))
+          g_assert_cmpuint (++attempts, <, 10);
+      }
+  for (guint i = 0; i < n_hosts; i++)
+    lab->hosts[i].link_capture = lrd_lan_test_open_link_capture (lab->hosts[i].ns, "eth0");
+  return lab;
+}
+
+void
+lrd_lan_test_lab_free (LrdLanTestLab *lab)
+{
+  for (guint i = 0; i < lab->n_hosts; i++)
+    {
+      LrdLanTestHost *host = &lab->hosts[i];
+      g_autoptr(GAsyncResult) result = NULL;
+      GAsyncResult *slot = NULL;
+
+      if (host->link_capture >= 0)
+        close (host->link_capture);
+      lrd_wg_backend_down_async (host->wg, NULL, lrd_test_result_cb, &slot);
+      result = lrd_test_wait (&slot);
+      lrd_wg_backend_down_finish (host->wg, result, NULL);
+      g_clear_object (&host->wg);
+      lrd_test_run (NULL, "ip", "netns", "del", host->ns, NULL);
+      g_free (host->ns);
+      g_free (host->ifname);
+    }
+  lrd_test_run (NULL, "ip", "netns", "del", lab->router, NULL);
+  g_free (lab->router);
+  g_free (lab->hosts);
+  g_free (lab);
 }

@@ -11,6 +11,8 @@
 
 #include <glib.h>
 
+#include "lrd-wg-backend.h"
+
 G_BEGIN_DECLS
 
 /* Bound to 0.0.0.0:@port (SO_REUSEADDR, SO_BROADCAST), joined to @group unless it is 0. */
@@ -48,5 +50,32 @@ guint   lrd_lan_test_check_link      (int           fd,
                                       const char   *what,
                                       const char   *marker,
                                       guint32       sender);
+
+/* A party network: hosts on links of their own to one router namespace (host N, from 0, is
+ * 198.18.N+1.2 behind 198.18.N+1.1), each running a real wireguard-go started by LrdWgUapi
+ * with 10.66.0.N+1/16, every host a WireGuard peer of every other, every tunnel answering a
+ * ping, and a link capture open on each host's eth0. Needs root, wireguard-go and a
+ * private /run (lrd_test_enter_private_run). */
+typedef struct
+{
+  char         *ns;
+  char         *ifname;         /* the WireGuard interface */
+  LrdWgBackend *wg;
+  LrdWgKey      private_key;
+  LrdWgKey      public_key;
+  int           link_capture;   /* lrd_lan_test_open_link_capture on eth0 */
+} LrdLanTestHost;
+
+typedef struct
+{
+  char           *router;
+  guint           n_hosts;
+  LrdLanTestHost *hosts;
+} LrdLanTestLab;
+
+LrdLanTestLab *lrd_lan_test_lab_new              (guint          n_hosts);
+void           lrd_lan_test_lab_free             (LrdLanTestLab *lab);
+guint32        lrd_lan_test_virtual_address      (guint          index);
+guint32        lrd_lan_test_physical_address     (guint          index);
 
 G_END_DECLS

@@ -15,16 +15,10 @@
 #include "lrd-lan-capture.h"
 #include "lrd-lan-test-util.h"
 #include "lrd-test-util.h"
-#include "lrd-wg-uapi.h"
 
 #include "lr-lan-frame.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <linux/if_ether.h>
-#include <linux/if_packet.h>
-#include <net/if.h>
-#include <poll.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,93 +30,22 @@
 
 typedef struct
 {
-  char          *ns;
-  char          *ifname;
-  LrdWgBackend  *wg;
-  LrdWgKey       private_key;
-  LrdWgKey       public_key;
-  LrdLanBridge  *bridge;
-  int            link_capture;   /* packet socket on eth0 */
-} Host;
-
-typedef struct
-{
-  char    *router;
-  Host     hosts[N_HOSTS];
-  LrClock *clock;
+  LrdLanTestLab  *net;
+  LrdLanTestHost *hosts;        /* net's */
+  LrdLanBridge   *bridges[N_PARTY];
+  LrClock        *clock;
 } Lab;
-
-static guint lab_counter;
 
 static guint32
 virtual_address (guint index)
 {
-  return 0x0a420000u | (index + 1);
+  return lrd_lan_test_virtual_address (index);
 }
 
 static guint32
 physical_address (guint index)
 {
-  return 0xc6120002u | ((index + 1) << 8);   /* 198.18.N.2 */
-}
-
-#define RUN(...) \
-  G_STMT_START { \
-    g_autoptr(GError) run_error = NULL; \
-    lrd_test_run (&run_error, __VA_ARGS__, NULL); \
-    g_assert_no_error (run_error); \
-  } G_STMT_END
-
-static void
-wg_up (Host  *host,
-       guint  index)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autofree char *cidr = g_strdup_printf ("10.66.0.%u/16", index + 1);
-  GAsyncResult *slot = NULL;
-
-  lrd_test_keypair (&host->private_key, &host->public_key);
-  g_assert_true (lrd_test_enter_netns (host->ns));
-  host->wg = LRD_WG_BACKEND (lrd_wg_uapi_new (host->ifname, "wireguard-go", &error));
-  g_assert_no_error (error);
-  lrd_wg_backend_up_async (host->wg, &host->private_key, 51820, cidr, NULL, lrd_test_result_cb,
-                           &slot);
-  lrd_test_leave_netns ();
-  result = lrd_test_wait (&slot);
-  lrd_wg_backend_up_finish (host->wg, result, &error);
-  g_assert_no_error (error);
-}
-
-static void
-wg_add_peer (Host  *host,
-             Host  *peer,
-             guint  peer_index)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autofree char *endpoint = g_strdup_printf ("198.18.%u.2", peer_index + 1);
-  g_autofree char *allowed = g_strdup_printf ("10.66.0.%u/32", peer_index + 1);
-  LrdWgPeerConfig config = { 0 };
-  GAsyncResult *slot = NULL;
-
-  config.public_key = peer->public_key;
-  config.endpoint = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string (endpoint,
-                                                                                    51820));
-  config.allowed_ips = g_strsplit (allowed, ",", -1);
-  lrd_wg_backend_set_peer_async (host->wg, &config, NULL, lrd_test_result_cb, &slot);
-  result = lrd_test_wait (&slot);
-  lrd_wg_backend_set_peer_finish (host->wg, result, &error);
-  g_assert_no_error (error);
-  lrd_wg_peer_config_clear (&config);
-}
-
-static gboolean
-ping_once (const char *ns,
-           const char *address)
-{
-  return lrd_test_run (NULL, "ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "1", "-W", "1",
-                       address, NULL);
+  return lrd_lan_test_physical_address (index);
 }
 
 static void
@@ -131,99 +54,38 @@ lab_setup (Lab           *lab,
 {
   guint32 members[N_PARTY];
 
-  lab_counter++;
   lab->clock = lr_clock_new_system ();
-  lab->router = g_strdup_printf ("lrlan%u-r", lab_counter);
-  RUN ("ip", "netns", "add", lab->router);
-  RUN ("ip", "netns", "exec", lab->router, "sysctl", "-qw", "net.ipv4.ip_forward=1");
-
-  for (guint i = 0; i < N_HOSTS; i++)
-    {
-      Host *host = &lab->hosts[i];
-      g_autofree char *port = g_strdup_printf ("h%u", i + 1);
-      g_autofree char *router_address = g_strdup_printf ("198.18.%u.1/24", i + 1);
-      g_autofree char *host_address = g_strdup_printf ("198.18.%u.2/24", i + 1);
-      g_autofree char *gateway = g_strdup_printf ("198.18.%u.1", i + 1);
-
-      host->ns = g_strdup_printf ("lrlan%u-h%u", lab_counter, i + 1);
-      host->ifname = g_strdup_printf ("lrl%uw%u", lab_counter, i + 1);
-      RUN ("ip", "netns", "add", host->ns);
-      RUN ("ip", "-n", host->ns, "link", "set", "lo", "up");
-      RUN ("ip", "-n", lab->router, "link", "add", port, "type", "veth", "peer", "name", "eth0",
-           "netns", host->ns);
-      RUN ("ip", "-n", lab->router, "addr", "add", router_address, "dev", port);
-      RUN ("ip", "-n", lab->router, "link", "set", port, "up");
-      RUN ("ip", "-n", host->ns, "addr", "add", host_address, "dev", "eth0");
-      RUN ("ip", "-n", host->ns, "link", "set", "eth0", "up");
-      RUN ("ip", "-n", host->ns, "route", "add", "default", "via", gateway);
-      wg_up (host, i);
-      host->link_capture = -1;
-    }
-  for (guint i = 0; i < N_HOSTS; i++)
-    for (guint j = 0; j < N_HOSTS; j++)
-      if (i != j)
-        wg_add_peer (&lab->hosts[i], &lab->hosts[j], j);
-
-  /* Every tunnel answers before the test starts. */
-  for (guint i = 0; i < N_HOSTS; i++)
-    for (guint j = 0; j < N_HOSTS; j++)
-      if (i < j)
-        {
-          g_autofree char *address = g_strdup_printf ("10.66.0.%u", j + 1);
-          guint attempts = 0;
-
-          while (!ping_once (lab->hosts[i].ns, address))
-            g_assert_cmpuint (++attempts, <, 10);
-        }
-
+  lab->net = lrd_lan_test_lab_new (N_HOSTS);
+  lab->hosts = lab->net->hosts;
   for (guint i = 0; i < N_PARTY; i++)
     members[i] = virtual_address (i);
   for (guint i = 0; i < N_PARTY; i++)
     {
-      Host *host = &lab->hosts[i];
       g_autoptr(GError) error = NULL;
 
-      g_assert_true (lrd_test_enter_netns (host->ns));
-      host->bridge = lrd_lan_bridge_new (lab->clock, host->ifname, virtual_address (i), 16,
-                                         &error);
+      g_assert_true (lrd_test_enter_netns (lab->hosts[i].ns));
+      lab->bridges[i] = lrd_lan_bridge_new (lab->clock, lab->hosts[i].ifname,
+                                            virtual_address (i), 16, &error);
       lrd_test_leave_netns ();
       g_assert_no_error (error);
-      lrd_lan_bridge_set_members (host->bridge, members, N_PARTY);
+      lrd_lan_bridge_set_members (lab->bridges[i], members, N_PARTY);
     }
-  for (guint i = 0; i < N_HOSTS; i++)
-    lab->hosts[i].link_capture = lrd_lan_test_open_link_capture (lab->hosts[i].ns, "eth0");
 }
 
 static void
 lab_teardown (Lab           *lab,
               gconstpointer  data)
 {
-  for (guint i = 0; i < N_HOSTS; i++)
-    {
-      Host *host = &lab->hosts[i];
-      g_autoptr(GAsyncResult) result = NULL;
-      GAsyncResult *slot = NULL;
-
-      g_clear_object (&host->bridge);
-      if (host->link_capture >= 0)
-        close (host->link_capture);
-      lrd_wg_backend_down_async (host->wg, NULL, lrd_test_result_cb, &slot);
-      result = lrd_test_wait (&slot);
-      lrd_wg_backend_down_finish (host->wg, result, NULL);
-      g_clear_object (&host->wg);
-      lrd_test_run (NULL, "ip", "netns", "del", host->ns, NULL);
-      g_free (host->ns);
-      g_free (host->ifname);
-    }
-  lrd_test_run (NULL, "ip", "netns", "del", lab->router, NULL);
-  g_free (lab->router);
+  for (guint i = 0; i < N_PARTY; i++)
+    g_clear_object (&lab->bridges[i]);
+  lrd_lan_test_lab_free (lab->net);
   lr_clock_unref (lab->clock);
 }
 
 static guint
-check_link (Host       *host,
-            const char *marker,
-            guint32     sender)
+check_link (LrdLanTestHost *host,
+            const char     *marker,
+            guint32         sender)
 {
   return lrd_lan_test_check_link (host->link_capture, host->ns, marker, sender);
 }
@@ -261,7 +123,7 @@ test_minecraft (Lab           *lab,
   lrd_lan_test_expect_nothing (own, 500);
 
   /* The lobby on B lists A's world with its MOTD and port. */
-  games = lrd_lan_bridge_dup_games (lab->hosts[1].bridge);
+  games = lrd_lan_bridge_dup_games (lab->bridges[1]);
   g_assert_cmpuint (g_variant_n_children (games), ==, 1);
   g_variant_get_child (games, 0, "(&s&s&sq&s&sx)", &id, &title, &host, &port, &name, &details,
                        &last_seen);
@@ -271,7 +133,7 @@ test_minecraft (Lab           *lab,
   g_assert_cmpstr (name, ==, "Party World");
   g_assert_cmpint (ABS (last_seen - g_get_real_time ()), <, 5 * G_USEC_PER_SEC);
   g_clear_pointer (&games, g_variant_unref);
-  games = lrd_lan_bridge_dup_ports (lab->hosts[2].bridge);
+  games = lrd_lan_bridge_dup_ports (lab->bridges[2]);
   g_assert_cmpuint (g_variant_n_children (games), ==, 1);
   {
     const char *destination, *last_sender;
@@ -300,7 +162,7 @@ test_minecraft (Lab           *lab,
         g_autoptr(GVariant) now = NULL;
 
         lrd_lan_test_pump (100);
-        now = lrd_lan_bridge_dup_games (lab->hosts[1].bridge);
+        now = lrd_lan_bridge_dup_games (lab->bridges[1]);
         gone = g_variant_n_children (now) == 0;
       }
     g_assert_true (gone);
@@ -340,7 +202,7 @@ test_broadcast (Lab           *lab,
       others[i] = lrd_lan_test_program_open (lab->hosts[i].ns, 47624, 0);
     }
   /* A program on A's own LAN segment (the router's side of A's link). */
-  neighbour = lrd_lan_test_program_open (lab->router, 19132, 0);
+  neighbour = lrd_lan_test_program_open (lab->net->router, 19132, 0);
 
   lrd_lan_test_program_send (sender, 0xffffffff, 19132, ping, sizeof ping);
   for (guint i = 1; i < N_PARTY; i++)
@@ -396,7 +258,7 @@ test_no_loop (Lab           *lab,
   for (guint i = 0; i < N_PARTY; i++)
     {
       listeners[i] = lrd_lan_test_program_open (lab->hosts[i].ns, 41000, 0);
-      counters[i] = lrd_lan_bridge_get_counters (lab->hosts[i].bridge);
+      counters[i] = lrd_lan_bridge_get_counters (lab->bridges[i]);
     }
   lrd_lan_test_program_send (sender, 0xffffffff, 41000, hello, strlen (hello));
   for (guint i = 1; i < N_PARTY; i++)
@@ -431,7 +293,7 @@ test_denied (Lab           *lab,
   static const char query[] = "mDNS-looking chatter";
   int sender = lrd_lan_test_program_open (lab->hosts[0].ns, 50126, 0);
   int listener = lrd_lan_test_program_open (lab->hosts[1].ns, 5353, 0);
-  const LrdLanBridgeCounters *counters = lrd_lan_bridge_get_counters (lab->hosts[0].bridge);
+  const LrdLanBridgeCounters *counters = lrd_lan_bridge_get_counters (lab->bridges[0]);
 
   lrd_lan_test_program_send (sender, 0xffffffff, 5353, query, strlen (query));
   lrd_lan_test_expect_nothing (listener, 1000);
@@ -448,7 +310,7 @@ test_flood (Lab           *lab,
   static const char flood[] = "flood flood flood flood flood flood flood flood flood flood";
   int sender = lrd_lan_test_program_open (lab->hosts[0].ns, 50127, 0);
   int listener = lrd_lan_test_program_open (lab->hosts[1].ns, 42000, 0);
-  const LrdLanBridgeCounters *counters = lrd_lan_bridge_get_counters (lab->hosts[0].bridge);
+  const LrdLanBridgeCounters *counters = lrd_lan_bridge_get_counters (lab->bridges[0]);
   gint64 start = g_get_monotonic_time ();
   guint received = 0;
   double seconds;
@@ -485,7 +347,7 @@ test_outsider (Lab           *lab,
 {
   static const char forged[] = "from outside the party";
   int listener = lrd_lan_test_program_open (lab->hosts[0].ns, 43000, 0);
-  const LrdLanBridgeCounters *counters = lrd_lan_bridge_get_counters (lab->hosts[0].bridge);
+  const LrdLanBridgeCounters *counters = lrd_lan_bridge_get_counters (lab->bridges[0]);
   struct sockaddr_in address = {
     .sin_family = AF_INET, .sin_port = htons (LR_LAN_FRAME_PORT),
     .sin_addr.s_addr = htonl (virtual_address (3)),
