@@ -25,6 +25,7 @@
  */
 #include "lrd-lan-capture.h"
 
+#include "lr-bytes.h"
 #include "lr-lan-frame.h"
 
 #include <errno.h>
@@ -152,18 +153,6 @@ is_subnet_broadcast (LrdLanCapture *self,
   return FALSE;
 }
 
-static guint16
-read_u16 (const guint8 *p)
-{
-  return (guint16) ((p[0] << 8) | p[1]);
-}
-
-static guint32
-read_u32 (const guint8 *p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
-}
-
 static void
 handle_packet (LrdLanCapture *self,
                const guint8  *packet,
@@ -177,18 +166,18 @@ handle_packet (LrdLanCapture *self,
   if (length < 28 || (packet[0] >> 4) != 4)
     return;
   header_length = (packet[0] & 0x0f) * 4;
-  total_length = read_u16 (packet + 2);
+  total_length = lr_bytes_read_be16 (packet + 2);
   if (header_length < 20 || total_length > length || total_length < header_length + 8 ||
       packet[9] != IPPROTO_UDP)
     return;
-  udp_length = read_u16 (packet + header_length + 4);
+  udp_length = lr_bytes_read_be16 (packet + header_length + 4);
   if (udp_length < 8 || udp_length > total_length - header_length)
     return;
 
-  datagram.source = read_u32 (packet + 12);
-  datagram.destination = read_u32 (packet + 16);
-  datagram.source_port = read_u16 (packet + header_length);
-  datagram.destination_port = read_u16 (packet + header_length + 2);
+  datagram.source = lr_bytes_read_be32 (packet + 12);
+  datagram.destination = lr_bytes_read_be32 (packet + 16);
+  datagram.source_port = lr_bytes_read_be16 (packet + header_length);
+  datagram.destination_port = lr_bytes_read_be16 (packet + header_length + 2);
   datagram.ifindex = ifindex;
   datagram.payload = packet + header_length + 8;
   datagram.payload_length = udp_length - 8;
@@ -266,7 +255,7 @@ address_cb (const struct nlmsghdr *nlh,
            (mnl_attr_get_type (attr) == IFA_ADDRESS && !found)) &&
           mnl_attr_get_payload_len (attr) == 4)
         {
-          local.address = read_u32 (mnl_attr_get_payload (attr));
+          local.address = lr_bytes_read_be32 (mnl_attr_get_payload (attr));
           found = TRUE;
         }
     }

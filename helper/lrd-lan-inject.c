@@ -22,6 +22,7 @@
  */
 #include "lrd-lan-inject.h"
 
+#include "lr-bytes.h"
 #include "lr-lan-frame.h"
 
 #include <errno.h>
@@ -105,24 +106,6 @@ lrd_lan_inject_new (GError **error)
   return g_steal_pointer (&self);
 }
 
-static void
-write_u16 (guint8  *p,
-           guint16  value)
-{
-  p[0] = value >> 8;
-  p[1] = value & 0xff;
-}
-
-static void
-write_u32 (guint8  *p,
-           guint32  value)
-{
-  p[0] = value >> 24;
-  p[1] = (value >> 16) & 0xff;
-  p[2] = (value >> 8) & 0xff;
-  p[3] = value & 0xff;
-}
-
 static guint32
 sum_words (guint32       sum,
            const guint8 *data,
@@ -169,26 +152,26 @@ lrd_lan_inject_send (LrdLanInject          *self,
   /* IPv4 header; the kernel fills in the identification and the header checksum. */
   memset (packet, 0, 28);
   packet[0] = 0x45;
-  write_u16 (packet + 2, length);
+  lr_bytes_write_be16 (packet + 2, length);
   packet[8] = kind == LR_LAN_DESTINATION_MULTICAST ? 0 : 1;   /* TTL */
   packet[9] = IPPROTO_UDP;
-  write_u32 (packet + 12, datagram->source);
-  write_u32 (packet + 16, datagram->destination);
+  lr_bytes_write_be32 (packet + 12, datagram->source);
+  lr_bytes_write_be32 (packet + 16, datagram->destination);
 
-  write_u16 (packet + 20, datagram->source_port);
-  write_u16 (packet + 22, datagram->destination_port);
-  write_u16 (packet + 24, 8 + datagram->payload_length);
+  lr_bytes_write_be16 (packet + 20, datagram->source_port);
+  lr_bytes_write_be16 (packet + 22, datagram->destination_port);
+  lr_bytes_write_be16 (packet + 24, 8 + datagram->payload_length);
   memcpy (packet + 28, datagram->payload, datagram->payload_length);
 
   /* UDP checksum over the pseudo-header (RFC 768); 0 is sent as 0xffff. */
-  write_u32 (pseudo, datagram->source);
-  write_u32 (pseudo + 4, datagram->destination);
+  lr_bytes_write_be32 (pseudo, datagram->source);
+  lr_bytes_write_be32 (pseudo + 4, datagram->destination);
   pseudo[8] = 0;
   pseudo[9] = IPPROTO_UDP;
-  write_u16 (pseudo + 10, 8 + datagram->payload_length);
+  lr_bytes_write_be16 (pseudo + 10, 8 + datagram->payload_length);
   checksum = fold (sum_words (sum_words (0, pseudo, sizeof pseudo), packet + 20,
                               8 + datagram->payload_length));
-  write_u16 (packet + 26, checksum == 0 ? 0xffff : checksum);
+  lr_bytes_write_be16 (packet + 26, checksum == 0 ? 0xffff : checksum);
 
   to.sin_addr.s_addr = htonl (datagram->destination);
   fd = kind == LR_LAN_DESTINATION_MULTICAST ? self->multicast_fd : self->broadcast_fd;

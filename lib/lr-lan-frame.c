@@ -4,38 +4,9 @@
  */
 #include "lr-lan-frame.h"
 
+#include "lr-bytes.h"
+
 #include <string.h>
-
-static guint16
-read_u16 (const guint8 *p)
-{
-  return (guint16) ((p[0] << 8) | p[1]);
-}
-
-static guint32
-read_u32 (const guint8 *p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
-}
-
-static void
-write_u16 (guint8  *p,
-           guint16  value)
-{
-  p[0] = value >> 8;
-  p[1] = value & 0xff;
-}
-
-static void
-write_u32 (guint8  *p,
-           guint32  value)
-{
-  for (int i = 3; i >= 0; i--)
-    {
-      p[i] = value & 0xff;
-      value >>= 8;
-    }
-}
 
 /**
  * lr_lan_destination_classify:
@@ -88,11 +59,12 @@ lr_lan_frame_parse (LrLanFrame   *self,
   if (data[3] != 0)
     return LR_LAN_FRAME_BAD_FLAGS;
 
-  self->source_port = read_u16 (data + 4);
-  self->destination = read_u32 (data + 6);
-  self->destination_port = read_u16 (data + 10);
-  self->sender = ((guint64) read_u32 (data + 12) << 32) | read_u32 (data + 16);
-  self->sequence = read_u32 (data + 20);
+  self->source_port = lr_bytes_read_be16 (data + 4);
+  self->destination = lr_bytes_read_be32 (data + 6);
+  self->destination_port = lr_bytes_read_be16 (data + 10);
+  self->sender = ((guint64) lr_bytes_read_be32 (data + 12) << 32) |
+                 lr_bytes_read_be32 (data + 16);
+  self->sequence = lr_bytes_read_be32 (data + 20);
   self->payload = data + LR_LAN_FRAME_HEADER_SIZE;
   self->payload_length = length - LR_LAN_FRAME_HEADER_SIZE;
 
@@ -129,12 +101,12 @@ lr_lan_frame_build (const LrLanFrame *self,
   out[1] = 'D';
   out[2] = LR_LAN_FRAME_VERSION;
   out[3] = 0;
-  write_u16 (out + 4, self->source_port);
-  write_u32 (out + 6, self->destination);
-  write_u16 (out + 10, self->destination_port);
-  write_u32 (out + 12, self->sender >> 32);
-  write_u32 (out + 16, self->sender & 0xffffffff);
-  write_u32 (out + 20, self->sequence);
+  lr_bytes_write_be16 (out + 4, self->source_port);
+  lr_bytes_write_be32 (out + 6, self->destination);
+  lr_bytes_write_be16 (out + 10, self->destination_port);
+  lr_bytes_write_be32 (out + 12, self->sender >> 32);
+  lr_bytes_write_be32 (out + 16, self->sender & 0xffffffff);
+  lr_bytes_write_be32 (out + 20, self->sequence);
   if (self->payload_length > 0)
     memmove (out + LR_LAN_FRAME_HEADER_SIZE, self->payload, self->payload_length);
   return length;

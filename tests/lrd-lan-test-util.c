@@ -7,6 +7,7 @@
 #include "lrd-test-util.h"
 #include "lrd-wg-uapi.h"
 
+#include "lr-bytes.h"
 #include "lr-lan-frame.h"
 
 #include <arpa/inet.h>
@@ -181,9 +182,8 @@ lrd_lan_test_check_link (int         fd,
         break;
       if (n < 28 || from.sll_protocol != htons (ETH_P_IP) || packet[9] != IPPROTO_UDP)
         continue;
-      source = (packet[12] << 24) | (packet[13] << 16) | (packet[14] << 8) | packet[15];
-      destination = ((guint32) packet[16] << 24) | (packet[17] << 16) | (packet[18] << 8) |
-                    packet[19];
+      source = lr_bytes_read_be32 (packet + 12);
+      destination = lr_bytes_read_be32 (packet + 16);
       if ((source & 0xffff0000) == 0x0a420000 &&
           lr_lan_destination_classify (destination) != LR_LAN_DESTINATION_NONE)
         g_error ("%s: a bridged datagram from %08x to %08x leaked onto the link", what,
@@ -269,6 +269,51 @@ ping_once (const char *ns,
 {
   return lrd_test_run (NULL, "ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "1", "-W", "1",
                        address, NULL);
+}
+
+LrdLanTestSite *
+lrd_lan_test_site_new (const char *prefix)
+{
+  LrdLanTestSite *site = g_new0 (LrdLanTestSite, 1);
+
+  lab_counter++;
+  /* The process id keeps two test programs running at once out of each other's way. */
+  site->host = g_strdup_printf ("%s%u-%u-h", prefix, (guint) getpid () % 10000, lab_counter);
+  site->neighbour = g_strdup_printf ("%s%u-%u-n", prefix, (guint) getpid () % 10000,
+                                     lab_counter);
+  site->party = g_strdup_printf ("%s%u-%u-p", prefix, (guint) getpid () % 10000, lab_counter);
+  RUN ("ip", "netns", "add", site->host);
+  RUN ("ip", "netns", "add", site->neighbour);
+  RUN ("ip", "netns", "add", site->party);
+  RUN ("ip", "-n", site->host, "link", "set", "lo", "up");
+  RUN ("ip", "-n", site->host, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
+       "netns", site->neighbour);
+  RUN ("ip", "-n", site->host, "link", "add", "party0", "type", "veth", "peer", "name", "party0",
+       "netns", site->party);
+  RUN ("ip", "-n", site->host, "addr", "add", "198.18.1.2/24", "dev", "eth0");
+  RUN ("ip", "-n", site->neighbour, "addr", "add", "198.18.1.1/24", "dev", "eth0");
+  RUN ("ip", "-n", site->host, "addr", "add", "10.66.0.1/16", "dev", "party0");
+  RUN ("ip", "-n", site->party, "addr", "add", "10.66.0.2/16", "dev", "party0");
+  RUN ("ip", "-n", site->host, "link", "set", "eth0", "up");
+  RUN ("ip", "-n", site->host, "link", "set", "party0", "up");
+  RUN ("ip", "-n", site->neighbour, "link", "set", "eth0", "up");
+  RUN ("ip", "-n", site->party, "link", "set", "party0", "up");
+  RUN ("ip", "-n", site->host, "route", "add", "default", "via", "198.18.1.1");
+  /* The neighbour's programs join groups and broadcast by its default route, too. */
+  RUN ("ip", "-n", site->neighbour, "route", "add", "default", "dev", "eth0");
+  return site;
+}
+
+void
+lrd_lan_test_site_free (LrdLanTestSite *site)
+{
+  lrd_test_run (NULL, "ip", "netns", "del", site->host, NULL);
+  lrd_test_run (NULL, "ip", "netns", "del", site->neighbour, NULL);
+  lrd_test_run (NULL, "ip", "netns", "del", site->party, NULL);
+  g_free (site->host);
+  g_free (site->neighbour);
+  g_free (site->party);
+  g_free (site);
 }
 
 LrdLanTestLab *

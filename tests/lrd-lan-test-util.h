@@ -51,6 +51,20 @@ guint   lrd_lan_test_check_link      (int           fd,
                                       const char   *marker,
                                       guint32       sender);
 
+/* One host and its two links, as the capture and injection tests use them: eth0
+ * (198.18.1.2/24) to a neighbour namespace on the same LAN (198.18.1.1, the host's default
+ * gateway), and party0 (10.66.0.1/16), a veth standing in for the WireGuard interface, to a
+ * namespace holding 10.66.0.2. Needs root and a private /run. */
+typedef struct
+{
+  char *host;
+  char *neighbour;
+  char *party;
+} LrdLanTestSite;
+
+LrdLanTestSite *lrd_lan_test_site_new            (const char     *prefix);
+void            lrd_lan_test_site_free           (LrdLanTestSite *site);
+
 /* A party network: hosts on links of their own to one router namespace (host N, from 0, is
  * 198.18.N+1.2 behind 198.18.N+1.1), each running a real wireguard-go started by LrdWgUapi
  * with 10.66.0.N+1/16, every host a WireGuard peer of every other, every tunnel answering a

@@ -25,22 +25,11 @@
 
 typedef struct
 {
-  char          *host;
-  char          *neighbour;
-  char          *party;
+  LrdLanTestSite *site;
   LrdLanCapture *capture;
   GArray        *seen;         /* LrdLanDatagram, payload copied into @payloads */
   GPtrArray     *payloads;
 } Fixture;
-
-static guint counter;
-
-#define RUN(...) \
-  G_STMT_START { \
-    g_autoptr(GError) run_error = NULL; \
-    lrd_test_run (&run_error, __VA_ARGS__, NULL); \
-    g_assert_no_error (run_error); \
-  } G_STMT_END
 
 static void
 datagram_cb (LrdLanCapture        *capture,
@@ -63,40 +52,18 @@ fixture_setup (Fixture       *f,
   g_autofree char *udp = NULL;
   g_auto(GStrv) lines = NULL;
 
-  counter++;
-  f->host = g_strdup_printf ("lrcap%u-h", counter);
-  f->neighbour = g_strdup_printf ("lrcap%u-n", counter);
-  f->party = g_strdup_printf ("lrcap%u-p", counter);
-  RUN ("ip", "netns", "add", f->host);
-  RUN ("ip", "netns", "add", f->neighbour);
-  RUN ("ip", "netns", "add", f->party);
-  RUN ("ip", "-n", f->host, "link", "set", "lo", "up");
-  RUN ("ip", "-n", f->host, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
-       "netns", f->neighbour);
-  RUN ("ip", "-n", f->host, "link", "add", "party0", "type", "veth", "peer", "name", "party0",
-       "netns", f->party);
-  RUN ("ip", "-n", f->host, "addr", "add", "198.18.1.2/24", "dev", "eth0");
-  RUN ("ip", "-n", f->neighbour, "addr", "add", "198.18.1.1/24", "dev", "eth0");
-  RUN ("ip", "-n", f->host, "addr", "add", "10.66.0.1/16", "dev", "party0");
-  RUN ("ip", "-n", f->party, "addr", "add", "10.66.0.2/16", "dev", "party0");
-  RUN ("ip", "-n", f->host, "link", "set", "eth0", "up");
-  RUN ("ip", "-n", f->host, "link", "set", "party0", "up");
-  RUN ("ip", "-n", f->neighbour, "link", "set", "eth0", "up");
-  RUN ("ip", "-n", f->party, "link", "set", "party0", "up");
-  RUN ("ip", "-n", f->host, "route", "add", "default", "via", "198.18.1.1");
-  /* The neighbour's programs join groups and broadcast by its default route, too. */
-  RUN ("ip", "-n", f->neighbour, "route", "add", "default", "dev", "eth0");
+  f->site = lrd_lan_test_site_new ("lrcap");
 
   f->seen = g_array_new (FALSE, FALSE, sizeof (LrdLanDatagram));
   f->payloads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
-  g_assert_true (lrd_test_enter_netns (f->host));
+  g_assert_true (lrd_test_enter_netns (f->site->host));
   f->capture = lrd_lan_capture_new (&error);
   lrd_test_leave_netns ();
   g_assert_no_error (error);
   g_signal_connect (f->capture, "datagram", G_CALLBACK (datagram_cb), f);
 
   /* Passive: the capture binds no UDP port (only the header line of /proc/net/udp). */
-  udp = lrd_test_run_output (&error, "ip", "netns", "exec", f->host, "cat", "/proc/net/udp",
+  udp = lrd_test_run_output (&error, "ip", "netns", "exec", f->site->host, "cat", "/proc/net/udp",
                              NULL);
   g_assert_no_error (error);
   lines = g_strsplit (udp, "\n", -1);
@@ -112,12 +79,7 @@ fixture_teardown (Fixture       *f,
   g_clear_object (&f->capture);
   g_array_unref (f->seen);
   g_ptr_array_unref (f->payloads);
-  lrd_test_run (NULL, "ip", "netns", "del", f->host, NULL);
-  lrd_test_run (NULL, "ip", "netns", "del", f->neighbour, NULL);
-  lrd_test_run (NULL, "ip", "netns", "del", f->party, NULL);
-  g_free (f->host);
-  g_free (f->neighbour);
-  g_free (f->party);
+  lrd_lan_test_site_free (f->site);
 }
 
 static const LrdLanDatagram *
@@ -157,9 +119,9 @@ test_captured (Fixture       *f,
     { 0xc61201ff, 4001, "eth0" },        /* 198.18.1.255, eth0's subnet */
     { 0x0a42ffff, 4002, "party0" },      /* 10.66.255.255, the party's */
   };
-  int program = lrd_lan_test_program_open (f->host, 50000, 0);
-  int neighbour = lrd_lan_test_program_open (f->neighbour, 4000, 0);
-  int hearer = lrd_lan_test_program_open (f->party, 4002, 0);
+  int program = lrd_lan_test_program_open (f->site->host, 50000, 0);
+  int neighbour = lrd_lan_test_program_open (f->site->neighbour, 4000, 0);
+  int hearer = lrd_lan_test_program_open (f->site->party, 4002, 0);
 
   for (guint i = 0; i < G_N_ELEMENTS (sent); i++)
     {
@@ -180,7 +142,7 @@ test_captured (Fixture       *f,
       g_assert_cmphex (datagram->destination, ==, sent[i].destination);
       g_assert_cmphex (datagram->source, ==, i == 3 ? 0x0a420001 : HOST);
       g_assert_cmpuint (datagram->source_port, ==, 50000);
-      g_assert_cmpint (datagram->ifindex, ==, ifindex_in (f->host, sent[i].interface));
+      g_assert_cmpint (datagram->ifindex, ==, ifindex_in (f->site->host, sent[i].interface));
       g_assert_cmpmem (datagram->payload, datagram->payload_length, payload, strlen (payload));
     }
   g_assert_cmpuint (lrd_lan_capture_get_captured (f->capture), ==, G_N_ELEMENTS (sent));
@@ -198,10 +160,10 @@ test_ignored (Fixture       *f,
               gconstpointer  data)
 {
   static const char big[3000] = "fragmented";
-  int program = lrd_lan_test_program_open (f->host, 50001, 0);
-  int marked = lrd_lan_test_program_open (f->host, 50002, 0);
-  int neighbour = lrd_lan_test_program_open (f->neighbour, 50003, 0);
-  int local = lrd_lan_test_program_open (f->host, 4010, 0);
+  int program = lrd_lan_test_program_open (f->site->host, 50001, 0);
+  int marked = lrd_lan_test_program_open (f->site->host, 50002, 0);
+  int neighbour = lrd_lan_test_program_open (f->site->neighbour, 50003, 0);
+  int local = lrd_lan_test_program_open (f->site->host, 4010, 0);
   int mark = LRD_LAN_INJECT_MARK;
 
   lrd_lan_test_program_send (program, NEIGHBOUR, 4010, "unicast", 7);
@@ -227,21 +189,33 @@ test_ignored (Fixture       *f,
 }
 
 static void
+ip (Fixture    *f,
+    const char *command,
+    const char *what,
+    const char *address)
+{
+  g_autoptr(GError) error = NULL;
+
+  lrd_test_run (&error, "ip", "-n", f->site->host, command, what, address, "dev", "eth0", NULL);
+  g_assert_no_error (error);
+}
+
+static void
 test_address_changes (Fixture       *f,
                       gconstpointer  data)
 {
-  int program = lrd_lan_test_program_open (f->host, 50004, 0);
+  int program = lrd_lan_test_program_open (f->site->host, 50004, 0);
 
   /* A subnet added after the capture started: its broadcast address counts at once, and a
    * removed one stops counting. */
-  RUN ("ip", "-n", f->host, "addr", "add", "172.20.5.9/24", "dev", "eth0");
+  ip (f, "addr", "add", "172.20.5.9/24");
   lrd_lan_test_pump (100);
   lrd_lan_test_program_send (program, 0xac1405ff, 4020, "new subnet", 10);
   lrd_lan_test_pump (100);
   g_assert_nonnull (find_seen (f, 4020));
 
-  RUN ("ip", "-n", f->host, "addr", "del", "172.20.5.9/24", "dev", "eth0");
-  RUN ("ip", "-n", f->host, "route", "add", "172.20.5.0/24", "dev", "eth0");
+  ip (f, "addr", "del", "172.20.5.9/24");
+  ip (f, "route", "add", "172.20.5.0/24");
   lrd_lan_test_pump (100);
   lrd_lan_test_program_send (program, 0xac1405ff, 4021, "gone subnet", 11);
   lrd_lan_test_pump (100);

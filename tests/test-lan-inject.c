@@ -21,23 +21,12 @@
 
 typedef struct
 {
-  char          *host;
-  char          *neighbour;
-  char          *party;
+  LrdLanTestSite *site;
   LrdLanInject  *inject;
   LrdLanCapture *capture;
   int            eth0;        /* link captures */
   int            party0;
 } Fixture;
-
-static guint counter;
-
-#define RUN(...) \
-  G_STMT_START { \
-    g_autoptr(GError) run_error = NULL; \
-    lrd_test_run (&run_error, __VA_ARGS__, NULL); \
-    g_assert_no_error (run_error); \
-  } G_STMT_END
 
 static void
 fixture_setup (Fixture       *f,
@@ -45,38 +34,16 @@ fixture_setup (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
 
-  counter++;
-  f->host = g_strdup_printf ("lrinj%u-h", counter);
-  f->neighbour = g_strdup_printf ("lrinj%u-n", counter);
-  f->party = g_strdup_printf ("lrinj%u-p", counter);
-  RUN ("ip", "netns", "add", f->host);
-  RUN ("ip", "netns", "add", f->neighbour);
-  RUN ("ip", "netns", "add", f->party);
-  RUN ("ip", "-n", f->host, "link", "set", "lo", "up");
-  RUN ("ip", "-n", f->host, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
-       "netns", f->neighbour);
-  RUN ("ip", "-n", f->host, "link", "add", "party0", "type", "veth", "peer", "name", "party0",
-       "netns", f->party);
-  RUN ("ip", "-n", f->host, "addr", "add", "198.18.1.2/24", "dev", "eth0");
-  RUN ("ip", "-n", f->neighbour, "addr", "add", "198.18.1.1/24", "dev", "eth0");
-  RUN ("ip", "-n", f->host, "addr", "add", "10.66.0.1/16", "dev", "party0");
-  RUN ("ip", "-n", f->party, "addr", "add", "10.66.0.2/16", "dev", "party0");
-  RUN ("ip", "-n", f->host, "link", "set", "eth0", "up");
-  RUN ("ip", "-n", f->host, "link", "set", "party0", "up");
-  RUN ("ip", "-n", f->neighbour, "link", "set", "eth0", "up");
-  RUN ("ip", "-n", f->party, "link", "set", "party0", "up");
-  RUN ("ip", "-n", f->host, "route", "add", "default", "via", "198.18.1.1");
-  /* The neighbour's programs join groups and broadcast by its default route, too. */
-  RUN ("ip", "-n", f->neighbour, "route", "add", "default", "dev", "eth0");
+  f->site = lrd_lan_test_site_new ("lrinj");
 
-  g_assert_true (lrd_test_enter_netns (f->host));
+  g_assert_true (lrd_test_enter_netns (f->site->host));
   f->inject = lrd_lan_inject_new (&error);
   g_assert_no_error (error);
   f->capture = lrd_lan_capture_new (&error);
   g_assert_no_error (error);
   lrd_test_leave_netns ();
-  f->eth0 = lrd_lan_test_open_link_capture (f->host, "eth0");
-  f->party0 = lrd_lan_test_open_link_capture (f->host, "party0");
+  f->eth0 = lrd_lan_test_open_link_capture (f->site->host, "eth0");
+  f->party0 = lrd_lan_test_open_link_capture (f->site->host, "party0");
   lrd_lan_test_pump (50);
 }
 
@@ -88,12 +55,7 @@ fixture_teardown (Fixture       *f,
   g_clear_object (&f->capture);
   close (f->eth0);
   close (f->party0);
-  lrd_test_run (NULL, "ip", "netns", "del", f->host, NULL);
-  lrd_test_run (NULL, "ip", "netns", "del", f->neighbour, NULL);
-  lrd_test_run (NULL, "ip", "netns", "del", f->party, NULL);
-  g_free (f->host);
-  g_free (f->neighbour);
-  g_free (f->party);
+  lrd_lan_test_site_free (f->site);
 }
 
 static void
@@ -127,10 +89,10 @@ static void
 test_broadcast (Fixture       *f,
                 gconstpointer  data)
 {
-  int program = lrd_lan_test_program_open (f->host, 6112, 0);
-  int party_program = lrd_lan_test_program_open (f->host, 6113, 0);
-  int neighbour = lrd_lan_test_program_open (f->neighbour, 6112, 0);
-  int member = lrd_lan_test_program_open (f->party, 6112, 0);
+  int program = lrd_lan_test_program_open (f->site->host, 6112, 0);
+  int party_program = lrd_lan_test_program_open (f->site->host, 6113, 0);
+  int neighbour = lrd_lan_test_program_open (f->site->neighbour, 6112, 0);
+  int member = lrd_lan_test_program_open (f->site->party, 6112, 0);
 
   /* A true broadcast from the member's address and port, to the limited broadcast address
    * and to the party's. */
@@ -154,8 +116,8 @@ test_multicast (Fixture       *f,
                 gconstpointer  data)
 {
   static const char announcement[] = "[MOTD]Far World[/MOTD][AD]41234[/AD]";
-  int program = lrd_lan_test_program_open (f->host, 4445, MINECRAFT_GROUP);
-  int neighbour = lrd_lan_test_program_open (f->neighbour, 4445, MINECRAFT_GROUP);
+  int program = lrd_lan_test_program_open (f->site->host, 4445, MINECRAFT_GROUP);
+  int neighbour = lrd_lan_test_program_open (f->site->neighbour, 4445, MINECRAFT_GROUP);
 
   inject (f, MINECRAFT_GROUP, 4445, announcement);
   lrd_lan_test_expect_datagram (program, announcement, strlen (announcement), MEMBER, 6112);
