@@ -6,6 +6,7 @@
 
 #include "lrd-lan-capture.h"
 #include "lrd-lan-inject.h"
+#include "lrd-lan-reply-watch.h"
 
 #include "lr-game-lobby.h"
 #include "lr-game-table.h"
@@ -44,6 +45,7 @@ struct _LrdLanBridge
 
   LrdLanCapture        *capture;
   LrdLanInject         *inject;
+  LrdLanReplyWatch     *replies;
   int                   fd;
   guint                 fd_watch;
 
@@ -217,20 +219,20 @@ datagram_cb (LrdLanCapture        *capture,
 /* Member -> local programs */
 
 static void
-observe_game (LrdLanBridge     *self,
-              guint32           host,
-              const LrLanFrame *frame)
+observe_game (LrdLanBridge      *self,
+              const LrGameTitle *title,
+              guint32            host,
+              guint16            source_port,
+              const guint8      *payload,
+              gsize              length)
 {
-  const LrGameTitle *title = lr_game_table_lookup (frame->destination,
-                                                   frame->destination_port);
   g_auto(LrGameAnnouncement) announcement = { 0 };
 
   if (title == NULL || title->format == LR_GAME_FORMAT_NONE)
     return;
-  if (!lr_game_announcement_parse (&announcement, title, frame->payload, frame->payload_length,
-                                   NULL))
+  if (!lr_game_announcement_parse (&announcement, title, payload, length, NULL))
     return;
-  if (lr_game_lobby_observe (self->lobby, host, frame->source_port, &announcement))
+  if (lr_game_lobby_observe (self->lobby, host, source_port, &announcement))
     g_signal_emit (self, signals[SIGNAL_GAMES_CHANGED], 0);
   if (self->expiry_id == 0)
     schedule_expiry (self);
@@ -290,7 +292,8 @@ handle_frame (LrdLanBridge *self,
     self->counters.injected++;
 
   count_port (self, frame.destination, frame.destination_port, from);
-  observe_game (self, from, &frame);
+  observe_game (self, lr_game_table_lookup (frame.destination, frame.destination_port), from,
+                frame.source_port, frame.payload, frame.payload_length);
 }
 
 static gboolean
@@ -322,6 +325,25 @@ frame_ready_cb (int           fd,
       handle_frame (self, ntohl (from.sin_addr.s_addr), buffer, MIN ((gsize) n, sizeof buffer));
     }
   return G_SOURCE_CONTINUE;
+}
+
+/* A member's game answered a query from here (LrdLanReplyWatch): Bedrock's pong and
+ * Source's A2S_INFO answer are how those titles say they are hosting. */
+static void
+reply_cb (LrdLanReplyWatch     *replies,
+          const LrdLanDatagram *datagram,
+          LrdLanBridge         *self)
+{
+  const LrGameTitle *title;
+
+  if (!is_member (self, datagram->source))
+    return;
+  title = lr_game_table_lookup (0xffffffff, datagram->source_port);
+  if (title == NULL ||
+      (title->format != LR_GAME_FORMAT_RAKNET_PONG && title->format != LR_GAME_FORMAT_A2S_INFO))
+    return;
+  observe_game (self, title, datagram->source, datagram->source_port, datagram->payload,
+                datagram->payload_length);
 }
 
 static gboolean
@@ -383,6 +405,10 @@ lrd_lan_bridge_new (LrClock     *clock,
   if (self->capture == NULL)
     return NULL;
   g_signal_connect_object (self->capture, "datagram", G_CALLBACK (datagram_cb), self, 0);
+  self->replies = lrd_lan_reply_watch_new (ifname, error);
+  if (self->replies == NULL)
+    return NULL;
+  g_signal_connect_object (self->replies, "reply", G_CALLBACK (reply_cb), self, 0);
   return g_steal_pointer (&self);
 }
 
@@ -513,6 +539,7 @@ lrd_lan_bridge_dispose (GObject *object)
   g_clear_handle_id (&self->ports_changed_id, g_source_remove);
   g_clear_object (&self->capture);
   g_clear_object (&self->inject);
+  g_clear_object (&self->replies);
   G_OBJECT_CLASS (lrd_lan_bridge_parent_class)->dispose (object);
 }
 

@@ -7,7 +7,8 @@
  * (through the tunnel: WireGuard encrypts it and it takes the peer's path, direct or
  * relayed), and hands what members send to local programs (LrdLanInject), as if the sender
  * were on this LAN. LrLanPolicy decides what passes, both ways; LrGameLobby lists the games
- * members announce.
+ * members announce, and those whose answers to a local program's query come back through
+ * the tunnel (LrdLanReplyWatch).
  *
  * Whoever owns the party's peers tells the bridge who the members are
  * (lrd_lan_bridge_set_members), by virtual address: frames go to members only, and a frame
@@ -57,9 +58,9 @@ typedef struct
 } LrdLanBridgeCounters;
 
 /* Opens its sockets in the network namespace of the calling thread: the capture, the
- * injector, and a UDP socket on @virtual_address:LR_LAN_FRAME_PORT bound to @ifname (which
- * may not carry the address yet). @prefix_length is the party network's (16 for
- * 10.66.0.0/16). */
+ * injector, the reply watch on @ifname, and a UDP socket on
+ * @virtual_address:LR_LAN_FRAME_PORT bound to @ifname (which must exist, but may not carry
+ * the address yet). @prefix_length is the party network's (16 for 10.66.0.0/16). */
 LrdLanBridge *lrd_lan_bridge_new          (LrClock               *clock,
                                            const char            *ifname,
                                            guint32                virtual_address,

@@ -184,7 +184,19 @@ test_broadcast (Lab           *lab,
     0x00, 0xff, 0xff, 0x00, 0xfe, 0xfe, 0xfe, 0xfe, 0xfd, 0xfd, 0xfd, 0xfd, 0x12, 0x34, 0x56, 0x78,
     'P', 'I', 'N', 'G', 'P', 'I', 'N', 'G',
   };
-  static const char pong[] = "PONG from B";
+  /* B's answer, a RakNet unconnected pong: id, time, server GUID, magic, and the server
+   * string of wiki.vg's "Raknet Protocol" page with its own world name. */
+  static const char server[] = "MCPE;Bedrock on B;390;1.14.60;1;10;13253860892328930865;"
+                               "Bedrock level;Survival;1;19132;19133;";
+  g_autoptr(GByteArray) pong = g_byte_array_new ();
+  static const guint8 pong_head[] = {
+    0x1c, 0, 0, 0, 0, 0, 0, 0x03, 0xe8, 0xb7, 0xef, 0x2b, 0x44, 0x9d, 0x3e, 0x15, 0xb1,
+    0x00, 0xff, 0xff, 0x00, 0xfe, 0xfe, 0xfe, 0xfe, 0xfd, 0xfd, 0xfd, 0xfd, 0x12, 0x34, 0x56, 0x78,
+    0x00, sizeof server - 1,
+  };
+  g_autoptr(GVariant) games = NULL;
+  const char *id, *host, *name;
+  guint16 port;
   static const char party[] = "to the party's broadcast address";
   static const char unlisted[] = "on a port no list knows";
   int sender = lrd_lan_test_program_open (lab->hosts[0].ns, 50124, 0);
@@ -210,12 +222,22 @@ test_broadcast (Lab           *lab,
   /* Discovery on the physical LAN works as before: the neighbour hears A as itself. */
   lrd_lan_test_expect_datagram (neighbour, ping, sizeof ping, physical_address (0), 50124);
 
-  /* B answers with unicast to the address and port it heard: it reaches A's socket. */
-  lrd_lan_test_program_send (servers[1], virtual_address (0), 50124, pong, strlen (pong));
+  /* B answers with unicast to the address and port it heard: it reaches A's socket, and A's
+   * lobby lists B's world from the answer. */
+  g_byte_array_append (pong, pong_head, sizeof pong_head);
+  g_byte_array_append (pong, (const guint8 *) server, sizeof server - 1);
+  lrd_lan_test_program_send (servers[1], virtual_address (0), 50124, pong->data, pong->len);
   n = lrd_lan_test_program_receive (sender, buffer, sizeof buffer, &source, &source_port, 3000);
-  g_assert_cmpmem (buffer, MAX (n, 0), pong, strlen (pong));
+  g_assert_cmpmem (buffer, MAX (n, 0), pong->data, pong->len);
   g_assert_cmphex (source, ==, virtual_address (1));
   g_assert_cmpuint (source_port, ==, 19132);
+  games = lrd_lan_bridge_dup_games (lab->bridges[0]);
+  g_assert_cmpuint (g_variant_n_children (games), ==, 1);
+  g_variant_get_child (games, 0, "(&s&s&sq&s&sx)", &id, NULL, &host, &port, &name, NULL, NULL);
+  g_assert_cmpstr (id, ==, "minecraft-bedrock");
+  g_assert_cmpstr (host, ==, "10.66.0.2");
+  g_assert_cmpuint (port, ==, 19132);
+  g_assert_cmpstr (name, ==, "Bedrock on B");
 
   lrd_lan_test_program_send (sender, PARTY_BROADCAST, 40000, party, strlen (party));
   lrd_lan_test_program_send (sender, 0xffffffff, 47624, unlisted, strlen (unlisted));
