@@ -2,8 +2,8 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Eight hosts in network namespaces, each with a real wireguard-go, all peers of each other
- * (lrd-lan-test-util.h). Two numbers:
+ * Eight hosts in network namespaces, each behind a NAT with a real wireguard-go, all peers
+ * of each other (lrd-lan-test-util.h). Two numbers:
  *
  *   - latency: a program on A broadcasts, a program on B receives it through A's and B's
  *     bridges; against the same program sending unicast UDP to B's virtual address, the

@@ -65,14 +65,18 @@ typedef struct
 LrdLanTestSite *lrd_lan_test_site_new            (const char     *prefix);
 void            lrd_lan_test_site_free           (LrdLanTestSite *site);
 
-/* A party network: hosts on links of their own to one router namespace (host N, from 0, is
- * 198.18.N+1.2 behind 198.18.N+1.1), each running a real wireguard-go started by LrdWgUapi
- * with 10.66.0.N+1/16, every host a WireGuard peer of every other, every tunnel answering a
- * ping, and a link capture open on each host's eth0. Needs root, wireguard-go and a
- * private /run (lrd_test_enter_private_run). */
+/* A party network: each host (host N, from 0) is 192.168.N+1.2 on eth0 behind a router
+ * namespace doing NAT of its own kind (port-restricted, full cone, restricted cone, in
+ * turn) onto the lab's internet (lr-test-lab.h), runs a real wireguard-go started by
+ * LrdWgUapi with 10.66.0.N+1/16, and is a WireGuard peer of every other host at its public
+ * address; every tunnel answers a ping and a link capture is open on each host's eth0.
+ * Needs root, wireguard-go and a private /run (lrd_test_enter_private_run). */
+typedef struct _LrTestLab LrTestLab;
+
 typedef struct
 {
   char         *ns;
+  char         *router;         /* the NAT's namespace, whose "lan" side shares eth0's link */
   char         *ifname;         /* the WireGuard interface */
   LrdWgBackend *wg;
   LrdWgKey      private_key;
@@ -82,7 +86,7 @@ typedef struct
 
 typedef struct
 {
-  char           *router;
+  LrTestLab      *nat_lab;
   guint           n_hosts;
   LrdLanTestHost *hosts;
 } LrdLanTestLab;

@@ -2,9 +2,8 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Four hosts, each on a link of its own to a router namespace (198.18.N.2 behind
- * 198.18.N.1), each running a real wireguard-go started by LrdWgUapi with 10.66.0.N/16,
- * peered with the others. Hosts 1 to 3 are the party and run an LrdLanBridge whose members
+ * Four hosts, each behind a NAT of its own on the lab's internet, each running a real
+ * wireguard-go with 10.66.0.N/16, peered with the others (lrd-lan-test-util.h). Hosts 1 to 3 are the party and run an LrdLanBridge whose members
  * are each other; host 4 is a WireGuard peer outside the party and runs none. "Programs"
  * are UDP sockets the test opens inside a host's namespace, which see exactly what a game's
  * sockets would. A packet socket on each host's physical link records everything on it, so
@@ -214,7 +213,7 @@ test_broadcast (Lab           *lab,
       others[i] = lrd_lan_test_program_open (lab->hosts[i].ns, 47624, 0);
     }
   /* A program on A's own LAN segment (the router's side of A's link). */
-  neighbour = lrd_lan_test_program_open (lab->net->router, 19132, 0);
+  neighbour = lrd_lan_test_program_open (lab->hosts[0].router, 19132, 0);
 
   lrd_lan_test_program_send (sender, 0xffffffff, 19132, ping, sizeof ping);
   for (guint i = 1; i < N_PARTY; i++)
