@@ -25,10 +25,13 @@
  *                                             name (MOTD), details, last seen (unix us)
  *   property BridgedPorts  a(sqstx)    read   (lrd_lan_bridge_dup_ports): destination
  *                                             address, port, last sender, count, last time
- *   property DenyList      a(qqss)     read   first port, last port, group ("" for any
+ *   property DenyList      a(qqss)     read   (lr_lan_policy_dup_deny_list_variant): first
+ *                                             port, last port, group ("" for any
  *                                             destination), reason
  *   property KnownTitlesOnly b         read
  *   method SetDenyList (a(qqss) entries)      polkit io.lanrage.helper.configure
+ *                                             (lr_lan_policy_set_deny_list_variant; its
+ *                                             g_variant_print form is what to keep on disk)
  *   method ResetDenyList ()                   polkit io.lanrage.helper.configure
  *   method SetKnownTitlesOnly (b enabled)     polkit io.lanrage.helper.configure
  *

@@ -7,6 +7,8 @@
 #include "lr-error.h"
 #include "lr-lan-frame.h"
 
+#include <string.h>
+
 /* System chatter that stays on its own LAN. Each reason says what the traffic is and why a
  * party has no use for it; the numbers are those of the cited specification or vendor
  * documentation. */
@@ -255,6 +257,104 @@ lr_lan_policy_set_deny_list (LrLanPolicy           *self,
   g_array_unref (self->deny);
   self->deny = deny_list_copy (entries, n_entries);
   return TRUE;
+}
+
+/**
+ * lr_lan_policy_dup_deny_list_variant:
+ *
+ * Returns: (transfer full): the deny list as a(qqss), not floating.
+ */
+GVariant *
+lr_lan_policy_dup_deny_list_variant (LrLanPolicy *self)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(qqss)"));
+  for (guint i = 0; i < self->deny->len; i++)
+    {
+      const LrLanDenyEntry *entry = &g_array_index (self->deny, LrLanDenyEntry, i);
+      g_autofree char *group = NULL;
+
+      if (entry->group != 0)
+        group = g_strdup_printf ("%u.%u.%u.%u", entry->group >> 24, (entry->group >> 16) & 0xff,
+                                 (entry->group >> 8) & 0xff, entry->group & 0xff);
+      g_variant_builder_add (&builder, "(qqss)", entry->first_port, entry->last_port,
+                             group != NULL ? group : "", entry->reason);
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
+/* A dotted quad of four decimal numbers 0..255, nothing else ("" is 0). */
+static gboolean
+group_parse (const char *text,
+             guint32    *group)
+{
+  g_auto(GStrv) parts = NULL;
+  guint32 value = 0;
+
+  if (text[0] == '\0')
+    {
+      *group = 0;
+      return TRUE;
+    }
+  parts = g_strsplit (text, ".", 5);
+  if (g_strv_length (parts) != 4)
+    return FALSE;
+  for (guint i = 0; i < 4; i++)
+    {
+      guint64 octet;
+
+      if (parts[i][0] == '\0' || strlen (parts[i]) > 3 ||
+          !g_ascii_string_to_unsigned (parts[i], 10, 0, 255, &octet, NULL))
+        return FALSE;
+      value = (value << 8) | (guint32) octet;
+    }
+  *group = value;
+  return TRUE;
+}
+
+gboolean
+lr_lan_policy_set_deny_list_variant (LrLanPolicy  *self,
+                                     GVariant     *entries,
+                                     GError      **error)
+{
+  g_autoptr(GArray) list = NULL;
+  GVariantIter iter;
+  guint16 first, last;
+  const char *group, *reason;
+
+  if (!g_variant_is_of_type (entries, G_VARIANT_TYPE ("a(qqss)")))
+    {
+      g_set_error (error, LR_ERROR, LR_ERROR_WRONG_TYPE, "deny list: must be a(qqss), not %s",
+                   g_variant_get_type_string (entries));
+      return FALSE;
+    }
+  if (g_variant_n_children (entries) > LR_LAN_POLICY_MAX_DENY_ENTRIES)
+    {
+      g_set_error (error, LR_ERROR, LR_ERROR_TOO_LARGE,
+                   "deny list: at most %u entries", LR_LAN_POLICY_MAX_DENY_ENTRIES);
+      return FALSE;
+    }
+
+  list = g_array_sized_new (FALSE, FALSE, sizeof (LrLanDenyEntry),
+                            g_variant_n_children (entries));
+  g_variant_iter_init (&iter, entries);
+  while (g_variant_iter_next (&iter, "(qq&s&s)", &first, &last, &group, &reason))
+    {
+      LrLanDenyEntry entry = { first, last, 0, (char *) reason };
+
+      if (!group_parse (group, &entry.group))
+        {
+          g_set_error (error, LR_ERROR, LR_ERROR_INVALID,
+                       "deny list entry %u: group must be empty or an IPv4 address",
+                       list->len);
+          return FALSE;
+        }
+      g_array_append_val (list, entry);
+    }
+  /* The reasons point into @entries, which outlives the call; set_deny_list copies them. */
+  return lr_lan_policy_set_deny_list (self, (const LrLanDenyEntry *) list->data, list->len,
+                                      error);
 }
 
 void

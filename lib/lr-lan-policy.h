@@ -110,6 +110,15 @@ gboolean            lr_lan_policy_set_deny_list      (LrLanPolicy          *self
 void                lr_lan_policy_reset_deny_list    (LrLanPolicy          *self);
 const LrLanDenyEntry *lr_lan_policy_get_default_deny_list (guint           *n_entries);
 
+/* The deny list as D-Bus carries it and a settings file can keep it (g_variant_print):
+ * a(qqss), first port, last port, group ("" for any destination, else dotted quad),
+ * reason. Setting it checks everything lr_lan_policy_set_deny_list does, and the group's
+ * spelling; on error nothing changes. */
+GVariant           *lr_lan_policy_dup_deny_list_variant (LrLanPolicy  *self);
+gboolean            lr_lan_policy_set_deny_list_variant (LrLanPolicy  *self,
+                                                         GVariant     *entries,
+                                                         GError      **error);
+
 /* The entry that denies @destination:@port, or NULL. */
 const LrLanDenyEntry *lr_lan_policy_find_denial      (LrLanPolicy          *self,
                                                       guint32               destination,

@@ -127,6 +127,70 @@ test_deny_list_edit (Fixture       *f,
 }
 
 static void
+test_deny_list_variant (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) list = lr_lan_policy_dup_deny_list_variant (f->policy);
+  g_autoptr(GVariant) edited = NULL;
+  g_autoptr(GVariant) again = NULL;
+  g_autofree char *text = NULL;
+  guint n;
+  static const char * const refused[] = {
+    "[(uint16 4445, uint16 4445, '224.0.2', 'short group')]",
+    "[(uint16 4445, uint16 4445, '224.0.2.600', 'octet too large')]",
+    "[(uint16 4445, uint16 4445, '224.0.2.60.1', 'five octets')]",
+    "[(uint16 4445, uint16 4445, '224.0.2.+6', 'a sign')]",
+    "[(uint16 4445, uint16 4445, '10.0.0.1', 'not multicast')]",
+    "[(uint16 0, uint16 4445, '', 'port 0')]",
+    "[(uint16 4445, uint16 4445, '', '')]",
+  };
+
+  /* The built-in list survives a round trip through its printed form, as a settings file
+   * would keep it. */
+  lr_lan_policy_get_deny_list (f->policy, &n);
+  g_assert_cmpuint (g_variant_n_children (list), ==, n);
+  text = g_variant_print (list, TRUE);
+  again = g_variant_parse (NULL, text, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (lr_lan_policy_set_deny_list_variant (f->policy, again, &error));
+  g_assert_no_error (error);
+
+  edited = g_variant_ref_sink (g_variant_new_parsed (
+    "[(uint16 4445, uint16 4445, '224.0.2.60', 'No Minecraft tonight'),"
+    " (uint16 27015, uint16 27020, '', 'Source servers stay home')]"));
+  g_assert_true (lr_lan_policy_set_deny_list_variant (f->policy, edited, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (lr_lan_policy_check_outgoing (f->policy, MINECRAFT_GROUP, 4445, 10, TRUE), ==,
+                   LR_LAN_VERDICT_DENIED);
+  g_assert_cmpint (lr_lan_policy_check_outgoing (f->policy, BROADCAST, 4445, 10, TRUE), ==,
+                   LR_LAN_VERDICT_BRIDGE);
+  g_clear_pointer (&list, g_variant_unref);
+  list = lr_lan_policy_dup_deny_list_variant (f->policy);
+  g_assert_true (g_variant_equal (list, edited));
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(GVariant) bad = g_variant_ref_sink (g_variant_new_parsed (refused[i]));
+
+      g_assert_false (lr_lan_policy_set_deny_list_variant (f->policy, bad, &error));
+      g_assert_error (error, LR_ERROR, LR_ERROR_INVALID);
+      g_clear_error (&error);
+    }
+  {
+    g_autoptr(GVariant) wrong = g_variant_ref_sink (g_variant_new_parsed ("[(1, 2, 'x')]"));
+
+    g_assert_false (lr_lan_policy_set_deny_list_variant (f->policy, wrong, &error));
+    g_assert_error (error, LR_ERROR, LR_ERROR_WRONG_TYPE);
+    g_clear_error (&error);
+  }
+  /* Nothing refused changed the list. */
+  g_clear_pointer (&list, g_variant_unref);
+  list = lr_lan_policy_dup_deny_list_variant (f->policy);
+  g_assert_true (g_variant_equal (list, edited));
+}
+
+static void
 test_known_only (Fixture       *f,
                  gconstpointer  data)
 {
@@ -317,6 +381,7 @@ main (int   argc,
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/lr/lan-policy/deny-list/default", test_deny_list_default);
   ADD ("/lr/lan-policy/deny-list/edit", test_deny_list_edit);
+  ADD ("/lr/lan-policy/deny-list/variant", test_deny_list_variant);
   ADD ("/lr/lan-policy/known-only", test_known_only);
   ADD ("/lr/lan-policy/size", test_size);
   ADD ("/lr/lan-policy/loop", test_loop);
