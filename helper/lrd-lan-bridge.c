@@ -23,6 +23,21 @@
 #define MAX_PORT_ENTRIES 1024
 /* D-Bus listeners hear about counters at most this often. */
 #define PORTS_CHANGED_INTERVAL_MS 1000
+/* A program that announces on every interface sends one datagram to several broadcast
+ * addresses (255.255.255.255, its LAN's, the party's) within microseconds; members would
+ * hear it once per address. The same bytes from the same port to the same port, to
+ * another broadcast address within this window, are that datagram again. */
+#define SAME_DATAGRAM_WINDOW_US (100 * 1000)
+#define N_RECENT 16
+
+typedef struct
+{
+  guint32 hash;
+  guint16 source_port;
+  guint16 destination_port;
+  guint32 destination;
+  gint64  time_us;
+} Recent;
 
 typedef struct
 {
@@ -55,6 +70,8 @@ struct _LrdLanBridge
   guint                 expiry_id;
   GHashTable           *ports;           /* guint64 destination << 16 | port -> PortEntry */
   guint                 ports_changed_id;
+  Recent                recent[N_RECENT]; /* the last broadcasts bridged, a ring */
+  guint                 recent_next;
   LrdLanBridgeCounters  counters;
 };
 
@@ -159,6 +176,47 @@ schedule_expiry (LrdLanBridge *self)
 
 /* Local program -> members */
 
+static guint32
+payload_hash (const LrdLanDatagram *datagram)
+{
+  guint32 hash = 2166136261u;   /* FNV-1a */
+
+  for (gsize i = 0; i < datagram->payload_length; i++)
+    hash = (hash ^ datagram->payload[i]) * 16777619u;
+  return hash;
+}
+
+/* TRUE if @datagram is a broadcast the program just sent to another broadcast address;
+ * otherwise remembers it. Multicast is left alone: a group is a destination of its own. */
+static gboolean
+is_same_broadcast (LrdLanBridge         *self,
+                   const LrdLanDatagram *datagram)
+{
+  gint64 now_us = g_get_monotonic_time ();
+  guint32 hash;
+  Recent *slot;
+
+  if (lr_lan_destination_classify (datagram->destination) == LR_LAN_DESTINATION_MULTICAST)
+    return FALSE;
+  hash = payload_hash (datagram);
+  for (guint i = 0; i < N_RECENT; i++)
+    {
+      const Recent *recent = &self->recent[i];
+
+      if (recent->time_us != 0 && now_us - recent->time_us < SAME_DATAGRAM_WINDOW_US &&
+          recent->hash == hash && recent->source_port == datagram->source_port &&
+          recent->destination_port == datagram->destination_port &&
+          recent->destination != datagram->destination)
+        return TRUE;
+    }
+  slot = &self->recent[self->recent_next];
+  self->recent_next = (self->recent_next + 1) % N_RECENT;
+  *slot = (Recent) {
+    hash, datagram->source_port, datagram->destination_port, datagram->destination, now_us,
+  };
+  return FALSE;
+}
+
 static void
 datagram_cb (LrdLanCapture        *capture,
              const LrdLanDatagram *datagram,
@@ -173,6 +231,11 @@ datagram_cb (LrdLanCapture        *capture,
   self->counters.captured++;
   if (self->members->len == 0)
     return;
+  if (is_same_broadcast (self, datagram))
+    {
+      self->counters.same_broadcast++;
+      return;
+    }
 
   known = lr_game_table_lookup (datagram->destination, datagram->destination_port) != NULL;
   verdict = lr_lan_policy_check_outgoing (self->policy, datagram->destination,

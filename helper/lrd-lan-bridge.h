@@ -52,6 +52,7 @@ G_DECLARE_FINAL_TYPE (LrdLanBridge, lrd_lan_bridge, LRD, LAN_BRIDGE, GObject)
 typedef struct
 {
   guint64 captured;                       /* datagrams local programs sent */
+  guint64 same_broadcast;                 /* ... again, to another broadcast address */
   guint64 frames_sent;                    /* frames sent, one per member */
   guint64 frames_received;                /* well-formed frames from members */
   guint64 frames_refused;                 /* from a non-member, or malformed */

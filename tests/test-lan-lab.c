@@ -308,6 +308,35 @@ test_no_loop (Lab           *lab,
 }
 
 static void
+test_every_interface (Lab           *lab,
+                      gconstpointer  data)
+{
+  static const char first[] = "announced on every interface";
+  static const char second[] = "announced on every interface, again";
+  int sender = lrd_lan_test_program_open (lab->hosts[0].ns, 50128, 0);
+  int listener = lrd_lan_test_program_open (lab->hosts[1].ns, 41500, 0);
+  const LrdLanBridgeCounters *counters = lrd_lan_bridge_get_counters (lab->bridges[0]);
+
+  /* As a program that loops over its interfaces does: the limited broadcast, its LAN's and
+   * the party's. B hears it once. */
+  lrd_lan_test_program_send (sender, 0xffffffff, 41500, first, strlen (first));
+  lrd_lan_test_program_send (sender, 0xc0a801ff, 41500, first, strlen (first));
+  lrd_lan_test_program_send (sender, PARTY_BROADCAST, 41500, first, strlen (first));
+  lrd_lan_test_expect_datagram (listener, first, strlen (first), virtual_address (0), 50128);
+  lrd_lan_test_expect_nothing (listener, 500);
+  g_assert_cmpuint (counters->captured, ==, 3);
+  g_assert_cmpuint (counters->same_broadcast, ==, 2);
+
+  /* The next announcement, and the same one later on, are new. */
+  lrd_lan_test_program_send (sender, 0xffffffff, 41500, second, strlen (second));
+  lrd_lan_test_expect_datagram (listener, second, strlen (second), virtual_address (0), 50128);
+  lrd_lan_test_program_send (sender, PARTY_BROADCAST, 41500, first, strlen (first));
+  lrd_lan_test_expect_datagram (listener, first, strlen (first), virtual_address (0), 50128);
+  close (sender);
+  close (listener);
+}
+
+static void
 test_denied (Lab           *lab,
              gconstpointer  data)
 {
@@ -416,6 +445,7 @@ main (int   argc,
   ADD ("/lrd/lan/lab/minecraft", test_minecraft);
   ADD ("/lrd/lan/lab/broadcast", test_broadcast);
   ADD ("/lrd/lan/lab/no-loop", test_no_loop);
+  ADD ("/lrd/lan/lab/every-interface", test_every_interface);
   ADD ("/lrd/lan/lab/denied", test_denied);
   ADD ("/lrd/lan/lab/flood", test_flood);
   ADD ("/lrd/lan/lab/outsider", test_outsider);
