@@ -153,34 +153,46 @@ is_subnet_broadcast (LrdLanCapture *self,
   return FALSE;
 }
 
+gboolean
+lrd_lan_datagram_parse (LrdLanDatagram *datagram,
+                        const guint8   *packet,
+                        gsize           length)
+{
+  gsize header_length, total_length, udp_length;
+
+  memset (datagram, 0, sizeof *datagram);
+  if (length < 28 || (packet[0] >> 4) != 4)
+    return FALSE;
+  header_length = (packet[0] & 0x0f) * 4;
+  total_length = lr_bytes_read_be16 (packet + 2);
+  if (header_length < 20 || total_length > length || total_length < header_length + 8 ||
+      packet[9] != IPPROTO_UDP || (lr_bytes_read_be16 (packet + 6) & 0x3fff) != 0)
+    return FALSE;
+  udp_length = lr_bytes_read_be16 (packet + header_length + 4);
+  if (udp_length < 8 || udp_length > total_length - header_length)
+    return FALSE;
+
+  datagram->source = lr_bytes_read_be32 (packet + 12);
+  datagram->destination = lr_bytes_read_be32 (packet + 16);
+  datagram->source_port = lr_bytes_read_be16 (packet + header_length);
+  datagram->destination_port = lr_bytes_read_be16 (packet + header_length + 2);
+  datagram->payload = packet + header_length + 8;
+  datagram->payload_length = udp_length - 8;
+  return TRUE;
+}
+
 static void
 handle_packet (LrdLanCapture *self,
                const guint8  *packet,
                gsize          length,
                int            ifindex)
 {
-  LrdLanDatagram datagram = { 0 };
-  gsize header_length, total_length, udp_length;
+  LrdLanDatagram datagram;
   LrLanDestination kind;
 
-  if (length < 28 || (packet[0] >> 4) != 4)
+  if (!lrd_lan_datagram_parse (&datagram, packet, length))
     return;
-  header_length = (packet[0] & 0x0f) * 4;
-  total_length = lr_bytes_read_be16 (packet + 2);
-  if (header_length < 20 || total_length > length || total_length < header_length + 8 ||
-      packet[9] != IPPROTO_UDP)
-    return;
-  udp_length = lr_bytes_read_be16 (packet + header_length + 4);
-  if (udp_length < 8 || udp_length > total_length - header_length)
-    return;
-
-  datagram.source = lr_bytes_read_be32 (packet + 12);
-  datagram.destination = lr_bytes_read_be32 (packet + 16);
-  datagram.source_port = lr_bytes_read_be16 (packet + header_length);
-  datagram.destination_port = lr_bytes_read_be16 (packet + header_length + 2);
   datagram.ifindex = ifindex;
-  datagram.payload = packet + header_length + 8;
-  datagram.payload_length = udp_length - 8;
 
   kind = lr_lan_destination_classify (datagram.destination);
   if (kind == LR_LAN_DESTINATION_NONE || datagram.source_port == 0 ||

@@ -25,6 +25,13 @@ typedef struct
   gsize         payload_length;
 } LrdLanDatagram;
 
+/* Reads the IPv4 header and UDP header of @packet (@length bytes from the IP header on)
+ * into @datagram, whose payload then points into @packet; FALSE if it is no well-formed,
+ * unfragmented IPv4 UDP datagram. @datagram->ifindex is left 0. */
+gboolean lrd_lan_datagram_parse (LrdLanDatagram *datagram,
+                                 const guint8   *packet,
+                                 gsize           length);
+
 #define LRD_TYPE_LAN_CAPTURE (lrd_lan_capture_get_type ())
 G_DECLARE_FINAL_TYPE (LrdLanCapture, lrd_lan_capture, LRD, LAN_CAPTURE, GObject)
 

@@ -12,7 +12,6 @@
  */
 #include "lrd-lan-reply-watch.h"
 
-#include "lr-bytes.h"
 #include "lr-game-table.h"
 
 #include <errno.h>
@@ -101,9 +100,8 @@ ready_cb (int           fd,
 
   for (guint i = 0; i < 64; i++)
     {
-      LrdLanDatagram datagram = { 0 };
+      LrdLanDatagram datagram;
       ssize_t n = recv (fd, packet, sizeof packet, MSG_DONTWAIT);
-      gsize header_length, udp_length;
 
       if (n < 0)
         {
@@ -111,22 +109,8 @@ ready_cb (int           fd,
             g_warning ("LAN reply watch: %s", g_strerror (errno));
           break;
         }
-      if (n < 28 || (packet[0] >> 4) != 4)
+      if (!lrd_lan_datagram_parse (&datagram, packet, n))
         continue;
-      header_length = (packet[0] & 0x0f) * 4;
-      if (header_length < 20 || lr_bytes_read_be16 (packet + 2) > n ||
-          (gsize) n < header_length + 8)
-        continue;
-      udp_length = lr_bytes_read_be16 (packet + header_length + 4);
-      if (udp_length < 8 || udp_length > n - header_length)
-        continue;
-
-      datagram.source = lr_bytes_read_be32 (packet + 12);
-      datagram.destination = lr_bytes_read_be32 (packet + 16);
-      datagram.source_port = lr_bytes_read_be16 (packet + header_length);
-      datagram.destination_port = lr_bytes_read_be16 (packet + header_length + 2);
-      datagram.payload = packet + header_length + 8;
-      datagram.payload_length = udp_length - 8;
       g_signal_emit (self, signals[SIGNAL_REPLY], 0, &datagram);
     }
   return G_SOURCE_CONTINUE;
