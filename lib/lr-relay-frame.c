@@ -45,8 +45,8 @@ lr_relay_frame_parse (LrRelayFrame *self,
       if (self->payload_length != LR_RELAY_FRAME_BIND_PAYLOAD || self->peer == 0)
         return LR_RELAY_FRAME_BAD_PAYLOAD;
       self->token_public = self->payload;
-      self->timestamp_us = (gint64) lr_get_be64 (self->payload + LR_RELAY_TOKEN_PUBLIC_BYTES);
-      self->counter = lr_get_be64 (self->payload + LR_RELAY_TOKEN_PUBLIC_BYTES + 8);
+      self->timestamp_us = (gint64) lr_bytes_read_be64 (self->payload + LR_RELAY_TOKEN_PUBLIC_BYTES);
+      self->counter = lr_bytes_read_be64 (self->payload + LR_RELAY_TOKEN_PUBLIC_BYTES + 8);
       return LR_RELAY_FRAME_OK;
 
     case LR_RELAY_FRAME_DATA:
@@ -141,7 +141,7 @@ is_signed (const guint8 *frame,
 static guint64
 token_peer (const guint8 *token_public)
 {
-  return lr_get_be64 (token_public + 9);
+  return lr_bytes_read_be64 (token_public + 9);
 }
 
 /**
@@ -165,8 +165,8 @@ lr_relay_frame_build_bind (guint8       *out,
     return 0;
   lr_relay_frame_write_header (out, LR_RELAY_FRAME_BIND, 0, token_peer (token_public));
   memcpy (payload, token_public, LR_RELAY_TOKEN_PUBLIC_BYTES);
-  lr_put_be64 (payload + LR_RELAY_TOKEN_PUBLIC_BYTES, (guint64) timestamp_us);
-  lr_put_be64 (payload + LR_RELAY_TOKEN_PUBLIC_BYTES + 8, counter);
+  lr_bytes_write_be64 (payload + LR_RELAY_TOKEN_PUBLIC_BYTES, (guint64) timestamp_us);
+  lr_bytes_write_be64 (payload + LR_RELAY_TOKEN_PUBLIC_BYTES + 8, counter);
   sign (out, LR_RELAY_FRAME_BIND_SIZE, key);
   return LR_RELAY_FRAME_BIND_SIZE;
 }
@@ -209,9 +209,9 @@ lr_relay_frame_build_stale (guint8       *out,
   if (size < LR_RELAY_FRAME_STALE_SIZE)
     return 0;
   lr_relay_frame_write_header (out, LR_RELAY_FRAME_ERROR, LR_RELAY_FRAME_ERROR_STALE, peer);
-  lr_put_be64 (payload, bind_counter);
-  lr_put_be64 (payload + 8, (guint64) relay_time_us);
-  lr_put_be64 (payload + 16, last_counter);
+  lr_bytes_write_be64 (payload, bind_counter);
+  lr_bytes_write_be64 (payload + 8, (guint64) relay_time_us);
+  lr_bytes_write_be64 (payload + 16, last_counter);
   sign (out, LR_RELAY_FRAME_STALE_SIZE, key);
   return LR_RELAY_FRAME_STALE_SIZE;
 }
@@ -236,9 +236,9 @@ lr_relay_frame_check_stale (const guint8 *data,
   if (length != LR_RELAY_FRAME_STALE_SIZE || data[1] != LR_RELAY_FRAME_ERROR ||
       data[2] != 0 || data[3] != LR_RELAY_FRAME_ERROR_STALE || !is_signed (data, length, key))
     return FALSE;
-  *bind_counter = lr_get_be64 (payload);
-  *relay_time_us = (gint64) lr_get_be64 (payload + 8);
-  *last_counter = lr_get_be64 (payload + 16);
+  *bind_counter = lr_bytes_read_be64 (payload);
+  *relay_time_us = (gint64) lr_bytes_read_be64 (payload + 8);
+  *last_counter = lr_bytes_read_be64 (payload + 16);
   return TRUE;
 }
 

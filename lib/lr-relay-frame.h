@@ -190,13 +190,13 @@ static inline void
 lr_relay_frame_set_peer (guint8  *frame,
                          guint64  peer)
 {
-  lr_put_be64 (frame + 4, peer);
+  lr_bytes_write_be64 (frame + 4, peer);
 }
 
 static inline guint64
 lr_relay_frame_get_peer (const guint8 *frame)
 {
-  return lr_get_be64 (frame + 4);
+  return lr_bytes_read_be64 (frame + 4);
 }
 
 G_END_DECLS

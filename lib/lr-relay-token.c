@@ -46,9 +46,9 @@ lr_relay_token_mint (GBytes      *secret,
     }
 
   raw[0] = LR_RELAY_TOKEN_VERSION;
-  lr_put_be64 (raw + 1, party);
-  lr_put_be64 (raw + 9, peer);
-  lr_put_be64 (raw + 17, (guint64) expires_at);
+  lr_bytes_write_be64 (raw + 1, party);
+  lr_bytes_write_be64 (raw + 9, peer);
+  lr_bytes_write_be64 (raw + 17, (guint64) expires_at);
   compute_mac (secret, raw, raw + SIGNED_BYTES);
 
   sodium_bin2base64 (text, sizeof text, raw, sizeof raw,
@@ -64,9 +64,9 @@ read_claims (const guint8       *raw,
   memset (out, 0, sizeof *out);
   if (raw[0] != LR_RELAY_TOKEN_VERSION)
     return FALSE;
-  out->party = lr_get_be64 (raw + 1);
-  out->peer = lr_get_be64 (raw + 9);
-  out->expires_at = (gint64) lr_get_be64 (raw + 17);
+  out->party = lr_bytes_read_be64 (raw + 1);
+  out->peer = lr_bytes_read_be64 (raw + 9);
+  out->expires_at = (gint64) lr_bytes_read_be64 (raw + 17);
   if (out->party == 0 || out->peer == 0)
     return FALSE;
   lr_id_from_uint64 (out->party, out->party_id);
