@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@ struct _LrTestServer
   gboolean            stdout_closed;
   char               *url;
   char               *netns;          /* run through `ip netns exec`, or NULL */
+  guint64             fd_limit;       /* RLIMIT_NOFILE (soft and hard) of the server, or 0 */
   SoupSession        *session;
 };
 
@@ -258,9 +260,17 @@ stdout_reader_thread (gpointer data)
 
 /* A test that fails aborts without its teardown: the server must not outlive it. */
 static void
-die_with_parent (gpointer user_data)
+child_setup (gpointer user_data)
 {
+  LrTestServer *self = user_data;
+
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (self->fd_limit != 0)
+    {
+      struct rlimit limit = { self->fd_limit, self->fd_limit };
+
+      setrlimit (RLIMIT_NOFILE, &limit);
+    }
 }
 
 /**
@@ -312,7 +322,7 @@ lr_test_server_try_start (LrTestServer *self,
   g_ptr_array_add (argv, NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, self, NULL);
   if (self->flags & LR_TEST_SERVER_DEBUG_LOG)
     g_subprocess_launcher_setenv (launcher, "G_MESSAGES_DEBUG", "all", TRUE);
 
@@ -478,6 +488,26 @@ lr_test_server_set_netns (LrTestServer *self,
 {
   g_free (self->netns);
   self->netns = g_strdup (netns);
+}
+
+/* Starts the server with this file descriptor limit, soft and hard (so it cannot raise it). */
+void
+lr_test_server_set_fd_limit (LrTestServer *self,
+                             guint64       limit)
+{
+  self->fd_limit = limit;
+}
+
+/* The server's process id, while it runs. */
+GPid
+lr_test_server_get_pid (LrTestServer *self)
+{
+  const char *id;
+
+  g_assert_nonnull (self->process);
+  id = g_subprocess_get_identifier (self->process);
+  g_assert_nonnull (id);
+  return (GPid) g_ascii_strtoll (id, NULL, 10);
 }
 
 gboolean

@@ -46,6 +46,9 @@ void          lr_test_server_set_extra_args (LrTestServer    *self,
                                              const char * const *extra_args);
 void          lr_test_server_set_netns   (LrTestServer       *self,
                                           const char         *netns);
+void          lr_test_server_set_fd_limit (LrTestServer      *self,
+                                           guint64            limit);
+GPid          lr_test_server_get_pid     (LrTestServer       *self);
 gboolean      lr_test_server_is_running  (LrTestServer       *self);
 const char   *lr_test_server_get_url     (LrTestServer       *self);
 const char   *lr_test_server_get_tmpdir  (LrTestServer       *self);
