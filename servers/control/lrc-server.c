@@ -7,6 +7,7 @@
 #include "lrc-server.h"
 #include "lrc-error.h"
 #include "lrc-event-hub.h"
+#include "lrc-frame-meter.h"
 #include "lrc-listener.h"
 #include "lrc-rate-limiter.h"
 
@@ -17,10 +18,17 @@
 
 /*
  * All requests come to one handler on "/", which routes by path segments. The same path
- * carries an early handler (to refuse oversize bodies before they are stored) and the
- * WebSocket handler: libsoup runs the normal handler first and only upgrades when it left
- * the status unset, which is how the events route authenticates before the handshake.
+ * carries an early handler (to refuse oversize bodies before they are stored). The events
+ * route upgrades to a WebSocket itself, after authenticating (see upgrade_cb).
  */
+
+/* Signals carry at most 4 KiB of data: a whole message from a client, in one frame or
+ * many, is bounded well above that. */
+#define MAX_CLIENT_MESSAGE (64 * 1024)
+
+/* Events sockets open at once on one peer token. A helper needs one; a few more cover a
+ * reconnect before the old socket is found dead. */
+#define MAX_SOCKETS_PER_PEER 4
 
 typedef enum
 {
@@ -62,6 +70,7 @@ struct _LrcServer
   LrClock        *clock;
   LrcEventHub    *hub;
   LrcRateLimiter *rate_limiter;
+  guint           ping_interval_s;
   GHashTable     *request_counts;   /* "route\tmethod\tstatus" → count */
   guint           cleanup_source;
   guint           flush_source;
@@ -355,6 +364,9 @@ handle_relays (LrcServer         *self,
     }
 }
 
+static void upgrade_cb (SoupServerMessage *msg,
+                        LrcServer         *self);
+
 static void
 handle_events (LrcServer         *self,
                SoupServerMessage *msg,
@@ -376,9 +388,20 @@ handle_events (LrcServer         *self,
       return;
     }
 
-  /* Leave the status unset: libsoup completes the handshake and calls websocket_cb. */
+  if (lrc_event_hub_count_peer (self->hub, caller->party_id, caller->peer_id) >=
+      MAX_SOCKETS_PER_PEER)
+    {
+      respond_error_literal (msg, 429, "too_many_sockets",
+                             "This peer has as many events sockets open as it may");
+      return;
+    }
+
+  /* No extensions: permessage-deflate would let a small frame unpack into a large message,
+   * past what the frame meter counts. */
+  soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL);
   g_object_set_data_full (G_OBJECT (msg), "lrc-caller", g_memdup2 (caller, sizeof *caller),
                           g_free);
+  g_signal_connect_object (msg, "wrote-informational", G_CALLBACK (upgrade_cb), self, 0);
 }
 
 static void
@@ -643,9 +666,19 @@ early_cb (SoupServer        *server,
 
 typedef struct
 {
-  LrcServer *server;   /* weak: the server outlives its sockets' handlers */
-  LrcCaller  caller;
+  LrcServer               *server;   /* weak: the server outlives its sockets' handlers */
+  LrcCaller                caller;
+  SoupWebsocketConnection *connection;   /* not a reference: this lives as long as it */
+  gint64                   last_heard_us;   /* the last pong or message from the client */
+  guint                    liveness_source;
 } SocketData;
+
+static void
+socket_data_free (SocketData *data)
+{
+  g_clear_handle_id (&data->liveness_source, g_source_remove);
+  g_free (data);
+}
 
 static void
 send_socket_error (SoupWebsocketConnection *connection,
@@ -680,6 +713,7 @@ socket_message_cb (SoupWebsocketConnection *connection,
   gsize length;
   const char *bytes = g_bytes_get_data (message, &length);
 
+  data->last_heard_us = g_get_monotonic_time ();
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     {
       send_socket_error (connection, "invalid_message", "Messages must be JSON text");
@@ -715,31 +749,84 @@ socket_message_cb (SoupWebsocketConnection *connection,
 }
 
 static void
+socket_pong_cb (SoupWebsocketConnection *connection,
+                GBytes                  *payload,
+                SocketData              *data)
+{
+  data->last_heard_us = g_get_monotonic_time ();
+}
+
+/*
+ * libsoup 3.2 pings every --websocket-ping-interval but never gives up on a client that
+ * stops answering, whose socket (and peer online state) would then last as long as TCP
+ * keeps the connection. Two intervals without a pong or a message and it is closed: its
+ * stream is shut under it, for a dead client would not answer a close frame either.
+ */
+static gboolean
+socket_liveness_cb (gpointer user_data)
+{
+  SocketData *data = user_data;
+  gint64 silent_us = g_get_monotonic_time () - data->last_heard_us;
+
+  if (silent_us <= (gint64) data->server->ping_interval_s * 2 * G_USEC_PER_SEC)
+    return G_SOURCE_CONTINUE;
+
+  g_message ("Closing the events socket of a peer that answered no ping for %" G_GINT64_FORMAT
+             " s", silent_us / G_USEC_PER_SEC);
+  data->liveness_source = 0;
+  g_io_stream_close (soup_websocket_connection_get_io_stream (data->connection), NULL, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
 socket_closed_cb (SoupWebsocketConnection *connection,
                   SocketData              *data)
 {
+  g_clear_handle_id (&data->liveness_source, g_source_remove);
   lrc_event_hub_remove (data->server->hub, data->caller.party_id, connection);
   lrc_service_socket_closed (data->server->service, &data->caller);
 }
 
-static void
-websocket_cb (SoupServer              *server,
-              SoupServerMessage       *msg,
-              const char              *path,
-              SoupWebsocketConnection *connection,
-              gpointer                 user_data)
+static gboolean
+close_too_large_cb (gpointer user_data)
 {
-  LrcServer *self = user_data;
-  LrcCaller *caller = g_object_get_data (G_OBJECT (msg), "lrc-caller");
+  SoupWebsocketConnection *connection = user_data;
+
+  if (soup_websocket_connection_get_state (connection) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_TOO_BIG,
+                                     "message too large");
+  return G_SOURCE_REMOVE;
+}
+
+/* Emitted from inside libsoup's read: the close waits for the main loop. */
+static void
+message_too_large_cb (LrcFrameMeter           *meter,
+                      SoupWebsocketConnection *connection)
+{
+  g_idle_add_full (G_PRIORITY_DEFAULT, close_too_large_cb, g_object_ref (connection),
+                   g_object_unref);
+}
+
+static void
+socket_open (LrcServer               *self,
+             const LrcCaller         *caller,
+             SoupWebsocketConnection *connection)
+{
   g_autofree char *snapshot = NULL;
   SocketData *data;
-
-  /* libsoup reads this connection no more: the socket's pings watch it from now on. */
-  lrc_listener_release (self->listener, msg);
 
   if (caller == NULL)
     {
       soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+      return;
+    }
+
+  /* Sockets that passed the check in handle_events() together. */
+  if (lrc_event_hub_count_peer (self->hub, caller->party_id, caller->peer_id) >=
+      MAX_SOCKETS_PER_PEER)
+    {
+      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+                                       "too many sockets");
       return;
     }
 
@@ -751,20 +838,61 @@ websocket_cb (SoupServer              *server,
     }
 
   /* Signals carry at most 4 KiB of data; anything far bigger is not ours to read. */
-  soup_websocket_connection_set_max_incoming_payload_size (connection, 64 * 1024);
+  soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_CLIENT_MESSAGE);
   /* Pings find clients that vanished without closing, so they go offline in time. */
-  soup_websocket_connection_set_keepalive_interval (connection, 20);
+  soup_websocket_connection_set_keepalive_interval (connection, self->ping_interval_s);
 
   data = g_new0 (SocketData, 1);
   data->server = self;
   data->caller = *caller;
+  data->connection = connection;
+  data->last_heard_us = g_get_monotonic_time ();
   g_signal_connect_data (connection, "message", G_CALLBACK (socket_message_cb), data,
-                         (GClosureNotify) (void (*) (void)) g_free, 0);
+                         (GClosureNotify) (void (*) (void)) socket_data_free, 0);
+  g_signal_connect (connection, "pong", G_CALLBACK (socket_pong_cb), data);
   g_signal_connect (connection, "closed", G_CALLBACK (socket_closed_cb), data);
+  data->liveness_source = g_timeout_add ((guint) self->ping_interval_s * 1000,
+                                         socket_liveness_cb, data);
 
   soup_websocket_connection_send_text (connection, snapshot);
   lrc_event_hub_add (self->hub, caller->party_id, caller->peer_id, connection);
   lrc_service_socket_opened (self->service, caller);
+}
+
+/*
+ * The 101 answer is written: the connection becomes a WebSocket. This is what libsoup's own
+ * WebSocket handler does, with the client's bytes read through an LrcFrameMeter, which
+ * bounds whole messages where libsoup 3.2 bounds only frames.
+ */
+static void
+upgrade_cb (SoupServerMessage *msg,
+            LrcServer         *self)
+{
+  g_autoptr(SoupServerMessage) hold = g_object_ref (msg);
+  const LrcCaller *caller = g_object_get_data (G_OBJECT (msg), "lrc-caller");
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(LrcFrameMeter) meter = NULL;
+  g_autoptr(GIOStream) metered = NULL;
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  const char *origin;
+
+  /* libsoup reads this connection no more: the socket's pings watch it from now on. */
+  lrc_listener_release (self->listener, msg);
+  stream = soup_server_message_steal_connection (msg);
+  if (stream == NULL)
+    return;
+
+  meter = lrc_frame_meter_new (stream, MAX_CLIENT_MESSAGE);
+  metered = g_simple_io_stream_new (G_INPUT_STREAM (meter),
+                                    g_io_stream_get_output_stream (stream));
+  origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                         "Origin");
+  connection = soup_websocket_connection_new (metered, soup_server_message_get_uri (msg),
+                                              SOUP_WEBSOCKET_CONNECTION_SERVER, origin, NULL,
+                                              NULL);
+  g_signal_connect_object (meter, "message-too-large", G_CALLBACK (message_too_large_cb),
+                           connection, 0);
+  socket_open (self, caller, connection);
 }
 
 /* Service signals. */
@@ -938,6 +1066,7 @@ lrc_server_new (LrcService              *service,
   self->clock = lr_clock_ref (clock);
   self->hub = lrc_event_hub_new ();
   self->rate_limiter = lrc_rate_limiter_new (options->join_rate_limit, clock);
+  self->ping_interval_s = MAX (1, options->ping_interval_s);
 
   address = parse_listen_address (options->listen, error);
   if (address == NULL)
@@ -961,7 +1090,6 @@ lrc_server_new (LrcService              *service,
 
   soup_server_add_early_handler (self->soup, NULL, early_cb, self, NULL);
   soup_server_add_handler (self->soup, NULL, request_cb, self, NULL);
-  soup_server_add_websocket_handler (self->soup, NULL, NULL, NULL, websocket_cb, self, NULL);
   g_signal_connect_object (self->soup, "request-finished", G_CALLBACK (request_finished_cb),
                            self, 0);
 

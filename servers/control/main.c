@@ -96,6 +96,7 @@ main (int   argc,
   guint64 fd_limit;
   gint64 request_timeout_us = G_GINT64_CONSTANT (10) * G_USEC_PER_SEC;
   gint64 idle_timeout_us = G_GINT64_CONSTANT (60) * G_USEC_PER_SEC;
+  gint64 ping_interval_us = G_GINT64_CONSTANT (20) * G_USEC_PER_SEC;
   LrcTimings timings;
   LrcServerOptions options = { 0 };
   gint64 cleanup_interval_us = G_USEC_PER_SEC;
@@ -110,6 +111,7 @@ main (int   argc,
     { "heartbeat-flush-interval", NULL, &flush_interval_us },
     { "request-timeout", NULL, &request_timeout_us },
     { "idle-timeout", NULL, &idle_timeout_us },
+    { "websocket-ping-interval", NULL, &ping_interval_us },
   };
   GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address and port (127.0.0.1:8666)", "ADDR:PORT" },
@@ -129,6 +131,7 @@ main (int   argc,
     { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address, "Open connections per client address, IPv6 /64 (64)", "N" },
     { "request-timeout", 0, 0, G_OPTION_ARG_STRING, &durations[7].text, "A connection's first request, and each answer, within this (10s)", "DUR" },
     { "idle-timeout", 0, 0, G_OPTION_ARG_STRING, &durations[8].text, "A kept-alive connection's next request within this (60s)", "DUR" },
+    { "websocket-ping-interval", 0, 0, G_OPTION_ARG_STRING, &durations[9].text, "Events sockets are pinged this often, closed after two unanswered (20s)", "DUR" },
     { NULL }
   };
 
@@ -177,6 +180,13 @@ main (int   argc,
   if (request_timeout_us <= 0 || idle_timeout_us <= 0)
     {
       g_printerr ("lanrage-control: --request-timeout and --idle-timeout must be more than 0\n");
+      return 2;
+    }
+
+  /* libsoup pings in whole seconds. */
+  if (ping_interval_us < G_USEC_PER_SEC || ping_interval_us % G_USEC_PER_SEC != 0)
+    {
+      g_printerr ("lanrage-control: --websocket-ping-interval must be whole seconds, 1s or more\n");
       return 2;
     }
 
@@ -229,6 +239,7 @@ main (int   argc,
   options.max_connections_per_address = (guint) max_per_address;
   options.request_timeout_us = request_timeout_us;
   options.idle_timeout_us = idle_timeout_us;
+  options.ping_interval_s = (guint) (ping_interval_us / G_USEC_PER_SEC);
 
   server = lrc_server_new (service, clock, &options, &error);
   if (server == NULL)
