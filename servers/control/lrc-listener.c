@@ -7,11 +7,7 @@
 #include "lrc-listener.h"
 #include "lrc-rate-limiter.h"
 
-#include <errno.h>
 #include <gio/gnetworking.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 /*
  * libsoup 3.2's own listener removes its accept watch for good the first time accept()
@@ -21,13 +17,19 @@
  * with soup_server_accept_iostream(); an accept error pauses the watch briefly instead of
  * ending it.
  *
+ * A connection carries one request. libsoup 3.2 keeps a connection alive after an answer
+ * only while it has a listener of its own, which it has not here, so it closes each
+ * connection once answered (and the server says so: "Connection: close"). That is on
+ * purpose: when the client of a kept-alive connection leaves, libsoup 3.2 reads the end of
+ * the stream and then neither polls nor closes the connection nor frees its objects, so each
+ * departed client cost a descriptor for good and 2.3 KiB of memory (measured here), which
+ * any client could repeat at will.
+ *
  * libsoup 3.2 has no timeouts on a server's connections either, so each connection carries a
- * deadline that a sweep enforces by shutting the socket down (libsoup then sees the end of
- * the stream and drops the connection as it would for a client that left):
- * - from accept: the TLS handshake and the whole first request, within request_timeout_us;
- * - once a request is read: its answer is written within request_timeout_us, so a client
- *   that never reads cannot hold the connection;
- * - once answered: the next request on the kept-alive connection within idle_timeout_us.
+ * deadline that a sweep enforces:
+ * - from accept: the TLS handshake and the whole request, within request_timeout_us;
+ * - once the request is read: its answer is written within request_timeout_us, so a client
+ *   that never reads cannot hold the connection.
  * A connection that became a WebSocket is released from these (lrc_listener_release()):
  * its pings decide when it is dead.
  */
@@ -45,10 +47,7 @@ typedef struct
   GSocket     *socket;     /* not a reference: the connection ends when it is finalized */
   char        *key;        /* lrc_address_key() of the client */
   gint64       deadline_us;
-  GObject     *msg;        /* weak: the request libsoup reads or waits for on it */
-  GIOStream   *stream;     /* weak: the stream handed to libsoup */
-  GSource     *between_requests;
-  gboolean     released;   /* a WebSocket now, out of libsoup's HTTP hands */
+  GObject     *msg;        /* weak: the request libsoup reads on it */
 } Connection;
 
 struct _LrcListener
@@ -56,6 +55,7 @@ struct _LrcListener
   GObject            parent_instance;
   SoupServer        *soup;
   GSocket           *socket;
+  GSocketAddress    *local;         /* the listening address, unless it is "any" */
   GTlsCertificate   *certificate;
   LrcListenerLimits  limits;
   GSource           *accept_source;
@@ -67,17 +67,13 @@ struct _LrcListener
   gboolean           full;          /* at max_connections: accepting paused */
   gboolean           warned_full;
   gboolean           warned_accept;
-  int                placeholder_peer;
 };
 
 G_DEFINE_FINAL_TYPE (LrcListener, lrc_listener, G_TYPE_OBJECT)
 
 static GQuark connection_quark;
 
-static void start_accepting        (LrcListener *self);
-static void connection_close       (Connection  *connection);
-static void watch_between_requests (Connection  *connection,
-                                    gboolean     watch);
+static void start_accepting (LrcListener *self);
 
 /* Connections. */
 
@@ -97,7 +93,6 @@ connection_forget (Connection *connection)
     g_hash_table_insert (self->per_key, g_strdup (connection->key), GUINT_TO_POINTER (count - 1));
   g_hash_table_remove (self->connections, connection);
   connection->listener = NULL;
-  watch_between_requests (connection, FALSE);
 
   /* A place came free: take the next connection from the backlog. */
   if (self->full)
@@ -105,84 +100,6 @@ connection_forget (Connection *connection)
       self->full = FALSE;
       start_accepting (self);
     }
-}
-
-/*
- * Between two requests on a kept-alive connection, libsoup 3.2 holds no request: the next
- * one starts when its first bytes arrive. If instead the client leaves, libsoup reads the end
- * of the stream and then neither polls nor closes the connection: it sat in CLOSE-WAIT for
- * good, a descriptor lost per departed client. So while a connection is between requests,
- * its socket is watched here too: at the end of the stream it is closed at once. Bytes of a
- * next request are libsoup's to read; the watch then ends.
- */
-static gboolean
-between_requests_cb (GSocket      *socket,
-                     GIOCondition  condition,
-                     gpointer      user_data)
-{
-  Connection *connection = user_data;
-  char byte;
-  gssize n;
-
-  connection->between_requests = NULL;
-  if (connection->msg != NULL || connection->listener == NULL)
-    return G_SOURCE_REMOVE;
-
-  n = recv (g_socket_get_fd (socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-    connection_close (connection);
-  else if (n < 0)
-    {
-      /* Woken for nothing: keep watching. */
-      connection->between_requests = g_main_current_source ();
-      return G_SOURCE_CONTINUE;
-    }
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-watch_between_requests (Connection *connection,
-                        gboolean    watch)
-{
-  if (connection->between_requests != NULL)
-    g_source_destroy (g_steal_pointer (&connection->between_requests));
-
-  if (watch)
-    {
-      connection->between_requests = g_socket_create_source (connection->socket,
-                                                             G_IO_IN | G_IO_HUP | G_IO_ERR,
-                                                             NULL);
-      g_source_set_callback (connection->between_requests,
-                             (GSourceFunc) (void (*) (void)) between_requests_cb, connection,
-                             NULL);
-      g_source_attach (connection->between_requests, NULL);
-      g_source_unref (connection->between_requests);
-    }
-}
-
-/* libsoup dropped a request: the connection is closed, or between requests. */
-static void
-message_finalized_cb (gpointer  data,
-                      GObject  *where_the_message_was)
-{
-  Connection *connection = data;
-
-  connection->msg = NULL;
-  if (connection->listener != NULL && !connection->released && connection->stream != NULL)
-    watch_between_requests (connection, TRUE);
-}
-
-static void
-connection_watch_message (Connection *connection,
-                          GObject    *msg)
-{
-  watch_between_requests (connection, FALSE);
-  if (connection->msg != NULL)
-    g_object_weak_unref (connection->msg, message_finalized_cb, connection);
-  connection->msg = msg;
-  if (msg != NULL)
-    g_object_weak_ref (msg, message_finalized_cb, connection);
 }
 
 /* The socket is finalized once libsoup (or a WebSocket) dropped the last stream on it. */
@@ -194,8 +111,7 @@ socket_finalized_cb (gpointer  data,
   LrcListener *self = connection->listener;
 
   connection_forget (connection);
-  connection_watch_message (connection, NULL);
-  g_clear_weak_pointer (&connection->stream);
+  g_clear_weak_pointer (&connection->msg);
   g_free (connection->key);
   g_free (connection);
 
@@ -225,38 +141,21 @@ connection_for_message (SoupServerMessage *msg)
 }
 
 /*
- * libsoup 3.2 has no call to drop one connection, but a request it reads or waits for can be
- * taken over with soup_server_message_steal_connection(), which makes libsoup let go of the
- * connection; the stream is then ours to close.
- *
- * A kept-alive connection whose client left has no request any more: libsoup 3.2 reads the
- * end of the stream, drops the waiting request, and then neither polls nor closes the
- * connection (it sat in CLOSE-WAIT for good, a descriptor lost per departed client, and
- * libsoup keeps its own objects for it). Its stream is closed here, which frees the
- * descriptor, and it stops counting against the limits at once.
- *
- * During the TLS handshake there is neither: shutting the socket down ends the handshake.
+ * libsoup 3.2 has no call to drop one connection, but the request it reads can be taken over
+ * with soup_server_message_steal_connection(), which makes libsoup let go of the connection;
+ * the stream is then ours to close. During the TLS handshake there is no request yet:
+ * shutting the socket down ends the handshake.
  */
 static void
 connection_close (Connection *connection)
 {
   g_autoptr(GIOStream) stolen = NULL;
-  GObject *msg = connection->msg;
 
-  if (msg != NULL)
-    {
-      /* The steal drops libsoup's request: that is no news to act on. */
-      connection_watch_message (connection, NULL);
-      stolen = soup_server_message_steal_connection (SOUP_SERVER_MESSAGE (msg));
-    }
+  if (connection->msg != NULL)
+    stolen = soup_server_message_steal_connection (SOUP_SERVER_MESSAGE (connection->msg));
 
   if (stolen != NULL)
     g_io_stream_close (stolen, NULL, NULL);
-  else if (connection->stream != NULL)
-    {
-      g_io_stream_close (connection->stream, NULL, NULL);
-      connection_forget (connection);
-    }
   else
     g_socket_shutdown (connection->socket, TRUE, TRUE, NULL);
 }
@@ -311,11 +210,7 @@ hand_to_soup (LrcListener    *self,
               GSocketAddress *local,
               GSocketAddress *remote)
 {
-  Connection *connection = g_object_get_qdata (G_OBJECT (remote), connection_quark);
   g_autoptr(GError) error = NULL;
-
-  if (connection != NULL)
-    g_set_weak_pointer (&connection->stream, stream);
 
   if (!soup_server_accept_iostream (self->soup, stream, local, remote, &error))
     {
@@ -350,11 +245,15 @@ admit (LrcListener *self,
        GSocket     *socket)
 {
   g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
-  g_autoptr(GSocketAddress) local = g_socket_get_local_address (socket, NULL);
+  g_autoptr(GSocketAddress) local = NULL;
   g_autoptr(GSocketConnection) stream = NULL;
   g_autofree char *key = NULL;
   Connection *connection;
   guint count;
+
+  /* Listening on one address, every connection's local end is that address. */
+  local = self->local != NULL ? g_object_ref (self->local)
+                              : g_socket_get_local_address (socket, NULL);
 
   /* A client that reset before we got to it. */
   if (!G_IS_INET_SOCKET_ADDRESS (remote) || local == NULL)
@@ -510,7 +409,7 @@ request_started_cb (SoupServer        *soup,
   Connection *connection = connection_for_message (msg);
 
   if (connection != NULL && connection->listener != NULL)
-    connection_watch_message (connection, G_OBJECT (msg));
+    g_set_weak_pointer (&connection->msg, G_OBJECT (msg));
 }
 
 static void
@@ -522,17 +421,6 @@ request_read_cb (SoupServer        *soup,
 
   if (connection != NULL && connection->listener != NULL)
     connection_set_deadline (connection, self->limits.request_timeout_us);
-}
-
-static void
-request_finished_cb (SoupServer        *soup,
-                     SoupServerMessage *msg,
-                     LrcListener       *self)
-{
-  Connection *connection = connection_for_message (msg);
-
-  if (connection != NULL && connection->listener != NULL)
-    connection_set_deadline (connection, self->limits.idle_timeout_us);
 }
 
 /**
@@ -548,44 +436,7 @@ lrc_listener_release (LrcListener       *self,
   Connection *connection = connection_for_message (msg);
 
   if (connection != NULL && connection->listener == self)
-    {
-      connection->released = TRUE;
-      connection->deadline_us = G_MAXINT64;
-    }
-}
-
-/*
- * libsoup 3.2 keeps a connection alive after an answer only while the SoupServer has a
- * listener of its own (it takes "no listeners" for "shutting down"). It is given one that
- * never accepts: one end of a socket pair whose other end stays open and silent, so the
- * listener's watch never fires (if it did, accept() would fail and libsoup would drop the
- * listener). It stays until soup_server_disconnect().
- */
-static gboolean
-add_placeholder_listener (LrcListener  *self,
-                          GError      **error)
-{
-  g_autoptr(GSocket) socket = NULL;
-  int fds[2];
-
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-    {
-      int saved_errno = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   "socketpair: %s", g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  self->placeholder_peer = fds[1];
-  socket = g_socket_new_from_fd (fds[0], error);
-  if (socket == NULL)
-    {
-      close (fds[0]);
-      return FALSE;
-    }
-
-  return soup_server_listen_socket (self->soup, socket, 0, error);
+    connection->deadline_us = G_MAXINT64;
 }
 
 /* The object. */
@@ -600,6 +451,7 @@ lrc_listener_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->soup, self);
   g_clear_object (&self->soup);
   g_clear_object (&self->certificate);
+  g_clear_object (&self->local);
 
   /* Connections still open outlive us: they stop reporting back. */
   if (self->connections != NULL)
@@ -627,7 +479,6 @@ lrc_listener_class_init (LrcListenerClass *klass)
 static void
 lrc_listener_init (LrcListener *self)
 {
-  self->placeholder_peer = -1;
   self->connections = g_hash_table_new (NULL, NULL);
   self->per_key = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
@@ -640,33 +491,33 @@ lrc_listener_init (LrcListener *self)
  * Starts accepting on @socket for @soup as soon as the main loop runs.
  */
 LrcListener *
-lrc_listener_new (SoupServer               *soup,
-                  GSocket                  *socket,
-                  GTlsCertificate          *certificate,
-                  const LrcListenerLimits  *limits,
-                  GError                  **error)
+lrc_listener_new (SoupServer              *soup,
+                  GSocket                 *socket,
+                  GTlsCertificate         *certificate,
+                  const LrcListenerLimits *limits)
 {
-  g_autoptr(LrcListener) self = NULL;
-  gint64 shortest_us = MIN (limits->request_timeout_us, limits->idle_timeout_us);
+  LrcListener *self;
 
   self = g_object_new (LRC_TYPE_LISTENER, NULL);
   self->soup = g_object_ref (soup);
-  if (!add_placeholder_listener (self, error))
-    return NULL;
 
   self->socket = g_object_ref (socket);
+  self->local = g_socket_get_local_address (socket, NULL);
+  if (G_IS_INET_SOCKET_ADDRESS (self->local) &&
+      g_inet_address_get_is_any (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (self->local))))
+    g_clear_object (&self->local);
   self->certificate = certificate ? g_object_ref (certificate) : NULL;
   self->limits = *limits;
 
   g_socket_set_blocking (socket, FALSE);
   g_signal_connect (soup, "request-started", G_CALLBACK (request_started_cb), self);
   g_signal_connect (soup, "request-read", G_CALLBACK (request_read_cb), self);
-  g_signal_connect (soup, "request-finished", G_CALLBACK (request_finished_cb), self);
 
-  /* Deadlines are checked a few times per shortest timeout: late by a quarter at most. */
-  self->sweep_source = g_timeout_add (CLAMP (shortest_us / 4000, 10, 1000), sweep_cb, self);
+  /* Deadlines are checked four times per timeout: late by a quarter at most. */
+  self->sweep_source = g_timeout_add (CLAMP (limits->request_timeout_us / 4000, 10, 1000),
+                                      sweep_cb, self);
   start_accepting (self);
-  return g_steal_pointer (&self);
+  return self;
 }
 
 /* Stops accepting and closes the listening socket; open connections carry on. */
@@ -680,9 +531,6 @@ lrc_listener_stop (LrcListener *self)
   if (self->socket != NULL)
     g_socket_close (self->socket, NULL);
   g_clear_object (&self->socket);
-  if (self->placeholder_peer >= 0)
-    close (self->placeholder_peer);
-  self->placeholder_peer = -1;
 }
 
 guint

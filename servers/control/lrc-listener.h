@@ -12,18 +12,16 @@ typedef struct
 {
   guint  max_connections;               /* open at once, over all clients */
   guint  max_connections_per_address;   /* per address (IPv6: per /64) */
-  gint64 request_timeout_us;            /* TLS handshake and first request; each answer */
-  gint64 idle_timeout_us;               /* a kept-alive connection, until its next request */
+  gint64 request_timeout_us;            /* TLS handshake and request; then the answer */
 } LrcListenerLimits;
 
 #define LRC_TYPE_LISTENER (lrc_listener_get_type ())
 G_DECLARE_FINAL_TYPE (LrcListener, lrc_listener, LRC, LISTENER, GObject)
 
-LrcListener *lrc_listener_new               (SoupServer               *soup,
-                                             GSocket                  *socket,
-                                             GTlsCertificate          *certificate,
-                                             const LrcListenerLimits  *limits,
-                                             GError                  **error);
+LrcListener *lrc_listener_new               (SoupServer              *soup,
+                                             GSocket                 *socket,
+                                             GTlsCertificate         *certificate,
+                                             const LrcListenerLimits *limits);
 void         lrc_listener_stop              (LrcListener             *self);
 void         lrc_listener_release           (LrcListener             *self,
                                              SoupServerMessage       *msg);

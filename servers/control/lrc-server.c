@@ -397,7 +397,8 @@ handle_events (LrcServer         *self,
     }
 
   /* No extensions: permessage-deflate would let a small frame unpack into a large message,
-   * past what the frame meter counts. */
+   * past what the frame meter counts. The connection is upgraded, not closed. */
+  soup_message_headers_remove (soup_server_message_get_response_headers (msg), "Connection");
   soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL);
   g_object_set_data_full (G_OBJECT (msg), "lrc-caller", g_memdup2 (caller, sizeof *caller),
                           g_free);
@@ -647,6 +648,10 @@ early_cb (SoupServer        *server,
           gpointer           user_data)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  /* One request per connection: see lrc-listener.c for why. */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
 
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       soup_message_headers_get_content_length (headers) > LR_MAX_BODY_SIZE)
@@ -1059,7 +1064,6 @@ lrc_server_new (LrcService              *service,
     .max_connections = options->max_connections,
     .max_connections_per_address = options->max_connections_per_address,
     .request_timeout_us = options->request_timeout_us,
-    .idle_timeout_us = options->idle_timeout_us,
   };
 
   self->service = g_object_ref (service);
@@ -1100,9 +1104,7 @@ lrc_server_new (LrcService              *service,
   if (socket == NULL)
     return NULL;
   self->url = socket_url (socket, certificate != NULL);
-  self->listener = lrc_listener_new (self->soup, socket, certificate, &limits, error);
-  if (self->listener == NULL)
-    return NULL;
+  self->listener = lrc_listener_new (self->soup, socket, certificate, &limits);
 
   self->cleanup_source = g_timeout_add (MAX (1, options->cleanup_interval_us / 1000),
                                         cleanup_cb, self);

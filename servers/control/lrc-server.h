@@ -21,7 +21,6 @@ typedef struct
   guint   max_connections;
   guint   max_connections_per_address;
   gint64  request_timeout_us;
-  gint64  idle_timeout_us;
   guint   ping_interval_s;      /* events sockets */
 } LrcServerOptions;
 

@@ -95,7 +95,6 @@ main (int   argc,
   int max_per_address = 64;
   guint64 fd_limit;
   gint64 request_timeout_us = G_GINT64_CONSTANT (10) * G_USEC_PER_SEC;
-  gint64 idle_timeout_us = G_GINT64_CONSTANT (60) * G_USEC_PER_SEC;
   gint64 ping_interval_us = G_GINT64_CONSTANT (20) * G_USEC_PER_SEC;
   LrcTimings timings;
   LrcServerOptions options = { 0 };
@@ -110,7 +109,6 @@ main (int   argc,
     { "cleanup-interval", NULL, &cleanup_interval_us },
     { "heartbeat-flush-interval", NULL, &flush_interval_us },
     { "request-timeout", NULL, &request_timeout_us },
-    { "idle-timeout", NULL, &idle_timeout_us },
     { "websocket-ping-interval", NULL, &ping_interval_us },
   };
   GOptionEntry entries[] = {
@@ -129,9 +127,8 @@ main (int   argc,
     { "heartbeat-flush-interval", 0, 0, G_OPTION_ARG_STRING, &durations[6].text, "How often heartbeats are written (10s)", "DUR" },
     { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, "Open connections at most (10000, or the descriptor limit less 64)", "N" },
     { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address, "Open connections per client address, IPv6 /64 (64)", "N" },
-    { "request-timeout", 0, 0, G_OPTION_ARG_STRING, &durations[7].text, "A connection's first request, and each answer, within this (10s)", "DUR" },
-    { "idle-timeout", 0, 0, G_OPTION_ARG_STRING, &durations[8].text, "A kept-alive connection's next request within this (60s)", "DUR" },
-    { "websocket-ping-interval", 0, 0, G_OPTION_ARG_STRING, &durations[9].text, "Events sockets are pinged this often, closed after two unanswered (20s)", "DUR" },
+    { "request-timeout", 0, 0, G_OPTION_ARG_STRING, &durations[7].text, "A connection's request, then its answer, within this (10s)", "DUR" },
+    { "websocket-ping-interval", 0, 0, G_OPTION_ARG_STRING, &durations[8].text, "Events sockets are pinged this often, closed after two unanswered (20s)", "DUR" },
     { NULL }
   };
 
@@ -177,9 +174,9 @@ main (int   argc,
       return 2;
     }
 
-  if (request_timeout_us <= 0 || idle_timeout_us <= 0)
+  if (request_timeout_us <= 0)
     {
-      g_printerr ("lanrage-control: --request-timeout and --idle-timeout must be more than 0\n");
+      g_printerr ("lanrage-control: --request-timeout must be more than 0\n");
       return 2;
     }
 
@@ -238,7 +235,6 @@ main (int   argc,
   options.max_connections = (guint) max_connections;
   options.max_connections_per_address = (guint) max_per_address;
   options.request_timeout_us = request_timeout_us;
-  options.idle_timeout_us = idle_timeout_us;
   options.ping_interval_s = (guint) (ping_interval_us / G_USEC_PER_SEC);
 
   server = lrc_server_new (service, clock, &options, &error);
