@@ -6,12 +6,14 @@
 
 #include "lrc-frame-meter.h"
 
+#include "lr-ws-meter.h"
+
 /*
  * libsoup 3.2's SoupWebsocketConnection bounds one frame (max-incoming-payload-size) but
  * gathers the fragments of a message without limit: 134 fragments of 60,000 bytes grew the
  * server by 8 MB. This stream sits between the client's bytes and the SoupWebsocketConnection
- * and reads the frame headers as they pass (RFC 6455, section 5.2), adding up the payload of
- * each message's data frames. When a message would exceed the limit, the bytes from that
+ * and reads the frame headers as they pass (LrWsMeter), adding up the payload of each
+ * message's data frames. When a message would exceed the limit, the bytes from that
  * frame's header on are held back, and everything the client sends after is read and
  * dropped, so libsoup never holds more than the limit; the stream emits "message-too-large"
  * once, for its owner to close the socket with 1009.
@@ -20,20 +22,12 @@
  * payload libsoup gathers.
  */
 
-#define MAX_HEADER 14   /* 2 + 8 bytes of extended length + 4 of mask */
-
 struct _LrcFrameMeter
 {
   GInputStream  parent_instance;
   GIOStream    *base;
   GInputStream *input;
-  guint64       max_message_size;
-
-  guint8        header[MAX_HEADER];
-  guint         header_length;     /* bytes of the current frame header seen so far */
-  guint64       payload_left;      /* bytes of the current frame's payload still to pass */
-  guint64       message_size;      /* payload of the current message's data frames */
-  gboolean      over;
+  LrWsMeter     meter;
 };
 
 enum
@@ -50,97 +44,18 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (LrcFrameMeter, lrc_frame_meter, G_TYPE_INPUT_STRE
                                G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM,
                                                       pollable_iface_init))
 
-/* The length of a frame header once its first two bytes are known. */
-static guint
-header_size (const guint8 *header)
-{
-  guint length = header[1] & 0x7f;
-  guint size = 2;
-
-  if (length == 126)
-    size += 2;
-  else if (length == 127)
-    size += 8;
-  if (header[1] & 0x80)
-    size += 4;
-  return size;
-}
-
-static guint64
-payload_length (const guint8 *header)
-{
-  guint length = header[1] & 0x7f;
-  guint64 value = 0;
-
-  if (length < 126)
-    return length;
-
-  for (guint i = 0; i < (length == 126 ? 2u : 8u); i++)
-    value = (value << 8) | header[2 + i];
-  return value;
-}
-
-/* A whole header is in: account for its frame. Returns FALSE when the message is too large. */
-static gboolean
-count_frame (LrcFrameMeter *self)
-{
-  guint opcode = self->header[0] & 0x0f;
-  guint64 length = payload_length (self->header);
-
-  self->payload_left = length;
-
-  /* Control frames (opcode 8 and up) are not part of a message; libsoup refuses those over
-   * 125 bytes itself. A data frame with an opcode starts a message, a continuation adds to
-   * it. */
-  if (opcode >= 8)
-    return TRUE;
-  if (opcode != 0)
-    self->message_size = 0;
-
-  if (length > self->max_message_size || self->message_size > self->max_message_size - length)
-    return FALSE;
-  self->message_size += length;
-  return TRUE;
-}
-
 /* Walks @count bytes just read; returns how many of them may go on to the reader. */
 static gsize
 inspect (LrcFrameMeter *self,
          const guint8  *data,
          gsize          count)
 {
-  gsize i = 0;
+  gboolean was_over = self->meter.over;
+  gsize passed = lr_ws_meter_feed (&self->meter, data, count);
 
-  while (i < count)
-    {
-      gsize header_start = i;
-
-      if (self->payload_left > 0)
-        {
-          guint64 step = MIN (self->payload_left, (guint64) (count - i));
-
-          self->payload_left -= step;
-          i += step;
-          continue;
-        }
-
-      while (i < count && (self->header_length < 2 ||
-                           self->header_length < header_size (self->header)))
-        self->header[self->header_length++] = data[i++];
-
-      if (self->header_length < 2 || self->header_length < header_size (self->header))
-        break;
-
-      self->header_length = 0;
-      if (!count_frame (self))
-        {
-          self->over = TRUE;
-          g_signal_emit (self, signals[MESSAGE_TOO_LARGE], 0);
-          return header_start;
-        }
-    }
-
-  return count;
+  if (self->meter.over && !was_over)
+    g_signal_emit (self, signals[MESSAGE_TOO_LARGE], 0);
+  return passed;
 }
 
 /* Once over the limit: reads what is there and drops it. Ends as a read would: with the end
@@ -172,7 +87,7 @@ read_nonblocking (GPollableInputStream  *stream,
   gssize n;
   gsize passed;
 
-  if (!self->over)
+  if (!self->meter.over)
     {
       n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (self->input),
                                                     buffer, count, NULL, error);
@@ -180,7 +95,7 @@ read_nonblocking (GPollableInputStream  *stream,
         return n;
 
       passed = inspect (self, buffer, (gsize) n);
-      if (passed > 0 || !self->over)
+      if (passed > 0 || !self->meter.over)
         return (gssize) passed;
     }
 
@@ -237,7 +152,7 @@ read_fn (GInputStream  *stream,
   LrcFrameMeter *self = LRC_FRAME_METER (stream);
   gssize n;
 
-  if (self->over)
+  if (self->meter.over)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
                            "The client sent a message over the size limit");
@@ -310,6 +225,6 @@ lrc_frame_meter_new (GIOStream *base,
 
   self->base = g_object_ref (base);
   self->input = g_object_ref (g_io_stream_get_input_stream (base));
-  self->max_message_size = max_message_size;
+  lr_ws_meter_init (&self->meter, max_message_size);
   return self;
 }
