@@ -510,6 +510,31 @@ lr_test_server_get_pid (LrTestServer *self)
   return (GPid) g_ascii_strtoll (id, NULL, 10);
 }
 
+/* The port it listens on, from its URL. */
+guint16
+lr_test_server_get_port (LrTestServer *self)
+{
+  const char *colon = strrchr (lr_test_server_get_url (self), ':');
+
+  g_assert_nonnull (colon);
+  return (guint16) g_ascii_strtoull (colon + 1, NULL, 10);
+}
+
+/* Its resident memory (VmRSS), in KiB. */
+guint64
+lr_test_server_get_rss_kib (LrTestServer *self)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status",
+                                           (int) lr_test_server_get_pid (self));
+  g_autofree char *text = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  line = strstr (text, "VmRSS:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
+}
+
 gboolean
 lr_test_server_is_running (LrTestServer *self)
 {

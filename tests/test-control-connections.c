@@ -16,16 +16,6 @@
 /* The request of the repro: the headers never end. */
 static const char unfinished[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
 
-static guint16
-server_port (LrTestServer *server)
-{
-  const char *url = lr_test_server_get_url (server);
-  const char *colon = strrchr (url, ':');
-
-  g_assert_nonnull (colon);
-  return (guint16) g_ascii_strtoull (colon + 1, NULL, 10);
-}
-
 /* A blocking TCP connection from @source (NULL: any) to the server. Returns NULL if the
  * connection could not be made (the test says whether that is expected). */
 static GSocket *
@@ -35,10 +25,10 @@ connect_from (LrTestServer *server,
   g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
                                             G_SOCKET_PROTOCOL_TCP, NULL);
   g_autoptr(GInetAddress) loopback = g_inet_address_new_from_string ("127.0.0.1");
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback,
-                                                                 server_port (server));
+  g_autoptr(GSocketAddress) address = NULL;
 
   g_assert_nonnull (socket);
+  address = g_inet_socket_address_new (loopback, lr_test_server_get_port (server));
   g_socket_set_timeout (socket, 5);
   if (source != NULL)
     {
@@ -336,19 +326,6 @@ count_fds (GPid pid)
   return count;
 }
 
-static guint64
-rss_kib (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
-  g_autofree char *text = NULL;
-  const char *line;
-
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  line = strstr (text, "VmRSS:");
-  g_assert_nonnull (line);
-  return g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
-}
-
 /* Clients that send HTTP/1.1 requests, which default to keep-alive, and leave: libsoup 3.2
  * alone kept each such connection half-closed for good, its descriptor and 2.3 KiB of memory
  * with it. Now the server holds as many descriptors as before and no more memory. */
@@ -370,7 +347,7 @@ test_departed_clients (void)
       if (round == 1)
         {
           fds_before = count_fds (pid);
-          rss_before = rss_kib (pid);
+          rss_before = lr_test_server_get_rss_kib (server);
         }
 
       for (guint i = 0; i < 1000; i++)
@@ -387,7 +364,7 @@ test_departed_clients (void)
   deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
   while (g_get_monotonic_time () < deadline && (fds_after = count_fds (pid)) > fds_before)
     g_usleep (20 * 1000);
-  rss_after = rss_kib (pid);
+  rss_after = lr_test_server_get_rss_kib (server);
   g_test_message ("after 1000 clients came and left: %u descriptors before, %u after; VmRSS "
                   "%" G_GUINT64_FORMAT " KiB before, %" G_GUINT64_FORMAT " KiB after",
                   fds_before, fds_after, rss_before, rss_after);

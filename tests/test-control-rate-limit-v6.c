@@ -170,13 +170,11 @@ test_connections_per_64 (Lab           *lab,
   g_autoptr(GSocket) second = NULL;
   g_autoptr(GSocket) third = NULL;
   g_autoptr(GSocket) other = NULL;
-  const char *colon;
   guint16 port;
 
   lr_test_server_set_netns (server, lab->netns);
   lr_test_server_start (server);
-  colon = strrchr (lr_test_server_get_url (server), ':');
-  port = (guint16) g_ascii_strtoull (colon + 1, NULL, 10);
+  port = lr_test_server_get_port (server);
 
   first = stalled_connection (port, SAME_64_A);
   second = stalled_connection (port, SAME_64_B);

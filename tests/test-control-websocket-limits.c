@@ -14,15 +14,6 @@
 
 #define SOCKETS_PER_PEER 4
 
-static guint16
-server_port (LrTestServer *server)
-{
-  const char *colon = strrchr (lr_test_server_get_url (server), ':');
-
-  g_assert_nonnull (colon);
-  return (guint16) g_ascii_strtoull (colon + 1, NULL, 10);
-}
-
 static gboolean
 send_all (GSocket      *socket,
           const guint8 *data,
@@ -49,11 +40,11 @@ raw_websocket_open (LrTestServer       *server,
   g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
                                             G_SOCKET_PROTOCOL_TCP, NULL);
   g_autoptr(GInetAddress) loopback = g_inet_address_new_from_string ("127.0.0.1");
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback,
-                                                                 server_port (server));
+  g_autoptr(GSocketAddress) address = NULL;
   g_autofree char *request = NULL;
   g_autoptr(GString) answer = g_string_new (NULL);
 
+  address = g_inet_socket_address_new (loopback, lr_test_server_get_port (server));
   g_socket_set_timeout (socket, 5);
   g_assert_true (g_socket_connect (socket, address, NULL, NULL));
   request = g_strdup_printf ("GET /v1/parties/%s/events HTTP/1.1\r\n"
@@ -170,20 +161,6 @@ wait_close_code (GSocket *socket,
     }
 }
 
-static guint64
-rss_kib (LrTestServer *server)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status",
-                                           (int) lr_test_server_get_pid (server));
-  g_autofree char *text = NULL;
-  const char *line;
-
-  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
-  line = strstr (text, "VmRSS:");
-  g_assert_nonnull (line);
-  return g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
-}
-
 /* The repro: 134 text fragments of 60,000 bytes, none final (8 MB). */
 static void
 test_fragmented_message (LrTestFixture *fixture,
@@ -198,7 +175,7 @@ test_fragmented_message (LrTestFixture *fixture,
 
   socket = raw_websocket_open (fixture->server, host);
   lr_test_run_for (200);
-  before = rss_kib (fixture->server);
+  before = lr_test_server_get_rss_kib (fixture->server);
 
   memset (fragment, 'a', 60000);
   for (guint i = 0; i < 134; i++)
@@ -208,7 +185,7 @@ test_fragmented_message (LrTestFixture *fixture,
       sent++;
     }
   lr_test_run_for (300);
-  after = rss_kib (fixture->server);
+  after = lr_test_server_get_rss_kib (fixture->server);
   g_test_message ("%u of 134 fragments sent; server VmRSS %" G_GUINT64_FORMAT " KiB before, %"
                   G_GUINT64_FORMAT " KiB after (%+" G_GINT64_FORMAT " KiB)", sent, before, after,
                   (gint64) after - (gint64) before);
@@ -292,11 +269,12 @@ test_sockets_per_peer (LrTestFixture *fixture,
 {
   g_autoptr(LrTestMember) host = lr_test_create_party (fixture->server, "p", "host");
   g_autoptr(LrTestMember) guest = lr_test_join (fixture->server, host->invite_code, "guest");
-  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func ((GDestroyNotify) lr_test_socket_free);
+  g_autoptr(GPtrArray) sockets = NULL;
   g_autoptr(LrTestSocket) refused = NULL;
   g_autoptr(LrTestSocket) other = NULL;
   guint status = 0;
 
+  sockets = g_ptr_array_new_with_free_func ((GDestroyNotify) lr_test_socket_free);
   for (guint i = 0; i < SOCKETS_PER_PEER; i++)
     {
       LrTestSocket *socket = lr_test_socket_connect (fixture->server, host->party_id,

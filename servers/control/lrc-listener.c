@@ -503,9 +503,13 @@ lrc_listener_new (SoupServer              *soup,
 
   self->socket = g_object_ref (socket);
   self->local = g_socket_get_local_address (socket, NULL);
-  if (G_IS_INET_SOCKET_ADDRESS (self->local) &&
-      g_inet_address_get_is_any (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (self->local))))
-    g_clear_object (&self->local);
+  if (G_IS_INET_SOCKET_ADDRESS (self->local))
+    {
+      GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (self->local);
+
+      if (g_inet_address_get_is_any (g_inet_socket_address_get_address (inet)))
+        g_clear_object (&self->local);
+    }
   self->certificate = certificate ? g_object_ref (certificate) : NULL;
   self->limits = *limits;
 
