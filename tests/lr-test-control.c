@@ -520,6 +520,40 @@ lr_test_server_get_port (LrTestServer *self)
   return (guint16) g_ascii_strtoull (colon + 1, NULL, 10);
 }
 
+/**
+ * lr_test_server_connect_tcp:
+ * @source: (nullable): the local IPv4 address to connect from (any of 127/8 reaches the
+ *   loopback listener), or %NULL
+ *
+ * A blocking TCP connection to the server (5 s timeouts), for tests that speak HTTP or
+ * WebSocket by hand. Returns %NULL if it could not be made: the test says whether that is
+ * expected.
+ */
+GSocket *
+lr_test_server_connect_tcp (LrTestServer *self,
+                            const char   *source)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_from_string ("127.0.0.1");
+  g_autoptr(GSocketAddress) address = NULL;
+
+  g_assert_nonnull (socket);
+  address = g_inet_socket_address_new (loopback, lr_test_server_get_port (self));
+  g_socket_set_timeout (socket, 5);
+  if (source != NULL)
+    {
+      g_autoptr(GInetAddress) from = g_inet_address_new_from_string (source);
+      g_autoptr(GSocketAddress) local = g_inet_socket_address_new (from, 0);
+
+      if (!g_socket_bind (socket, local, FALSE, NULL))
+        return NULL;
+    }
+  if (!g_socket_connect (socket, address, NULL, NULL))
+    return NULL;
+  return g_steal_pointer (&socket);
+}
+
 /* Its resident memory (VmRSS), in KiB. */
 guint64
 lr_test_server_get_rss_kib (LrTestServer *self)

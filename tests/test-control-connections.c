@@ -16,33 +16,6 @@
 /* The request of the repro: the headers never end. */
 static const char unfinished[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
 
-/* A blocking TCP connection from @source (NULL: any) to the server. Returns NULL if the
- * connection could not be made (the test says whether that is expected). */
-static GSocket *
-connect_from (LrTestServer *server,
-              const char   *source)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_from_string ("127.0.0.1");
-  g_autoptr(GSocketAddress) address = NULL;
-
-  g_assert_nonnull (socket);
-  address = g_inet_socket_address_new (loopback, lr_test_server_get_port (server));
-  g_socket_set_timeout (socket, 5);
-  if (source != NULL)
-    {
-      g_autoptr(GInetAddress) from = g_inet_address_new_from_string (source);
-      g_autoptr(GSocketAddress) local = g_inet_socket_address_new (from, 0);
-
-      if (!g_socket_bind (socket, local, FALSE, NULL))
-        return NULL;
-    }
-  if (!g_socket_connect (socket, address, NULL, NULL))
-    return NULL;
-  return g_steal_pointer (&socket);
-}
-
 static void
 send_all (GSocket    *socket,
           const char *text)
@@ -132,7 +105,7 @@ healthz_answers (LrTestServer *server,
                  const char   *source,
                  guint         timeout_ms)
 {
-  g_autoptr(GSocket) socket = connect_from (server, source);
+  g_autoptr(GSocket) socket = lr_test_server_connect_tcp (server, source);
 
   if (socket == NULL)
     return FALSE;
@@ -189,7 +162,7 @@ check_fd_exhaustion (const char * const *extra_args)
 
   for (guint i = 0; i < 70; i++)
     {
-      GSocket *socket = connect_from (server, NULL);
+      GSocket *socket = lr_test_server_connect_tcp (server, NULL);
 
       if (socket == NULL)
         continue;
@@ -244,7 +217,7 @@ test_one_address_flood (void)
 
   for (guint i = 0; i < 1024; i++)
     {
-      GSocket *socket = connect_from (server, "127.0.0.2");
+      GSocket *socket = lr_test_server_connect_tcp (server, "127.0.0.2");
 
       if (socket == NULL)
         continue;
@@ -286,7 +259,7 @@ test_timeouts (void)
   lr_test_server_start (server);
 
   /* Half a request. */
-  stalled = connect_from (server, NULL);
+  stalled = lr_test_server_connect_tcp (server, NULL);
   g_assert_nonnull (stalled);
   send_all (stalled, unfinished);
   start = g_get_monotonic_time ();
@@ -296,7 +269,7 @@ test_timeouts (void)
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 400 * 1000);
 
   /* A connection that never sends a byte. */
-  silent = connect_from (server, NULL);
+  silent = lr_test_server_connect_tcp (server, NULL);
   g_assert_nonnull (silent);
   start = g_get_monotonic_time ();
   g_assert_true (wait_closed_by_server (silent, 3000));
@@ -304,7 +277,7 @@ test_timeouts (void)
                   (g_get_monotonic_time () - start) / 1000.0);
 
   /* One request, answered, then the server closes at once. */
-  answered = connect_from (server, NULL);
+  answered = lr_test_server_connect_tcp (server, NULL);
   g_assert_nonnull (answered);
   g_assert_cmpuint (exchange (answered, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 2000), ==,
                     200);
@@ -363,7 +336,7 @@ test_departed_clients (void)
 
       for (guint i = 0; i < 1000; i++)
         {
-          g_autoptr(GSocket) socket = connect_from (server, NULL);
+          g_autoptr(GSocket) socket = lr_test_server_connect_tcp (server, NULL);
 
           g_assert_nonnull (socket);
           g_assert_cmpuint (exchange (socket, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",

@@ -37,16 +37,11 @@ static GSocket *
 raw_websocket_open (LrTestServer       *server,
                     const LrTestMember *member)
 {
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_from_string ("127.0.0.1");
-  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocket) socket = lr_test_server_connect_tcp (server, NULL);
   g_autofree char *request = NULL;
   g_autoptr(GString) answer = g_string_new (NULL);
 
-  address = g_inet_socket_address_new (loopback, lr_test_server_get_port (server));
-  g_socket_set_timeout (socket, 5);
-  g_assert_true (g_socket_connect (socket, address, NULL, NULL));
+  g_assert_nonnull (socket);
   request = g_strdup_printf ("GET /v1/parties/%s/events HTTP/1.1\r\n"
                              "Host: 127.0.0.1\r\n"
                              "Upgrade: websocket\r\n"
