@@ -13,8 +13,8 @@
 #include "lanrage-latency-graph.h"
 
 #define PADDING 8.0
-/* The vertical scale grows in these steps, so it does not jump at every sample. */
-#define SCALE_STEP_MS 50.0
+/* The smallest top of the vertical scale: a LAN-like link still shows as bars. */
+#define SCALE_MIN_MS 2.0
 
 struct _LanrageLatencyGraph
 {
@@ -47,6 +47,18 @@ latency_color (double   latency_ms,
     gdk_rgba_parse (color, "#ff7800");
   else
     gdk_rgba_parse (color, "#e01b24");
+}
+
+/* The top of the scale: the first of 2, 5, 10, 20, 50, 100, ... ms at or above @highest,
+ * so the scale changes in steps a person can read, not at every sample. */
+static double
+nice_scale (double highest)
+{
+  double scale = SCALE_MIN_MS;
+
+  for (guint i = 0; scale < highest; i++)
+    scale *= (i % 3 == 1) ? 2.5 : 2;
+  return scale;
 }
 
 static void
@@ -85,7 +97,8 @@ lanrage_latency_graph_snapshot (GtkWidget   *widget,
   guint n = 0;
   double width = gtk_widget_get_width (widget) - 2 * PADDING;
   double height = gtk_widget_get_height (widget) - 2 * PADDING;
-  double scale = SCALE_STEP_MS;
+  double highest = 0;
+  double scale;
   gint64 now = g_get_monotonic_time ();
   GdkRGBA fg;
   GdkRGBA grid;
@@ -98,8 +111,8 @@ lanrage_latency_graph_snapshot (GtkWidget   *widget,
   if (self->peer != NULL)
     samples = lanrage_peer_get_latency_history (self->peer, &n);
   for (guint i = 0; i < n; i++)
-    while (samples[i].latency_ms > scale)
-      scale += SCALE_STEP_MS;
+    highest = MAX (highest, samples[i].latency_ms);
+  scale = nice_scale (highest);
 
   /* GTK 4.8 has no gtk_widget_get_color (). */
   gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
@@ -127,7 +140,7 @@ lanrage_latency_graph_snapshot (GtkWidget   *widget,
 
       if (samples[i].latency_ms < 0 || x1 - x0 < 0.5)
         continue;
-      bar = MAX (1.0, height * samples[i].latency_ms / scale);
+      bar = MAX (2.0, height * samples[i].latency_ms / scale);
       latency_color (samples[i].latency_ms, &color);
       color.alpha = 0.85;
       /* A hair of space between bars keeps single measurements apart. */

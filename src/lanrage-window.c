@@ -139,7 +139,7 @@ update_party (LanrageWindow *self)
     relay_text = g_strdup (relay);
   else
     /* Translators: a relay server and the round-trip time to it. */
-    relay_text = g_strdup_printf (_("%s · %.0f ms"), relay, rtt);
+    relay_text = g_strdup_printf (rtt < 10 ? _("%s · %.1f ms") : _("%s · %.0f ms"), relay, rtt);
   gtk_label_set_label (self->relay_label, relay_text);
 
   update_title (self);

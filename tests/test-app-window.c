@@ -1,0 +1,507 @@
+/* test-app-window.c: the app's window against the real helper, as a person uses it
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Everything is real: lanrage-control and lanrage-relay on loopback, lanrage-helpers on a
+ * private system bus with a real polkitd (tests/lr-test-helper.h, as root, in the test's
+ * own network namespace), and the app's own code (application, window, helper client) on a
+ * real display (Xvfb) and a private session bus. The test clicks buttons and types into
+ * entries found by what they say, and reads what the window shows; the second player is
+ * a second helper driven with lanragectl.
+ */
+#include "lr-test-helper.h"
+#include "lr-test-ui.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include "lanrage-application.h"
+#include "lanrage-create-dialog.h"
+#include "lanrage-join-dialog.h"
+#include "lanrage-latency-graph.h"
+#include "lanrage-window.h"
+
+typedef enum
+{
+  START_HELPER = 1 << 0,       /* the helper runs when the app starts */
+  UNREACHABLE_SERVER = 1 << 1, /* the helper's control server URL leads nowhere */
+  WITH_RELAY = 1 << 2,         /* a lanrage-relay, registered, that the helpers use */
+} UiOptions;
+
+/* In the test's own network namespace, so the port is free. */
+#define RELAY_ENDPOINT "127.0.0.1:3478"
+
+typedef struct
+{
+  LrTestServer        *server;
+  LrTestBus           *bus;
+  LrTestHelper        *helper;
+  GSubprocess         *relay;
+  GDBusConnection     *app_bus;
+  LanrageHelperClient *client;
+  LanrageApplication  *app;
+  GtkWidget           *window;
+} UiFixture;
+
+static GTestDBus *session_bus;
+static guint app_counter;
+static guint port_counter;
+
+static void
+start_relay (UiFixture *fixture)
+{
+  g_autofree char *secret_path = g_build_filename (lr_test_server_get_tmpdir (fixture->server),
+                                                   "relay-secret", NULL);
+  g_autofree char *log_path = g_build_filename (lr_test_server_get_tmpdir (fixture->server),
+                                                "relay.log", NULL);
+  const char *argv[] = {
+    g_getenv ("LANRAGE_RELAY"),
+    "--listen", RELAY_ENDPOINT,
+    "--public-endpoint", RELAY_ENDPOINT,
+    "--control", lr_test_server_get_url (fixture->server),
+    "--relay-secret-file", secret_path,
+    "--id", "ui-relay",
+    "--region", "test",
+    "--threads", "1",
+    NULL
+  };
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+
+  g_assert_nonnull (argv[0]);
+  fixture->relay = lr_test_spawn_as (NULL, NULL, argv, log_path, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fixture->relay));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (line, ==, "Listening on " RELAY_ENDPOINT);
+}
+
+/* A helper's configuration as the harness writes it, plus the test's relay. */
+static void
+use_relay (LrTestHelper *helper,
+           const char   *control_url)
+{
+  g_autofree char *config = NULL;
+
+  port_counter++;
+  config = g_strdup_printf ("[helper]\ncontrol-url=%s\nbackend=auto\ninterface=%s\n"
+                            "port=%u\nrelays=" RELAY_ENDPOINT "\n", control_url,
+                            lr_test_helper_get_interface (helper), 52820 + port_counter);
+  lr_test_helper_set_config (helper, config);
+}
+
+static void
+fixture_setup (UiFixture     *fixture,
+               gconstpointer  data)
+{
+  UiOptions options = GPOINTER_TO_UINT (data);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *app_id = NULL;
+
+  fixture->server = lr_test_server_new (NULL, LR_TEST_SERVER_NONE);
+  lr_test_server_start (fixture->server);
+  fixture->bus = lr_test_bus_new ();
+  fixture->helper = lr_test_helper_new (fixture->bus,
+                                        (options & UNREACHABLE_SERVER)
+                                          ? "http://127.0.0.1:1/"
+                                          : lr_test_server_get_url (fixture->server),
+                                        NULL);
+  if (options & WITH_RELAY)
+    {
+      start_relay (fixture);
+      use_relay (fixture->helper, lr_test_server_get_url (fixture->server));
+    }
+  if (options & START_HELPER)
+    lr_test_helper_start (fixture->helper);
+
+  /* The app's own connection to the private system bus, as it has one to the real one. */
+  fixture->app_bus = g_dbus_connection_new_for_address_sync (
+    lr_test_bus_get_address (fixture->bus),
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_dbus_connection_set_exit_on_close (fixture->app_bus, FALSE);
+  fixture->client = lanrage_helper_client_new (fixture->app_bus, NULL);
+
+  fixture->app = lanrage_application_new (fixture->client);
+  /* GtkApplication keeps a reference to itself once registered (its D-Bus exports), so an
+   * app is never finalized here: each test's app gets a name of its own on the session
+   * bus. */
+  app_counter++;
+  app_id = g_strdup_printf ("io.lanrage.LANrage.Test%u", app_counter);
+  g_application_set_application_id (G_APPLICATION (fixture->app), app_id);
+  g_application_register (G_APPLICATION (fixture->app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (fixture->app));
+  fixture->window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (fixture->app)));
+  g_assert_true (LANRAGE_IS_WINDOW (fixture->window));
+  gtk_window_set_default_size (GTK_WINDOW (fixture->window), 960, 720);
+}
+
+static void
+close_dialogs (void)
+{
+  g_autoptr(GList) toplevels = gtk_window_list_toplevels ();
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (ADW_IS_MESSAGE_DIALOG (l->data))
+      gtk_window_destroy (l->data);
+}
+
+static void
+fixture_teardown (UiFixture     *fixture,
+                  gconstpointer  data)
+{
+  close_dialogs ();
+  gtk_window_destroy (GTK_WINDOW (fixture->window));
+  lr_test_ui_run_for (50);
+  g_clear_object (&fixture->app);
+  g_clear_object (&fixture->client);
+  g_dbus_connection_close_sync (fixture->app_bus, NULL, NULL);
+  g_clear_object (&fixture->app_bus);
+  g_clear_pointer (&fixture->helper, lr_test_helper_free);
+  if (fixture->relay != NULL)
+    {
+      g_subprocess_send_signal (fixture->relay, SIGTERM);
+      g_subprocess_wait (fixture->relay, NULL, NULL);
+      g_clear_object (&fixture->relay);
+    }
+  g_clear_pointer (&fixture->bus, lr_test_bus_free);
+  if (lr_test_server_is_running (fixture->server))
+    lr_test_server_stop (fixture->server, FALSE);
+  g_clear_pointer (&fixture->server, lr_test_server_free);
+}
+
+/* Steps a person takes */
+
+static void
+fill_entry (GtkWidget  *root,
+            const char *title,
+            const char *text)
+{
+  GtkWidget *row = lr_test_ui_find_entry_row (root, title);
+
+  g_assert_nonnull (row);
+  gtk_editable_set_text (GTK_EDITABLE (row), text);
+  lr_test_ui_run_for (20);
+}
+
+static GtkWidget *
+open_dialog (UiFixture  *fixture,
+             const char *button,
+             GType       type)
+{
+  lr_test_ui_click (lr_test_ui_wait_button (fixture->window, button));
+  return GTK_WIDGET (lr_test_ui_wait_window (type, NULL));
+}
+
+static void
+create_party (UiFixture  *fixture,
+              const char *party_name,
+              const char *display_name)
+{
+  GtkWidget *dialog = open_dialog (fixture, "Create Party", LANRAGE_TYPE_CREATE_DIALOG);
+  GtkWidget *create;
+
+  create = lr_test_ui_find_button (dialog, "Create");
+  g_assert_nonnull (create);
+  /* Nothing to create without a party name. */
+  fill_entry (dialog, "Party Name", "   ");
+  g_assert_false (gtk_widget_is_sensitive (create));
+  fill_entry (dialog, "Party Name", party_name);
+  fill_entry (dialog, "Your Name", display_name);
+  g_assert_true (gtk_widget_is_sensitive (create));
+  lr_test_ui_screenshot (dialog, "create-dialog");
+  lr_test_ui_click (create);
+}
+
+static char *
+ctl (UiFixture          *fixture,
+     const char         *bus_name,
+     const char * const *argv)
+{
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (lr_test_ctl_run (fixture->bus, bus_name, NULL, argv, &out, NULL), ==, 0);
+  return g_strstrip (g_steal_pointer (&out));
+}
+
+static LrTestHelper *
+start_second_helper (UiFixture *fixture)
+{
+  LrTestHelper *helper = lr_test_helper_new (fixture->bus, lr_test_server_get_url (fixture->server),
+                                             LR_TEST_HELPER_BUS_NAME_2);
+
+  if (fixture->relay != NULL)
+    use_relay (helper, lr_test_server_get_url (fixture->server));
+  lr_test_helper_start (helper);
+  return helper;
+}
+
+static gboolean
+has_state (gpointer data)
+{
+  gpointer *args = data;
+
+  return g_strcmp0 (lrd_helper1_get_state (args[0]), args[1]) == 0;
+}
+
+static void
+wait_helper_state (LrTestHelper *helper,
+                   const char   *state)
+{
+  gpointer args[] = { lr_test_helper_get_proxy (helper), (gpointer) state };
+
+  g_assert_true (lr_test_wait_for (has_state, args, LR_TEST_UI_TIMEOUT_MS));
+}
+
+static void
+leave_party (UiFixture *fixture)
+{
+  GtkWindow *confirm;
+
+  lr_test_ui_click (lr_test_ui_wait_button (fixture->window, "Leave Party"));
+  confirm = lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "Leave the Party?");
+  lr_test_ui_click (lr_test_ui_find_button (GTK_WIDGET (confirm), "Leave"));
+  wait_helper_state (fixture->helper, "idle");
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+}
+
+static void
+wait_label_suffix (GtkWidget  *root,
+                   const char *suffix)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  while (lr_test_ui_find_label_suffix (root, suffix) == NULL)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("No text ending in “%s” showed", suffix);
+      lr_test_ui_run_for (20);
+    }
+}
+
+/* Tests */
+
+/* Create a party from the window, see the code and your row, a friend joins with
+ * lanragectl and shows up, their details, then leave. */
+static void
+test_create_join_leave (UiFixture     *fixture,
+                        gconstpointer  data)
+{
+  LrdHelper1 *proxy = lr_test_helper_get_proxy (fixture->helper);
+  g_autoptr(LrTestHelper) second = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *typed = NULL;
+  g_autofree char *guest_address = NULL;
+  g_autofree char *out = NULL;
+  GtkWidget *row_label;
+  GtkWidget *row;
+  const char *join_argv[] = { "--name", "bob", "join", NULL, NULL };
+  const char *address_argv[] = { "--json", "status", NULL };
+  g_autoptr(JsonNode) status = NULL;
+
+  lr_test_ui_wait_button (fixture->window, "Join Party");
+  lr_test_ui_screenshot (fixture->window, "idle");
+  create_party (fixture, "Friday night", "alice");
+
+  wait_helper_state (fixture->helper, "connected");
+  g_assert_cmpstr (lrd_helper1_get_party_name (proxy), ==, "Friday night");
+  code = lrd_helper1_dup_invite_code (proxy);
+  /* The invite code, the party's name in the title, and your own row with your address. */
+  lr_test_ui_wait_label (fixture->window, code);
+  lr_test_ui_wait_label (fixture->window, "Friday night");
+  lr_test_ui_wait_label (fixture->window, "alice (you)");
+  lr_test_ui_wait_label (fixture->window, lrd_helper1_get_virtual_address (proxy));
+  lr_test_ui_wait_label (fixture->window, "1 player");
+  /* Nothing measured yet reads as such, not as a blank. */
+  g_assert_nonnull (lr_test_ui_find_label (fixture->window, "Unknown"));
+  g_assert_nonnull (lr_test_ui_find_label (fixture->window, "Nobody else yet: share the invite code!"));
+
+  /* A friend joins by retyping the code (lower case, spaces for dashes). */
+  second = start_second_helper (fixture);
+  typed = g_ascii_strdown (g_strdelimit (g_strdup (code), "-", ' '), -1);
+  join_argv[3] = typed;
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
+  out = ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, address_argv);
+  status = lr_test_json_parse (out);
+  guest_address = g_strdup (lr_test_json_string (status, "VirtualAddress"));
+
+  /* Their row: name, address and NAT type, the path, the latency; and a toast. */
+  row_label = lr_test_ui_wait_label (fixture->window, "bob");
+  row = gtk_widget_get_ancestor (row_label, GTK_TYPE_LIST_BOX_ROW);
+  g_assert_nonnull (row);
+  {
+    g_autofree char *subtitle = g_strdup_printf ("%s · NAT: Unknown", guest_address);
+
+    lr_test_ui_wait_label (row, subtitle);
+  }
+  /* Through the relay, which also measures the latency. */
+  lr_test_ui_wait_label (row, "Relayed via 127.0.0.1");
+  wait_label_suffix (row, " ms");
+  lr_test_ui_wait_label (fixture->window, "bob joined the party");
+  lr_test_ui_wait_label (fixture->window, "2 players");
+  lr_test_ui_screenshot (fixture->window, "party");
+
+  /* Their details, with the latency graph. */
+  lr_test_ui_click (row);
+  g_assert_nonnull (lr_test_ui_find_type (fixture->window, LANRAGE_TYPE_LATENCY_GRAPH));
+  lr_test_ui_wait_label (fixture->window, "Path History");
+  /* For the screenshot, some history to draw. */
+  if (g_getenv ("LANRAGE_SCREENSHOT_DIR") != NULL)
+    lr_test_ui_run_for (30000);
+  lr_test_ui_screenshot (fixture->window, "details");
+
+  /* They leave: the row goes, with a toast. */
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, (const char *[]) { "leave", NULL }));
+  lr_test_ui_wait_label (fixture->window, "bob left the party");
+  lr_test_ui_wait_gone (fixture->window, "bob");
+  lr_test_ui_wait_label (fixture->window, "1 player");
+
+  leave_party (fixture);
+  g_assert_cmpstr (lrd_helper1_get_party_id (proxy), ==, "");
+}
+
+/* Join a friend's party: the code field says no to garbage and yes to a pasted link. */
+static void
+test_join (UiFixture     *fixture,
+           gconstpointer  data)
+{
+  g_autoptr(LrTestHelper) host = start_second_helper (fixture);
+  const char *create_argv[] = { "--name", "carol", "--json", "create", "Host's party", NULL };
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) status = NULL;
+  const char *code;
+  g_autofree char *link = NULL;
+  g_autofree char *hint = NULL;
+  g_autofree char *lower = NULL;
+  GtkWidget *dialog;
+  GtkWidget *join;
+  GtkWidget *code_row;
+
+  out = ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, create_argv);
+  status = lr_test_json_parse (out);
+  code = lr_test_json_string (status, "InviteCode");
+  g_assert_cmpuint (strlen (code), ==, 14);
+
+  dialog = open_dialog (fixture, "Join Party", LANRAGE_TYPE_JOIN_DIALOG);
+  join = lr_test_ui_find_button (dialog, "Join");
+  code_row = lr_test_ui_find_entry_row (dialog, "Invite Code");
+  g_assert_false (gtk_widget_is_sensitive (join));
+
+  fill_entry (dialog, "Invite Code", "garbage!");
+  g_assert_false (gtk_widget_is_sensitive (join));
+  g_assert_true (gtk_widget_has_css_class (code_row, "error"));
+  g_assert_nonnull (lr_test_ui_find_label_prefix (dialog, "Not an invite code yet"));
+
+  /* Pasted from a chat: the whole link, lower case, no dashes, spaces around. */
+  lower = g_ascii_strdown (code, -1);
+  g_strdelimit (lower, "-", ' ');
+  link = g_strdup_printf ("  lanrage://join/%s ", lower);
+  fill_entry (dialog, "Invite Code", link);
+  g_assert_true (gtk_widget_is_sensitive (join));
+  g_assert_false (gtk_widget_has_css_class (code_row, "error"));
+  hint = g_strdup_printf ("Invite code %s", code);
+  g_assert_nonnull (lr_test_ui_find_label (dialog, hint));
+  fill_entry (dialog, "Your Name", "dave");
+  lr_test_ui_click (join);
+
+  wait_helper_state (fixture->helper, "connected");
+  lr_test_ui_wait_label (fixture->window, "Host's party");
+  lr_test_ui_wait_label (fixture->window, "carol");
+  lr_test_ui_wait_label (fixture->window, "dave (you)");
+  lr_test_ui_wait_label (fixture->window, code);
+}
+
+/* A well-formed code nobody has, and the error dialog that says so. */
+static void
+test_unknown_code (UiFixture     *fixture,
+                   gconstpointer  data)
+{
+  GtkWidget *dialog = open_dialog (fixture, "Join Party", LANRAGE_TYPE_JOIN_DIALOG);
+  GtkWindow *error;
+
+  fill_entry (dialog, "Invite Code", "7KQM-2XWD-9RTF");
+  lr_test_ui_click (lr_test_ui_find_button (dialog, "Join"));
+  error = lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "Invite Code Not Found");
+  lr_test_ui_screenshot (GTK_WIDGET (error), "error-unknown-code");
+  lr_test_ui_click (lr_test_ui_find_button (GTK_WIDGET (error), "OK"));
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  g_assert_cmpstr (lrd_helper1_get_state (lr_test_helper_get_proxy (fixture->helper)), ==, "idle");
+}
+
+static void
+test_server_unreachable (UiFixture     *fixture,
+                         gconstpointer  data)
+{
+  create_party (fixture, "Nobody home", "erin");
+  lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "Can’t Reach the Party Server");
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+}
+
+/* No helper when the app starts: the window says how to get one, and carries on by itself
+ * once it runs; and again when it stops and comes back. */
+static void
+test_helper_appears (UiFixture     *fixture,
+                     gconstpointer  data)
+{
+  const char *title = "The LANrage Helper Is Not Running";
+
+  lr_test_ui_wait_label (fixture->window, title);
+  g_assert_null (lr_test_ui_find_button (fixture->window, "Create Party"));
+  lr_test_ui_screenshot (fixture->window, "no-helper");
+
+  lr_test_helper_start (fixture->helper);
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  /* The pages cross-fade: the old one goes a moment later. */
+  lr_test_ui_wait_gone (fixture->window, title);
+
+  lr_test_helper_stop (fixture->helper);
+  lr_test_ui_wait_label (fixture->window, title);
+  lr_test_helper_start (fixture->helper);
+  create_party (fixture, "Second start", "frank");
+  wait_helper_state (fixture->helper, "connected");
+  lr_test_ui_wait_label (fixture->window, lrd_helper1_get_invite_code (
+                                            lr_test_helper_get_proxy (fixture->helper)));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autofree char *display = NULL;
+  int status;
+
+  lr_test_ui_require_display ();
+  lr_test_helper_require_root ();
+  lr_test_helper_isolate ();
+  lr_test_control_init (&argc, &argv);
+
+  /* The app's session bus (GApplication, settings portal lookups, the tray), private to
+   * the test; up before GTK looks for it. */
+  display = g_strdup (g_getenv ("DISPLAY"));
+  session_bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (session_bus);
+  /* GTestDBus unsets DISPLAY (against X11 bus autolaunch); the app needs it. */
+  if (display != NULL)
+    g_setenv ("DISPLAY", display, TRUE);
+  lr_test_ui_init ();
+
+#define ADD(path, func, options) \
+  g_test_add (path, UiFixture, GUINT_TO_POINTER (options), fixture_setup, func, \
+              fixture_teardown)
+
+  ADD ("/app/window/create-join-leave", test_create_join_leave, START_HELPER | WITH_RELAY);
+  ADD ("/app/window/join", test_join, START_HELPER);
+  ADD ("/app/window/unknown-code", test_unknown_code, START_HELPER);
+  ADD ("/app/window/server-unreachable", test_server_unreachable,
+       START_HELPER | UNREACHABLE_SERVER);
+  ADD ("/app/window/helper-appears", test_helper_appears, 0);
+
+  status = g_test_run ();
+  /* Not g_test_dbus_down () nor an unref, which waits for the connections to go: the apps
+   * still hold theirs (see fixture_setup). */
+  g_test_dbus_stop (session_bus);
+  return status;
+}
