@@ -18,6 +18,8 @@ G_DECLARE_FINAL_TYPE (LrdControlClient, lrd_control_client, LRD, CONTROL_CLIENT,
 
 LrdControlClient *lrd_control_client_new          (const char        *base_url);
 const char       *lrd_control_client_get_base_url (LrdControlClient  *self);
+void              lrd_control_client_set_base_url (LrdControlClient  *self,
+                                                   const char        *base_url);
 
 void      lrd_control_client_request_async  (LrdControlClient     *self,
                                              const char           *method,
