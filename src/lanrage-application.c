@@ -8,9 +8,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 #include "lanrage-application.h"
+#include "lanrage-enums.h"
+#include "lanrage-peer.h"
+#include "lanrage-preferences-window.h"
 #include "lanrage-window.h"
 
 struct _LanrageApplication
@@ -19,6 +24,11 @@ struct _LanrageApplication
 
   LanrageHelperClient *client;
   GSettings           *settings;
+  LanrageHelperStatus  last_status;
+  /* The app holds itself while its window is hidden (run in background). */
+  gboolean             held;
+  /* Started with --background (at login): no window until asked for one. */
+  gboolean             start_hidden;
 };
 
 G_DEFINE_FINAL_TYPE (LanrageApplication, lanrage_application, ADW_TYPE_APPLICATION)
@@ -31,16 +41,140 @@ enum {
 
 static GParamSpec *props[N_PROPS];
 
+static void
+set_held (LanrageApplication *self,
+          gboolean            held)
+{
+  if (self->held == held)
+    return;
+  self->held = held;
+  if (held)
+    g_application_hold (G_APPLICATION (self));
+  else
+    g_application_release (G_APPLICATION (self));
+}
+
+/* Closing the window while the app runs in the background only hides it: the party, the
+ * tray icon and the notifications go on. */
+static gboolean
+close_request_cb (GtkWindow          *window,
+                  LanrageApplication *self)
+{
+  if (!g_settings_get_boolean (self->settings, "run-in-background"))
+    return FALSE;
+  gtk_widget_set_visible (GTK_WIDGET (window), FALSE);
+  set_held (self, TRUE);
+  return TRUE;
+}
+
+static LanrageWindow *
+get_window (LanrageApplication *self)
+{
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+    if (LANRAGE_IS_WINDOW (l->data))
+      return l->data;
+  return NULL;
+}
+
 static LanrageWindow *
 present_window (LanrageApplication *self)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  LanrageWindow *window = get_window (self);
 
   if (window == NULL)
-    window = GTK_WINDOW (lanrage_window_new (ADW_APPLICATION (self), self->client,
-                                             self->settings));
-  gtk_window_present (window);
-  return LANRAGE_WINDOW (window);
+    {
+      window = lanrage_window_new (ADW_APPLICATION (self), self->client, self->settings);
+      g_signal_connect_object (window, "close-request", G_CALLBACK (close_request_cb), self, 0);
+    }
+  gtk_window_present (GTK_WINDOW (window));
+  set_held (self, FALSE);
+  return window;
+}
+
+/* Notifications: only for what happens while nobody looks at the window. */
+static void
+notify_away (LanrageApplication *self,
+             const char         *id,
+             const char         *title,
+             const char         *body)
+{
+  LanrageWindow *window = get_window (self);
+  g_autoptr(GNotification) notification = NULL;
+
+  if (!g_settings_get_boolean (self->settings, "notifications"))
+    return;
+  if (window != NULL && gtk_widget_get_visible (GTK_WIDGET (window)) &&
+      gtk_window_is_active (GTK_WINDOW (window)))
+    return;
+
+  notification = g_notification_new (title);
+  if (body != NULL)
+    g_notification_set_body (notification, body);
+  g_notification_set_default_action (notification, "app.show");
+  g_application_send_notification (G_APPLICATION (self), id, notification);
+}
+
+static void
+peer_joined_cb (LanrageApplication *self,
+                LanragePeer        *peer)
+{
+  g_autofree char *title = NULL;
+
+  /* Translators: a notification; %s is a player's name. */
+  title = g_strdup_printf (_("%s joined the party"), lanrage_peer_get_name (peer));
+  notify_away (self, "peer-joined", title, lanrage_peer_get_virtual_address (peer));
+}
+
+static void
+peer_left_cb (LanrageApplication *self,
+              LanragePeer        *peer)
+{
+  g_autofree char *title = NULL;
+
+  if (lanrage_helper_client_get_status (self->client) != LANRAGE_HELPER_STATUS_CONNECTED)
+    return;
+  /* Translators: a notification; %s is a player's name. */
+  title = g_strdup_printf (_("%s left the party"), lanrage_peer_get_name (peer));
+  notify_away (self, "peer-left", title, NULL);
+}
+
+static void
+status_changed_cb (LanrageApplication *self)
+{
+  LanrageHelperStatus status = lanrage_helper_client_get_status (self->client);
+  const char *last_error = lanrage_helper_client_get_last_error (self->client);
+
+  /* Lost rather than left: the helper says why. */
+  if (self->last_status == LANRAGE_HELPER_STATUS_CONNECTED &&
+      status == LANRAGE_HELPER_STATUS_IDLE && *last_error != '\0')
+    notify_away (self, "party-lost", _("The party is over"), last_error);
+  self->last_status = status;
+}
+
+/* Start at login: an autostart entry that starts the app in the background. */
+static void
+update_autostart (LanrageApplication *self)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_config_dir (), "autostart", NULL);
+  g_autofree char *path = g_build_filename (dir, APP_ID ".desktop", NULL);
+  g_autoptr(GError) error = NULL;
+  static const char entry[] =
+    "[Desktop Entry]\n"
+    "Type=Application\n"
+    "Name=LANrage\n"
+    "Icon=" APP_ID "\n"
+    "Exec=lanrage --background\n"
+    "X-GNOME-Autostart-enabled=true\n";
+
+  if (!g_settings_get_boolean (self->settings, "start-at-login"))
+    {
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        g_warning ("Cannot remove %s: %s", path, g_strerror (errno));
+      return;
+    }
+  if (g_mkdir_with_parents (dir, 0700) != 0 ||
+      !g_file_set_contents_full (path, entry, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
+    g_warning ("Cannot start at login: %s", error ? error->message : g_strerror (errno));
 }
 
 static void
@@ -82,6 +216,19 @@ leave_party_action (GSimpleAction *action,
 }
 
 static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  LanrageApplication *self = user_data;
+  LanrageWindow *window = present_window (self);
+  GtkWidget *preferences = lanrage_preferences_window_new (GTK_WINDOW (window), self->client,
+                                                           self->settings);
+
+  gtk_window_present (GTK_WINDOW (preferences));
+}
+
+static void
 quit_action (GSimpleAction *action,
              GVariant      *parameter,
              gpointer       user_data)
@@ -114,6 +261,7 @@ static const GActionEntry app_actions[] = {
   { "create-party", create_party_action },
   { "join-party", join_party_action, "s" },
   { "leave-party", leave_party_action },
+  { "preferences", preferences_action },
   { "about", about_action },
   { "quit", quit_action },
 };
@@ -123,6 +271,7 @@ lanrage_application_startup (GApplication *application)
 {
   LanrageApplication *self = LANRAGE_APPLICATION (application);
   const char *quit_accels[] = { "<Control>q", NULL };
+  const char *preferences_accels[] = { "<Control>comma", NULL };
 
   G_APPLICATION_CLASS (lanrage_application_parent_class)->startup (application);
 
@@ -133,12 +282,44 @@ lanrage_application_startup (GApplication *application)
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions),
                                    self);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences",
+                                         preferences_accels);
+
+  self->last_status = lanrage_helper_client_get_status (self->client);
+  g_signal_connect_object (self->client, "notify::status", G_CALLBACK (status_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->client, "peer-joined", G_CALLBACK (peer_joined_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->client, "peer-left", G_CALLBACK (peer_left_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::start-at-login",
+                           G_CALLBACK (update_autostart), self, G_CONNECT_SWAPPED);
 }
 
 static void
 lanrage_application_activate (GApplication *application)
 {
-  present_window (LANRAGE_APPLICATION (application));
+  LanrageApplication *self = LANRAGE_APPLICATION (application);
+
+  if (self->start_hidden)
+    {
+      /* Started at login: wait in the background until asked. */
+      self->start_hidden = FALSE;
+      set_held (self, TRUE);
+      return;
+    }
+  present_window (self);
+}
+
+static int
+lanrage_application_handle_local_options (GApplication *application,
+                                          GVariantDict *options)
+{
+  LanrageApplication *self = LANRAGE_APPLICATION (application);
+
+  if (g_variant_dict_contains (options, "background"))
+    self->start_hidden = TRUE;
+  return -1;
 }
 
 /* lanrage://join/CODE links: the desktop opens them with the app (x-scheme-handler). */
@@ -221,6 +402,7 @@ lanrage_application_class_init (LanrageApplicationClass *klass)
   app_class->startup = lanrage_application_startup;
   app_class->activate = lanrage_application_activate;
   app_class->open = lanrage_application_open;
+  app_class->handle_local_options = lanrage_application_handle_local_options;
 
   props[PROP_CLIENT] =
     g_param_spec_object ("client", NULL, NULL, LANRAGE_TYPE_HELPER_CLIENT,
@@ -231,6 +413,13 @@ lanrage_application_class_init (LanrageApplicationClass *klass)
 static void
 lanrage_application_init (LanrageApplication *self)
 {
+  const GOptionEntry options[] = {
+    { "background", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Start without a window (as at login)"), NULL },
+    { NULL }
+  };
+
+  g_application_add_main_option_entries (G_APPLICATION (self), options);
 }
 
 LanrageApplication *

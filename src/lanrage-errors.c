@@ -64,6 +64,11 @@ lanrage_describe_error (const GError  *error,
           heading = _("Not in a Party");
           body = g_strdup (_("You have already left the party."));
           break;
+        case LRD_ERROR_INVALID_URL:
+          heading = _("That Is Not a Server Address");
+          body = g_strdup (_("A server address starts with https:// or http://, like "
+                             "https://lanrage.example.org:8666/."));
+          break;
         case LRD_ERROR_FAILED:
         default:
           body = g_strdup (error->message);

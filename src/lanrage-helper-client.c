@@ -22,6 +22,10 @@
  * control server and the relays and possibly a polkit authentication dialog: give a person
  * time to type a password. */
 #define CALL_TIMEOUT_MS (2 * 60 * 1000)
+/* The helper lists the party's members from the control server's first snapshot, a moment
+ * after it reports "connected": peers that appear this soon after were already there. The
+ * D-Bus API has no join time to tell them apart more precisely. */
+#define ALREADY_THERE_US (3 * G_USEC_PER_SEC / 2)
 
 struct _LanrageHelperClient
 {
@@ -37,6 +41,7 @@ struct _LanrageHelperClient
   GListStore          *peers;
   gboolean             peers_synced;    /* the peers there at first are in the list */
   LanrageHelperStatus  status;
+  gint64               connected_at_us; /* when status last became CONNECTED */
 };
 
 G_DEFINE_FINAL_TYPE (LanrageHelperClient, lanrage_helper_client, G_TYPE_OBJECT)
@@ -56,6 +61,7 @@ enum {
   PROP_RELAY_RTT_MS,
   PROP_BACKEND,
   PROP_LAST_ERROR,
+  PROP_CONTROL_URL,
   PROP_PEERS,
   N_PROPS
 };
@@ -104,6 +110,8 @@ update_status (LanrageHelperClient *self)
   if (status == self->status)
     return;
   self->status = status;
+  if (status == LANRAGE_HELPER_STATUS_CONNECTED)
+    self->connected_at_us = g_get_monotonic_time ();
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATUS]);
 }
 
@@ -111,7 +119,7 @@ static void
 notify_all (LanrageHelperClient *self)
 {
   g_object_freeze_notify (G_OBJECT (self));
-  for (guint i = PROP_PARTY_NAME; i <= PROP_LAST_ERROR; i++)
+  for (guint i = PROP_PARTY_NAME; i <= PROP_CONTROL_URL; i++)
     g_object_notify_by_pspec (G_OBJECT (self), props[i]);
   update_status (self);
   g_object_thaw_notify (G_OBJECT (self));
@@ -176,7 +184,9 @@ add_peer_object (LanrageHelperClient *self,
   g_signal_connect_object (peer, "fell-back", G_CALLBACK (peer_fell_back_cb), self,
                            G_CONNECT_SWAPPED);
   g_list_store_insert_sorted (self->peers, peer, compare_peers, NULL);
-  if (self->peers_synced)
+  /* The members already there when this machine joins are not news. */
+  if (self->peers_synced && self->status == LANRAGE_HELPER_STATUS_CONNECTED &&
+      g_get_monotonic_time () - self->connected_at_us > ALREADY_THERE_US)
     g_signal_emit (self, signals[PEER_JOINED], 0, peer);
 }
 
@@ -443,6 +453,9 @@ lanrage_helper_client_get_property (GObject    *object,
     case PROP_LAST_ERROR:
       g_value_set_string (value, lanrage_helper_client_get_last_error (self));
       break;
+    case PROP_CONTROL_URL:
+      g_value_set_string (value, lanrage_helper_client_get_control_url (self));
+      break;
     case PROP_PEERS:
       g_value_set_object (value, self->peers);
       break;
@@ -511,6 +524,7 @@ lanrage_helper_client_class_init (LanrageHelperClientClass *klass)
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   props[PROP_BACKEND] = string_property ("backend");
   props[PROP_LAST_ERROR] = string_property ("last-error");
+  props[PROP_CONTROL_URL] = string_property ("control-url");
   props[PROP_PEERS] =
     g_param_spec_object ("peers", NULL, NULL, G_TYPE_LIST_MODEL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
@@ -619,6 +633,12 @@ const char *
 lanrage_helper_client_get_last_error (LanrageHelperClient *self)
 {
   return PROXY_STRING (lrd_helper1_get_last_error);
+}
+
+const char *
+lanrage_helper_client_get_control_url (LanrageHelperClient *self)
+{
+  return PROXY_STRING (lrd_helper1_get_control_url);
 }
 
 GListModel *
@@ -739,6 +759,29 @@ gboolean
 lanrage_helper_client_leave_party_finish (LanrageHelperClient *self,
                                           GAsyncResult        *result,
                                           GError             **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+lanrage_helper_client_set_control_url (LanrageHelperClient *self,
+                                       const char          *url,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_return_if_fail (LANRAGE_IS_HELPER_CLIENT (self));
+  g_return_if_fail (url != NULL);
+
+  call (self, "SetControlUrl", g_variant_new ("(s)", url), cancellable, callback, user_data,
+        lanrage_helper_client_set_control_url);
+}
+
+gboolean
+lanrage_helper_client_set_control_url_finish (LanrageHelperClient *self,
+                                              GAsyncResult        *result,
+                                              GError             **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);

@@ -46,6 +46,7 @@ const char          *lanrage_helper_client_get_relay        (LanrageHelperClient
 double               lanrage_helper_client_get_relay_rtt_ms (LanrageHelperClient *self);
 const char          *lanrage_helper_client_get_backend      (LanrageHelperClient *self);
 const char          *lanrage_helper_client_get_last_error   (LanrageHelperClient *self);
+const char          *lanrage_helper_client_get_control_url  (LanrageHelperClient *self);
 GListModel          *lanrage_helper_client_get_peers        (LanrageHelperClient *self);
 
 void     lanrage_helper_client_create_party        (LanrageHelperClient *self,
@@ -73,5 +74,13 @@ void     lanrage_helper_client_leave_party         (LanrageHelperClient *self,
 gboolean lanrage_helper_client_leave_party_finish  (LanrageHelperClient *self,
                                                     GAsyncResult        *result,
                                                     GError             **error);
+void     lanrage_helper_client_set_control_url     (LanrageHelperClient *self,
+                                                    const char          *url,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+gboolean lanrage_helper_client_set_control_url_finish (LanrageHelperClient *self,
+                                                       GAsyncResult        *result,
+                                                       GError             **error);
 
 G_END_DECLS

@@ -19,6 +19,7 @@
 #include "lanrage-create-dialog.h"
 #include "lanrage-join-dialog.h"
 #include "lanrage-latency-graph.h"
+#include "lanrage-preferences-window.h"
 #include "lanrage-window.h"
 
 typedef enum
@@ -41,6 +42,12 @@ typedef struct
   LanrageHelperClient *client;
   LanrageApplication  *app;
   GtkWidget           *window;
+  /* Another client of the session bus, as the desktop, a script or a tray host is. */
+  GDBusConnection     *desktop;
+  /* What the desktop's notification server was asked to show (summaries). */
+  GPtrArray           *notifications;
+  guint                notifications_object;
+  guint                notifications_owner;
 } UiFixture;
 
 static GTestDBus *session_bus;
@@ -91,6 +98,69 @@ use_relay (LrTestHelper *helper,
   lr_test_helper_set_config (helper, config);
 }
 
+/* A notification server on the test's session bus, standing in for the desktop's (the
+ * test has no desktop; GLib falls back to org.freedesktop.Notifications when nobody owns
+ * org.gtk.Notifications). It records the summaries of Notify. */
+static const char notifications_xml[] =
+  "<node><interface name='org.freedesktop.Notifications'>"
+  "<method name='Notify'><arg type='s' direction='in'/><arg type='u' direction='in'/>"
+  "<arg type='s' direction='in'/><arg type='s' direction='in'/><arg type='s' direction='in'/>"
+  "<arg type='as' direction='in'/><arg type='a{sv}' direction='in'/>"
+  "<arg type='i' direction='in'/><arg type='u' direction='out'/></method>"
+  "<method name='CloseNotification'><arg type='u' direction='in'/></method>"
+  "<method name='GetCapabilities'><arg type='as' direction='out'/></method>"
+  "<method name='GetServerInformation'><arg type='s' direction='out'/>"
+  "<arg type='s' direction='out'/><arg type='s' direction='out'/>"
+  "<arg type='s' direction='out'/></method>"
+  "</interface></node>";
+
+static void
+notifications_method_cb (GDBusConnection       *connection,
+                         const char            *sender,
+                         const char            *path,
+                         const char            *interface,
+                         const char            *method,
+                         GVariant              *parameters,
+                         GDBusMethodInvocation *invocation,
+                         gpointer               user_data)
+{
+  GPtrArray *summaries = user_data;
+
+  if (g_str_equal (method, "Notify"))
+    {
+      const char *summary = NULL;
+
+      g_variant_get_child (parameters, 3, "&s", &summary);
+      g_ptr_array_add (summaries, g_strdup (summary));
+      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(u)", summaries->len));
+    }
+  else if (g_str_equal (method, "GetCapabilities"))
+    g_dbus_method_invocation_return_value (invocation, g_variant_new_parsed ("(@as ['body'],)"));
+  else if (g_str_equal (method, "GetServerInformation"))
+    g_dbus_method_invocation_return_value (invocation,
+                                           g_variant_new ("(ssss)", "test", "lanrage", "1", "1.2"));
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static void
+start_notification_server (UiFixture *fixture)
+{
+  static const GDBusInterfaceVTable vtable = { notifications_method_cb, NULL, NULL, { 0 } };
+  g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (notifications_xml, NULL);
+  g_autoptr(GError) error = NULL;
+
+  fixture->notifications = g_ptr_array_new_with_free_func (g_free);
+  fixture->notifications_object =
+    g_dbus_connection_register_object (fixture->desktop, "/org/freedesktop/Notifications",
+                                       node->interfaces[0], &vtable, fixture->notifications,
+                                       NULL, &error);
+  g_assert_no_error (error);
+  fixture->notifications_owner =
+    g_bus_own_name_on_connection (fixture->desktop, "org.freedesktop.Notifications",
+                                  G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL);
+}
+
 static void
 fixture_setup (UiFixture     *fixture,
                gconstpointer  data)
@@ -137,6 +207,13 @@ fixture_setup (UiFixture     *fixture,
   fixture->window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (fixture->app)));
   g_assert_true (LANRAGE_IS_WINDOW (fixture->window));
   gtk_window_set_default_size (GTK_WINDOW (fixture->window), 960, 720);
+
+  fixture->desktop = g_dbus_connection_new_for_address_sync (
+    g_test_dbus_get_bus_address (session_bus),
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  g_assert_no_error (error);
+  start_notification_server (fixture);
 }
 
 static void
@@ -145,7 +222,7 @@ close_dialogs (void)
   g_autoptr(GList) toplevels = gtk_window_list_toplevels ();
 
   for (GList *l = toplevels; l != NULL; l = l->next)
-    if (ADW_IS_MESSAGE_DIALOG (l->data))
+    if (ADW_IS_MESSAGE_DIALOG (l->data) || ADW_IS_PREFERENCES_WINDOW (l->data))
       gtk_window_destroy (l->data);
 }
 
@@ -154,6 +231,11 @@ fixture_teardown (UiFixture     *fixture,
                   gconstpointer  data)
 {
   close_dialogs ();
+  g_bus_unown_name (fixture->notifications_owner);
+  g_dbus_connection_unregister_object (fixture->desktop, fixture->notifications_object);
+  g_clear_pointer (&fixture->notifications, g_ptr_array_unref);
+  g_dbus_connection_close_sync (fixture->desktop, NULL, NULL);
+  g_clear_object (&fixture->desktop);
   gtk_window_destroy (GTK_WINDOW (fixture->window));
   lr_test_ui_run_for (50);
   g_clear_object (&fixture->app);
@@ -183,6 +265,9 @@ fill_entry (GtkWidget  *root,
   GtkWidget *row = lr_test_ui_find_entry_row (root, title);
 
   g_assert_nonnull (row);
+  /* Into the field, as a person clicks it before typing. */
+  gtk_widget_grab_focus (row);
+  lr_test_ui_run_for (20);
   gtk_editable_set_text (GTK_EDITABLE (row), text);
   lr_test_ui_run_for (20);
 }
@@ -319,7 +404,9 @@ test_create_join_leave (UiFixture     *fixture,
   g_assert_nonnull (lr_test_ui_find_label (fixture->window, "Unknown"));
   g_assert_nonnull (lr_test_ui_find_label (fixture->window, "Nobody else yet: share the invite code!"));
 
-  /* A friend joins by retyping the code (lower case, spaces for dashes). */
+  /* A friend joins by retyping the code (lower case, spaces for dashes); later than the
+   * app's 1.5 s in which new rows are members who were already there, not news. */
+  lr_test_ui_run_for (1600);
   second = start_second_helper (fixture);
   typed = g_ascii_strdown (g_strdelimit (g_strdup (code), "-", ' '), -1);
   join_argv[3] = typed;
@@ -466,6 +553,170 @@ test_helper_appears (UiFixture     *fixture,
                                             lr_test_helper_get_proxy (fixture->helper)));
 }
 
+/* The app's actions as the desktop, the tray host or a script reach them: org.gtk.Actions
+ * on the session bus. */
+static void
+activate_remote_action (UiFixture  *fixture,
+                        const char *action,
+                        GVariant   *parameter)
+{
+  g_autoptr(GDBusActionGroup) group = NULL;
+
+  group = g_dbus_action_group_get (fixture->desktop,
+                                   g_application_get_application_id (G_APPLICATION (fixture->app)),
+                                   g_application_get_dbus_object_path (G_APPLICATION (fixture->app)));
+  g_action_group_activate_action (G_ACTION_GROUP (group), action, parameter);
+  g_dbus_connection_flush_sync (fixture->desktop, NULL, NULL);
+}
+
+/* Clicks an entry row's apply button (it shows once the text was changed). */
+static void
+press_apply (GtkWidget *row)
+{
+  GtkWidget *apply = NULL;
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  while ((apply = lr_test_ui_find_type (row, GTK_TYPE_BUTTON)) == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      lr_test_ui_run_for (20);
+    }
+  lr_test_ui_click (apply);
+}
+
+static gboolean
+control_url_is (gpointer data)
+{
+  gpointer *args = data;
+
+  return g_strcmp0 (lrd_helper1_get_control_url (args[0]), args[1]) == 0;
+}
+
+/* Preferences, opened through D-Bus: the server address is the helper's; a bad one is
+ * refused with a toast, a good one changes the helper's. */
+static void
+test_preferences (UiFixture     *fixture,
+                  gconstpointer  data)
+{
+  LrdHelper1 *proxy = lr_test_helper_get_proxy (fixture->helper);
+  GtkWidget *preferences;
+  GtkWidget *server_row;
+  gpointer args[] = { proxy, (gpointer) "http://127.0.0.1:1/" };
+
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  activate_remote_action (fixture, "preferences", NULL);
+  preferences = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_PREFERENCES_WINDOW, NULL));
+  server_row = lr_test_ui_find_entry_row (preferences, "Server Address");
+  g_assert_nonnull (server_row);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (server_row)), ==,
+                   lrd_helper1_get_control_url (proxy));
+  lr_test_ui_screenshot (preferences, "preferences");
+
+  fill_entry (preferences, "Server Address", "ftp://nowhere.example/");
+  press_apply (server_row);
+  lr_test_ui_wait_label (preferences, "That Is Not a Server Address");
+  g_assert_true (gtk_widget_has_css_class (server_row, "error"));
+
+  fill_entry (preferences, "Server Address", "http://127.0.0.1:1");
+  press_apply (server_row);
+  lr_test_ui_wait_label (preferences, "The server is changed");
+  g_assert_true (lr_test_wait_for (control_url_is, args, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (server_row)), ==, "http://127.0.0.1:1/");
+}
+
+/* An invite link from a chat: the desktop hands it to the app (org.gtk.Application.Open),
+ * which offers to join with the code filled in; app.join-party does the same for scripts. */
+static void
+test_invite_link (UiFixture     *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(LrTestHelper) host = start_second_helper (fixture);
+  const char *create_argv[] = { "--name", "gina", "--json", "create", "Linked", NULL };
+  g_autofree char *out = ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, create_argv);
+  g_autoptr(JsonNode) status = lr_test_json_parse (out);
+  const char *code = lr_test_json_string (status, "InviteCode");
+  g_autofree char *link = g_strdup_printf ("lanrage://join/%s", code);
+  const char *uris[] = { link, NULL };
+  g_autofree char *hint = g_strdup_printf ("Invite code %s", code);
+  GtkWidget *dialog;
+
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  /* Asynchronous: the app answers from this very main loop. */
+  g_dbus_connection_call (fixture->desktop,
+                          g_application_get_application_id (G_APPLICATION (fixture->app)),
+                          g_application_get_dbus_object_path (G_APPLICATION (fixture->app)),
+                          "org.gtk.Application", "Open",
+                          g_variant_new ("(^ass@a{sv})", uris, "",
+                                         g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0)),
+                          NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
+  dialog = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_JOIN_DIALOG, NULL));
+  lr_test_ui_wait_label (dialog, hint);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  lr_test_ui_run_for (50);
+
+  activate_remote_action (fixture, "join-party", g_variant_new_string (code));
+  dialog = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_JOIN_DIALOG, NULL));
+  lr_test_ui_wait_label (dialog, hint);
+  lr_test_ui_click (lr_test_ui_find_button (dialog, "Join"));
+  wait_helper_state (fixture->helper, "connected");
+  lr_test_ui_wait_label (fixture->window, "gina");
+  /* Whoever was there before us did not just join: no toast, no notification. */
+  lr_test_ui_run_for (300);
+  g_assert_null (lr_test_ui_find_label (fixture->window, "gina joined the party"));
+  for (guint i = 0; i < fixture->notifications->len; i++)
+    g_assert_cmpstr (fixture->notifications->pdata[i], !=, "gina joined the party");
+}
+
+static gboolean
+has_summary (gpointer data)
+{
+  gpointer *args = data;
+  GPtrArray *summaries = args[0];
+
+  for (guint i = 0; i < summaries->len; i++)
+    if (g_str_equal (summaries->pdata[i], args[1]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Closed, the window hides and the app runs on in the background, where a friend joining
+ * and leaving come as desktop notifications; app.show brings the window back. */
+static void
+test_background_notifications (UiFixture     *fixture,
+                               gconstpointer  data)
+{
+  GPtrArray *summaries = fixture->notifications;
+  g_autoptr(LrTestHelper) second = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *code = NULL;
+  const char *join_argv[] = { "--name", "hank", "join", NULL, NULL };
+  const char *leave_argv[] = { "leave", NULL };
+  gpointer joined[] = { summaries, (gpointer) "hank joined the party" };
+  gpointer left[] = { summaries, (gpointer) "hank left the party" };
+
+  create_party (fixture, "In the background", "ivan");
+  wait_helper_state (fixture->helper, "connected");
+  code = lrd_helper1_dup_invite_code (lr_test_helper_get_proxy (fixture->helper));
+
+  gtk_window_close (GTK_WINDOW (fixture->window));
+  lr_test_ui_run_for (100);
+  g_assert_false (gtk_widget_get_visible (fixture->window));
+
+  /* Later than the 1.5 s in which new members count as already there. */
+  lr_test_ui_run_for (1600);
+  second = start_second_helper (fixture);
+  join_argv[3] = code;
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
+  g_assert_true (lr_test_wait_for (has_summary, joined, LR_TEST_UI_TIMEOUT_MS));
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, leave_argv));
+  g_assert_true (lr_test_wait_for (has_summary, left, LR_TEST_UI_TIMEOUT_MS));
+
+  activate_remote_action (fixture, "show", NULL);
+  lr_test_ui_run_for (200);
+  g_assert_true (gtk_widget_get_visible (fixture->window));
+  lr_test_ui_wait_label (fixture->window, "In the background");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -498,6 +749,9 @@ main (int    argc,
   ADD ("/app/window/server-unreachable", test_server_unreachable,
        START_HELPER | UNREACHABLE_SERVER);
   ADD ("/app/window/helper-appears", test_helper_appears, 0);
+  ADD ("/app/preferences", test_preferences, START_HELPER);
+  ADD ("/app/invite-link", test_invite_link, START_HELPER);
+  ADD ("/app/background-notifications", test_background_notifications, START_HELPER);
 
   status = g_test_run ();
   /* Not g_test_dbus_down () nor an unref, which waits for the connections to go: the apps
