@@ -16,6 +16,7 @@
 #include "lanrage-enums.h"
 #include "lanrage-peer.h"
 #include "lanrage-preferences-window.h"
+#include "lanrage-tray.h"
 #include "lanrage-window.h"
 
 struct _LanrageApplication
@@ -24,6 +25,7 @@ struct _LanrageApplication
 
   LanrageHelperClient *client;
   GSettings           *settings;
+  LanrageTray         *tray;
   LanrageHelperStatus  last_status;
   /* The app holds itself while its window is hidden (run in background). */
   gboolean             held;
@@ -215,6 +217,24 @@ leave_party_action (GSimpleAction *action,
   gtk_widget_activate_action (GTK_WIDGET (window), "win.leave-party", NULL);
 }
 
+/* From the tray too, without the window: the clipboard is the display's. */
+static void
+copy_invite_code_action (GSimpleAction *action,
+                         GVariant      *parameter,
+                         gpointer       user_data)
+{
+  LanrageApplication *self = user_data;
+  const char *code = lanrage_helper_client_get_invite_code (self->client);
+  LanrageWindow *window = get_window (self);
+  GdkDisplay *display = gdk_display_get_default ();
+
+  if (*code == '\0' || display == NULL)
+    return;
+  gdk_clipboard_set_text (gdk_display_get_clipboard (display), code);
+  if (window != NULL && gtk_widget_get_visible (GTK_WIDGET (window)))
+    lanrage_window_add_toast (window, _("Invite code copied"));
+}
+
 static void
 preferences_action (GSimpleAction *action,
                     GVariant      *parameter,
@@ -262,6 +282,7 @@ static const GActionEntry app_actions[] = {
   { "join-party", join_party_action, "s" },
   { "leave-party", leave_party_action },
   { "preferences", preferences_action },
+  { "copy-invite-code", copy_invite_code_action },
   { "about", about_action },
   { "quit", quit_action },
 };
@@ -294,6 +315,19 @@ lanrage_application_startup (GApplication *application)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::start-at-login",
                            G_CALLBACK (update_autostart), self, G_CONNECT_SWAPPED);
+
+  if (g_application_get_dbus_connection (application) != NULL)
+    self->tray = lanrage_tray_new (g_application_get_dbus_connection (application), self->client,
+                                   G_ACTION_GROUP (self));
+}
+
+static void
+lanrage_application_shutdown (GApplication *application)
+{
+  LanrageApplication *self = LANRAGE_APPLICATION (application);
+
+  g_clear_object (&self->tray);
+  G_APPLICATION_CLASS (lanrage_application_parent_class)->shutdown (application);
 }
 
 static void
@@ -349,6 +383,7 @@ lanrage_application_dispose (GObject *object)
 {
   LanrageApplication *self = LANRAGE_APPLICATION (object);
 
+  g_clear_object (&self->tray);
   g_clear_object (&self->client);
   g_clear_object (&self->settings);
   G_OBJECT_CLASS (lanrage_application_parent_class)->dispose (object);
@@ -401,6 +436,7 @@ lanrage_application_class_init (LanrageApplicationClass *klass)
   object_class->set_property = lanrage_application_set_property;
   app_class->startup = lanrage_application_startup;
   app_class->activate = lanrage_application_activate;
+  app_class->shutdown = lanrage_application_shutdown;
   app_class->open = lanrage_application_open;
   app_class->handle_local_options = lanrage_application_handle_local_options;
 

@@ -51,6 +51,7 @@ typedef struct
 } UiFixture;
 
 static GTestDBus *session_bus;
+static GPtrArray *finished_apps;
 static guint app_counter;
 static guint port_counter;
 
@@ -195,9 +196,9 @@ fixture_setup (UiFixture     *fixture,
   fixture->client = lanrage_helper_client_new (fixture->app_bus, NULL);
 
   fixture->app = lanrage_application_new (fixture->client);
-  /* GtkApplication keeps a reference to itself once registered (its D-Bus exports), so an
-   * app is never finalized here: each test's app gets a name of its own on the session
-   * bus. */
+  /* Only g_application_run () takes a registered app off the bus (GLib warns when one is
+   * finalized otherwise), so the test keeps every app it made, and each gets a name of its
+   * own on the session bus. */
   app_counter++;
   app_id = g_strdup_printf ("io.lanrage.LANrage.Test%u", app_counter);
   g_application_set_application_id (G_APPLICATION (fixture->app), app_id);
@@ -238,7 +239,11 @@ fixture_teardown (UiFixture     *fixture,
   g_clear_object (&fixture->desktop);
   gtk_window_destroy (GTK_WINDOW (fixture->window));
   lr_test_ui_run_for (50);
-  g_clear_object (&fixture->app);
+  /* What g_application_run () does when the app quits (the tray goes); but only
+   * g_application_run () can take an app off the bus, so the app is kept (see
+   * fixture_setup). */
+  g_signal_emit_by_name (fixture->app, "shutdown");
+  g_ptr_array_add (finished_apps, g_steal_pointer (&fixture->app));
   g_clear_object (&fixture->client);
   g_dbus_connection_close_sync (fixture->app_bus, NULL, NULL);
   g_clear_object (&fixture->app_bus);
@@ -717,6 +722,293 @@ test_background_notifications (UiFixture     *fixture,
   lr_test_ui_wait_label (fixture->window, "In the background");
 }
 
+/* Calls a method of the app from the desktop's connection and waits for the answer while
+ * the main loop runs (the app answers from this very loop). */
+static void
+call_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GVariant **reply = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static GVariant *
+call_app (UiFixture  *fixture,
+          const char *bus_name,
+          const char *path,
+          const char *interface,
+          const char *method,
+          GVariant   *parameters)
+{
+  GVariant *reply = NULL;
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  g_dbus_connection_call (fixture->desktop, bus_name, path, interface, method, parameters, NULL,
+                          G_DBUS_CALL_FLAGS_NONE, -1, NULL, call_done_cb, &reply);
+  while (reply == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      lr_test_ui_run_for (5);
+    }
+  return reply;
+}
+
+/* A tray host's side: org.kde.StatusNotifierWatcher, standing in for the desktop's (GNOME
+ * with the AppIndicator extension, KDE, waybar...). It records who registers. */
+static const char watcher_xml[] =
+  "<node><interface name='org.kde.StatusNotifierWatcher'>"
+  "<method name='RegisterStatusNotifierItem'><arg type='s' direction='in'/></method>"
+  "<method name='RegisterStatusNotifierHost'><arg type='s' direction='in'/></method>"
+  "<property name='IsStatusNotifierHostRegistered' type='b' access='read'/>"
+  "<property name='RegisteredStatusNotifierItems' type='as' access='read'/>"
+  "<property name='ProtocolVersion' type='i' access='read'/>"
+  "</interface></node>";
+
+static void
+watcher_method_cb (GDBusConnection       *connection,
+                   const char            *sender,
+                   const char            *path,
+                   const char            *interface,
+                   const char            *method,
+                   GVariant              *parameters,
+                   GDBusMethodInvocation *invocation,
+                   gpointer               user_data)
+{
+  GPtrArray *items = user_data;
+
+  if (g_str_equal (method, "RegisterStatusNotifierItem"))
+    {
+      const char *service = NULL;
+
+      g_variant_get (parameters, "(&s)", &service);
+      g_ptr_array_add (items, g_strdup (service));
+    }
+  g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static GVariant *
+watcher_property_cb (GDBusConnection  *connection,
+                     const char       *sender,
+                     const char       *path,
+                     const char       *interface,
+                     const char       *property,
+                     GError          **error,
+                     gpointer          user_data)
+{
+  GPtrArray *items = user_data;
+
+  if (g_str_equal (property, "IsStatusNotifierHostRegistered"))
+    return g_variant_new_boolean (TRUE);
+  if (g_str_equal (property, "ProtocolVersion"))
+    return g_variant_new_int32 (0);
+  return g_variant_new_strv ((const char * const *) items->pdata, items->len);
+}
+
+static gboolean
+has_items (gpointer data)
+{
+  return ((GPtrArray *) data)->len > 0;
+}
+
+static GVariant *
+tray_property (UiFixture  *fixture,
+               const char *service,
+               const char *name)
+{
+  g_autoptr(GVariant) reply = call_app (fixture, service, "/StatusNotifierItem",
+                                        "org.freedesktop.DBus.Properties", "Get",
+                                        g_variant_new ("(ss)", "org.kde.StatusNotifierItem",
+                                                       name));
+  GVariant *value = NULL;
+
+  g_variant_get (reply, "(v)", &value);
+  return value;
+}
+
+/* Walks a dbusmenu layout ((ia{sv}av)): the id of the item labelled @label, or of the
+ * first whose label starts with @label when @prefix; -1 when none. */
+static int
+find_menu_item (GVariant   *layout,
+                const char *label,
+                gboolean    prefix)
+{
+  g_autoptr(GVariant) properties = g_variant_get_child_value (layout, 1);
+  g_autoptr(GVariant) children = g_variant_get_child_value (layout, 2);
+  const char *item_label = NULL;
+  int id;
+
+  g_variant_get_child (layout, 0, "i", &id);
+  if (g_variant_lookup (properties, "label", "&s", &item_label) &&
+      (prefix ? g_str_has_prefix (item_label, label) : g_str_equal (item_label, label)))
+    return id;
+  for (gsize i = 0; i < g_variant_n_children (children); i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (children, i);
+      g_autoptr(GVariant) child = g_variant_get_variant (boxed);
+      int found = find_menu_item (child, label, prefix);
+
+      if (found >= 0)
+        return found;
+    }
+  return -1;
+}
+
+static int
+wait_menu_item (UiFixture  *fixture,
+                const char *service,
+                const char *label,
+                gboolean    prefix);
+
+/* The path comes last in a player's item. */
+static void
+wait_menu_item_suffix (UiFixture  *fixture,
+                       const char *service,
+                       const char *suffix)
+{
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+  int id = wait_menu_item (fixture, service, "bob — ", TRUE);
+
+  for (;;)
+    {
+      g_autoptr(GVariant) reply = call_app (fixture, service, "/MenuBar",
+                                            "com.canonical.dbusmenu", "GetProperty",
+                                            g_variant_new ("(is)", id, "label"));
+      g_autoptr(GVariant) value = NULL;
+
+      g_variant_get (reply, "(v)", &value);
+      if (g_str_has_suffix (g_variant_get_string (value, NULL), suffix))
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The tray's item “%s” does not end in “%s”", g_variant_get_string (value, NULL),
+                 suffix);
+      lr_test_ui_run_for (50);
+      id = wait_menu_item (fixture, service, "bob — ", TRUE);
+    }
+}
+
+static int
+wait_menu_item (UiFixture  *fixture,
+                const char *service,
+                const char *label,
+                gboolean    prefix)
+{
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  for (;;)
+    {
+      const char *no_properties[] = { NULL };
+      g_autoptr(GVariant) reply = call_app (fixture, service, "/MenuBar",
+                                            "com.canonical.dbusmenu", "GetLayout",
+                                            g_variant_new ("(ii^as)", 0, -1, no_properties));
+      g_autoptr(GVariant) layout = g_variant_get_child_value (reply, 1);
+      int id = find_menu_item (layout, label, prefix);
+
+      if (id >= 0)
+        return id;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The tray menu has no item “%s”", label);
+      lr_test_ui_run_for (50);
+    }
+}
+
+static void
+wait_tray_string (UiFixture  *fixture,
+                  const char *service,
+                  const char *property,
+                  const char *expected)
+{
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  for (;;)
+    {
+      g_autoptr(GVariant) value = tray_property (fixture, service, property);
+      const char *text;
+
+      /* The tooltip is (icon, pixmaps, title, text): compare its text. */
+      if (g_variant_is_of_type (value, G_VARIANT_TYPE ("(sa(iiay)ss)")))
+        g_variant_get_child (value, 3, "&s", &text);
+      else
+        text = g_variant_get_string (value, NULL);
+      if (g_str_equal (text, expected))
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The tray's %s is “%s”, not “%s”", property, text, expected);
+      lr_test_ui_run_for (50);
+    }
+}
+
+/* The tray icon against a stand-in watcher: it registers, says the state in its icon and
+ * tooltip, lists the players with latency and path in its menu, and its Leave works. */
+static void
+test_tray (UiFixture     *fixture,
+           gconstpointer  data)
+{
+  static const GDBusInterfaceVTable vtable = { watcher_method_cb, watcher_property_cb, NULL,
+                                               { 0 } };
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (watcher_xml, NULL);
+  g_autoptr(LrTestHelper) second = NULL;
+  g_autoptr(GVariant) menu_path = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *code = NULL;
+  const char *join_argv[] = { "--name", "bob", "join", NULL, NULL };
+  const char *service;
+  GtkWindow *confirm;
+  guint object_id;
+  guint owner_id;
+  int leave_id;
+
+  object_id = g_dbus_connection_register_object (fixture->desktop, "/StatusNotifierWatcher",
+                                                 node->interfaces[0], &vtable, items, NULL,
+                                                 &error);
+  g_assert_no_error (error);
+  owner_id = g_bus_own_name_on_connection (fixture->desktop, "org.kde.StatusNotifierWatcher",
+                                           G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL);
+  g_assert_true (lr_test_wait_for (has_items, items, LR_TEST_UI_TIMEOUT_MS));
+  service = items->pdata[0];
+  g_assert_true (g_str_has_prefix (service, "org.kde.StatusNotifierItem-"));
+
+  menu_path = tray_property (fixture, service, "Menu");
+  g_assert_cmpstr (g_variant_get_string (menu_path, NULL), ==, "/MenuBar");
+  wait_tray_string (fixture, service, "IconName", "network-vpn-disconnected-symbolic");
+  wait_tray_string (fixture, service, "ToolTip", "Not in a party");
+  wait_menu_item (fixture, service, "Create Party", FALSE);
+
+  create_party (fixture, "Tray party", "alice");
+  wait_helper_state (fixture->helper, "connected");
+  code = lrd_helper1_dup_invite_code (lr_test_helper_get_proxy (fixture->helper));
+  wait_tray_string (fixture, service, "ToolTip", "Tray party · 1 player");
+  wait_menu_item (fixture, service, "Nobody else yet", FALSE);
+
+  second = start_second_helper (fixture);
+  join_argv[3] = code;
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
+  wait_tray_string (fixture, service, "ToolTip", "Tray party · 2 players");
+  /* A player's item: name, latency, path (relayed, with the test's relay). */
+  wait_menu_item (fixture, service, "bob — ", TRUE);
+  wait_menu_item_suffix (fixture, service, ", Relayed via 127.0.0.1");
+  /* Not all direct: the "acquiring" icon. */
+  wait_tray_string (fixture, service, "IconName", "network-vpn-acquiring-symbolic");
+
+  /* Leave, from the menu: the window asks first, as from its own button. */
+  leave_id = wait_menu_item (fixture, service, "Leave Party", FALSE);
+  g_variant_unref (call_app (fixture, service, "/MenuBar", "com.canonical.dbusmenu", "Event",
+                             g_variant_new ("(isvu)", leave_id, "clicked",
+                                            g_variant_new_int32 (0), 0)));
+  confirm = lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "Leave the Party?");
+  lr_test_ui_click (lr_test_ui_find_button (GTK_WIDGET (confirm), "Leave"));
+  wait_helper_state (fixture->helper, "idle");
+  wait_tray_string (fixture, service, "ToolTip", "Not in a party");
+  wait_menu_item (fixture, service, "Create Party", FALSE);
+
+  g_bus_unown_name (owner_id);
+  g_dbus_connection_unregister_object (fixture->desktop, object_id);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -728,6 +1020,7 @@ main (int    argc,
   lr_test_helper_require_root ();
   lr_test_helper_isolate ();
   lr_test_control_init (&argc, &argv);
+  finished_apps = g_ptr_array_new ();
 
   /* The app's session bus (GApplication, settings portal lookups, the tray), private to
    * the test; up before GTK looks for it. */
@@ -752,6 +1045,7 @@ main (int    argc,
   ADD ("/app/preferences", test_preferences, START_HELPER);
   ADD ("/app/invite-link", test_invite_link, START_HELPER);
   ADD ("/app/background-notifications", test_background_notifications, START_HELPER);
+  ADD ("/app/tray", test_tray, START_HELPER | WITH_RELAY);
 
   status = g_test_run ();
   /* Not g_test_dbus_down () nor an unref, which waits for the connections to go: the apps
