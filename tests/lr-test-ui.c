@@ -98,6 +98,21 @@ find_usable_button (GtkWidget  *root,
 }
 
 static gboolean
+tooltip_matches (GtkWidget  *widget,
+                 const char *tooltip)
+{
+  return GTK_IS_BUTTON (widget) &&
+         g_strcmp0 (gtk_widget_get_tooltip_text (widget), tooltip) == 0;
+}
+
+GtkWidget *
+lr_test_ui_find_button_by_tooltip (GtkWidget  *root,
+                                   const char *tooltip)
+{
+  return find (root, tooltip_matches, tooltip);
+}
+
+static gboolean
 label_matches (GtkWidget  *widget,
                const char *text)
 {

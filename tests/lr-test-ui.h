@@ -24,6 +24,10 @@ void        lr_test_ui_init            (void);
  * @label (mnemonic underscores ignored), or NULL. */
 GtkWidget  *lr_test_ui_find_button     (GtkWidget  *root,
                                         const char *label);
+/* The first mapped button under @root whose tooltip is @tooltip (icon-only buttons), or
+ * NULL. */
+GtkWidget  *lr_test_ui_find_button_by_tooltip (GtkWidget  *root,
+                                               const char *tooltip);
 /* The first mapped label under @root whose text is @text, or NULL. */
 GtkWidget  *lr_test_ui_find_label      (GtkWidget  *root,
                                         const char *text);

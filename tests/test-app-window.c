@@ -27,6 +27,7 @@ typedef enum
   START_HELPER = 1 << 0,       /* the helper runs when the app starts */
   UNREACHABLE_SERVER = 1 << 1, /* the helper's control server URL leads nowhere */
   WITH_RELAY = 1 << 2,         /* a lanrage-relay, registered, that the helpers use */
+  NARROW = 1 << 3,             /* a phone-width window */
 } UiOptions;
 
 /* In the test's own network namespace, so the port is free. */
@@ -207,7 +208,10 @@ fixture_setup (UiFixture     *fixture,
   g_application_activate (G_APPLICATION (fixture->app));
   fixture->window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (fixture->app)));
   g_assert_true (LANRAGE_IS_WINDOW (fixture->window));
-  gtk_window_set_default_size (GTK_WINDOW (fixture->window), 960, 720);
+  if (options & NARROW)
+    gtk_window_set_default_size (GTK_WINDOW (fixture->window), 360, 720);
+  else
+    gtk_window_set_default_size (GTK_WINDOW (fixture->window), 960, 720);
 
   fixture->desktop = g_dbus_connection_new_for_address_sync (
     g_test_dbus_get_bus_address (session_bus),
@@ -1009,6 +1013,53 @@ test_tray (UiFixture     *fixture,
   g_dbus_connection_unregister_object (fixture->desktop, object_id);
 }
 
+static gboolean
+is_folded (gpointer data)
+{
+  AdwLeaflet *leaflet = ADW_LEAFLET (lr_test_ui_find_type (data, ADW_TYPE_LEAFLET));
+
+  return leaflet != NULL && adw_leaflet_get_folded (leaflet);
+}
+
+/* At phone width the party page shows the players or one player's details, with a back
+ * button between them. */
+static void
+test_narrow (UiFixture     *fixture,
+             gconstpointer  data)
+{
+  g_autoptr(LrTestHelper) second = NULL;
+  g_autofree char *code = NULL;
+  const char *join_argv[] = { "--name", "bob", "join", NULL, NULL };
+  GtkWidget *row;
+  GtkWidget *back;
+
+  lr_test_ui_screenshot (fixture->window, "narrow-idle");
+  create_party (fixture, "Pocket party", "alice");
+  wait_helper_state (fixture->helper, "connected");
+  code = lrd_helper1_dup_invite_code (lr_test_helper_get_proxy (fixture->helper));
+  second = start_second_helper (fixture);
+  join_argv[3] = code;
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
+
+  row = gtk_widget_get_ancestor (lr_test_ui_wait_label (fixture->window, "bob"),
+                                 GTK_TYPE_LIST_BOX_ROW);
+  g_assert_true (lr_test_wait_for (is_folded, fixture->window, LR_TEST_UI_TIMEOUT_MS));
+  /* Folded: the details are not beside the list. */
+  g_assert_null (lr_test_ui_find_label (fixture->window, "No Player Selected"));
+  g_assert_null (lr_test_ui_find_button_by_tooltip (fixture->window, "Back to the Players"));
+  lr_test_ui_wait_label (row, "Relayed via 127.0.0.1");
+  lr_test_ui_screenshot (fixture->window, "narrow-party");
+
+  lr_test_ui_click (row);
+  lr_test_ui_wait_label (fixture->window, "Path History");
+  back = lr_test_ui_find_button_by_tooltip (fixture->window, "Back to the Players");
+  g_assert_nonnull (back);
+  lr_test_ui_screenshot (fixture->window, "narrow-details");
+  lr_test_ui_click (back);
+  lr_test_ui_wait_button (fixture->window, "Leave Party");
+  lr_test_ui_wait_gone (fixture->window, "Path History");
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1046,6 +1097,7 @@ main (int    argc,
   ADD ("/app/invite-link", test_invite_link, START_HELPER);
   ADD ("/app/background-notifications", test_background_notifications, START_HELPER);
   ADD ("/app/tray", test_tray, START_HELPER | WITH_RELAY);
+  ADD ("/app/window/narrow", test_narrow, START_HELPER | WITH_RELAY | NARROW);
 
   status = g_test_run ();
   /* Not g_test_dbus_down () nor an unref, which waits for the connections to go: the apps
