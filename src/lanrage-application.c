@@ -31,6 +31,9 @@ struct _LanrageApplication
   gboolean             held;
   /* Started with --background (at login): no window until asked for one. */
   gboolean             start_hidden;
+  gint64               created_us;      /* for the time to the first frame */
+  gulong               first_paint_id;
+  gboolean             first_frame_seen;
 };
 
 G_DEFINE_FINAL_TYPE (LanrageApplication, lanrage_application, ADW_TYPE_APPLICATION)
@@ -78,6 +81,28 @@ get_window (LanrageApplication *self)
   return NULL;
 }
 
+/* How long a start takes, for the README's figures (G_MESSAGES_DEBUG=lanrage-app). */
+static void
+after_paint_cb (GdkFrameClock      *clock,
+                LanrageApplication *self)
+{
+  g_debug ("First frame %.1f ms after start",
+           (g_get_monotonic_time () - self->created_us) / 1000.0);
+  g_clear_signal_handler (&self->first_paint_id, clock);
+}
+
+static void
+window_mapped_cb (GtkWidget          *window,
+                  LanrageApplication *self)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (window);
+
+  if (clock != NULL && !self->first_frame_seen)
+    self->first_paint_id = g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb),
+                                             self);
+  self->first_frame_seen = TRUE;
+}
+
 static LanrageWindow *
 present_window (LanrageApplication *self)
 {
@@ -87,6 +112,7 @@ present_window (LanrageApplication *self)
     {
       window = lanrage_window_new (ADW_APPLICATION (self), self->client, self->settings);
       g_signal_connect_object (window, "close-request", G_CALLBACK (close_request_cb), self, 0);
+      g_signal_connect_object (window, "map", G_CALLBACK (window_mapped_cb), self, 0);
     }
   gtk_window_present (GTK_WINDOW (window));
   set_held (self, FALSE);
@@ -449,6 +475,7 @@ lanrage_application_class_init (LanrageApplicationClass *klass)
 static void
 lanrage_application_init (LanrageApplication *self)
 {
+  self->created_us = g_get_monotonic_time ();
   const GOptionEntry options[] = {
     { "background", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_("Start without a window (as at login)"), NULL },

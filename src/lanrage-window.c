@@ -34,6 +34,7 @@ struct _LanrageWindow
   AdwToastOverlay      *toast_overlay;
   GtkStack             *stack;
   AdwStatusPage        *error_page;
+  GtkSpinner           *joining_spinner;
   AdwLeaflet           *leaflet;
   AdwActionRow         *invite_row;
   AdwActionRow         *you_row;
@@ -178,6 +179,9 @@ update_page (LanrageWindow *self)
     }
 
   gtk_stack_set_visible_child_name (self->stack, page);
+  /* GTK 4.8 keeps a spinning spinner's animation (and the frame clock) going even where it
+   * is not shown: spin only while it is. */
+  gtk_spinner_set_spinning (self->joining_spinner, status == LANRAGE_HELPER_STATUS_JOINING);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.create-party",
                                  status == LANRAGE_HELPER_STATUS_IDLE);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.join-party",
@@ -664,6 +668,7 @@ lanrage_window_class_init (LanrageWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, error_page);
+  gtk_widget_class_bind_template_child (widget_class, LanrageWindow, joining_spinner);
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, leaflet);
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, invite_row);
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, you_row);

@@ -13,7 +13,9 @@
 #include "lr-test-ui.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lanrage-application.h"
 #include "lanrage-create-dialog.h"
@@ -1060,6 +1062,225 @@ test_narrow (UiFixture     *fixture,
   lr_test_ui_wait_gone (fixture->window, "Path History");
 }
 
+/* Figures of the real binary (README): time to the first frame, memory and CPU in a party
+ * of eight whose links are measured every second, and wakeups while idle. */
+
+typedef struct
+{
+  guint64 cpu_ticks;        /* utime + stime */
+  guint64 wakeups;          /* voluntary context switches: the process went to sleep */
+  guint64 rss_kb;
+  guint64 rss_anon_kb;      /* of which the process's own (not pages of shared files) */
+} ProcessSample;
+
+static void
+sample_process (GPid           pid,
+                ProcessSample *sample)
+{
+  g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *status_path = g_strdup_printf ("/proc/%d/status", pid);
+  g_autofree char *stat = NULL;
+  g_autofree char *status = NULL;
+  g_auto(GStrv) fields = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_true (g_file_get_contents (stat_path, &stat, NULL, NULL));
+  g_assert_true (g_file_get_contents (status_path, &status, NULL, NULL));
+  /* After the command name in parentheses: field 14 and 15 of stat(5) are utime and
+   * stime, the 12th and 13th after ")". */
+  fields = g_strsplit (strrchr (stat, ')') + 2, " ", -1);
+  sample->cpu_ticks = g_ascii_strtoull (fields[11], NULL, 10) +
+                      g_ascii_strtoull (fields[12], NULL, 10);
+  lines = g_strsplit (status, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (g_str_has_prefix (lines[i], "VmRSS:"))
+        sample->rss_kb = g_ascii_strtoull (lines[i] + 6, NULL, 10);
+      else if (g_str_has_prefix (lines[i], "RssAnon:"))
+        sample->rss_anon_kb = g_ascii_strtoull (lines[i] + 8, NULL, 10);
+      else if (g_str_has_prefix (lines[i], "voluntary_ctxt_switches:"))
+        sample->wakeups = g_ascii_strtoull (lines[i] + 24, NULL, 10);
+    }
+}
+
+static void
+count_change_cb (GObject     *object,
+                 GParamSpec  *pspec,
+                 guint       *changes)
+{
+  (*changes)++;
+}
+
+static double
+read_first_frame_ms (const char *log_path)
+{
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  for (;;)
+    {
+      g_autofree char *log = NULL;
+      const char *line;
+
+      if (g_file_get_contents (log_path, &log, NULL, NULL) &&
+          (line = strstr (log, "First frame ")) != NULL)
+        return g_ascii_strtod (line + strlen ("First frame "), NULL);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      lr_test_ui_run_for (20);
+    }
+}
+
+/* Starts the real binary on the test's buses and display, beside the test's own app, and
+ * waits for its first frame. */
+static GSubprocess *
+spawn_real_app (UiFixture *fixture,
+                double    *out_first_frame_ms)
+{
+  g_autofree char *log_path = g_build_filename (lr_test_bus_get_tmpdir (fixture->bus),
+                                                "lanrage.log", NULL);
+  g_autofree char *system_env = g_strconcat ("DBUS_SYSTEM_BUS_ADDRESS=",
+                                             lr_test_bus_get_address (fixture->bus), NULL);
+  g_autofree char *session_env = g_strconcat ("DBUS_SESSION_BUS_ADDRESS=",
+                                              g_test_dbus_get_bus_address (session_bus), NULL);
+  const char *env[] = { system_env, session_env, "G_MESSAGES_DEBUG=lanrage-app", NULL };
+  const char *argv[] = { g_getenv ("LANRAGE_APP"), NULL };
+  GSubprocess *app;
+
+  g_assert_nonnull (argv[0]);
+  app = lr_test_spawn_as (NULL, env, argv, log_path, G_SUBPROCESS_FLAGS_NONE);
+  *out_first_frame_ms = read_first_frame_ms (log_path);
+  return app;
+}
+
+static void
+stop_real_app (GSubprocess *app)
+{
+  g_subprocess_send_signal (app, SIGTERM);
+  g_subprocess_wait (app, NULL, NULL);
+}
+
+/* The real app with nothing going on sleeps: no animation or timer of its own wakes it
+ * (a hidden spinner once kept GTK drawing 300 times a second). */
+static void
+test_idle_asleep (UiFixture     *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(GSubprocess) app = NULL;
+  ProcessSample before, after;
+  double first_frame_ms;
+  GPid pid;
+
+  app = spawn_real_app (fixture, &first_frame_ms);
+  pid = atoi (g_subprocess_get_identifier (app));
+  lr_test_ui_run_for (2000);
+  sample_process (pid, &before);
+  lr_test_ui_run_for (5000);
+  sample_process (pid, &after);
+  g_test_message ("Idle for 5 s: %" G_GUINT64_FORMAT " wakeups, %" G_GUINT64_FORMAT
+                  " CPU ticks", after.wakeups - before.wakeups,
+                  after.cpu_ticks - before.cpu_ticks);
+  g_assert_cmpuint (after.wakeups - before.wakeups, <=, 10);
+  stop_real_app (app);
+}
+
+static void
+test_figures (UiFixture     *fixture,
+              gconstpointer  data)
+{
+  enum { N_GUESTS = 7, WINDOW_S = 10 };
+  LrTestBus *buses[N_GUESTS] = { NULL };
+  LrTestHelper *guests[N_GUESTS] = { NULL };
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) status = NULL;
+  g_autoptr(GSubprocess) app = NULL;
+  const char *create_argv[] = { "--name", "host", "--json", "create", "Eight", NULL };
+  const char *leave_argv[] = { "leave", NULL };
+  const char *code;
+  ProcessSample before, after, idle_before, idle_after;
+  double first_frame_ms;
+  guint changes = 0;
+  guint idle_changes = 0;
+  GPid pid;
+
+  if (g_getenv ("LANRAGE_APP_FIGURES") == NULL)
+    {
+      g_test_skip ("measures only with LANRAGE_APP_FIGURES=1 (about two minutes)");
+      return;
+    }
+
+  app = spawn_real_app (fixture, &first_frame_ms);
+  pid = atoi (g_subprocess_get_identifier (app));
+
+  /* A party of eight: this machine and seven guests, each a helper on a bus of its own. */
+  out = ctl (fixture, LR_TEST_HELPER_BUS_NAME, create_argv);
+  status = lr_test_json_parse (out);
+  code = lr_test_json_string (status, "InviteCode");
+  for (guint i = 0; i < N_GUESTS; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("guest%u", i + 1);
+      const char *join_argv[] = { "--name", name, "join", code, NULL };
+
+      buses[i] = lr_test_bus_new ();
+      guests[i] = lr_test_helper_new (buses[i], lr_test_server_get_url (fixture->server), NULL);
+      use_relay (guests[i], lr_test_server_get_url (fixture->server));
+      lr_test_helper_start (guests[i]);
+      g_assert_cmpint (lr_test_ctl_run (buses[i], LR_TEST_HELPER_BUS_NAME, NULL, join_argv, NULL,
+                                        NULL), ==, 0);
+    }
+  lr_test_helper_wait_peers (fixture->helper, N_GUESTS);
+  /* Until every link is measured. */
+  lr_test_ui_run_for (15000);
+
+  /* The test's own client sees the same properties change as the app does. */
+  for (guint i = 0; i < N_GUESTS; i++)
+    {
+      g_autoptr(LanragePeer) peer = g_list_model_get_item (
+        lanrage_helper_client_get_peers (fixture->client), i);
+
+      g_signal_connect (peer, "notify", G_CALLBACK (count_change_cb), &changes);
+    }
+  sample_process (pid, &before);
+  lr_test_ui_run_for (WINDOW_S * 1000);
+  sample_process (pid, &after);
+  for (guint i = 0; i < N_GUESTS; i++)
+    {
+      g_autoptr(LanragePeer) peer = g_list_model_get_item (
+        lanrage_helper_client_get_peers (fixture->client), i);
+
+      g_signal_handlers_disconnect_by_func (peer, count_change_cb, &changes);
+    }
+
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME, leave_argv));
+  for (guint i = 0; i < N_GUESTS; i++)
+    {
+      lr_test_helper_free (guests[i]);
+      lr_test_bus_free (buses[i]);
+    }
+  /* The toasts of the guests joining and leaving are gone by then. */
+  lr_test_ui_run_for (30000);
+  g_signal_connect (fixture->client, "notify", G_CALLBACK (count_change_cb), &idle_changes);
+  sample_process (pid, &idle_before);
+  lr_test_ui_run_for (WINDOW_S * 1000);
+  sample_process (pid, &idle_after);
+  g_signal_handlers_disconnect_by_func (fixture->client, count_change_cb, &idle_changes);
+
+  g_test_message ("FIGURES first frame %.0f ms after start", first_frame_ms);
+  g_test_message ("FIGURES party of 8: RSS %" G_GUINT64_FORMAT " kB (%" G_GUINT64_FORMAT
+                  " kB its own), CPU %.1f %%, %.1f wakeups/s for %.1f property changes/s",
+                  after.rss_kb, after.rss_anon_kb,
+                  100.0 * (after.cpu_ticks - before.cpu_ticks) / sysconf (_SC_CLK_TCK) / WINDOW_S,
+                  (double) (after.wakeups - before.wakeups) / WINDOW_S,
+                  (double) changes / WINDOW_S);
+  g_test_message ("FIGURES idle: CPU %.2f %%, %.1f wakeups/s for %.1f property changes/s",
+                  100.0 * (idle_after.cpu_ticks - idle_before.cpu_ticks) /
+                    sysconf (_SC_CLK_TCK) / WINDOW_S,
+                  (double) (idle_after.wakeups - idle_before.wakeups) / WINDOW_S,
+                  (double) idle_changes / WINDOW_S);
+
+  /* Idle means asleep: no timer of the app's own may wake it. */
+  g_assert_cmpuint (idle_after.wakeups - idle_before.wakeups, <=, 2 * WINDOW_S);
+  stop_real_app (app);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1098,6 +1319,8 @@ main (int    argc,
   ADD ("/app/background-notifications", test_background_notifications, START_HELPER);
   ADD ("/app/tray", test_tray, START_HELPER | WITH_RELAY);
   ADD ("/app/window/narrow", test_narrow, START_HELPER | WITH_RELAY | NARROW);
+  ADD ("/app/idle-asleep", test_idle_asleep, START_HELPER);
+  ADD ("/app/figures", test_figures, START_HELPER | WITH_RELAY);
 
   status = g_test_run ();
   /* Not g_test_dbus_down () nor an unref, which waits for the connections to go: the apps
