@@ -177,8 +177,34 @@ append_separator (DbusmenuMenuitem *menu)
   g_object_unref (item);
 }
 
-/* Rebuilt whole on every change: a handful of items, and hosts fetch the new layout once
- * on LayoutUpdated. */
+static char *
+peer_label (LanragePeer *peer)
+{
+  g_autofree char *latency = lanrage_peer_describe_latency (peer);
+  g_autofree char *path = lanrage_peer_describe_path (peer);
+
+  /* Translators: a player in the tray menu: name, latency, path. */
+  return g_strdup_printf (_("%s — %s, %s"), lanrage_peer_get_name (peer), latency, path);
+}
+
+/* A player's item changes in place (its id stays, so a host's click on another item is
+ * never lost to a rebuild): latency changes every second or so. */
+static void
+relabel_peer (LanrageTray *self,
+              GParamSpec  *pspec,
+              LanragePeer *peer)
+{
+  for (GList *l = dbusmenu_menuitem_get_children (self->menu); l != NULL; l = l->next)
+    if (g_object_get_data (l->data, "lanrage-peer") == peer)
+      {
+        g_autofree char *label = peer_label (peer);
+
+        dbusmenu_menuitem_property_set (l->data, DBUSMENU_MENUITEM_PROP_LABEL, label);
+      }
+}
+
+/* Rebuilt whole when the party or its members change: a handful of items, and hosts fetch
+ * the new layout once on LayoutUpdated. */
 static void
 rebuild_menu (LanrageTray *self)
 {
@@ -197,13 +223,11 @@ rebuild_menu (LanrageTray *self)
       for (guint i = 0; i < n; i++)
         {
           g_autoptr(LanragePeer) peer = g_list_model_get_item (peers, i);
-          g_autofree char *latency = lanrage_peer_describe_latency (peer);
-          g_autofree char *path = lanrage_peer_describe_path (peer);
-          g_autofree char *label = NULL;
+          g_autofree char *label = peer_label (peer);
+          DbusmenuMenuitem *item = append_item (self->menu, label, NULL, self);
 
-          /* Translators: a player in the tray menu: name, latency, path. */
-          label = g_strdup_printf (_("%s — %s, %s"), lanrage_peer_get_name (peer), latency, path);
-          append_item (self->menu, label, NULL, self);
+          /* Not a reference: the menu is rebuilt when the peers change. */
+          g_object_set_data (G_OBJECT (item), "lanrage-peer", peer);
         }
       if (n == 0)
         append_item (self->menu, _("Nobody else yet"), NULL, self);
@@ -232,7 +256,7 @@ emit (LanrageTray *self,
 }
 
 static void
-update (LanrageTray *self)
+update_icon (LanrageTray *self)
 {
   const char *icon_name = compute_icon_name (self);
   g_autofree char *tooltip = compute_tooltip (self);
@@ -248,7 +272,22 @@ update (LanrageTray *self)
       self->tooltip = g_steal_pointer (&tooltip);
       emit (self, "NewToolTip", NULL);
     }
+}
+
+static void
+update (LanrageTray *self)
+{
+  update_icon (self);
   rebuild_menu (self);
+}
+
+static void
+path_changed_cb (LanragePeer *peer,
+                 GParamSpec  *pspec,
+                 LanrageTray *self)
+{
+  update_icon (self);
+  relabel_peer (self, pspec, peer);
 }
 
 static void
@@ -262,9 +301,8 @@ peers_changed_cb (LanrageTray *self,
     {
       g_autoptr(LanragePeer) peer = g_list_model_get_item (peers, i);
 
-      g_signal_connect_object (peer, "notify::path", G_CALLBACK (update), self,
-                               G_CONNECT_SWAPPED);
-      g_signal_connect_object (peer, "notify::latency-ms", G_CALLBACK (rebuild_menu), self,
+      g_signal_connect_object (peer, "notify::path", G_CALLBACK (path_changed_cb), self, 0);
+      g_signal_connect_object (peer, "notify::latency-ms", G_CALLBACK (relabel_peer), self,
                                G_CONNECT_SWAPPED);
     }
   update (self);
