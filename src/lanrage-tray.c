@@ -6,7 +6,9 @@
  * extension), KDE, XFCE, waybar and others host: an object on the session bus describing
  * the icon, registered with org.kde.StatusNotifierWatcher (again whenever a watcher
  * appears), and a com.canonical.dbusmenu menu exported by libdbusmenu-glib. Nothing of
- * GTK 3 is loaded. The menu's items activate the application's actions, so they do what
+ * GTK 3 is loaded. The item is registered by its object path on the app's own connection
+ * rather than under an org.kde.StatusNotifierItem-PID-N name, so a Flatpak needs no
+ * permission to own such a name (watchers take either). The menu's items activate the application's actions, so they do what
  * the window's buttons do.
  *
  * The item changes only when the helper's state does: no timer runs here.
@@ -16,7 +18,6 @@
 #include <glib/gi18n.h>
 #include <libdbusmenu-glib/menuitem.h>
 #include <libdbusmenu-glib/server.h>
-#include <unistd.h>
 
 #include "lanrage-peer.h"
 #include "lanrage-tray.h"
@@ -34,9 +35,7 @@ struct _LanrageTray
   LanrageHelperClient *client;
   GActionGroup        *actions;      /* not owned: the application outlives its tray */
 
-  char                *bus_name;
   guint                object_id;
-  guint                owner_id;
   guint                watcher_id;
   DbusmenuServer      *menu_server;
   DbusmenuMenuitem    *menu;
@@ -384,8 +383,11 @@ watcher_appeared_cb (GDBusConnection *connection,
 {
   LanrageTray *self = user_data;
 
-  g_dbus_connection_call (connection, owner, WATCHER_PATH, WATCHER_NAME,
-                          "RegisterStatusNotifierItem", g_variant_new ("(s)", self->bus_name),
+  if (self->object_id == 0)
+    return;
+  /* By its well-known name: a Flatpak's bus proxy lets the app talk to that one. */
+  g_dbus_connection_call (connection, WATCHER_NAME, WATCHER_PATH, WATCHER_NAME,
+                          "RegisterStatusNotifierItem", g_variant_new ("(s)", ITEM_PATH),
                           NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, register_cb, NULL);
 }
 
@@ -395,7 +397,6 @@ lanrage_tray_dispose (GObject *object)
   LanrageTray *self = LANRAGE_TRAY (object);
 
   g_clear_handle_id (&self->watcher_id, g_bus_unwatch_name);
-  g_clear_handle_id (&self->owner_id, g_bus_unown_name);
   if (self->object_id != 0)
     {
       g_dbus_connection_unregister_object (self->connection, self->object_id);
@@ -413,7 +414,6 @@ lanrage_tray_finalize (GObject *object)
 {
   LanrageTray *self = LANRAGE_TRAY (object);
 
-  g_free (self->bus_name);
   g_free (self->tooltip);
   G_OBJECT_CLASS (lanrage_tray_parent_class)->finalize (object);
 }
@@ -441,7 +441,6 @@ lanrage_tray_new (GDBusConnection     *connection,
                   GActionGroup        *actions)
 {
   static const GDBusInterfaceVTable vtable = { method_call_cb, get_property_cb, NULL, { 0 } };
-  static guint counter;
   LanrageTray *self;
   g_autoptr(GError) error = NULL;
 
@@ -452,9 +451,6 @@ lanrage_tray_new (GDBusConnection     *connection,
   self->connection = g_object_ref (connection);
   self->client = g_object_ref (client);
   self->actions = actions;
-  /* The name the specification asks items to own. */
-  self->bus_name = g_strdup_printf ("org.kde.StatusNotifierItem-%d-%u", (int) getpid (),
-                                    ++counter);
 
   self->menu = dbusmenu_menuitem_new ();
   self->menu_server = dbusmenu_server_new (MENU_PATH);
@@ -476,9 +472,6 @@ lanrage_tray_new (GDBusConnection     *connection,
   g_signal_connect_object (lanrage_helper_client_get_peers (client), "items-changed",
                            G_CALLBACK (peers_changed_cb), self, G_CONNECT_SWAPPED);
 
-  self->owner_id = g_bus_own_name_on_connection (connection, self->bus_name,
-                                                 G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL,
-                                                 NULL);
   self->watcher_id = g_bus_watch_name_on_connection (connection, WATCHER_NAME,
                                                      G_BUS_NAME_WATCHER_FLAGS_NONE,
                                                      watcher_appeared_cb, NULL, self, NULL);

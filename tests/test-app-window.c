@@ -790,8 +790,10 @@ watcher_method_cb (GDBusConnection       *connection,
     {
       const char *service = NULL;
 
+      /* An object path means: that object, on the caller's connection. */
       g_variant_get (parameters, "(&s)", &service);
-      g_ptr_array_add (items, g_strdup (service));
+      g_assert_cmpstr (service, ==, "/StatusNotifierItem");
+      g_ptr_array_add (items, g_strdup (sender));
     }
   g_dbus_method_invocation_return_value (invocation, NULL);
 }
@@ -994,7 +996,8 @@ test_tray (UiFixture     *fixture,
                                            G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL);
   g_assert_true (lr_test_wait_for (has_items, items, LR_TEST_UI_TIMEOUT_MS));
   service = items->pdata[0];
-  g_assert_true (g_str_has_prefix (service, "org.kde.StatusNotifierItem-"));
+  g_assert_true (g_str_equal (service, g_dbus_connection_get_unique_name (
+                                g_application_get_dbus_connection (G_APPLICATION (fixture->app)))));
 
   menu_path = tray_property (fixture, service, "Menu");
   g_assert_cmpstr (g_variant_get_string (menu_path, NULL), ==, "/MenuBar");
