@@ -419,7 +419,8 @@ test_create_join_leave (UiFixture     *fixture,
    * app's 1.5 s in which new rows are members who were already there, not news. */
   lr_test_ui_run_for (1600);
   second = start_second_helper (fixture);
-  typed = g_ascii_strdown (g_strdelimit (g_strdup (code), "-", ' '), -1);
+  typed = g_ascii_strdown (code, -1);
+  g_strdelimit (typed, "-", ' ');
   join_argv[3] = typed;
   g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
   out = ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, address_argv);
