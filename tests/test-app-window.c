@@ -838,56 +838,47 @@ tray_property (UiFixture  *fixture,
   return value;
 }
 
-/* Walks a dbusmenu layout ((ia{sv}av)): the id of the item labelled @label, or of the
- * first whose label starts with @label when @prefix; -1 when none. */
-static int
+/* Walks a dbusmenu layout ((ia{sv}av)) for the item labelled @label, or the first whose
+ * label starts with @label when @prefix: its label, and its id in @out_id; NULL when none. */
+static char *
 find_menu_item (GVariant   *layout,
                 const char *label,
-                gboolean    prefix)
+                gboolean    prefix,
+                int        *out_id)
 {
   g_autoptr(GVariant) properties = g_variant_get_child_value (layout, 1);
   g_autoptr(GVariant) children = g_variant_get_child_value (layout, 2);
   const char *item_label = NULL;
-  int id;
 
-  g_variant_get_child (layout, 0, "i", &id);
   if (g_variant_lookup (properties, "label", "&s", &item_label) &&
       (prefix ? g_str_has_prefix (item_label, label) : g_str_equal (item_label, label)))
-    return id;
-  for (gsize i = 0; i < g_variant_n_children (children); i++)
     {
-      g_autoptr(GVariant) boxed = g_variant_get_child_value (children, i);
-      g_autoptr(GVariant) child = g_variant_get_variant (boxed);
-      int found = find_menu_item (child, label, prefix);
-
-      if (found >= 0)
-        return found;
+      if (out_id != NULL)
+        g_variant_get_child (layout, 0, "i", out_id);
+      return g_strdup (item_label);
     }
-  return -1;
-}
-
-/* The label of the first item of @layout starting with @prefix, or NULL. */
-static char *
-find_menu_label (GVariant   *layout,
-                 const char *prefix)
-{
-  g_autoptr(GVariant) properties = g_variant_get_child_value (layout, 1);
-  g_autoptr(GVariant) children = g_variant_get_child_value (layout, 2);
-  const char *item_label = NULL;
-
-  if (g_variant_lookup (properties, "label", "&s", &item_label) &&
-      g_str_has_prefix (item_label, prefix))
-    return g_strdup (item_label);
   for (gsize i = 0; i < g_variant_n_children (children); i++)
     {
       g_autoptr(GVariant) boxed = g_variant_get_child_value (children, i);
       g_autoptr(GVariant) child = g_variant_get_variant (boxed);
-      char *found = find_menu_label (child, prefix);
+      char *found = find_menu_item (child, label, prefix, out_id);
 
       if (found != NULL)
         return found;
     }
   return NULL;
+}
+
+static GVariant *
+get_menu_layout (UiFixture  *fixture,
+                 const char *service)
+{
+  const char *no_properties[] = { NULL };
+  g_autoptr(GVariant) reply = call_app (fixture, service, "/MenuBar", "com.canonical.dbusmenu",
+                                        "GetLayout",
+                                        g_variant_new ("(ii^as)", 0, -1, no_properties));
+
+  return g_variant_get_child_value (reply, 1);
 }
 
 /* Waits for the item starting with @prefix to end with @suffix (a player's item: name,
@@ -902,12 +893,8 @@ wait_menu_label (UiFixture  *fixture,
 
   for (;;)
     {
-      const char *no_properties[] = { NULL };
-      g_autoptr(GVariant) reply = call_app (fixture, service, "/MenuBar",
-                                            "com.canonical.dbusmenu", "GetLayout",
-                                            g_variant_new ("(ii^as)", 0, -1, no_properties));
-      g_autoptr(GVariant) layout = g_variant_get_child_value (reply, 1);
-      g_autofree char *label = find_menu_label (layout, prefix);
+      g_autoptr(GVariant) layout = get_menu_layout (fixture, service);
+      g_autofree char *label = find_menu_item (layout, prefix, TRUE, NULL);
 
       if (label != NULL && g_str_has_suffix (label, suffix))
         return;
@@ -927,14 +914,12 @@ wait_menu_item (UiFixture  *fixture,
 
   for (;;)
     {
-      const char *no_properties[] = { NULL };
-      g_autoptr(GVariant) reply = call_app (fixture, service, "/MenuBar",
-                                            "com.canonical.dbusmenu", "GetLayout",
-                                            g_variant_new ("(ii^as)", 0, -1, no_properties));
-      g_autoptr(GVariant) layout = g_variant_get_child_value (reply, 1);
-      int id = find_menu_item (layout, label, prefix);
+      g_autoptr(GVariant) layout = get_menu_layout (fixture, service);
+      g_autofree char *found = NULL;
+      int id = -1;
 
-      if (id >= 0)
+      found = find_menu_item (layout, label, prefix, &id);
+      if (found != NULL)
         return id;
       if (g_get_monotonic_time () > deadline)
         g_error ("The tray menu has no item “%s”", label);
