@@ -76,10 +76,17 @@ button_matches (GtkWidget  *widget,
                 const char *label)
 {
   g_autofree char *stripped = NULL;
+  const char *text;
 
-  if (!GTK_IS_BUTTON (widget) || gtk_button_get_label (GTK_BUTTON (widget)) == NULL)
+  if (!GTK_IS_BUTTON (widget))
     return FALSE;
-  stripped = strip_mnemonic (gtk_button_get_label (GTK_BUTTON (widget)));
+  text = gtk_button_get_label (GTK_BUTTON (widget));
+  /* Or a label of its own as its child (a mnemonic the button does not repeat). */
+  if (text == NULL && GTK_IS_LABEL (gtk_button_get_child (GTK_BUTTON (widget))))
+    text = gtk_label_get_label (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (widget))));
+  if (text == NULL)
+    return FALSE;
+  stripped = strip_mnemonic (text);
   return g_str_equal (stripped, label);
 }
 

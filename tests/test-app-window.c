@@ -1139,8 +1139,9 @@ read_first_frame_ms (const char *log_path)
 /* Starts the real binary on the test's buses and display, beside the test's own app, and
  * waits for its first frame. */
 static GSubprocess *
-spawn_real_app (UiFixture *fixture,
-                double    *out_first_frame_ms)
+spawn_real_app (UiFixture  *fixture,
+                const char *extra_env,
+                double     *out_first_frame_ms)
 {
   g_autofree char *log_path = g_build_filename (lr_test_bus_get_tmpdir (fixture->bus),
                                                 "lanrage.log", NULL);
@@ -1148,7 +1149,8 @@ spawn_real_app (UiFixture *fixture,
                                              lr_test_bus_get_address (fixture->bus), NULL);
   g_autofree char *session_env = g_strconcat ("DBUS_SESSION_BUS_ADDRESS=",
                                               g_test_dbus_get_bus_address (session_bus), NULL);
-  const char *env[] = { system_env, session_env, "G_MESSAGES_DEBUG=lanrage-app", NULL };
+  const char *env[] = { system_env, session_env, "G_MESSAGES_DEBUG=lanrage-app", extra_env,
+                        NULL };
   const char *argv[] = { g_getenv ("LANRAGE_APP"), NULL };
   GSubprocess *app;
 
@@ -1176,7 +1178,7 @@ test_idle_asleep (UiFixture     *fixture,
   double first_frame_ms;
   GPid pid;
 
-  app = spawn_real_app (fixture, &first_frame_ms);
+  app = spawn_real_app (fixture, NULL, &first_frame_ms);
   pid = atoi (g_subprocess_get_identifier (app));
   lr_test_ui_run_for (2000);
   sample_process (pid, &before);
@@ -1186,6 +1188,74 @@ test_idle_asleep (UiFixture     *fixture,
                   " CPU ticks", after.wakeups - before.wakeups,
                   after.cpu_ticks - before.cpu_ticks);
   g_assert_cmpuint (after.wakeups - before.wakeups, <=, 10);
+  stop_real_app (app);
+}
+
+static gboolean
+peers_relayed (gpointer data)
+{
+  GListModel *peers = lanrage_helper_client_get_peers (data);
+
+  if (g_list_model_get_n_items (peers) == 0)
+    return FALSE;
+  for (guint i = 0; i < g_list_model_get_n_items (peers); i++)
+    {
+      g_autoptr(LanragePeer) peer = g_list_model_get_item (peers, i);
+
+      if (!g_str_equal (lanrage_peer_get_path (peer), "relayed") ||
+          lanrage_peer_get_latency_ms (peer) < 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The real app in a party, as a screen reader sees it (AT-SPI, through pyatspi): every
+ * control it shows has a name, and the code, the players and their paths are read. */
+static void
+test_accessible (UiFixture     *fixture,
+                 gconstpointer  data)
+{
+  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "app-a11y.py", NULL);
+  g_autoptr(LrTestHelper) second = NULL;
+  g_autoptr(GSubprocess) app = NULL;
+  g_autoptr(GSubprocess) reader = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *code = NULL;
+  const char *create_argv[] = { "--name", "alice", "--json", "create", "Heard party", NULL };
+  g_autoptr(JsonNode) status = NULL;
+  const char *join_argv[] = { "--name", "bob", "join", NULL, NULL };
+  double first_frame_ms;
+
+  /* Debian's python3, the one python3-pyatspi installs into (not one on a PATH of its
+   * own). */
+  if (!g_file_test ("/usr/libexec/at-spi-bus-launcher", G_FILE_TEST_IS_EXECUTABLE) ||
+      !g_file_test ("/usr/lib/python3/dist-packages/pyatspi", G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("needs at-spi2-core and python3-pyatspi (tools/install-deps)");
+      return;
+    }
+
+  app = spawn_real_app (fixture, "GTK_A11Y=atspi", &first_frame_ms);
+  out = ctl (fixture, LR_TEST_HELPER_BUS_NAME, create_argv);
+  status = lr_test_json_parse (out);
+  code = g_strdup (lr_test_json_string (status, "InviteCode"));
+  g_clear_pointer (&out, g_free);
+  second = start_second_helper (fixture);
+  join_argv[3] = code;
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
+  g_assert_true (lr_test_wait_for (peers_relayed, fixture->client, LR_TEST_UI_TIMEOUT_MS));
+  lr_test_ui_run_for (500);
+
+  reader = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                             &error, "/usr/bin/python3", script, "lanrage", code, "Heard party", "bob",
+                             "Relayed via 127.0.0.1", "Copy Invite Code", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (reader, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_test_message ("%s", out);
+  g_assert_true (g_subprocess_get_if_exited (reader));
+  g_assert_cmpint (g_subprocess_get_exit_status (reader), ==, 0);
   stop_real_app (app);
 }
 
@@ -1214,7 +1284,7 @@ test_figures (UiFixture     *fixture,
       return;
     }
 
-  app = spawn_real_app (fixture, &first_frame_ms);
+  app = spawn_real_app (fixture, NULL, &first_frame_ms);
   pid = atoi (g_subprocess_get_identifier (app));
 
   /* A party of eight: this machine and seven guests, each a helper on a bus of its own. */
@@ -1293,6 +1363,8 @@ main (int    argc,
       char **argv)
 {
   g_autofree char *display = NULL;
+  g_autofree char *services = NULL;
+  g_autofree char *service_file = NULL;
   int status;
 
   lr_test_ui_require_display ();
@@ -1305,6 +1377,14 @@ main (int    argc,
    * the test; up before GTK looks for it. */
   display = g_strdup (g_getenv ("DISPLAY"));
   session_bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  /* Only the accessibility bus can be started on it (for /app/accessible). */
+  services = g_dir_make_tmp ("lanrage-ui-services-XXXXXX", NULL);
+  g_assert_nonnull (services);
+  service_file = g_build_filename (services, "org.a11y.Bus.service", NULL);
+  g_assert_true (g_file_set_contents (service_file,
+                                      "[D-BUS Service]\nName=org.a11y.Bus\n"
+                                      "Exec=/usr/libexec/at-spi-bus-launcher\n", -1, NULL));
+  g_test_dbus_add_service_dir (session_bus, services);
   g_test_dbus_up (session_bus);
   /* GTestDBus unsets DISPLAY (against X11 bus autolaunch); the app needs it. */
   if (display != NULL)
@@ -1327,11 +1407,13 @@ main (int    argc,
   ADD ("/app/tray", test_tray, START_HELPER | WITH_RELAY);
   ADD ("/app/window/narrow", test_narrow, START_HELPER | WITH_RELAY | NARROW);
   ADD ("/app/idle-asleep", test_idle_asleep, START_HELPER);
+  ADD ("/app/accessible", test_accessible, START_HELPER | WITH_RELAY);
   ADD ("/app/figures", test_figures, START_HELPER | WITH_RELAY);
 
   status = g_test_run ();
   /* Not g_test_dbus_down () nor an unref, which waits for the connections to go: the apps
    * still hold theirs (see fixture_setup). */
   g_test_dbus_stop (session_bus);
+  lr_test_remove_tree (services);
   return status;
 }
