@@ -1278,12 +1278,6 @@ test_figures (UiFixture     *fixture,
   guint idle_changes = 0;
   GPid pid;
 
-  if (g_getenv ("LANRAGE_APP_FIGURES") == NULL)
-    {
-      g_test_skip ("measures only with LANRAGE_APP_FIGURES=1 (about two minutes)");
-      return;
-    }
-
   app = spawn_real_app (fixture, NULL, &first_frame_ms);
   pid = atoi (g_subprocess_get_identifier (app));
 
@@ -1408,7 +1402,10 @@ main (int    argc,
   ADD ("/app/window/narrow", test_narrow, START_HELPER | WITH_RELAY | NARROW);
   ADD ("/app/idle-asleep", test_idle_asleep, START_HELPER);
   ADD ("/app/accessible", test_accessible, START_HELPER | WITH_RELAY);
-  ADD ("/app/figures", test_figures, START_HELPER | WITH_RELAY);
+  /* A measurement, not a check: tools/app-figures asks for it, the suite does not run it
+   * (about two minutes), and a case that only skips would hide real skips from CI. */
+  if (g_getenv ("LANRAGE_APP_FIGURES") != NULL)
+    ADD ("/app/figures", test_figures, START_HELPER | WITH_RELAY);
 
   status = g_test_run ();
   /* Not g_test_dbus_down () nor an unref, which waits for the connections to go: the apps
