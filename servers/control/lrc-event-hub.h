@@ -16,6 +16,10 @@ void         lrc_event_hub_add       (LrcEventHub             *self,
                                       const char              *party_id,
                                       const char              *peer_id,
                                       SoupWebsocketConnection *connection);
+void         lrc_event_hub_release   (LrcEventHub             *self,
+                                      const char              *party_id,
+                                      SoupWebsocketConnection *connection,
+                                      const char              *first);
 void         lrc_event_hub_remove    (LrcEventHub             *self,
                                       const char              *party_id,
                                       SoupWebsocketConnection *connection);

@@ -62,6 +62,7 @@ struct _LrcServer
   GHashTable     *request_counts;   /* "route\tmethod\tstatus" → count */
   guint           cleanup_source;
   guint           flush_source;
+  GPtrArray      *websocket_extensions;   /* GTypeClass of the extensions offered */
 };
 
 G_DEFINE_FINAL_TYPE (LrcServer, lrc_server, G_TYPE_OBJECT)
@@ -76,6 +77,7 @@ lrc_server_dispose (GObject *object)
   g_clear_pointer (&self->hub, lrc_event_hub_free);
   g_clear_pointer (&self->rate_limiter, lrc_rate_limiter_free);
   g_clear_pointer (&self->request_counts, g_hash_table_unref);
+  g_clear_pointer (&self->websocket_extensions, g_ptr_array_unref);
   g_clear_object (&self->service);
   g_clear_pointer (&self->clock, lr_clock_unref);
 
@@ -92,6 +94,9 @@ static void
 lrc_server_init (LrcServer *self)
 {
   self->request_counts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->websocket_extensions = g_ptr_array_new_with_free_func (g_type_class_unref);
+  g_ptr_array_add (self->websocket_extensions,
+                   g_type_class_ref (SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE));
 }
 
 /* Answers. */
@@ -148,6 +153,10 @@ respond_error (SoupServerMessage *msg,
 
   if (status >= 500)
     g_warning ("Request failed: %s", error->message);
+  /* The database is away; the instance itself is fine and will answer again. */
+  if (status == SOUP_STATUS_SERVICE_UNAVAILABLE)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
+                                  "1");
   respond_error_literal (msg, status, code, error->message);
 }
 
@@ -227,27 +236,77 @@ bearer_token (SoupServerMessage *msg)
   return value;
 }
 
-static gboolean
-authenticate (LrcServer         *self,
-              SoupServerMessage *msg,
-              LrcCaller         *caller)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!lrc_service_authenticate (self->service, bearer_token (msg), caller, &error))
-    {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                    "WWW-Authenticate", "Bearer realm=\"lanrage\"");
-      respond_error (msg, error);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static GBytes *
 request_body (SoupServerMessage *msg)
 {
   return soup_message_body_flatten (soup_server_message_get_request_body (msg));
+}
+
+/* A request that waits for the database: the message is paused until it is answered. */
+typedef struct
+{
+  LrcServer         *server;
+  SoupServerMessage *msg;
+  Route              route;
+  char              *method;
+  char              *party_id;
+  char              *peer_id;
+  LrcCaller          caller;
+  guint              ok_status;   /* the status of a success: 200, 201 or 204 */
+} Request;
+
+static Request *
+request_new (LrcServer         *self,
+             SoupServerMessage *msg,
+             Route              route,
+             const char        *method,
+             const char        *party_id,
+             const char        *peer_id)
+{
+  Request *request = g_new0 (Request, 1);
+
+  request->server = g_object_ref (self);
+  request->msg = g_object_ref (msg);
+  request->route = route;
+  request->method = g_strdup (method);
+  request->party_id = g_strdup (party_id);
+  request->peer_id = g_strdup (peer_id);
+  request->ok_status = SOUP_STATUS_OK;
+  soup_server_message_pause (msg);
+  return request;
+}
+
+/* Sends what the message holds by now. */
+static void
+request_finish (Request *request)
+{
+  soup_server_message_unpause (request->msg);
+  g_object_unref (request->msg);
+  g_object_unref (request->server);
+  g_free (request->method);
+  g_free (request->party_id);
+  g_free (request->peer_id);
+  g_free (request);
+}
+
+/* Answers with the service's JSON (or no content), or its error. */
+static void
+answer_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Request *request = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) answer = lrc_service_finish (LRC_SERVICE (source), result, &error);
+
+  if (answer == NULL)
+    respond_error (request->msg, error);
+  else if (request->ok_status == SOUP_STATUS_NO_CONTENT)
+    respond_no_content (request->msg);
+  else
+    respond_json (request->msg, request->ok_status, answer);
+
+  request_finish (request);
 }
 
 static gboolean
@@ -279,7 +338,7 @@ handle_create_or_join (LrcServer         *self,
 {
   g_autoptr(GBytes) body = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) answer = NULL;
+  Request *request;
   const char *data;
   gsize length;
 
@@ -291,23 +350,30 @@ handle_create_or_join (LrcServer         *self,
 
   if (route == ROUTE_PARTIES)
     {
-      g_autoptr(LrCreatePartyRequest) request = lr_create_party_request_parse (data, length, &error);
+      LrCreatePartyRequest *create = lr_create_party_request_parse (data, length, &error);
 
-      if (request != NULL)
-        answer = lrc_service_create_party (self->service, request, &error);
+      if (create == NULL)
+        {
+          respond_error (msg, error);
+          return;
+        }
+      request = request_new (self, msg, route, "POST", NULL, NULL);
+      request->ok_status = SOUP_STATUS_CREATED;
+      lrc_service_create_party_async (self->service, create, answer_cb, request);
     }
   else
     {
-      g_autoptr(LrJoinRequest) request = lr_join_request_parse (data, length, &error);
+      LrJoinRequest *join = lr_join_request_parse (data, length, &error);
 
-      if (request != NULL)
-        answer = lrc_service_join (self->service, request, &error);
+      if (join == NULL)
+        {
+          respond_error (msg, error);
+          return;
+        }
+      request = request_new (self, msg, route, "POST", NULL, NULL);
+      request->ok_status = SOUP_STATUS_CREATED;
+      lrc_service_join_async (self->service, join, answer_cb, request);
     }
-
-  if (answer == NULL)
-    respond_error (msg, error);
-  else
-    respond_json (msg, SOUP_STATUS_CREATED, answer);
 }
 
 static void
@@ -316,37 +382,54 @@ handle_relays (LrcServer         *self,
                const char        *method)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  LrRelay *relay;
+  Request *request;
+  const char *data;
+  gsize length;
 
   if (g_str_equal (method, "GET"))
     {
-      g_autoptr(JsonNode) answer = lrc_service_list_relays (self->service);
-      respond_json (msg, SOUP_STATUS_OK, answer);
+      request = request_new (self, msg, ROUTE_RELAYS, method, NULL, NULL);
+      lrc_service_list_relays_async (self->service, answer_cb, request);
+      return;
     }
-  else
+
+  /* The secret is checked before the body is read: strangers learn nothing. */
+  if (!lrc_service_check_relay_secret (self->service, bearer_token (msg), &error))
     {
-      g_autoptr(GBytes) body = NULL;
-      g_autoptr(LrRelay) relay = NULL;
-      const char *data;
-      gsize length;
-      const char *secret = bearer_token (msg);
-
-      /* The secret is checked before the body is read: strangers learn nothing. */
-      if (!lrc_service_check_relay_secret (self->service, secret, &error))
-        {
-          respond_error (msg, error);
-          return;
-        }
-
-      body = request_body (msg);
-      data = g_bytes_get_data (body, &length);
-      relay = lr_relay_registration_parse (data, length, &error);
-      if (relay == NULL || !lrc_service_register_relay (self->service, relay, &error))
-        respond_error (msg, error);
-      else
-        respond_no_content (msg);
+      respond_error (msg, error);
+      return;
     }
+
+  body = request_body (msg);
+  data = g_bytes_get_data (body, &length);
+  relay = lr_relay_registration_parse (data, length, &error);
+  if (relay == NULL)
+    {
+      respond_error (msg, error);
+      return;
+    }
+
+  request = request_new (self, msg, ROUTE_RELAYS, method, NULL, NULL);
+  request->ok_status = SOUP_STATUS_NO_CONTENT;
+  lrc_service_register_relay_async (self->service, relay, answer_cb, request);
 }
 
+static void upgrade_cb (SoupServerMessage *msg,
+                        LrcServer         *self);
+
+static void
+free_extensions (gpointer extensions)
+{
+  g_list_free_full (extensions, g_object_unref);
+}
+
+/*
+ * The handshake is completed here rather than by a libsoup WebSocket handler, because
+ * libsoup upgrades as soon as the normal handler returns without a status, and the token
+ * is only checked once the database answers.
+ */
 static void
 handle_events (LrcServer         *self,
                SoupServerMessage *msg,
@@ -354,6 +437,7 @@ handle_events (LrcServer         *self,
                const char        *party_id)
 {
   g_autoptr(GError) error = NULL;
+  GList *extensions = NULL;
 
   if (!lrc_service_check_party (self->service, caller, party_id, &error))
     {
@@ -361,78 +445,101 @@ handle_events (LrcServer         *self,
       return;
     }
 
-  if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &error))
+  if (!soup_websocket_server_check_handshake (msg, NULL, NULL, self->websocket_extensions,
+                                              &error))
     {
       respond_error_literal (msg, 400, "invalid_request",
                              "This address is a WebSocket: connect with a WebSocket client");
       return;
     }
 
-  /* Leave the status unset: libsoup completes the handshake and calls websocket_cb. */
+  /* It answers 101 and the upgrade completes once that is written. */
+  if (!soup_websocket_server_process_handshake (msg, NULL, NULL, self->websocket_extensions,
+                                                &extensions))
+    return;
+
   g_object_set_data_full (G_OBJECT (msg), "lrc-caller", g_memdup2 (caller, sizeof *caller),
                           g_free);
+  g_object_set_data_full (G_OBJECT (msg), "lrc-extensions", extensions,
+                          free_extensions);
+  g_signal_connect_object (msg, "wrote-informational", G_CALLBACK (upgrade_cb), self, 0);
 }
 
 static void
-handle_party_call (LrcServer         *self,
-                   SoupServerMessage *msg,
-                   Route              route,
-                   const char        *method,
-                   const char        *party_id,
-                   const char        *peer_id)
+party_call_authenticated_cb (GObject      *source,
+                             GAsyncResult *result,
+                             gpointer      user_data)
 {
+  Request *request = user_data;
+  LrcServer *self = request->server;
+  SoupServerMessage *msg = request->msg;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) answer = NULL;
-  LrcCaller caller;
+  LrcCaller *caller = &request->caller;
 
-  if (!authenticate (self, msg, &caller))
-    return;
+  if (!lrc_service_authenticate_finish (self->service, result, caller, &error))
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "WWW-Authenticate", "Bearer realm=\"lanrage\"");
+      respond_error (msg, error);
+      request_finish (request);
+      return;
+    }
 
-  switch (route)
+  switch (request->route)
     {
     case ROUTE_PARTY:
-      if (g_str_equal (method, "GET"))
+      if (g_str_equal (request->method, "GET"))
         {
-          if ((answer = lrc_service_get_party (self->service, &caller, party_id, &error)))
-            respond_json (msg, SOUP_STATUS_OK, answer);
+          lrc_service_get_party_async (self->service, caller, request->party_id, answer_cb,
+                                       request);
+          return;
         }
-      else if (lrc_service_close_party (self->service, &caller, party_id, &error))
-        respond_no_content (msg);
-      break;
+      request->ok_status = SOUP_STATUS_NO_CONTENT;
+      lrc_service_close_party_async (self->service, caller, request->party_id, answer_cb,
+                                     request);
+      return;
 
     case ROUTE_RELAY_TOKEN:
-      if ((answer = lrc_service_mint_relay_token (self->service, &caller, party_id, &error)))
+      if ((answer = lrc_service_mint_relay_token (self->service, caller, request->party_id,
+                                                  &error)))
         respond_json (msg, SOUP_STATUS_OK, answer);
       break;
 
     case ROUTE_EVENTS:
-      handle_events (self, msg, &caller, party_id);
+      handle_events (self, msg, caller, request->party_id);
       break;
 
     case ROUTE_PEER:
-      if (g_str_equal (method, "DELETE"))
+      if (g_str_equal (request->method, "DELETE"))
         {
-          if (lrc_service_remove_peer (self->service, &caller, party_id, peer_id, &error))
-            respond_no_content (msg);
+          request->ok_status = SOUP_STATUS_NO_CONTENT;
+          lrc_service_remove_peer_async (self->service, caller, request->party_id,
+                                         request->peer_id, answer_cb, request);
+          return;
         }
       else
         {
           g_autoptr(GBytes) body = request_body (msg);
-          g_autoptr(LrPeerUpdate) update = NULL;
+          LrPeerUpdate *update = NULL;
           gsize length;
           const char *data = g_bytes_get_data (body, &length);
 
           /* Authorise before parsing: someone else's peer answers 403 whatever the body. */
-          if (lrc_service_heartbeat (self->service, &caller, party_id, peer_id, &error) &&
-              (update = lr_peer_update_parse (data, length, &error)) &&
-              (answer = lrc_service_update_peer (self->service, &caller, party_id, peer_id,
-                                                 update, &error)))
-            respond_json (msg, SOUP_STATUS_OK, answer);
+          if (lrc_service_heartbeat (self->service, caller, request->party_id, request->peer_id,
+                                     &error) &&
+              (update = lr_peer_update_parse (data, length, &error)))
+            {
+              lrc_service_update_peer_async (self->service, caller, request->party_id,
+                                             request->peer_id, update, answer_cb, request);
+              return;
+            }
         }
       break;
 
     case ROUTE_HEARTBEAT:
-      if (lrc_service_heartbeat (self->service, &caller, party_id, peer_id, &error))
+      if (lrc_service_heartbeat (self->service, caller, request->party_id, request->peer_id,
+                                 &error))
         respond_no_content (msg);
       break;
 
@@ -448,17 +555,45 @@ handle_party_call (LrcServer         *self,
 
   if (error != NULL)
     respond_error (msg, error);
+  request_finish (request);
 }
 
 static void
-handle_metrics (LrcServer         *self,
-                SoupServerMessage *msg)
+handle_party_call (LrcServer         *self,
+                   SoupServerMessage *msg,
+                   Route              route,
+                   const char        *method,
+                   const char        *party_id,
+                   const char        *peer_id)
 {
-  GString *text = lrc_service_metrics (self->service);
+  Request *request = request_new (self, msg, route, method, party_id, peer_id);
+
+  lrc_service_authenticate_async (self->service, bearer_token (msg),
+                                  party_call_authenticated_cb, request);
+}
+
+static void
+metrics_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Request *request = user_data;
+  LrcServer *self = request->server;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *counts = lrc_service_metrics_finish (self->service, result, &error);
+  GString *text;
   GHashTableIter iter;
   const char *key;
   gpointer value;
 
+  if (counts == NULL)
+    {
+      respond_error (request->msg, error);
+      request_finish (request);
+      return;
+    }
+
+  text = g_string_new (counts);
   g_string_append_printf (text,
                           "# HELP lanrage_control_websocket_connections Open events sockets.\n"
                           "# TYPE lanrage_control_websocket_connections gauge\n"
@@ -478,10 +613,35 @@ handle_metrics (LrcServer         *self,
                               parts[0], parts[1], parts[2], GPOINTER_TO_SIZE (value));
     }
 
-  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-  soup_server_message_set_response (msg, "text/plain; version=0.0.4", SOUP_MEMORY_TAKE,
+  soup_server_message_set_status (request->msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (request->msg, "text/plain; version=0.0.4", SOUP_MEMORY_TAKE,
                                     text->str, text->len);
   g_string_free (text, FALSE);
+  request_finish (request);
+}
+
+static void
+handle_metrics (LrcServer         *self,
+                SoupServerMessage *msg)
+{
+  Request *request = request_new (self, msg, ROUTE_METRICS, "GET", NULL, NULL);
+
+  lrc_service_metrics_async (self->service, metrics_cb, request);
+}
+
+/* Whether the database answers, for load balancers: 200 or 503. */
+static void
+handle_healthz (LrcServer         *self,
+                SoupServerMessage *msg)
+{
+  static const char ok[] = "{\"status\":\"ok\",\"database\":\"ok\"}";
+  static const char down[] = "{\"status\":\"unavailable\",\"database\":\"unavailable\"}";
+  gboolean healthy = lrc_store_is_healthy (lrc_service_get_store (self->service));
+
+  soup_server_message_set_status (msg, healthy ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE,
+                                  NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
+                                    healthy ? ok : down, strlen (healthy ? ok : down));
 }
 
 static gboolean
@@ -548,12 +708,7 @@ request_cb (SoupServer        *server,
   switch (route)
     {
     case ROUTE_HEALTHZ:
-      {
-        static const char ok[] = "{\"status\":\"ok\"}";
-        soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-        soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, ok,
-                                          strlen (ok));
-      }
+      handle_healthz (self, msg);
       break;
 
     case ROUTE_METRICS:
@@ -705,30 +860,74 @@ socket_closed_cb (SoupWebsocketConnection *connection,
   lrc_service_socket_closed (data->server->service, &data->caller);
 }
 
-static void
-websocket_cb (SoupServer              *server,
-              SoupServerMessage       *msg,
-              const char              *path,
-              SoupWebsocketConnection *connection,
-              gpointer                 user_data)
+typedef struct
 {
-  LrcServer *self = user_data;
-  LrcCaller *caller = g_object_get_data (G_OBJECT (msg), "lrc-caller");
-  g_autofree char *snapshot = NULL;
-  SocketData *data;
+  LrcServer               *server;
+  SoupWebsocketConnection *connection;
+  char                    *party_id;
+} SnapshotWait;
 
-  if (caller == NULL)
-    {
-      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
-      return;
-    }
+static void
+snapshot_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  SnapshotWait *wait = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) snapshot = lrc_service_finish (LRC_SERVICE (source), result, &error);
 
-  snapshot = lrc_service_snapshot (self->service, caller->party_id);
   if (snapshot == NULL)
     {
-      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_NORMAL, "party closed");
+      if (g_error_matches (error, LRC_ERROR, LRC_ERROR_NOT_FOUND))
+        soup_websocket_connection_close (wait->connection, SOUP_WEBSOCKET_CLOSE_NORMAL,
+                                         "party closed");
+      else
+        {
+          g_warning ("Could not read a party for its events socket: %s", error->message);
+          soup_websocket_connection_close (wait->connection, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR,
+                                           "database unavailable");
+        }
+    }
+  else
+    {
+      g_autofree char *text = lr_json_to_string (snapshot);
+
+      lrc_event_hub_release (wait->server->hub, wait->party_id, wait->connection, text);
+    }
+
+  g_object_unref (wait->connection);
+  g_object_unref (wait->server);
+  g_free (wait->party_id);
+  g_free (wait);
+}
+
+static void
+upgrade_cb (SoupServerMessage *msg,
+            LrcServer         *self)
+{
+  LrcCaller *caller = g_object_get_data (G_OBJECT (msg), "lrc-caller");
+  GList *extensions = g_object_steal_data (G_OBJECT (msg), "lrc-extensions");
+  SoupMessageHeaders *request_headers = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *response_headers = soup_server_message_get_response_headers (msg);
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(SoupWebsocketConnection) connection = NULL;
+  SnapshotWait *wait;
+  SocketData *data;
+
+  if (soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS || caller == NULL)
+    {
+      free_extensions (extensions);
       return;
     }
+
+  stream = soup_server_message_steal_connection (msg);
+  connection = soup_websocket_connection_new (stream, soup_server_message_get_uri (msg),
+                                              SOUP_WEBSOCKET_CONNECTION_SERVER,
+                                              soup_message_headers_get_one (request_headers,
+                                                                            "Origin"),
+                                              soup_message_headers_get_one (response_headers,
+                                                                            "Sec-WebSocket-Protocol"),
+                                              extensions);
 
   /* Signals carry at most 4 KiB of data; anything far bigger is not ours to read. */
   soup_websocket_connection_set_max_incoming_payload_size (connection, 64 * 1024);
@@ -742,9 +941,16 @@ websocket_cb (SoupServer              *server,
                          (GClosureNotify) (void (*) (void)) g_free, 0);
   g_signal_connect (connection, "closed", G_CALLBACK (socket_closed_cb), data);
 
-  soup_websocket_connection_send_text (connection, snapshot);
+  /* The socket is in the hub from now on, but what reaches it waits for the snapshot, so
+   * nothing that happens while the party is read is lost or comes before it. */
   lrc_event_hub_add (self->hub, caller->party_id, caller->peer_id, connection);
   lrc_service_socket_opened (self->service, caller);
+
+  wait = g_new0 (SnapshotWait, 1);
+  wait->server = g_object_ref (self);
+  wait->connection = g_object_ref (connection);
+  wait->party_id = g_strdup (caller->party_id);
+  lrc_service_snapshot_async (self->service, caller->party_id, snapshot_cb, wait);
 }
 
 /* Service signals. */
@@ -802,14 +1008,24 @@ cleanup_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+flush_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) done = lrc_service_finish (LRC_SERVICE (source), result, &error);
+
+  if (done == NULL)
+    g_warning ("Could not write heartbeats: %s", error->message);
+}
+
 static gboolean
 flush_cb (gpointer user_data)
 {
   LrcServer *self = user_data;
-  g_autoptr(GError) error = NULL;
 
-  if (!lrc_service_flush (self->service, &error))
-    g_warning ("Could not write heartbeats: %s", error->message);
+  lrc_service_flush_async (self->service, flush_done_cb, NULL);
   return G_SOURCE_CONTINUE;
 }
 
@@ -919,7 +1135,6 @@ lrc_server_new (LrcService              *service,
 
   soup_server_add_early_handler (self->soup, NULL, early_cb, self, NULL);
   soup_server_add_handler (self->soup, NULL, request_cb, self, NULL);
-  soup_server_add_websocket_handler (self->soup, NULL, NULL, NULL, websocket_cb, self, NULL);
   g_signal_connect_object (self->soup, "request-finished", G_CALLBACK (request_finished_cb),
                            self, 0);
 
@@ -946,7 +1161,7 @@ lrc_server_get_url (LrcServer *self)
   return url;
 }
 
-/* Stops listening and writes pending heartbeats. */
+/* Stops listening; the service's heartbeats are the caller's to flush. */
 void
 lrc_server_stop (LrcServer *self)
 {
@@ -955,12 +1170,4 @@ lrc_server_stop (LrcServer *self)
 
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
-
-  if (self->service != NULL)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (!lrc_service_flush (self->service, &error))
-        g_warning ("Could not write heartbeats: %s", error->message);
-    }
 }
