@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "lanrage-control"
 
 #include "lrc-store.h"
+#include "lrc-pg-store.h"
 #include "lrc-sqlite-store.h"
 
 #include <string.h>
@@ -128,11 +129,7 @@ lrc_store_open (const char  *location,
                 GError     **error)
 {
   if (is_postgresql (location))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "This lanrage-control was built without PostgreSQL");
-      return NULL;
-    }
+    return LRC_STORE (lrc_pg_store_open (location, error));
 
   return LRC_STORE (lrc_sqlite_store_open (lrc_store_location_path (location), error));
 }
