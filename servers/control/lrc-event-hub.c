@@ -215,3 +215,24 @@ lrc_event_hub_get_n_connections (LrcEventHub *self)
 {
   return self->n_connections;
 }
+
+/* Closes every socket, of every party. */
+void
+lrc_event_hub_close_all (LrcEventHub *self,
+                         const char  *reason)
+{
+  g_autoptr(GPtrArray) closing = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  GPtrArray *sockets;
+
+  g_hash_table_iter_init (&iter, self->parties);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sockets))
+    for (guint i = 0; i < sockets->len; i++)
+      g_ptr_array_add (closing,
+                       g_object_ref (((Socket *) g_ptr_array_index (sockets, i))->connection));
+
+  /* Closing calls back into the hub (the "closed" handler), so after the walk. */
+  for (guint i = 0; i < closing->len; i++)
+    soup_websocket_connection_close (g_ptr_array_index (closing, i),
+                                     SOUP_WEBSOCKET_CLOSE_GOING_AWAY, reason);
+}

@@ -34,6 +34,8 @@ void         lrc_event_hub_close     (LrcEventHub             *self,
                                       const char              *party_id,
                                       const char              *peer_id,
                                       const char              *reason);
+void         lrc_event_hub_close_all (LrcEventHub             *self,
+                                      const char              *reason);
 guint        lrc_event_hub_get_n_connections (LrcEventHub     *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrcEventHub, lrc_event_hub_free)

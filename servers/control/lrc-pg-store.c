@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "lanrage-control"
 
 #include "lrc-pg-store.h"
+#include "lrc-pg-bus.h"
 #include "lrc-error.h"
 
 #include "lr-invite-code.h"
@@ -93,6 +94,14 @@ static const char *migrations[] = {
   "  endpoint   TEXT NOT NULL,"
   "  last_seen  BIGINT NOT NULL"
   ");",
+
+  /* 1 → 2: invite-code rate limits shared by the instances (token buckets by address). */
+  "CREATE TABLE rate_limits ("
+  "  key         TEXT PRIMARY KEY,"
+  "  tokens      DOUBLE PRECISION NOT NULL,"
+  "  allowed     BOOLEAN NOT NULL,"
+  "  updated_at  BIGINT NOT NULL"
+  ");",
 };
 
 /* A connection of one worker at a time. */
@@ -112,6 +121,7 @@ struct _LrcPgStore
   GAsyncQueue *idle;          /* Conn */
   GPtrArray   *connections;   /* Conn, all of them */
   gint         healthy;       /* atomic */
+  LrcPgBus    *bus;
 };
 
 static void store_iface_init (LrcStoreInterface *iface);
@@ -141,6 +151,9 @@ lrc_pg_store_dispose (GObject *object)
     g_thread_pool_free (g_steal_pointer (&self->pool), FALSE, TRUE);
   g_clear_pointer (&self->idle, g_async_queue_unref);
   g_clear_pointer (&self->connections, g_ptr_array_unref);
+  if (self->bus != NULL)
+    g_signal_handlers_disconnect_by_data (self->bus, self);
+  g_clear_object (&self->bus);
 
   G_OBJECT_CLASS (lrc_pg_store_parent_class)->dispose (object);
 }
@@ -829,6 +842,11 @@ remove_peer (Conn          *conn,
     return FALSE;
   if (!load_peer (conn, call->party_id, call->peer_id, &call->peer, error))
     return FALSE;
+  if (call->quiet_before != 0 && call->peer.last_seen > call->quiet_before)
+    {
+      g_set_error (error, LRC_ERROR, LRC_ERROR_CONFLICT, "The peer was heard from since");
+      return FALSE;
+    }
 
   lr_ipv4_parse (call->peer.virtual_ip, &address);
   params_text (&history, call->party_id);
@@ -947,12 +965,53 @@ sweep (Conn          *conn,
 {
   g_auto(Params) parties = { 0 };
   g_auto(Params) relays = { 0 };
+  g_auto(Params) rates = { 0 };
 
   params_int (&parties, call->empty_before);
   params_int (&relays, call->relays_before);
+  /* A bucket untouched for a minute is full again: the same as no row. */
+  params_int (&rates, call->now_us - 60 * G_USEC_PER_SEC);
   return query_done (conn, "DELETE FROM parties WHERE empty_since IS NOT NULL AND "
                      "empty_since <= $1", &parties, error) &&
-         query_done (conn, "DELETE FROM relays WHERE last_seen <= $1", &relays, error);
+         query_done (conn, "DELETE FROM relays WHERE last_seen <= $1", &relays, error) &&
+         query_done (conn, "DELETE FROM rate_limits WHERE updated_at < $1", &rates, error);
+}
+
+/* The bucket of lrc-rate-limiter.c, in one statement: the row lock of the upsert makes the
+ * read, refill and take atomic across instances. */
+static gboolean
+rate_limit (Conn          *conn,
+            LrcStoreCall  *call,
+            GError       **error)
+{
+  g_auto(Params) params = { 0 };
+  g_autoptr(PGresult) result = NULL;
+  double tokens;
+
+  params_text (&params, call->rate_key);
+  params_int (&params, call->rate_per_minute);
+  params_int (&params, call->now_us);
+  result = query (conn,
+                  "INSERT INTO rate_limits AS b (key, tokens, allowed, updated_at) "
+                  "VALUES ($1, $2::float8 - 1, TRUE, $3) ON CONFLICT (key) DO UPDATE SET "
+                  "tokens = CASE WHEN LEAST ($2::float8, b.tokens + GREATEST (0, $3 - b.updated_at)"
+                  "  / 60000000.0 * $2::float8) >= 1 "
+                  "  THEN LEAST ($2::float8, b.tokens + GREATEST (0, $3 - b.updated_at)"
+                  "  / 60000000.0 * $2::float8) - 1 "
+                  "  ELSE LEAST ($2::float8, b.tokens + GREATEST (0, $3 - b.updated_at)"
+                  "  / 60000000.0 * $2::float8) END, "
+                  "allowed = LEAST ($2::float8, b.tokens + GREATEST (0, $3 - b.updated_at)"
+                  "  / 60000000.0 * $2::float8) >= 1, "
+                  "updated_at = GREATEST (b.updated_at, $3) "
+                  "RETURNING allowed, tokens", &params, error);
+  if (result == NULL)
+    return FALSE;
+
+  call->rate_allowed = g_str_equal (PQgetvalue (result, 0, 0), "t");
+  tokens = g_ascii_strtod (PQgetvalue (result, 0, 1), NULL);
+  if (!call->rate_allowed)
+    call->rate_retry_after_s = (guint) ((1.0 - tokens) * 60.0 / call->rate_per_minute) + 1;
+  return TRUE;
 }
 
 static gboolean
@@ -1006,6 +1065,8 @@ run (Conn          *conn,
       return sweep (conn, call, error);
     case LRC_STORE_COUNT:
       return count (conn, call, error);
+    case LRC_STORE_RATE_LIMIT:
+      return rate_limit (conn, call, error);
     default:
       g_set_error (error, LRC_ERROR, LRC_ERROR_INTERNAL, "Unknown store operation %d",
                    call->op);
@@ -1036,6 +1097,7 @@ begin_statement (LrcStoreOp op)
     case LRC_STORE_LIST_RELAYS:
     case LRC_STORE_WRITE_PRESENCE:
     case LRC_STORE_COUNT:
+    case LRC_STORE_RATE_LIMIT:
     default:
       return NULL;
     }
@@ -1188,9 +1250,31 @@ pg_store_is_healthy (LrcStore *store)
   return g_atomic_int_get (&LRC_PG_STORE (store)->healthy);
 }
 
+static gboolean
+pg_store_is_shared (LrcStore *store)
+{
+  return TRUE;
+}
+
+static gboolean
+pg_store_is_leader (LrcStore *store)
+{
+  return lrc_pg_bus_is_leader (LRC_PG_STORE (store)->bus);
+}
+
+static void
+pg_store_publish (LrcStore   *store,
+                  const char *notice)
+{
+  lrc_pg_bus_publish (LRC_PG_STORE (store)->bus, notice);
+}
+
 static void
 store_iface_init (LrcStoreInterface *iface)
 {
+  iface->is_shared = pg_store_is_shared;
+  iface->is_leader = pg_store_is_leader;
+  iface->publish = pg_store_publish;
   iface->call_async = pg_store_call_async;
   iface->call_finish = pg_store_call_finish;
   iface->is_healthy = pg_store_is_healthy;
@@ -1289,6 +1373,19 @@ migrate (Conn        *conn,
   return done;
 }
 
+static void
+bus_notice_cb (LrcPgStore *self,
+               const char *notice)
+{
+  g_signal_emit_by_name (self, "notice", notice);
+}
+
+static void
+bus_resync_cb (LrcPgStore *self)
+{
+  g_signal_emit_by_name (self, "resync");
+}
+
 /**
  * lrc_pg_store_open:
  * @uri: a libpq connection URI, `postgresql://…`, with no password in it
@@ -1329,6 +1426,10 @@ lrc_pg_store_open (const char  *uri,
   self->pool = g_thread_pool_new (worker, self, N_CONNECTIONS, TRUE, error);
   if (self->pool == NULL)
     return NULL;
+
+  self->bus = lrc_pg_bus_new (uri);
+  g_signal_connect_swapped (self->bus, "notice", G_CALLBACK (bus_notice_cb), self);
+  g_signal_connect_swapped (self->bus, "resync", G_CALLBACK (bus_resync_cb), self);
 
   return g_steal_pointer (&self);
 }

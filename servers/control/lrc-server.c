@@ -59,6 +59,7 @@ struct _LrcServer
   LrClock        *clock;
   LrcEventHub    *hub;
   LrcRateLimiter *rate_limiter;
+  guint           join_rate_limit;
   GHashTable     *request_counts;   /* "route\tmethod\tstatus" → count */
   guint           cleanup_source;
   guint           flush_source;
@@ -309,71 +310,112 @@ answer_cb (GObject      *source,
   request_finish (request);
 }
 
-static gboolean
-rate_limit (LrcServer         *self,
-            SoupServerMessage *msg)
+static void
+respond_rate_limited (SoupServerMessage *msg,
+                      guint              retry_after)
 {
-  const char *address = soup_server_message_get_remote_host (msg);
-  guint retry_after = 60;
+  g_autofree char *value = g_strdup_printf ("%u", retry_after);
+  g_autofree char *message = g_strdup_printf ("Too many parties created or joined from this "
+                                              "address; try again in %u seconds", retry_after);
 
-  if (lrc_rate_limiter_allow (self->rate_limiter, address ? address : "?", &retry_after))
-    return TRUE;
-
-  {
-    g_autofree char *value = g_strdup_printf ("%u", retry_after);
-    g_autofree char *message = g_strdup_printf ("Too many parties created or joined from this "
-                                                "address; try again in %u seconds", retry_after);
-
-    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
-                                  value);
-    respond_error_literal (msg, 429, "rate_limited", message);
-  }
-  return FALSE;
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
+                                value);
+  respond_error_literal (msg, 429, "rate_limited", message);
 }
 
+/* Parses the body and starts the create or join; @request is answered either way. */
 static void
-handle_create_or_join (LrcServer         *self,
-                       SoupServerMessage *msg,
-                       Route              route)
+admit (Request *request)
 {
-  g_autoptr(GBytes) body = NULL;
+  LrcServer *self = request->server;
+  g_autoptr(GBytes) body = request_body (request->msg);
   g_autoptr(GError) error = NULL;
-  Request *request;
-  const char *data;
   gsize length;
+  const char *data = g_bytes_get_data (body, &length);
 
-  if (!rate_limit (self, msg))
-    return;
-
-  body = request_body (msg);
-  data = g_bytes_get_data (body, &length);
-
-  if (route == ROUTE_PARTIES)
+  request->ok_status = SOUP_STATUS_CREATED;
+  if (request->route == ROUTE_PARTIES)
     {
       LrCreatePartyRequest *create = lr_create_party_request_parse (data, length, &error);
 
-      if (create == NULL)
+      if (create != NULL)
         {
-          respond_error (msg, error);
+          lrc_service_create_party_async (self->service, create, answer_cb, request);
           return;
         }
-      request = request_new (self, msg, route, "POST", NULL, NULL);
-      request->ok_status = SOUP_STATUS_CREATED;
-      lrc_service_create_party_async (self->service, create, answer_cb, request);
     }
   else
     {
       LrJoinRequest *join = lr_join_request_parse (data, length, &error);
 
-      if (join == NULL)
+      if (join != NULL)
         {
-          respond_error (msg, error);
+          lrc_service_join_async (self->service, join, answer_cb, request);
           return;
         }
-      request = request_new (self, msg, route, "POST", NULL, NULL);
-      request->ok_status = SOUP_STATUS_CREATED;
-      lrc_service_join_async (self->service, join, answer_cb, request);
     }
+
+  respond_error (request->msg, error);
+  request_finish (request);
+}
+
+static void
+rate_checked_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Request *request = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) verdict = lrc_service_finish (LRC_SERVICE (source), result, &error);
+  JsonObject *object;
+
+  if (verdict == NULL)
+    {
+      respond_error (request->msg, error);
+      request_finish (request);
+      return;
+    }
+
+  object = json_node_get_object (verdict);
+  if (!json_object_get_boolean_member (object, "allowed"))
+    {
+      respond_rate_limited (request->msg, json_object_get_int_member (object, "retry_after"));
+      request_finish (request);
+      return;
+    }
+
+  admit (request);
+}
+
+/* Invite codes are guessed by the thousand without a limit. Instances that share a database
+ * count together in it; alone, the buckets are in memory. */
+static void
+handle_create_or_join (LrcServer         *self,
+                       SoupServerMessage *msg,
+                       Route              route)
+{
+  const char *address = soup_server_message_get_remote_host (msg);
+  Request *request;
+  guint retry_after = 60;
+
+  if (address == NULL)
+    address = "?";
+
+  if (self->join_rate_limit > 0 && lrc_store_is_shared (lrc_service_get_store (self->service)))
+    {
+      request = request_new (self, msg, route, "POST", NULL, NULL);
+      lrc_service_rate_limit_async (self->service, address, self->join_rate_limit,
+                                    rate_checked_cb, request);
+      return;
+    }
+
+  if (!lrc_rate_limiter_allow (self->rate_limiter, address, &retry_after))
+    {
+      respond_rate_limited (msg, retry_after);
+      return;
+    }
+
+  admit (request_new (self, msg, route, "POST", NULL, NULL));
 }
 
 static void
@@ -846,8 +888,11 @@ socket_message_cb (SoupWebsocketConnection *connection,
   root = json_builder_get_root (builder);
   text = lr_json_to_string (root);
 
-  /* The hub only knows this party's sockets: a peer of another party is never reached. */
-  if (!lrc_event_hub_send_to (data->server->hub, data->caller.party_id, signal->to, text))
+  /* The hub only knows this party's sockets: a peer of another party is never reached.
+   * A socket held by another instance sharing the database is reached through it. */
+  if (!lrc_event_hub_send_to (data->server->hub, data->caller.party_id, signal->to, text) &&
+      !lrc_service_route_signal (data->server->service, data->caller.party_id, signal->to,
+                                 text))
     send_socket_error (connection, "peer_not_connected",
                        "That peer is not in the party or not connected right now");
 }
@@ -971,6 +1016,25 @@ service_disconnect_cb (LrcService *service,
                        LrcServer  *self)
 {
   lrc_event_hub_close (self->hub, party_id, peer_id, peer_id ? "left the party" : "party closed");
+}
+
+/* A signal sent through another instance, for a peer whose socket may be here. */
+static void
+service_signal_cb (LrcService *service,
+                   const char *party_id,
+                   const char *peer_id,
+                   const char *message,
+                   LrcServer  *self)
+{
+  lrc_event_hub_send_to (self->hub, party_id, peer_id, message);
+}
+
+/* Other instances' events may have been missed: clients come back for a snapshot. */
+static void
+service_resync_cb (LrcService *service,
+                   LrcServer  *self)
+{
+  lrc_event_hub_close_all (self->hub, "reconnect for a snapshot");
 }
 
 static void
@@ -1108,6 +1172,7 @@ lrc_server_new (LrcService              *service,
   self->clock = lr_clock_ref (clock);
   self->hub = lrc_event_hub_new ();
   self->rate_limiter = lrc_rate_limiter_new (options->join_rate_limit, clock);
+  self->join_rate_limit = options->join_rate_limit;
 
   address = parse_listen_address (options->listen, error);
   if (address == NULL)
@@ -1140,6 +1205,8 @@ lrc_server_new (LrcService              *service,
 
   g_signal_connect_object (service, "event", G_CALLBACK (service_event_cb), self, 0);
   g_signal_connect_object (service, "disconnect", G_CALLBACK (service_disconnect_cb), self, 0);
+  g_signal_connect_object (service, "signal", G_CALLBACK (service_signal_cb), self, 0);
+  g_signal_connect_object (service, "resync", G_CALLBACK (service_resync_cb), self, 0);
 
   if (!listen_on (self->soup, address, listen_options, error))
     return NULL;

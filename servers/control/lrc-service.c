@@ -37,6 +37,7 @@ typedef struct
   guint    n_sockets;
   gboolean online;
   gboolean dirty;
+  gboolean checking;   /* the sweeper is reading it from the store */
 } Liveness;
 
 struct _LrcService
@@ -48,6 +49,8 @@ struct _LrcService
   GBytes      *relay_secret;
   GHashTable  *liveness;   /* peer id → Liveness */
   gboolean     sweeping;
+  char        *instance_id;     /* names this process's notices */
+  GHashTable  *remote_sockets;  /* "instance peer" → sockets open there for that peer */
 };
 
 G_DEFINE_FINAL_TYPE (LrcService, lrc_service, G_TYPE_OBJECT)
@@ -55,6 +58,8 @@ G_DEFINE_FINAL_TYPE (LrcService, lrc_service, G_TYPE_OBJECT)
 enum {
   SIGNAL_EVENT,
   SIGNAL_DISCONNECT,
+  SIGNAL_SIGNAL,
+  SIGNAL_RESYNC,
   N_SIGNALS
 };
 
@@ -75,8 +80,11 @@ lrc_service_dispose (GObject *object)
 {
   LrcService *self = LRC_SERVICE (object);
 
+  if (self->store != NULL)
+    g_signal_handlers_disconnect_by_data (self->store, self);
   g_clear_object (&self->store);
   g_clear_pointer (&self->clock, lr_clock_unref);
+  g_clear_pointer (&self->remote_sockets, g_hash_table_unref);
   g_clear_pointer (&self->liveness, g_hash_table_unref);
   g_clear_pointer (&self->relay_secret, g_bytes_unref);
 
@@ -84,9 +92,20 @@ lrc_service_dispose (GObject *object)
 }
 
 static void
+lrc_service_finalize (GObject *object)
+{
+  LrcService *self = LRC_SERVICE (object);
+
+  g_free (self->instance_id);
+
+  G_OBJECT_CLASS (lrc_service_parent_class)->finalize (object);
+}
+
+static void
 lrc_service_class_init (LrcServiceClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = lrc_service_dispose;
+  G_OBJECT_CLASS (klass)->finalize = lrc_service_finalize;
 
   /**
    * LrcService::event:
@@ -105,13 +124,51 @@ lrc_service_class_init (LrcServiceClass *klass)
   signals[SIGNAL_DISCONNECT] =
     g_signal_new ("disconnect", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+  /**
+   * LrcService::signal:
+   * @party_id: a party
+   * @peer_id: the peer of it that must receive @message, if its socket is here
+   * @message: the `signal` message, ready to send
+   *
+   * A signal sent through another instance sharing the database.
+   */
+  signals[SIGNAL_SIGNAL] =
+    g_signal_new ("signal", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+
+  /**
+   * LrcService::resync:
+   *
+   * Events of other instances may have been missed: the events sockets should be closed, so
+   * that their clients come back for a snapshot.
+   */
+  signals[SIGNAL_RESYNC] =
+    g_signal_new ("resync", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 }
 
 static void
 lrc_service_init (LrcService *self)
 {
   self->liveness = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->remote_sockets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->instance_id = lr_id_generate ();
 }
+
+static void store_notice_cb (LrcService *self,
+                             const char *notice);
+static void store_resync_cb (LrcService *self);
+static void publish (LrcService *self,
+                     const char *kind,
+                     const char *party_id,
+                     const char *peer_id,
+                     const char *message,
+                     gint        count);
+static void publish_sockets (LrcService *self,
+                             const char *party_id,
+                             const char *peer_id,
+                             guint       n_sockets);
 
 LrcService *
 lrc_service_new (LrcStore         *store,
@@ -125,6 +182,10 @@ lrc_service_new (LrcStore         *store,
   self->clock = lr_clock_ref (clock);
   self->timings = *timings;
   self->relay_secret = g_bytes_ref (relay_secret);
+  g_signal_connect_swapped (store, "notice", G_CALLBACK (store_notice_cb), self);
+  g_signal_connect_swapped (store, "resync", G_CALLBACK (store_resync_cb), self);
+  /* Instances already running tell a new one which sockets they hold. */
+  publish (self, "hello", NULL, NULL, NULL, -1);
   return self;
 }
 
@@ -301,6 +362,64 @@ lrc_service_load_async (LrcService          *self,
 
 /* Events. */
 
+/* Tells the other instances sharing the database; a no-op on a database of our own. */
+static void
+publish (LrcService *self,
+         const char *kind,
+         const char *party_id,
+         const char *peer_id,
+         const char *message,
+         gint        count)
+{
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  if (!lrc_store_is_shared (self->store))
+    return;
+
+  builder = json_builder_new_immutable ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "origin");
+  json_builder_add_string_value (builder, self->instance_id);
+  json_builder_set_member_name (builder, "kind");
+  json_builder_add_string_value (builder, kind);
+  if (party_id != NULL)
+    {
+      json_builder_set_member_name (builder, "party");
+      json_builder_add_string_value (builder, party_id);
+    }
+  if (peer_id != NULL)
+    {
+      json_builder_set_member_name (builder, "peer");
+      json_builder_add_string_value (builder, peer_id);
+    }
+  if (message != NULL)
+    {
+      json_builder_set_member_name (builder, "message");
+      json_builder_add_string_value (builder, message);
+    }
+  if (count >= 0)
+    {
+      json_builder_set_member_name (builder, "count");
+      json_builder_add_int_value (builder, count);
+    }
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  text = lr_json_to_string (root);
+  lrc_store_publish (self->store, text);
+}
+
+/* Sends an event to the party's sockets here and on every other instance. */
+static void
+emit_event (LrcService *self,
+            const char *party_id,
+            const char *text)
+{
+  g_signal_emit (self, signals[SIGNAL_EVENT], 0, party_id, text);
+  publish (self, "event", party_id, NULL, text, -1);
+}
+
 static void
 emit_peer_event (LrcService   *self,
                  const char   *type,
@@ -320,7 +439,7 @@ emit_peer_event (LrcService   *self,
 
   root = json_builder_get_root (builder);
   text = lr_json_to_string (root);
-  g_signal_emit (self, signals[SIGNAL_EVENT], 0, party_id, text);
+  emit_event (self, party_id, text);
 }
 
 static void
@@ -341,7 +460,7 @@ emit_party_event (LrcService    *self,
 
   root = json_builder_get_root (builder);
   text = lr_json_to_string (root);
-  g_signal_emit (self, signals[SIGNAL_EVENT], 0, party->id, text);
+  emit_event (self, party->id, text);
 }
 
 static gpointer
@@ -351,16 +470,6 @@ complete_peer_updated (LrcService    *self,
 {
   overlay_liveness (self, &call->peer);
   emit_peer_event (self, "peer_updated", &call->peer, call->party_id);
-  return answer_nothing ();
-}
-
-static gpointer
-complete_peer_offline (LrcService    *self,
-                       LrcStoreCall  *call,
-                       GError       **error)
-{
-  overlay_liveness (self, &call->peer);
-  emit_peer_event (self, "peer_offline", &call->peer, call->party_id);
   return answer_nothing ();
 }
 
@@ -850,6 +959,7 @@ remove_peer (LrcService          *self,
              const char          *party_id,
              const char          *peer_id,
              const char          *requester_id,
+             gint64               quiet_before,
              GAsyncReadyCallback  callback,
              gpointer             user_data)
 {
@@ -858,6 +968,7 @@ remove_peer (LrcService          *self,
   call->party_id = g_strdup (party_id);
   call->peer_id = g_strdup (peer_id);
   call->requester_id = g_strdup (requester_id);
+  call->quiet_before = quiet_before;
   call->now_us = now_us (self);
   run (self, call, complete_remove_peer, callback, user_data);
 }
@@ -880,7 +991,7 @@ lrc_service_remove_peer_async (LrcService          *self,
       return;
     }
 
-  remove_peer (self, party_id, peer_id, caller->peer_id, callback, user_data);
+  remove_peer (self, party_id, peer_id, caller->peer_id, 0, callback, user_data);
 }
 
 static gpointer
@@ -1027,8 +1138,12 @@ void
 lrc_service_socket_opened (LrcService      *self,
                            const LrcCaller *caller)
 {
+  Liveness *live;
+
   touch (self, caller->party_id, caller->peer_id);
-  ((Liveness *) g_hash_table_lookup (self->liveness, caller->peer_id))->n_sockets++;
+  live = g_hash_table_lookup (self->liveness, caller->peer_id);
+  live->n_sockets++;
+  publish_sockets (self, caller->party_id, caller->peer_id, live->n_sockets);
 }
 
 void
@@ -1043,6 +1158,7 @@ lrc_service_socket_closed (LrcService      *self,
   live->n_sockets--;
   live->last_seen = now_us (self);
   live->dirty = TRUE;
+  publish_sockets (self, caller->party_id, caller->peer_id, live->n_sockets);
 }
 
 /* Housekeeping. */
@@ -1072,32 +1188,89 @@ sweep_done_cb (GObject      *source,
     }
 }
 
-typedef struct
-{
-  LrcService *service;
-  char       *peer_id;
-} StaleRemoval;
-
 static void
 stale_removed_cb (GObject      *source,
                   GAsyncResult *result,
                   gpointer      user_data)
 {
-  StaleRemoval *removal = user_data;
+  g_autofree char *peer_id = user_data;
+  LrcService *self = LRC_SERVICE (source);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) node = lrc_service_finish (removal->service, result, &error);
+  g_autoptr(JsonNode) node = lrc_service_finish (self, result, &error);
 
-  if (node == NULL)
+  /* Gone already (another instance removed it, or its party closed): forget it. A peer
+   * heard from since (CONFLICT) is looked at again by the next sweep. */
+  if (g_error_matches (error, LRC_ERROR, LRC_ERROR_NOT_FOUND))
+    g_hash_table_remove (self->liveness, peer_id);
+  else if (node == NULL && !g_error_matches (error, LRC_ERROR, LRC_ERROR_CONFLICT))
+    g_warning ("Could not remove stale peer %s: %s", peer_id, error->message);
+}
+
+/*
+ * The sweeper's second look at a peer that this process has not heard from for a while,
+ * with the last_seen the store has: other instances sharing the database write theirs
+ * there (every flush interval, which must stay well under --offline-after). The later of
+ * the two decides.
+ */
+static gpointer
+complete_quiet_peer (LrcService    *self,
+                     LrcStoreCall  *call,
+                     GError       **error)
+{
+  Liveness *live = g_hash_table_lookup (self->liveness, call->peer_id);
+  gint64 offline_after = self->timings.offline_after_us;
+  gint64 remove_after = offline_after + self->timings.remove_after_us;
+  gint64 now = now_us (self);
+  gint64 idle;
+
+  if (live == NULL)
+    return answer_nothing ();
+
+  live->checking = FALSE;
+  live->last_seen = MAX (live->last_seen, call->peer.last_seen);
+  idle = now - live->last_seen;
+
+  if (live->n_sockets > 0 || idle < offline_after)
     {
-      /* Gone already (another instance removed it, or its party closed): forget it. */
-      if (g_error_matches (error, LRC_ERROR, LRC_ERROR_NOT_FOUND))
-        g_hash_table_remove (removal->service->liveness, removal->peer_id);
-      else
-        g_warning ("Could not remove stale peer %s: %s", removal->peer_id, error->message);
+      /* Heard elsewhere: it was never gone, or it is back. */
+      if (!live->online)
+        {
+          live->online = TRUE;
+          overlay_liveness (self, &call->peer);
+          emit_peer_event (self, "peer_updated", &call->peer, call->party_id);
+        }
     }
+  else if (live->online)
+    {
+      live->online = FALSE;
+      overlay_liveness (self, &call->peer);
+      emit_peer_event (self, "peer_offline", &call->peer, call->party_id);
+    }
+  else if (idle >= remove_after)
+    remove_peer (self, call->party_id, call->peer_id, NULL, now - remove_after,
+                 stale_removed_cb, g_strdup (call->peer_id));
 
-  g_free (removal->peer_id);
-  g_free (removal);
+  return answer_nothing ();
+}
+
+static void
+quiet_checked_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autofree char *peer_id = user_data;
+  LrcService *self = LRC_SERVICE (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = lrc_service_finish (self, result, &error);
+  Liveness *live = g_hash_table_lookup (self->liveness, peer_id);
+
+  if (g_error_matches (error, LRC_ERROR, LRC_ERROR_NOT_FOUND))
+    g_hash_table_remove (self->liveness, peer_id);
+  else if (node == NULL && live != NULL)
+    {
+      live->checking = FALSE;
+      g_debug ("Could not read quiet peer %s: %s", peer_id, error->message);
+    }
 }
 
 /**
@@ -1105,50 +1278,46 @@ stale_removed_cb (GObject      *source,
  *
  * Marks quiet peers offline, removes peers offline for too long, deletes parties empty for
  * too long and forgets relays that stopped refreshing. Takes its time from the clock only.
+ * Of the instances sharing a database, only the one the store chose sweeps.
  */
 void
 lrc_service_sweep (LrcService *self)
 {
   gint64 now = now_us (self);
-  g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) quiet = g_ptr_array_new_with_free_func (g_free);
   LrcStoreCall *call;
   GHashTableIter iter;
   const char *peer_id;
   Liveness *live;
 
+  if (!lrc_store_is_leader (self->store))
+    return;
+
   g_hash_table_iter_init (&iter, self->liveness);
   while (g_hash_table_iter_next (&iter, (gpointer *) &peer_id, (gpointer *) &live))
     {
       gint64 idle = now - live->last_seen;
 
-      if (live->n_sockets > 0)
+      if (live->n_sockets > 0 || live->checking)
         continue;
 
-      if (live->online && idle >= self->timings.offline_after_us)
+      if ((live->online && idle >= self->timings.offline_after_us) ||
+          (!live->online &&
+           idle >= self->timings.offline_after_us + self->timings.remove_after_us))
         {
-          live->online = FALSE;
+          live->checking = TRUE;
           g_ptr_array_add (quiet, g_strconcat (live->party_id, "/", peer_id, NULL));
         }
-      else if (!live->online &&
-               idle >= self->timings.offline_after_us + self->timings.remove_after_us)
-        g_ptr_array_add (gone, g_strconcat (live->party_id, "/", peer_id, NULL));
     }
 
   for (guint i = 0; i < quiet->len; i++)
     {
       g_auto(GStrv) parts = g_strsplit (g_ptr_array_index (quiet, i), "/", 2);
-      announce_peer (self, parts[0], parts[1], complete_peer_offline);
-    }
+      LrcStoreCall *check = lrc_store_call_new (LRC_STORE_GET_PEER);
 
-  for (guint i = 0; i < gone->len; i++)
-    {
-      g_auto(GStrv) parts = g_strsplit (g_ptr_array_index (gone, i), "/", 2);
-      StaleRemoval *removal = g_new0 (StaleRemoval, 1);
-
-      removal->service = self;
-      removal->peer_id = g_strdup (parts[1]);
-      remove_peer (self, parts[0], parts[1], NULL, stale_removed_cb, removal);
+      check->party_id = g_strdup (parts[0]);
+      check->peer_id = g_strdup (parts[1]);
+      run (self, check, complete_quiet_peer, quiet_checked_cb, g_strdup (parts[1]));
     }
 
   /* One cleanup of the tables at a time: a slow database must not pile them up. */
@@ -1156,6 +1325,7 @@ lrc_service_sweep (LrcService *self)
     return;
   self->sweeping = TRUE;
   call = lrc_store_call_new (LRC_STORE_SWEEP);
+  call->now_us = now;
   call->empty_before = now - self->timings.empty_party_after_us;
   call->relays_before = now - self->timings.relay_expire_after_us;
   run (self, call, complete_sweep, sweep_done_cb, NULL);
@@ -1221,6 +1391,12 @@ lrc_service_flush_async (LrcService          *self,
   g_hash_table_iter_init (&iter, self->liveness);
   while (g_hash_table_iter_next (&iter, (gpointer *) &peer_id, (gpointer *) &live))
     {
+      /* An open socket is presence too; the sweeper may be another instance. */
+      if (live->n_sockets > 0)
+        {
+          live->last_seen = now_us (self);
+          live->dirty = TRUE;
+        }
       if (!live->dirty)
         continue;
       lrc_store_call_add_presence (call, peer_id, live->party_id, live->last_seen);
@@ -1276,4 +1452,207 @@ lrc_service_metrics_finish (LrcService    *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Several instances on one database. */
+
+/* What another instance's event says about liveness, so this one shows the same. */
+static void
+apply_remote_event (LrcService *self,
+                    const char *party_id,
+                    const char *message)
+{
+  g_autoptr(JsonNode) root = lr_json_parse_object (message, strlen (message), NULL);
+  g_autoptr(LrPeer) peer = NULL;
+  JsonObject *object;
+  const char *type;
+  Liveness *live;
+
+  if (root == NULL)
+    return;
+  object = json_node_get_object (root);
+  type = json_object_get_string_member_with_default (object, "type", "");
+
+  if (g_str_equal (type, "party_closed"))
+    {
+      GHashTableIter iter;
+
+      g_hash_table_iter_init (&iter, self->liveness);
+      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &live))
+        if (g_str_equal (live->party_id, party_id))
+          g_hash_table_iter_remove (&iter);
+      g_signal_emit (self, signals[SIGNAL_DISCONNECT], 0, party_id, NULL);
+      return;
+    }
+
+  if (!json_object_has_member (object, "peer"))
+    return;
+  peer = lr_peer_parse_node (json_object_get_member (object, "peer"), NULL);
+  if (peer == NULL)
+    return;
+
+  if (g_str_equal (type, "peer_left"))
+    {
+      g_hash_table_remove (self->liveness, peer->id);
+      g_signal_emit (self, signals[SIGNAL_DISCONNECT], 0, party_id, peer->id);
+      return;
+    }
+
+  live = g_hash_table_lookup (self->liveness, peer->id);
+  if (live == NULL)
+    live = liveness_add (self, party_id, peer->id, peer->last_seen);
+  live->last_seen = MAX (live->last_seen, peer->last_seen);
+  live->online = peer->online;
+}
+
+static void
+remote_sockets_forget (LrcService *self,
+                       const char *origin)
+{
+  GHashTableIter iter;
+  const char *key;
+
+  g_hash_table_iter_init (&iter, self->remote_sockets);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &key, NULL))
+    if (origin == NULL || (g_str_has_prefix (key, origin) && key[strlen (origin)] == ' '))
+      g_hash_table_iter_remove (&iter);
+}
+
+/* Tells the other instances how many sockets this one holds for a peer. */
+static void
+publish_sockets (LrcService *self,
+                 const char *party_id,
+                 const char *peer_id,
+                 guint       n_sockets)
+{
+  publish (self, "sockets", party_id, peer_id, NULL, (gint) n_sockets);
+}
+
+static void
+store_notice_cb (LrcService *self,
+                 const char *notice)
+{
+  g_autoptr(JsonNode) root = lr_json_parse_object (notice, strlen (notice), NULL);
+  JsonObject *object;
+  const char *origin, *kind, *party_id, *peer_id, *message;
+
+  if (root == NULL)
+    return;
+
+  object = json_node_get_object (root);
+  origin = json_object_get_string_member_with_default (object, "origin", "");
+  kind = json_object_get_string_member_with_default (object, "kind", "");
+  party_id = json_object_get_string_member_with_default (object, "party", NULL);
+  peer_id = json_object_get_string_member_with_default (object, "peer", NULL);
+  message = json_object_get_string_member_with_default (object, "message", NULL);
+
+  /* Our own came back: their sockets here have them already. */
+  if (g_str_equal (origin, self->instance_id))
+    return;
+
+  if (g_str_equal (kind, "event") && party_id != NULL && message != NULL)
+    {
+      /* The event first: a peer that left hears it before its sockets close. */
+      g_signal_emit (self, signals[SIGNAL_EVENT], 0, party_id, message);
+      apply_remote_event (self, party_id, message);
+    }
+  else if (g_str_equal (kind, "signal") && party_id != NULL && peer_id != NULL &&
+           message != NULL)
+    g_signal_emit (self, signals[SIGNAL_SIGNAL], 0, party_id, peer_id, message);
+  else if (g_str_equal (kind, "sockets") && peer_id != NULL)
+    {
+      g_autofree char *key = g_strconcat (origin, " ", peer_id, NULL);
+      gint64 n = json_object_get_int_member_with_default (object, "count", 0);
+
+      if (n > 0)
+        g_hash_table_replace (self->remote_sockets, g_steal_pointer (&key), GINT_TO_POINTER (n));
+      else
+        g_hash_table_remove (self->remote_sockets, key);
+    }
+  else if (g_str_equal (kind, "hello"))
+    {
+      /* A new or reconnected instance knows nothing of our sockets: tell it, and forget
+       * what we knew of its own (it starts over). */
+      GHashTableIter iter;
+      const char *id;
+      Liveness *live;
+
+      remote_sockets_forget (self, origin);
+      g_hash_table_iter_init (&iter, self->liveness);
+      while (g_hash_table_iter_next (&iter, (gpointer *) &id, (gpointer *) &live))
+        if (live->n_sockets > 0)
+          publish_sockets (self, live->party_id, id, live->n_sockets);
+    }
+}
+
+static void
+store_resync_cb (LrcService *self)
+{
+  remote_sockets_forget (self, NULL);
+  publish (self, "hello", NULL, NULL, NULL, -1);
+  g_signal_emit (self, signals[SIGNAL_RESYNC], 0);
+}
+
+/**
+ * lrc_service_route_signal:
+ * @message: the `signal` message, ready to send
+ *
+ * Hands a signal for a peer whose socket is not here to the instance that holds it.
+ *
+ * Returns: whether some other instance holds a socket of @peer_id
+ */
+gboolean
+lrc_service_route_signal (LrcService *self,
+                          const char *party_id,
+                          const char *peer_id,
+                          const char *message)
+{
+  GHashTableIter iter;
+  const char *key;
+  gboolean held = FALSE;
+
+  g_hash_table_iter_init (&iter, self->remote_sockets);
+  while (!held && g_hash_table_iter_next (&iter, (gpointer *) &key, NULL))
+    held = g_str_has_suffix (key, peer_id) && key[strlen (key) - strlen (peer_id) - 1] == ' ';
+
+  if (held)
+    publish (self, "signal", party_id, peer_id, message, -1);
+  return held;
+}
+
+static gpointer
+complete_rate_limit (LrcService    *self,
+                     LrcStoreCall  *call,
+                     GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "allowed");
+  json_builder_add_boolean_value (builder, call->rate_allowed);
+  json_builder_set_member_name (builder, "retry_after");
+  json_builder_add_int_value (builder, call->rate_retry_after_s);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+/**
+ * lrc_service_rate_limit_async:
+ *
+ * Takes a token from @key's bucket in the shared database, so that instances count
+ * together. Completes with `{"allowed": bool, "retry_after": seconds}`.
+ */
+void
+lrc_service_rate_limit_async (LrcService          *self,
+                              const char          *key,
+                              guint                per_minute,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  LrcStoreCall *call = lrc_store_call_new (LRC_STORE_RATE_LIMIT);
+
+  call->rate_key = g_strdup (key);
+  call->rate_per_minute = per_minute;
+  call->now_us = now_us (self);
+  run (self, call, complete_rate_limit, callback, user_data);
 }

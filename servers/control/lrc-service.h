@@ -136,4 +136,15 @@ void        lrc_service_socket_closed     (LrcService           *self,
                                            const LrcCaller      *caller);
 void        lrc_service_sweep             (LrcService           *self);
 
+/* Several instances on one database. */
+void        lrc_service_rate_limit_async  (LrcService           *self,
+                                           const char           *key,
+                                           guint                 per_minute,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+gboolean    lrc_service_route_signal      (LrcService           *self,
+                                           const char           *party_id,
+                                           const char           *peer_id,
+                                           const char           *message);
+
 G_END_DECLS

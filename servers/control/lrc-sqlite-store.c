@@ -596,6 +596,11 @@ remove_peer (LrcSqliteStore  *self,
     return FALSE;
   if (!load_peer (self, call->party_id, call->peer_id, &call->peer, error))
     return FALSE;
+  if (call->quiet_before != 0 && call->peer.last_seen > call->quiet_before)
+    {
+      g_set_error (error, LRC_ERROR, LRC_ERROR_CONFLICT, "The peer was heard from since");
+      return FALSE;
+    }
 
   lr_ipv4_parse (call->peer.virtual_ip, &address);
 
@@ -756,6 +761,7 @@ op_writes (LrcStoreOp op)
     case LRC_STORE_GET_PEER:
     case LRC_STORE_LIST_RELAYS:
     case LRC_STORE_COUNT:
+    case LRC_STORE_RATE_LIMIT:
     default:
       return FALSE;
     }
@@ -795,6 +801,10 @@ run (LrcSqliteStore  *self,
       return write_presence (self, call, error);
     case LRC_STORE_SWEEP:
       return sweep (self, call, error);
+    case LRC_STORE_RATE_LIMIT:
+      g_set_error (error, LRC_ERROR, LRC_ERROR_INTERNAL,
+                   "Rate limits of a database of our own are kept in memory");
+      return FALSE;
     case LRC_STORE_COUNT:
       call->n_parties = count (self, "SELECT COUNT(*) FROM parties");
       call->n_peers = count (self, "SELECT COUNT(*) FROM peers");
@@ -857,9 +867,31 @@ sqlite_store_is_healthy (LrcStore *store)
   return TRUE;
 }
 
+static gboolean
+sqlite_store_is_shared (LrcStore *store)
+{
+  return FALSE;
+}
+
+static gboolean
+sqlite_store_is_leader (LrcStore *store)
+{
+  return TRUE;
+}
+
+/* Nobody else shares the file: there is no one to tell. */
+static void
+sqlite_store_publish (LrcStore   *store,
+                      const char *notice)
+{
+}
+
 static void
 store_iface_init (LrcStoreInterface *iface)
 {
+  iface->is_shared = sqlite_store_is_shared;
+  iface->is_leader = sqlite_store_is_leader;
+  iface->publish = sqlite_store_publish;
   iface->call_async = sqlite_store_call_async;
   iface->call_finish = sqlite_store_call_finish;
   iface->is_healthy = sqlite_store_is_healthy;

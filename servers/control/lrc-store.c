@@ -15,6 +15,20 @@ G_DEFINE_INTERFACE (LrcStore, lrc_store, G_TYPE_OBJECT)
 static void
 lrc_store_default_init (LrcStoreInterface *iface)
 {
+  /**
+   * LrcStore::notice:
+   * @notice: what an instance sharing the database (this one included) published
+   */
+  g_signal_new ("notice", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * LrcStore::resync:
+   *
+   * Notices may have been lost (the database connection that carries them came back).
+   */
+  g_signal_new ("resync", G_TYPE_FROM_INTERFACE (iface), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                NULL, G_TYPE_NONE, 0);
 }
 
 LrcStoreCall *
@@ -62,6 +76,7 @@ lrc_store_call_free (LrcStoreCall *call)
   g_free (call->requester_id);
   g_free (call->party_name);
   g_free (call->invite_code);
+  g_free (call->rate_key);
   g_clear_pointer (&call->peer_in, lr_peer_in_free);
   g_clear_pointer (&call->update, lr_peer_update_free);
   g_clear_pointer (&call->relay, lr_relay_free);
@@ -168,4 +183,23 @@ gboolean
 lrc_store_is_healthy (LrcStore *self)
 {
   return LRC_STORE_GET_IFACE (self)->is_healthy (self);
+}
+
+gboolean
+lrc_store_is_shared (LrcStore *self)
+{
+  return LRC_STORE_GET_IFACE (self)->is_shared (self);
+}
+
+gboolean
+lrc_store_is_leader (LrcStore *self)
+{
+  return LRC_STORE_GET_IFACE (self)->is_leader (self);
+}
+
+void
+lrc_store_publish (LrcStore   *self,
+                   const char *notice)
+{
+  LRC_STORE_GET_IFACE (self)->publish (self, notice);
 }

@@ -42,7 +42,8 @@ typedef enum
   /* in: party_id, peer_id, update. out: peer. */
   LRC_STORE_UPDATE_PEER,
   /* in: party_id, peer_id, requester_id (the host or the peer itself, else FORBIDDEN; NULL
-   * for the sweeper), now_us. Remembers the peer's address, hands the host role to the
+   * for the sweeper), quiet_before (when not 0: CONFLICT if the peer was seen since), now_us.
+   * Remembers the peer's address, hands the host role to the
    * longest-standing member. out: peer (as it was), party (after), host_changed. */
   LRC_STORE_REMOVE_PEER,
   /* in: party_id, requester_id (must be the host). out: party (as it was). */
@@ -58,6 +59,10 @@ typedef enum
   LRC_STORE_SWEEP,
   /* out: n_parties, n_peers. */
   LRC_STORE_COUNT,
+  /* in: rate_key, rate_per_minute, now_us. Takes a token from the key's bucket (refilled at
+   * rate_per_minute, holding as many). out: rate_allowed, or rate_retry_after_s. Only for a
+   * shared database (instances must count together); others keep their buckets in memory. */
+  LRC_STORE_RATE_LIMIT,
   /* Operations added later go here, with a function in every backend. */
 } LrcStoreOp;
 
@@ -86,6 +91,9 @@ typedef struct
   gint64        relays_since;
   gint64        empty_before;
   gint64        relays_before;
+  gint64        quiet_before;
+  char         *rate_key;
+  guint         rate_per_minute;
 
   /* In and out. */
   GArray       *presence;        /* LrcPresence */
@@ -99,6 +107,8 @@ typedef struct
   gboolean      host_changed;
   gint64        n_parties;
   gint64        n_peers;
+  gboolean      rate_allowed;
+  guint         rate_retry_after_s;
 } LrcStoreCall;
 
 LrcStoreCall *lrc_store_call_new   (LrcStoreOp    op);
@@ -132,6 +142,13 @@ struct _LrcStoreInterface
                                 GError             **error);
   /* Whether the database answered its last request (for /healthz). */
   gboolean      (*is_healthy)  (LrcStore            *self);
+  /* Whether other instances may share the database. */
+  gboolean      (*is_shared)   (LrcStore            *self);
+  /* Whether this instance is the one that sweeps (always, when not shared). */
+  gboolean      (*is_leader)   (LrcStore            *self);
+  /* Sends a notice to every instance sharing the database ("notice" signal), in order. */
+  void          (*publish)     (LrcStore            *self,
+                                const char          *notice);
 };
 
 const char   *lrc_store_location_path     (const char    *location);
@@ -148,5 +165,9 @@ LrcStoreCall *lrc_store_call_finish (LrcStore            *self,
                                      GAsyncResult        *result,
                                      GError             **error);
 gboolean      lrc_store_is_healthy  (LrcStore            *self);
+gboolean      lrc_store_is_shared   (LrcStore            *self);
+gboolean      lrc_store_is_leader   (LrcStore            *self);
+void          lrc_store_publish     (LrcStore            *self,
+                                     const char          *notice);
 
 G_END_DECLS
