@@ -145,6 +145,27 @@ lr_test_server_new (const char * const *extra_args,
 }
 
 /**
+ * lr_test_server_new_sharing:
+ * @other: a server whose database (and relay secret) the new one shares
+ *
+ * A second instance on the same database, as behind a load balancer. Only on PostgreSQL.
+ */
+LrTestServer *
+lr_test_server_new_sharing (LrTestServer       *other,
+                            const char * const *extra_args,
+                            LrTestServerFlags   flags)
+{
+  LrTestServer *self = lr_test_server_new (extra_args, flags);
+
+  g_assert_true (lr_test_backend_is_postgresql ());
+  g_free (self->db_path);
+  self->db_path = g_strdup (other->db_path);
+  g_free (self->secret_path);
+  self->secret_path = g_strdup (other->secret_path);
+  return self;
+}
+
+/**
  * lr_test_remove_tree:
  *
  * Removes @path and everything below it, best effort; a link is removed, never followed.

@@ -37,6 +37,9 @@ gboolean      lr_test_backend_is_postgresql (void);
 
 LrTestServer *lr_test_server_new         (const char * const *extra_args,
                                           LrTestServerFlags   flags);
+LrTestServer *lr_test_server_new_sharing (LrTestServer       *other,
+                                          const char * const *extra_args,
+                                          LrTestServerFlags   flags);
 void          lr_test_server_free        (LrTestServer       *self);
 void          lr_test_server_start       (LrTestServer       *self);
 gboolean      lr_test_server_try_start   (LrTestServer       *self,
