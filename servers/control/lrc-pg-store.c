@@ -454,6 +454,18 @@ load_peer (Conn        *conn,
   return TRUE;
 }
 
+/* Columns id, name, invite_code, host_peer_id, created_at of the first row. */
+static void
+party_from_row (PGresult *result,
+                LrParty  *party)
+{
+  party->id = value_text (result, 0, 0);
+  party->name = value_text (result, 0, 1);
+  party->invite_code = value_text (result, 0, 2);
+  party->host_peer_id = value_text (result, 0, 3);
+  party->created_at = value_int (result, 0, 4);
+}
+
 static gboolean
 load_party_sql (Conn        *conn,
                 const char  *sql,
@@ -470,11 +482,7 @@ load_party_sql (Conn        *conn,
       !one_row (result, LRC_ERROR_NOT_FOUND, "There is no such party", error))
     return FALSE;
 
-  party->id = value_text (result, 0, 0);
-  party->name = value_text (result, 0, 1);
-  party->invite_code = value_text (result, 0, 2);
-  party->host_peer_id = value_text (result, 0, 3);
-  party->created_at = value_int (result, 0, 4);
+  party_from_row (result, party);
   return TRUE;
 }
 
@@ -586,6 +594,7 @@ insert_peer (Conn          *conn,
   g_autofree char *endpoints = g_strjoinv ("\n", call->peer_in->endpoints);
   LrPeerIn *in = call->peer_in;
   g_auto(Params) params = { 0 };
+  g_autoptr(PGresult) result = NULL;
 
   params_text (&params, call->peer_id);
   params_text (&params, party_id);
@@ -599,23 +608,18 @@ insert_peer (Conn          *conn,
   params_bytes (&params, call->token_hash, LR_TOKEN_HASH_LENGTH);
   params_int (&params, call->now_us);
 
-  return query_done (conn, "INSERT INTO peers (id, party_id, name, virtual_ip, wg_public_key, "
-                     "disco_public_key, endpoints, nat_mapping, nat_filtering, token_hash, "
-                     "joined_at, last_seen) "
-                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)", &params,
-                     error);
+  /* What the new member is told about itself comes back from the insert itself. */
+  result = query (conn, "INSERT INTO peers (id, party_id, name, virtual_ip, wg_public_key, "
+                  "disco_public_key, endpoints, nat_mapping, nat_filtering, token_hash, "
+                  "joined_at, last_seen) "
+                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) "
+                  "RETURNING " PEER_COLUMNS, &params, error);
+  if (result == NULL)
+    return FALSE;
+  peer_from_row (result, 0, &call->peer);
+  return TRUE;
 }
 
-static gboolean
-load_welcome (Conn          *conn,
-              LrcStoreCall  *call,
-              const char    *party_id,
-              GError       **error)
-{
-  return load_party (conn, party_id, &call->party, error) &&
-         load_peer (conn, party_id, call->peer_id, &call->peer, error) &&
-         load_relays (conn, call->relays_since, &call->relays, error);
-}
 
 static gboolean
 create_party (Conn          *conn,
@@ -641,10 +645,14 @@ create_party (Conn          *conn,
       params_int (&params, address);
       result = query (conn, "INSERT INTO parties (id, name, invite_code, host_peer_id, "
                       "created_at, ip_cursor) VALUES ($1, $2, $3, $4, $5, $6) "
-                      "ON CONFLICT (invite_code) DO NOTHING", &params, error);
+                      "ON CONFLICT (invite_code) DO NOTHING "
+                      "RETURNING id, name, invite_code, host_peer_id, created_at", &params,
+                      error);
       if (result == NULL)
         return FALSE;
-      inserted = g_str_equal (PQcmdTuples (result), "1");
+      inserted = PQntuples (result) == 1;
+      if (inserted)
+        party_from_row (result, &call->party);
     }
 
   if (!inserted)
@@ -654,9 +662,11 @@ create_party (Conn          *conn,
     }
 
   return insert_peer (conn, call, call->party_id, address, error) &&
-         load_welcome (conn, call, call->party_id, error);
+         load_relays (conn, call->relays_since, &call->relays, error);
 }
 
+/* Seven round trips: BEGIN, the party (locked), its members and the key's old address, the
+ * insert, the party's cursor, the relays, COMMIT. */
 static gboolean
 join (Conn          *conn,
       LrcStoreCall  *call,
@@ -665,36 +675,42 @@ join (Conn          *conn,
   g_autoptr(LrIpam) ipam = lr_ipam_new (LR_VIRTUAL_NETWORK, LR_VIRTUAL_PREFIX_LENGTH);
   g_autoptr(PGresult) party = NULL;
   g_autoptr(PGresult) members = NULL;
-  g_autoptr(PGresult) history = NULL;
   g_auto(Params) by_code = { 0 };
-  g_auto(Params) by_party = { 0 };
   g_auto(Params) by_key = { 0 };
   g_auto(Params) cursor = { 0 };
-  const char *party_id;
   guint32 preferred = 0;
   guint32 address;
 
   params_text (&by_code, call->invite_code);
-  party = query (conn, "SELECT id, ip_cursor, empty_since IS NOT NULL FROM parties "
-                 "WHERE invite_code = $1 FOR UPDATE", &by_code, error);
+  party = query (conn, "SELECT id, name, invite_code, host_peer_id, created_at, ip_cursor, "
+                 "empty_since IS NOT NULL FROM parties WHERE invite_code = $1 FOR UPDATE",
+                 &by_code, error);
   if (party == NULL ||
       !one_row (party, LRC_ERROR_INVITE_NOT_FOUND,
                 "No party has that invite code; check it with the host, the party "
                 "may have been closed", error))
     return FALSE;
 
-  party_id = PQgetvalue (party, 0, 0);
-  lr_ipam_set_cursor (ipam, (guint32) value_int (party, 0, 1));
-  call->was_empty = g_str_equal (PQgetvalue (party, 0, 2), "t");
+  party_from_row (party, &call->party);
+  lr_ipam_set_cursor (ipam, (guint32) value_int (party, 0, 5));
+  call->was_empty = g_str_equal (PQgetvalue (party, 0, 6), "t");
 
-  params_text (&by_party, party_id);
-  members = query (conn, "SELECT virtual_ip, wg_public_key FROM peers WHERE party_id = $1",
-                   &by_party, error);
+  params_text (&by_key, call->party.id);
+  params_text (&by_key, call->peer_in->wg_public_key);
+  members = query (conn, "SELECT virtual_ip, wg_public_key, FALSE FROM peers "
+                   "WHERE party_id = $1 UNION ALL "
+                   "SELECT virtual_ip, wg_public_key, TRUE FROM address_history "
+                   "WHERE party_id = $1 AND wg_public_key = $2", &by_key, error);
   if (members == NULL)
     return FALSE;
 
   for (int row = 0; row < PQntuples (members); row++)
     {
+      if (g_str_equal (PQgetvalue (members, row, 2), "t"))
+        {
+          preferred = (guint32) value_int (members, row, 0);
+          continue;
+        }
       lr_ipam_reserve (ipam, (guint32) value_int (members, row, 0), NULL);
       if (g_str_equal (PQgetvalue (members, row, 1), call->peer_in->wg_public_key))
         {
@@ -711,34 +727,27 @@ join (Conn          *conn,
       return FALSE;
     }
 
-  params_text (&by_key, party_id);
-  params_text (&by_key, call->peer_in->wg_public_key);
-  history = query (conn, "SELECT virtual_ip FROM address_history "
-                   "WHERE party_id = $1 AND wg_public_key = $2", &by_key, error);
-  if (history == NULL)
-    return FALSE;
-  if (PQntuples (history) > 0)
-    preferred = (guint32) value_int (history, 0, 0);
-
   address = lr_ipam_allocate (ipam, preferred, error);
-  if (address == 0 || !insert_peer (conn, call, party_id, address, error))
+  if (address == 0 || !insert_peer (conn, call, call->party.id, address, error))
     return FALSE;
 
   /* The cursor only moves forward, so a preferred address below it doesn't pull it back. */
   params_int (&cursor, address);
-  params_text (&cursor, party_id);
+  params_text (&cursor, call->party.id);
   if (call->was_empty)
     {
       params_text (&cursor, call->peer_id);
       if (!query_done (conn, "UPDATE parties SET ip_cursor = GREATEST (ip_cursor, $1), "
                        "empty_since = NULL, host_peer_id = $3 WHERE id = $2", &cursor, error))
         return FALSE;
+      g_free (call->party.host_peer_id);
+      call->party.host_peer_id = g_strdup (call->peer_id);
     }
   else if (!query_done (conn, "UPDATE parties SET ip_cursor = GREATEST (ip_cursor, $1) "
                         "WHERE id = $2", &cursor, error))
     return FALSE;
 
-  return load_welcome (conn, call, party_id, error);
+  return load_relays (conn, call->relays_since, &call->relays, error);
 }
 
 static gboolean
