@@ -466,3 +466,9 @@ lrc_pg_bus_is_leader (LrcPgBus *self)
 {
   return self->leader;
 }
+
+gboolean
+lrc_pg_bus_is_connected (LrcPgBus *self)
+{
+  return self->pg != NULL;
+}

@@ -15,5 +15,6 @@ LrcPgBus *lrc_pg_bus_new        (const char *uri);
 void      lrc_pg_bus_publish    (LrcPgBus   *self,
                                  const char *notice);
 gboolean  lrc_pg_bus_is_leader  (LrcPgBus   *self);
+gboolean  lrc_pg_bus_is_connected (LrcPgBus *self);
 
 G_END_DECLS

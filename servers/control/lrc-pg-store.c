@@ -120,7 +120,6 @@ struct _LrcPgStore
   GThreadPool *pool;
   GAsyncQueue *idle;          /* Conn */
   GPtrArray   *connections;   /* Conn, all of them */
-  gint         healthy;       /* atomic */
   LrcPgBus    *bus;
 };
 
@@ -820,19 +819,6 @@ update_peer (Conn          *conn,
 }
 
 static gboolean
-check_host (const LrParty  *party,
-            const char     *requester_id,
-            const char     *refusal,
-            GError        **error)
-{
-  if (g_str_equal (party->host_peer_id, requester_id))
-    return TRUE;
-
-  g_set_error_literal (error, LRC_ERROR, LRC_ERROR_FORBIDDEN, refusal);
-  return FALSE;
-}
-
-static gboolean
 remove_peer (Conn          *conn,
              LrcStoreCall  *call,
              GError       **error)
@@ -846,8 +832,8 @@ remove_peer (Conn          *conn,
   if (!lock_party (conn, call->party_id, &call->party, error))
     return FALSE;
   if (call->requester_id != NULL && !g_str_equal (call->requester_id, call->peer_id) &&
-      !check_host (&call->party, call->requester_id,
-                   "Only the host can remove someone from the party", error))
+      !lrc_store_check_host (&call->party, call->requester_id,
+                             "Only the host can remove someone from the party", error))
     return FALSE;
   if (!load_peer (conn, call->party_id, call->peer_id, &call->peer, error))
     return FALSE;
@@ -913,8 +899,8 @@ close_party (Conn          *conn,
 
   params_text (&params, call->party_id);
   return lock_party (conn, call->party_id, &call->party, error) &&
-         check_host (&call->party, call->requester_id, "Only the host can close the party",
-                     error) &&
+         lrc_store_check_host (&call->party, call->requester_id,
+                               "Only the host can close the party", error) &&
          query_done (conn, "DELETE FROM parties WHERE id = $1", &params, error);
 }
 
@@ -1206,11 +1192,6 @@ worker (gpointer data,
   g_async_queue_push (self->idle, conn);
 
   if (done)
-    g_atomic_int_set (&self->healthy, TRUE);
-  else if (g_error_matches (error, LRC_ERROR, LRC_ERROR_UNAVAILABLE))
-    g_atomic_int_set (&self->healthy, FALSE);
-
-  if (done)
     g_task_return_pointer (task, call, (GDestroyNotify) lrc_store_call_free);
   else
     {
@@ -1253,10 +1234,12 @@ pg_store_call_finish (LrcStore      *store,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* The bus is the probe: it notices at once when the server goes, and reconnects by itself
+ * every second, so the answer comes back without any request having to fail first. */
 static gboolean
 pg_store_is_healthy (LrcStore *store)
 {
-  return g_atomic_int_get (&LRC_PG_STORE (store)->healthy);
+  return lrc_pg_bus_is_connected (LRC_PG_STORE (store)->bus);
 }
 
 static gboolean
@@ -1427,7 +1410,6 @@ lrc_pg_store_open (const char  *uri,
   first = g_ptr_array_index (self->connections, 0);
   if (!connect_conn (self, first, error) || !migrate (first, error))
     return NULL;
-  self->healthy = TRUE;
 
   for (guint i = 0; i < N_CONNECTIONS; i++)
     g_async_queue_push (self->idle, g_ptr_array_index (self->connections, i));

@@ -956,6 +956,7 @@ upgrade_cb (SoupServerMessage *msg,
   SoupMessageHeaders *response_headers = soup_server_message_get_response_headers (msg);
   g_autoptr(GIOStream) stream = NULL;
   g_autoptr(SoupWebsocketConnection) connection = NULL;
+  const char *origin, *protocol;
   SnapshotWait *wait;
   SocketData *data;
 
@@ -966,12 +967,10 @@ upgrade_cb (SoupServerMessage *msg,
     }
 
   stream = soup_server_message_steal_connection (msg);
+  origin = soup_message_headers_get_one (request_headers, "Origin");
+  protocol = soup_message_headers_get_one (response_headers, "Sec-WebSocket-Protocol");
   connection = soup_websocket_connection_new (stream, soup_server_message_get_uri (msg),
-                                              SOUP_WEBSOCKET_CONNECTION_SERVER,
-                                              soup_message_headers_get_one (request_headers,
-                                                                            "Origin"),
-                                              soup_message_headers_get_one (response_headers,
-                                                                            "Sec-WebSocket-Protocol"),
+                                              SOUP_WEBSOCKET_CONNECTION_SERVER, origin, protocol,
                                               extensions);
 
   /* Signals carry at most 4 KiB of data; anything far bigger is not ours to read. */

@@ -567,19 +567,6 @@ update_peer (LrcSqliteStore  *self,
 }
 
 static gboolean
-check_host (const LrParty  *party,
-            const char     *requester_id,
-            const char     *refusal,
-            GError        **error)
-{
-  if (g_str_equal (party->host_peer_id, requester_id))
-    return TRUE;
-
-  g_set_error_literal (error, LRC_ERROR, LRC_ERROR_FORBIDDEN, refusal);
-  return FALSE;
-}
-
-static gboolean
 remove_peer (LrcSqliteStore  *self,
              LrcStoreCall    *call,
              GError         **error)
@@ -591,8 +578,8 @@ remove_peer (LrcSqliteStore  *self,
   if (!load_party (self, call->party_id, &call->party, error))
     return FALSE;
   if (call->requester_id != NULL && !g_str_equal (call->requester_id, call->peer_id) &&
-      !check_host (&call->party, call->requester_id,
-                   "Only the host can remove someone from the party", error))
+      !lrc_store_check_host (&call->party, call->requester_id,
+                             "Only the host can remove someone from the party", error))
     return FALSE;
   if (!load_peer (self, call->party_id, call->peer_id, &call->peer, error))
     return FALSE;
@@ -657,8 +644,8 @@ close_party (LrcSqliteStore  *self,
              GError         **error)
 {
   return load_party (self, call->party_id, &call->party, error) &&
-         check_host (&call->party, call->requester_id, "Only the host can close the party",
-                     error) &&
+         lrc_store_check_host (&call->party, call->requester_id,
+                               "Only the host can close the party", error) &&
          bind_text_and_step (self, "DELETE FROM parties WHERE id = ?", error, call->party_id,
                              NULL);
 }

@@ -5,6 +5,7 @@
 #define G_LOG_DOMAIN "lanrage-control"
 
 #include "lrc-store.h"
+#include "lrc-error.h"
 #include "lrc-pg-store.h"
 #include "lrc-sqlite-store.h"
 
@@ -202,4 +203,22 @@ lrc_store_publish (LrcStore   *self,
                    const char *notice)
 {
   LRC_STORE_GET_IFACE (self)->publish (self, notice);
+}
+
+/**
+ * lrc_store_check_host:
+ *
+ * The rule every backend applies inside its transaction: only the host of @party may.
+ */
+gboolean
+lrc_store_check_host (const LrParty  *party,
+                      const char     *requester_id,
+                      const char     *refusal,
+                      GError        **error)
+{
+  if (g_str_equal (party->host_peer_id, requester_id))
+    return TRUE;
+
+  g_set_error_literal (error, LRC_ERROR, LRC_ERROR_FORBIDDEN, refusal);
+  return FALSE;
 }

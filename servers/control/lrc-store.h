@@ -124,6 +124,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrcStoreCall, lrc_store_call_free)
 G_DECLARE_INTERFACE (LrcStore, lrc_store, LRC, STORE, GObject)
 
 /*
+ * A GInterface, not a bare vtable: the backends are GObjects owned and disposed like every
+ * other object here, GTask wants a source object, and the interface carries the "notice"
+ * and "resync" signals of a shared database.
+ *
  * One virtual function runs every operation: a backend runs all of them the same way
  * (SQLite on the calling thread, PostgreSQL on a worker with its own connection), so the
  * asynchrony is written once per backend and each operation is a plain function there.
@@ -140,7 +144,7 @@ struct _LrcStoreInterface
   LrcStoreCall *(*call_finish) (LrcStore            *self,
                                 GAsyncResult        *result,
                                 GError             **error);
-  /* Whether the database answered its last request (for /healthz). */
+  /* Whether the database answers (for /healthz), known without a request. */
   gboolean      (*is_healthy)  (LrcStore            *self);
   /* Whether other instances may share the database. */
   gboolean      (*is_shared)   (LrcStore            *self);
@@ -165,6 +169,10 @@ LrcStoreCall *lrc_store_call_finish (LrcStore            *self,
                                      GAsyncResult        *result,
                                      GError             **error);
 gboolean      lrc_store_is_healthy  (LrcStore            *self);
+gboolean      lrc_store_check_host  (const LrParty       *party,
+                                     const char          *requester_id,
+                                     const char          *refusal,
+                                     GError             **error);
 gboolean      lrc_store_is_shared   (LrcStore            *self);
 gboolean      lrc_store_is_leader   (LrcStore            *self);
 void          lrc_store_publish     (LrcStore            *self,

@@ -94,7 +94,7 @@ main (int   argc,
   };
   GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address and port (127.0.0.1:8666)", "ADDR:PORT" },
-    { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, "Database: PATH or sqlite:PATH (SQLite), or postgresql://… (PostgreSQL)", "DB" },
+    { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, "PATH or sqlite:PATH (SQLite), postgresql://… (PostgreSQL)", "DB" },
     { "relay-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &secret_path, "Secret shared with the relays (0600)", "PATH" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, "PEM certificate: serve HTTPS", "PATH" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key", "PATH" },
