@@ -292,6 +292,25 @@ test_events_cross (Fixture       *fixture,
       g_assert_cmpint (lr_test_json_int (signal, "data.n"), ==, i);
     }
 
+  /* The largest signal, every byte of it a character JSON escapes, crosses too. */
+  {
+    g_autoptr(GString) data = g_string_new ("{\"s\": \"");
+    g_autoptr(JsonNode) big = NULL;
+
+    while (data->len < 4096 - 3)
+      g_string_append (data, "\\\"");
+    g_string_append (data, "\"}");
+    g_autofree char *message = g_strdup_printf ("{\"type\": \"signal\", \"to\": \"%s\", "
+                                                "\"data\": %s}", bob->peer_id, data->str);
+
+    g_assert_cmpuint (data->len, <=, 4096);
+    lr_test_socket_send (host_on_b, message);
+    big = lr_test_socket_next (bob_on_a, LR_TEST_EVENT_TIMEOUT_MS);
+    g_assert_nonnull (big);
+    g_assert_cmpstr (lr_test_json_string (big, "type"), ==, "signal");
+    g_assert_cmpuint (strlen (lr_test_json_string (big, "data.s")), >, 1300);
+  }
+
   /* And the other way: Bob's leave through A closes nothing on B but is seen there. */
   {
     g_autofree char *suffix = g_strdup_printf ("/peers/%s", bob->peer_id);

@@ -394,10 +394,15 @@ publish (LrcService *self,
       json_builder_set_member_name (builder, "peer");
       json_builder_add_string_value (builder, peer_id);
     }
+  /* The message as JSON, not as a string: escaped again it could outgrow what one notice
+   * carries (a signal's 4 KiB of data full of quotes). */
   if (message != NULL)
     {
+      JsonNode *node = lr_json_parse_object (message, strlen (message), NULL);
+
+      g_assert (node != NULL);
       json_builder_set_member_name (builder, "message");
-      json_builder_add_string_value (builder, message);
+      json_builder_add_value (builder, node);
     }
   if (count >= 0)
     {
@@ -1533,8 +1538,9 @@ store_notice_cb (LrcService *self,
                  const char *notice)
 {
   g_autoptr(JsonNode) root = lr_json_parse_object (notice, strlen (notice), NULL);
+  g_autofree char *text = NULL;
   JsonObject *object;
-  const char *origin, *kind, *party_id, *peer_id, *message;
+  const char *origin, *kind, *party_id, *peer_id, *message = NULL;
 
   if (root == NULL)
     return;
@@ -1544,7 +1550,8 @@ store_notice_cb (LrcService *self,
   kind = json_object_get_string_member_with_default (object, "kind", "");
   party_id = json_object_get_string_member_with_default (object, "party", NULL);
   peer_id = json_object_get_string_member_with_default (object, "peer", NULL);
-  message = json_object_get_string_member_with_default (object, "message", NULL);
+  if (json_object_has_member (object, "message"))
+    message = text = lr_json_to_string (json_object_get_member (object, "message"));
 
   /* Our own came back: their sockets here have them already. */
   if (g_str_equal (origin, self->instance_id))
