@@ -553,6 +553,59 @@ test_postgres_restart (Fixture       *fixture,
   }
 }
 
+/* Heartbeats sent to one instance keep the peer online while another sweeps; once they
+ * stop, the sweeper marks it offline, then removes it, once, for every socket. */
+static void
+test_liveness_across (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->a, "lan", "host");
+  g_autoptr(LrTestMember) x = NULL;
+  g_autoptr(LrTestSocket) watch = NULL;
+  g_autoptr(JsonNode) snapshot = NULL;
+  g_autoptr(JsonNode) joined = NULL;
+  g_autofree char *suffix = NULL;
+  g_autofree char *heartbeat = NULL;
+  g_autofree char *path = lr_test_party_path (host, NULL);
+  gint64 until;
+
+  /* The host's socket, on the first instance (which started first and sweeps). */
+  watch = lr_test_socket_connect (fixture->a, host->party_id, host->token, NULL);
+  snapshot = lr_test_socket_next (watch, LR_TEST_EVENT_TIMEOUT_MS);
+  g_assert_cmpstr (lr_test_json_string (snapshot, "type"), ==, "snapshot");
+
+  x = lr_test_join (fixture->b, host->invite_code, "x");
+  joined = lr_test_socket_expect (watch, "peer_joined", x->peer_id);
+  suffix = g_strdup_printf ("/peers/%s/heartbeat", x->peer_id);
+  heartbeat = lr_test_party_path (x, suffix);
+
+  /* Twice --offline-after of heartbeats through the other instance only. */
+  until = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < until)
+    {
+      g_autoptr(LrTestResponse) response = lr_test_request (fixture->b, "POST", heartbeat,
+                                                            x->token, NULL);
+
+      lr_test_assert_status (response, 204);
+      lr_test_socket_expect_nothing (watch, 250);
+    }
+
+  /* Quiet now: offline, then gone, each said once. */
+  {
+    g_autoptr(JsonNode) offline = lr_test_socket_expect (watch, "peer_offline", x->peer_id);
+    g_autoptr(LrTestResponse) seen_by_b = lr_test_request (fixture->b, "GET", path, host->token,
+                                                           NULL);
+    JsonNode *peer = lr_test_json_array_find_peer (lr_test_json_array (seen_by_b->body, "peers"),
+                                                   x->peer_id);
+
+    g_assert_false (lr_test_json_bool (peer, "online"));
+  }
+  {
+    g_autoptr(JsonNode) left = lr_test_socket_expect (watch, "peer_left", x->peer_id);
+  }
+  lr_test_socket_expect_nothing (watch, 500);
+}
+
 /* A password never goes on the command line: the server refuses one in the URI, and does
  * not repeat it. */
 static void
@@ -583,6 +636,10 @@ main (int   argc,
 {
   static const char * const no_args[] = { NULL };
   static const char * const rate_limited[] = { "--join-rate-limit", "3", NULL };
+  static const char * const short_timeouts[] = {
+    "--offline-after", "1500ms", "--remove-after", "1500ms", "--cleanup-interval", "50ms",
+    "--heartbeat-flush-interval", "200ms", NULL
+  };
 
   lr_test_control_init (&argc, &argv);
 
@@ -603,6 +660,8 @@ main (int   argc,
               test_sigkill_under_load, fixture_tear_down);
   g_test_add ("/control/instances/postgres-restart", Fixture, no_args, fixture_set_up,
               test_postgres_restart, fixture_tear_down);
+  g_test_add ("/control/instances/liveness-across", Fixture, short_timeouts, fixture_set_up,
+              test_liveness_across, fixture_tear_down);
   g_test_add_func ("/control/instances/password-refused", test_password_refused);
 
   return g_test_run ();
