@@ -606,6 +606,47 @@ test_liveness_across (Fixture       *fixture,
   lr_test_socket_expect_nothing (watch, 500);
 }
 
+/* The sweeping instance killed: the other takes over the sweeping by itself. */
+static void
+test_sweeper_takeover (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->b, "lan", "host");
+  g_autoptr(LrTestMember) x = lr_test_join (fixture->b, host->invite_code, "x");
+  g_autoptr(LrTestSocket) watch = NULL;
+  g_autoptr(JsonNode) snapshot = NULL;
+  gboolean offline = FALSE, left = FALSE;
+  gint64 deadline;
+
+  watch = lr_test_socket_connect (fixture->b, host->party_id, host->token, NULL);
+  snapshot = lr_test_socket_next (watch, LR_TEST_EVENT_TIMEOUT_MS);
+  g_assert_cmpstr (lr_test_json_string (snapshot, "type"), ==, "snapshot");
+
+  /* The first instance started first and holds the lock; it dies with it. */
+  lr_test_server_stop (fixture->a, TRUE);
+
+  /* x never heartbeats: the second instance must find it offline, then gone. */
+  deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  while (!left && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonNode) event = lr_test_socket_next (watch, 1000);
+      const char *type;
+
+      if (event == NULL)
+        continue;
+      type = lr_test_json_string (event, "type");
+      if (g_str_equal (type, "peer_offline") &&
+          g_str_equal (lr_test_json_string (event, "peer.id"), x->peer_id))
+        offline = TRUE;
+      else if (g_str_equal (type, "peer_left") &&
+               g_str_equal (lr_test_json_string (event, "peer.id"), x->peer_id))
+        left = TRUE;
+    }
+
+  g_assert_true (offline);
+  g_assert_true (left);
+}
+
 /* A password never goes on the command line: the server refuses one in the URI, and does
  * not repeat it. */
 static void
@@ -662,6 +703,8 @@ main (int   argc,
               test_postgres_restart, fixture_tear_down);
   g_test_add ("/control/instances/liveness-across", Fixture, short_timeouts, fixture_set_up,
               test_liveness_across, fixture_tear_down);
+  g_test_add ("/control/instances/sweeper-takeover", Fixture, short_timeouts, fixture_set_up,
+              test_sweeper_takeover, fixture_tear_down);
   g_test_add_func ("/control/instances/password-refused", test_password_refused);
 
   return g_test_run ();
