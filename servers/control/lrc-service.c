@@ -1620,7 +1620,11 @@ lrc_service_route_signal (LrcService *self,
 
   g_hash_table_iter_init (&iter, self->remote_sockets);
   while (!held && g_hash_table_iter_next (&iter, (gpointer *) &key, NULL))
-    held = g_str_has_suffix (key, peer_id) && key[strlen (key) - strlen (peer_id) - 1] == ' ';
+    {
+      const char *space = strchr (key, ' ');
+
+      held = space != NULL && g_str_equal (space + 1, peer_id);
+    }
 
   if (held)
     publish (self, "signal", party_id, peer_id, message, -1);
