@@ -457,9 +457,14 @@ start_lanrage_relay (Bench      *self,
           g_autofree char *party = g_strdup_printf ("%016x", p + 1);
           g_autofree char *peer = g_strdup_printf ("%016x", 2 * p + k + 1);
           g_autofree char *token = lr_relay_token_mint (secret, party, peer, expires, NULL);
-          guint8 frame[128], reply[128];
-          gsize length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_BIND, 0, 0,
-                                               token, strlen (token));
+          guint8 frame[128], reply[128], token_public[LR_RELAY_TOKEN_PUBLIC_BYTES];
+          guint8 key[LR_RELAY_TOKEN_KEY_BYTES];
+          gsize length;
+
+          if (!lr_relay_token_split (token, token_public, key, NULL))
+            g_error ("Cannot read the relay token just minted");
+          length = lr_relay_frame_build_bind (frame, sizeof frame, token_public, key,
+                                              g_get_real_time (), g_get_real_time ());
 
           sendto (fds[k], frame, length, 0, (struct sockaddr *) &target->to, sizeof target->to);
           gssize got = recv_timeout (fds[k], reply, sizeof reply, 1000);

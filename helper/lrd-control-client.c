@@ -5,6 +5,8 @@
 #include "lrd-control-client.h"
 #include "lrd-error.h"
 
+#include "lr-control-answers.h"
+
 #include "lr-json.h"
 
 #include <sodium.h>
@@ -80,15 +82,37 @@ lrd_control_client_get_base_url (LrdControlClient *self)
   return self->base_url;
 }
 
-gboolean
-lrd_control_status_means_gone (guint status)
+/* Whether an HTTP status says the token or the party is no more (as opposed to "try
+ * again later"), for answers without an error code (a proxy in front of the server). */
+static gboolean
+status_means_gone (guint status)
 {
   return status == SOUP_STATUS_UNAUTHORIZED || status == SOUP_STATUS_FORBIDDEN ||
          status == SOUP_STATUS_NOT_FOUND;
 }
 
-/* The message of a request, also kept as @task's data (for its status), or %NULL when
- * @task has been given the error already. */
+/* Reads a successful answer's body (%NULL: empty, 204) into the call's typed value. */
+typedef gpointer (*AnswerParser) (JsonNode  *root,
+                                  GError   **error);
+
+typedef struct
+{
+  SoupMessage    *message;
+  AnswerParser    parse;
+  GDestroyNotify  free_answer;
+  /* Creating and joining: a refused field can only be a name (the rest is the helper's). */
+  gboolean        names_in_body;
+} Request;
+
+static void
+request_free (Request *request)
+{
+  g_clear_object (&request->message);
+  g_free (request);
+}
+
+/* The message of a request, also kept in @task's Request, or %NULL when @task has been
+ * given the error already. */
 static SoupMessage *
 new_message (LrdControlClient *self,
              GTask            *task,
@@ -96,6 +120,7 @@ new_message (LrdControlClient *self,
              const char       *path,
              const char       *token)
 {
+  Request *request = g_task_get_task_data (task);
   g_autoptr(GUri) uri = NULL;
   g_autoptr(GError) error = NULL;
   SoupMessage *message;
@@ -122,7 +147,7 @@ new_message (LrdControlClient *self,
       /* libsoup keeps its own copy; this one holds the token and is wiped. */
       sodium_memzero (authorization, strlen (authorization));
     }
-  g_task_set_task_data (task, g_object_ref (message), g_object_unref);
+  request->message = g_object_ref (message);
   return message;
 }
 
@@ -148,6 +173,47 @@ printable_server_message (const char *text)
   return g_string_free (printable, FALSE);
 }
 
+/* An error answer as a named error: from the server's code where it sent one, from the
+ * HTTP status where it did not. */
+static GError *
+error_from_answer (LrdControlClient *self,
+                   Request          *request,
+                   guint             status,
+                   JsonNode         *root)
+{
+  g_autoptr(LrErrorAnswer) answer = lr_error_answer_parse_node (root);
+  const char *code = answer->code != NULL ? answer->code : "";
+  LrdError lrd_code = LRD_ERROR_FAILED;
+
+  if (g_str_equal (code, "rate_limited") || status == 429)
+    return g_error_new (LRD_ERROR, LRD_ERROR_FAILED,
+                        "Too many tries from this address; wait a minute and try again");
+
+  if (g_str_equal (code, "invalid_invite_code"))
+    lrd_code = LRD_ERROR_INVALID_INVITE_CODE;
+  else if (g_str_equal (code, "invite_not_found") || g_str_equal (code, "not_found") ||
+           g_str_equal (code, "unauthorized") || g_str_equal (code, "forbidden"))
+    lrd_code = LRD_ERROR_PARTY_NOT_FOUND;
+  else if (request->names_in_body &&
+           (g_str_equal (code, "invalid_field") || g_str_equal (code, "field_too_large") ||
+            g_str_equal (code, "missing_field")))
+    lrd_code = LRD_ERROR_INVALID_NAME;
+  else if (answer->code == NULL && status_means_gone (status))
+    lrd_code = LRD_ERROR_PARTY_NOT_FOUND;
+  else if (status == SOUP_STATUS_BAD_GATEWAY || status == SOUP_STATUS_SERVICE_UNAVAILABLE ||
+           status == SOUP_STATUS_GATEWAY_TIMEOUT)
+    lrd_code = LRD_ERROR_SERVER_UNREACHABLE;
+
+  if (answer->message != NULL)
+    {
+      g_autofree char *printable = printable_server_message (answer->message);
+
+      return g_error_new (LRD_ERROR, lrd_code, "The LANrage server said: %s", printable);
+    }
+  return g_error_new (LRD_ERROR, lrd_code, "The LANrage server answered HTTP %u %s", status,
+                      soup_status_get_phrase (status));
+}
+
 static void
 send_and_read_cb (GObject      *source,
                   GAsyncResult *result,
@@ -155,10 +221,12 @@ send_and_read_cb (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   LrdControlClient *self = g_task_get_source_object (task);
-  SoupMessage *message = g_task_get_task_data (task);
+  Request *request = g_task_get_task_data (task);
+  SoupMessage *message = request->message;
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(JsonNode) root = NULL;
+  gpointer answer;
   guint status;
   const char *data;
   gsize length = 0;
@@ -173,7 +241,6 @@ send_and_read_cb (GObject      *source,
         }
       g_debug ("%s %s: %s", soup_message_get_method (message),
                g_uri_get_path (soup_message_get_uri (message)), error->message);
-      g_task_set_task_data (task, NULL, NULL);
       g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_SERVER_UNREACHABLE,
                                "Cannot reach the LANrage server at %s (%s)", self->base_url,
                                error->message);
@@ -191,89 +258,54 @@ send_and_read_cb (GObject      *source,
   if (length > 0)
     root = lr_json_parse_object (data, length, NULL);
 
-  if (SOUP_STATUS_IS_SUCCESSFUL (status))
+  if (!SOUP_STATUS_IS_SUCCESSFUL (status))
     {
-      if (length > 0 && root == NULL)
-        {
-          g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_FAILED,
-                                   "The LANrage server sent an answer that is not JSON "
-                                   "(HTTP %u)", status);
-          return;
-        }
-      g_task_return_pointer (task, g_steal_pointer (&root), (GDestroyNotify) json_node_unref);
+      g_task_return_error (task, error_from_answer (self, request, status, root));
+      return;
+    }
+  if (length > 0 && root == NULL)
+    {
+      g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_FAILED,
+                               "The LANrage server sent an answer that is not JSON "
+                               "(HTTP %u)", status);
       return;
     }
 
-  {
-    const char *code = NULL;
-    const char *server_message = NULL;
-    LrdError lrd_code = LRD_ERROR_FAILED;
-    JsonObject *object = root != NULL ? json_node_get_object (root) : NULL;
-    JsonObject *error_object = NULL;
-
-    if (object != NULL && json_object_has_member (object, "error") &&
-        JSON_NODE_HOLDS_OBJECT (json_object_get_member (object, "error")))
-      error_object = json_object_get_object_member (object, "error");
-    if (error_object != NULL)
-      {
-        JsonNode *node = json_object_get_member (error_object, "code");
-
-        if (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-            json_node_get_value_type (node) == G_TYPE_STRING)
-          code = json_node_get_string (node);
-        node = json_object_get_member (error_object, "message");
-        if (node != NULL && JSON_NODE_HOLDS_VALUE (node) &&
-            json_node_get_value_type (node) == G_TYPE_STRING)
-          server_message = json_node_get_string (node);
-      }
-
-    if (g_strcmp0 (code, "invalid_invite_code") == 0)
-      lrd_code = LRD_ERROR_INVALID_INVITE_CODE;
-    else if (g_strcmp0 (code, "invite_not_found") == 0)
-      lrd_code = LRD_ERROR_PARTY_NOT_FOUND;
-    else if (lrd_control_status_means_gone (status))
-      lrd_code = LRD_ERROR_PARTY_NOT_FOUND;
-    else if (server_message != NULL && (g_str_has_prefix (server_message, "name:") ||
-                                        g_str_has_prefix (server_message, "peer.name:")))
-      lrd_code = LRD_ERROR_INVALID_NAME;
-    else if (status == SOUP_STATUS_BAD_GATEWAY || status == SOUP_STATUS_SERVICE_UNAVAILABLE ||
-             status == SOUP_STATUS_GATEWAY_TIMEOUT)
-      lrd_code = LRD_ERROR_SERVER_UNREACHABLE;
-
-    if (status == 429)
+  answer = request->parse (root, &error);
+  if (answer == NULL)
+    {
       g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_FAILED,
-                               "Too many tries from this address; wait a minute and try again");
-    else if (server_message != NULL)
-      {
-        g_autofree char *printable = printable_server_message (server_message);
-
-        g_task_return_new_error (task, LRD_ERROR, lrd_code, "The LANrage server said: %s",
-                                 printable);
-      }
-    else
-      g_task_return_new_error (task, LRD_ERROR, lrd_code,
-                               "The LANrage server answered HTTP %u %s", status,
-                               soup_status_get_phrase (status));
-  }
+                               "The LANrage server sent an answer this helper does not "
+                               "understand (%s)", error->message);
+      return;
+    }
+  g_task_return_pointer (task, answer, request->free_answer);
 }
 
-void
-lrd_control_client_request_async (LrdControlClient    *self,
-                                  const char          *method,
-                                  const char          *path,
-                                  const char          *token,
-                                  JsonNode            *body,
-                                  GCancellable        *cancellable,
-                                  GAsyncReadyCallback  callback,
-                                  gpointer             user_data)
+static void
+request_async (LrdControlClient    *self,
+               const char          *method,
+               const char          *path,
+               const char          *token,
+               JsonNode            *body,
+               AnswerParser         parse,
+               GDestroyNotify       free_answer,
+               gboolean             names_in_body,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data,
+               gpointer             source_tag)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(SoupMessage) message = NULL;
-
-  g_return_if_fail (LRD_IS_CONTROL_CLIENT (self));
+  Request *request = g_new0 (Request, 1);
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, lrd_control_client_request_async);
+  g_task_set_source_tag (task, source_tag);
+  request->parse = parse;
+  request->free_answer = free_answer;
+  request->names_in_body = names_in_body;
+  g_task_set_task_data (task, request, (GDestroyNotify) request_free);
   message = new_message (self, task, method, path, token);
   if (message == NULL)
     return;
@@ -295,40 +327,256 @@ lrd_control_client_request_async (LrdControlClient    *self,
                                     send_and_read_cb, g_steal_pointer (&task));
 }
 
-/* Both kinds of request keep their SoupMessage as task data, for its status; a request that
- * never got as far as a message (a base URL that cannot take the path), or that reached no
- * server, has none. */
 static gpointer
-propagate_with_status (LrdControlClient  *self,
-                       GAsyncResult      *result,
-                       guint             *out_status,
-                       GError           **error)
+propagate (LrdControlClient  *self,
+           GAsyncResult      *result,
+           gpointer           source_tag,
+           GError           **error)
 {
-  SoupMessage *message;
-
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, NULL);
 
-  message = g_task_get_task_data (G_TASK (result));
-  if (out_status != NULL)
-    *out_status = message != NULL ? soup_message_get_status (message) : 0;
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-/**
- * lrd_control_client_request_finish:
- * @out_status: (out) (optional): the HTTP status, or 0 when no answer came
- *
- * Returns: (transfer full) (nullable): the answer's JSON object, or %NULL for an empty
- *   answer (204) or an error
- */
-JsonNode *
-lrd_control_client_request_finish (LrdControlClient  *self,
-                                   GAsyncResult      *result,
-                                   guint             *out_status,
-                                   GError           **error)
+/* The answers */
+
+static gpointer
+parse_join (JsonNode  *root,
+            GError   **error)
 {
-  return propagate_with_status (self, result, out_status, error);
+  return lr_join_answer_parse_node (root, error);
 }
+
+static gpointer
+parse_party_view (JsonNode  *root,
+                  GError   **error)
+{
+  return lr_party_view_parse_node (root, error);
+}
+
+static gpointer
+parse_relay_token (JsonNode  *root,
+                   GError   **error)
+{
+  return lr_relay_token_answer_parse_node (root, error);
+}
+
+static gpointer
+parse_relay_list (JsonNode  *root,
+                  GError   **error)
+{
+  return lr_relay_list_parse_node (root, error);
+}
+
+/* For 204: any success is the answer. */
+static gpointer
+parse_nothing (JsonNode  *root,
+               GError   **error)
+{
+  return GINT_TO_POINTER (TRUE);
+}
+
+static void
+start_join (LrdControlClient    *self,
+            const char          *path,
+            const char          *key,
+            const char          *value,
+            const LrPeerIn      *peer,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) body = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, key);
+  json_builder_add_string_value (builder, value);
+  json_builder_set_member_name (builder, "peer");
+  lr_peer_in_build (peer, builder);
+  json_builder_end_object (builder);
+  body = json_builder_get_root (builder);
+
+  /* Not cancellable: once sent, the server may have made us a member, and the answer is
+   * needed to undo that. */
+  request_async (self, "POST", path, NULL, body, parse_join,
+                 (GDestroyNotify) lr_join_answer_free, TRUE, NULL, callback, user_data,
+                 lrd_control_client_join_async);
+}
+
+/**
+ * lrd_control_client_create_party_async:
+ *
+ * POST /v1/parties. Not cancellable: once sent, the server may have made this machine a
+ * member, and the answer is needed to undo that. lrd_control_client_join_finish() gives the
+ * answer.
+ */
+void
+lrd_control_client_create_party_async (LrdControlClient    *self,
+                                       const char          *party_name,
+                                       const LrPeerIn      *peer,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_return_if_fail (LRD_IS_CONTROL_CLIENT (self));
+
+  start_join (self, "v1/parties", "name", party_name, peer, callback, user_data);
+}
+
+/**
+ * lrd_control_client_join_async:
+ *
+ * POST /v1/join, like lrd_control_client_create_party_async().
+ */
+void
+lrd_control_client_join_async (LrdControlClient    *self,
+                               const char          *invite_code,
+                               const LrPeerIn      *peer,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_return_if_fail (LRD_IS_CONTROL_CLIENT (self));
+
+  start_join (self, "v1/join", "invite_code", invite_code, peer, callback, user_data);
+}
+
+LrJoinAnswer *
+lrd_control_client_join_finish (LrdControlClient  *self,
+                                GAsyncResult      *result,
+                                GError           **error)
+{
+  return propagate (self, result, lrd_control_client_join_async, error);
+}
+
+void
+lrd_control_client_get_party_async (LrdControlClient    *self,
+                                    const char          *party_id,
+                                    const char          *token,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autofree char *path = g_strdup_printf ("v1/parties/%s", party_id);
+
+  g_return_if_fail (LRD_IS_CONTROL_CLIENT (self));
+
+  request_async (self, "GET", path, token, NULL, parse_party_view,
+                 (GDestroyNotify) lr_party_view_free, FALSE, cancellable, callback, user_data,
+                 lrd_control_client_get_party_async);
+}
+
+LrPartyView *
+lrd_control_client_get_party_finish (LrdControlClient  *self,
+                                     GAsyncResult      *result,
+                                     GError           **error)
+{
+  return propagate (self, result, lrd_control_client_get_party_async, error);
+}
+
+void
+lrd_control_client_relay_token_async (LrdControlClient    *self,
+                                      const char          *party_id,
+                                      const char          *token,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autofree char *path = g_strdup_printf ("v1/parties/%s/relay-token", party_id);
+
+  g_return_if_fail (LRD_IS_CONTROL_CLIENT (self));
+
+  request_async (self, "POST", path, token, NULL, parse_relay_token,
+                 (GDestroyNotify) lr_relay_token_answer_free, FALSE, cancellable, callback,
+                 user_data, lrd_control_client_relay_token_async);
+}
+
+LrRelayTokenAnswer *
+lrd_control_client_relay_token_finish (LrdControlClient  *self,
+                                       GAsyncResult      *result,
+                                       GError           **error)
+{
+  return propagate (self, result, lrd_control_client_relay_token_async, error);
+}
+
+void
+lrd_control_client_list_relays_async (LrdControlClient    *self,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_return_if_fail (LRD_IS_CONTROL_CLIENT (self));
+
+  request_async (self, "GET", "v1/relays", NULL, NULL, parse_relay_list,
+                 (GDestroyNotify) g_strfreev, FALSE, cancellable, callback, user_data,
+                 lrd_control_client_list_relays_async);
+}
+
+/* Returns: (transfer full): relay endpoints, "address:port" */
+GStrv
+lrd_control_client_list_relays_finish (LrdControlClient  *self,
+                                       GAsyncResult      *result,
+                                       GError           **error)
+{
+  return propagate (self, result, lrd_control_client_list_relays_async, error);
+}
+
+void
+lrd_control_client_heartbeat_async (LrdControlClient    *self,
+                                    const char          *party_id,
+                                    const char          *peer_id,
+                                    const char          *token,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autofree char *path = g_strdup_printf ("v1/parties/%s/peers/%s/heartbeat", party_id,
+                                           peer_id);
+
+  g_return_if_fail (LRD_IS_CONTROL_CLIENT (self));
+
+  request_async (self, "POST", path, token, NULL, parse_nothing, NULL, FALSE, cancellable, callback,
+                 user_data, lrd_control_client_heartbeat_async);
+}
+
+gboolean
+lrd_control_client_heartbeat_finish (LrdControlClient  *self,
+                                     GAsyncResult      *result,
+                                     GError           **error)
+{
+  return propagate (self, result, lrd_control_client_heartbeat_async, error) != NULL;
+}
+
+/**
+ * lrd_control_client_leave_async:
+ *
+ * DELETE /v1/parties/{party_id}/peers/{peer_id}: this machine leaves. Not cancellable, so
+ * that a leave is told even while everything else of the party is being cancelled.
+ */
+void
+lrd_control_client_leave_async (LrdControlClient    *self,
+                                const char          *party_id,
+                                const char          *peer_id,
+                                const char          *token,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autofree char *path = g_strdup_printf ("v1/parties/%s/peers/%s", party_id, peer_id);
+
+  g_return_if_fail (LRD_IS_CONTROL_CLIENT (self));
+
+  request_async (self, "DELETE", path, token, NULL, parse_nothing, NULL, FALSE, NULL, callback,
+                 user_data, lrd_control_client_leave_async);
+}
+
+gboolean
+lrd_control_client_leave_finish (LrdControlClient  *self,
+                                 GAsyncResult      *result,
+                                 GError           **error)
+{
+  return propagate (self, result, lrd_control_client_leave_async, error) != NULL;
+}
+
+/* The events socket */
 
 static void
 websocket_connect_cb (GObject      *source,
@@ -336,17 +584,17 @@ websocket_connect_cb (GObject      *source,
                       gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  SoupMessage *message = g_task_get_task_data (task);
+  Request *request = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   SoupWebsocketConnection *connection;
-  guint status = soup_message_get_status (message);
+  guint status = soup_message_get_status (request->message);
 
   connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
   if (connection == NULL)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
-      else if (lrd_control_status_means_gone (status))
+      else if (status_means_gone (status))
         g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_PARTY_NOT_FOUND,
                                  "The party is gone, or this machine was removed from it");
       else
@@ -373,6 +621,7 @@ lrd_control_client_connect_events_async (LrdControlClient    *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, lrd_control_client_connect_events_async);
+  g_task_set_task_data (task, g_new0 (Request, 1), (GDestroyNotify) request_free);
   message = new_message (self, task, "GET", path, token);
   if (message == NULL)
     return;
@@ -384,8 +633,7 @@ lrd_control_client_connect_events_async (LrdControlClient    *self,
 SoupWebsocketConnection *
 lrd_control_client_connect_events_finish (LrdControlClient  *self,
                                           GAsyncResult      *result,
-                                          guint             *out_status,
                                           GError           **error)
 {
-  return propagate_with_status (self, result, out_status, error);
+  return propagate (self, result, lrd_control_client_connect_events_async, error);
 }

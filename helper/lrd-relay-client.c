@@ -16,6 +16,8 @@
  */
 #include "lrd-relay-client-private.h"
 
+#include "lr-link-quality.h"
+#include "lr-relay-choice.h"
 #include "lr-relay-frame.h"
 #include "lr-relay-token.h"
 #include "lr-stun.h"
@@ -29,27 +31,14 @@
 /* The timers tick this often; every decision below then compares LrClock times. 100 ms keeps
  * the failover within a few hundred ms of the deadlines below at negligible cost. */
 #define TICK_MS 100
-/* Candidates are measured again this often once a relay is chosen: often enough to follow
- * a route change within a minute, rarely enough that a thousand clients cost a relay
- * nothing. */
-#define ROUND_INTERVAL_US (30 * G_USEC_PER_SEC)
+/* Measuring rounds and the deadlines of the choice: lr-relay-choice.h says why. */
+#define ROUND_INTERVAL_US LR_RELAY_ROUND_INTERVAL_US
+#define ROUND_TIMEOUT_US LR_RELAY_ROUND_TIMEOUT_US
 /* While none is chosen (start, or every relay gone), a round every second. */
 #define SEARCH_ROUND_INTERVAL_US (1 * G_USEC_PER_SEC)
-/* A round ends when every candidate answered or after this: a relay a second away is of no
- * use for games anyway. */
-#define ROUND_TIMEOUT_US (1 * G_USEC_PER_SEC)
-/* The chosen relay is pinged every second; three missed pongs (plus some slack for the tick)
- * and it is dead, so the tunnel is back on another relay within about four seconds. */
+/* The chosen relay is pinged every second; three missed pongs (LR_RELAY_DEAD_AFTER_US) and
+ * it is dead, so the tunnel is back on another relay within about four seconds. */
 #define KEEPALIVE_INTERVAL_US (1 * G_USEC_PER_SEC)
-#define DEAD_AFTER_US (3500 * 1000)
-/* A candidate that is not chosen answered in one of the last two rounds, or is stale. */
-#define STALE_AFTER_US (2 * ROUND_INTERVAL_US + ROUND_TIMEOUT_US)
-/* Hysteresis: another relay is clearly better when its smoothed RTT is at least 25 % and
- * 10 ms lower, in two rounds in a row. Below that, a switch (which costs a re-BIND and
- * perhaps a lost packet) is not worth it, and two peers keep choosing the same relay. */
-#define BETTER_FRACTION 0.75
-#define BETTER_MIN_MS 10.0
-#define BETTER_ROUNDS 2
 /* A BIND is sent every second until BOUND comes; after three without answer the relay is
  * left (and its binding dropped). Bound, the client BINDs again every 25 s, well within the
  * relay's 120 s idle timeout and a typical NAT's 30 s UDP mapping timeout. This goes for
@@ -74,11 +63,9 @@
  * got and does not count it against its rate limit for amplifying requests. */
 #define STUN_PADDING 100
 #define STUN_REQUEST_SIZE (LR_STUN_HEADER_SIZE + 4 + STUN_PADDING)
-/* Peer probes: one every two seconds per peer, smoothed latency and loss over the last ten;
- * a probe without answer for two seconds is lost. */
+/* Peer probes: one every two seconds per peer; lr-link-quality.h makes latency, jitter and
+ * loss of them. */
 #define PROBE_INTERVAL_US (2 * G_USEC_PER_SEC)
-#define PROBE_WINDOW 10
-#define PROBE_TIMEOUT_US (2 * G_USEC_PER_SEC)
 #define PROBE_SIZE 20
 #define PING_PAYLOAD_SIZE 16
 /* RFC 6298 section 2: SRTT <- 7/8 SRTT + 1/8 R. */
@@ -87,6 +74,16 @@
  * main loop. */
 #define MAX_BATCH 64
 #define BUFFER_SIZE (LR_RELAY_FRAME_MAX_SIZE + LR_RELAY_FRAME_HEADER_SIZE)
+/* The first packet. While no relay is bound, the latest datagram WireGuard sends to a peer
+ * is held and goes out once one is; and the latest datagram a relay brings for a peer
+ * WireGuard does not know yet is held until it does (lrd_relay_client_peer_ready()). Without
+ * this, the first handshake initiation of a join is lost and WireGuard sends the next one
+ * only after REKEY_TIMEOUT (5 s, WireGuard paper section 6.1). A held datagram older than
+ * REKEY_TIMEOUT is dropped: WireGuard has sent a fresh one by then. */
+#define HOLD_US (5 * G_USEC_PER_SEC)
+/* Held datagrams for peers nobody added yet: a few joins in flight at once. More means
+ * someone sends for ids that never come; the oldest goes. */
+#define HELD_UNKNOWN_MAX 8
 
 /* Why a relay was left; compared by address. */
 static const char REFUSES_TOKEN[] = "refuses this computer's party pass";
@@ -97,9 +94,8 @@ typedef struct
   char                   *name;            /* "host:port" as given */
   GCancellable           *cancellable;     /* of the resolve */
   gboolean                resolved;
-  struct sockaddr_storage addr;
-  socklen_t               addr_length;
-  LrdRelayMeasure         measure;
+  LrAddr                  addr;
+  LrRelayMeasure         measure;
   gboolean                answered_round;
   gint64                  next_keepalive_us;
   const char             *left_why;        /* why it was left: static text, or NULL */
@@ -108,14 +104,19 @@ typedef struct
   guint                   bind_attempts;   /* BINDs without BOUND since the last BOUND */
   gint64                  next_bind_us;
   gint64                  last_bind_us;
+  guint64                 last_bind_counter;
+  /* The relay's wall clock minus ours, as its signed ERROR stale said; 0 until then. */
+  gint64                  clock_offset_us;
 } Candidate;
 
+/* One datagram kept until its path is usable (HOLD_US). */
 typedef struct
 {
-  guint64 id;
-  gint64  sent_us;
-  gboolean answered;
-} Probe;
+  guint64 peer_id;
+  gint64  held_us;
+  gsize   length;   /* 0: none */
+  guint8  data[LR_RELAY_FRAME_MAX_SIZE];
+} Held;
 
 typedef struct
 {
@@ -123,13 +124,13 @@ typedef struct
   guint64             id;
   GSocket            *socket;
   GSource            *source;
-  GInetSocketAddress *address;
+  LrAddr              address;             /* of the socket: WireGuard's endpoint */
   gint64              next_probe_us;
   guint64             next_probe_id;
-  Probe               probes[PROBE_WINDOW];
-  guint               n_probes;            /* total sent, the ring index is n % WINDOW */
-  double              latency_ms;          /* smoothed, < 0 until the first answer */
-  double              loss_percent;
+  LrLinkQuality       quality;
+  gboolean            ready;               /* WireGuard knows the peer */
+  Held               *outbound;            /* from WireGuard while no relay is bound */
+  Held               *inbound;             /* from a relay while WireGuard does not know it */
 } Peer;
 
 enum
@@ -162,12 +163,20 @@ struct _LrdRelayClient
   LrClock             *clock;
   GMainContext        *context;
   guint16              wg_port;
-  struct sockaddr_in   wg_addr;
+  LrAddr               wg_addr;            /* WireGuard's port on 127.0.0.1 */
 
   GPtrArray           *candidates;         /* of Candidate */
   GHashTable          *peers;              /* guint64 * -> Peer */
+  GPtrArray           *held_unknown;       /* of Held: DATA for peers not added yet */
 
   char                *token;
+  /* The token cut in two (lr_relay_token_split()); BINDs carry the public part and are
+   * signed with the key, which never leaves this process. */
+  gboolean             token_usable;
+  guint8               token_public[LR_RELAY_TOKEN_PUBLIC_BYTES];
+  guint8               token_key[LR_RELAY_TOKEN_KEY_BYTES];
+  /* The last BIND counter sent, to any relay. */
+  guint64              bind_counter;
   gint64               token_expires_us;
   gint64               token_set_us;
   gint64               token_asked_us;     /* 0: not asked for this token */
@@ -181,7 +190,7 @@ struct _LrdRelayClient
   GSource             *tick;
 
   Candidate           *current;
-  LrdRelayChoice       choice;
+  LrRelayChoice       choice;
   Candidate           *contender;
   gboolean             round_active;
   gint64               round_started_us;
@@ -206,142 +215,6 @@ struct _LrdRelayClient
 
 G_DEFINE_FINAL_TYPE (LrdRelayClient, lrd_relay_client, G_TYPE_OBJECT)
 
-/* The pure decision logic */
-
-gboolean
-lrd_relay_measure_is_usable (const LrdRelayMeasure *measure,
-                             gboolean               is_current,
-                             gint64                 now_us)
-{
-  if (measure->unusable_until_us > now_us)
-    return FALSE;
-  if (measure->rtt_ms < 0 || measure->last_answer_us == 0)
-    return FALSE;
-  return now_us - measure->last_answer_us <= (is_current ? DEAD_AFTER_US : STALE_AFTER_US);
-}
-
-static gboolean
-clearly_better (double candidate_ms,
-                double current_ms)
-{
-  return candidate_ms <= current_ms * BETTER_FRACTION &&
-         current_ms - candidate_ms >= BETTER_MIN_MS;
-}
-
-/* Among the usable candidates other than @skip: the lowest RTT, unless one listed earlier is
- * not clearly worse; the session lists relays best-first, and so peers of a party whose
- * relays are about as near all choose the same one. */
-static int
-best_candidate (const LrdRelayMeasure *measures,
-                guint                  n_measures,
-                int                    skip,
-                gint64                 now_us)
-{
-  int lowest = -1;
-
-  for (guint i = 0; i < n_measures; i++)
-    {
-      if ((int) i == skip || !lrd_relay_measure_is_usable (&measures[i], FALSE, now_us))
-        continue;
-      if (lowest < 0 || measures[i].rtt_ms < measures[lowest].rtt_ms)
-        lowest = i;
-    }
-  if (lowest < 0)
-    return -1;
-
-  for (int i = 0; i < lowest; i++)
-    {
-      if (i == skip || !lrd_relay_measure_is_usable (&measures[i], FALSE, now_us))
-        continue;
-      if (!clearly_better (measures[lowest].rtt_ms, measures[i].rtt_ms))
-        return i;
-    }
-  return lowest;
-}
-
-/**
- * lrd_relay_choose:
- * @current: index of the chosen candidate, or -1
- * @round_done: a measuring round just ended (only then is a relay first chosen or a better
- *   one counted)
- *
- * Returns: the index of the candidate to use, or -1; @out_reason says why it changed.
- */
-int
-lrd_relay_choose (LrdRelayChoice        *choice,
-                  const LrdRelayMeasure *measures,
-                  guint                  n_measures,
-                  int                    current,
-                  gboolean               round_done,
-                  gint64                 now_us,
-                  LrdRelayChoiceReason  *out_reason)
-{
-  int best;
-
-  if (current >= (int) n_measures)
-    current = -1;
-
-  if (current >= 0 && !lrd_relay_measure_is_usable (&measures[current], TRUE, now_us))
-    {
-      best = best_candidate (measures, n_measures, current, now_us);
-      choice->contender = -1;
-      choice->contender_rounds = 0;
-      *out_reason = best >= 0 ? LRD_RELAY_CHOICE_DEAD : LRD_RELAY_CHOICE_NONE;
-      return best;
-    }
-
-  if (current < 0)
-    {
-      if (!round_done)
-        {
-          *out_reason = LRD_RELAY_CHOICE_KEEP;
-          return -1;
-        }
-      best = best_candidate (measures, n_measures, -1, now_us);
-      choice->contender = -1;
-      choice->contender_rounds = 0;
-      *out_reason = best >= 0 ? LRD_RELAY_CHOICE_FIRST : LRD_RELAY_CHOICE_NONE;
-      return best;
-    }
-
-  *out_reason = LRD_RELAY_CHOICE_KEEP;
-  if (!round_done)
-    return current;
-
-  /* Only a candidate that answered in this round may take over. */
-  best = -1;
-  for (guint i = 0; i < n_measures; i++)
-    {
-      if ((int) i == current || !lrd_relay_measure_is_usable (&measures[i], FALSE, now_us) ||
-          now_us - measures[i].last_answer_us > 2 * ROUND_TIMEOUT_US)
-        continue;
-      if (best < 0 || measures[i].rtt_ms < measures[best].rtt_ms)
-        best = i;
-    }
-
-  if (best < 0 || !clearly_better (measures[best].rtt_ms, measures[current].rtt_ms))
-    {
-      choice->contender = -1;
-      choice->contender_rounds = 0;
-      return current;
-    }
-
-  if (choice->contender == best)
-    choice->contender_rounds++;
-  else
-    {
-      choice->contender = best;
-      choice->contender_rounds = 1;
-    }
-  if (choice->contender_rounds < BETTER_ROUNDS)
-    return current;
-
-  choice->contender = -1;
-  choice->contender_rounds = 0;
-  *out_reason = LRD_RELAY_CHOICE_BETTER;
-  return best;
-}
-
 /* Properties and signals */
 
 static void
@@ -357,6 +230,8 @@ set_string (LrdRelayClient *self,
   self->pending_notify |= 1u << prop;
 }
 
+static void send_held (LrdRelayClient *self);
+
 static void
 set_state (LrdRelayClient      *self,
            LrdRelayClientState  state)
@@ -365,6 +240,8 @@ set_state (LrdRelayClient      *self,
     return;
   self->state = state;
   self->pending_notify |= 1u << PROP_STATE;
+  if (state == LRD_RELAY_CLIENT_BOUND)
+    send_held (self);
 }
 
 static void
@@ -437,35 +314,6 @@ flush_changed (LrdRelayClient *self)
 
 /* Addresses */
 
-static gboolean
-sockaddr_equal (const struct sockaddr_storage *a,
-                socklen_t                      a_length,
-                const struct sockaddr_storage *b,
-                socklen_t                      b_length)
-{
-  if (a->ss_family != b->ss_family)
-    return FALSE;
-  if (a->ss_family == AF_INET)
-    {
-      const struct sockaddr_in *a4 = (const struct sockaddr_in *) a;
-      const struct sockaddr_in *b4 = (const struct sockaddr_in *) b;
-
-      return a_length >= sizeof *a4 && b_length >= sizeof *b4 &&
-             a4->sin_port == b4->sin_port &&
-             a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-    }
-  if (a->ss_family == AF_INET6)
-    {
-      const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *) a;
-      const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *) b;
-
-      return a_length >= sizeof *a6 && b_length >= sizeof *b6 &&
-             a6->sin6_port == b6->sin6_port &&
-             memcmp (&a6->sin6_addr, &b6->sin6_addr, sizeof a6->sin6_addr) == 0;
-    }
-  return FALSE;
-}
-
 static GSocket *
 socket_for (LrdRelayClient *self,
             int             family)
@@ -479,13 +327,13 @@ send_to_candidate (LrdRelayClient *self,
                    const guint8   *data,
                    gsize           length)
 {
-  GSocket *socket = socket_for (self, candidate->addr.ss_family);
+  GSocket *socket = socket_for (self, candidate->addr.u.sa.sa_family);
 
   if (socket == NULL || !candidate->resolved)
     return;
   /* Errors (no route, a full buffer) are what UDP does: the missing answer tells. */
   (void) sendto (g_socket_get_fd (socket), data, length, MSG_DONTWAIT,
-                 (const struct sockaddr *) &candidate->addr, candidate->addr_length);
+                 &candidate->addr.u.sa, candidate->addr.length);
 }
 
 static void
@@ -567,14 +415,11 @@ candidate_set_address (Candidate    *candidate,
 {
   g_autoptr(GSocketAddress) socket_address = g_inet_socket_address_new (address, port);
 
-  memset (&candidate->addr, 0, sizeof candidate->addr);
-  if (!g_socket_address_to_native (socket_address, &candidate->addr, sizeof candidate->addr,
-                                   NULL))
+  if (!lr_addr_from_gaddress (&candidate->addr, G_INET_SOCKET_ADDRESS (socket_address)))
     return;
-  candidate->addr_length = g_socket_address_get_native_size (socket_address);
   candidate->resolved = TRUE;
   if (candidate->self->running)
-    ensure_socket (candidate->self, candidate->addr.ss_family);
+    ensure_socket (candidate->self, candidate->addr.u.sa.sa_family);
 }
 
 static void
@@ -657,16 +502,15 @@ candidate_new (LrdRelayClient *self,
 }
 
 static Candidate *
-find_candidate_by_addr (LrdRelayClient                *self,
-                        const struct sockaddr_storage *from,
-                        socklen_t                      from_length)
+find_candidate_by_addr (LrdRelayClient *self,
+                        const LrAddr   *from)
 {
   for (guint i = 0; i < self->candidates->len; i++)
     {
       Candidate *candidate = g_ptr_array_index (self->candidates, i);
 
       if (candidate->resolved &&
-          sockaddr_equal (&candidate->addr, candidate->addr_length, from, from_length))
+          lr_addr_equal (&candidate->addr, from))
         return candidate;
     }
   return NULL;
@@ -728,7 +572,7 @@ count_usable (LrdRelayClient *self,
     {
       Candidate *candidate = g_ptr_array_index (self->candidates, i);
 
-      if (lrd_relay_measure_is_usable (&candidate->measure, FALSE, now_us))
+      if (lr_relay_measure_is_usable (&candidate->measure, FALSE, now_us))
         n++;
     }
   return n;
@@ -771,8 +615,8 @@ choose (LrdRelayClient *self,
         gboolean        round_done)
 {
   guint n = self->candidates->len;
-  g_autofree LrdRelayMeasure *measures = g_new0 (LrdRelayMeasure, MAX (n, 1));
-  LrdRelayChoiceReason reason;
+  g_autofree LrRelayMeasure *measures = g_new0 (LrRelayMeasure, MAX (n, 1));
+  LrRelayChoiceReason reason;
   Candidate *previous = self->current;
   Candidate *next;
   g_autofree char *text = NULL;
@@ -781,25 +625,25 @@ choose (LrdRelayClient *self,
   for (guint i = 0; i < n; i++)
     measures[i] = ((Candidate *) g_ptr_array_index (self->candidates, i))->measure;
   self->choice.contender = index_of (self, self->contender);
-  index = lrd_relay_choose (&self->choice, measures, n, index_of (self, previous), round_done,
-                            now_us, &reason);
+  index = lr_relay_choice_choose (&self->choice, measures, n, index_of (self, previous),
+                                  round_done, &reason);
   self->contender = self->choice.contender >= 0 ?
                     g_ptr_array_index (self->candidates, self->choice.contender) : NULL;
   next = index >= 0 ? g_ptr_array_index (self->candidates, index) : NULL;
 
   switch (reason)
     {
-    case LRD_RELAY_CHOICE_KEEP:
+    case LR_RELAY_CHOICE_KEEP:
       return;
 
-    case LRD_RELAY_CHOICE_FIRST:
+    case LR_RELAY_CHOICE_FIRST:
       {
         guint usable = count_usable (self, now_us);
         int lowest = -1;
 
         for (guint i = 0; i < n; i++)
           {
-            if (lrd_relay_measure_is_usable (&measures[i], FALSE, now_us) &&
+            if (lr_relay_measure_is_usable (&measures[i], FALSE, now_us) &&
                 (lowest < 0 || measures[i].rtt_ms < measures[lowest].rtt_ms))
               lowest = i;
           }
@@ -814,7 +658,7 @@ choose (LrdRelayClient *self,
       }
       break;
 
-    case LRD_RELAY_CHOICE_BETTER:
+    case LR_RELAY_CHOICE_BETTER:
       text = g_strdup_printf ("round-trip time %.1f ms, clearly lower than %.1f ms through "
                               "lanrage-relay %s", next->measure.rtt_ms,
                               previous->measure.rtt_ms, previous->name);
@@ -822,7 +666,7 @@ choose (LrdRelayClient *self,
       set_current (self, next, text, now_us);
       break;
 
-    case LRD_RELAY_CHOICE_DEAD:
+    case LR_RELAY_CHOICE_DEAD:
       text = g_strdup_printf ("previous relay lanrage-relay %s %s", previous->name,
                               previous->left_why != NULL ? previous->left_why
                                                          : "stopped answering");
@@ -832,7 +676,7 @@ choose (LrdRelayClient *self,
       start_round (self, now_us);
       break;
 
-    case LRD_RELAY_CHOICE_NONE:
+    case LR_RELAY_CHOICE_NONE:
     default:
       if (previous != NULL)
         {
@@ -901,22 +745,28 @@ round_complete (LrdRelayClient *self,
 
 /* Sending */
 
+/* A BIND proves that we hold the token without carrying it (lr-relay-frame.h). Its
+ * timestamp and counter come from the wall clock, not from self->clock: the relay compares
+ * the timestamp with its own wall clock, and the counter must keep growing across a restart
+ * of this process, which a counter kept in memory would not. */
 static void
 send_bind (LrdRelayClient *self,
            Candidate      *candidate,
            gint64          now_us)
 {
-  guint8 frame[LR_RELAY_FRAME_HEADER_SIZE + LR_RELAY_TOKEN_TEXT_LENGTH];
+  guint8 frame[LR_RELAY_FRAME_BIND_SIZE];
+  gint64 wall_us = g_get_real_time ();
   gsize length;
 
-  if (self->token == NULL)
+  if (self->token == NULL || !self->token_usable)
     return;
-  length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_BIND, 0, 0, self->token,
-                                 MIN (strlen (self->token), LR_RELAY_TOKEN_TEXT_LENGTH));
+  self->bind_counter = MAX (self->bind_counter + 1, (guint64) MAX (wall_us, 0));
+  length = lr_relay_frame_build_bind (frame, sizeof frame, self->token_public, self->token_key,
+                                      wall_us + candidate->clock_offset_us, self->bind_counter);
   if (length > 0)
     send_to_candidate (self, candidate, frame, length);
-  explicit_bzero (frame, sizeof frame);
   candidate->last_bind_us = now_us;
+  candidate->last_bind_counter = self->bind_counter;
 }
 
 static void
@@ -949,11 +799,123 @@ send_data (LrdRelayClient *self,
   send_to_candidate (self, self->current, frame, LR_RELAY_FRAME_HEADER_SIZE + payload_length);
 }
 
+/* Held datagrams */
+
+/* Keeps @data in *@slot, replacing what was held there. */
+static void
+hold (Held         **slot,
+      guint64        peer_id,
+      const guint8  *data,
+      gsize          length,
+      gint64         now_us)
+{
+  if (length > LR_RELAY_FRAME_MAX_SIZE)
+    return;
+  if (*slot == NULL)
+    *slot = g_new (Held, 1);
+  (*slot)->peer_id = peer_id;
+  (*slot)->held_us = now_us;
+  (*slot)->length = length;
+  memcpy ((*slot)->data, data, length);
+}
+
+/* Takes what *@slot holds if it is fresh enough to be worth sending; %NULL otherwise. The
+ * caller frees it. */
+static Held *
+take_held (Held   **slot,
+           gint64   now_us)
+{
+  Held *held = g_steal_pointer (slot);
+
+  if (held != NULL && (held->length == 0 || now_us - held->held_us > HOLD_US))
+    g_clear_pointer (&held, g_free);
+  return held;
+}
+
+static void
+hold_for_unknown (LrdRelayClient *self,
+                  guint64         peer_id,
+                  const guint8   *data,
+                  gsize           length,
+                  gint64          now_us)
+{
+  Held *slot = NULL;
+
+  for (guint i = 0; i < self->held_unknown->len && slot == NULL; i++)
+    {
+      Held *held = g_ptr_array_index (self->held_unknown, i);
+
+      if (held->peer_id == peer_id)
+        slot = held;
+    }
+  if (slot == NULL && self->held_unknown->len >= HELD_UNKNOWN_MAX)
+    {
+      guint oldest = 0;
+
+      for (guint i = 1; i < self->held_unknown->len; i++)
+        {
+          if (((Held *) g_ptr_array_index (self->held_unknown, i))->held_us <
+              ((Held *) g_ptr_array_index (self->held_unknown, oldest))->held_us)
+            oldest = i;
+        }
+      g_ptr_array_remove_index_fast (self->held_unknown, oldest);
+    }
+  if (slot == NULL)
+    {
+      hold (&slot, peer_id, data, length, now_us);
+      if (slot != NULL)
+        g_ptr_array_add (self->held_unknown, slot);
+      return;
+    }
+  hold (&slot, peer_id, data, length, now_us);
+}
+
+/* Removes and returns what was held for @peer_id before it was added, or %NULL. */
+static Held *
+take_held_for_unknown (LrdRelayClient *self,
+                       guint64         peer_id)
+{
+  for (guint i = 0; i < self->held_unknown->len; i++)
+    {
+      Held *held = g_ptr_array_index (self->held_unknown, i);
+
+      if (held->peer_id == peer_id)
+        return g_ptr_array_steal_index_fast (self->held_unknown, i);
+    }
+  return NULL;
+}
+
+/* Once the chosen relay is bound: what WireGuard sent meanwhile goes out. */
+static void
+send_held (LrdRelayClient *self)
+{
+  gint64 now_us = lr_clock_now_us (self->clock);
+  GHashTableIter iter;
+  Peer *peer;
+
+  if (!current_bound (self))
+    return;
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &peer))
+    {
+      g_autofree Held *held = take_held (&peer->outbound, now_us);
+      guint8 frame[BUFFER_SIZE];
+
+      if (held == NULL)
+        continue;
+      memcpy (frame + LR_RELAY_FRAME_HEADER_SIZE, held->data, held->length);
+      send_data (self, peer->id, frame, held->length);
+    }
+}
+
 /* Peers */
 
 static void
 peer_free (Peer *peer)
 {
+  g_free (peer->outbound);
+  g_free (peer->inbound);
+  lr_link_quality_clear (&peer->quality);
   if (peer->source != NULL)
     {
       g_source_destroy (peer->source);
@@ -962,18 +924,7 @@ peer_free (Peer *peer)
   if (peer->socket != NULL)
     g_socket_close (peer->socket, NULL);
   g_clear_object (&peer->socket);
-  g_clear_object (&peer->address);
   g_free (peer);
-}
-
-static gboolean
-is_from_wireguard (LrdRelayClient           *self,
-                   const struct sockaddr_in *from,
-                   socklen_t                 from_length)
-{
-  return from_length >= sizeof *from && from->sin_family == AF_INET &&
-         from->sin_port == self->wg_addr.sin_port &&
-         from->sin_addr.s_addr == self->wg_addr.sin_addr.s_addr;
 }
 
 static gboolean
@@ -989,10 +940,10 @@ peer_socket_cb (GSocket      *socket,
 
   for (guint n = 0; n < MAX_BATCH; n++)
     {
-      struct sockaddr_in from;
-      socklen_t from_length = sizeof from;
+      LrAddr from = { 0 };
+      socklen_t from_length = sizeof from.u;
       gssize length = recvfrom (fd, payload, LR_RELAY_FRAME_MAX_SIZE, MSG_DONTWAIT | MSG_TRUNC,
-                                (struct sockaddr *) &from, &from_length);
+                                &from.u.sa, &from_length);
 
       if (length < 0)
         {
@@ -1000,13 +951,18 @@ peer_socket_cb (GSocket      *socket,
             continue;
           break;
         }
+      from.length = from_length;
       /* Only WireGuard's own port: anything else on the machine could otherwise send into
        * the party through us. */
-      if (!is_from_wireguard (self, &from, from_length) || !current_bound (self) ||
-          length == 0 ||
+      if (!lr_addr_equal (&from, &self->wg_addr) || length == 0 ||
           length > LR_RELAY_FRAME_MAX_SIZE - LR_RELAY_FRAME_HEADER_SIZE)
         {
           self->dropped++;
+          continue;
+        }
+      if (!current_bound (self))
+        {
+          hold (&peer->outbound, peer->id, payload, length, lr_clock_now_us (self->clock));
           continue;
         }
       send_data (self, peer->id, buffer, length);
@@ -1015,49 +971,16 @@ peer_socket_cb (GSocket      *socket,
 }
 
 static void
-update_peer_loss (LrdRelayClient *self,
-                  Peer           *peer,
-                  gint64          now_us)
-{
-  guint counted = 0, lost = 0;
-  double loss;
-
-  for (guint i = 0; i < MIN (peer->n_probes, PROBE_WINDOW); i++)
-    {
-      const Probe *probe = &peer->probes[i];
-
-      if (probe->answered)
-        counted++;
-      else if (now_us - probe->sent_us >= PROBE_TIMEOUT_US)
-        {
-          counted++;
-          lost++;
-        }
-    }
-  loss = counted > 0 ? 100.0 * lost / counted : 0;
-  if (loss != peer->loss_percent)
-    {
-      peer->loss_percent = loss;
-      peer_changed (self, peer->id);
-    }
-}
-
-static void
 send_probe (LrdRelayClient *self,
-            Peer           *peer,
-            gint64          now_us)
+            Peer           *peer)
 {
   guint8 frame[LR_RELAY_FRAME_HEADER_SIZE + PROBE_SIZE];
   guint8 *payload = frame + LR_RELAY_FRAME_HEADER_SIZE;
-  Probe *probe = &peer->probes[peer->n_probes % PROBE_WINDOW];
+  guint64 id = peer->next_probe_id++;
 
-  probe->id = peer->next_probe_id++;
-  probe->sent_us = now_us;
-  probe->answered = FALSE;
-  peer->n_probes++;
   memcpy (payload, "LRpi", 4);
-  put_u64 (payload + 4, probe->id);
-  put_u64 (payload + 12, now_us);
+  put_u64 (payload + 4, id);
+  put_u64 (payload + 12, lr_link_quality_sent (&peer->quality, id));
   send_data (self, peer->id, frame, PROBE_SIZE);
 }
 
@@ -1077,27 +1000,9 @@ handle_probe (LrdRelayClient *self,
     }
   else if (payload[3] == 'o')
     {
-      guint64 id = get_u64 (payload + 4);
-      gint64 now_us = lr_clock_now_us (self->clock);
-
-      for (guint i = 0; i < MIN (peer->n_probes, PROBE_WINDOW); i++)
-        {
-          Probe *probe = &peer->probes[i];
-          double sample;
-
-          if (probe->id != id || probe->answered ||
-              probe->sent_us != (gint64) get_u64 (payload + 12))
-            continue;
-          probe->answered = TRUE;
-          sample = MAX (0, now_us - probe->sent_us) / 1000.0;
-          if (peer->latency_ms < 0)
-            peer->latency_ms = sample;
-          else
-            peer->latency_ms += RTT_ALPHA * (sample - peer->latency_ms);
-          peer_changed (self, peer->id);
-          update_peer_loss (self, peer, now_us);
-          return;
-        }
+      if (lr_link_quality_answered (&peer->quality, get_u64 (payload + 4),
+                                    (gint64) get_u64 (payload + 12)))
+        peer_changed (self, peer->id);
     }
 }
 
@@ -1225,6 +1130,7 @@ handle_error (LrdRelayClient     *self,
       break;
 
     case LR_RELAY_FRAME_ERROR_EXPIRED:
+    case LR_RELAY_FRAME_ERROR_REVOKED:
       if (!is_current)
         {
           /* The chosen relay says so too at its next BIND, and check_token() asks for a new
@@ -1233,8 +1139,12 @@ handle_error (LrdRelayClient     *self,
           break;
         }
       candidate_unbind (candidate);
-      set_problem (self, "The relay refused this computer's party pass because it expired; "
-                         "asking the server for a new one.");
+      if (frame->code == LR_RELAY_FRAME_ERROR_REVOKED)
+        set_problem (self, "The relay refused this computer's party pass because this "
+                           "computer is no longer in the party.");
+      else
+        set_problem (self, "The relay refused this computer's party pass because it expired; "
+                           "asking the server for a new one.");
       set_state (self, LRD_RELAY_CLIENT_FAILED);
       if (!self->token_refused)
         {
@@ -1262,6 +1172,40 @@ handle_error (LrdRelayClient     *self,
     }
 }
 
+/* The relay refused our last BIND as stale: our clock is off from the relay's, or our
+ * counter is behind the last one it took (our clock stepped back across a restart). Only an
+ * answer signed with our token's key, about the BIND we sent last, is believed; anyone else
+ * could otherwise move our clock or counter. Then BIND again at once, corrected. */
+static void
+handle_stale (LrdRelayClient *self,
+              Candidate      *candidate,
+              const guint8   *data,
+              gsize           length,
+              gint64          now_us)
+{
+  guint64 echoed, last;
+  gint64 relay_time_us, offset_us;
+  gboolean corrected;
+
+  if (self->token == NULL || !self->token_usable ||
+      !lr_relay_frame_check_stale (data, length, self->token_key, &echoed, &relay_time_us,
+                                   &last) ||
+      echoed != candidate->last_bind_counter)
+    {
+      self->dropped++;
+      return;
+    }
+  offset_us = relay_time_us - g_get_real_time ();
+  /* Only a correction is worth a BIND at once; otherwise the usual retry comes, so that a
+   * relay that keeps refusing cannot keep us sending. */
+  corrected = ABS (offset_us - candidate->clock_offset_us) > G_USEC_PER_SEC ||
+              last >= self->bind_counter;
+  candidate->clock_offset_us = offset_us;
+  self->bind_counter = MAX (self->bind_counter, last);
+  if (corrected)
+    send_bind (self, candidate, now_us);
+}
+
 static void
 handle_bound (LrdRelayClient *self,
               Candidate      *candidate,
@@ -1286,27 +1230,42 @@ handle_data (LrdRelayClient     *self,
              const LrRelayFrame *frame)
 {
   Peer *peer = g_hash_table_lookup (self->peers, &frame->peer);
+  gboolean probe = frame->payload_length == PROBE_SIZE &&
+                   memcmp (frame->payload, "LRp", 3) == 0;
 
-  if (peer == NULL || frame->payload_length == 0)
+  if (frame->payload_length == 0 || (peer == NULL && probe))
     {
       self->dropped++;
       return;
     }
-  if (frame->payload_length == PROBE_SIZE && memcmp (frame->payload, "LRp", 3) == 0)
+  if (peer == NULL)
+    {
+      /* A peer that joined a moment ago: its first handshake may come before the control
+       * server's event that names it. */
+      hold_for_unknown (self, frame->peer, frame->payload, frame->payload_length,
+                        lr_clock_now_us (self->clock));
+      return;
+    }
+  if (probe)
     {
       handle_probe (self, peer, buffer, frame->payload);
       return;
     }
+  if (!peer->ready)
+    {
+      hold (&peer->inbound, peer->id, frame->payload, frame->payload_length,
+            lr_clock_now_us (self->clock));
+      return;
+    }
   (void) sendto (g_socket_get_fd (peer->socket), frame->payload, frame->payload_length,
-                 MSG_DONTWAIT, (const struct sockaddr *) &self->wg_addr, sizeof self->wg_addr);
+                 MSG_DONTWAIT, &self->wg_addr.u.sa, self->wg_addr.length);
 }
 
 static void
-handle_relay_datagram (LrdRelayClient                *self,
-                       guint8                        *data,
-                       gsize                          length,
-                       const struct sockaddr_storage *from,
-                       socklen_t                      from_length)
+handle_relay_datagram (LrdRelayClient *self,
+                       guint8         *data,
+                       gsize           length,
+                       const LrAddr   *from)
 {
   Candidate *current = self->current;
   Candidate *candidate;
@@ -1315,10 +1274,10 @@ handle_relay_datagram (LrdRelayClient                *self,
 
   /* The chosen relay first, should two names resolve to one address. */
   if (current != NULL && current->resolved &&
-      sockaddr_equal (&current->addr, current->addr_length, from, from_length))
+      lr_addr_equal (&current->addr, from))
     candidate = current;
   else
-    candidate = find_candidate_by_addr (self, from, from_length);
+    candidate = find_candidate_by_addr (self, from);
   if (candidate == NULL)
     {
       self->dropped++;
@@ -1350,7 +1309,10 @@ handle_relay_datagram (LrdRelayClient                *self,
       handle_bound (self, candidate, now_us);
       break;
     case LR_RELAY_FRAME_ERROR:
-      handle_error (self, candidate, &frame, now_us);
+      if (frame.code == LR_RELAY_FRAME_ERROR_STALE)
+        handle_stale (self, candidate, data, length, now_us);
+      else
+        handle_error (self, candidate, &frame, now_us);
       break;
     case LR_RELAY_FRAME_DATA:
       /* A peer that chose another relay sends through that one: DATA comes from every relay
@@ -1377,10 +1339,10 @@ relay_socket_cb (GSocket      *socket,
 
   for (guint n = 0; n < MAX_BATCH; n++)
     {
-      struct sockaddr_storage from;
-      socklen_t from_length = sizeof from;
+      LrAddr from = { 0 };
+      socklen_t from_length = sizeof from.u;
       gssize length = recvfrom (fd, buffer, sizeof buffer, MSG_DONTWAIT,
-                                (struct sockaddr *) &from, &from_length);
+                                &from.u.sa, &from_length);
 
       if (length < 0)
         {
@@ -1388,7 +1350,8 @@ relay_socket_cb (GSocket      *socket,
             continue;
           break;
         }
-      handle_relay_datagram (self, buffer, length, &from, from_length);
+      from.length = from_length;
+      handle_relay_datagram (self, buffer, length, &from);
       /* A signal handler may have stopped the client. */
       if (self->socket4 != socket && self->socket6 != socket)
         break;
@@ -1478,7 +1441,7 @@ wants_binding (LrdRelayClient *self,
     return FALSE;
   if (candidate == self->current)
     return TRUE;
-  return lrd_relay_measure_is_usable (&candidate->measure, FALSE, now_us);
+  return lr_relay_measure_is_usable (&candidate->measure, FALSE, now_us);
 }
 
 static void
@@ -1558,13 +1521,16 @@ tick_cb (gpointer user_data)
         {
           if (now_us >= peer->next_probe_us)
             {
-              send_probe (self, peer, now_us);
+              send_probe (self, peer);
               peer->next_probe_us = now_us + PROBE_INTERVAL_US;
             }
         }
       g_hash_table_iter_init (&iter, self->peers);
       while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &peer))
-        update_peer_loss (self, peer, now_us);
+        {
+          if (lr_link_quality_update_loss (&peer->quality))
+            peer_changed (self, peer->id);
+        }
     }
 
   check_token (self, now_us);
@@ -1585,7 +1551,7 @@ start (LrdRelayClient *self)
       Candidate *candidate = g_ptr_array_index (self->candidates, i);
 
       if (candidate->resolved)
-        ensure_socket (self, candidate->addr.ss_family);
+        ensure_socket (self, candidate->addr.u.sa.sa_family);
     }
   set_state (self, LRD_RELAY_CLIENT_SEARCHING);
   self->next_round_us = now_us;
@@ -1600,6 +1566,8 @@ forget_token (LrdRelayClient *self)
   if (self->token != NULL)
     explicit_bzero (self->token, strlen (self->token));
   g_clear_pointer (&self->token, g_free);
+  explicit_bzero (self->token_key, sizeof self->token_key);
+  self->token_usable = FALSE;
 }
 
 static void
@@ -1615,6 +1583,8 @@ shut_down (LrdRelayClient *self)
   close_socket (&self->socket6, &self->source6);
   if (self->peers != NULL)
     g_hash_table_remove_all (self->peers);
+  if (self->held_unknown != NULL)
+    g_ptr_array_set_size (self->held_unknown, 0);
   forget_token (self);
   self->current = NULL;
   self->contender = NULL;
@@ -1634,10 +1604,9 @@ lrd_relay_client_new (LrClock *clock,
   LrdRelayClient *self = g_object_new (LRD_TYPE_RELAY_CLIENT, NULL);
 
   self->clock = clock != NULL ? lr_clock_ref (clock) : lr_clock_new_system ();
+  lr_relay_choice_init (&self->choice, self->clock);
   self->wg_port = wg_port;
-  self->wg_addr.sin_family = AF_INET;
-  self->wg_addr.sin_port = htons (wg_port);
-  self->wg_addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  lr_addr_set_ipv4 (&self->wg_addr, INADDR_LOOPBACK, wg_port);
   return self;
 }
 
@@ -1717,13 +1686,14 @@ lrd_relay_client_set_token (LrdRelayClient *self,
 
   if (g_strcmp0 (self->token, relay_token) == 0 && self->token_expires_us == expires_at_us)
     return;
-  if (strlen (relay_token) != LR_RELAY_TOKEN_TEXT_LENGTH)
-    g_warning ("The relay token has %zu characters instead of %d; the relay will refuse it",
-               strlen (relay_token), LR_RELAY_TOKEN_TEXT_LENGTH);
-
   now_us = lr_clock_now_us (self->clock);
   forget_token (self);
   self->token = g_strdup (relay_token);
+  self->token_usable = lr_relay_token_split (relay_token, self->token_public, self->token_key,
+                                             NULL);
+  if (!self->token_usable)
+    g_warning ("The relay token is not one (%zu characters); no relay will take it",
+               strlen (relay_token));
   self->token_expires_us = expires_at_us;
   self->token_set_us = now_us;
   self->token_asked_us = 0;
@@ -1773,9 +1743,10 @@ lrd_relay_client_stop (LrdRelayClient *self)
   flush_changed (self);
 }
 
-GInetSocketAddress *
+gboolean
 lrd_relay_client_add_peer (LrdRelayClient  *self,
                            guint64          peer_id,
+                           LrAddr          *out_endpoint,
                            GError         **error)
 {
   g_autoptr(GSocket) socket = NULL;
@@ -1785,40 +1756,71 @@ lrd_relay_client_add_peer (LrdRelayClient  *self,
   guint64 *key;
   Peer *peer;
 
-  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   peer = g_hash_table_lookup (self->peers, &peer_id);
   if (peer != NULL)
-    return g_object_ref (peer->address);
+    {
+      *out_endpoint = peer->address;
+      return TRUE;
+    }
 
   socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP,
                          error);
   if (socket == NULL)
-    return NULL;
+    return FALSE;
   g_socket_set_blocking (socket, FALSE);
   loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   address = g_inet_socket_address_new (loopback, 0);
   if (!g_socket_bind (socket, address, FALSE, error))
-    return NULL;
+    return FALSE;
   local = g_socket_get_local_address (socket, error);
   if (local == NULL)
-    return NULL;
+    return FALSE;
 
   peer = g_new0 (Peer, 1);
   peer->self = self;
   peer->id = peer_id;
   peer->socket = g_steal_pointer (&socket);
-  peer->address = G_INET_SOCKET_ADDRESS (g_steal_pointer (&local));
-  peer->latency_ms = -1;
+  lr_addr_from_gaddress (&peer->address, G_INET_SOCKET_ADDRESS (local));
+  lr_link_quality_init (&peer->quality, self->clock);
   peer->next_probe_id = g_random_int ();
+  peer->inbound = take_held_for_unknown (self, peer_id);
   peer->source = g_socket_create_source (peer->socket, G_IO_IN, NULL);
   g_source_set_callback (peer->source, G_SOURCE_FUNC (peer_socket_cb), peer, NULL);
   g_source_attach (peer->source, self->context);
   key = g_new (guint64, 1);
   *key = peer_id;
   g_hash_table_insert (self->peers, key, peer);
-  return g_object_ref (peer->address);
+  *out_endpoint = peer->address;
+  return TRUE;
+}
+
+/**
+ * lrd_relay_client_peer_ready:
+ *
+ * WireGuard knows @peer_id now (its key and this endpoint are configured): the latest
+ * datagram a relay brought for it before then goes to WireGuard, and everything after goes
+ * straight through.
+ */
+void
+lrd_relay_client_peer_ready (LrdRelayClient *self,
+                             guint64         peer_id)
+{
+  g_autofree Held *held = NULL;
+  Peer *peer;
+
+  g_return_if_fail (LRD_IS_RELAY_CLIENT (self));
+
+  peer = g_hash_table_lookup (self->peers, &peer_id);
+  if (peer == NULL || peer->ready)
+    return;
+  peer->ready = TRUE;
+  held = take_held (&peer->inbound, lr_clock_now_us (self->clock));
+  if (held != NULL)
+    (void) sendto (g_socket_get_fd (peer->socket), held->data, held->length, MSG_DONTWAIT,
+                   &self->wg_addr.u.sa, self->wg_addr.length);
 }
 
 void
@@ -1883,8 +1885,21 @@ lrd_relay_client_get_peer_latency_ms (LrdRelayClient *self,
 
   peer = g_hash_table_lookup (self->peers, &peer_id);
   if (out_loss_percent != NULL)
-    *out_loss_percent = peer != NULL ? peer->loss_percent : 0;
-  return peer != NULL ? peer->latency_ms : -1;
+    *out_loss_percent = peer != NULL ? peer->quality.loss_percent : 0;
+  return peer != NULL ? peer->quality.latency_ms : -1;
+}
+
+/* Latency, jitter and loss to @peer_id through the relay, or %NULL for a peer not added. */
+const LrLinkQuality *
+lrd_relay_client_get_peer_quality (LrdRelayClient *self,
+                                   guint64         peer_id)
+{
+  Peer *peer;
+
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), NULL);
+
+  peer = g_hash_table_lookup (self->peers, &peer_id);
+  return peer != NULL ? &peer->quality : NULL;
 }
 
 GInetSocketAddress *
@@ -1907,6 +1922,7 @@ lrd_relay_client_dispose (GObject *object)
   shut_down (self);
   g_clear_pointer (&self->candidates, g_ptr_array_unref);
   g_clear_pointer (&self->peers, g_hash_table_unref);
+  g_clear_pointer (&self->held_unknown, g_ptr_array_unref);
 
   G_OBJECT_CLASS (lrd_relay_client_parent_class)->dispose (object);
 }
@@ -1916,6 +1932,7 @@ lrd_relay_client_finalize (GObject *object)
 {
   LrdRelayClient *self = LRD_RELAY_CLIENT (object);
 
+  lr_relay_choice_clear (&self->choice);
   g_clear_pointer (&self->clock, lr_clock_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->pending_peers, g_array_unref);
@@ -2003,9 +2020,9 @@ lrd_relay_client_init (LrdRelayClient *self)
   self->context = g_main_context_ref_thread_default ();
   self->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
   self->pending_peers = g_array_new (FALSE, FALSE, sizeof (guint64));
+  self->held_unknown = g_ptr_array_new_with_free_func (g_free);
   self->peers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                        (GDestroyNotify) peer_free);
-  self->choice.contender = -1;
   self->relay = g_strdup ("");
   self->reason = g_strdup ("");
   self->public_endpoint = g_strdup ("");

@@ -17,7 +17,7 @@
  *   BINDs with the party's relay token not only on the chosen relay but on every usable
  *   candidate (one that answers its PINGs and has not refused the token), and BINDs again
  *   on each well within the relay's idle timeout (which also keeps the NAT mapping open and
- *   follows an address change): one 88-byte BIND per relay every 25 s. Peer A on relay R1
+ *   follows an address change): one 85-byte BIND per relay every 25 s. Peer A on relay R1
  *   then reaches peer B on relay R2 through R1, where B is bound too, and B answers
  *   through R2. A relay that stops answering (three BINDs without BOUND, or no PONG for a
  *   minute) or refuses the token is dropped from the bound set; if it was the chosen one,
@@ -46,7 +46,9 @@
 
 #include <gio/gio.h>
 
+#include "lr-addr.h"
 #include "lr-clock.h"
+#include "lr-link-quality.h"
 
 G_BEGIN_DECLS
 
@@ -90,12 +92,18 @@ void        lrd_relay_client_set_token      (LrdRelayClient      *self,
  * with set_token. */
 void        lrd_relay_client_stop           (LrdRelayClient      *self);
 
-/* Opens the loopback socket for @peer_id (lr-id.h as a number) and returns its address
- * (transfer full) to use as the peer's WireGuard endpoint. Adding a peer twice returns
- * the same address. */
-GInetSocketAddress *lrd_relay_client_add_peer    (LrdRelayClient  *self,
+/* Opens the loopback socket for @peer_id (lr-id.h as a number) and gives its address in
+ * @out_endpoint, to use as the peer's WireGuard endpoint. Adding a peer twice returns
+ * the same address. What WireGuard sends there before a relay is bound is held (the latest
+ * datagram) and sent once one is. What a relay brings for the peer is held (the latest
+ * datagram, also from before it was added) until lrd_relay_client_peer_ready() says
+ * WireGuard knows the peer. */
+gboolean            lrd_relay_client_add_peer    (LrdRelayClient  *self,
                                                   guint64          peer_id,
+                                                  LrAddr          *out_endpoint,
                                                   GError         **error);
+void                lrd_relay_client_peer_ready  (LrdRelayClient  *self,
+                                                  guint64          peer_id);
 void                lrd_relay_client_remove_peer (LrdRelayClient  *self,
                                                   guint64          peer_id);
 
@@ -118,6 +126,8 @@ const char *lrd_relay_client_get_problem         (LrdRelayClient  *self);
 double      lrd_relay_client_get_peer_latency_ms (LrdRelayClient  *self,
                                                   guint64          peer_id,
                                                   double          *out_loss_percent);
+const LrLinkQuality *lrd_relay_client_get_peer_quality (LrdRelayClient  *self,
+                                                        guint64          peer_id);
 
 /* Signals:
  *   "changed" ()                 state, relay, RTT, reason, public endpoint or problem changed

@@ -5,83 +5,47 @@
 #include "lrd-session.h"
 #include "lrd-session-private.h"
 #include "lrd-error.h"
-#include "lrd-path-manager.h"
+#include "lrd-party-events.h"
+#include "lrd-peer-table.h"
+#include "lrd-relay-feed.h"
 
-#include "lr-control-models.h"
+#include "lr-control-answers.h"
 #include "lr-id.h"
 #include "lr-invite-code.h"
 #include "lr-ipam.h"
-#include "lr-json.h"
 #include "lr-token.h"
 
-#include <sodium.h>
 #include <string.h>
 
 /* The server marks a peer offline after 60 s without a heartbeat or an events socket
  * (docs/control-api.md, --offline-after); three heartbeats fit in that window, so one lost
  * request never makes this machine look gone. */
 #define HEARTBEAT_INTERVAL_S 20
-/* Reconnecting the events socket: the first retry is quick (a restarting server is usually
- * back within a second), then the delay doubles up to a ceiling that still rejoins a
- * restarted server within seconds. */
-#define RECONNECT_MIN_MS 250
-#define RECONNECT_MAX_MS 10000
-/* WebSocket pings, so a server that vanished without closing is noticed. */
-#define EVENTS_KEEPALIVE_S 15
-/* The relay list is read again this often while in a party, so a relay that registered
- * after the join (or one that went away) is seen. Registrations live 60 s on the server. */
-#define RELAY_LIST_INTERVAL_S 60
-/* Asking again for a relay token after a failure: quick first, then backing off. */
-#define TOKEN_RETRY_MIN_MS 1000
-#define TOKEN_RETRY_MAX_MS 30000
-/* The port lanrage-relay listens on when nothing else is known (servers/relay/README.md). */
-#define DEFAULT_RELAY_PORT 3478
 /* LastError when the server says the party or this machine's membership is no more. */
 #define PARTY_GONE_REASON "The party is gone, or this computer was removed from it."
-
-typedef struct
-{
-  char                *id;
-  char                *object_path;
-  LrdObjectSkeleton   *object;
-  LrdHelper1Peer      *peer;
-  LrdWgKey             wg_key;
-  char                *virtual_ip;
-} PeerRecord;
 
 struct _LrdSession
 {
   GObject                    parent_instance;
 
   LrdHelper1                *iface;
-  GDBusObjectManagerServer  *manager;
   LrdControlClient          *client;
   LrdWgBackend              *backend;     /* nullable: no data plane */
   GError                    *no_backend;  /* nullable: why there is no backend */
-  LrdPathManager            *paths;       /* with the backend */
-  GStrv                      config_relays;
-  GStrv                      server_relays;     /* from the control server's list */
-  char                      *pending_token;     /* from the join answer, until WireGuard is up */
-  gint64                     pending_token_expiry;
-  gboolean                   token_in_flight;
-  guint                      token_retry_source;
-  guint                      token_retry_ms;
-  guint                      relay_list_source;
+  LrdRelayClient            *relay;       /* with the backend */
+  LrdRelayFeed              *relay_feed;
+  LrdPeerTable              *peers;
   LrdKeys                    keys;
   char                      *state_dir;
   guint16                    listen_port;
 
   /* Set once the server has answered a create or join, or from the saved party. */
   LrdSavedParty             *party;
-  GHashTable                *peers;       /* id → PeerRecord */
+  LrdPartyEvents            *events;      /* while in the party */
+  const char                *state;       /* an LRD_STATE_ string, shown as State */
+  guint                      heartbeat_interval_ms;
 
   GCancellable              *join_cancellable;   /* while a create or join is in flight */
-  GCancellable              *party_cancellable;  /* the events socket and heartbeats */
-  SoupWebsocketConnection   *events;
-  guint                      reconnect_source;
-  guint                      reconnect_delay_ms;
-  guint                      heartbeat_source;
-  guint                      heartbeat_interval_ms;
 
   gboolean                   persisting;
   gboolean                   persist_again;
@@ -90,25 +54,7 @@ struct _LrdSession
 G_DEFINE_FINAL_TYPE (LrdSession, lrd_session, G_TYPE_OBJECT)
 
 static void stop_party_activity (LrdSession *self);
-static void start_events        (LrdSession *self);
-static void remove_all_peers    (LrdSession *self);
 static void stop_data_plane     (LrdSession *self);
-static const char *get_string_member (JsonObject *object,
-                                      const char *name);
-static void token_needed_cb     (LrdPathManager *paths,
-                                 gpointer        user_data);
-
-static void
-peer_record_free (PeerRecord *record)
-{
-  g_free (record->id);
-  g_free (record->object_path);
-  g_clear_object (&record->object);
-  g_clear_object (&record->peer);
-  g_free (record->virtual_ip);
-  sodium_memzero (&record->wg_key, sizeof record->wg_key);
-  g_free (record);
-}
 
 static void
 lrd_session_dispose (GObject *object)
@@ -116,18 +62,18 @@ lrd_session_dispose (GObject *object)
   LrdSession *self = LRD_SESSION (object);
 
   stop_party_activity (self);
-  stop_data_plane (self);
+  if (self->relay_feed != NULL)
+    stop_data_plane (self);
   if (self->join_cancellable != NULL)
     g_cancellable_cancel (self->join_cancellable);
   g_clear_object (&self->join_cancellable);
-  if (self->peers != NULL)
-    remove_all_peers (self);
+  if (self->relay_feed != NULL)
+    g_signal_handlers_disconnect_by_data (self->relay_feed, self);
+  g_clear_object (&self->peers);
+  g_clear_object (&self->relay_feed);
+  g_clear_object (&self->relay);
   g_clear_object (&self->iface);
-  g_clear_object (&self->manager);
   g_clear_object (&self->client);
-  if (self->paths != NULL)
-    g_signal_handlers_disconnect_by_data (self->paths, self);
-  g_clear_object (&self->paths);
   g_clear_object (&self->backend);
 
   G_OBJECT_CLASS (lrd_session_parent_class)->dispose (object);
@@ -140,14 +86,8 @@ lrd_session_finalize (GObject *object)
 
   lrd_keys_clear (&self->keys);
   g_clear_pointer (&self->party, lrd_saved_party_free);
-  g_clear_pointer (&self->peers, g_hash_table_unref);
   g_free (self->state_dir);
   g_clear_error (&self->no_backend);
-  g_strfreev (self->config_relays);
-  g_strfreev (self->server_relays);
-  if (self->pending_token != NULL)
-    sodium_memzero (self->pending_token, strlen (self->pending_token));
-  g_free (self->pending_token);
 
   G_OBJECT_CLASS (lrd_session_parent_class)->finalize (object);
 }
@@ -164,12 +104,7 @@ lrd_session_class_init (LrdSessionClass *klass)
 static void
 lrd_session_init (LrdSession *self)
 {
-  self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                       (GDestroyNotify) peer_record_free);
-  self->reconnect_delay_ms = RECONNECT_MIN_MS;
   self->heartbeat_interval_ms = HEARTBEAT_INTERVAL_S * 1000;
-  self->token_retry_ms = TOKEN_RETRY_MIN_MS;
-  self->config_relays = g_new0 (char *, 1);
 }
 
 void
@@ -189,16 +124,23 @@ reset_properties (LrdSession *self)
   lrd_helper1_set_party_name (self->iface, "");
   lrd_helper1_set_invite_code (self->iface, "");
   lrd_helper1_set_virtual_address (self->iface, "");
-  lrd_helper1_set_relay (self->iface, "");
-  lrd_helper1_set_relay_rtt_ms (self->iface, -1);
-  lrd_helper1_set_relay_reason (self->iface, "");
-  lrd_helper1_set_public_endpoint (self->iface, "");
+}
+
+static void lose_party (LrdSession *self,
+                        const char *reason);
+
+static void
+relay_feed_gone_cb (LrdRelayFeed *feed,
+                    gpointer      user_data)
+{
+  lose_party (user_data, PARTY_GONE_REASON);
 }
 
 /**
  * lrd_session_new:
- * @iface: the exported io.lanrage.Helper1 skeleton; the session owns its properties
- * @manager: the object manager the peer objects are exported through
+ * @iface: the exported io.lanrage.Helper1 skeleton; the session owns its properties but the
+ *   relay ones (LrdRelayFeed's)
+ * @manager: the object manager the peer objects (LrdPeerLink) are exported through
  * @backend: (nullable): the WireGuard backend, or %NULL for none
  */
 LrdSession *
@@ -213,7 +155,6 @@ lrd_session_new (LrdHelper1               *iface,
   LrdSession *self = g_object_new (LRD_TYPE_SESSION, NULL);
 
   self->iface = g_object_ref (iface);
-  self->manager = g_object_ref (manager);
   self->client = g_object_ref (client);
   self->backend = backend != NULL ? g_object_ref (backend) : NULL;
   self->keys = *keys;
@@ -221,17 +162,18 @@ lrd_session_new (LrdHelper1               *iface,
   self->listen_port = listen_port;
 
   reset_properties (self);
-  lrd_helper1_set_state (iface, LRD_STATE_IDLE);
+  self->state = LRD_STATE_IDLE;
+  lrd_helper1_set_state (iface, self->state);
   lrd_helper1_set_last_error (iface, "");
   lrd_helper1_set_nat_mapping (iface, "unknown");
   lrd_helper1_set_nat_filtering (iface, "unknown");
   lrd_helper1_set_nat_type (iface, "unknown");
   lrd_helper1_set_backend (iface, backend != NULL ? lrd_wg_backend_get_name (backend) : "none");
   if (backend != NULL)
-    {
-      self->paths = lrd_path_manager_new (NULL, iface, backend, listen_port);
-      g_signal_connect (self->paths, "token-needed", G_CALLBACK (token_needed_cb), self);
-    }
+    self->relay = lrd_relay_client_new (NULL, listen_port);
+  self->relay_feed = lrd_relay_feed_new (client, self->relay, iface);
+  g_signal_connect (self->relay_feed, "gone", G_CALLBACK (relay_feed_gone_cb), self);
+  self->peers = lrd_peer_table_new (manager, backend, self->relay, NULL);
   return self;
 }
 
@@ -264,10 +206,7 @@ lrd_session_set_config_relays (LrdSession         *self,
 {
   g_return_if_fail (LRD_IS_SESSION (self));
 
-  g_strfreev (self->config_relays);
-  self->config_relays = g_strdupv ((char **) relays);
-  if (self->config_relays == NULL)
-    self->config_relays = g_new0 (char *, 1);
+  lrd_relay_feed_set_config_relays (self->relay_feed, relays);
 }
 
 /**
@@ -292,18 +231,14 @@ lrd_nat_type_name (const char *mapping,
   return "port-restricted cone";
 }
 
-static const char *
-get_state (LrdSession *self)
-{
-  return lrd_helper1_get_state (self->iface);
-}
-
+/* @state: one of the LRD_STATE_ strings (static) */
 static void
 set_state (LrdSession *self,
            const char *state)
 {
-  if (g_strcmp0 (get_state (self), state) != 0)
-    g_info ("State: %s → %s", get_state (self), state);
+  if (g_strcmp0 (self->state, state) != 0)
+    g_info ("State: %s → %s", self->state, state);
+  self->state = state;
   lrd_helper1_set_state (self->iface, state);
 }
 
@@ -365,7 +300,7 @@ persist (LrdSession *self)
     lrd_saved_party_forget_async (self->state_dir, NULL, forget_cb, g_object_ref (self));
 }
 
-/* WireGuard, when there is a backend. Peers are configured by the path manager; the
+/* WireGuard, when there is a backend. Peers are configured by their LrdPeerLink; the
  * session brings the interface up and takes it down. */
 
 static void
@@ -438,50 +373,13 @@ is_valid_name (const char *name,
 
 /* Peers */
 
-/* Takes @record out of WireGuard and off the bus; the caller drops it from the table. */
-static void
-unexport_peer (LrdSession *self,
-               PeerRecord *record)
-{
-  if (self->paths != NULL)
-    lrd_path_manager_remove_peer (self->paths, record->id);
-  g_dbus_object_manager_server_unexport (self->manager, record->object_path);
-}
-
-static void
-remove_peer_record (LrdSession *self,
-                    const char *id)
-{
-  PeerRecord *record = g_hash_table_lookup (self->peers, id);
-
-  if (record == NULL)
-    return;
-  g_info ("Peer %s left", record->id);
-  unexport_peer (self, record);
-  g_hash_table_remove (self->peers, id);
-}
-
-static void
-remove_all_peers (LrdSession *self)
-{
-  GHashTableIter iter;
-  PeerRecord *record;
-
-  g_hash_table_iter_init (&iter, self->peers);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
-    g_dbus_object_manager_server_unexport (self->manager, record->object_path);
-  g_hash_table_remove_all (self->peers);
-}
-
+/* A peer as the server describes it: checked, then shown through its LrdPeerLink (or, for
+ * this machine, as its own address). */
 static void
 upsert_peer (LrdSession   *self,
              const LrPeer *peer)
 {
-  PeerRecord *record;
-  LrdWgKey key;
-  gboolean configure = FALSE;
-  const char *mapping = lr_nat_behaviour_to_string (peer->nat.mapping);
-  const char *filtering = lr_nat_behaviour_to_string (peer->nat.filtering);
+  LrKey key;
 
   if (!is_party_address (peer->virtual_ip) || !is_valid_name (peer->name, LR_PEER_NAME_MAX_CHARS))
     {
@@ -497,77 +395,19 @@ upsert_peer (LrdSession   *self,
       return;
     }
 
-  if (!lr_public_key_parse (peer->wg_public_key, key.bytes))
+  if (!lr_key_from_base64 (peer->wg_public_key, &key))
     return;
-
-  record = g_hash_table_lookup (self->peers, peer->id);
-  if (record == NULL)
-    {
-      record = g_new0 (PeerRecord, 1);
-      record->id = g_strdup (peer->id);
-      record->object_path = g_strdup_printf ("%s/%s", LRD_PEERS_OBJECT_PATH, peer->id);
-      if (!g_variant_is_object_path (record->object_path))
-        {
-          peer_record_free (record);
-          return;
-        }
-      record->object = lrd_object_skeleton_new (record->object_path);
-      record->peer = lrd_helper1_peer_skeleton_new ();
-      record->wg_key = key;
-      lrd_helper1_peer_set_id (record->peer, peer->id);
-      lrd_helper1_peer_set_path (record->peer, "connecting");
-      lrd_helper1_peer_set_endpoint (record->peer, "");
-      lrd_helper1_peer_set_relay (record->peer, "");
-      lrd_helper1_peer_set_latency_ms (record->peer, -1);
-      lrd_helper1_peer_set_jitter_ms (record->peer, -1);
-      lrd_helper1_peer_set_loss_percent (record->peer, -1);
-      lrd_helper1_peer_set_quality (record->peer, "unknown");
-      configure = TRUE;
-    }
-  else if (memcmp (record->wg_key.bytes, key.bytes, sizeof key.bytes) != 0)
-    {
-      /* A new key is a new WireGuard peer; the path manager drops the old one. */
-      record->wg_key = key;
-      configure = TRUE;
-    }
-
-  if (g_strcmp0 (record->virtual_ip, peer->virtual_ip) != 0)
-    {
-      g_free (record->virtual_ip);
-      record->virtual_ip = g_strdup (peer->virtual_ip);
-      configure = TRUE;
-    }
-
-  lrd_helper1_peer_set_name (record->peer, peer->name);
-  lrd_helper1_peer_set_virtual_address (record->peer, peer->virtual_ip);
-  lrd_helper1_peer_set_online (record->peer, peer->online);
-  lrd_helper1_peer_set_nat_type (record->peer, lrd_nat_type_name (mapping, filtering));
-
-  if (!g_hash_table_contains (self->peers, record->id))
-    {
-      g_info ("Peer %s joined", record->id);
-      g_hash_table_insert (self->peers, record->id, record);
-      lrd_object_skeleton_set_helper1_peer (record->object, record->peer);
-      g_dbus_object_manager_server_export (self->manager,
-                                           G_DBUS_OBJECT_SKELETON (record->object));
-    }
-
-  if (configure && self->paths != NULL)
-    lrd_path_manager_add_peer (self->paths, record->id, record->peer, &record->wg_key,
-                               record->virtual_ip);
+  lrd_peer_table_upsert (self->peers, peer, &key);
+  lr_key_clear (&key);
 }
 
 static void
-apply_party (LrdSession *self,
-             JsonNode   *node)
+apply_party (LrdSession    *self,
+             const LrParty *party)
 {
-  g_autoptr(LrParty) party = NULL;
-  g_autoptr(GError) error = NULL;
-
-  party = lr_party_parse_node (node, &error);
   if (party == NULL)
     {
-      g_debug ("Ignoring a party the server described oddly: %s", error->message);
+      g_debug ("Ignoring a party the server described oddly");
       return;
     }
   if (self->party == NULL || g_strcmp0 (party->id, self->party->party_id) != 0)
@@ -591,30 +431,19 @@ apply_party (LrdSession *self,
     }
 }
 
-static void lose_party (LrdSession *self,
-                        const char *reason);
-
 /* A complete list of the party's peers (the snapshot, or a refresh): afterwards the
  * exported objects are exactly the other members. */
 static void
 apply_peer_list (LrdSession *self,
-                 JsonArray  *peers)
+                 GPtrArray  *peers)
 {
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gboolean self_present = FALSE;
-  GHashTableIter iter;
-  PeerRecord *record;
 
-  for (guint i = 0; i < json_array_get_length (peers); i++)
+  for (guint i = 0; i < peers->len; i++)
     {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(LrPeer) peer = lr_peer_parse_node (json_array_get_element (peers, i), &error);
+      const LrPeer *peer = g_ptr_array_index (peers, i);
 
-      if (peer == NULL)
-        {
-          g_debug ("Ignoring a peer the server described oddly: %s", error->message);
-          continue;
-        }
       if (g_strcmp0 (peer->id, self->party->peer_id) == 0)
         self_present = TRUE;
       g_hash_table_add (seen, g_strdup (peer->id));
@@ -627,280 +456,121 @@ apply_peer_list (LrdSession *self,
       return;
     }
 
-  g_hash_table_iter_init (&iter, self->peers);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
-    {
-      if (g_hash_table_contains (seen, record->id))
-        continue;
-      g_info ("Peer %s is no longer in the party", record->id);
-      unexport_peer (self, record);
-      g_hash_table_iter_remove (&iter);
-    }
+  lrd_peer_table_keep_only (self->peers, seen);
 }
 
 /* A complete view of the party, from the events socket's snapshot or a refresh. */
 static void
-apply_snapshot (LrdSession *self,
-                JsonObject *object)
+apply_snapshot (LrdSession        *self,
+                const LrPartyView *view)
 {
-  JsonNode *peers = json_object_get_member (object, "peers");
-
-  apply_party (self, json_object_get_member (object, "party"));
-  if (peers != NULL && JSON_NODE_HOLDS_ARRAY (peers))
-    apply_peer_list (self, json_node_get_array (peers));
+  apply_party (self, view->party);
+  if (view->peers != NULL)
+    apply_peer_list (self, view->peers);
 }
 
 /* The party's running activity: events socket, heartbeats */
 
 static void
-stop_party_activity (LrdSession *self)
+handle_event (LrdSession    *self,
+              const LrEvent *event)
 {
-  if (self->party_cancellable != NULL)
-    g_cancellable_cancel (self->party_cancellable);
-  g_clear_object (&self->party_cancellable);
-  g_clear_handle_id (&self->reconnect_source, g_source_remove);
-  g_clear_handle_id (&self->heartbeat_source, g_source_remove);
-  if (self->events != NULL)
+  switch (event->type)
     {
-      g_signal_handlers_disconnect_by_data (self->events, self);
-      if (soup_websocket_connection_get_state (self->events) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (self->events, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
-      g_clear_object (&self->events);
+    case LR_EVENT_SNAPSHOT:
+      apply_snapshot (self, event->snapshot);
+      break;
+
+    case LR_EVENT_PEER_JOINED:
+    case LR_EVENT_PEER_UPDATED:
+    case LR_EVENT_PEER_OFFLINE:
+      upsert_peer (self, event->peer);
+      break;
+
+    case LR_EVENT_PEER_LEFT:
+      if (g_strcmp0 (event->peer->id, self->party->peer_id) == 0)
+        lose_party (self, "This computer was removed from the party.");
+      else
+        lrd_peer_table_remove (self->peers, event->peer->id);
+      break;
+
+    case LR_EVENT_PARTY_UPDATED:
+      apply_party (self, event->party);
+      break;
+
+    case LR_EVENT_PARTY_CLOSED:
+      lose_party (self, "The party was closed.");
+      break;
+
+    case LR_EVENT_ERROR:
+      g_debug ("The server refused a message on the events socket");
+      break;
+
+    case LR_EVENT_SIGNAL:
+    case LR_EVENT_UNKNOWN:
+    default:
+      /* Signals belong to NAT traversal; unknown types come from a newer server. */
+      break;
     }
-  self->reconnect_delay_ms = RECONNECT_MIN_MS;
-}
-
-/* The data plane's party-long activity: relay candidates and relay tokens */
-
-/* "host:port" entries of a JSON array of Relays (the join answer, GET /v1/relays); a relay
- * the server describes oddly is skipped. */
-static GStrv
-parse_relay_list (JsonNode *node)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  JsonArray *array;
-
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    return g_strv_builder_end (builder);
-  array = json_node_get_array (node);
-  for (guint i = 0; i < json_array_get_length (array) && i < 64; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      /* The parser accepts only an address literal and port as the endpoint. */
-      g_autoptr(LrRelay) relay = lr_relay_parse_node (json_array_get_element (array, i), &error);
-
-      if (relay == NULL)
-        {
-          g_debug ("Ignoring a relay the server described oddly: %s", error->message);
-          continue;
-        }
-      g_strv_builder_add (builder, relay->endpoint);
-    }
-  return g_strv_builder_end (builder);
-}
-
-/* The control server's own host on the default relay port: the last candidate. */
-static char *
-control_host_relay (LrdSession *self)
-{
-  g_autoptr(GUri) uri = g_uri_parse (lrd_control_client_get_base_url (self->client),
-                                     G_URI_FLAGS_NONE, NULL);
-  const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
-
-  if (host == NULL || host[0] == '\0')
-    return NULL;
-  if (strchr (host, ':') != NULL)
-    return g_strdup_printf ("[%s]:%d", host, DEFAULT_RELAY_PORT);
-  return g_strdup_printf ("%s:%d", host, DEFAULT_RELAY_PORT);
-}
-
-/* Candidates in the order issue 4 gives: the server's list, the configuration's, the
- * server's host. The relay client measures them and drops duplicates. */
-static void
-update_relay_candidates (LrdSession *self)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_autofree char *fallback = control_host_relay (self);
-  g_auto(GStrv) candidates = NULL;
-
-  if (self->paths == NULL)
-    return;
-  if (self->server_relays != NULL)
-    g_strv_builder_addv (builder, (const char **) self->server_relays);
-  g_strv_builder_addv (builder, (const char **) self->config_relays);
-  if (fallback != NULL)
-    g_strv_builder_add (builder, fallback);
-  candidates = g_strv_builder_end (builder);
-  lrd_path_manager_set_relays (self->paths, (const char * const *) candidates);
 }
 
 static void
-set_server_relays (LrdSession *self,
-                   GStrv       relays)
-{
-  g_strfreev (self->server_relays);
-  self->server_relays = relays;
-  update_relay_candidates (self);
-}
-
-static void
-relay_list_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autoptr(LrdSession) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-
-  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, NULL, &error);
-  if (root == NULL)
-    {
-      /* Keep the list we have: a restarting server is no reason to forget relays. */
-      if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("Cannot read the relay list: %s", error->message);
-      return;
-    }
-  if (self->party == NULL)
-    return;
-  set_server_relays (self, parse_relay_list (json_object_get_member (json_node_get_object (root),
-                                                                     "relays")));
-}
-
-static gboolean
-relay_list_timeout_cb (gpointer user_data)
-{
-  LrdSession *self = user_data;
-
-  lrd_control_client_request_async (self->client, "GET", "v1/relays", NULL, NULL,
-                                    self->party_cancellable, relay_list_cb,
-                                    g_object_ref (self));
-  return G_SOURCE_CONTINUE;
-}
-
-static void request_relay_token (LrdSession *self);
-
-static gboolean
-token_retry_cb (gpointer user_data)
-{
-  LrdSession *self = user_data;
-
-  self->token_retry_source = 0;
-  request_relay_token (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-relay_token_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(LrdSession) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  guint status = 0;
-  const char *token = NULL;
-  const char *expires_at = NULL;
-  gint64 expires_at_us = 0;
-
-  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &status,
-                                            &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  self->token_in_flight = FALSE;
-  if (self->party == NULL)
-    return;
-  if (error != NULL && lrd_control_status_means_gone (status))
-    {
-      lose_party (self, PARTY_GONE_REASON);
-      return;
-    }
-  if (root != NULL)
-    {
-      JsonObject *object = json_node_get_object (root);
-
-      token = get_string_member (object, "relay_token");
-      expires_at = get_string_member (object, "expires_at");
-    }
-  if (token == NULL || token[0] == '\0' || !lr_timestamp_parse (expires_at, &expires_at_us))
-    {
-      guint delay = self->token_retry_ms;
-
-      g_debug ("No relay token this time (%s); asking again in %u ms",
-               error != NULL ? error->message : "an answer without one", delay);
-      self->token_retry_ms = MIN (self->token_retry_ms * 2, TOKEN_RETRY_MAX_MS);
-      g_clear_handle_id (&self->token_retry_source, g_source_remove);
-      self->token_retry_source = g_timeout_add (delay, token_retry_cb, self);
-      return;
-    }
-  self->token_retry_ms = TOKEN_RETRY_MIN_MS;
-  lrd_path_manager_set_token (self->paths, token, expires_at_us);
-}
-
-static void
-request_relay_token (LrdSession *self)
-{
-  g_autofree char *path = NULL;
-
-  if (self->party == NULL || self->paths == NULL || self->token_in_flight ||
-      self->party_cancellable == NULL)
-    return;
-  g_clear_handle_id (&self->token_retry_source, g_source_remove);
-  self->token_in_flight = TRUE;
-  path = g_strdup_printf ("v1/parties/%s/relay-token", self->party->party_id);
-  lrd_control_client_request_async (self->client, "POST", path, self->party->token, NULL,
-                                    self->party_cancellable, relay_token_cb,
-                                    g_object_ref (self));
-}
-
-static void
-token_needed_cb (LrdPathManager *paths,
+events_event_cb (LrdPartyEvents *events,
+                 gpointer        event,
                  gpointer        user_data)
 {
-  request_relay_token (user_data);
+  LrdSession *self = user_data;
+
+  if (self->party != NULL)
+    handle_event (self, event);
 }
 
 static void
-forget_pending_token (LrdSession *self)
+events_gone_cb (LrdPartyEvents *events,
+                gpointer        user_data)
 {
-  if (self->pending_token != NULL)
-    sodium_memzero (self->pending_token, strlen (self->pending_token));
-  g_clear_pointer (&self->pending_token, g_free);
-  self->pending_token_expiry = 0;
+  lose_party (user_data, PARTY_GONE_REASON);
 }
 
-/* Once WireGuard is up and the party's activity runs: relays, token, the first BIND. */
 static void
-start_data_plane (LrdSession *self)
+stop_party_activity (LrdSession *self)
 {
-  if (self->paths == NULL)
+  if (self->events == NULL)
     return;
-  update_relay_candidates (self);
-  self->relay_list_source = g_timeout_add_seconds (RELAY_LIST_INTERVAL_S,
-                                                   relay_list_timeout_cb, self);
-  if (self->pending_token != NULL)
-    {
-      /* The join answer's token saves a round trip before the first packet. */
-      lrd_path_manager_set_token (self->paths, self->pending_token, self->pending_token_expiry);
-      forget_pending_token (self);
-    }
-  else
-    {
-      request_relay_token (self);
-      relay_list_timeout_cb (self);
-    }
+  g_signal_handlers_disconnect_by_data (self->events, self);
+  g_clear_object (&self->events);
+}
+
+static void
+start_party_activity (LrdSession *self)
+{
+  stop_party_activity (self);
+  self->events = lrd_party_events_new (self->client, self->party->party_id,
+                                       self->party->peer_id, self->party->token,
+                                       self->heartbeat_interval_ms);
+  g_signal_connect (self->events, "event", G_CALLBACK (events_event_cb), self);
+  g_signal_connect (self->events, "gone", G_CALLBACK (events_gone_cb), self);
+}
+
+/* The data plane's party-long activity, once WireGuard is up: relay candidates and the
+ * relay token (from the join answer when there is one), the first BIND. */
+static void
+start_data_plane (LrdSession         *self,
+                  const LrJoinAnswer *answer)
+{
+  if (self->backend == NULL)
+    return;
+  lrd_relay_feed_start (self->relay_feed, self->party->party_id, self->party->token,
+                        answer != NULL ? (const char * const *) answer->relays : NULL,
+                        answer != NULL ? answer->relay_token : NULL,
+                        answer != NULL ? answer->relay_token_expires_at : 0);
 }
 
 static void
 stop_data_plane (LrdSession *self)
 {
-  g_clear_handle_id (&self->relay_list_source, g_source_remove);
-  g_clear_handle_id (&self->token_retry_source, g_source_remove);
-  self->token_in_flight = FALSE;
-  self->token_retry_ms = TOKEN_RETRY_MIN_MS;
-  forget_pending_token (self);
-  g_clear_pointer (&self->server_relays, g_strfreev);
-  if (self->paths != NULL)
-    lrd_path_manager_stop (self->paths);
+  lrd_relay_feed_stop (self->relay_feed);
+  lrd_peer_table_clear (self->peers);
 }
 
 /* Drops the party here (its activity, peers, saved file and properties) and shows
@@ -911,7 +581,6 @@ clear_party (LrdSession *self,
 {
   stop_party_activity (self);
   stop_data_plane (self);
-  remove_all_peers (self);
   g_clear_pointer (&self->party, lrd_saved_party_free);
   persist (self);
   reset_properties (self);
@@ -941,219 +610,7 @@ delete_membership (LrdSession          *self,
                    GAsyncReadyCallback  callback,
                    gpointer             user_data)
 {
-  g_autofree char *path = g_strdup_printf ("v1/parties/%s/peers/%s", party_id, peer_id);
-
-  lrd_control_client_request_async (self->client, "DELETE", path, token, NULL, NULL, callback,
-                                    user_data);
-}
-
-static gboolean
-reconnect_cb (gpointer user_data)
-{
-  LrdSession *self = user_data;
-
-  self->reconnect_source = 0;
-  start_events (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_reconnect (LrdSession *self)
-{
-  guint delay = self->reconnect_delay_ms;
-
-  if (self->party == NULL || self->reconnect_source != 0)
-    return;
-
-  /* ±25 % so that a whole party does not hammer a restarted server in step. */
-  delay = delay * 3 / 4 + g_random_int_range (0, delay / 2 + 1);
-  self->reconnect_delay_ms = MIN (self->reconnect_delay_ms * 2, RECONNECT_MAX_MS);
-  g_debug ("Events socket down; reconnecting in %u ms", delay);
-  self->reconnect_source = g_timeout_add (delay, reconnect_cb, self);
-}
-
-/* Network input: a member of another type reads as absent, never as a critical. */
-static const char *
-get_string_member (JsonObject *object,
-                   const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return "";
-  return json_node_get_string (node);
-}
-
-static void
-handle_event (LrdSession *self,
-              JsonObject *event)
-{
-  const char *type = get_string_member (event, "type");
-
-  if (g_strcmp0 (type, "snapshot") == 0)
-    {
-      self->reconnect_delay_ms = RECONNECT_MIN_MS;
-      apply_snapshot (self, event);
-    }
-  else if (g_strcmp0 (type, "peer_joined") == 0 || g_strcmp0 (type, "peer_updated") == 0 ||
-           g_strcmp0 (type, "peer_offline") == 0)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(LrPeer) peer = lr_peer_parse_node (json_object_get_member (event, "peer"),
-                                                   &error);
-
-      if (peer == NULL)
-        g_debug ("Ignoring %s: %s", type, error->message);
-      else
-        upsert_peer (self, peer);
-    }
-  else if (g_strcmp0 (type, "peer_left") == 0)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(LrPeer) peer = lr_peer_parse_node (json_object_get_member (event, "peer"),
-                                                   &error);
-
-      if (peer == NULL)
-        g_debug ("Ignoring %s: %s", type, error->message);
-      else if (g_strcmp0 (peer->id, self->party->peer_id) == 0)
-        lose_party (self, "This computer was removed from the party.");
-      else
-        remove_peer_record (self, peer->id);
-    }
-  else if (g_strcmp0 (type, "party_updated") == 0)
-    apply_party (self, json_object_get_member (event, "party"));
-  else if (g_strcmp0 (type, "party_closed") == 0)
-    lose_party (self, "The party was closed.");
-  else if (g_strcmp0 (type, "error") == 0)
-    g_debug ("The server refused a message on the events socket");
-  /* Signals belong to NAT traversal; unknown types come from a newer server. */
-}
-
-static void
-events_message_cb (SoupWebsocketConnection *connection,
-                   gint                     type,
-                   GBytes                  *message,
-                   gpointer                 user_data)
-{
-  LrdSession *self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  gsize length = 0;
-  const char *data = g_bytes_get_data (message, &length);
-
-  if (type != SOUP_WEBSOCKET_DATA_TEXT || self->party == NULL)
-    return;
-
-  root = lr_json_parse_object (data, length, &error);
-  if (root == NULL)
-    {
-      g_debug ("Ignoring an event that is not JSON: %s", error->message);
-      return;
-    }
-  handle_event (self, json_node_get_object (root));
-}
-
-static void
-events_closed_cb (SoupWebsocketConnection *connection,
-                  gpointer                 user_data)
-{
-  LrdSession *self = user_data;
-
-  if (connection != self->events)
-    return;
-  g_signal_handlers_disconnect_by_data (connection, self);
-  g_clear_object (&self->events);
-  schedule_reconnect (self);
-}
-
-static void
-events_connect_cb (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(LrdSession) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(SoupWebsocketConnection) connection = NULL;
-
-  connection = lrd_control_client_connect_events_finish (LRD_CONTROL_CLIENT (source), result,
-                                                         NULL, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->party == NULL)
-    return;
-  if (connection == NULL)
-    {
-      if (g_error_matches (error, LRD_ERROR, LRD_ERROR_PARTY_NOT_FOUND))
-        lose_party (self, PARTY_GONE_REASON);
-      else
-        schedule_reconnect (self);
-      return;
-    }
-
-  g_debug ("Events socket open");
-  self->events = g_steal_pointer (&connection);
-  soup_websocket_connection_set_keepalive_interval (self->events, EVENTS_KEEPALIVE_S);
-  /* A snapshot can list many peers; the default 128 KiB limit would cut a big party. */
-  soup_websocket_connection_set_max_incoming_payload_size (self->events, 1024 * 1024);
-  g_signal_connect (self->events, "message", G_CALLBACK (events_message_cb), self);
-  g_signal_connect (self->events, "closed", G_CALLBACK (events_closed_cb), self);
-}
-
-static void
-start_events (LrdSession *self)
-{
-  if (self->party == NULL || self->events != NULL)
-    return;
-  lrd_control_client_connect_events_async (self->client, self->party->party_id,
-                                           self->party->token, self->party_cancellable,
-                                           events_connect_cb, g_object_ref (self));
-}
-
-static void
-heartbeat_done_cb (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(LrdSession) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  guint status = 0;
-
-  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &status,
-                                            &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  if (error != NULL && lrd_control_status_means_gone (status))
-    lose_party (self, PARTY_GONE_REASON);
-  else if (error != NULL)
-    g_debug ("Heartbeat failed: %s", error->message);
-}
-
-static gboolean
-heartbeat_cb (gpointer user_data)
-{
-  LrdSession *self = user_data;
-  g_autofree char *path = NULL;
-
-  if (self->party == NULL)
-    {
-      self->heartbeat_source = 0;
-      return G_SOURCE_REMOVE;
-    }
-  path = g_strdup_printf ("v1/parties/%s/peers/%s/heartbeat", self->party->party_id,
-                          self->party->peer_id);
-  lrd_control_client_request_async (self->client, "POST", path, self->party->token, NULL,
-                                    self->party_cancellable, heartbeat_done_cb,
-                                    g_object_ref (self));
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-start_party_activity (LrdSession *self)
-{
-  stop_party_activity (self);
-  self->party_cancellable = g_cancellable_new ();
-  self->heartbeat_source = g_timeout_add (self->heartbeat_interval_ms, heartbeat_cb, self);
-  start_events (self);
+  lrd_control_client_leave_async (self->client, party_id, peer_id, token, callback, user_data);
 }
 
 static void
@@ -1183,6 +640,9 @@ typedef struct
   /* This join's own: a LeaveParty may cancel it and a new join start before its callbacks
    * run, and those must then touch neither the new join nor its party. */
   GCancellable *cancellable;
+  /* The server's answer, kept from the request until WireGuard is up: its relay token and
+   * relays start the data plane. */
+  LrJoinAnswer *answer;
 } JoinData;
 
 static void
@@ -1190,6 +650,7 @@ join_data_free (JoinData *data)
 {
   g_free (data->peer_name);
   g_clear_object (&data->cancellable);
+  g_clear_pointer (&data->answer, lr_join_answer_free);
   g_free (data);
 }
 
@@ -1255,32 +716,6 @@ normalize_display_name (const char  *display_name,
   return name;
 }
 
-static JsonNode *
-build_peer_in_body (LrdSession *self,
-                    const char *key,
-                    const char *value,
-                    const char *peer_name)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autofree char *wg_public = lrd_key_to_base64 (&self->keys.wg_public);
-  g_autofree char *disco_public = lrd_key_to_base64 (&self->keys.disco_public);
-  LrPeerIn peer = {
-    .name = (char *) peer_name,
-    .wg_public_key = wg_public,
-    .disco_public_key = disco_public,
-    .endpoints = NULL,
-    .has_nat = FALSE,
-  };
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, key);
-  json_builder_add_string_value (builder, value);
-  json_builder_set_member_name (builder, "peer");
-  lr_peer_in_build (&peer, builder);
-  json_builder_end_object (builder);
-  return json_builder_get_root (builder);
-}
-
 static void
 fail_join (LrdSession *self,
            GTask      *task,
@@ -1309,10 +744,12 @@ static void
 finish_join (LrdSession *self,
              GTask      *task)
 {
+  JoinData *data = g_task_get_task_data (task);
+
   end_join (self, task);
   set_state (self, LRD_STATE_CONNECTED);
   start_party_activity (self);
-  start_data_plane (self);
+  start_data_plane (self, data->answer);
   g_message ("In party %s as %s (%s)", self->party->party_id, self->party->peer_id,
              self->party->virtual_ip);
   g_task_return_boolean (task, TRUE);
@@ -1376,88 +813,46 @@ join_request_cb (GObject      *source,
   LrdSession *self = g_task_get_source_object (task);
   JoinData *data = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(LrParty) party = NULL;
-  g_autoptr(LrPeer) peer = NULL;
-  JsonObject *object;
-  JsonNode *peer_node;
-  const char *token = NULL;
+  g_autoptr(LrJoinAnswer) answer = NULL;
   LrdSavedParty *saved;
 
-  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, NULL, &error);
-  if (root == NULL)
+  answer = lrd_control_client_join_finish (LRD_CONTROL_CLIENT (source), result, &error);
+  if (answer == NULL)
     {
-      if (error == NULL)
-        error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED, "The LANrage server sent no answer");
       fail_join (self, task, g_steal_pointer (&error));
       return;
     }
-
-  object = json_node_get_object (root);
-  peer_node = json_object_get_member (object, "peer");
-  party = lr_party_parse_node (json_object_get_member (object, "party"), &error);
-  if (party != NULL)
-    peer = lr_peer_parse_node (peer_node, &error);
-  if (peer != NULL)
+  if (!is_party_address (answer->peer->virtual_ip) ||
+      !is_valid_name (answer->party->name, LR_PARTY_NAME_MAX_CHARS))
     {
-      JsonNode *token_node = json_object_get_member (json_node_get_object (peer_node), "token");
-
-      if (token_node != NULL && JSON_NODE_HOLDS_VALUE (token_node) &&
-          json_node_get_value_type (token_node) == G_TYPE_STRING)
-        token = json_node_get_string (token_node);
-    }
-  if (party == NULL || peer == NULL || !lr_token_is_well_formed (token) ||
-      !is_party_address (peer->virtual_ip) ||
-      !is_valid_name (party->name, LR_PARTY_NAME_MAX_CHARS))
-    {
-      g_autoptr(GError) parse_error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED,
-                                                   "The LANrage server sent an answer this "
-                                                   "helper does not understand (%s)",
-                                                   error != NULL ? error->message
-                                                                 : "token, address or name");
-
-      fail_join (self, task, g_steal_pointer (&parse_error));
+      fail_join (self, task, g_error_new (LRD_ERROR, LRD_ERROR_FAILED,
+                                          "The LANrage server sent an answer this helper "
+                                          "does not understand (address or name)"));
       return;
     }
 
   if (join_was_cancelled (task))
     {
       /* Left while the server was answering: it has us as a member, so undo that. */
-      delete_membership (self, party->id, peer->id, token, NULL, NULL);
+      delete_membership (self, answer->party->id, answer->peer->id, answer->token, NULL, NULL);
       fail_join (self, task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Left"));
       return;
     }
 
   saved = g_new0 (LrdSavedParty, 1);
   saved->control_url = g_strdup (lrd_control_client_get_base_url (self->client));
-  saved->party_id = g_strdup (party->id);
-  saved->party_name = g_strdup (party->name);
-  saved->invite_code = g_strdup (party->invite_code);
-  saved->peer_id = g_strdup (peer->id);
+  saved->party_id = g_strdup (answer->party->id);
+  saved->party_name = g_strdup (answer->party->name);
+  saved->invite_code = g_strdup (answer->party->invite_code);
+  saved->peer_id = g_strdup (answer->peer->id);
   saved->peer_name = g_strdup (data->peer_name);
-  saved->token = g_strdup (token);
-  saved->virtual_ip = g_strdup (peer->virtual_ip);
+  saved->token = g_strdup (answer->token);
+  saved->virtual_ip = g_strdup (answer->peer->virtual_ip);
   self->party = saved;
   persist (self);
 
   /* The relay token and list come with the answer; they are used once WireGuard is up. */
-  forget_pending_token (self);
-  if (self->paths != NULL)
-    {
-      JsonObject *peer_object = json_node_get_object (peer_node);
-      const char *relay_token = get_string_member (peer_object, "relay_token");
-      gint64 expiry = 0;
-
-      if (relay_token[0] != '\0' &&
-          lr_timestamp_parse (get_string_member (peer_object, "relay_token_expires_at"),
-                              &expiry))
-        {
-          self->pending_token = g_strdup (relay_token);
-          self->pending_token_expiry = expiry;
-        }
-      g_strfreev (self->server_relays);
-      self->server_relays = parse_relay_list (json_object_get_member (object, "relays"));
-    }
+  data->answer = g_steal_pointer (&answer);
 
   lrd_helper1_set_last_error (self->iface, "");
   show_party (self);
@@ -1469,14 +864,15 @@ join_request_cb (GObject      *source,
 static void
 start_join (LrdSession *self,
             GTask      *task,
-            const char *path,
-            const char *key,
-            const char *value,
+            const char *party_name,
+            const char *invite_code,
             const char *display_name)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) body = NULL;
   g_autofree char *peer_name = NULL;
+  g_autofree char *wg_public = NULL;
+  g_autofree char *disco_public = NULL;
+  LrPeerIn peer_in = { 0 };
   JoinData *data;
 
   peer_name = normalize_display_name (display_name, &error);
@@ -1492,7 +888,11 @@ start_join (LrdSession *self,
                                self->no_backend->message);
       return;
     }
-  body = build_peer_in_body (self, key, value, peer_name);
+  wg_public = lr_key_to_base64 (&self->keys.wg_public);
+  disco_public = lr_key_to_base64 (&self->keys.disco_public);
+  peer_in.name = peer_name;
+  peer_in.wg_public_key = wg_public;
+  peer_in.disco_public_key = disco_public;
 
   data = g_new0 (JoinData, 1);
   set_state (self, LRD_STATE_JOINING);
@@ -1503,8 +903,12 @@ start_join (LrdSession *self,
 
   /* Not cancellable: once sent, the server may have made us a member, and the answer is
    * needed to undo that if the join was cancelled meanwhile (join_request_cb). */
-  lrd_control_client_request_async (self->client, "POST", path, NULL, body, NULL,
-                                    join_request_cb, g_object_ref (task));
+  if (party_name != NULL)
+    lrd_control_client_create_party_async (self->client, party_name, &peer_in, join_request_cb,
+                                           g_object_ref (task));
+  else
+    lrd_control_client_join_async (self->client, invite_code, &peer_in, join_request_cb,
+                                   g_object_ref (task));
 }
 
 void
@@ -1532,7 +936,7 @@ lrd_session_create_party_async (LrdSession          *self,
                                name_error->message);
       return;
     }
-  start_join (self, task, "v1/parties", "name", party_name, display_name);
+  start_join (self, task, party_name, NULL, display_name);
 }
 
 gboolean
@@ -1567,7 +971,7 @@ lrd_session_join_party_async (LrdSession          *self,
                                code_error->message);
       return;
     }
-  start_join (self, task, "v1/join", "invite_code", code, display_name);
+  start_join (self, task, NULL, code, display_name);
 }
 
 gboolean
@@ -1618,7 +1022,7 @@ restore_up_cb (GObject      *source,
     }
   set_state (self, LRD_STATE_CONNECTED);
   start_party_activity (self);
-  start_data_plane (self);
+  start_data_plane (self, NULL);
 }
 
 /* The saved file is root's, but it is input all the same: what goes into URLs, the
@@ -1689,14 +1093,11 @@ leave_delete_cb (GObject      *source,
   g_autoptr(GTask) task = user_data;
   LrdSession *self = g_task_get_source_object (task);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  guint status = 0;
 
-  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &status,
-                                            &error);
   /* Gone already is as good as removed; anything else is logged and the party is left here
    * all the same: the server drops silent peers by itself. */
-  if (error != NULL && !lrd_control_status_means_gone (status))
+  if (!lrd_control_client_leave_finish (LRD_CONTROL_CLIENT (source), result, &error) &&
+      !g_error_matches (error, LRD_ERROR, LRD_ERROR_PARTY_NOT_FOUND))
     g_warning ("The server could not be told about leaving: %s", error->message);
 
   backend_down (self, task);
@@ -1759,28 +1160,24 @@ refresh_cb (GObject      *source,
   g_autoptr(GTask) task = user_data;
   LrdSession *self = g_task_get_source_object (task);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  guint status = 0;
+  g_autoptr(LrPartyView) view = NULL;
 
-  root = lrd_control_client_request_finish (LRD_CONTROL_CLIENT (source), result, &status,
-                                            &error);
+  view = lrd_control_client_get_party_finish (LRD_CONTROL_CLIENT (source), result, &error);
   if (self->party == NULL)
     {
       g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_NOT_IN_PARTY,
                                "The party was left during the refresh");
       return;
     }
-  if (root == NULL)
+  if (view == NULL)
     {
-      if (error != NULL && lrd_control_status_means_gone (status))
+      if (g_error_matches (error, LRD_ERROR, LRD_ERROR_PARTY_NOT_FOUND))
         lose_party (self, PARTY_GONE_REASON);
-      if (error == NULL)
-        error = g_error_new (LRD_ERROR, LRD_ERROR_FAILED, "The LANrage server sent no answer");
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
 
-  apply_snapshot (self, json_node_get_object (root));
+  apply_snapshot (self, view);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -1791,7 +1188,6 @@ lrd_session_refresh_async (LrdSession          *self,
                            gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autofree char *path = NULL;
 
   g_return_if_fail (LRD_IS_SESSION (self));
 
@@ -1805,15 +1201,11 @@ lrd_session_refresh_async (LrdSession          *self,
       return;
     }
 
-  path = g_strdup_printf ("v1/parties/%s", self->party->party_id);
-  lrd_control_client_request_async (self->client, "GET", path, self->party->token, NULL,
-                                    cancellable, refresh_cb, g_steal_pointer (&task));
+  lrd_control_client_get_party_async (self->client, self->party->party_id, self->party->token,
+                                      cancellable, refresh_cb, g_steal_pointer (&task));
   /* A refresh also retries the events socket at once instead of after its backoff. */
-  if (self->events == NULL && self->reconnect_source != 0)
-    {
-      g_clear_handle_id (&self->reconnect_source, g_source_remove);
-      start_events (self);
-    }
+  if (self->events != NULL)
+    lrd_party_events_reconnect_now (self->events);
 }
 
 gboolean
@@ -1877,16 +1269,6 @@ add_properties (GVariantBuilder *builder,
     }
 }
 
-static int
-compare_records (gconstpointer a,
-                 gconstpointer b)
-{
-  const PeerRecord *ra = *(const PeerRecord * const *) a;
-  const PeerRecord *rb = *(const PeerRecord * const *) b;
-
-  return g_strcmp0 (ra->id, rb->id);
-}
-
 /**
  * lrd_session_dup_status:
  *
@@ -1898,30 +1280,14 @@ lrd_session_dup_status (LrdSession *self)
 {
   GVariantBuilder builder;
   GVariantBuilder peers;
-  g_autoptr(GPtrArray) records = g_ptr_array_new ();
-  GHashTableIter iter;
-  PeerRecord *record;
 
   g_return_val_if_fail (LRD_IS_SESSION (self), NULL);
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
   add_properties (&builder, G_DBUS_INTERFACE (self->iface));
 
-  g_hash_table_iter_init (&iter, self->peers);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
-    g_ptr_array_add (records, record);
-  g_ptr_array_sort (records, compare_records);
-
   g_variant_builder_init (&peers, G_VARIANT_TYPE ("aa{sv}"));
-  for (guint i = 0; i < records->len; i++)
-    {
-      record = records->pdata[i];
-      g_variant_builder_open (&peers, G_VARIANT_TYPE_VARDICT);
-      add_properties (&peers, G_DBUS_INTERFACE (record->peer));
-      g_variant_builder_add (&peers, "{sv}", "ObjectPath",
-                             g_variant_new_object_path (record->object_path));
-      g_variant_builder_close (&peers);
-    }
+  lrd_peer_table_add_status (self->peers, &peers);
   g_variant_builder_add (&builder, "{sv}", "Peers", g_variant_builder_end (&peers));
 
   return g_variant_ref_sink (g_variant_builder_end (&builder));

@@ -2,13 +2,16 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * LrdSession drives the control plane: create or join over HTTP, the events WebSocket
- * (reconnected with backoff), heartbeats, leave. It keeps the io.lanrage.Helper1 properties
- * and one exported peer object per other member in step with the server, and tells the
- * WireGuard backend, through its LrdPathManager, about every peer that comes and goes.
- * Without a backend (NULL) there is no data plane: the state still goes to "connected" on
- * the control plane and the Backend property says "none" (the --session test mode), unless
- * lrd_session_set_no_backend_reason() said why there is none: then joins fail with it.
+ * LrdSession owns the party's lifecycle: create or join over HTTP, restore after a restart,
+ * leave, refresh, and the saved party. It keeps the io.lanrage.Helper1 party properties
+ * (State, PartyId, PartyName, InviteCode, VirtualAddress, LastError, Backend, NAT) and
+ * brings WireGuard up and down. The rest it hands on: the server's events and heartbeats to
+ * an LrdPartyEvents for the party's lifetime, what the server says of each peer (once
+ * checked) to the LrdPeerTable (one LrdPeerLink per peer), relay candidates and tokens to
+ * the LrdRelayFeed. Without a backend (NULL) there is no data plane: the state still goes
+ * to "connected" on the control plane and the Backend property says "none" (the --session
+ * test mode), unless lrd_session_set_no_backend_reason() said why there is none: then
+ * joins fail with it.
  */
 #pragma once
 

@@ -34,41 +34,14 @@ lrd_state_dir_ensure (const char  *state_dir,
   return TRUE;
 }
 
-char *
-lrd_key_to_base64 (const LrdWgKey *key)
-{
-  return g_base64_encode (key->bytes, sizeof key->bytes);
-}
-
-static gboolean
-key_from_base64 (const char *text,
-                 LrdWgKey   *out)
-{
-  gsize length = 0;
-  g_autofree guint8 *data = NULL;
-
-  if (text == NULL)
-    return FALSE;
-  data = g_base64_decode (text, &length);
-  if (length != LRD_WG_KEY_LENGTH)
-    {
-      if (data != NULL)
-        sodium_memzero (data, length);
-      return FALSE;
-    }
-  memcpy (out->bytes, data, LRD_WG_KEY_LENGTH);
-  sodium_memzero (data, length);
-  return TRUE;
-}
-
 static gboolean
 read_private_key (GKeyFile   *keyfile,
                   const char *group,
-                  LrdWgKey   *private_key,
-                  LrdWgKey   *public_key)
+                  LrKey      *private_key,
+                  LrKey      *public_key)
 {
   g_autofree char *text = g_key_file_get_string (keyfile, group, "private-key", NULL);
-  gboolean ok = key_from_base64 (text, private_key);
+  gboolean ok = lr_key_from_base64 (text, private_key);
 
   if (text != NULL)
     sodium_memzero (text, strlen (text));
@@ -82,11 +55,11 @@ read_private_key (GKeyFile   *keyfile,
 static void
 write_private_key (GKeyFile       *keyfile,
                    const char     *group,
-                   const LrdWgKey *private_key,
-                   const LrdWgKey *public_key)
+                   const LrKey    *private_key,
+                   const LrKey    *public_key)
 {
-  g_autofree char *private_text = lrd_key_to_base64 (private_key);
-  g_autofree char *public_text = lrd_key_to_base64 (public_key);
+  g_autofree char *private_text = lr_key_to_base64 (private_key);
+  g_autofree char *public_text = lr_key_to_base64 (public_key);
 
   g_key_file_set_string (keyfile, group, "private-key", private_text);
   g_key_file_set_string (keyfile, group, "public-key", public_text);

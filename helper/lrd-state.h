@@ -16,17 +16,16 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  LrdWgKey wg_private;
-  LrdWgKey wg_public;
-  LrdWgKey disco_private;
-  LrdWgKey disco_public;
+  LrKey wg_private;
+  LrKey wg_public;
+  LrKey disco_private;
+  LrKey disco_public;
 } LrdKeys;
 
 gboolean lrd_keys_load_or_create (LrdKeys     *keys,
                                   const char  *state_dir,
                                   GError     **error);
 void     lrd_keys_clear          (LrdKeys     *keys);
-char    *lrd_key_to_base64       (const LrdWgKey *key);
 
 typedef struct
 {

@@ -31,7 +31,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (LrdWgAuto, lrd_wg_auto, G_TYPE_OBJECT,
 
 typedef struct
 {
-  LrdWgKey  private_key;
+  LrKey     private_key;
   guint16   listen_port;
   char     *address_cidr;
 } UpData;
@@ -100,7 +100,7 @@ primary_up_cb (GObject      *object,
 
 static void
 auto_up_async (LrdWgBackend        *backend,
-               const LrdWgKey      *private_key,
+               const LrKey         *private_key,
                guint16              listen_port,
                const char          *address_cidr,
                GCancellable        *cancellable,
@@ -152,7 +152,7 @@ auto_set_peer_finish (LrdWgBackend  *backend,
 
 static void
 auto_remove_peer_async (LrdWgBackend        *backend,
-                        const LrdWgKey      *public_key,
+                        const LrKey         *public_key,
                         GCancellable        *cancellable,
                         GAsyncReadyCallback  callback,
                         gpointer             user_data)

@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Private to the backends; callers get one from lrd_wg_backend_new_auto_async().
+ * Private to the backends; callers get one from lrd_wg_factory_new_async ("auto", ...).
  */
 #pragma once
 

@@ -17,9 +17,6 @@ gboolean lrd_wg_check_ifname            (const char             *ifname,
 gboolean lrd_wg_check_peer_config       (const LrdWgPeerConfig  *peer,
                                          const char             *bad_ip_prefix,
                                          GError                **error);
-char    *lrd_wg_key_to_base64           (const LrdWgKey         *key);
-gboolean lrd_wg_key_from_base64         (const char             *text,
-                                         LrdWgKey               *out);
 void     lrd_wg_peer_stats_array_init   (GArray                **array);
 
 /* The finish methods of a backend whose async methods return their own GTask. */

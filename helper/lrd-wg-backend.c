@@ -1,11 +1,8 @@
-/* lrd-wg-backend.c: the WireGuard backend interface, its value types and auto selection
+/* lrd-wg-backend.c: the WireGuard backend interface and its value types
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "lrd-wg-backend-private.h"
-#include "lrd-wg-auto.h"
-#include "lrd-wg-nm.h"
-#include "lrd-wg-uapi.h"
 
 #include "lr-wg-uapi.h"
 
@@ -25,14 +22,14 @@ lrd_wg_backend_default_init (LrdWgBackendInterface *iface)
 void
 lrd_wg_peer_config_clear (LrdWgPeerConfig *config)
 {
-  g_clear_object (&config->endpoint);
+  memset (&config->endpoint, 0, sizeof config->endpoint);
   g_clear_pointer (&config->allowed_ips, g_strfreev);
 }
 
 void
 lrd_wg_peer_stats_clear (LrdWgPeerStats *stats)
 {
-  g_clear_object (&stats->endpoint);
+  memset (&stats->endpoint, 0, sizeof stats->endpoint);
 }
 
 void
@@ -134,28 +131,6 @@ lrd_wg_check_peer_config (const LrdWgPeerConfig  *peer,
   return TRUE;
 }
 
-char *
-lrd_wg_key_to_base64 (const LrdWgKey *key)
-{
-  char text[sodium_base64_ENCODED_LEN (LRD_WG_KEY_LENGTH, sodium_base64_VARIANT_ORIGINAL)];
-
-  sodium_bin2base64 (text, sizeof text, key->bytes, sizeof key->bytes,
-                     sodium_base64_VARIANT_ORIGINAL);
-  return g_strdup (text);
-}
-
-gboolean
-lrd_wg_key_from_base64 (const char *text,
-                        LrdWgKey   *out)
-{
-  size_t length = 0;
-
-  return text != NULL &&
-         sodium_base642bin (out->bytes, sizeof out->bytes, text, strlen (text), NULL, &length,
-                            NULL, sodium_base64_VARIANT_ORIGINAL) == 0 &&
-         length == LRD_WG_KEY_LENGTH;
-}
-
 const char *
 lrd_wg_backend_get_name (LrdWgBackend *self)
 {
@@ -166,7 +141,7 @@ lrd_wg_backend_get_name (LrdWgBackend *self)
 
 void
 lrd_wg_backend_up_async (LrdWgBackend        *self,
-                         const LrdWgKey      *private_key,
+                         const LrKey         *private_key,
                          guint16              listen_port,
                          const char          *address_cidr,
                          GCancellable        *cancellable,
@@ -216,7 +191,7 @@ lrd_wg_backend_set_peer_finish (LrdWgBackend  *self,
 
 void
 lrd_wg_backend_remove_peer_async (LrdWgBackend        *self,
-                                  const LrdWgKey      *public_key,
+                                  const LrKey         *public_key,
                                   GCancellable        *cancellable,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
@@ -292,105 +267,6 @@ GArray *
 lrd_wg_backend_task_finish_stats (LrdWgBackend  *self,
                                   GAsyncResult  *result,
                                   GError       **error)
-{
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* auto                                                                                     */
-
-typedef struct
-{
-  char    *ifname;
-  char    *wireguard_go;   /* resolved path, or NULL when not installed */
-  LrdWgUapi *uapi;         /* created at once: it belongs to the caller's network namespace */
-} AutoData;
-
-static void
-auto_data_free (AutoData *data)
-{
-  g_free (data->ifname);
-  g_free (data->wireguard_go);
-  g_clear_object (&data->uapi);
-  g_free (data);
-}
-
-static void
-auto_nm_ready_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  AutoData *data = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(LrdWgNm) nm = lrd_wg_nm_new_finish (result, &error);
-
-  if (nm != NULL && lrd_wg_nm_is_running (nm))
-    {
-      g_debug ("WireGuard backend: NetworkManager%s", data->uapi != NULL
-               ? ", falling back to wireguard-go if the kernel has no WireGuard" : "");
-      g_task_return_pointer (task, lrd_wg_auto_new (LRD_WG_BACKEND (nm),
-                                                    LRD_WG_BACKEND (data->uapi)),
-                             g_object_unref);
-      return;
-    }
-
-  if (error != NULL)
-    g_debug ("NetworkManager unavailable: %s", error->message);
-
-  if (data->uapi != NULL)
-    {
-      g_debug ("WireGuard backend: UAPI with %s", data->wireguard_go);
-      g_task_return_pointer (task, g_steal_pointer (&data->uapi), g_object_unref);
-      return;
-    }
-
-  g_task_return_new_error (task, LRD_WG_ERROR, LRD_WG_ERROR_NO_WIREGUARD,
-                           "Neither NetworkManager nor wireguard-go is available to run "
-                           "WireGuard; install wireguard-go with “apt install wireguard-go”");
-}
-
-void
-lrd_wg_backend_new_auto_async (const char          *ifname,
-                               const char          *wireguard_go,
-                               GDBusConnection     *system_bus,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
-{
-  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  AutoData *data = g_new0 (AutoData, 1);
-  GError *error = NULL;
-
-  g_task_set_source_tag (task, lrd_wg_backend_new_auto_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) auto_data_free);
-
-  if (!lrd_wg_check_ifname (ifname, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  data->ifname = g_strdup (ifname);
-  data->wireguard_go = g_find_program_in_path (wireguard_go != NULL ? wireguard_go
-                                                                    : "wireguard-go");
-  if (data->wireguard_go != NULL)
-    {
-      data->uapi = lrd_wg_uapi_new (ifname, data->wireguard_go, &error);
-      if (data->uapi == NULL)
-        {
-          g_task_return_error (task, error);
-          return;
-        }
-    }
-
-  lrd_wg_nm_new_async (ifname, system_bus, cancellable, auto_nm_ready_cb,
-                       g_steal_pointer (&task));
-}
-
-LrdWgBackend *
-lrd_wg_backend_new_auto_finish (GAsyncResult  *result,
-                                GError       **error)
 {
   return g_task_propagate_pointer (G_TASK (result), error);
 }

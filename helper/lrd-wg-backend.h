@@ -4,19 +4,20 @@
  *
  * Implementations: LrdWgUapi (wireguard-go's text protocol on /run/wireguard/IF.sock, with
  * address and link set over rtnetlink) and LrdWgNm (a volatile, tagged NetworkManager
- * connection through libnm). lrd_wg_backend_new_auto_async() picks one as issue 4 describes.
+ * connection through libnm). lrd-wg-factory.h picks one; this interface knows none of them.
  *
  * Every call is async (GTask, GCancellable) and never blocks the main loop. Keys are raw
- * 32-byte values (LrdWgKey); implementations never log them. A failed call leaves the
+ * 32-byte values (LrKey); implementations never log them. A failed call leaves the
  * interface as it was before the call, or fully torn down: never half-configured.
  */
 #pragma once
 
 #include <gio/gio.h>
 
-G_BEGIN_DECLS
+#include "lr-addr.h"
+#include "lr-key.h"
 
-#define LRD_WG_KEY_LENGTH 32
+G_BEGIN_DECLS
 
 #define LRD_WG_ERROR (lrd_wg_error_quark ())
 
@@ -43,21 +44,16 @@ GQuark lrd_wg_error_quark (void);
 
 typedef struct
 {
-  guint8 bytes[LRD_WG_KEY_LENGTH];
-} LrdWgKey;
-
-typedef struct
-{
-  LrdWgKey        public_key;
-  GInetSocketAddress *endpoint;          /* nullable: no endpoint known yet */
+  LrKey           public_key;
+  LrAddr          endpoint;              /* length 0: no endpoint known yet */
   char          **allowed_ips;           /* CIDR strings, e.g. "10.66.0.7/32" */
   guint           persistent_keepalive;  /* seconds, 0 = off */
 } LrdWgPeerConfig;
 
 typedef struct
 {
-  LrdWgKey public_key;
-  GInetSocketAddress *endpoint;          /* nullable */
+  LrKey public_key;
+  LrAddr   endpoint;                     /* length 0: none */
   guint64  rx_bytes;
   guint64  tx_bytes;
   gint64   last_handshake_unix;          /* seconds, 0 = never */
@@ -78,7 +74,7 @@ struct _LrdWgBackendInterface
   /* Creates (or takes over) the interface: private key, listen port, address/prefix
    * (e.g. "10.66.0.7/16"), link up. No peers. */
   void      (*up_async)       (LrdWgBackend         *self,
-                               const LrdWgKey       *private_key,
+                               const LrKey          *private_key,
                                guint16               listen_port,
                                const char           *address_cidr,
                                GCancellable         *cancellable,
@@ -99,7 +95,7 @@ struct _LrdWgBackendInterface
                                GError              **error);
 
   void      (*remove_peer_async)  (LrdWgBackend     *self,
-                                   const LrdWgKey   *public_key,
+                                   const LrKey      *public_key,
                                    GCancellable     *cancellable,
                                    GAsyncReadyCallback callback,
                                    gpointer          user_data);
@@ -129,7 +125,7 @@ struct _LrdWgBackendInterface
 /* Calls through the interface, for the D-Bus service. */
 const char *lrd_wg_backend_get_name           (LrdWgBackend          *self);
 void        lrd_wg_backend_up_async           (LrdWgBackend          *self,
-                                               const LrdWgKey        *private_key,
+                                               const LrKey           *private_key,
                                                guint16                listen_port,
                                                const char            *address_cidr,
                                                GCancellable          *cancellable,
@@ -147,7 +143,7 @@ gboolean    lrd_wg_backend_set_peer_finish    (LrdWgBackend          *self,
                                                GAsyncResult          *result,
                                                GError               **error);
 void        lrd_wg_backend_remove_peer_async  (LrdWgBackend          *self,
-                                               const LrdWgKey        *public_key,
+                                               const LrKey           *public_key,
                                                GCancellable          *cancellable,
                                                GAsyncReadyCallback    callback,
                                                gpointer               user_data);
@@ -169,18 +165,5 @@ gboolean    lrd_wg_backend_down_finish        (LrdWgBackend          *self,
                                                GAsyncResult          *result,
                                                GError               **error);
 
-/* Picks the backend as issue 4 says: NetworkManager when it runs (falling back to UAPI
- * when activation fails for lack of kernel WireGuard and @wireguard_go exists), else UAPI
- * when @wireguard_go exists, else %LRD_WG_ERROR_NO_WIREGUARD. @wireguard_go: path or name
- * looked up in PATH, %NULL for "wireguard-go". @system_bus: %NULL for the system bus
- * (tests pass a private one). */
-void          lrd_wg_backend_new_auto_async   (const char            *ifname,
-                                               const char            *wireguard_go,
-                                               GDBusConnection       *system_bus,
-                                               GCancellable          *cancellable,
-                                               GAsyncReadyCallback    callback,
-                                               gpointer               user_data);
-LrdWgBackend *lrd_wg_backend_new_auto_finish  (GAsyncResult          *result,
-                                               GError               **error);
 
 G_END_DECLS

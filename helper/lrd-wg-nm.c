@@ -120,7 +120,7 @@ activation_error (LrdWgNm    *self,
 
 static NMConnection *
 build_connection (LrdWgNm         *self,
-                  const LrdWgKey  *private_key,
+                  const LrKey     *private_key,
                   guint16          listen_port,
                   GInetAddress    *address,
                   guint            prefix_length)
@@ -132,7 +132,7 @@ build_connection (LrdWgNm         *self,
   NMSetting *s_ip6 = nm_setting_ip6_config_new ();
   NMSetting *s_user = nm_setting_user_new ();
   g_autofree char *id = g_strdup_printf ("LANrage (%s)", self->ifname);
-  g_autofree char *key = lrd_wg_key_to_base64 (private_key);
+  g_autofree char *key = lr_key_to_base64 (private_key);
   g_autofree char *address_text = g_inet_address_to_string (address);
   gboolean ipv6 = g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6;
   NMIPAddress *ip = nm_ip_address_new (ipv6 ? AF_INET6 : AF_INET, address_text, prefix_length,
@@ -470,7 +470,7 @@ up_stale_removed_cb (GObject      *object,
 
 static void
 nm_up_async (LrdWgBackend        *backend,
-             const LrdWgKey      *private_key,
+             const LrKey         *private_key,
              guint16              listen_port,
              const char          *address_cidr,
              GCancellable        *cancellable,
@@ -671,12 +671,12 @@ nm_set_peer_async (LrdWgBackend          *backend,
       return;
     }
 
-  public_key = lrd_wg_key_to_base64 (&config->public_key);
+  public_key = lr_key_to_base64 (&config->public_key);
   peer = nm_wireguard_peer_new ();
   nm_wireguard_peer_set_public_key (peer, public_key, TRUE);
-  if (config->endpoint != NULL)
+  if (lr_addr_is_set (&config->endpoint))
     {
-      g_autofree char *endpoint = lr_wg_uapi_format_endpoint (config->endpoint);
+      g_autofree char *endpoint = lr_addr_to_string (&config->endpoint);
 
       nm_wireguard_peer_set_endpoint (peer, endpoint, TRUE);
     }
@@ -711,14 +711,14 @@ nm_set_peer_async (LrdWgBackend          *backend,
 
 static void
 nm_remove_peer_async (LrdWgBackend        *backend,
-                      const LrdWgKey      *public_key,
+                      const LrKey         *public_key,
                       GCancellable        *cancellable,
                       GAsyncReadyCallback  callback,
                       gpointer             user_data)
 {
   LrdWgNm *self = LRD_WG_NM (backend);
   g_autoptr(NMConnection) copy = NULL;
-  g_autofree char *key = lrd_wg_key_to_base64 (public_key);
+  g_autofree char *key = lr_key_to_base64 (public_key);
   NMSettingWireGuard *s_wg;
   guint index;
 
@@ -757,10 +757,10 @@ nm_get_stats_async (LrdWgBackend        *backend,
       const char *endpoint = nm_wireguard_peer_get_endpoint (peer);
       LrdWgPeerStats entry = { 0 };
 
-      if (!lrd_wg_key_from_base64 (nm_wireguard_peer_get_public_key (peer), &entry.public_key))
+      if (!lr_key_from_base64 (nm_wireguard_peer_get_public_key (peer), &entry.public_key))
         continue;
       if (endpoint != NULL)
-        entry.endpoint = lr_wg_uapi_parse_endpoint (endpoint);
+        lr_addr_parse (endpoint, &entry.endpoint);
       g_array_append_val (stats, entry);
     }
 

@@ -637,7 +637,7 @@ stop_daemon_finish (LrdWgUapi     *self,
 
 typedef struct
 {
-  LrdWgKey      private_key;
+  LrKey         private_key;
   guint16       listen_port;
   GInetAddress *address;
   guint         prefix_length;
@@ -781,7 +781,7 @@ up_socket_ready_cb (GObject      *object,
 
   /* replace_peers: an interface taken over starts from a clean slate too. */
   request = g_string_new ("set=1\n");
-  lr_wg_uapi_append_key (request, "private_key", data->private_key.bytes);
+  lr_wg_uapi_append_key (request, "private_key", &data->private_key);
   g_string_append_printf (request, "listen_port=%u\nreplace_peers=true\n\n", data->listen_port);
   set_async (self, request, up_configured_cb, g_task_get_cancellable (task), up_configured_cb,
              task);
@@ -789,7 +789,7 @@ up_socket_ready_cb (GObject      *object,
 
 static void
 uapi_up_async (LrdWgBackend        *backend,
-               const LrdWgKey      *private_key,
+               const LrKey         *private_key,
                guint16              listen_port,
                const char          *address_cidr,
                GCancellable        *cancellable,
@@ -852,11 +852,11 @@ uapi_set_peer_async (LrdWgBackend          *backend,
     }
 
   request = g_string_new ("set=1\n");
-  lr_wg_uapi_append_key (request, "public_key", peer->public_key.bytes);
+  lr_wg_uapi_append_key (request, "public_key", &peer->public_key);
   g_string_append (request, "replace_allowed_ips=true\n");
-  if (peer->endpoint != NULL)
+  if (lr_addr_is_set (&peer->endpoint))
     {
-      g_autofree char *endpoint = lr_wg_uapi_format_endpoint (peer->endpoint);
+      g_autofree char *endpoint = lr_addr_to_string (&peer->endpoint);
 
       g_string_append_printf (request, "endpoint=%s\n", endpoint);
     }
@@ -871,7 +871,7 @@ uapi_set_peer_async (LrdWgBackend          *backend,
 
 static void
 uapi_remove_peer_async (LrdWgBackend        *backend,
-                        const LrdWgKey      *public_key,
+                        const LrKey         *public_key,
                         GCancellable        *cancellable,
                         GAsyncReadyCallback  callback,
                         gpointer             user_data)
@@ -879,7 +879,7 @@ uapi_remove_peer_async (LrdWgBackend        *backend,
   LrdWgUapi *self = LRD_WG_UAPI (backend);
   GString *request = g_string_new ("set=1\n");
 
-  lr_wg_uapi_append_key (request, "public_key", public_key->bytes);
+  lr_wg_uapi_append_key (request, "public_key", public_key);
   g_string_append (request, "remove=true\n\n");
   set_async (self, request, uapi_remove_peer_async, cancellable, callback, user_data);
 }
@@ -925,8 +925,8 @@ get_cb (GObject      *object,
       LrWgUapiPeer *peer = &g_array_index (device->peers, LrWgUapiPeer, i);
       LrdWgPeerStats entry = { 0 };
 
-      memcpy (entry.public_key.bytes, peer->public_key, LRD_WG_KEY_LENGTH);
-      entry.endpoint = peer->endpoint != NULL ? g_object_ref (peer->endpoint) : NULL;
+      entry.public_key = peer->public_key;
+      entry.endpoint = peer->endpoint;
       entry.rx_bytes = peer->rx_bytes;
       entry.tx_bytes = peer->tx_bytes;
       entry.last_handshake_unix = peer->last_handshake_sec;

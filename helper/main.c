@@ -11,8 +11,7 @@
 #include "lrd-config.h"
 #include "lrd-error.h"
 #include "lrd-service.h"
-#include "lrd-wg-nm.h"
-#include "lrd-wg-uapi.h"
+#include "lrd-wg-factory.h"
 
 #define LRD_BUS_NAME          "io.lanrage.Helper1"
 #define LRD_DEFAULT_STATE_DIR "/var/lib/lanrage"
@@ -205,51 +204,30 @@ backend_ready (Helper       *helper,
 }
 
 static void
-backend_auto_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+backend_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
 {
   GError *error = NULL;
-  LrdWgBackend *backend = lrd_wg_backend_new_auto_finish (result, &error);
+  LrdWgBackend *backend = lrd_wg_factory_new_finish (result, &error);
 
   backend_ready (user_data, backend, error);
-}
-
-static void
-backend_nm_cb (GObject      *source,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  GError *error = NULL;
-  LrdWgNm *backend = lrd_wg_nm_new_finish (result, &error);
-
-  backend_ready (user_data, LRD_WG_BACKEND (backend), error);
 }
 
 static void
 choose_backend (Helper *helper)
 {
   const LrdConfig *config = helper->config;
-  GError *error = NULL;
 
   if (helper->session_bus)
     {
       /* The test mode runs unprivileged: it could not create an interface anyway. */
       g_message ("Session bus test mode: no WireGuard backend");
       serve (helper);
+      return;
     }
-  else if (g_str_equal (config->backend, "networkmanager"))
-    lrd_wg_nm_new_async (config->interface_name, NULL, NULL, backend_nm_cb, helper);
-  else if (g_str_equal (config->backend, "uapi"))
-    {
-      LrdWgUapi *backend = lrd_wg_uapi_new (config->interface_name, config->wireguard_go,
-                                            &error);
-
-      backend_ready (helper, LRD_WG_BACKEND (backend), error);
-    }
-  else
-    lrd_wg_backend_new_auto_async (config->interface_name, config->wireguard_go, NULL, NULL,
-                                   backend_auto_cb, helper);
+  lrd_wg_factory_new_async (config->backend, config->interface_name, config->wireguard_go,
+                            NULL, NULL, backend_cb, helper);
 }
 
 int

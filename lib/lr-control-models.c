@@ -43,11 +43,42 @@ lr_nat_behaviour_from_string (const char     *text,
   return FALSE;
 }
 
+/* Characters a name may not hold anywhere: controls, format characters (bidirectional
+ * overrides and isolates, zero-width spaces and joiners, soft hyphens), surrogates, private
+ * use and unassigned code points, line and paragraph separators. */
+static gboolean
+is_forbidden_in_name (gunichar c)
+{
+  switch (g_unichar_type (c))
+    {
+    case G_UNICODE_CONTROL:
+    case G_UNICODE_FORMAT:
+    case G_UNICODE_SURROGATE:
+    case G_UNICODE_PRIVATE_USE:
+    case G_UNICODE_UNASSIGNED:
+    case G_UNICODE_LINE_SEPARATOR:
+    case G_UNICODE_PARAGRAPH_SEPARATOR:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+/* A character that leaves a mark of its own: not a space, not zero-width (combining marks,
+ * Hangul medial vowels and final consonants). */
+static gboolean
+is_visible (gunichar c)
+{
+  return g_unichar_isgraph (c) && !g_unichar_iszerowidth (c);
+}
+
 /**
  * lr_name_normalize:
  *
- * Trims white space; the rest must be 1 to @max_chars characters with no control
- * characters (names are shown in lists and tray menus).
+ * Trims white space (any Unicode space) at both ends; the rest must be 1 to @max_chars
+ * characters, hold at least one visible character and no character of the categories in
+ * is_forbidden_in_name(). Names are shown in other members' lists and tray menus, where an
+ * invisible name or one that reorders its text could pass for another member's.
  */
 char *
 lr_name_normalize (const char  *text,
@@ -55,7 +86,8 @@ lr_name_normalize (const char  *text,
                    const char  *field,
                    GError     **error)
 {
-  g_autofree char *copy = NULL;
+  const char *start, *end;
+  gboolean visible = FALSE;
   glong n_chars;
 
   if (text == NULL || !g_utf8_validate (text, -1, NULL))
@@ -64,7 +96,7 @@ lr_name_normalize (const char  *text,
       return NULL;
     }
 
-  /* Refuse absurd input before copying it. */
+  /* Refuse absurd input before looking at it. */
   if (strlen (text) > (gsize) max_chars * 4 + 64)
     {
       g_set_error (error, LR_ERROR, LR_ERROR_TOO_LARGE, "%s: must be at most %u characters",
@@ -72,8 +104,20 @@ lr_name_normalize (const char  *text,
       return NULL;
     }
 
-  copy = g_strstrip (g_strdup (text));
-  n_chars = g_utf8_strlen (copy, -1);
+  start = text;
+  while (*start != '\0' && g_unichar_isspace (g_utf8_get_char (start)))
+    start = g_utf8_next_char (start);
+  end = start + strlen (start);
+  while (end > start)
+    {
+      const char *last = g_utf8_find_prev_char (start, end);
+
+      if (!g_unichar_isspace (g_utf8_get_char (last)))
+        break;
+      end = last;
+    }
+
+  n_chars = g_utf8_strlen (start, end - start);
   if (n_chars == 0)
     {
       g_set_error (error, LR_ERROR, LR_ERROR_INVALID, "%s: must not be empty", field);
@@ -86,19 +130,34 @@ lr_name_normalize (const char  *text,
       return NULL;
     }
 
-  for (const char *p = copy; *p != '\0'; p = g_utf8_next_char (p))
+  for (const char *p = start; p < end; p = g_utf8_next_char (p))
     {
       gunichar c = g_utf8_get_char (p);
 
-      if (g_unichar_iscntrl (c) || c == 0x2028 || c == 0x2029)
+      if (g_unichar_iscntrl (c))
         {
           g_set_error (error, LR_ERROR, LR_ERROR_INVALID,
                        "%s: must not contain control characters", field);
           return NULL;
         }
+      if (is_forbidden_in_name (c))
+        {
+          g_set_error (error, LR_ERROR, LR_ERROR_INVALID,
+                       "%s: must not contain invisible, direction-changing or unassigned "
+                       "characters (U+%04X)", field, c);
+          return NULL;
+        }
+      visible |= is_visible (c);
     }
 
-  return g_steal_pointer (&copy);
+  if (!visible)
+    {
+      g_set_error (error, LR_ERROR, LR_ERROR_INVALID,
+                   "%s: must contain at least one visible character", field);
+      return NULL;
+    }
+
+  return g_strndup (start, end - start);
 }
 
 /**

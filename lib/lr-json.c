@@ -7,6 +7,118 @@
 
 #include <string.h>
 
+/* Whether a string in the document holds the escape \u0000 (any case of the hex digits). */
+static gboolean
+has_nul_escape (const char *data,
+                gsize       length)
+{
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      if (!in_string)
+        {
+          in_string = data[i] == '"';
+          continue;
+        }
+
+      if (data[i] == '"')
+        in_string = FALSE;
+      else if (data[i] == '\\')
+        {
+          if (i + 5 < length && data[i + 1] == 'u' && memcmp (data + i + 2, "0000", 4) == 0)
+            return TRUE;
+          i++;
+        }
+    }
+
+  return FALSE;
+}
+
+/* The path of the first member name or string value that holds @marker, or NULL. */
+static char *
+find_marked_field (JsonNode   *node,
+                   const char *where,
+                   const char *marker)
+{
+  if (JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObjectIter iter;
+      const char *name;
+      JsonNode *member;
+
+      json_object_iter_init (&iter, json_node_get_object (node));
+      while (json_object_iter_next (&iter, &name, &member))
+        {
+          g_autofree char *field = NULL;
+          char *found;
+
+          if (strstr (name, marker) != NULL)
+            return lr_json_field_name (where, "(a member name)");
+          field = lr_json_field_name (where, name);
+          if ((found = find_marked_field (member, field, marker)) != NULL)
+            return found;
+        }
+    }
+  else if (JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          g_autofree char *field = g_strdup_printf ("%s[%u]", where ? where : "", i);
+          char *found = find_marked_field (json_array_get_element (array, i), field, marker);
+
+          if (found != NULL)
+            return found;
+        }
+    }
+  else if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING &&
+           strstr (json_node_get_string (node), marker) != NULL)
+    return g_strdup (where ? where : "(the document)");
+
+  return NULL;
+}
+
+/*
+ * json-glib hands strings out as C strings, so "ab\u0000cd" would read as "ab" and be
+ * checked and stored as something other than what was sent. A document with that escape is
+ * refused. To name the field, the escape is swapped for one of a noncharacter (U+FFFF, the
+ * same length) and the parsed tree is searched for it.
+ */
+static void
+set_nul_error (const char  *data,
+               gsize        length,
+               GError     **error)
+{
+  g_autofree char *copy = g_strndup (data, length);
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autofree char *field = NULL;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      if (!in_string)
+        in_string = copy[i] == '"';
+      else if (copy[i] == '"')
+        in_string = FALSE;
+      else if (copy[i] == '\\')
+        {
+          if (i + 5 < length && copy[i + 1] == 'u' && memcmp (copy + i + 2, "0000", 4) == 0)
+            memcpy (copy + i + 2, "FFFF", 4);
+          i++;
+        }
+    }
+
+  if (json_parser_load_from_data (parser, copy, (gssize) length, NULL) &&
+      json_parser_get_root (parser) != NULL)
+    field = find_marked_field (json_parser_get_root (parser), NULL, "\xef\xbf\xbf");
+
+  g_set_error (error, LR_ERROR, LR_ERROR_INVALID,
+               "%s: must not contain a NUL character (\\u0000)",
+               field ? field : "a string");
+}
+
 static gboolean
 check_depth (const char  *data,
              gsize        length,
@@ -82,6 +194,12 @@ lr_json_parse_object (const char  *data,
     {
       g_set_error (error, LR_ERROR, LR_ERROR_MALFORMED, "The body is not valid JSON: %s",
                    local_error->message);
+      return NULL;
+    }
+
+  if (has_nul_escape (data, length))
+    {
+      set_nul_error (data, length, error);
       return NULL;
     }
 

@@ -574,6 +574,22 @@ lr_stun_address_parse (LrStunAddress *self,
   return TRUE;
 }
 
+/**
+ * lr_stun_address_equal:
+ *
+ * Same family, address and port. Bytes past the family's address length are not compared,
+ * so an address read from the wire equals one built from a sockaddr.
+ */
+gboolean
+lr_stun_address_equal (const LrStunAddress *a,
+                       const LrStunAddress *b)
+{
+  gsize length = a->family == LR_STUN_FAMILY_IPV4 ? 4 : 16;
+
+  return a->family == b->family && a->port == b->port &&
+         memcmp (a->address, b->address, length) == 0;
+}
+
 /* The builder. */
 
 static void

@@ -141,6 +141,8 @@ gsize     lr_stun_address_to_sockaddr  (const LrStunAddress *self,
                                         gsize                length);
 gboolean  lr_stun_address_parse        (LrStunAddress       *self,
                                         const char          *text);
+gboolean  lr_stun_address_equal        (const LrStunAddress *a,
+                                        const LrStunAddress *b);
 
 /*
  * LrStunBuilder: writes a message into a fixed buffer. Each add_ function returns FALSE

@@ -17,7 +17,6 @@
 void
 lr_wg_uapi_peer_clear (LrWgUapiPeer *peer)
 {
-  g_clear_object (&peer->endpoint);
   g_clear_pointer (&peer->allowed_ips, g_ptr_array_unref);
 }
 
@@ -117,75 +116,6 @@ parse_errno (const char *value,
 
   *out = negative ? -(int) magnitude : (int) magnitude;
   return TRUE;
-}
-
-static gboolean
-parse_hex_key (const char *value,
-               gsize       length,
-               guint8      out[LR_WG_KEY_LENGTH])
-{
-  if (length != LR_WG_KEY_LENGTH * 2)
-    return FALSE;
-
-  for (guint i = 0; i < LR_WG_KEY_LENGTH; i++)
-    {
-      int high = g_ascii_xdigit_value (value[2 * i]);
-      int low = g_ascii_xdigit_value (value[2 * i + 1]);
-
-      if (high < 0 || low < 0)
-        return FALSE;
-
-      out[i] = (guint8) (high << 4 | low);
-    }
-
-  return TRUE;
-}
-
-/**
- * lr_wg_uapi_parse_endpoint:
- * @value: `1.2.3.4:51820` or `[2001:db8::1]:51820`, as WireGuard prints endpoints
- *
- * Numeric only: nothing here ever needs a resolver.
- *
- * Returns: (transfer full) (nullable): the address, or %NULL if @value is not one
- */
-GInetSocketAddress *
-lr_wg_uapi_parse_endpoint (const char *value)
-{
-  const char *colon = strrchr (value, ':');
-  g_autofree char *host = NULL;
-  g_autoptr(GInetAddress) address = NULL;
-  guint64 port;
-
-  if (colon == NULL || colon == value)
-    return NULL;
-
-  if (!parse_decimal (colon + 1, strlen (colon + 1), G_MAXUINT16, &port) || port == 0)
-    return NULL;
-
-  /* IPv6 only in brackets, as wireguard-go prints it; IPv4 only as a dotted quad. Nothing
-   * that would need a resolver. */
-  if (value[0] == '[')
-    {
-      if (colon - value < 3 || colon[-1] != ']')
-        return NULL;
-      host = g_strndup (value + 1, colon - value - 2);
-      if (strchr (host, ':') == NULL)
-        return NULL;
-    }
-  else
-    {
-      host = g_strndup (value, colon - value);
-      for (const char *p = host; *p != '\0'; p++)
-        if (!g_ascii_isdigit (*p) && *p != '.')
-          return NULL;
-    }
-
-  address = g_inet_address_new_from_string (host);
-  if (address == NULL)
-    return NULL;
-
-  return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (address, (guint16) port));
 }
 
 static char *
@@ -441,7 +371,7 @@ get_line (gpointer     user_data,
   GetParser *parser = user_data;
   LrWgUapiDevice *device = parser->device;
   LrWgUapiPeer *peer = parser->peer;
-  guint8 key_bytes[LR_WG_KEY_LENGTH];
+  LrKey key_bytes;
   guint64 number;
 
   if (strcmp (key, "public_key") == 0)
@@ -449,7 +379,7 @@ get_line (gpointer     user_data,
       LrWgUapiPeer new_peer = { 0 };
       g_autoptr(GBytes) bytes = NULL;
 
-      if (!parse_hex_key (value, value_length, key_bytes))
+      if (!lr_key_from_hex (value, value_length, &key_bytes))
         return bad_value (error, line_number, key);
 
       if (device->peers->len >= LR_WG_UAPI_MAX_PEERS)
@@ -459,7 +389,7 @@ get_line (gpointer     user_data,
           return FALSE;
         }
 
-      bytes = g_bytes_new (key_bytes, sizeof key_bytes);
+      bytes = g_bytes_new (key_bytes.bytes, sizeof key_bytes.bytes);
       if (!g_hash_table_add (parser->seen_keys, g_steal_pointer (&bytes)))
         {
           g_set_error (error, LR_ERROR, LR_ERROR_INVALID,
@@ -467,7 +397,7 @@ get_line (gpointer     user_data,
           return FALSE;
         }
 
-      memcpy (new_peer.public_key, key_bytes, sizeof key_bytes);
+      new_peer.public_key = key_bytes;
       new_peer.allowed_ips = g_ptr_array_new_with_free_func (g_free);
       g_array_append_val (device->peers, new_peer);
       parser->peer = &g_array_index (device->peers, LrWgUapiPeer, device->peers->len - 1);
@@ -487,9 +417,9 @@ get_line (gpointer     user_data,
 
       if (strcmp (key, "private_key") == 0)
         {
-          gboolean ok = parse_hex_key (value, value_length, key_bytes);
+          gboolean ok = lr_key_from_hex (value, value_length, &key_bytes);
 
-          sodium_memzero (key_bytes, sizeof key_bytes);
+          lr_key_clear (&key_bytes);
           if (!ok)
             return bad_value (error, line_number, key);
           device->has_private_key = TRUE;
@@ -531,22 +461,18 @@ get_line (gpointer     user_data,
 
   if (strcmp (key, "preshared_key") == 0)
     {
-      gboolean ok = parse_hex_key (value, value_length, key_bytes);
+      gboolean ok = lr_key_from_hex (value, value_length, &key_bytes);
 
       /* An all-zero key is how the protocol says "none". */
-      peer->has_preshared_key = ok && !sodium_is_zero (key_bytes, sizeof key_bytes);
-      sodium_memzero (key_bytes, sizeof key_bytes);
+      peer->has_preshared_key = ok && !lr_key_is_zero (&key_bytes);
+      lr_key_clear (&key_bytes);
       if (!ok)
         return bad_value (error, line_number, key);
     }
   else if (strcmp (key, "endpoint") == 0)
     {
-      GInetSocketAddress *endpoint = lr_wg_uapi_parse_endpoint (value);
-
-      if (endpoint == NULL)
+      if (!lr_addr_parse (value, &peer->endpoint))
         return bad_value (error, line_number, key);
-      g_clear_object (&peer->endpoint);
-      peer->endpoint = endpoint;
     }
   else if (strcmp (key, "allowed_ip") == 0)
     {
@@ -643,20 +569,13 @@ lr_wg_uapi_parse_get (const char  *text,
  * Appends `name=HEX\n`.
  */
 void
-lr_wg_uapi_append_key (GString      *request,
-                       const char   *name,
-                       const guint8  key[LR_WG_KEY_LENGTH])
+lr_wg_uapi_append_key (GString     *request,
+                       const char  *name,
+                       const LrKey *key)
 {
-  static const char digits[] = "0123456789abcdef";
-  char hex[LR_WG_KEY_LENGTH * 2 + 1];
+  char hex[LR_KEY_HEX_LENGTH + 1];
 
-  for (guint i = 0; i < LR_WG_KEY_LENGTH; i++)
-    {
-      hex[2 * i] = digits[key[i] >> 4];
-      hex[2 * i + 1] = digits[key[i] & 0xf];
-    }
-  hex[LR_WG_KEY_LENGTH * 2] = '\0';
-
+  lr_key_to_hex (key, hex);
   g_string_append (request, name);
   g_string_append_c (request, '=');
   g_string_append (request, hex);
@@ -664,20 +583,3 @@ lr_wg_uapi_append_key (GString      *request,
   sodium_memzero (hex, sizeof hex);
 }
 
-/**
- * lr_wg_uapi_format_endpoint:
- *
- * Returns: (transfer full): `1.2.3.4:51820` or `[2001:db8::1]:51820`
- */
-char *
-lr_wg_uapi_format_endpoint (GInetSocketAddress *address)
-{
-  GInetAddress *inet = g_inet_socket_address_get_address (address);
-  g_autofree char *text = g_inet_address_to_string (inet);
-  guint16 port = g_inet_socket_address_get_port (address);
-
-  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
-    return g_strdup_printf ("[%s]:%u", text, port);
-
-  return g_strdup_printf ("%s:%u", text, port);
-}

@@ -11,9 +11,11 @@
 
 #include <gio/gio.h>
 
+#include "lr-addr.h"
+#include "lr-key.h"
+
 G_BEGIN_DECLS
 
-#define LR_WG_KEY_LENGTH 32
 
 /* Limits well above anything a party needs, so a broken or hostile daemon cannot make the
  * helper allocate without bound. */
@@ -24,9 +26,9 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  guint8              public_key[LR_WG_KEY_LENGTH];
+  LrKey               public_key;
   gboolean            has_preshared_key;
-  GInetSocketAddress *endpoint;              /* nullable */
+  LrAddr              endpoint;              /* length 0: none */
   GPtrArray          *allowed_ips;           /* (element-type utf8): canonical CIDR strings */
   guint64             rx_bytes;
   guint64             tx_bytes;
@@ -58,9 +60,7 @@ gboolean        lr_wg_uapi_parse_set         (const char     *text,
 
 void            lr_wg_uapi_append_key        (GString        *request,
                                               const char     *name,
-                                              const guint8    key[LR_WG_KEY_LENGTH]);
-char           *lr_wg_uapi_format_endpoint   (GInetSocketAddress *address);
-GInetSocketAddress *lr_wg_uapi_parse_endpoint (const char    *value);
+                                              const LrKey    *key);
 gboolean        lr_wg_uapi_check_cidr        (const char     *cidr,
                                               GError        **error);
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ struct _LrTestServer
   gboolean            stdout_closed;
   char               *url;
   char               *netns;          /* run through `ip netns exec`, or NULL */
+  guint64             fd_limit;       /* RLIMIT_NOFILE (soft and hard) of the server, or 0 */
   SoupSession        *session;
 };
 
@@ -311,9 +313,17 @@ stdout_reader_thread (gpointer data)
 
 /* A test that fails aborts without its teardown: the server must not outlive it. */
 static void
-die_with_parent (gpointer user_data)
+child_setup (gpointer user_data)
 {
+  LrTestServer *self = user_data;
+
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (self->fd_limit != 0)
+    {
+      struct rlimit limit = { self->fd_limit, self->fd_limit };
+
+      setrlimit (RLIMIT_NOFILE, &limit);
+    }
 }
 
 /**
@@ -370,7 +380,7 @@ lr_test_server_try_start (LrTestServer *self,
   g_ptr_array_add (argv, NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, self, NULL);
   if (self->flags & LR_TEST_SERVER_DEBUG_LOG)
     g_subprocess_launcher_setenv (launcher, "G_MESSAGES_DEBUG", "all", TRUE);
 
@@ -536,6 +546,85 @@ lr_test_server_set_netns (LrTestServer *self,
 {
   g_free (self->netns);
   self->netns = g_strdup (netns);
+}
+
+/* Starts the server with this file descriptor limit, soft and hard (so it cannot raise it). */
+void
+lr_test_server_set_fd_limit (LrTestServer *self,
+                             guint64       limit)
+{
+  self->fd_limit = limit;
+}
+
+/* The server's process id, while it runs. */
+GPid
+lr_test_server_get_pid (LrTestServer *self)
+{
+  const char *id;
+
+  g_assert_nonnull (self->process);
+  id = g_subprocess_get_identifier (self->process);
+  g_assert_nonnull (id);
+  return (GPid) g_ascii_strtoll (id, NULL, 10);
+}
+
+/* The port it listens on, from its URL. */
+guint16
+lr_test_server_get_port (LrTestServer *self)
+{
+  const char *colon = strrchr (lr_test_server_get_url (self), ':');
+
+  g_assert_nonnull (colon);
+  return (guint16) g_ascii_strtoull (colon + 1, NULL, 10);
+}
+
+/**
+ * lr_test_server_connect_tcp:
+ * @source: (nullable): the local IPv4 address to connect from (any of 127/8 reaches the
+ *   loopback listener), or %NULL
+ *
+ * A blocking TCP connection to the server (5 s timeouts), for tests that speak HTTP or
+ * WebSocket by hand. Returns %NULL if it could not be made: the test says whether that is
+ * expected.
+ */
+GSocket *
+lr_test_server_connect_tcp (LrTestServer *self,
+                            const char   *source)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_from_string ("127.0.0.1");
+  g_autoptr(GSocketAddress) address = NULL;
+
+  g_assert_nonnull (socket);
+  address = g_inet_socket_address_new (loopback, lr_test_server_get_port (self));
+  g_socket_set_timeout (socket, 5);
+  if (source != NULL)
+    {
+      g_autoptr(GInetAddress) from = g_inet_address_new_from_string (source);
+      g_autoptr(GSocketAddress) local = g_inet_socket_address_new (from, 0);
+
+      if (!g_socket_bind (socket, local, FALSE, NULL))
+        return NULL;
+    }
+  if (!g_socket_connect (socket, address, NULL, NULL))
+    return NULL;
+  return g_steal_pointer (&socket);
+}
+
+/* Its resident memory (VmRSS), in KiB. */
+guint64
+lr_test_server_get_rss_kib (LrTestServer *self)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status",
+                                           (int) lr_test_server_get_pid (self));
+  g_autofree char *text = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  line = strstr (text, "VmRSS:");
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
 }
 
 gboolean

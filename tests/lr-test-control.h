@@ -52,6 +52,13 @@ void          lr_test_server_set_extra_args (LrTestServer    *self,
                                              const char * const *extra_args);
 void          lr_test_server_set_netns   (LrTestServer       *self,
                                           const char         *netns);
+void          lr_test_server_set_fd_limit (LrTestServer      *self,
+                                           guint64            limit);
+GPid          lr_test_server_get_pid     (LrTestServer       *self);
+guint16       lr_test_server_get_port    (LrTestServer       *self);
+guint64       lr_test_server_get_rss_kib (LrTestServer       *self);
+GSocket      *lr_test_server_connect_tcp (LrTestServer       *self,
+                                          const char         *source);
 gboolean      lr_test_server_is_running  (LrTestServer       *self);
 const char   *lr_test_server_get_url     (LrTestServer       *self);
 const char   *lr_test_server_get_tmpdir  (LrTestServer       *self);

@@ -114,12 +114,7 @@ lr_test_lab_run (const char  *stdin_text,
   return TRUE;
 }
 
-#define RUN(...) \
-  G_STMT_START { \
-    g_autoptr(GError) run_error = NULL; \
-    lr_test_lab_run (NULL, NULL, &run_error, __VA_ARGS__, NULL); \
-    g_assert_no_error (run_error); \
-  } G_STMT_END
+#define RUN(...) LR_TEST_LAB_RUN (__VA_ARGS__)
 
 /* The test's temporary files go to a tmpfs of its own (TMPDIR), not over /tmp itself: the
  * build, and so the binaries the test starts, may well live under /tmp (a CI checkout). */
@@ -170,6 +165,18 @@ lr_test_lab_cannot_run (const char * const *programs)
   if (!lr_test_lab_run (NULL, NULL, NULL, "ip", "netns", "add", name, NULL))
     return "cannot create a network namespace here";
   lr_test_lab_run (NULL, NULL, NULL, "ip", "netns", "del", name, NULL);
+  return NULL;
+}
+
+const char *
+lr_test_lab_prepare (const char * const *programs)
+{
+  const char *reason = lr_test_lab_cannot_run (programs);
+
+  if (reason != NULL)
+    return reason;
+  if (!lr_test_lab_enter_private_run (TRUE))
+    return "cannot make a private mount namespace";
   return NULL;
 }
 
@@ -229,6 +236,26 @@ lr_test_lab_spawn (const char         *netns,
     close (netns_fd);
   g_assert_no_error (error);
   return process;
+}
+
+void
+lr_test_lab_stop (GSubprocess **process)
+{
+  if (*process == NULL)
+    return;
+  g_subprocess_send_signal (*process, SIGTERM);
+  g_subprocess_wait (*process, NULL, NULL);
+  g_clear_object (process);
+}
+
+void
+lr_test_lab_flush_log (const char *log_path)
+{
+  g_autofree char *log = NULL;
+
+  if (g_test_failed () && g_file_get_contents (log_path, &log, NULL, NULL))
+    g_test_message ("log of the lab's processes:\n%s", log);
+  g_unlink (log_path);
 }
 
 /* The lab */

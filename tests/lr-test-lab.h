@@ -38,6 +38,14 @@ gboolean lr_test_lab_run (const char  *stdin_text,
                           const char  *first_arg,
                           ...) G_GNUC_NULL_TERMINATED;
 
+/* lr_test_lab_run() with no input or output that must succeed. */
+#define LR_TEST_LAB_RUN(...) \
+  G_STMT_START { \
+    g_autoptr(GError) run_error = NULL; \
+    lr_test_lab_run (NULL, NULL, &run_error, __VA_ARGS__, NULL); \
+    g_assert_no_error (run_error); \
+  } G_STMT_END
+
 /* A private mount namespace with its own tmpfs on /run/netns and /run/wireguard (and, with
  * @private_tmp, a tmpfs of its own as TMPDIR), so nothing the lab makes is seen by or left
  * on the machine, even if the test crashes. Must run before GLib starts any thread. */
@@ -45,6 +53,11 @@ gboolean lr_test_lab_enter_private_run (gboolean private_tmp);
 
 /* Why the lab cannot run here (not root, a missing program, no namespaces), or NULL. */
 const char *lr_test_lab_cannot_run (const char * const *programs);
+
+/* For a lab test's main(), before GLib starts any thread: why the lab cannot run here
+ * (lr_test_lab_cannot_run), or NULL once the test is in a private mount namespace with a
+ * temporary folder of its own (lr_test_lab_enter_private_run). */
+const char *lr_test_lab_prepare (const char * const *programs);
 
 /* A child-setup function for GSubprocessLauncher: dies with the test
  * (PR_SET_PDEATHSIG) and, when @netns_fd (GINT_TO_POINTER of an fd from
@@ -61,6 +74,12 @@ GSubprocess *lr_test_lab_spawn (const char         *netns,
                                 const char * const *argv,
                                 const char         *log_path,
                                 GSubprocessFlags    flags);
+
+/* Stops a process from lr_test_lab_spawn (SIGTERM, then waits) and clears the pointer. */
+void         lr_test_lab_stop      (GSubprocess **process);
+
+/* Shows the log at @log_path as test messages when the test failed; removes it either way. */
+void         lr_test_lab_flush_log (const char   *log_path);
 
 typedef struct _LrTestLab LrTestLab;
 

@@ -105,8 +105,8 @@ lrd_test_run_output (GError     **error,
 }
 
 void
-lrd_test_keypair (LrdWgKey *private_key,
-                  LrdWgKey *public_key)
+lrd_test_keypair (LrKey    *private_key,
+                  LrKey    *public_key)
 {
   randombytes_buf (private_key->bytes, sizeof private_key->bytes);
   /* Curve25519 clamping, as `wg genkey` does. */

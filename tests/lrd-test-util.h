@@ -19,8 +19,8 @@ gboolean      lrd_test_run           (GError         **error,
 char         *lrd_test_run_output    (GError         **error,
                                       const char      *first_arg,
                                       ...) G_GNUC_NULL_TERMINATED;
-void          lrd_test_keypair       (LrdWgKey        *private_key,
-                                      LrdWgKey        *public_key);
+void          lrd_test_keypair       (LrKey           *private_key,
+                                      LrKey           *public_key);
 gboolean      lrd_test_enter_netns   (const char      *name);
 void          lrd_test_leave_netns   (void);
 gboolean      lrd_test_enter_private_run (void);

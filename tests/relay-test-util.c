@@ -4,6 +4,7 @@
  */
 #include "relay-test-util.h"
 
+#include "lr-relay-frame.h"
 #include "lr-relay-token.h"
 #include "lr-token.h"
 
@@ -262,4 +263,31 @@ udp_client_recv (UdpClient          *self,
     return -1;
   return recvfrom (self->fd, buffer, size, 0, (struct sockaddr *) (from ? from : &ignored),
                    &length);
+}
+
+/* A BIND for @token as a client makes it, at @timestamp_us with @counter. */
+gsize
+relay_bind_frame (guint8     *out,
+                  gsize       size,
+                  const char *token,
+                  gint64      timestamp_us,
+                  guint64     counter)
+{
+  guint8 token_public[LR_RELAY_TOKEN_PUBLIC_BYTES], key[LR_RELAY_TOKEN_KEY_BYTES];
+  gsize length;
+
+  g_assert_true (lr_relay_token_split (token, token_public, key, NULL));
+  length = lr_relay_frame_build_bind (out, size, token_public, key, timestamp_us, counter);
+  g_assert_cmpuint (length, >, 0);
+  return length;
+}
+
+/* Counters the way the helper makes them: the wall clock in µs, and always growing. */
+guint64
+relay_next_counter (void)
+{
+  static guint64 last;
+
+  last = MAX (last + 1, (guint64) g_get_real_time ());
+  return last;
 }

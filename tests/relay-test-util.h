@@ -38,6 +38,12 @@ char     *relay_process_mint    (RelayProcess       *self,
                                  guint64             party,
                                  guint64             peer,
                                  gint64              expires_at);
+gsize     relay_bind_frame      (guint8             *out,
+                                 gsize               size,
+                                 const char         *token,
+                                 gint64              timestamp_us,
+                                 guint64             counter);
+guint64   relay_next_counter    (void);
 
 void      udp_client_init       (UdpClient          *self,
                                  const char         *ip);

@@ -4,6 +4,7 @@
  */
 #include "lr-test-control.h"
 
+#include "lr-control-models.h"
 #include "lr-relay-token.h"
 #include "lr-token.h"
 
@@ -888,6 +889,166 @@ test_relays_expire (Fixture       *fixture,
   g_assert_cmpint (gone - registered, <=, 1500 * 1000);
 }
 
+#define RELAY_BODY "{\"id\": \"fra-1\", \"region\": \"eu\", \"endpoint\": \"203.0.113.5:7000\"}"
+
+/* A relay's registration that asks for the removals after @cursor; returns the answer. */
+static LrTestResponse *
+register_for_removals (Fixture    *fixture,
+                       const char *secret,
+                       const char *cursor)
+{
+  g_autofree char *path = g_strconcat ("/v1/relays?removed_after=", cursor, NULL);
+
+  return lr_test_request (fixture->server, "POST", path, secret, RELAY_BODY);
+}
+
+static gboolean
+removal_listed (LrTestResponse     *response,
+                const LrTestMember *member)
+{
+  JsonArray *removed = lr_test_json_array (response->body, "removed");
+
+  for (guint i = 0; i < json_array_get_length (removed); i++)
+    {
+      JsonNode *removal = json_array_get_element (removed, i);
+
+      if (g_str_equal (lr_test_json_string (removal, "peer_id"), member->peer_id))
+        {
+          gint64 until;
+
+          g_assert_cmpstr (lr_test_json_string (removal, "party_id"), ==, member->party_id);
+          /* Tokens minted until the removal live an hour (the default lifetime). */
+          g_assert_true (lr_timestamp_parse (lr_test_json_string (removal, "until"), &until));
+          until -= g_get_real_time () + G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC;
+          g_assert_cmpint (ABS (until), <, 60 * G_USEC_PER_SEC);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* Relays learn who was removed from a party (left, removed by the host, party closed) from
+ * the answer to their registration, from the cursor they send back, across a restart. */
+static void
+test_relays_removals (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autofree char *secret = lr_test_server_read_relay_secret (fixture->server);
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->server, "party", "host");
+  g_autoptr(LrTestMember) leaver = lr_test_join (fixture->server, host->invite_code, "leaver");
+  g_autoptr(LrTestMember) kicked = lr_test_join (fixture->server, host->invite_code, "kicked");
+  g_autoptr(LrTestMember) stayer = lr_test_join (fixture->server, host->invite_code, "stayer");
+  g_autoptr(LrTestResponse) response = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *cursor = NULL;
+
+  /* A relay that does not ask is answered as before. */
+  response = lr_test_request (fixture->server, "POST", "/v1/relays", secret, RELAY_BODY);
+  lr_test_assert_status (response, 204);
+  g_clear_pointer (&response, lr_test_response_free);
+  response = register_for_removals (fixture, secret, "0");
+  lr_test_assert_status (response, 200);
+  g_assert_cmpuint (json_array_get_length (lr_test_json_array (response->body, "removed")), ==,
+                    0);
+  g_assert_cmpint (lr_test_json_int (response->body, "cursor"), ==, 0);
+  g_assert_false (lr_test_json_bool (response->body, "more"));
+
+  path = g_strconcat ("/v1/parties/", leaver->party_id, "/peers/", leaver->peer_id, NULL);
+  g_clear_pointer (&response, lr_test_response_free);
+  response = lr_test_request (fixture->server, "DELETE", path, leaver->token, NULL);
+  lr_test_assert_status (response, 204);
+  g_free (path);
+  path = g_strconcat ("/v1/parties/", host->party_id, "/peers/", kicked->peer_id, NULL);
+  g_clear_pointer (&response, lr_test_response_free);
+  response = lr_test_request (fixture->server, "DELETE", path, host->token, NULL);
+  lr_test_assert_status (response, 204);
+
+  g_clear_pointer (&response, lr_test_response_free);
+  response = register_for_removals (fixture, secret, "0");
+  lr_test_assert_status (response, 200);
+  g_assert_cmpuint (json_array_get_length (lr_test_json_array (response->body, "removed")), ==,
+                    2);
+  g_assert_true (removal_listed (response, leaver));
+  g_assert_true (removal_listed (response, kicked));
+  cursor = g_strdup_printf ("%" G_GINT64_FORMAT, lr_test_json_int (response->body, "cursor"));
+
+  /* Nothing new since. */
+  g_clear_pointer (&response, lr_test_response_free);
+  response = register_for_removals (fixture, secret, cursor);
+  g_assert_cmpuint (json_array_get_length (lr_test_json_array (response->body, "removed")), ==,
+                    0);
+  g_assert_cmpint (lr_test_json_int (response->body, "cursor"), ==,
+                   g_ascii_strtoll (cursor, NULL, 10));
+
+  /* Closing the party removes everyone still in it. */
+  g_free (path);
+  path = g_strconcat ("/v1/parties/", host->party_id, NULL);
+  g_clear_pointer (&response, lr_test_response_free);
+  response = lr_test_request (fixture->server, "DELETE", path, host->token, NULL);
+  lr_test_assert_status (response, 204);
+  g_clear_pointer (&response, lr_test_response_free);
+  response = register_for_removals (fixture, secret, cursor);
+  g_assert_cmpuint (json_array_get_length (lr_test_json_array (response->body, "removed")), ==,
+                    2);
+  g_assert_true (removal_listed (response, host));
+  g_assert_true (removal_listed (response, stayer));
+
+  /* The list survives a restart; a relay that restarted asks from 0 and hears all four; a
+   * cursor from a newer database than this one counts as 0. */
+  lr_test_server_restart (fixture->server, FALSE);
+  g_clear_pointer (&response, lr_test_response_free);
+  response = register_for_removals (fixture, secret, "0");
+  g_assert_cmpuint (json_array_get_length (lr_test_json_array (response->body, "removed")), ==,
+                    4);
+  g_clear_pointer (&response, lr_test_response_free);
+  response = register_for_removals (fixture, secret, "999999");
+  g_assert_cmpuint (json_array_get_length (lr_test_json_array (response->body, "removed")), ==,
+                    4);
+
+  g_clear_pointer (&response, lr_test_response_free);
+  response = register_for_removals (fixture, secret, "-1");
+  lr_test_assert_error (response, 400, "invalid_field");
+  g_clear_pointer (&response, lr_test_response_free);
+  response = register_for_removals (fixture, secret, "one");
+  lr_test_assert_error (response, 400, "invalid_field");
+  g_clear_pointer (&response, lr_test_response_free);
+  response = register_for_removals (fixture, NULL, "0");
+  lr_test_assert_error (response, 401, "unauthorized");
+}
+
+/* Once every token minted before a removal has expired, the removal is forgotten. */
+static void
+test_relays_removals_expire (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  g_autofree char *secret = lr_test_server_read_relay_secret (fixture->server);
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->server, "party", "host");
+  g_autoptr(LrTestMember) guest = lr_test_join (fixture->server, host->invite_code, "guest");
+  g_autofree char *path = g_strconcat ("/v1/parties/", guest->party_id, "/peers/",
+                                       guest->peer_id, NULL);
+  g_autoptr(LrTestResponse) response = NULL;
+  gint64 deadline;
+  guint n = 1;
+
+  response = lr_test_request (fixture->server, "DELETE", path, guest->token, NULL);
+  lr_test_assert_status (response, 204);
+  g_clear_pointer (&response, lr_test_response_free);
+  response = register_for_removals (fixture, secret, "0");
+  g_assert_cmpuint (json_array_get_length (lr_test_json_array (response->body, "removed")), ==,
+                    1);
+
+  /* Tokens live 2 s here; the sweeper looks every 20 ms. */
+  deadline = g_get_monotonic_time () + 6 * G_USEC_PER_SEC;
+  while (n > 0 && g_get_monotonic_time () < deadline)
+    {
+      g_usleep (100 * 1000);
+      g_clear_pointer (&response, lr_test_response_free);
+      response = register_for_removals (fixture, secret, "0");
+      n = json_array_get_length (lr_test_json_array (response->body, "removed"));
+    }
+  g_assert_cmpuint (n, ==, 0);
+}
+
 static gint64
 metric_value (const char *text,
               const char *series)
@@ -1000,6 +1161,9 @@ main (int   argc,
 {
   static const char * const no_args[] = { NULL };
   static const char * const token_lifetime[] = { "--relay-token-lifetime", "90s", NULL };
+  static const char * const short_tokens[] = {
+    "--relay-token-lifetime", "2s", "--cleanup-interval", "20ms", NULL
+  };
   static const char * const relay_expiry[] = {
     "--relay-expire-after", "300ms", "--cleanup-interval", "20ms", NULL
   };
@@ -1024,6 +1188,9 @@ main (int   argc,
   LR_TEST_ADD ("/control/relays/secret-file-option", test_relay_secret_file_option, no_args);
   LR_TEST_ADD ("/control/relays/register", test_relays_register, no_args);
   LR_TEST_ADD ("/control/relays/expire", test_relays_expire, relay_expiry);
+  LR_TEST_ADD ("/control/relays/removals", test_relays_removals, no_args);
+  LR_TEST_ADD ("/control/relays/removals-expire", test_relays_removals_expire,
+               short_tokens);
   LR_TEST_ADD ("/control/healthz-and-metrics", test_healthz_and_metrics, no_args);
 
 #undef ADD

@@ -54,6 +54,26 @@ fixture_tear_down (Fixture       *fixture,
 }
 
 static void
+store_result_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static void
+store_message_cb (SoupWebsocketConnection *socket,
+                  int                      type,
+                  GBytes                  *message,
+                  gpointer                 user_data)
+{
+  GBytes **first = user_data;
+
+  if (*first == NULL)
+    *first = g_bytes_ref (message);
+}
+
+static void
 test_https (Fixture       *fixture,
             gconstpointer  data)
 {
@@ -86,6 +106,38 @@ test_https (Fixture       *fixture,
                                           "\"wg_public_key\": \"YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=\", "
                                           "\"disco_public_key\": \"YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=\"}}");
   lr_test_assert_status (created, 201);
+
+  /* The events socket over TLS (wss), upgraded by the server itself. */
+  {
+    g_autoptr(LrTestMember) member = lr_test_member_from_answer (created->body);
+    g_autofree char *events_url = g_strdup_printf ("%s/v1/parties/%s/events", url,
+                                                   member->party_id);
+    g_autofree char *bearer = g_strconcat ("Bearer ", member->token, NULL);
+    g_autoptr(SoupMessage) upgrade = soup_message_new ("GET", events_url);
+    g_autoptr(SoupWebsocketConnection) socket = NULL;
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GBytes) first = NULL;
+
+    soup_message_headers_replace (soup_message_get_request_headers (upgrade), "Authorization",
+                                  bearer);
+    soup_session_websocket_connect_async (trusting, upgrade, NULL, NULL, G_PRIORITY_DEFAULT,
+                                          NULL, store_result_cb, &result);
+    while (result == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    socket = soup_session_websocket_connect_finish (trusting, result, &error);
+    g_assert_no_error (error);
+
+    g_signal_connect (socket, "message", G_CALLBACK (store_message_cb), &first);
+    while (first == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    {
+      g_autofree char *text = g_strndup (g_bytes_get_data (first, NULL),
+                                         g_bytes_get_size (first));
+
+      g_assert_nonnull (strstr (text, "\"snapshot\""));
+    }
+    soup_websocket_connection_close (socket, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  }
 
   /* A client that does not trust the certificate gets no answer. */
   default_trust = soup_session_new ();

@@ -429,6 +429,7 @@ test_helper_restart (LrTestHelperFixture *fixture,
   g_autofree char *party_id = NULL;
   g_autofree char *address = NULL;
   g_autofree char *party_file = NULL;
+  gint64 deadline;
   GStatBuf st;
 
   create_party (fixture->helper, "Sticky", "host");
@@ -437,8 +438,12 @@ test_helper_restart (LrTestHelperFixture *fixture,
   party_id = lrd_helper1_dup_party_id (host);
   address = lrd_helper1_dup_virtual_address (host);
 
-  /* The saved party holds a bearer token: private to root. */
+  /* The saved party holds a bearer token: private to root. It is written in a worker
+   * thread while WireGuard comes up, so under load it may land just after the reply. */
   party_file = g_build_filename (lr_test_helper_get_state_dir (fixture->helper), "party", NULL);
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (g_stat (party_file, &st) != 0 && g_get_monotonic_time () < deadline)
+    g_usleep (10000);
   g_assert_cmpint (g_stat (party_file, &st), ==, 0);
   g_assert_cmpint (st.st_mode & 0777, ==, 0600);
   g_assert_true (has_interface (fixture->helper));

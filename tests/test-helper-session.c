@@ -90,7 +90,7 @@ backend_finish (LrdWgBackend  *backend,
 
 static void
 backend_up_async (LrdWgBackend        *backend,
-                  const LrdWgKey      *private_key,
+                  const LrKey         *private_key,
                   guint16              listen_port,
                   const char          *address_cidr,
                   GCancellable        *cancellable,
@@ -116,20 +116,24 @@ backend_set_peer_async (LrdWgBackend          *backend,
                         GAsyncReadyCallback    callback,
                         gpointer               user_data)
 {
-  g_autofree char *key = g_base64_encode (peer->public_key.bytes, LRD_WG_KEY_LENGTH);
+  g_autofree char *key = g_base64_encode (peer->public_key.bytes, LR_KEY_LENGTH);
   g_autofree char *ips = g_strjoinv (",", peer->allowed_ips);
   g_autofree char *host = NULL;
 
   /* The port is the relay client's, different every run: the host says whose it is. */
-  if (peer->endpoint != NULL)
-    host = g_inet_address_to_string (g_inet_socket_address_get_address (peer->endpoint));
+  if (lr_addr_is_set (&peer->endpoint))
+    {
+      g_autoptr(GInetSocketAddress) endpoint = lr_addr_to_gaddress (&peer->endpoint);
+
+      host = g_inet_address_to_string (g_inet_socket_address_get_address (endpoint));
+    }
   record (backend, g_strdup_printf ("set %s %s keepalive=%u endpoint=%s", key, ips,
                                     peer->persistent_keepalive,
                                     host != NULL ? host : "none"),
           FALSE, callback, user_data);
 }
 
-/* Not recorded: the path manager reads the counters every 2 s, whatever the test does. */
+/* Not recorded: the peer table reads the counters every 2 s, whatever the test does. */
 static void
 backend_get_stats_async (LrdWgBackend        *backend,
                          GCancellable        *cancellable,
@@ -153,12 +157,12 @@ backend_get_stats_finish (LrdWgBackend  *backend,
 
 static void
 backend_remove_peer_async (LrdWgBackend        *backend,
-                           const LrdWgKey      *public_key,
+                           const LrKey         *public_key,
                            GCancellable        *cancellable,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
-  g_autofree char *key = g_base64_encode (public_key->bytes, LRD_WG_KEY_LENGTH);
+  g_autofree char *key = g_base64_encode (public_key->bytes, LR_KEY_LENGTH);
 
   record (backend, g_strdup_printf ("remove %s", key), FALSE, callback, user_data);
 }

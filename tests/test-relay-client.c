@@ -154,19 +154,22 @@ add_peer (LrdRelayClient *client,
           guint64         peer)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInetSocketAddress) address = lrd_relay_client_add_peer (client, peer, &error);
-  g_autoptr(GInetSocketAddress) again = NULL;
+  g_autoptr(GInetSocketAddress) gaddress = NULL;
+  LrAddr address, again;
   g_autofree char *ip = NULL;
 
+  g_assert_true (lrd_relay_client_add_peer (client, peer, &address, &error));
   g_assert_no_error (error);
-  g_assert_nonnull (address);
-  ip = g_inet_address_to_string (g_inet_socket_address_get_address (address));
+  gaddress = lr_addr_to_gaddress (&address);
+  g_assert_nonnull (gaddress);
+  ip = g_inet_address_to_string (g_inet_socket_address_get_address (gaddress));
   g_assert_cmpstr (ip, ==, "127.0.0.1");
-  again = lrd_relay_client_add_peer (client, peer, &error);
+  g_assert_true (lrd_relay_client_add_peer (client, peer, &again, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (g_inet_socket_address_get_port (again), ==,
-                    g_inet_socket_address_get_port (address));
-  return g_inet_socket_address_get_port (address);
+  g_assert_cmpuint (lr_addr_get_port (&again), ==, lr_addr_get_port (&address));
+  /* As the helper does once WireGuard has the peer. */
+  lrd_relay_client_peer_ready (client, peer);
+  return lr_addr_get_port (&address);
 }
 
 /* Starts A and B on @candidates with good tokens and waits until both are bound. */
@@ -250,6 +253,39 @@ test_forward (Fixture       *f,
   exchange (f, 1);
 }
 
+/* This machine bound before with counters an hour ahead (its clock was wrong then, and the
+ * relay still has that binding): the relay refuses the client's first BIND as stale, with
+ * its last counter signed, and the client counts on from there and binds. */
+static void
+test_counter_behind (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *endpoint = NULL;
+  g_autofree char *token = NULL;
+  guint8 frame[128], reply[128];
+  gsize length;
+  UdpClient before;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  udp_client_init (&before, "127.0.0.1");
+  length = relay_bind_frame (frame, sizeof frame, token, g_get_real_time (),
+                             g_get_real_time () + G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC);
+  udp_client_send (&before, f->relay.port, NULL, frame, length);
+  g_assert_cmpint (udp_client_recv (&before, reply, sizeof reply, 1000, NULL), ==,
+                   LR_RELAY_FRAME_HEADER_SIZE);
+  g_assert_cmpuint (reply[1], ==, LR_RELAY_FRAME_BOUND);
+
+  start_pair (f, (const char * const[]) { endpoint, NULL });
+  g_assert_cmpint (relay_process_metric (&f->relay,
+                                         "lanrage_relay_dropped_packets_total{reason=\"replayed\"}"),
+                   >=, 1);
+  check_one (&f->wg_b, f->b_for_a, &f->wg_a, f->a_for_b, 100, 1);
+  check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, 100, 2);
+  udp_client_clear (&before);
+}
+
 static void
 test_only_from_wireguard (Fixture       *f,
                           gconstpointer  data)
@@ -269,6 +305,102 @@ test_only_from_wireguard (Fixture       *f,
   udp_client_clear (&stranger);
 
   check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, 100, 1);
+}
+
+static gboolean
+b_bound (Fixture *f)
+{
+  return lrd_relay_client_get_state (f->b) == LRD_RELAY_CLIENT_BOUND;
+}
+
+/* Starts @client as @peer on the fixture's first relay, which runs already. */
+static void
+start_client (Fixture        *f,
+              LrdRelayClient *client,
+              guint64         peer)
+{
+  g_autofree char *endpoint = endpoint_of (&f->relay);
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, peer, now_s () + 3600);
+
+  lrd_relay_client_set_candidates (client, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (client, token, (now_s () + 3600) * G_USEC_PER_SEC);
+}
+
+/* WireGuard's first handshake initiation goes out the moment the peer is configured, before
+ * any relay is bound: it is held and sent once one is, so the handshake does not wait for
+ * WireGuard's retry five seconds later. */
+static void
+test_first_packet (Fixture       *f,
+                   gconstpointer  data)
+{
+  guint8 sent[148], later[148], got[1600];
+  struct sockaddr_in from;
+  gssize n;
+
+  relay_process_start (&f->relay, NULL);
+  start_client (f, f->b, PEER_B);
+  f->b_for_a = add_peer (f->b, PEER_A);
+  g_assert_true (wait_until (f, b_bound, TIMEOUT_MS));
+
+  start_client (f, f->a, PEER_A);
+  f->a_for_b = add_peer (f->a, PEER_B);
+  g_assert_cmpint (lrd_relay_client_get_state (f->a), !=, LRD_RELAY_CLIENT_BOUND);
+
+  /* Two datagrams while A is not bound: the latest is the one that counts. */
+  fill (sent, sizeof sent, 1);
+  sent[0] = 1;   /* a handshake initiation's type */
+  udp_client_send (&f->wg_a, f->a_for_b, "127.0.0.1", sent, sizeof sent);
+  fill (later, sizeof later, 2);
+  later[0] = 1;
+  udp_client_send (&f->wg_a, f->a_for_b, "127.0.0.1", later, sizeof later);
+  run_for (20);
+  g_assert_cmpint (lrd_relay_client_get_state (f->a), !=, LRD_RELAY_CLIENT_BOUND);
+
+  n = receive (&f->wg_b, got, sizeof got, 2000, &from);
+  g_assert_cmpint (n, ==, sizeof later);
+  g_assert_cmpmem (got, n, later, sizeof later);
+  g_assert_cmpuint (ntohs (from.sin_port), ==, f->b_for_a);
+  g_assert_cmpint (lrd_relay_client_get_state (f->a), ==, LRD_RELAY_CLIENT_BOUND);
+  /* Held once, sent once. */
+  g_assert_cmpint (receive (&f->wg_b, got, sizeof got, 300, NULL), ==, -1);
+  check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, 100, 3);
+}
+
+/* A peer's handshake may come through the relay before the control server's event names
+ * that peer here: it is held until WireGuard knows the peer, then delivered. */
+static void
+test_early_peer (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  LrAddr address;
+  guint8 sent[148], got[1600];
+  struct sockaddr_in from;
+  gssize n;
+
+  relay_process_start (&f->relay, NULL);
+  start_client (f, f->a, PEER_A);
+  start_client (f, f->b, PEER_B);
+  f->a_for_b = add_peer (f->a, PEER_B);
+  g_assert_true (wait_until (f, both_bound, TIMEOUT_MS));
+
+  fill (sent, sizeof sent, 4);
+  sent[0] = 1;
+  udp_client_send (&f->wg_a, f->a_for_b, "127.0.0.1", sent, sizeof sent);
+  run_for (300);
+
+  /* B learns of A; until WireGuard has A, nothing reaches it. */
+  g_assert_true (lrd_relay_client_add_peer (f->b, PEER_A, &address, &error));
+  g_assert_no_error (error);
+  f->b_for_a = lr_addr_get_port (&address);
+  g_assert_cmpint (receive (&f->wg_b, got, sizeof got, 300, NULL), ==, -1);
+
+  lrd_relay_client_peer_ready (f->b, PEER_A);
+  n = receive (&f->wg_b, got, sizeof got, 2000, &from);
+  g_assert_cmpint (n, ==, sizeof sent);
+  g_assert_cmpmem (got, n, sent, sizeof sent);
+  g_assert_cmpuint (ntohs (from.sin_port), ==, f->b_for_a);
+  exchange (f, 301);
 }
 
 static gboolean
@@ -485,11 +617,14 @@ test_peer_latency (Fixture       *f,
 }
 
 /* A UDP socket posing as a relay, so the test can send the client anything from the
- * relay's address; it answers PING with PONG and BIND with BOUND like the real one. */
+ * relay's address; it answers PING with PONG and BIND with BOUND like the real one. Its
+ * PONGs look @extra_rtt_ms slower than they are (the client reads the RTT from the send
+ * time the PING carries), so that a real relay, slow under load, can still be the nearer. */
 static guint
 serve_fake_relay (UdpClient *fake,
                   int        ms,
-                  guint16    bind_error)
+                  guint16    bind_error,
+                  guint      extra_rtt_ms)
 {
   gint64 deadline = g_get_monotonic_time () + ms * 1000;
   guint pings = 0;
@@ -510,14 +645,25 @@ serve_fake_relay (UdpClient *fake,
           g_usleep (500);
           continue;
         }
-      if (n >= LR_RELAY_FRAME_HEADER_SIZE && buffer[0] == 0x81 &&
+      if (n >= LR_RELAY_FRAME_HEADER_SIZE && buffer[0] == (0x80 | LR_RELAY_FRAME_VERSION) &&
           buffer[1] == LR_RELAY_FRAME_PING)
         {
           pings++;
           buffer[1] = LR_RELAY_FRAME_PONG;
+          if (n >= LR_RELAY_FRAME_HEADER_SIZE + 8 && extra_rtt_ms > 0)
+            {
+              guint8 *sent = buffer + LR_RELAY_FRAME_HEADER_SIZE;
+              guint64 sent_us = 0;
+
+              for (guint i = 0; i < 8; i++)
+                sent_us = sent_us << 8 | sent[i];
+              sent_us -= (guint64) extra_rtt_ms * 1000;
+              for (int i = 7; i >= 0; i--, sent_us >>= 8)
+                sent[i] = sent_us & 0xff;
+            }
           sendto (fake->fd, buffer, n, 0, (struct sockaddr *) &from, length);
         }
-      else if (n >= LR_RELAY_FRAME_HEADER_SIZE && buffer[0] == 0x81 &&
+      else if (n >= LR_RELAY_FRAME_HEADER_SIZE && buffer[0] == (0x80 | LR_RELAY_FRAME_VERSION) &&
                buffer[1] == LR_RELAY_FRAME_BIND)
         {
           if (bind_error != 0)
@@ -548,7 +694,7 @@ test_garbage (Fixture       *f,
   lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
   lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
   add_peer (f->a, PEER_B);
-  serve_fake_relay (&fake, 1500, 0);
+  serve_fake_relay (&fake, 1500, 0, 0);
   g_assert_cmpint (lrd_relay_client_get_state (f->a), ==, LRD_RELAY_CLIENT_BOUND);
   local = lrd_relay_client_dup_relay_socket_address (f->a);
   client_port = g_inet_socket_address_get_port (local);
@@ -564,7 +710,7 @@ test_garbage (Fixture       *f,
         {
         case 0: /* a frame header of any type and code */
           if (length >= 2)
-            buffer[0] = 0x81;
+            buffer[0] = 0x80 | LR_RELAY_FRAME_VERSION;
           break;
         case 1: /* DATA for the known peer, maybe a probe */
           length = MAX (length, LR_RELAY_FRAME_HEADER_SIZE) % 40 + LR_RELAY_FRAME_HEADER_SIZE;
@@ -581,7 +727,7 @@ test_garbage (Fixture       *f,
         case 3: /* a short PONG */
           length = MIN (length, 30);
           if (length >= 2)
-            buffer[0] = 0x81, buffer[1] = LR_RELAY_FRAME_PONG;
+            buffer[0] = 0x80 | LR_RELAY_FRAME_VERSION, buffer[1] = LR_RELAY_FRAME_PONG;
           break;
         default:
           break;
@@ -593,7 +739,7 @@ test_garbage (Fixture       *f,
     }
 
   /* Still alive and still talking to its relay. */
-  g_assert_cmpuint (serve_fake_relay (&fake, 2500, 0), >=, 1);
+  g_assert_cmpuint (serve_fake_relay (&fake, 2500, 0, 0), >=, 1);
   /* What went to WireGuard was DATA for the peer, never anything else: drain it. */
   while (udp_client_recv (&f->wg_a, got, sizeof got, 0, NULL) >= 0)
     ;
@@ -652,11 +798,33 @@ test_full (Fixture       *f,
   lrd_relay_client_set_candidates (f->a, (const char * const[]) {
     fake_endpoint, endpoint, NULL });
   lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
-  serve_fake_relay (&fake, 2000, LR_RELAY_FRAME_ERROR_FULL);
+  serve_fake_relay (&fake, 2000, LR_RELAY_FRAME_ERROR_FULL, 0);
   g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
   g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint);
   g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), fake_endpoint));
   g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), "is full"));
+  udp_client_clear (&fake);
+}
+
+/* The relay says that this peer was removed from its party: the client stops, says why in
+ * words, and asks for a new token (which the server will not give a removed peer). */
+static void
+test_revoked (Fixture       *f,
+              gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *fake_endpoint = NULL;
+  UdpClient fake;
+
+  udp_client_init (&fake, "127.0.0.1");
+  fake_endpoint = g_strdup_printf ("127.0.0.1:%u", ntohs (fake.addr.sin_port));
+  g_signal_connect (f->a, "token-needed", G_CALLBACK (token_needed_cb), f);
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { fake_endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  serve_fake_relay (&fake, 2500, LR_RELAY_FRAME_ERROR_REVOKED, 0);
+  g_assert_true (wait_until (f, a_failed, TIMEOUT_MS));
+  g_assert_cmpuint (f->token_needed, ==, 1);
+  g_assert_nonnull (strstr (lrd_relay_client_get_problem (f->a), "no longer in the party"));
   udp_client_clear (&fake);
 }
 
@@ -814,7 +982,8 @@ test_drop_binding (Fixture       *f,
     endpoint, fake_endpoint, NULL });
   lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
   f->a_for_b = add_peer (f->a, PEER_B);
-  serve_fake_relay (&fake, 1500, 0);
+  /* The real relay, listed first, must be the chosen one: the stand-in looks 50 ms away. */
+  serve_fake_relay (&fake, 1500, 0, 50);
   g_assert_true (wait_until (f, a_bound, TIMEOUT_MS));
   g_assert_cmpstr (lrd_relay_client_get_relay (f->a), ==, endpoint);
 
@@ -844,111 +1013,6 @@ test_drop_binding (Fixture       *f,
   udp_client_clear (&fake);
 }
 
-/* The choice, with a manual clock: no waiting. */
-static void
-test_choice (void)
-{
-  g_autoptr(LrClock) clock = lr_clock_new_manual (1000 * G_USEC_PER_SEC);
-  LrdRelayChoice choice = { -1, 0 };
-  LrdRelayMeasure m[3];
-  LrdRelayChoiceReason reason;
-  gint64 now;
-  int chosen;
-
-  now = lr_clock_now_us (clock);
-  m[0] = (LrdRelayMeasure) { 1.0, now, 0 };
-  m[1] = (LrdRelayMeasure) { 0.5, now, 0 };
-  m[2] = (LrdRelayMeasure) { -1, 0, 0 };
-
-  /* Nothing is chosen before a round is done. */
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, -1, FALSE, now, &reason), ==, -1);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_KEEP);
-  /* 0.5 ms is lower but not clearly: the one listed first wins. */
-  chosen = lrd_relay_choose (&choice, m, 3, -1, TRUE, now, &reason);
-  g_assert_cmpint (chosen, ==, 0);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_FIRST);
-
-  /* Clearly lower: the lowest wins. */
-  m[0].rtt_ms = 40;
-  m[1].rtt_ms = 20;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, -1, TRUE, now, &reason), ==, 1);
-
-  /* Current 0 at 40 ms; 1 at 35 ms is only slightly better, round after round. */
-  m[1].rtt_ms = 35;
-  for (guint round = 0; round < 5; round++)
-    {
-      lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
-      now = lr_clock_now_us (clock);
-      m[0].last_answer_us = m[1].last_answer_us = now;
-      g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 0);
-      g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_KEEP);
-    }
-
-  /* 25 ms is clearly better (≥ 25 % and ≥ 10 ms lower): once is not enough ... */
-  m[1].rtt_ms = 25;
-  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  m[0].last_answer_us = m[1].last_answer_us = now;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 0);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_KEEP);
-  /* ... and between rounds nothing moves ... */
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, FALSE, now, &reason), ==, 0);
-  /* ... a round where it is not clearly better starts the count again ... */
-  m[1].rtt_ms = 38;
-  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  m[0].last_answer_us = m[1].last_answer_us = now;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 0);
-  m[1].rtt_ms = 25;
-  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  m[0].last_answer_us = m[1].last_answer_us = now;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 0);
-  /* ... and the second round in a row switches. */
-  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  m[0].last_answer_us = m[1].last_answer_us = now;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, TRUE, now, &reason), ==, 1);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_BETTER);
-
-  /* A clearly better relay that did not answer in this round does not count. */
-  m[0].rtt_ms = 5;
-  lr_clock_advance (clock, 30 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  m[1].last_answer_us = now;
-  m[0].last_answer_us = now - 20 * G_USEC_PER_SEC;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, TRUE, now, &reason), ==, 1);
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, TRUE, now, &reason), ==, 1);
-
-  /* The current one stops answering: the best other at once, between rounds too. */
-  m[0].rtt_ms = 50;
-  m[0].last_answer_us = now;
-  lr_clock_advance (clock, 2 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, FALSE, now, &reason), ==, 1);
-  lr_clock_advance (clock, 2 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, FALSE, now, &reason), ==, 0);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_DEAD);
-
-  /* A refusing relay (full) is left at once too. */
-  m[0].last_answer_us = now;
-  m[0].unusable_until_us = now + 60 * G_USEC_PER_SEC;
-  m[1].last_answer_us = now;
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 0, FALSE, now, &reason), ==, 1);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_DEAD);
-
-  /* Nobody answers any more. */
-  lr_clock_advance (clock, 120 * G_USEC_PER_SEC);
-  now = lr_clock_now_us (clock);
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, 1, FALSE, now, &reason), ==, -1);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_NONE);
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 3, -1, TRUE, now, &reason), ==, -1);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_NONE);
-  g_assert_cmpint (lrd_relay_choose (&choice, m, 0, -1, TRUE, now, &reason), ==, -1);
-  g_assert_cmpint (reason, ==, LRD_RELAY_CHOICE_NONE);
-}
-
 static void
 test_bad_candidates (void)
 {
@@ -971,12 +1035,14 @@ main (int    argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/lrd/relay-client/choice", test_choice);
   g_test_add_func ("/lrd/relay-client/bad-candidates", test_bad_candidates);
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/lrd/relay-client/forward", test_forward);
+  ADD ("/lrd/relay-client/counter-behind", test_counter_behind);
   ADD ("/lrd/relay-client/only-from-wireguard", test_only_from_wireguard);
+  ADD ("/lrd/relay-client/first-packet", test_first_packet);
+  ADD ("/lrd/relay-client/early-peer", test_early_peer);
   ADD ("/lrd/relay-client/failover", test_failover);
   ADD ("/lrd/relay-client/different-relays", test_different_relays);
   ADD ("/lrd/relay-client/drop-binding", test_drop_binding);
@@ -985,6 +1051,7 @@ main (int    argc,
   ADD ("/lrd/relay-client/resolve", test_resolve);
   ADD ("/lrd/relay-client/token-expires-soon", test_token_expires_soon);
   ADD ("/lrd/relay-client/full", test_full);
+  ADD ("/lrd/relay-client/revoked", test_revoked);
   ADD ("/lrd/relay-client/other-secret", test_other_secret);
   ADD ("/lrd/relay-client/relay-restart", test_relay_restart);
   ADD ("/lrd/relay-client/public-endpoint", test_public_endpoint);

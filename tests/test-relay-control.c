@@ -74,14 +74,27 @@ find_relay (Fixture    *f,
 }
 
 static void
-start_relay (Fixture    *f,
-             const char *id)
+start_relay_with (Fixture    *f,
+                  const char *id,
+                  const char *interval)
 {
   g_autofree char *control = g_strdup (lr_test_server_get_url (f->control));
   const char *args[] = { "--control", control, "--public-endpoint", "198.51.100.7:3478",
-                         "--id", id, "--region", "eu-west", NULL };
+                         "--id", id, "--region", "eu-west", NULL, NULL, NULL };
 
+  if (interval != NULL)
+    {
+      args[8] = "--registration-interval";
+      args[9] = interval;
+    }
   relay_process_start (&f->relay, args);
+}
+
+static void
+start_relay (Fixture    *f,
+             const char *id)
+{
+  start_relay_with (f, id, NULL);
 }
 
 static void
@@ -119,22 +132,45 @@ test_wrong_secret_not_listed (Fixture       *f,
   g_assert_null (find_relay (f, "relay-impostor", &keep));
 }
 
+/* Reads whatever @client was sent so far: the relay's answers to earlier frames. */
 static void
-bind_with (Fixture    *f,
-           UdpClient  *client,
-           const char *token)
+drain (UdpClient *client)
 {
-  guint8 frame[128], reply[128];
-  gsize length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_BIND, 0, 0, token,
-                                       strlen (token));
+  guint8 buffer[2048];
+
+  while (udp_client_recv (client, buffer, sizeof buffer, 0, NULL) > 0)
+    ;
+}
+
+/* Sends a fresh BIND with @token; returns the answer's type and code. */
+static guint8
+try_bind (Fixture    *f,
+          UdpClient  *client,
+          const char *token,
+          guint16    *code)
+{
+  guint8 frame[256], reply[256];
+  gsize length = relay_bind_frame (frame, sizeof frame, token, g_get_real_time (),
+                                   relay_next_counter ());
   LrRelayFrame parsed;
   gssize got;
 
   udp_client_send (client, f->relay.port, NULL, frame, length);
   got = udp_client_recv (client, reply, sizeof reply, 1000, NULL);
-  g_assert_cmpint (got, ==, LR_RELAY_FRAME_HEADER_SIZE);
+  g_assert_cmpint (got, >=, LR_RELAY_FRAME_HEADER_SIZE);
   g_assert_cmpint (lr_relay_frame_parse (&parsed, reply, got), ==, LR_RELAY_FRAME_OK);
-  g_assert_cmpuint (parsed.type, ==, LR_RELAY_FRAME_BOUND);
+  *code = parsed.code;
+  return parsed.type;
+}
+
+static void
+bind_with (Fixture    *f,
+           UdpClient  *client,
+           const char *token)
+{
+  guint16 code;
+
+  g_assert_cmpuint (try_bind (f, client, token, &code), ==, LR_RELAY_FRAME_BOUND);
 }
 
 /* A party made through lanrage-control, relayed through lanrage-relay. */
@@ -172,6 +208,129 @@ test_party_through_relay (Fixture       *f,
   udp_client_clear (&b);
 }
 
+static void
+send_data (Fixture    *f,
+           UdpClient  *from,
+           const char *to_peer_id)
+{
+  guint8 frame[64];
+  guint64 to;
+  gsize length;
+
+  g_assert_true (lr_id_to_uint64 (to_peer_id, &to));
+  length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_DATA, 0, to, "datagram", 8);
+  udp_client_send (from, f->relay.port, NULL, frame, length);
+}
+
+/* Returns: the peer id of the DATA that came, 0 when none came within @timeout_ms. */
+static guint64
+receive_data (UdpClient *client,
+              int        timeout_ms)
+{
+  guint8 buffer[2048];
+  gssize got = udp_client_recv (client, buffer, sizeof buffer, timeout_ms, NULL);
+  LrRelayFrame parsed;
+
+  if (got <= 0 || lr_relay_frame_parse (&parsed, buffer, got) != LR_RELAY_FRAME_OK ||
+      parsed.type != LR_RELAY_FRAME_DATA)
+    return 0;
+  return parsed.peer;
+}
+
+#define REGISTRATION_INTERVAL_S 1
+
+/* A peer removed from its party through lanrage-control (it left, or the host removed it)
+ * stops relaying within one registration interval, and its token no longer binds. */
+static void
+test_removed_peer_stops (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (f->control, "lan night", "host");
+  g_autoptr(LrTestMember) leaver = lr_test_join (f->control, host->invite_code, "leaver");
+  g_autoptr(LrTestMember) kicked = lr_test_join (f->control, host->invite_code, "kicked");
+  g_autoptr(LrTestMember) stayer = lr_test_join (f->control, host->invite_code, "stayer");
+  g_autoptr(LrTestResponse) left = NULL;
+  g_autoptr(LrTestResponse) kick = NULL;
+  g_autofree char *leaver_path = NULL;
+  g_autofree char *kicked_path = NULL;
+  g_autofree char *suffix = NULL;
+  g_autofree char *interval = g_strdup_printf ("%d", REGISTRATION_INTERVAL_S);
+  guint64 leaver_peer, kicked_peer, stayer_peer;
+  UdpClient a, b, c, d;
+  gint64 removed_at, deadline, last_crossed = 0;
+  guint16 code;
+
+  g_assert_true (lr_id_to_uint64 (leaver->peer_id, &leaver_peer));
+  g_assert_true (lr_id_to_uint64 (kicked->peer_id, &kicked_peer));
+  g_assert_true (lr_id_to_uint64 (stayer->peer_id, &stayer_peer));
+  start_relay_with (f, "relay-removals", interval);
+  udp_client_init (&a, "127.0.0.1");
+  udp_client_init (&b, "127.0.0.1");
+  udp_client_init (&c, "127.0.0.1");
+  udp_client_init (&d, "127.0.0.1");
+  bind_with (f, &a, host->relay_token);
+  bind_with (f, &b, leaver->relay_token);
+  bind_with (f, &c, kicked->relay_token);
+  bind_with (f, &d, stayer->relay_token);
+  send_data (f, &b, host->peer_id);
+  g_assert_cmphex (receive_data (&a, 1000), ==, leaver_peer);
+  send_data (f, &c, host->peer_id);
+  g_assert_cmphex (receive_data (&a, 1000), ==, kicked_peer);
+
+  suffix = g_strconcat ("/peers/", leaver->peer_id, NULL);
+  leaver_path = lr_test_party_path (leaver, suffix);
+  g_free (suffix);
+  suffix = g_strconcat ("/peers/", kicked->peer_id, NULL);
+  kicked_path = lr_test_party_path (host, suffix);
+  left = lr_test_request (f->control, "DELETE", leaver_path, leaver->token, NULL);
+  lr_test_assert_status (left, 204);
+  kick = lr_test_request (f->control, "DELETE", kicked_path, host->token, NULL);
+  lr_test_assert_status (kick, 204);
+  removed_at = g_get_monotonic_time ();
+
+  /* Both keep sending, as a client that was removed but still has its token would. */
+  deadline = removed_at + (2 * REGISTRATION_INTERVAL_S + 1) * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    {
+      guint64 from;
+
+      send_data (f, &b, host->peer_id);
+      send_data (f, &c, host->peer_id);
+      while ((from = receive_data (&a, 50)) != 0)
+        {
+          g_assert_true (from == leaver_peer || from == kicked_peer);
+          last_crossed = g_get_monotonic_time ();
+        }
+    }
+  g_test_message ("The removed peers' DATA crossed until %.2f s after the removal",
+                  last_crossed > 0 ? (last_crossed - removed_at) / 1e6 : 0.0);
+  /* One interval, and half a second for the registration's HTTP round trip on a busy
+   * machine. */
+  g_assert_cmpint (last_crossed - removed_at, <,
+                   REGISTRATION_INTERVAL_S * G_USEC_PER_SEC + G_USEC_PER_SEC / 2);
+
+  /* Their tokens no longer bind, and nobody reaches them. */
+  g_usleep (100 * 1000);
+  drain (&b);
+  drain (&c);
+  g_assert_cmpuint (try_bind (f, &b, leaver->relay_token, &code), ==, LR_RELAY_FRAME_ERROR);
+  g_assert_cmpuint (code, ==, LR_RELAY_FRAME_ERROR_REVOKED);
+  g_assert_cmpuint (try_bind (f, &c, kicked->relay_token, &code), ==, LR_RELAY_FRAME_ERROR);
+  g_assert_cmpuint (code, ==, LR_RELAY_FRAME_ERROR_REVOKED);
+  send_data (f, &a, leaver->peer_id);
+  g_assert_cmphex (receive_data (&b, 300), ==, 0);
+
+  /* The one who stayed still relays. */
+  send_data (f, &d, host->peer_id);
+  g_assert_cmphex (receive_data (&a, 1000), ==, stayer_peer);
+  bind_with (f, &d, stayer->relay_token);
+
+  udp_client_clear (&a);
+  udp_client_clear (&b);
+  udp_client_clear (&c);
+  udp_client_clear (&d);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -184,6 +343,9 @@ main (int   argc,
               test_wrong_secret_not_listed, fixture_tear_down);
   g_test_add ("/relay/control/party-through-relay", Fixture, NULL, fixture_set_up,
               test_party_through_relay, fixture_tear_down);
+
+  g_test_add ("/relay/control/removed-peer-stops", Fixture, NULL, fixture_set_up,
+              test_removed_peer_stops, fixture_tear_down);
 
   return g_test_run ();
 }

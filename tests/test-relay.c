@@ -21,6 +21,8 @@
 #define PEER_B   G_GUINT64_CONSTANT (0xbbbbbbbbbbbbbbb2)
 #define PEER_C   G_GUINT64_CONSTANT (0xccccccccccccccc3)
 #define WAIT_MS  1000
+/* A frame's first byte in the version the relay speaks. */
+#define FIRST_BYTE (0x80 | LR_RELAY_FRAME_VERSION)
 /* How long to wait to be sure that nothing comes. */
 #define QUIET_MS 200
 
@@ -102,6 +104,20 @@ expect_nothing (UdpClient *client)
   g_assert_cmpint (udp_client_recv (client, buffer, sizeof buffer, QUIET_MS, NULL), ==, -1);
 }
 
+/* A BIND with @token, made now with a fresh counter, as a client makes it. */
+static void
+send_bind (Fixture    *f,
+           UdpClient  *client,
+           const char *token)
+{
+  guint8 frame[256];
+  gsize length = relay_bind_frame (frame, sizeof frame, token, g_get_real_time (),
+                                   relay_next_counter ());
+
+  g_assert_cmpuint (length, >, 0);
+  udp_client_send (client, f->relay.port, NULL, frame, length);
+}
+
 static void
 bind_peer (Fixture   *f,
            UdpClient *client,
@@ -113,7 +129,7 @@ bind_peer (Fixture   *f,
   guint8 buffer[2048];
   LrRelayFrame frame;
 
-  send_frame (f, client, LR_RELAY_FRAME_BIND, 0, token, strlen (token));
+  send_bind (f, client, token);
   expect_frame (client, LR_RELAY_FRAME_BOUND, 0, peer, &frame, buffer);
 }
 
@@ -185,7 +201,7 @@ test_tokens_refused (Fixture       *f,
                                                        36);
   g_autofree char *forged = NULL;
   g_autofree char *expired = NULL;
-  g_autofree char *garbage = g_strnfill (LR_RELAY_TOKEN_TEXT_LENGTH, '*');
+  g_autofree char *garbage = g_strnfill (LR_RELAY_FRAME_BIND_PAYLOAD, '*');
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   guint8 buffer[2048];
   LrRelayFrame frame;
@@ -195,14 +211,14 @@ test_tokens_refused (Fixture       *f,
 
   forged = lr_relay_token_mint (other_secret, "1111111111111111", "aaaaaaaaaaaaaaa1", now + 600,
                                 NULL);
-  send_frame (f, &f->a, LR_RELAY_FRAME_BIND, 0, forged, strlen (forged));
+  send_bind (f, &f->a, forged);
   expect_frame (&f->a, LR_RELAY_FRAME_ERROR, LR_RELAY_FRAME_ERROR_BAD_TOKEN, 0, &frame, buffer);
 
   expired = relay_process_mint (&f->relay, PARTY_P, PEER_A, now - 1);
-  send_frame (f, &f->a, LR_RELAY_FRAME_BIND, 0, expired, strlen (expired));
+  send_bind (f, &f->a, expired);
   expect_frame (&f->a, LR_RELAY_FRAME_ERROR, LR_RELAY_FRAME_ERROR_EXPIRED, 0, &frame, buffer);
 
-  send_frame (f, &f->a, LR_RELAY_FRAME_BIND, 0, garbage, strlen (garbage));
+  send_frame (f, &f->a, LR_RELAY_FRAME_BIND, PEER_A, garbage, strlen (garbage));
   expect_frame (&f->a, LR_RELAY_FRAME_ERROR, LR_RELAY_FRAME_ERROR_BAD_TOKEN, 0, &frame, buffer);
 
   /* None of them bound A: its DATA is refused, and B hears nothing. */
@@ -236,10 +252,10 @@ test_junk_dropped (Fixture       *f,
     guint8 first;
     guint8 second;
   } cases[] = {
-    { 1, 0x81, 0 },                      /* truncated frame */
-    { 11, 0x81, LR_RELAY_FRAME_DATA },   /* truncated frame */
-    { 1501, 0x81, LR_RELAY_FRAME_DATA }, /* oversize frame */
-    { 2100, 0x81, LR_RELAY_FRAME_DATA }, /* oversize, beyond the relay's buffer */
+    { 1, FIRST_BYTE, 0 },                      /* truncated frame */
+    { 11, FIRST_BYTE, LR_RELAY_FRAME_DATA },   /* truncated frame */
+    { 1501, FIRST_BYTE, LR_RELAY_FRAME_DATA }, /* oversize frame */
+    { 2100, FIRST_BYTE, LR_RELAY_FRAME_DATA }, /* oversize, beyond the relay's buffer */
     { 50, 0x42, 0x42 },                  /* neither STUN nor a frame */
     { 20, 0x00, 0x01 },                  /* STUN-like, no cookie */
     { 0, 0, 0 },                         /* empty datagram */
@@ -273,7 +289,7 @@ test_junk_dropped (Fixture       *f,
   g_assert_cmpint (reply, ==, 12);
   g_assert_cmpint (lr_relay_frame_parse (&frame, buffer, reply), ==, LR_RELAY_FRAME_OK);
   g_assert_cmpuint (frame.code, ==, LR_RELAY_FRAME_ERROR_VERSION);
-  junk[0] = 0x81;
+  junk[0] = FIRST_BYTE;
   junk[1] = 77;
   udp_client_send (&f->a, f->relay.port, NULL, junk, 12);
   reply = udp_client_recv (&f->a, buffer, sizeof buffer, WAIT_MS, NULL);
@@ -416,7 +432,7 @@ test_full (Fixture       *f,
   bind_peer (f, &f->a, PARTY_P, PEER_A);
   bind_peer (f, &f->b, PARTY_P, PEER_B);
   token = relay_process_mint (&f->relay, PARTY_Q, PEER_C, g_get_real_time () / G_USEC_PER_SEC + 60);
-  send_frame (f, &f->c, LR_RELAY_FRAME_BIND, 0, token, strlen (token));
+  send_bind (f, &f->c, token);
   expect_frame (&f->c, LR_RELAY_FRAME_ERROR, LR_RELAY_FRAME_ERROR_FULL, PEER_C, &frame, buffer);
   /* Rebinding a bound peer still works when full. */
   bind_peer (f, &f->a, PARTY_P, PEER_A);
@@ -491,8 +507,8 @@ test_no_secret_stun_only (Fixture       *f,
   g_assert_nonnull (line);
   f->relay.port = atoi (line + strlen ("Listening on 127.0.0.1:"));
 
-  length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_BIND, 0, 0, token,
-                                 strlen (token));
+  length = relay_bind_frame (frame, sizeof frame, token, g_get_real_time (),
+                             relay_next_counter ());
   udp_client_send (&f->a, f->relay.port, NULL, frame, length);
   expect_frame (&f->a, LR_RELAY_FRAME_ERROR, LR_RELAY_FRAME_ERROR_NO_RELAYING, 0, &reply, buffer);
   g_subprocess_send_signal (process, SIGTERM);
@@ -958,10 +974,13 @@ test_table_change_limit (Fixture       *f,
 
   relay_process_start (&f->relay, args);
   token = relay_process_mint (&f->relay, PARTY_P, PEER_A, g_get_real_time () / G_USEC_PER_SEC + 60);
-  length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_BIND, 0, 0, token,
-                                 strlen (token));
+  /* Each BIND is a fresh one (a later counter), as a client that moves sends them. */
   for (guint i = 0; i < 500; i++)
-    udp_client_send (i % 2 ? &f->a : &f->b, f->relay.port, NULL, frame, length);
+    {
+      length = relay_bind_frame (frame, sizeof frame, token, g_get_real_time (),
+                                 relay_next_counter ());
+      udp_client_send (i % 2 ? &f->a : &f->b, f->relay.port, NULL, frame, length);
+    }
   while (udp_client_recv (&f->a, buffer, sizeof buffer, QUIET_MS, NULL) > 0)
     bound++;
   while (udp_client_recv (&f->b, buffer, sizeof buffer, QUIET_MS, NULL) > 0)
@@ -975,6 +994,181 @@ test_table_change_limit (Fixture       *f,
   bind_peer (f, &f->a, PARTY_P, PEER_A);
   for (guint i = 0; i < 50; i++)
     bind_peer (f, &f->a, PARTY_P, PEER_A);
+}
+
+/* Waits for ERROR stale and checks that the relay signed it with the key of @token. */
+static void
+expect_stale (UdpClient  *client,
+              const char *token,
+              guint64     peer,
+              guint64     bind_counter)
+{
+  guint8 buffer[2048], token_public[LR_RELAY_TOKEN_PUBLIC_BYTES], key[LR_RELAY_TOKEN_KEY_BYTES];
+  gssize length = udp_client_recv (client, buffer, sizeof buffer, WAIT_MS, NULL);
+  guint64 echoed, last;
+  gint64 relay_time;
+  LrRelayFrame frame;
+
+  g_assert_cmpint (length, >, 0);
+  g_assert_cmpint (lr_relay_frame_parse (&frame, buffer, length), ==, LR_RELAY_FRAME_OK);
+  g_assert_cmpuint (frame.type, ==, LR_RELAY_FRAME_ERROR);
+  g_assert_cmpuint (frame.code, ==, LR_RELAY_FRAME_ERROR_STALE);
+  g_assert_cmphex (frame.peer, ==, peer);
+  g_assert_true (lr_relay_token_split (token, token_public, key, NULL));
+  g_assert_true (lr_relay_frame_check_stale (buffer, length, key, &echoed, &relay_time, &last));
+  g_assert_cmpuint (echoed, ==, bind_counter);
+  g_assert_cmpint (ABS (relay_time - g_get_real_time ()), <, 5 * G_USEC_PER_SEC);
+}
+
+/* A BIND seen on the path and sent again, byte for byte, from another address is refused and
+ * moves nothing: the peer's DATA still reaches its real address. */
+static void
+test_bind_replayed_elsewhere (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY_P, PEER_A,
+                                               g_get_real_time () / G_USEC_PER_SEC + 600);
+  guint64 counter = relay_next_counter ();
+  guint8 captured[256], buffer[2048];
+  gsize length = relay_bind_frame (captured, sizeof captured, token, g_get_real_time (),
+                                   counter);
+  LrRelayFrame frame;
+
+  relay_process_start (&f->relay, NULL);
+  udp_client_send (&f->a, f->relay.port, NULL, captured, length);
+  expect_frame (&f->a, LR_RELAY_FRAME_BOUND, 0, PEER_A, &frame, buffer);
+  bind_peer (f, &f->b, PARTY_P, PEER_B);
+
+  /* C is the one on the path. Its replay comes well within the timestamp window. */
+  udp_client_send (&f->c, f->relay.port, NULL, captured, length);
+  expect_forwarded (f, &f->b, PEER_B, &f->a, PEER_A);
+  expect_stale (&f->c, token, PEER_A, counter);
+  expect_nothing (&f->c);
+  /* And C cannot send as A either. */
+  send_frame (f, &f->c, LR_RELAY_FRAME_DATA, PEER_B, "x", 1);
+  expect_frame (&f->c, LR_RELAY_FRAME_ERROR, LR_RELAY_FRAME_ERROR_NOT_BOUND, PEER_B, &frame,
+                buffer);
+  expect_nothing (&f->b);
+  g_assert_cmpint (drops (f, "replayed"), ==, 1);
+  g_assert_cmpint (relay_process_metric (&f->relay, "lanrage_relay_bound_peers"), ==, 2);
+}
+
+/* A freshly made BIND (a valid MAC, the time of now) with a counter below the last one taken
+ * for its peer is refused, from the same address and from another. */
+static void
+test_bind_old_counter (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY_P, PEER_A,
+                                               g_get_real_time () / G_USEC_PER_SEC + 600);
+  guint64 base = relay_next_counter ();
+  guint8 frame_bytes[256], buffer[2048];
+  gsize length;
+  LrRelayFrame frame;
+
+  relay_process_start (&f->relay, NULL);
+  bind_peer (f, &f->b, PARTY_P, PEER_B);
+  length = relay_bind_frame (frame_bytes, sizeof frame_bytes, token, g_get_real_time (),
+                             base + 200);
+  udp_client_send (&f->a, f->relay.port, NULL, frame_bytes, length);
+  expect_frame (&f->a, LR_RELAY_FRAME_BOUND, 0, PEER_A, &frame, buffer);
+
+  /* The same counter again, then an older one, from another address: A stays. */
+  length = relay_bind_frame (frame_bytes, sizeof frame_bytes, token, g_get_real_time (),
+                             base + 200);
+  udp_client_send (&f->c, f->relay.port, NULL, frame_bytes, length);
+  expect_stale (&f->c, token, PEER_A, base + 200);
+  length = relay_bind_frame (frame_bytes, sizeof frame_bytes, token, g_get_real_time (),
+                             base + 100);
+  udp_client_send (&f->c, f->relay.port, NULL, frame_bytes, length);
+  expect_stale (&f->c, token, PEER_A, base + 100);
+  expect_forwarded (f, &f->b, PEER_B, &f->a, PEER_A);
+  expect_nothing (&f->c);
+
+  /* From A's own address an old counter is refused too, and A stays bound. */
+  udp_client_send (&f->a, f->relay.port, NULL, frame_bytes, length);
+  expect_stale (&f->a, token, PEER_A, base + 100);
+  expect_forwarded (f, &f->b, PEER_B, &f->a, PEER_A);
+
+  /* A higher counter moves A, as a client whose address changed sends it. */
+  length = relay_bind_frame (frame_bytes, sizeof frame_bytes, token, g_get_real_time (),
+                             base + 201);
+  udp_client_send (&f->c, f->relay.port, NULL, frame_bytes, length);
+  expect_frame (&f->c, LR_RELAY_FRAME_BOUND, 0, PEER_A, &frame, buffer);
+  expect_forwarded (f, &f->b, PEER_B, &f->c, PEER_A);
+  g_assert_cmpint (drops (f, "replayed"), ==, 3);
+}
+
+/* A relay that restarted knows no counters: a BIND captured before is still refused, by its
+ * timestamp. */
+static void
+test_bind_stale_after_restart (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY_P, PEER_A,
+                                               g_get_real_time () / G_USEC_PER_SEC + 600);
+  gint64 captured_at = g_get_real_time () -
+                       (LR_RELAY_FRAME_BIND_WINDOW_S + 5) * G_USEC_PER_SEC;
+  guint64 counter = relay_next_counter ();
+  guint8 captured[256], buffer[2048];
+  gsize length = relay_bind_frame (captured, sizeof captured, token, captured_at, counter);
+  LrRelayFrame frame;
+
+  relay_process_start (&f->relay, NULL);
+  bind_peer (f, &f->a, PARTY_P, PEER_A);
+  bind_peer (f, &f->b, PARTY_P, PEER_B);
+  g_assert_true (relay_process_stop (&f->relay, SIGTERM));
+  relay_process_start (&f->relay, NULL);
+
+  udp_client_send (&f->c, f->relay.port, NULL, captured, length);
+  expect_stale (&f->c, token, PEER_A, counter);
+  send_frame (f, &f->c, LR_RELAY_FRAME_DATA, PEER_B, "x", 1);
+  expect_frame (&f->c, LR_RELAY_FRAME_ERROR, LR_RELAY_FRAME_ERROR_NOT_BOUND, PEER_B, &frame,
+                buffer);
+  /* A timestamp as far ahead is refused too. */
+  length = relay_bind_frame (captured, sizeof captured, token,
+                             g_get_real_time () +
+                             (LR_RELAY_FRAME_BIND_WINDOW_S + 5) * G_USEC_PER_SEC,
+                             relay_next_counter ());
+  udp_client_send (&f->c, f->relay.port, NULL, captured, length);
+  expect_frame (&f->c, LR_RELAY_FRAME_ERROR, LR_RELAY_FRAME_ERROR_STALE, PEER_A, &frame, buffer);
+  g_assert_cmpint (drops (f, "stale"), ==, 2);
+
+  /* The real clients bind again with fresh BINDs and their DATA crosses. */
+  bind_peer (f, &f->a, PARTY_P, PEER_A);
+  bind_peer (f, &f->b, PARTY_P, PEER_B);
+  expect_forwarded (f, &f->a, PEER_A, &f->b, PEER_B);
+}
+
+/* Version 1 carried the whole token in BIND: such a BIND is refused with ERROR version, and
+ * binds nothing. */
+static void
+test_bind_old_version (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY_P, PEER_A,
+                                               g_get_real_time () / G_USEC_PER_SEC + 600);
+  guint8 frame_bytes[256], buffer[2048];
+  gsize length = LR_RELAY_FRAME_HEADER_SIZE + strlen (token);
+  LrRelayFrame frame;
+  gssize got;
+
+  relay_process_start (&f->relay, NULL);
+  bind_peer (f, &f->b, PARTY_P, PEER_B);
+  memset (frame_bytes, 0, sizeof frame_bytes);
+  frame_bytes[0] = 0x81;
+  frame_bytes[1] = LR_RELAY_FRAME_BIND;
+  memcpy (frame_bytes + LR_RELAY_FRAME_HEADER_SIZE, token, strlen (token));
+  udp_client_send (&f->a, f->relay.port, NULL, frame_bytes, length);
+
+  got = udp_client_recv (&f->a, buffer, sizeof buffer, WAIT_MS, NULL);
+  g_assert_cmpint (got, ==, LR_RELAY_FRAME_HEADER_SIZE);
+  g_assert_cmpint (lr_relay_frame_parse (&frame, buffer, got), ==, LR_RELAY_FRAME_OK);
+  g_assert_cmpuint (frame.type, ==, LR_RELAY_FRAME_ERROR);
+  g_assert_cmpuint (frame.code, ==, LR_RELAY_FRAME_ERROR_VERSION);
+  send_frame (f, &f->b, LR_RELAY_FRAME_DATA, PEER_A, "x", 1);
+  expect_nothing (&f->a);
+  g_assert_cmpint (drops (f, "bad_version"), ==, 1);
 }
 
 int
@@ -993,6 +1187,10 @@ main (int   argc,
   ADD ("forward/rebind-while-forwarding", test_rebind_while_forwarding);
   ADD ("bind/tokens-refused", test_tokens_refused);
   ADD ("bind/full", test_full);
+  ADD ("bind/replayed-elsewhere", test_bind_replayed_elsewhere);
+  ADD ("bind/old-counter", test_bind_old_counter);
+  ADD ("bind/stale-after-restart", test_bind_stale_after_restart);
+  ADD ("bind/old-version", test_bind_old_version);
   ADD ("bind/no-secret-stun-only", test_no_secret_stun_only);
   ADD ("drop/junk", test_junk_dropped);
   ADD ("ping", test_ping);

@@ -9,6 +9,7 @@
  * activation and auto tests check that failure and the fallback to wireguard-go.
  */
 #include "lrd-test-util.h"
+#include "lrd-wg-factory.h"
 #include "lrd-wg-nm.h"
 
 #include <signal.h>
@@ -228,7 +229,7 @@ new_nm (NmLab      *lab,
 
 static gboolean
 up (LrdWgBackend    *backend,
-    const LrdWgKey  *private_key,
+    const LrKey     *private_key,
     const char      *address,
     GError         **error)
 {
@@ -243,7 +244,7 @@ up (LrdWgBackend    *backend,
 
 static void
 set_peer (LrdWgBackend   *backend,
-          const LrdWgKey *public_key,
+          const LrKey    *public_key,
           const char     *endpoint,
           guint16         port,
           const char     *allowed_ips)
@@ -255,8 +256,12 @@ set_peer (LrdWgBackend   *backend,
 
   peer.public_key = *public_key;
   if (endpoint != NULL)
-    peer.endpoint = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string (endpoint,
-                                                                                  port));
+    {
+      g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string (endpoint,
+                                                                                port);
+
+      g_assert_true (lr_addr_from_gaddress (&peer.endpoint, G_INET_SOCKET_ADDRESS (address)));
+    }
   peer.allowed_ips = g_strsplit (allowed_ips, ",", -1);
   peer.persistent_keepalive = 25;
   lrd_wg_backend_set_peer_async (backend, &peer, NULL, lrd_test_result_cb, &slot);
@@ -268,7 +273,7 @@ set_peer (LrdWgBackend   *backend,
 
 static void
 remove_peer (LrdWgBackend   *backend,
-             const LrdWgKey *public_key)
+             const LrKey    *public_key)
 {
   GAsyncResult *slot = NULL;
   g_autoptr(GAsyncResult) result = NULL;
@@ -364,7 +369,7 @@ test_profile (NmLab         *lab,
   g_autofree char *env = g_strdup_printf ("DBUS_SYSTEM_BUS_ADDRESS=%s", lab->bus_address);
   g_autofree char *key1 = NULL;
   g_autofree char *key2 = NULL;
-  LrdWgKey private_key, public_key, peer1, peer1_private, peer2, peer2_private;
+  LrKey private_key, public_key, peer1, peer1_private, peer2, peer2_private;
   NMRemoteConnection *remote;
   NMSettingIPConfig *s_ip4;
   NMWireGuardPeer *peer;
@@ -428,9 +433,9 @@ test_profile (NmLab         *lab,
   stats = lrd_wg_backend_get_stats_finish (backend, result, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (stats->len, ==, 1);
-  g_assert_cmpmem (g_array_index (stats, LrdWgPeerStats, 0).public_key.bytes, LRD_WG_KEY_LENGTH,
-                   peer1.bytes, LRD_WG_KEY_LENGTH);
-  g_assert_nonnull (g_array_index (stats, LrdWgPeerStats, 0).endpoint);
+  g_assert_cmpmem (g_array_index (stats, LrdWgPeerStats, 0).public_key.bytes, LR_KEY_LENGTH,
+                   peer1.bytes, LR_KEY_LENGTH);
+  g_assert_true (lr_addr_is_set (&g_array_index (stats, LrdWgPeerStats, 0).endpoint));
 
   down (backend);
   g_assert_true (wait_for (profile_gone, nm, 5));
@@ -457,7 +462,7 @@ test_foreign_profile (NmLab         *lab,
   g_autoptr(GAsyncResult) result = NULL;
   g_autofree char *env = g_strdup_printf ("DBUS_SYSTEM_BUS_ADDRESS=%s", lab->bus_address);
   GAsyncResult *slot = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   /* Someone else's untagged profile with the very uuid the helper would use. */
   lrd_test_run (&error, "env", env, "nmcli", "connection", "add", "type", "dummy", "ifname",
@@ -491,7 +496,7 @@ test_activation_fails (NmLab         *lab,
 {
   g_autoptr(LrdWgNm) nm = new_nm (lab, "lrnm1");
   g_autoptr(GError) error = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   lrd_test_keypair (&private_key, &public_key);
   g_assert_false (up (LRD_WG_BACKEND (nm), &private_key, "10.66.0.1/16", &error));
@@ -513,10 +518,10 @@ new_auto (NmLab      *lab,
   g_autoptr(GError) error = NULL;
   LrdWgBackend *backend;
 
-  lrd_wg_backend_new_auto_async (ifname, wireguard_go, lab->bus, NULL, lrd_test_result_cb,
-                                 &slot);
+  lrd_wg_factory_new_async ("auto", ifname, wireguard_go, lab->bus, NULL, lrd_test_result_cb,
+                            &slot);
   result = lrd_test_wait (&slot);
-  backend = lrd_wg_backend_new_auto_finish (result, &error);
+  backend = lrd_wg_factory_new_finish (result, &error);
   g_assert_no_error (error);
   return backend;
 }
@@ -528,7 +533,7 @@ test_auto_falls_back (NmLab         *lab,
   g_autoptr(LrdWgBackend) backend = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *links = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
   gint64 start;
 
   /* The whole test runs in NetworkManager's namespace: the fallback's wireguard-go and its
@@ -563,7 +568,7 @@ test_auto_without_wireguard_go (NmLab         *lab,
 {
   g_autoptr(LrdWgBackend) backend = new_auto (lab, "lrauto1", "/nonexistent/wireguard-go");
   g_autoptr(GError) error = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   lrd_test_keypair (&private_key, &public_key);
   g_assert_false (up (backend, &private_key, "10.66.0.5/16", &error));

@@ -96,7 +96,7 @@ backend_in (const char *ns,
 static gboolean
 up_in (const char      *ns,
        LrdWgBackend    *backend,
-       const LrdWgKey  *private_key,
+       const LrKey     *private_key,
        guint16          port,
        const char      *address,
        GError         **error)
@@ -114,7 +114,7 @@ up_in (const char      *ns,
 
 static gboolean
 set_peer (LrdWgBackend    *backend,
-          const LrdWgKey  *public_key,
+          const LrKey     *public_key,
           const char      *endpoint,
           guint16          port,
           const char      *allowed_ip,
@@ -127,8 +127,12 @@ set_peer (LrdWgBackend    *backend,
 
   peer.public_key = *public_key;
   if (endpoint != NULL)
-    peer.endpoint = G_INET_SOCKET_ADDRESS (g_inet_socket_address_new_from_string (endpoint,
-                                                                                  port));
+    {
+      g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string (endpoint,
+                                                                                port);
+
+      g_assert_true (lr_addr_from_gaddress (&peer.endpoint, G_INET_SOCKET_ADDRESS (address)));
+    }
   peer.allowed_ips = g_strsplit (allowed_ip, ",", -1);
   lrd_wg_backend_set_peer_async (backend, &peer, NULL, lrd_test_result_cb, &slot);
   result = lrd_test_wait (&slot);
@@ -139,7 +143,7 @@ set_peer (LrdWgBackend    *backend,
 
 static gboolean
 remove_peer (LrdWgBackend    *backend,
-             const LrdWgKey  *public_key,
+             const LrKey     *public_key,
              GError         **error)
 {
   GAsyncResult *slot = NULL;
@@ -199,7 +203,7 @@ test_tunnel (Lab           *lab,
   g_autoptr(GArray) stats = NULL;
   g_autofree char *endpoint = NULL;
   g_autofree char *rtt = NULL;
-  LrdWgKey a_private, a_public, b_private, b_public;
+  LrKey a_private, a_public, b_private, b_public;
   LrdWgPeerStats *peer;
   gint64 start, configured, first_reply;
   guint attempts = 0;
@@ -240,14 +244,14 @@ test_tunnel (Lab           *lab,
   g_assert_no_error (error);
   g_assert_cmpuint (stats->len, ==, 1);
   peer = &g_array_index (stats, LrdWgPeerStats, 0);
-  g_assert_cmpmem (peer->public_key.bytes, LRD_WG_KEY_LENGTH, b_public.bytes,
-                   LRD_WG_KEY_LENGTH);
+  g_assert_cmpmem (peer->public_key.bytes, LR_KEY_LENGTH, b_public.bytes,
+                   LR_KEY_LENGTH);
   g_assert_cmpuint (peer->rx_bytes, >, 0);
   g_assert_cmpuint (peer->tx_bytes, >, 0);
   g_assert_cmpint (peer->last_handshake_unix, >, 0);
   g_assert_cmpint (ABS (peer->last_handshake_unix - g_get_real_time () / G_USEC_PER_SEC), <, 60);
-  g_assert_nonnull (peer->endpoint);
-  endpoint = lr_wg_uapi_format_endpoint (peer->endpoint);
+  g_assert_true (lr_addr_is_set (&peer->endpoint));
+  endpoint = lr_addr_to_string (&peer->endpoint);
   g_assert_cmpstr (endpoint, ==, "198.18.0.2:51821");
   g_clear_pointer (&stats, g_array_unref);
 
@@ -283,7 +287,7 @@ test_bad_arguments (Lab           *lab,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(LrdWgBackend) a = backend_in (lab->ns_a, "lrwga1", "wireguard-go");
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   lrd_test_keypair (&private_key, &public_key);
 
@@ -319,7 +323,7 @@ test_daemon_fails (Lab           *lab,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(LrdWgBackend) a = backend_in (lab->ns_a, "lrwga3", "wireguard-go");
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   /* The name is taken by a device that is not a tun: wireguard-go exits at once, and up
    * says why instead of waiting for a socket that never comes. */
@@ -343,7 +347,7 @@ test_cancelled_up (Lab           *lab,
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GAsyncResult) result = NULL;
   GAsyncResult *slot = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   lrd_test_keypair (&private_key, &public_key);
 
@@ -377,7 +381,7 @@ test_no_daemon (void)
                                                   &error);
   GAsyncResult *slot = NULL;
   g_autoptr(GAsyncResult) result = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
 
   g_assert_no_error (error);
   lrd_test_keypair (&private_key, &public_key);
@@ -474,7 +478,7 @@ test_bad_answers (void)
   g_autoptr(LrdWgUapi) uapi = lrd_wg_uapi_new ("lrfake0", NULL, &error);
   LrdWgBackend *backend = LRD_WG_BACKEND (uapi);
   g_autoptr(GArray) stats = NULL;
-  LrdWgKey private_key, public_key;
+  LrKey private_key, public_key;
   FakeDaemon *fake;
 
   g_assert_no_error (error);

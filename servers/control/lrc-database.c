@@ -60,6 +60,18 @@ static const char *migrations[] = {
   "  endpoint   TEXT NOT NULL,"
   "  last_seen  INTEGER NOT NULL"
   ");",
+  /* 1 → 2: peers removed from their parties, which the relays must stop relaying for while
+   * the relay tokens minted before the removal live (until: seconds since the epoch). A relay
+   * sends back the largest seq it has seen; AUTOINCREMENT never hands out a seq again, even
+   * after the newest rows are deleted, so a relay's cursor never skips a new row. No foreign
+   * key: a row outlives its party. */
+  "CREATE TABLE relay_removals ("
+  "  seq       INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  party_id  TEXT NOT NULL,"
+  "  peer_id   TEXT NOT NULL,"
+  "  until     INTEGER NOT NULL"
+  ");"
+  "CREATE INDEX relay_removals_by_until ON relay_removals (until);",
 };
 
 struct _LrcDatabase

@@ -236,3 +236,18 @@ lrc_event_hub_close_all (LrcEventHub *self,
     soup_websocket_connection_close (g_ptr_array_index (closing, i),
                                      SOUP_WEBSOCKET_CLOSE_GOING_AWAY, reason);
 }
+
+/* The sockets open on one peer's token, those waiting for their snapshot included. */
+guint
+lrc_event_hub_count_peer (LrcEventHub *self,
+                          const char  *party_id,
+                          const char  *peer_id)
+{
+  GPtrArray *sockets = g_hash_table_lookup (self->parties, party_id);
+  guint count = 0;
+
+  for (guint i = 0; sockets != NULL && i < sockets->len; i++)
+    if (g_str_equal (((Socket *) g_ptr_array_index (sockets, i))->peer_id, peer_id))
+      count++;
+  return count;
+}

@@ -37,6 +37,9 @@ void         lrc_event_hub_close     (LrcEventHub             *self,
 void         lrc_event_hub_close_all (LrcEventHub             *self,
                                       const char              *reason);
 guint        lrc_event_hub_get_n_connections (LrcEventHub     *self);
+guint        lrc_event_hub_count_peer (LrcEventHub            *self,
+                                       const char             *party_id,
+                                       const char             *peer_id);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrcEventHub, lrc_event_hub_free)
 

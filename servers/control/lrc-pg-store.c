@@ -10,6 +10,7 @@
 
 #include "lr-invite-code.h"
 #include "lr-ipam.h"
+#include "lr-relay-removals.h"
 
 #include <libpq-fe.h>
 #include <string.h>
@@ -36,6 +37,14 @@
  * before it sent anything is retried once on a new connection; anything else the database
  * does not answer is LRC_ERROR_UNAVAILABLE (503).
  *
+ * Relay removals: a relay pages through relay_removals by seq and sends back the largest it
+ * saw, so a row must never become visible with a seq below one already read. A sequence
+ * alone does not give that: two transactions take 10 and 11 and may commit 11 first. Every
+ * transaction that inserts there takes one transaction-level advisory lock first
+ * (RELAY_REMOVALS_LOCK), held until it commits, so they take their numbers and commit one
+ * after the other: whoever reads 11 already sees 10. The lock is taken last, after the
+ * party's row, so it is held for one statement and a commit.
+ *
  * Passwords: the connection string may not carry one. libpq reads it from the file named by
  * passfile= (the .pgpass format), so it is never on a command line or in a log.
  */
@@ -46,6 +55,10 @@
 
 /* Serialises schema migrations of instances that start at the same moment. */
 #define MIGRATION_LOCK "7401852291406517"
+
+/* Orders the transactions that record relay removals (see above). Not the key of
+ * MIGRATION_LOCK nor of the sweeper's lock in lrc-pg-bus.c. */
+#define RELAY_REMOVALS_LOCK "7401852291406519"
 
 /* Errors that a new attempt of the whole transaction may not meet: deadlocks and
  * serialization failures. */
@@ -102,6 +115,20 @@ static const char *migrations[] = {
   "  allowed     BOOLEAN NOT NULL,"
   "  updated_at  BIGINT NOT NULL"
   ");",
+
+  /* 2 → 3: peers removed from their parties, which the relays must stop relaying for while
+   * the relay tokens minted before the removal live (until: seconds since the epoch). The
+   * sequence never hands out a number again, even after the newest rows are deleted, so a
+   * relay's cursor never skips a new row. No foreign key: a row outlives its party. */
+  "CREATE SEQUENCE relay_removals_seq;"
+  "CREATE TABLE relay_removals ("
+  "  seq       BIGINT PRIMARY KEY DEFAULT nextval ('relay_removals_seq'),"
+  "  party_id  TEXT NOT NULL,"
+  "  peer_id   TEXT NOT NULL,"
+  "  until     BIGINT NOT NULL"
+  ");"
+  "ALTER SEQUENCE relay_removals_seq OWNED BY relay_removals.seq;"
+  "CREATE INDEX relay_removals_by_until ON relay_removals (until);",
 };
 
 /* A connection of one worker at a time. */
@@ -818,6 +845,33 @@ update_peer (Conn          *conn,
          load_peer (conn, call->party_id, call->peer_id, &call->peer, error);
 }
 
+/* Tells the relays, through their next registration, to stop relaying for @peer_id (all
+ * peers of the party when %NULL). The last statements of the removal's transaction. */
+static gboolean
+record_relay_removal (Conn         *conn,
+                      const char   *party_id,
+                      const char   *peer_id,
+                      gint64        until,
+                      GError      **error)
+{
+  g_auto(Params) params = { 0 };
+
+  if (!query_done (conn, "SELECT pg_advisory_xact_lock (" RELAY_REMOVALS_LOCK ")", NULL, error))
+    return FALSE;
+
+  params_text (&params, party_id);
+  params_int (&params, until);
+  if (peer_id != NULL)
+    {
+      params_text (&params, peer_id);
+      return query_done (conn, "INSERT INTO relay_removals (party_id, peer_id, until) "
+                         "VALUES ($1, $3, $2)", &params, error);
+    }
+  return query_done (conn, "INSERT INTO relay_removals (party_id, peer_id, until) "
+                     "SELECT party_id, id, $2 FROM peers WHERE party_id = $1 "
+                     "ORDER BY joined_at, id", &params, error);
+}
+
 static gboolean
 remove_peer (Conn          *conn,
              LrcStoreCall  *call,
@@ -871,7 +925,9 @@ remove_peer (Conn          *conn,
       params_int (&empty, call->now_us);
       params_text (&empty, call->party_id);
       return query_done (conn, "UPDATE parties SET empty_since = $1 WHERE id = $2", &empty,
-                         error);
+                         error) &&
+             record_relay_removal (conn, call->party_id, call->peer_id, call->removal_until,
+                                   error);
     }
 
   if (g_str_equal (call->party.host_peer_id, call->peer_id))
@@ -887,7 +943,8 @@ remove_peer (Conn          *conn,
       call->host_changed = TRUE;
     }
 
-  return TRUE;
+  return record_relay_removal (conn, call->party_id, call->peer_id, call->removal_until,
+                               error);
 }
 
 static gboolean
@@ -901,6 +958,7 @@ close_party (Conn          *conn,
   return lock_party (conn, call->party_id, &call->party, error) &&
          lrc_store_check_host (&call->party, call->requester_id,
                                "Only the host can close the party", error) &&
+         record_relay_removal (conn, call->party_id, NULL, call->removal_until, error) &&
          query_done (conn, "DELETE FROM parties WHERE id = $1", &params, error);
 }
 
@@ -961,15 +1019,50 @@ sweep (Conn          *conn,
   g_auto(Params) parties = { 0 };
   g_auto(Params) relays = { 0 };
   g_auto(Params) rates = { 0 };
+  g_auto(Params) removals = { 0 };
 
   params_int (&parties, call->empty_before);
   params_int (&relays, call->relays_before);
   /* A bucket untouched for a minute is full again: the same as no row. */
   params_int (&rates, call->now_us - 60 * G_USEC_PER_SEC);
+  /* A removal outlives every token minted before it: the relays refuse those anyway. */
+  params_int (&removals, call->now_us / G_USEC_PER_SEC);
   return query_done (conn, "DELETE FROM parties WHERE empty_since IS NOT NULL AND "
                      "empty_since <= $1", &parties, error) &&
          query_done (conn, "DELETE FROM relays WHERE last_seen <= $1", &relays, error) &&
-         query_done (conn, "DELETE FROM rate_limits WHERE updated_at < $1", &rates, error);
+         query_done (conn, "DELETE FROM rate_limits WHERE updated_at < $1", &rates, error) &&
+         query_done (conn, "DELETE FROM relay_removals WHERE until < $1", &removals, error);
+}
+
+/* The sequence, not the table, says the newest cursor: the sweep deletes the newest rows
+ * too. It may count a removal not committed yet, which only makes "more" err on asking. */
+static gboolean
+relay_removals (Conn          *conn,
+                LrcStoreCall  *call,
+                GError       **error)
+{
+  g_auto(Params) params = { 0 };
+  g_autoptr(PGresult) newest = NULL;
+  g_autoptr(PGresult) rows = NULL;
+
+  newest = query (conn, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
+                  "FROM relay_removals_seq", NULL, error);
+  if (newest == NULL)
+    return FALSE;
+  call->removals_newest = value_int (newest, 0, 0);
+  if (call->removed_after > call->removals_newest)
+    call->removed_after = 0;
+
+  params_int (&params, call->removed_after);
+  params_int (&params, LR_RELAY_REMOVALS_PAGE);
+  rows = query (conn, "SELECT seq, party_id, peer_id, until FROM relay_removals "
+                "WHERE seq > $1 ORDER BY seq LIMIT $2", &params, error);
+  if (rows == NULL)
+    return FALSE;
+  for (int row = 0; row < PQntuples (rows); row++)
+    lrc_store_call_add_removal (call, value_int (rows, row, 0), PQgetvalue (rows, row, 1),
+                                PQgetvalue (rows, row, 2), value_int (rows, row, 3));
+  return TRUE;
 }
 
 /* The bucket of lrc-rate-limiter.c, in one statement: the row lock of the upsert makes the
@@ -1062,6 +1155,8 @@ run (Conn          *conn,
       return count (conn, call, error);
     case LRC_STORE_RATE_LIMIT:
       return rate_limit (conn, call, error);
+    case LRC_STORE_RELAY_REMOVALS:
+      return relay_removals (conn, call, error);
     default:
       g_set_error (error, LRC_ERROR, LRC_ERROR_INTERNAL, "Unknown store operation %d",
                    call->op);
@@ -1093,6 +1188,7 @@ begin_statement (LrcStoreOp op)
     case LRC_STORE_WRITE_PRESENCE:
     case LRC_STORE_COUNT:
     case LRC_STORE_RATE_LIMIT:
+    case LRC_STORE_RELAY_REMOVALS:
     default:
       return NULL;
     }
@@ -1106,6 +1202,7 @@ clear_outputs (LrcStoreCall *call)
   lr_peer_clear (&call->peer);
   g_clear_pointer (&call->peers, g_ptr_array_unref);
   g_clear_pointer (&call->relays, g_ptr_array_unref);
+  g_clear_pointer (&call->removals, g_array_unref);
   call->was_empty = FALSE;
   call->host_changed = FALSE;
   if (call->op == LRC_STORE_LIST_PRESENCE)

@@ -4,6 +4,8 @@
  */
 #include "lrc-rate-limiter.h"
 
+#include <string.h>
+
 /*
  * A bucket holds up to per_minute tokens and refills at per_minute a minute; each create or
  * join takes one. A burst of a whole minute's allowance is fine (friends join together); a
@@ -102,4 +104,39 @@ lrc_rate_limiter_prune (LrcRateLimiter *self)
       if (bucket->tokens >= self->per_minute)
         g_hash_table_iter_remove (&iter);
     }
+}
+
+/**
+ * lrc_address_key:
+ *
+ * Who a client address belongs to, for limits per client: an IPv4 address is its own key;
+ * an IPv6 address stands for its /64, the block a single home or host is given
+ * (RFC 6177), so a client cannot escape a limit by stepping through its own addresses. An
+ * IPv4-mapped IPv6 address is keyed as the IPv4 address it carries.
+ *
+ * Returns: (transfer full): a key such as "198.51.100.7" or "2001:db8:1:2::/64"
+ */
+char *
+lrc_address_key (GInetAddress *address)
+{
+  static const guint8 mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+  guint8 bytes[16];
+  g_autoptr(GInetAddress) prefix = NULL;
+  g_autofree char *text = NULL;
+
+  if (g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV6)
+    return g_inet_address_to_string (address);
+
+  memcpy (bytes, g_inet_address_to_bytes (address), sizeof bytes);
+  if (memcmp (bytes, mapped_prefix, sizeof mapped_prefix) == 0)
+    {
+      g_autoptr(GInetAddress) v4 = g_inet_address_new_from_bytes (bytes + 12,
+                                                                  G_SOCKET_FAMILY_IPV4);
+      return g_inet_address_to_string (v4);
+    }
+
+  memset (bytes + 8, 0, 8);
+  prefix = g_inet_address_new_from_bytes (bytes, G_SOCKET_FAMILY_IPV6);
+  text = g_inet_address_to_string (prefix);
+  return g_strconcat (text, "/64", NULL);
 }

@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 #include "lr-clock.h"
 
@@ -19,6 +19,8 @@ gboolean        lrc_rate_limiter_allow (LrcRateLimiter *self,
                                         const char     *key,
                                         guint          *retry_after_s);
 void            lrc_rate_limiter_prune (LrcRateLimiter *self);
+
+char           *lrc_address_key        (GInetAddress   *address);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrcRateLimiter, lrc_rate_limiter_free)
 

@@ -18,6 +18,10 @@ typedef struct
   guint   join_rate_limit;      /* per minute and client address; 0: off */
   gint64  cleanup_interval_us;
   gint64  flush_interval_us;
+  guint   max_connections;
+  guint   max_connections_per_address;
+  gint64  request_timeout_us;
+  guint   ping_interval_s;      /* events sockets */
 } LrcServerOptions;
 
 #define LRC_TYPE_SERVER (lrc_server_get_type ())

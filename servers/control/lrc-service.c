@@ -10,6 +10,7 @@
 #include "lr-error.h"
 #include "lr-invite-code.h"
 #include "lr-json.h"
+#include "lr-relay-removals.h"
 #include "lr-relay-token.h"
 #include "lr-token.h"
 
@@ -942,6 +943,14 @@ lrc_service_heartbeat (LrcService       *self,
 
 /* Removing peers and parties. */
 
+/* The latest expiry of a relay token minted now (lrc_service_mint_relay_token()): a peer
+ * removed now has no token that lives longer, so the relays need not remember it longer. */
+static gint64
+relay_tokens_end (LrcService *self)
+{
+  return (now_us (self) + self->timings.relay_token_lifetime_us) / G_USEC_PER_SEC;
+}
+
 static gpointer
 complete_remove_peer (LrcService    *self,
                       LrcStoreCall  *call,
@@ -975,6 +984,7 @@ remove_peer (LrcService          *self,
   call->requester_id = g_strdup (requester_id);
   call->quiet_before = quiet_before;
   call->now_us = now_us (self);
+  call->removal_until = relay_tokens_end (self);
   run (self, call, complete_remove_peer, callback, user_data);
 }
 
@@ -1038,6 +1048,7 @@ lrc_service_close_party_async (LrcService          *self,
   call = lrc_store_call_new (LRC_STORE_CLOSE_PARTY);
   call->party_id = g_strdup (party_id);
   call->requester_id = g_strdup (caller->peer_id);
+  call->removal_until = relay_tokens_end (self);
   run (self, call, complete_close_party, callback, user_data);
 }
 
@@ -1124,6 +1135,64 @@ complete_list_relays (LrcService    *self,
   build_relays (call->relays, builder);
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
+}
+
+static gpointer
+complete_relay_removals (LrcService    *self,
+                         LrcStoreCall  *call,
+                         GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+  gint64 cursor = call->removed_after;
+  guint n = call->removals != NULL ? call->removals->len : 0;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "removed");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < n; i++)
+    {
+      LrcRelayRemoval *removal = &g_array_index (call->removals, LrcRelayRemoval, i);
+      g_autofree char *until = lr_timestamp_format (removal->until * G_USEC_PER_SEC);
+
+      cursor = removal->cursor;
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "party_id");
+      json_builder_add_string_value (builder, removal->party_id);
+      json_builder_set_member_name (builder, "peer_id");
+      json_builder_add_string_value (builder, removal->peer_id);
+      json_builder_set_member_name (builder, "until");
+      json_builder_add_string_value (builder, until);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "cursor");
+  json_builder_add_int_value (builder, cursor);
+  json_builder_set_member_name (builder, "more");
+  json_builder_add_boolean_value (builder,
+                                  n == LR_RELAY_REMOVALS_PAGE && cursor < call->removals_newest);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+/**
+ * lrc_service_relay_removals_async:
+ * @after: the cursor the relay sent back (0 at its start)
+ *
+ * The peers removed from their parties since @after, at most LR_RELAY_REMOVALS_PAGE, as
+ * lr-relay-removals.h describes. A cursor beyond the newest row (the database was replaced
+ * by an older one) is treated as 0: the relay then hears every removal still kept again,
+ * which costs nothing, instead of none ever.
+ */
+void
+lrc_service_relay_removals_async (LrcService          *self,
+                                  gint64               after,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  LrcStoreCall *call = lrc_store_call_new (LRC_STORE_RELAY_REMOVALS);
+
+  call->removed_after = after;
+  run (self, call, complete_relay_removals, callback, user_data);
 }
 
 void

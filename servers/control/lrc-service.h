@@ -103,6 +103,10 @@ void        lrc_service_register_relay_async (LrcService        *self,
 void        lrc_service_list_relays_async (LrcService           *self,
                                            GAsyncReadyCallback   callback,
                                            gpointer              user_data);
+void        lrc_service_relay_removals_async (LrcService        *self,
+                                           gint64                after,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
 void        lrc_service_flush_async       (LrcService           *self,
                                            GAsyncReadyCallback   callback,
                                            gpointer              user_data);

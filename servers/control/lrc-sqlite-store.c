@@ -10,6 +10,7 @@
 
 #include "lr-invite-code.h"
 #include "lr-ipam.h"
+#include "lr-relay-removals.h"
 
 /*
  * SQLite has one writer and runs in this process: every operation runs at once on the
@@ -566,6 +567,36 @@ update_peer (LrcSqliteStore  *self,
          load_peer (self, call->party_id, call->peer_id, &call->peer, error);
 }
 
+/* Tells the relays, through their next registration, to stop relaying for @peer_id (all
+ * peers of the party when %NULL). Inside the removal's transaction, so a removal is recorded
+ * if and only if it happened; rows are numbered in commit order by the single writer. */
+static gboolean
+record_relay_removal (LrcSqliteStore  *self,
+                      const char      *party_id,
+                      const char      *peer_id,
+                      gint64           until,
+                      GError         **error)
+{
+  sqlite3_stmt *stmt;
+
+  if (peer_id != NULL)
+    stmt = lrc_database_prepare (self->database,
+                                 "INSERT INTO relay_removals (party_id, peer_id, until) "
+                                 "VALUES (?1, ?2, ?3)", error);
+  else
+    stmt = lrc_database_prepare (self->database,
+                                 "INSERT INTO relay_removals (party_id, peer_id, until) "
+                                 "SELECT party_id, id, ?3 FROM peers WHERE party_id = ?1 "
+                                 "ORDER BY joined_at, id", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, party_id, -1, SQLITE_STATIC);
+  if (peer_id != NULL)
+    sqlite3_bind_text (stmt, 2, peer_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, until);
+  return lrc_database_step_done (self->database, stmt, error);
+}
+
 static gboolean
 remove_peer (LrcSqliteStore  *self,
              LrcStoreCall    *call,
@@ -603,7 +634,8 @@ remove_peer (LrcSqliteStore  *self,
     return FALSE;
 
   if (!bind_text_and_step (self, "DELETE FROM peers WHERE id = ? AND party_id = ?", error,
-                           call->peer_id, call->party_id, NULL))
+                           call->peer_id, call->party_id, NULL) ||
+      !record_relay_removal (self, call->party_id, call->peer_id, call->removal_until, error))
     return FALSE;
 
   /* The longest-standing member takes over from a host who leaves. */
@@ -646,6 +678,7 @@ close_party (LrcSqliteStore  *self,
   return load_party (self, call->party_id, &call->party, error) &&
          lrc_store_check_host (&call->party, call->requester_id,
                                "Only the host can close the party", error) &&
+         record_relay_removal (self, call->party_id, NULL, call->removal_until, error) &&
          bind_text_and_step (self, "DELETE FROM parties WHERE id = ?", error, call->party_id,
                              NULL);
 }
@@ -706,11 +739,56 @@ sweep (LrcSqliteStore  *self,
 {
   g_autofree char *empty_before = g_strdup_printf ("%" G_GINT64_FORMAT, call->empty_before);
   g_autofree char *relays_before = g_strdup_printf ("%" G_GINT64_FORMAT, call->relays_before);
+  g_autofree char *now_s = g_strdup_printf ("%" G_GINT64_FORMAT, call->now_us / G_USEC_PER_SEC);
 
+  /* A removal outlives every token minted before it: the relays refuse those anyway. */
   return bind_text_and_step (self, "DELETE FROM parties WHERE empty_since IS NOT NULL AND "
                              "empty_since <= CAST (? AS INTEGER)", error, empty_before, NULL) &&
          bind_text_and_step (self, "DELETE FROM relays WHERE last_seen <= CAST (? AS INTEGER)",
-                             error, relays_before, NULL);
+                             error, relays_before, NULL) &&
+         bind_text_and_step (self, "DELETE FROM relay_removals WHERE until < CAST (? AS INTEGER)",
+                             error, now_s, NULL);
+}
+
+/* AUTOINCREMENT never hands out a seq again, even after the newest rows are deleted, so
+ * sqlite_sequence holds the newest cursor ever given. */
+static gboolean
+relay_removals (LrcSqliteStore  *self,
+                LrcStoreCall    *call,
+                GError         **error)
+{
+  sqlite3_stmt *stmt;
+  int rc;
+
+  stmt = lrc_database_prepare (self->database,
+                               "SELECT seq FROM sqlite_sequence WHERE name = 'relay_removals'",
+                               error);
+  if (stmt == NULL)
+    return FALSE;
+  if ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    call->removals_newest = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return lrc_database_set_error (self->database, error);
+  if (call->removed_after > call->removals_newest)
+    call->removed_after = 0;
+
+  stmt = lrc_database_prepare (self->database,
+                               "SELECT seq, party_id, peer_id, until FROM relay_removals "
+                               "WHERE seq > ? ORDER BY seq LIMIT ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, call->removed_after);
+  sqlite3_bind_int (stmt, 2, LR_RELAY_REMOVALS_PAGE);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    lrc_store_call_add_removal (call, sqlite3_column_int64 (stmt, 0),
+                                (const char *) sqlite3_column_text (stmt, 1),
+                                (const char *) sqlite3_column_text (stmt, 2),
+                                sqlite3_column_int64 (stmt, 3));
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_DONE)
+    return lrc_database_set_error (self->database, error);
+  return TRUE;
 }
 
 static gint64
@@ -749,6 +827,7 @@ op_writes (LrcStoreOp op)
     case LRC_STORE_LIST_RELAYS:
     case LRC_STORE_COUNT:
     case LRC_STORE_RATE_LIMIT:
+    case LRC_STORE_RELAY_REMOVALS:
     default:
       return FALSE;
     }
@@ -792,6 +871,8 @@ run (LrcSqliteStore  *self,
       g_set_error (error, LRC_ERROR, LRC_ERROR_INTERNAL,
                    "Rate limits of a database of our own are kept in memory");
       return FALSE;
+    case LRC_STORE_RELAY_REMOVALS:
+      return relay_removals (self, call, error);
     case LRC_STORE_COUNT:
       call->n_parties = count (self, "SELECT COUNT(*) FROM parties");
       call->n_peers = count (self, "SELECT COUNT(*) FROM peers");

@@ -66,6 +66,32 @@ lrc_store_call_add_presence (LrcStoreCall *call,
   g_array_append_val (call->presence, presence);
 }
 
+static void
+removal_clear (gpointer data)
+{
+  LrcRelayRemoval *removal = data;
+
+  g_free (removal->party_id);
+  g_free (removal->peer_id);
+}
+
+void
+lrc_store_call_add_removal (LrcStoreCall *call,
+                            gint64        cursor,
+                            const char   *party_id,
+                            const char   *peer_id,
+                            gint64        until)
+{
+  LrcRelayRemoval removal = { cursor, g_strdup (party_id), g_strdup (peer_id), until };
+
+  if (call->removals == NULL)
+    {
+      call->removals = g_array_new (FALSE, FALSE, sizeof (LrcRelayRemoval));
+      g_array_set_clear_func (call->removals, removal_clear);
+    }
+  g_array_append_val (call->removals, removal);
+}
+
 void
 lrc_store_call_free (LrcStoreCall *call)
 {
@@ -86,6 +112,7 @@ lrc_store_call_free (LrcStoreCall *call)
   lr_peer_clear (&call->peer);
   g_clear_pointer (&call->peers, g_ptr_array_unref);
   g_clear_pointer (&call->relays, g_ptr_array_unref);
+  g_clear_pointer (&call->removals, g_array_unref);
   g_free (call);
 }
 

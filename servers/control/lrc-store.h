@@ -42,11 +42,13 @@ typedef enum
   /* in: party_id, peer_id, update. out: peer. */
   LRC_STORE_UPDATE_PEER,
   /* in: party_id, peer_id, requester_id (the host or the peer itself, else FORBIDDEN; NULL
-   * for the sweeper), quiet_before (when not 0: CONFLICT if the peer was seen since), now_us.
-   * Remembers the peer's address, hands the host role to the
-   * longest-standing member. out: peer (as it was), party (after), host_changed. */
+   * for the sweeper), quiet_before (when not 0: CONFLICT if the peer was seen since), now_us,
+   * removal_until. Remembers the peer's address, hands the host role to the
+   * longest-standing member, records the removal for the relays (until removal_until) in
+   * the same transaction. out: peer (as it was), party (after), host_changed. */
   LRC_STORE_REMOVE_PEER,
-  /* in: party_id, requester_id (must be the host). out: party (as it was). */
+  /* in: party_id, requester_id (must be the host), removal_until. Records every member's
+   * removal for the relays in the same transaction. out: party (as it was). */
   LRC_STORE_CLOSE_PARTY,
   /* in: relay, now_us. */
   LRC_STORE_REGISTER_RELAY,
@@ -54,8 +56,8 @@ typedef enum
   LRC_STORE_LIST_RELAYS,
   /* in: presence. Raises each peer's last_seen to the given one (never lowers it). */
   LRC_STORE_WRITE_PRESENCE,
-  /* in: empty_before, relays_before. Deletes parties empty since before empty_before and
-   * relays not seen since relays_before. */
+  /* in: empty_before, relays_before, now_us. Deletes parties empty since before
+   * empty_before, relays not seen since relays_before and removals whose until has passed. */
   LRC_STORE_SWEEP,
   /* out: n_parties, n_peers. */
   LRC_STORE_COUNT,
@@ -63,6 +65,13 @@ typedef enum
    * rate_per_minute, holding as many). out: rate_allowed, or rate_retry_after_s. Only for a
    * shared database (instances must count together); others keep their buckets in memory. */
   LRC_STORE_RATE_LIMIT,
+  /* in: removed_after (a cursor: 0 at first). out: removals recorded after it, in the order
+   * they were committed, at most LR_RELAY_REMOVALS_PAGE; removals_newest, the cursor of the
+   * newest removal ever recorded (0: none). Cursors only grow, and a removal that commits
+   * later always gets a larger one, so a relay that asks from the last cursor it saw never
+   * misses a removal. A cursor beyond the newest (the database was replaced by an older
+   * one) counts as 0, and removed_after says so once done. */
+  LRC_STORE_RELAY_REMOVALS,
   /* Operations added later go here, with a function in every backend. */
 } LrcStoreOp;
 
@@ -72,6 +81,14 @@ typedef struct
   char   *party_id;
   gint64  last_seen;
 } LrcPresence;
+
+typedef struct
+{
+  gint64  cursor;
+  char   *party_id;
+  char   *peer_id;
+  gint64  until;      /* seconds since the epoch */
+} LrcRelayRemoval;
 
 typedef struct
 {
@@ -94,6 +111,8 @@ typedef struct
   gint64        quiet_before;
   char         *rate_key;
   guint         rate_per_minute;
+  gint64        removal_until;   /* seconds since the epoch */
+  gint64        removed_after;
 
   /* In and out. */
   GArray       *presence;        /* LrcPresence */
@@ -109,6 +128,8 @@ typedef struct
   gint64        n_peers;
   gboolean      rate_allowed;
   guint         rate_retry_after_s;
+  GArray       *removals;        /* LrcRelayRemoval */
+  gint64        removals_newest;
 } LrcStoreCall;
 
 LrcStoreCall *lrc_store_call_new   (LrcStoreOp    op);
@@ -117,6 +138,11 @@ void          lrc_store_call_add_presence (LrcStoreCall *call,
                                            const char   *peer_id,
                                            const char   *party_id,
                                            gint64        last_seen);
+void          lrc_store_call_add_removal  (LrcStoreCall *call,
+                                           gint64        cursor,
+                                           const char   *party_id,
+                                           const char   *peer_id,
+                                           gint64        until);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrcStoreCall, lrc_store_call_free)
 

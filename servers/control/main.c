@@ -7,6 +7,7 @@
 #include <glib-unix.h>
 #include <locale.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "lr-error.h"
@@ -52,6 +53,36 @@ load_or_create_secret (const char  *path,
   return lr_secret_load_file (path, error);
 }
 
+/* Descriptors kept for the process itself (database, WAL, listening socket, main loop)
+ * when the connection cap is derived from the descriptor limit. */
+#define RESERVED_FDS 64
+
+/*
+ * Each connection costs a descriptor, and the soft limit (often 1024) is far below what the
+ * hard limit allows a daemon; raise it, and return the limit now in force.
+ */
+static guint64
+raise_fd_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) != 0)
+    return 1024;
+
+  if (limit.rlim_cur < limit.rlim_max)
+    {
+      struct rlimit raised = { limit.rlim_max, limit.rlim_max };
+
+      if (setrlimit (RLIMIT_NOFILE, &raised) == 0)
+        limit = raised;
+      else
+        g_message ("Could not raise the file descriptor limit to %" G_GUINT64_FORMAT,
+                   (guint64) limit.rlim_max);
+    }
+
+  return limit.rlim_cur == RLIM_INFINITY ? G_MAXUINT : (guint64) limit.rlim_cur;
+}
+
 typedef struct
 {
   const char *name;
@@ -79,6 +110,11 @@ main (int   argc,
   g_autofree char *url = NULL;
   Wait wait = { 0 };
   int join_rate_limit = 10;
+  int max_connections = -1;
+  int max_per_address = 64;
+  guint64 fd_limit;
+  gint64 request_timeout_us = G_GINT64_CONSTANT (10) * G_USEC_PER_SEC;
+  gint64 ping_interval_us = G_GINT64_CONSTANT (20) * G_USEC_PER_SEC;
   LrcTimings timings;
   LrcServerOptions options = { 0 };
   gint64 cleanup_interval_us = G_USEC_PER_SEC;
@@ -91,6 +127,8 @@ main (int   argc,
     { "relay-token-lifetime", NULL, &timings.relay_token_lifetime_us },
     { "cleanup-interval", NULL, &cleanup_interval_us },
     { "heartbeat-flush-interval", NULL, &flush_interval_us },
+    { "request-timeout", NULL, &request_timeout_us },
+    { "websocket-ping-interval", NULL, &ping_interval_us },
   };
   GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address and port (127.0.0.1:8666)", "ADDR:PORT" },
@@ -106,6 +144,10 @@ main (int   argc,
     { "relay-token-lifetime", 0, 0, G_OPTION_ARG_STRING, &durations[4].text, "Lifetime of relay tokens (1h)", "DUR" },
     { "cleanup-interval", 0, 0, G_OPTION_ARG_STRING, &durations[5].text, "How often to sweep (1s)", "DUR" },
     { "heartbeat-flush-interval", 0, 0, G_OPTION_ARG_STRING, &durations[6].text, "How often heartbeats are written (10s)", "DUR" },
+    { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, "Open connections at most (10000, or the descriptor limit less 64)", "N" },
+    { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address, "Open connections per client address, IPv6 /64 (64)", "N" },
+    { "request-timeout", 0, 0, G_OPTION_ARG_STRING, &durations[7].text, "A connection's request, then its answer, within this (10s)", "DUR" },
+    { "websocket-ping-interval", 0, 0, G_OPTION_ARG_STRING, &durations[8].text, "Events sockets are pinged this often, closed after two unanswered (20s)", "DUR" },
     { NULL }
   };
 
@@ -143,6 +185,35 @@ main (int   argc,
       g_printerr ("lanrage-control: --join-rate-limit must be 0 or more\n");
       return 2;
     }
+
+  if (max_connections == 0 || max_connections < -1 || max_per_address < 1)
+    {
+      g_printerr ("lanrage-control: --max-connections and --max-connections-per-address must "
+                  "be 1 or more\n");
+      return 2;
+    }
+
+  if (request_timeout_us <= 0)
+    {
+      g_printerr ("lanrage-control: --request-timeout must be more than 0\n");
+      return 2;
+    }
+
+  /* libsoup pings in whole seconds. */
+  if (ping_interval_us < G_USEC_PER_SEC || ping_interval_us % G_USEC_PER_SEC != 0)
+    {
+      g_printerr ("lanrage-control: --websocket-ping-interval must be whole seconds, 1s or more\n");
+      return 2;
+    }
+
+  fd_limit = raise_fd_limit ();
+  if (max_connections == -1)
+    max_connections = (int) MIN (10000, fd_limit > 2 * RESERVED_FDS ? fd_limit - RESERVED_FDS
+                                                                    : fd_limit / 2);
+  else if ((guint64) max_connections + RESERVED_FDS > fd_limit)
+    g_message ("--max-connections %d is close to the descriptor limit (%" G_GUINT64_FORMAT
+               "): connections beyond it wait until descriptors come free",
+               max_connections, fd_limit);
 
   if (db_path == NULL)
     db_path = g_build_filename (g_get_user_state_dir (), "lanrage", "control.db", NULL);
@@ -187,6 +258,10 @@ main (int   argc,
   options.join_rate_limit = (guint) join_rate_limit;
   options.cleanup_interval_us = cleanup_interval_us;
   options.flush_interval_us = flush_interval_us;
+  options.max_connections = (guint) max_connections;
+  options.max_connections_per_address = (guint) max_per_address;
+  options.request_timeout_us = request_timeout_us;
+  options.ping_interval_s = (guint) (ping_interval_us / G_USEC_PER_SEC);
 
   server = lrc_server_new (service, clock, &options, &error);
   if (server == NULL)

@@ -38,6 +38,9 @@ typedef enum
   LRR_COUNTER_DROP_RATE_LIMITED,
   LRR_COUNTER_DROP_DENIED,
   LRR_COUNTER_DROP_BAD_TOKEN,
+  LRR_COUNTER_DROP_STALE,     /* BIND timestamp out of the window */
+  LRR_COUNTER_DROP_REPLAYED,  /* BIND counter not above the last one taken */
+  LRR_COUNTER_DROP_REVOKED,   /* BIND of a peer removed from its party */
   LRR_COUNTER_DROP_FULL,
   LRR_COUNTER_DROP_NO_RELAYING,
   LRR_COUNTER_DROP_STUN_MALFORMED,

@@ -6,6 +6,10 @@
  * to DATA, so they pay: under a mutex they copy the bindings into a new snapshot, publish it
  * with one atomic store and retire the old one through LrrEpoch. Readers pay one atomic load
  * per batch. A BIND that only extends a token's life changes the slot, not the snapshot.
+ *
+ * The table also remembers the peers removed from their parties (lanrage-control tells,
+ * LrrRegistration), until their last token expires: BIND consults them under the same lock,
+ * so the forwarding path never does.
  */
 #include "lrr-peer-table.h"
 
@@ -19,8 +23,32 @@ struct _LrrPeerTable
   GMutex           lock;      /* writers only */
   guint32         *free_slots;
   guint            n_free;
+  GHashTable      *removed;   /* RemovalKey → until (gint64 *); writers only */
   LrrPeerSnapshot *current;   /* atomic */
 };
+
+typedef struct
+{
+  guint64 party;
+  guint64 peer;
+} RemovalKey;
+
+static guint
+removal_key_hash (gconstpointer key)
+{
+  const RemovalKey *k = key;
+
+  return lrr_peer_key_hash (k->party, k->peer);
+}
+
+static gboolean
+removal_key_equal (gconstpointer a,
+                   gconstpointer b)
+{
+  const RemovalKey *ka = a, *kb = b;
+
+  return ka->party == kb->party && ka->peer == kb->peer;
+}
 
 char *
 lrr_addr_to_string (const LrrAddr *self)
@@ -102,6 +130,7 @@ lrr_peer_table_new (guint     max_peers,
     self->free_slots[i] = max_peers - 1 - i;
   self->n_free = max_peers;
   g_mutex_init (&self->lock);
+  self->removed = g_hash_table_new_full (removal_key_hash, removal_key_equal, g_free, g_free);
   self->current = snapshot_new (NULL, 0);
   return self;
 }
@@ -113,6 +142,7 @@ lrr_peer_table_free (LrrPeerTable *self)
   if (self == NULL)
     return;
   snapshot_free (self->current);
+  g_hash_table_unref (self->removed);
   g_mutex_clear (&self->lock);
   g_aligned_free (self->slots);
   g_free (self->free_slots);
@@ -146,8 +176,10 @@ publish (LrrPeerTable    *self,
 static void
 slot_reset (LrrSlot *slot,
             gint64   expires_at,
+            guint64  counter,
             gint64   now_ms)
 {
+  __atomic_store_n (&slot->last_counter, counter, __ATOMIC_RELAXED);
   __atomic_store_n (&slot->last_seen_ms, now_ms, __ATOMIC_RELAXED);
   __atomic_store_n (&slot->expires_at, expires_at, __ATOMIC_RELAXED);
   __atomic_store_n (&slot->window, 0, __ATOMIC_RELAXED);
@@ -157,10 +189,13 @@ slot_reset (LrrSlot *slot,
 
 /**
  * lrr_peer_table_bind:
+ * @counter: the BIND's counter, which must be above the last one taken for @peer
+ * @last_counter: (out): the last counter taken for @peer before this call, 0 if none
  *
  * Binds @peer of @party to @addr. One address holds one binding: a second peer binding from
  * an address takes it over (the NAT gave the address to someone else, or a client
- * restarted with a new identity).
+ * restarted with a new identity). A peer's counter is remembered as long as it is bound; a
+ * BIND of a peer that is not bound is checked by its timestamp only (lrr-worker.c).
  */
 LrrBindResult
 lrr_peer_table_bind (LrrPeerTable  *self,
@@ -168,7 +203,9 @@ lrr_peer_table_bind (LrrPeerTable  *self,
                      guint64        peer,
                      const LrrAddr *addr,
                      gint64         expires_at,
-                     gint64         now_ms)
+                     guint64        counter,
+                     gint64         now_ms,
+                     guint64       *last_counter)
 {
   g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&self->lock);
   const LrrPeerSnapshot *old = self->current;
@@ -176,11 +213,20 @@ lrr_peer_table_bind (LrrPeerTable  *self,
   const LrrBinding *same_addr = lrr_peer_snapshot_find_addr (old, addr);
   g_autoptr(GArray) bindings = NULL;
   LrrBinding binding = { party, peer, *addr, 0 };
+  RemovalKey key = { party, peer };
+  const gint64 *until = g_hash_table_lookup (self->removed, &key);
+
+  *last_counter = same_peer != NULL ? self->slots[same_peer->slot].last_counter : 0;
+  if (until != NULL && expires_at <= *until)
+    return LRR_BIND_REVOKED;
+  if (same_peer != NULL && counter <= *last_counter)
+    return LRR_BIND_STALE;
 
   if (same_peer != NULL && same_peer == same_addr)
     {
       LrrSlot *slot = &self->slots[same_peer->slot];
 
+      __atomic_store_n (&slot->last_counter, counter, __ATOMIC_RELAXED);
       __atomic_store_n (&slot->expires_at, expires_at, __ATOMIC_RELAXED);
       __atomic_store_n (&slot->last_seen_ms, now_ms, __ATOMIC_RELAXED);
       return LRR_BIND_REFRESHED;
@@ -208,29 +254,24 @@ lrr_peer_table_bind (LrrPeerTable  *self,
   if (same_peer != NULL && same_addr != NULL)
     self->free_slots[self->n_free++] = same_addr->slot;
 
-  slot_reset (&self->slots[binding.slot], expires_at, now_ms);
+  slot_reset (&self->slots[binding.slot], expires_at, counter, now_ms);
   g_array_append_val (bindings, binding);
   publish (self, snapshot_new ((const LrrBinding *) bindings->data, bindings->len));
   return same_peer != NULL ? LRR_BIND_MOVED : LRR_BIND_NEW;
 }
 
-/**
- * lrr_peer_table_sweep:
- * @denied: (nullable): addresses for which this returns %TRUE are unbound too
- *
- * Removes bindings idle for @idle_ms, whose token has expired, or whose address is denied.
- *
- * Returns: how many were removed
- */
-guint
-lrr_peer_table_sweep (LrrPeerTable     *self,
-                      gint64            now_ms,
-                      gint64            idle_ms,
-                      gint64            now_unix,
-                      LrrAddrPredicate  denied,
-                      gpointer          user_data)
+/* Whether a binding goes; called under the lock. */
+typedef gboolean (*BindingFilter) (LrrPeerTable     *self,
+                                   const LrrBinding *binding,
+                                   gpointer          data);
+
+/* Unbinds every binding @drop picks, with one new snapshot for all of them. Under the lock.
+ * Returns: how many went */
+static guint
+drop_bindings (LrrPeerTable  *self,
+               BindingFilter  drop,
+               gpointer       data)
 {
-  g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&self->lock);
   const LrrPeerSnapshot *old = self->current;
   g_autoptr(GArray) keep = g_array_sized_new (FALSE, FALSE, sizeof (LrrBinding),
                                               old->n_bindings);
@@ -239,12 +280,8 @@ lrr_peer_table_sweep (LrrPeerTable     *self,
   for (guint i = 0; i < old->n_bindings; i++)
     {
       const LrrBinding *b = &old->bindings[i];
-      LrrSlot *slot = &self->slots[b->slot];
-      gint64 last_seen = __atomic_load_n (&slot->last_seen_ms, __ATOMIC_RELAXED);
-      gint64 expires_at = __atomic_load_n (&slot->expires_at, __ATOMIC_RELAXED);
 
-      if (now_ms - last_seen >= idle_ms || expires_at <= now_unix ||
-          (denied != NULL && denied (&b->addr, user_data)))
+      if (drop (self, b, data))
         {
           self->free_slots[self->n_free++] = b->slot;
           removed++;
@@ -256,4 +293,104 @@ lrr_peer_table_sweep (LrrPeerTable     *self,
   if (removed > 0)
     publish (self, snapshot_new ((const LrrBinding *) keep->data, keep->len));
   return removed;
+}
+
+typedef struct
+{
+  gint64            now_ms;
+  gint64            idle_ms;
+  gint64            now_unix;
+  LrrAddrPredicate  denied;
+  gpointer          user_data;
+} Sweep;
+
+static gboolean
+is_swept (LrrPeerTable     *self,
+          const LrrBinding *binding,
+          gpointer          data)
+{
+  const Sweep *sweep = data;
+  LrrSlot *slot = &self->slots[binding->slot];
+  gint64 last_seen = __atomic_load_n (&slot->last_seen_ms, __ATOMIC_RELAXED);
+  gint64 expires_at = __atomic_load_n (&slot->expires_at, __ATOMIC_RELAXED);
+
+  return sweep->now_ms - last_seen >= sweep->idle_ms || expires_at <= sweep->now_unix ||
+         (sweep->denied != NULL && sweep->denied (&binding->addr, sweep->user_data));
+}
+
+/**
+ * lrr_peer_table_sweep:
+ * @denied: (nullable): addresses for which this returns %TRUE are unbound too
+ *
+ * Removes bindings idle for @idle_ms, whose token has expired, or whose address is denied,
+ * and forgets the removed peers whose last token has expired.
+ *
+ * Returns: how many bindings were removed
+ */
+guint
+lrr_peer_table_sweep (LrrPeerTable     *self,
+                      gint64            now_ms,
+                      gint64            idle_ms,
+                      gint64            now_unix,
+                      LrrAddrPredicate  denied,
+                      gpointer          user_data)
+{
+  g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&self->lock);
+  Sweep sweep = { now_ms, idle_ms, now_unix, denied, user_data };
+  GHashTableIter iter;
+  gint64 *until;
+
+  /* Once its last token has expired, a removed peer is refused by expiry anyway. */
+  g_hash_table_iter_init (&iter, self->removed);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &until))
+    if (*until < now_unix)
+      g_hash_table_iter_remove (&iter);
+
+  return drop_bindings (self, is_swept, &sweep);
+}
+
+static gboolean
+is_removed (LrrPeerTable     *self,
+            const LrrBinding *binding,
+            gpointer          data)
+{
+  RemovalKey key = { binding->party, binding->peer };
+  const gint64 *until = g_hash_table_lookup (self->removed, &key);
+
+  return until != NULL &&
+         __atomic_load_n (&self->slots[binding->slot].expires_at, __ATOMIC_RELAXED) <= *until;
+}
+
+/**
+ * lrr_peer_table_remove:
+ *
+ * Remembers peers removed from their parties, and unbinds those bound with a token minted
+ * before their removal (one that expires at or before the removal's until).
+ *
+ * Returns: how many bindings were removed
+ */
+guint
+lrr_peer_table_remove (LrrPeerTable         *self,
+                       const LrRelayRemoval *removals,
+                       guint                 n_removals,
+                       gint64                now_unix)
+{
+  g_autoptr(GMutexLocker) locker G_GNUC_UNUSED = g_mutex_locker_new (&self->lock);
+
+  for (guint i = 0; i < n_removals; i++)
+    {
+      RemovalKey key = { removals[i].party, removals[i].peer };
+      gint64 *until;
+
+      if (removals[i].until < now_unix)
+        continue;
+      until = g_hash_table_lookup (self->removed, &key);
+      if (until != NULL)
+        *until = MAX (*until, removals[i].until);
+      else
+        g_hash_table_insert (self->removed, g_memdup2 (&key, sizeof key),
+                             g_memdup2 (&removals[i].until, sizeof (gint64)));
+    }
+
+  return drop_bindings (self, is_removed, NULL);
 }

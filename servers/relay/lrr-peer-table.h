@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include "lr-relay-removals.h"
 #include "lrr-addr.h"
 #include "lrr-epoch.h"
 
@@ -30,8 +31,10 @@ typedef struct
   gint64  window;         /* the second the counters below belong to */
   guint64 window_packets;
   guint64 window_bytes;
-  guint8  padding[64 - 5 * sizeof (gint64)];
+  guint64 last_counter;   /* of the last BIND taken; written under the table's lock */
+  guint8  padding[64 - 6 * sizeof (gint64)];
 } LrrSlot;
+
 
 /* An immutable version of the table: open addressing, two indexes into @bindings. */
 typedef struct
@@ -50,6 +53,8 @@ typedef enum
   LRR_BIND_MOVED,     /* the peer was bound elsewhere and now is here */
   LRR_BIND_REFRESHED, /* same peer, same address: only the expiry changed */
   LRR_BIND_FULL,
+  LRR_BIND_STALE,     /* the counter is not above the last one taken for the peer */
+  LRR_BIND_REVOKED,   /* the peer was removed from its party after the token was minted */
 } LrrBindResult;
 
 typedef gboolean (*LrrAddrPredicate) (const LrrAddr *addr,
@@ -68,7 +73,14 @@ LrrBindResult          lrr_peer_table_bind         (LrrPeerTable          *self,
                                                     guint64                peer,
                                                     const LrrAddr         *addr,
                                                     gint64                 expires_at,
-                                                    gint64                 now_ms);
+                                                    guint64                counter,
+                                                    gint64                 now_ms,
+                                                    guint64               *last_counter);
+guint                  lrr_peer_table_remove       (LrrPeerTable          *self,
+                                                    const LrRelayRemoval  *removals,
+                                                    guint                  n_removals,
+                                                    gint64                 now_unix);
+
 guint                  lrr_peer_table_sweep        (LrrPeerTable          *self,
                                                     gint64                 now_ms,
                                                     gint64                 idle_ms,

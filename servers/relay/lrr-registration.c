@@ -4,10 +4,17 @@
  *
  * POST /v1/relays with the relay secret as bearer token, at start and every 20 s. A failure
  * is logged when the state changes (not at every retry) and the next tick tries again.
+ *
+ * Each POST sends back the cursor of the last answer (?removed_after=N, 0 at start) and the
+ * answer lists the peers removed since, which "removed" hands on. The cursor lives in memory
+ * only: a relay that restarts asks from 0 and so learns every removal whose tokens may still
+ * be alive, which is what it needs, having forgotten them too. A lanrage-control that answers
+ * 204 (one without removals) is registered with all the same.
  */
 #include "lrr-registration.h"
 
 #include "lr-control-models.h"
+#include "lr-relay-removals.h"
 
 #include <libsoup/soup.h>
 #include <sodium.h>
@@ -22,13 +29,26 @@ struct _LrrRegistration
   GBytes       *secret;
   GBytes       *body;
   guint         timeout_id;
+  guint         interval_s;
+  guint64       cursor;
   gboolean      in_flight;
   gboolean      failing;
+  gboolean      removals_failing;
   guint         n_ok;
   guint         n_failed;
 };
 
 G_DEFINE_FINAL_TYPE (LrrRegistration, lrr_registration, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_REMOVED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void post (LrrRegistration *self);
 
 static void
 lrr_registration_dispose (GObject *object)
@@ -62,6 +82,10 @@ lrr_registration_class_init (LrrRegistrationClass *klass)
 
   object_class->dispose = lrr_registration_dispose;
   object_class->finalize = lrr_registration_finalize;
+
+  signals[SIGNAL_REMOVED] =
+    g_signal_new ("removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
 }
 
 static void
@@ -84,6 +108,7 @@ lrr_registration_new (const char  *control_url,
                       const char  *id,
                       const char  *region,
                       const char  *endpoint,
+                      guint        interval_s,
                       GError     **error)
 {
   g_autoptr(LrrRegistration) self = g_object_new (LRR_TYPE_REGISTRATION, NULL);
@@ -100,6 +125,7 @@ lrr_registration_new (const char  *control_url,
     base[strlen (base) - 1] = '\0';
   self->url = g_strconcat (base, "/v1/relays", NULL);
   self->secret = g_bytes_ref (secret);
+  self->interval_s = MAX (interval_s, 1);
 
   lr_relay_build (&relay, builder);
   root = json_builder_get_root (builder);
@@ -140,7 +166,36 @@ post_cb (GObject      *source,
   self->in_flight = FALSE;
 
   status = message != NULL ? soup_message_get_status (message) : 0;
-  if (error == NULL && status == SOUP_STATUS_NO_CONTENT)
+  if (error == NULL && status == SOUP_STATUS_OK)
+    {
+      gsize length;
+      const char *data = g_bytes_get_data (reply, &length);
+      g_autoptr(LrRelayRemovals) removals = lr_relay_removals_parse (data, length, &error);
+
+      if (removals == NULL)
+        {
+          /* Registered, but what was removed is unknown: the cursor stays, and the next
+           * tick asks again. Said once, not at every tick. */
+          if (!self->removals_failing)
+            g_warning ("Cannot read the removed peers from %s: %s", self->url,
+                       error->message);
+          self->removals_failing = TRUE;
+          g_clear_error (&error);
+        }
+      else
+        {
+          self->removals_failing = FALSE;
+          if (removals->removed->len > 0)
+            {
+              g_info ("%u peers were removed from their parties", removals->removed->len);
+              g_signal_emit (self, signals[SIGNAL_REMOVED], 0, removals->removed);
+            }
+          self->cursor = removals->cursor;
+          if (removals->more)
+            post (self);
+        }
+    }
+  if (error == NULL && (status == SOUP_STATUS_OK || status == SOUP_STATUS_NO_CONTENT))
     {
       self->n_ok++;
       if (self->failing || self->n_ok == 1)
@@ -153,13 +208,13 @@ post_cb (GObject      *source,
   if (!self->failing)
     {
       if (error != NULL)
-        g_warning ("Cannot register with %s: %s; retrying every %d s", self->url,
-                   error->message, LRR_REGISTRATION_INTERVAL_S);
+        g_warning ("Cannot register with %s: %s; retrying every %u s", self->url,
+                   error->message, self->interval_s);
       else if (status == SOUP_STATUS_UNAUTHORIZED)
         g_warning ("%s refused the relay secret (401); check --relay-secret-file", self->url);
       else
-        g_warning ("Cannot register with %s: HTTP %u; retrying every %d s", self->url,
-                   status, LRR_REGISTRATION_INTERVAL_S);
+        g_warning ("Cannot register with %s: HTTP %u; retrying every %u s", self->url,
+                   status, self->interval_s);
     }
   self->failing = TRUE;
 }
@@ -169,6 +224,7 @@ post (LrrRegistration *self)
 {
   g_autoptr(SoupMessage) message = NULL;
   g_autofree char *authorization = NULL;
+  g_autofree char *url = NULL;
   gsize secret_length;
   const char *secret = g_bytes_get_data (self->secret, &secret_length);
 
@@ -176,7 +232,8 @@ post (LrrRegistration *self)
   if (self->in_flight)
     return;
 
-  message = soup_message_new ("POST", self->url);
+  url = g_strdup_printf ("%s?removed_after=%" G_GUINT64_FORMAT, self->url, self->cursor);
+  message = soup_message_new ("POST", url);
   if (message == NULL)
     {
       g_warning ("Cannot register: %s is not a URL", self->url);
@@ -210,7 +267,7 @@ lrr_registration_start (LrrRegistration *self)
 
   post (self);
   if (self->timeout_id == 0)
-    self->timeout_id = g_timeout_add_seconds (LRR_REGISTRATION_INTERVAL_S, tick_cb, self);
+    self->timeout_id = g_timeout_add (self->interval_s * 1000, tick_cb, self);
 }
 
 void

@@ -9,7 +9,8 @@
 G_BEGIN_DECLS
 
 /* lanrage-control drops a relay it has not heard from for 60 s; refreshing every 20 s
- * survives two lost refreshes. */
+ * survives two lost refreshes. Each answer also carries the peers removed from their parties
+ * since the last one, so a removed peer stops relaying within this long. */
 #define LRR_REGISTRATION_INTERVAL_S 20
 
 #define LRR_TYPE_REGISTRATION (lrr_registration_get_type ())
@@ -20,10 +21,15 @@ LrrRegistration *lrr_registration_new          (const char      *control_url,
                                                 const char      *id,
                                                 const char      *region,
                                                 const char      *endpoint,
+                                                guint            interval_s,
                                                 GError         **error);
 void             lrr_registration_start        (LrrRegistration *self);
 void             lrr_registration_stop         (LrrRegistration *self);
 guint            lrr_registration_get_n_ok     (LrrRegistration *self);
 guint            lrr_registration_get_n_failed (LrrRegistration *self);
+
+/* Signals:
+ *   "removed" (GArray *removals)  peers removed from their parties (of LrRelayRemoval,
+ *                                 lr-relay-removals.h), from lanrage-control's answer */
 
 G_END_DECLS

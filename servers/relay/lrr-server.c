@@ -57,6 +57,7 @@ lrr_server_options_init (LrrServerOptions *options)
   options->idle_timeout_s = LRR_DEFAULT_IDLE_TIMEOUT;
   options->error_rate = LRR_DEFAULT_ERROR_RATE;
   options->stun_rate = LRR_DEFAULT_STUN_RATE;
+  options->registration_interval_s = LRR_REGISTRATION_INTERVAL_S;
 }
 
 void
@@ -202,6 +203,21 @@ is_wildcard (const LrStunAddress *address)
   return memcmp (address->address, zero, address->family == LR_STUN_FAMILY_IPV4 ? 4 : 16) == 0;
 }
 
+static void
+removed_cb (LrrRegistration *registration,
+            GArray          *removals,
+            gpointer         user_data)
+{
+  LrrServer *self = user_data;
+  guint unbound;
+
+  unbound = lrr_peer_table_remove (self->context.peers,
+                                   (const LrRelayRemoval *) removals->data, removals->len,
+                                   g_get_real_time () / G_USEC_PER_SEC);
+  if (unbound > 0)
+    g_message ("Unbound %u peers removed from their parties", unbound);
+}
+
 LrrServer *
 lrr_server_new (const LrrServerOptions  *options,
                 GError                 **error)
@@ -285,8 +301,15 @@ lrr_server_new (const LrrServerOptions  *options,
                        local_error->message);
           return NULL;
         }
+      if (options->registration_interval_s < 1 || options->registration_interval_s > 3600)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--registration-interval must be between 1 and 3600 seconds");
+          return NULL;
+        }
       self->registration = lrr_registration_new (options->control_url, context->secret,
                                                  options->id, options->region, endpoint,
+                                                 options->registration_interval_s,
                                                  &local_error);
       if (self->registration == NULL)
         {
@@ -294,6 +317,8 @@ lrr_server_new (const LrrServerOptions  *options,
                        "Cannot register with these options: %s", local_error->message);
           return NULL;
         }
+      g_signal_connect_object (self->registration, "removed", G_CALLBACK (removed_cb), self,
+                               G_CONNECT_DEFAULT);
     }
 
   if (options->deny_file != NULL)

@@ -26,6 +26,7 @@ typedef struct
   guint    idle_timeout_s;
   guint    error_rate;
   guint    stun_rate;
+  guint    registration_interval_s;
 } LrrServerOptions;
 
 #define LRR_DEFAULT_LISTEN        "0.0.0.0:3478"

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sodium.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -206,37 +207,47 @@ reply_error (LrrWorker     *self,
   count (self, LRR_COUNTER_ERRORS_SENT, 1);
 }
 
+/* ERROR stale, signed with the token's key so that the client can trust the clock and
+ * counter it carries (lr-relay-frame.h). 68 bytes for an 85-byte BIND. */
 static void
-handle_bind (LrrWorker          *self,
+reply_stale (LrrWorker          *self,
              guint               i,
              int                 fd,
-             gsize               length,
-             const LrRelayFrame *frame)
+             const LrRelayFrame *frame,
+             const guint8       *key,
+             guint64             last_counter)
+{
+  if (is_denied (self, &self->from[i]) || !bucket_take (&self->errors, self->now_ms))
+    {
+      count (self, LRR_COUNTER_ERRORS_SUPPRESSED, 1);
+      return;
+    }
+  lr_relay_frame_build_stale (self->replies[i], REPLY_SIZE, frame->peer, key, frame->counter,
+                              g_get_real_time (), last_counter);
+  emit (self, fd, self->replies[i], LR_RELAY_FRAME_STALE_SIZE, &self->from[i]);
+  count (self, LRR_COUNTER_ERRORS_SENT, 1);
+}
+
+/* Everything after the relay secret is known to be there. @key receives the key of the
+ * token the BIND names, recomputed from its public part; the caller wipes it. */
+static void
+bind_with_key (LrrWorker          *self,
+               guint               i,
+               int                 fd,
+               const guint8       *data,
+               gsize               length,
+               const LrRelayFrame *frame,
+               guint8             *key)
 {
   LrrContext *context = self->context;
-  char token[LR_RELAY_TOKEN_TEXT_LENGTH + 1];
   LrRelayTokenClaims claims;
   const LrrBinding *bound;
   LrrBindResult result;
+  guint64 last_counter = 0;
+  gint64 skew_s;
 
-  if (is_denied (self, &self->from[i]))
-    {
-      count (self, LRR_COUNTER_DROP_DENIED, 1);
-      return;
-    }
-
-  if (context->secret == NULL)
-    {
-      count (self, LRR_COUNTER_DROP_NO_RELAYING, 1);
-      reply_error (self, i, fd, length, LR_RELAY_FRAME_ERROR_NO_RELAYING, 0);
-      return;
-    }
-
-  memcpy (token, frame->payload, LR_RELAY_TOKEN_TEXT_LENGTH);
-  token[LR_RELAY_TOKEN_TEXT_LENGTH] = '\0';
-  /* Checked as of the beginning of time, then against the clock here: one HMAC, and no
-   * GError to allocate for a refused token. */
-  if (!lr_relay_token_verify (context->secret, token, G_MININT64, &claims, NULL))
+  if (!lr_relay_token_open (context->secret, frame->token_public, &claims, key) ||
+      !lr_relay_frame_check_bind (data, length, key))
     {
       count (self, LRR_COUNTER_DROP_BAD_TOKEN, 1);
       reply_error (self, i, fd, length, LR_RELAY_FRAME_ERROR_BAD_TOKEN, 0);
@@ -249,8 +260,30 @@ handle_bind (LrrWorker          *self,
       return;
     }
 
-  /* Silently: the client retries its BIND anyway when no BOUND comes. */
   bound = lrr_peer_snapshot_find_peer (self->snapshot, claims.party, claims.peer);
+  if (bound != NULL)
+    last_counter = __atomic_load_n (&lrr_peer_table_get_slot (context->peers,
+                                                              bound->slot)->last_counter,
+                                    __ATOMIC_RELAXED);
+
+  /* Out of the window: captured long ago (the relay may have restarted since and forgotten
+   * the counters), or the client's clock is off, which the signed answer lets it fix. */
+  skew_s = frame->timestamp_us / G_USEC_PER_SEC - self->now_unix;
+  if (ABS (skew_s) > LR_RELAY_FRAME_BIND_WINDOW_S)
+    {
+      count (self, LRR_COUNTER_DROP_STALE, 1);
+      reply_stale (self, i, fd, frame, key, last_counter);
+      return;
+    }
+  /* A counter already taken: a replay (checked again under the table's lock below). */
+  if (bound != NULL && frame->counter <= last_counter)
+    {
+      count (self, LRR_COUNTER_DROP_REPLAYED, 1);
+      reply_stale (self, i, fd, frame, key, last_counter);
+      return;
+    }
+
+  /* Silently: the client retries its BIND anyway when no BOUND comes. */
   if ((bound == NULL || !lrr_addr_equal (&bound->addr, &self->from[i])) &&
       !bucket_take (&self->table_changes, self->now_ms))
     {
@@ -259,21 +292,66 @@ handle_bind (LrrWorker          *self,
     }
 
   result = lrr_peer_table_bind (context->peers, claims.party, claims.peer, &self->from[i],
-                                claims.expires_at, self->now_ms);
-  if (result == LRR_BIND_FULL)
+                                claims.expires_at, frame->counter, self->now_ms,
+                                &last_counter);
+  switch (result)
     {
+    case LRR_BIND_FULL:
       count (self, LRR_COUNTER_DROP_FULL, 1);
       reply_error (self, i, fd, length, LR_RELAY_FRAME_ERROR_FULL, claims.peer);
+      break;
+
+    case LRR_BIND_STALE:
+      count (self, LRR_COUNTER_DROP_REPLAYED, 1);
+      reply_stale (self, i, fd, frame, key, last_counter);
+      break;
+
+    case LRR_BIND_REVOKED:
+      count (self, LRR_COUNTER_DROP_REVOKED, 1);
+      reply_error (self, i, fd, length, LR_RELAY_FRAME_ERROR_REVOKED, claims.peer);
+      break;
+
+    case LRR_BIND_NEW:
+    case LRR_BIND_MOVED:
+    case LRR_BIND_REFRESHED:
+    default:
+      /* A new or moved binding changed the table: later datagrams of this batch see it. */
+      if (result != LRR_BIND_REFRESHED)
+        self->snapshot = lrr_peer_table_get (context->peers);
+      count (self, LRR_COUNTER_BINDS, 1);
+      lr_relay_frame_write_header (self->replies[i], LR_RELAY_FRAME_BOUND, 0, claims.peer);
+      emit (self, fd, self->replies[i], LR_RELAY_FRAME_HEADER_SIZE, &self->from[i]);
+      break;
+    }
+}
+
+/* Two HMACs per BIND: the token's key from its public part and the relay secret, then the
+ * BIND's MAC with that key. No GError to allocate for a refused one. */
+static void
+handle_bind (LrrWorker          *self,
+             guint               i,
+             int                 fd,
+             const guint8       *data,
+             gsize               length,
+             const LrRelayFrame *frame)
+{
+  guint8 key[LR_RELAY_TOKEN_KEY_BYTES];
+
+  if (is_denied (self, &self->from[i]))
+    {
+      count (self, LRR_COUNTER_DROP_DENIED, 1);
       return;
     }
 
-  /* A new or moved binding changed the table: later datagrams of this batch see it. */
-  if (result != LRR_BIND_REFRESHED)
-    self->snapshot = lrr_peer_table_get (context->peers);
+  if (self->context->secret == NULL)
+    {
+      count (self, LRR_COUNTER_DROP_NO_RELAYING, 1);
+      reply_error (self, i, fd, length, LR_RELAY_FRAME_ERROR_NO_RELAYING, 0);
+      return;
+    }
 
-  count (self, LRR_COUNTER_BINDS, 1);
-  lr_relay_frame_write_header (self->replies[i], LR_RELAY_FRAME_BOUND, 0, claims.peer);
-  emit (self, fd, self->replies[i], LR_RELAY_FRAME_HEADER_SIZE, &self->from[i]);
+  bind_with_key (self, i, fd, data, length, frame, key);
+  sodium_memzero (key, sizeof key);
 }
 
 static void
@@ -411,7 +489,7 @@ handle_frame (LrrWorker *self,
       handle_data (self, i, fd, data, length, &frame);
       break;
     case LR_RELAY_FRAME_BIND:
-      handle_bind (self, i, fd, length, &frame);
+      handle_bind (self, i, fd, data, length, &frame);
       break;
     case LR_RELAY_FRAME_PING:
       handle_ping (self, i, fd, data, length);

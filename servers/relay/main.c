@@ -36,7 +36,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(LrrServer) server = NULL;
   g_autoptr(GMainLoop) loop = NULL;
-  int threads, max_clients, idle_timeout, error_rate, stun_rate;
+  int threads, max_clients, idle_timeout, error_rate, stun_rate, registration_interval;
   gint64 client_pps, client_bps;
 
   setlocale (LC_ALL, "");
@@ -47,6 +47,7 @@ main (int   argc,
   idle_timeout = options.idle_timeout_s;
   error_rate = options.error_rate;
   stun_rate = options.stun_rate;
+  registration_interval = options.registration_interval_s;
   client_pps = options.client_pps;
   client_bps = options.client_bps;
 
@@ -83,6 +84,9 @@ main (int   argc,
         "Seconds without traffic before a binding expires (default 120)", "S" },
       { "error-rate", 0, 0, G_OPTION_ARG_INT, &error_rate,
         "Most error replies a second per worker (default 100)", "N" },
+      { "registration-interval", 0, 0, G_OPTION_ARG_INT, &registration_interval,
+        "Seconds between registrations with lanrage-control, which also bring the peers "
+        "removed from their parties (default 20)", "S" },
       { "stun-rate", 0, 0, G_OPTION_ARG_INT, &stun_rate,
         "Most STUN answers larger than their request a second per worker (default 2000)",
         "N" },
@@ -99,7 +103,7 @@ main (int   argc,
   }
 
   if (threads < 1 || max_clients < 1 || idle_timeout < 1 || error_rate < 0 || stun_rate < 0 ||
-      client_pps < 1 || client_bps < 1)
+      client_pps < 1 || client_bps < 1 || registration_interval < 1)
     {
       g_printerr ("lanrage-relay: numbers must be positive\n");
       return 2;
@@ -109,6 +113,7 @@ main (int   argc,
   options.idle_timeout_s = idle_timeout;
   options.error_rate = error_rate;
   options.stun_rate = stun_rate;
+  options.registration_interval_s = registration_interval;
   options.client_pps = client_pps;
   options.client_bps = client_bps;
   if (options.id == NULL)
