@@ -9,6 +9,7 @@
 #include "lr-test-control.h"
 #include "lr-test-postgres.h"
 
+#include <libpq-fe.h>
 #include <signal.h>
 #include <string.h>
 
@@ -649,6 +650,125 @@ test_sweeper_takeover (Fixture       *fixture,
 
 /* A password never goes on the command line: the server refuses one in the URI, and does
  * not repeat it. */
+/* Runs @sql on the instances' database, as an operator would with psql. */
+static void
+run_sql (LrTestServer *server,
+         const char   *sql)
+{
+  PGconn *pg = PQconnectdb (lr_test_server_get_db_path (server));
+  PGresult *result;
+
+  g_assert_cmpint (PQstatus (pg), ==, CONNECTION_OK);
+  result = PQexec (pg, sql);
+  if (PQresultStatus (result) != PGRES_COMMAND_OK && PQresultStatus (result) != PGRES_TUPLES_OK)
+    g_error ("%s: %s", sql, PQresultErrorMessage (result));
+  PQclear (result);
+  PQfinish (pg);
+}
+
+/* Whether the removals' sequence has handed out a number. */
+static gboolean
+removal_numbered (LrTestServer *server)
+{
+  PGconn *pg = PQconnectdb (lr_test_server_get_db_path (server));
+  PGresult *result = PQexec (pg, "SELECT is_called FROM relay_removals_seq");
+  gboolean numbered;
+
+  g_assert_cmpint (PQresultStatus (result), ==, PGRES_TUPLES_OK);
+  numbered = g_str_equal (PQgetvalue (result, 0, 0), "t");
+  PQclear (result);
+  PQfinish (pg);
+  return numbered;
+}
+
+/* Registers as a relay through @server from @cursor; adds the removed peers to @seen and
+ * returns the next cursor. */
+static char *
+read_removals (LrTestServer *server,
+               const char   *secret,
+               const char   *cursor,
+               GHashTable   *seen)
+{
+  g_autofree char *path = g_strconcat ("/v1/relays?removed_after=", cursor, NULL);
+  g_autoptr(LrTestResponse) response = NULL;
+  JsonArray *removed;
+
+  response = lr_test_request (server, "POST", path, secret,
+                              "{\"id\": \"relay-order\", \"region\": \"eu-west\", "
+                              "\"endpoint\": \"198.51.100.7:3478\"}");
+  lr_test_assert_status (response, 200);
+  removed = lr_test_json_array (response->body, "removed");
+  for (guint i = 0; i < json_array_get_length (removed); i++)
+    g_hash_table_add (seen, g_strdup (lr_test_json_string (json_array_get_element (removed, i),
+                                                           "peer_id")));
+  return g_strdup_printf ("%" G_GINT64_FORMAT, lr_test_json_int (response->body, "cursor"));
+}
+
+/*
+ * A relay follows the removals by cursor, so a removal must never commit after a larger
+ * cursor was read. Here one removal, through instance a, takes its number and is held up
+ * before it commits (a trigger sleeps in its transaction, standing for a slow disk or a
+ * busy database); meanwhile another, through instance b, is made, and a relay reads. With
+ * numbers taken in any order, the relay would read the second, move its cursor past the
+ * first and never hear of it; the instances make the second wait for the first instead.
+ */
+static void
+test_removals_in_commit_order (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  g_autoptr(LrTestMember) slow_host = lr_test_create_party (fixture->a, "slow", "host");
+  g_autoptr(LrTestMember) slow = lr_test_join (fixture->a, slow_host->invite_code, "slow");
+  g_autoptr(LrTestMember) quick_host = lr_test_create_party (fixture->b, "quick", "host");
+  g_autoptr(LrTestMember) quick = lr_test_join (fixture->b, quick_host->invite_code, "quick");
+  g_autofree char *secret = lr_test_server_read_relay_secret (fixture->a);
+  g_autofree char *trigger = NULL;
+  g_autofree char *slow_path = lr_test_party_path (slow, "/peers/");
+  g_autofree char *quick_path = lr_test_party_path (quick, "/peers/");
+  g_autofree char *slow_leave = g_strconcat (slow_path, slow->peer_id, NULL);
+  g_autofree char *quick_leave = g_strconcat (quick_path, quick->peer_id, NULL);
+  g_autofree char *cursor = NULL;
+  g_autofree char *next = NULL;
+  g_autoptr(SoupSession) session = new_session ();
+  g_autoptr(Volley) slow_volley = volley_new ();
+  g_autoptr(Volley) quick_volley = volley_new ();
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gint64 deadline;
+
+  run_sql (fixture->a,
+           "CREATE FUNCTION lr_test_hold_up () RETURNS trigger LANGUAGE plpgsql AS "
+           "$$ BEGIN PERFORM pg_sleep (3); RETURN NEW; END $$");
+  trigger = g_strdup_printf ("CREATE TRIGGER lr_test_hold_up AFTER INSERT ON relay_removals "
+                             "FOR EACH ROW WHEN (NEW.peer_id = '%s') "
+                             "EXECUTE FUNCTION lr_test_hold_up ()", slow->peer_id);
+  run_sql (fixture->a, trigger);
+
+  volley_send (slow_volley, session, lr_test_server_get_url (fixture->a), "DELETE", slow_leave,
+               slow->token, NULL);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!removal_numbered (fixture->a))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (5000);
+    }
+
+  /* The slow removal has its number and sleeps; the quick one is answered once it commits. */
+  volley_send (quick_volley, session, lr_test_server_get_url (fixture->b), "DELETE",
+               quick_leave, quick->token, NULL);
+  volley_wait (quick_volley, 15000);
+  g_assert_cmpuint (((Answer *) g_ptr_array_index (quick_volley->answers, 0))->status, ==, 204);
+
+  cursor = read_removals (fixture->b, secret, "0", seen);
+  volley_wait (slow_volley, 15000);
+  g_assert_cmpuint (((Answer *) g_ptr_array_index (slow_volley->answers, 0))->status, ==, 204);
+  next = read_removals (fixture->a, secret, cursor, seen);
+
+  g_test_message ("The relay heard of %u removals, its cursor went 0 → %s → %s",
+                  g_hash_table_size (seen), cursor, next);
+  g_assert_true (g_hash_table_contains (seen, quick->peer_id));
+  g_assert_true (g_hash_table_contains (seen, slow->peer_id));
+}
+
 static void
 test_password_refused (void)
 {
@@ -705,6 +825,8 @@ main (int   argc,
               test_liveness_across, fixture_tear_down);
   g_test_add ("/control/instances/sweeper-takeover", Fixture, short_timeouts, fixture_set_up,
               test_sweeper_takeover, fixture_tear_down);
+  g_test_add ("/control/instances/removals-in-commit-order", Fixture, no_args, fixture_set_up,
+              test_removals_in_commit_order, fixture_tear_down);
   g_test_add_func ("/control/instances/password-refused", test_password_refused);
 
   return g_test_run ();
