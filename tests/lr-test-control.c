@@ -3,12 +3,15 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "lr-test-control.h"
+#include "lr-test-postgres.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -18,7 +21,8 @@
 struct _LrTestServer
 {
   char               *tmpdir;
-  char               *db_path;
+  char               *db_path;          /* a file, or a PostgreSQL URI */
+  char               *secret_path;      /* beside the database, where the server puts it */
   char               *log_path;
   GStrv               extra_args;
   LrTestServerFlags   flags;
@@ -89,6 +93,29 @@ lr_test_control_init (int    *argc,
   *argv = args;
 
   g_test_init (argc, argv, NULL);
+
+  if (lr_test_backend_is_postgresql ())
+    {
+      g_autofree char *why_not = NULL;
+
+      if (!lr_test_postgres_is_available (&why_not))
+        {
+          printf ("1..0 # SKIP %s\n", why_not);
+          exit (0);
+        }
+    }
+}
+
+/**
+ * lr_test_backend_is_postgresql:
+ *
+ * Whether the servers of this run keep their data in PostgreSQL ($LR_TEST_CONTROL_DB is
+ * "postgresql") rather than in SQLite, the default.
+ */
+gboolean
+lr_test_backend_is_postgresql (void)
+{
+  return g_strcmp0 (g_getenv ("LR_TEST_CONTROL_DB"), "postgresql") == 0;
 }
 
 LrTestServer *
@@ -103,7 +130,11 @@ lr_test_server_new (const char * const *extra_args,
 
   self->tmpdir = g_dir_make_tmp ("lanrage-control-test-XXXXXX", &error);
   g_assert_no_error (error);
-  self->db_path = g_build_filename (self->tmpdir, "control.db", NULL);
+  if (lr_test_backend_is_postgresql ())
+    self->db_path = lr_test_postgres_create_database (lr_test_postgres_get_default ());
+  else
+    self->db_path = g_build_filename (self->tmpdir, "control.db", NULL);
+  self->secret_path = g_build_filename (self->tmpdir, "relay-secret", NULL);
   self->log_path = g_build_filename (self->tmpdir, "server.log", NULL);
   self->extra_args = g_strdupv ((char **) extra_args);
   self->flags = flags;
@@ -112,6 +143,27 @@ lr_test_server_new (const char * const *extra_args,
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
 
+  return self;
+}
+
+/**
+ * lr_test_server_new_sharing:
+ * @other: a server whose database (and relay secret) the new one shares
+ *
+ * A second instance on the same database, as behind a load balancer. Only on PostgreSQL.
+ */
+LrTestServer *
+lr_test_server_new_sharing (LrTestServer       *other,
+                            const char * const *extra_args,
+                            LrTestServerFlags   flags)
+{
+  LrTestServer *self = lr_test_server_new (extra_args, flags);
+
+  g_assert_true (lr_test_backend_is_postgresql ());
+  g_free (self->db_path);
+  self->db_path = g_strdup (other->db_path);
+  g_free (self->secret_path);
+  self->secret_path = g_strdup (other->secret_path);
   return self;
 }
 
@@ -190,6 +242,7 @@ lr_test_server_free (LrTestServer *self)
 
   g_free (self->tmpdir);
   g_free (self->db_path);
+  g_free (self->secret_path);
   g_free (self->log_path);
   g_free (self->url);
   g_strfreev (self->extra_args);
@@ -312,6 +365,11 @@ lr_test_server_try_start (LrTestServer *self,
   g_ptr_array_add (argv, (char *) "127.0.0.1:0");
   g_ptr_array_add (argv, (char *) "--db");
   g_ptr_array_add (argv, self->db_path);
+  if (lr_test_backend_is_postgresql () && !has_arg (self, "--relay-secret-file"))
+    {
+      g_ptr_array_add (argv, (char *) "--relay-secret-file");
+      g_ptr_array_add (argv, self->secret_path);
+    }
   if (!(self->flags & LR_TEST_SERVER_KEEP_RATE_LIMIT) && !has_arg (self, "--join-rate-limit"))
     {
       g_ptr_array_add (argv, (char *) "--join-rate-limit");

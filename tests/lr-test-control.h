@@ -3,8 +3,10 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The tests start the real binary (its path is in $LANRAGE_CONTROL) on a free loopback port
- * with a fresh database in a temporary folder, and talk to it over HTTP and WebSocket the
- * way the helper would. Nothing here knows the server's insides.
+ * with a fresh database (an SQLite file in a temporary folder, or with
+ * LR_TEST_CONTROL_DB=postgresql a new database in a throwaway PostgreSQL cluster), and talk
+ * to it over HTTP and WebSocket the way the helper would. Nothing here knows the server's
+ * insides.
  */
 #pragma once
 
@@ -31,8 +33,12 @@ typedef struct _LrTestServer LrTestServer;
 
 void          lr_test_control_init       (int                *argc,
                                           char             ***argv);
+gboolean      lr_test_backend_is_postgresql (void);
 
 LrTestServer *lr_test_server_new         (const char * const *extra_args,
+                                          LrTestServerFlags   flags);
+LrTestServer *lr_test_server_new_sharing (LrTestServer       *other,
+                                          const char * const *extra_args,
                                           LrTestServerFlags   flags);
 void          lr_test_server_free        (LrTestServer       *self);
 void          lr_test_server_start       (LrTestServer       *self);

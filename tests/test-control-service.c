@@ -4,13 +4,15 @@
  *
  * The HTTP front is covered by the test-control-* suites against the real binary; here the
  * service runs in-process on an in-memory database so the sweeper can be driven through
- * hours of protocol time at once.
+ * hours of protocol time at once. The service is asynchronous; the wrappers below wait for
+ * each operation by iterating the default main context.
  */
 #include "lr-error.h"
 #include "lr-json.h"
 #include "lr-relay-token.h"
 #include "lrc-error.h"
 #include "lrc-service.h"
+#include "lrc-sqlite-store.h"
 
 #include <sodium.h>
 
@@ -19,11 +21,175 @@
 typedef struct
 {
   LrClock     *clock;
-  LrcDatabase *database;
+  LrcStore    *store;
   LrcService  *service;
   GBytes      *secret;
   GPtrArray   *events;   /* "party_id event-type peer-name" */
 } Fixture;
+
+/* Waiting for the asynchronous service. */
+
+static GAsyncResult *
+wait_for (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+static void
+store_result_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static JsonNode *
+finish (LrcService    *service,
+        GAsyncResult **slot,
+        GError       **error)
+{
+  g_autoptr(GAsyncResult) result = wait_for (slot);
+
+  *slot = NULL;
+  return lrc_service_finish (service, result, error);
+}
+
+static gboolean
+finish_nothing (LrcService    *service,
+                GAsyncResult **slot,
+                GError       **error)
+{
+  g_autoptr(JsonNode) node = finish (service, slot, error);
+
+  return node != NULL;
+}
+
+static LrPeerIn *
+peer_in_copy (const LrPeerIn *in)
+{
+  LrPeerIn *copy = g_new0 (LrPeerIn, 1);
+
+  *copy = *in;
+  copy->name = g_strdup (in->name);
+  copy->wg_public_key = g_strdup (in->wg_public_key);
+  copy->disco_public_key = g_strdup (in->disco_public_key);
+  copy->endpoints = g_strdupv (in->endpoints);
+  return copy;
+}
+
+static gboolean
+service_authenticate (LrcService  *service,
+                      const char  *token,
+                      LrcCaller   *caller,
+                      GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  lrc_service_authenticate_async (service, token, store_result_cb, &result);
+  return lrc_service_authenticate_finish (service, wait_for (&result), caller, error);
+}
+
+static JsonNode *
+service_create_party (LrcService                 *service,
+                      const LrCreatePartyRequest *request,
+                      GError                    **error)
+{
+  LrCreatePartyRequest *copy = g_new0 (LrCreatePartyRequest, 1);
+  GAsyncResult *result = NULL;
+
+  copy->name = g_strdup (request->name);
+  copy->peer = peer_in_copy (request->peer);
+  lrc_service_create_party_async (service, copy, store_result_cb, &result);
+  return finish (service, &result, error);
+}
+
+static JsonNode *
+service_join (LrcService          *service,
+              const LrJoinRequest *request,
+              GError             **error)
+{
+  LrJoinRequest *copy = g_new0 (LrJoinRequest, 1);
+  GAsyncResult *result = NULL;
+
+  copy->invite_code = g_strdup (request->invite_code);
+  copy->peer = peer_in_copy (request->peer);
+  lrc_service_join_async (service, copy, store_result_cb, &result);
+  return finish (service, &result, error);
+}
+
+static JsonNode *
+service_get_party (LrcService       *service,
+                   const LrcCaller  *caller,
+                   const char       *party_id,
+                   GError          **error)
+{
+  GAsyncResult *result = NULL;
+
+  lrc_service_get_party_async (service, caller, party_id, store_result_cb, &result);
+  return finish (service, &result, error);
+}
+
+static gboolean
+service_remove_peer (LrcService       *service,
+                     const LrcCaller  *caller,
+                     const char       *party_id,
+                     const char       *peer_id,
+                     GError          **error)
+{
+  GAsyncResult *result = NULL;
+
+  lrc_service_remove_peer_async (service, caller, party_id, peer_id, store_result_cb, &result);
+  return finish_nothing (service, &result, error);
+}
+
+static gboolean
+service_close_party (LrcService       *service,
+                     const LrcCaller  *caller,
+                     const char       *party_id,
+                     GError          **error)
+{
+  GAsyncResult *result = NULL;
+
+  lrc_service_close_party_async (service, caller, party_id, store_result_cb, &result);
+  return finish_nothing (service, &result, error);
+}
+
+static gboolean
+service_register_relay (LrcService     *service,
+                        const LrRelay  *relay,
+                        GError        **error)
+{
+  LrRelay *copy = g_new0 (LrRelay, 1);
+  GAsyncResult *result = NULL;
+
+  copy->id = g_strdup (relay->id);
+  copy->region = g_strdup (relay->region);
+  copy->endpoint = g_strdup (relay->endpoint);
+  lrc_service_register_relay_async (service, copy, store_result_cb, &result);
+  return finish_nothing (service, &result, error);
+}
+
+static JsonNode *
+service_list_relays (LrcService *service)
+{
+  GAsyncResult *result = NULL;
+  JsonNode *node;
+
+  lrc_service_list_relays_async (service, store_result_cb, &result);
+  node = finish (service, &result, NULL);
+  g_assert_nonnull (node);
+  return node;
+}
+
+/* Lets the events that completions emit, and sweeps, run. */
+static void
+settle (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
 
 static void
 event_cb (LrcService *service,
@@ -54,12 +220,11 @@ fixture_set_up (Fixture       *fixture,
 
   lrc_timings_init_defaults (&timings);
   fixture->clock = lr_clock_new_manual (START_US);
-  fixture->database = lrc_database_open (":memory:", &error);
+  fixture->store = LRC_STORE (lrc_sqlite_store_open (":memory:", &error));
   g_assert_no_error (error);
   fixture->secret = g_bytes_new_static ("a-test-secret-of-at-least-32-bytes!!", 36);
-  fixture->service = lrc_service_new (fixture->database, fixture->clock, &timings,
-                                      fixture->secret, &error);
-  g_assert_no_error (error);
+  fixture->service = lrc_service_new (fixture->store, fixture->clock, &timings,
+                                      fixture->secret);
   fixture->events = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (fixture->service, "event", G_CALLBACK (event_cb), fixture);
 }
@@ -69,7 +234,7 @@ fixture_tear_down (Fixture       *fixture,
                    gconstpointer  data)
 {
   g_clear_object (&fixture->service);
-  g_clear_object (&fixture->database);
+  g_clear_object (&fixture->store);
   g_clear_pointer (&fixture->clock, lr_clock_unref);
   g_clear_pointer (&fixture->secret, g_bytes_unref);
   g_clear_pointer (&fixture->events, g_ptr_array_unref);
@@ -136,7 +301,7 @@ read_welcome (Fixture  *fixture,
   out->virtual_ip = g_strdup (json_object_get_string_member (peer, "virtual_ip"));
   out->relay_token = g_strdup (json_object_get_string_member (peer, "relay_token"));
 
-  g_assert_true (lrc_service_authenticate (fixture->service, out->token, &out->caller, &error));
+  g_assert_true (service_authenticate (fixture->service, out->token, &out->caller, &error));
   g_assert_no_error (error);
   g_assert_cmpstr (out->caller.peer_id, ==, out->peer_id);
 }
@@ -150,7 +315,7 @@ create (Fixture    *fixture,
   g_autofree char *body = g_strdup_printf ("{\"name\": \"party\", \"peer\": %s}", peer);
   g_autoptr(LrCreatePartyRequest) request = lr_create_party_request_parse (body, strlen (body), NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = lrc_service_create_party (fixture->service, request, &error);
+  g_autoptr(JsonNode) root = service_create_party (fixture->service, request, &error);
 
   g_assert_no_error (error);
   read_welcome (fixture, root, out);
@@ -166,7 +331,7 @@ join (Fixture    *fixture,
   g_autofree char *body = g_strdup_printf ("{\"invite_code\": \"%s\", \"peer\": %s}", code, peer);
   g_autoptr(LrJoinRequest) request = lr_join_request_parse (body, strlen (body), NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = lrc_service_join (fixture->service, request, &error);
+  g_autoptr(JsonNode) root = service_join (fixture->service, request, &error);
 
   g_assert_no_error (error);
   read_welcome (fixture, root, out);
@@ -193,6 +358,7 @@ assert_events (Fixture    *fixture,
   const char *expected = first;
   guint i = 0;
 
+  settle ();
   va_start (args, first);
   for (; expected != NULL; expected = va_arg (args, const char *), i++)
     {
@@ -211,7 +377,7 @@ count_peers (Fixture       *fixture,
              const Welcome *member)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = lrc_service_get_party (fixture->service, &member->caller,
+  g_autoptr(JsonNode) root = service_get_party (fixture->service, &member->caller,
                                                     member->party_id, &error);
 
   if (root == NULL)
@@ -226,6 +392,7 @@ advance (Fixture *fixture,
 {
   lr_clock_advance (fixture->clock, seconds * G_USEC_PER_SEC);
   lrc_service_sweep (fixture->service);
+  settle ();
 }
 
 /* A quiet peer goes offline after 60 s and is removed 10 minutes later; a heartbeat in
@@ -269,7 +436,7 @@ test_offline_then_removed (Fixture       *fixture,
   /* The removed peer's token is dead. */
   {
     LrcCaller caller;
-    g_assert_false (lrc_service_authenticate (fixture->service, host.token, &caller, &error));
+    g_assert_false (service_authenticate (fixture->service, host.token, &caller, &error));
     g_assert_error (error, LRC_ERROR, LRC_ERROR_UNAUTHORIZED);
   }
 
@@ -294,7 +461,7 @@ test_empty_party_expires (Fixture       *fixture,
   g_autoptr(JsonNode) refused = NULL;
 
   create (fixture, "host", &host);
-  g_assert_true (lrc_service_remove_peer (fixture->service, &host.caller, host.party_id,
+  g_assert_true (service_remove_peer (fixture->service, &host.caller, host.party_id,
                                           host.peer_id, &error));
   g_ptr_array_set_size (fixture->events, 0);
 
@@ -303,18 +470,18 @@ test_empty_party_expires (Fixture       *fixture,
   join (fixture, host.invite_code, "back", &back);
   assert_events (fixture, fmt (0, "party_updated %s", back.peer_id), "peer_joined back",
                  NULL);
-  g_assert_true (lrc_service_remove_peer (fixture->service, &back.caller, back.party_id,
+  g_assert_true (service_remove_peer (fixture->service, &back.caller, back.party_id,
                                           back.peer_id, &error));
 
   advance (fixture, 59 * 60);
   join (fixture, host.invite_code, "late", &late);
-  g_assert_true (lrc_service_remove_peer (fixture->service, &late.caller, late.party_id,
+  g_assert_true (service_remove_peer (fixture->service, &late.caller, late.party_id,
                                           late.peer_id, &error));
   advance (fixture, 60 * 60 + 1);
 
   body = g_strdup_printf ("{\"invite_code\": \"%s\", \"peer\": %s}", host.invite_code, peer);
   request = lr_join_request_parse (body, strlen (body), NULL);
-  refused = lrc_service_join (fixture->service, request, &error);
+  refused = service_join (fixture->service, request, &error);
   g_assert_null (refused);
   g_assert_error (error, LRC_ERROR, LRC_ERROR_INVITE_NOT_FOUND);
 }
@@ -335,15 +502,15 @@ test_relays_expire (Fixture       *fixture,
   g_clear_error (&error);
   g_assert_true (lrc_service_check_relay_secret (fixture->service,
                                                  "a-test-secret-of-at-least-32-bytes!!", &error));
-  g_assert_true (lrc_service_register_relay (fixture->service, &relay, &error));
+  g_assert_true (service_register_relay (fixture->service, &relay, &error));
 
   advance (fixture, 59);
-  listed = lrc_service_list_relays (fixture->service);
+  listed = service_list_relays (fixture->service);
   relays = json_object_get_array_member (json_node_get_object (listed), "relays");
   g_assert_cmpuint (json_array_get_length (relays), ==, 1);
 
   advance (fixture, 2);
-  empty = lrc_service_list_relays (fixture->service);
+  empty = service_list_relays (fixture->service);
   relays = json_object_get_array_member (json_node_get_object (empty), "relays");
   g_assert_cmpuint (json_array_get_length (relays), ==, 0);
 }
@@ -385,7 +552,7 @@ test_addresses (Fixture       *fixture,
       g_auto(Welcome) again = { 0 };
 
       g_assert_no_error (error);
-      root = lrc_service_join (fixture->service, request, &error);
+      root = service_join (fixture->service, request, &error);
       g_assert_no_error (error);
       read_welcome (fixture, root, &again);
 
@@ -396,13 +563,13 @@ test_addresses (Fixture       *fixture,
 
       /* Joining twice with the same key is refused while it is in. */
       {
-        g_autoptr(JsonNode) twice = lrc_service_join (fixture->service, request, &error);
+        g_autoptr(JsonNode) twice = service_join (fixture->service, request, &error);
         g_assert_null (twice);
         g_assert_error (error, LRC_ERROR, LRC_ERROR_ALREADY_JOINED);
         g_clear_error (&error);
       }
 
-      g_assert_true (lrc_service_remove_peer (fixture->service, &again.caller, again.party_id,
+      g_assert_true (service_remove_peer (fixture->service, &again.caller, again.party_id,
                                               again.peer_id, &error));
     }
 }
@@ -422,7 +589,7 @@ test_authorisation (Fixture       *fixture,
   create (fixture, "b", &b);
 
   /* Another party's token. */
-  g_assert_null (lrc_service_get_party (fixture->service, &b.caller, a.party_id, &error));
+  g_assert_null (service_get_party (fixture->service, &b.caller, a.party_id, &error));
   g_assert_error (error, LRC_ERROR, LRC_ERROR_FORBIDDEN);
   g_clear_error (&error);
 
@@ -433,16 +600,16 @@ test_authorisation (Fixture       *fixture,
   g_clear_error (&error);
 
   /* Only the host removes others and closes the party. */
-  g_assert_false (lrc_service_remove_peer (fixture->service, &a2.caller, a.party_id, a.peer_id,
+  g_assert_false (service_remove_peer (fixture->service, &a2.caller, a.party_id, a.peer_id,
                                            &error));
   g_assert_error (error, LRC_ERROR, LRC_ERROR_FORBIDDEN);
   g_clear_error (&error);
-  g_assert_false (lrc_service_close_party (fixture->service, &a2.caller, a.party_id, &error));
+  g_assert_false (service_close_party (fixture->service, &a2.caller, a.party_id, &error));
   g_assert_error (error, LRC_ERROR, LRC_ERROR_FORBIDDEN);
   g_clear_error (&error);
 
   /* Odd ids are not found, whoever asks. */
-  g_assert_null (lrc_service_get_party (fixture->service, &a.caller, "..", &error));
+  g_assert_null (service_get_party (fixture->service, &a.caller, "..", &error));
   g_assert_error (error, LRC_ERROR, LRC_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
@@ -453,9 +620,9 @@ test_authorisation (Fixture       *fixture,
   g_assert_cmpstr (claims.peer_id, ==, a2.peer_id);
 
   g_ptr_array_set_size (fixture->events, 0);
-  g_assert_true (lrc_service_close_party (fixture->service, &a.caller, a.party_id, &error));
+  g_assert_true (service_close_party (fixture->service, &a.caller, a.party_id, &error));
   assert_events (fixture, fmt (0, "party_closed %s", a.peer_id), NULL);
-  g_assert_false (lrc_service_authenticate (fixture->service, a2.token, &a2.caller, &error));
+  g_assert_false (service_authenticate (fixture->service, a2.token, &a2.caller, &error));
   g_assert_error (error, LRC_ERROR, LRC_ERROR_UNAUTHORIZED);
 }
 

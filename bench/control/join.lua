@@ -3,8 +3,9 @@
 --
 -- SPDX-License-Identifier: GPL-3.0-or-later
 --
--- Usage: wrk ... -s join.lua URL -- INVITES_FILE
--- INVITES_FILE has one invite code per line.
+-- Usage: wrk ... -s join.lua URL -- INVITES_FILE [CLIENT]
+-- INVITES_FILE has one invite code per line. CLIENT (0 by default) tells apart wrk processes
+-- that run at once, so that their keys differ.
 
 local thread_count = 0
 
@@ -32,9 +33,10 @@ local function base64(bytes)
   return table.concat(out)
 end
 
--- 32 bytes: the thread and a counter make it unique in the run, the rest is random.
+-- 32 bytes: the client, the thread and a counter make it unique in the run, the rest is
+-- random.
 local function new_key(kind)
-  local bytes = { thread_id + 1, kind, math.floor(counter / 16777216) % 256,
+  local bytes = { client * 16 + thread_id + 1, kind, math.floor(counter / 16777216) % 256,
                   math.floor(counter / 65536) % 256, math.floor(counter / 256) % 256,
                   counter % 256 }
   for i = #bytes + 1, 32 do
@@ -53,7 +55,8 @@ function init(args)
   if #invites == 0 then
     error("no invite codes in " .. tostring(args[1]))
   end
-  math.randomseed(os.time() * 16 + thread_id)
+  client = tonumber(args[2] or "0")
+  math.randomseed(os.time() * 256 + client * 16 + thread_id)
   counter = 0
   headers = { ["Content-Type"] = "application/json" }
 end
@@ -61,7 +64,7 @@ end
 function request()
   counter = counter + 1
   -- Consecutive joins go to different parties, the way strangers would.
-  local invite = invites[(counter * 2 + thread_id) % #invites + 1]
+  local invite = invites[(counter * 4 + client * 2 + thread_id) % #invites + 1]
   local body = string.format('{"invite_code": "%s", "peer": {"name": "bench %d-%d", '
                              .. '"wg_public_key": "%s", "disco_public_key": "%s", '
                              .. '"endpoints": ["192.0.2.1:51820"]}}',

@@ -49,6 +49,7 @@ lrc_error_to_status (const GError  *error,
         case LRC_ERROR_PARTY_FULL:       *code = "party_full"; return 409;
         case LRC_ERROR_CONFLICT:         *code = "conflict"; return 409;
         case LRC_ERROR_RATE_LIMITED:     *code = "rate_limited"; return 429;
+        case LRC_ERROR_UNAVAILABLE:      *code = "unavailable"; return 503;
         case LRC_ERROR_INTERNAL:
         default:
           break;

@@ -21,6 +21,7 @@ typedef enum
   LRC_ERROR_CONFLICT,         /* 409 conflict */
   LRC_ERROR_RATE_LIMITED,     /* 429 rate_limited */
   LRC_ERROR_INTERNAL,         /* 500 internal */
+  LRC_ERROR_UNAVAILABLE,      /* 503 unavailable: the database does not answer */
 } LrcError;
 
 GQuark lrc_error_quark (void);

@@ -13,6 +13,7 @@ typedef struct
 {
   SoupWebsocketConnection *connection;
   char                     peer_id[LR_ID_LENGTH + 1];
+  GPtrArray               *held;   /* messages waiting for the first one, or NULL */
 } Socket;
 
 struct _LrcEventHub
@@ -25,6 +26,7 @@ static void
 socket_free (Socket *socket)
 {
   g_clear_object (&socket->connection);
+  g_clear_pointer (&socket->held, g_ptr_array_unref);
   g_free (socket);
 }
 
@@ -47,6 +49,7 @@ lrc_event_hub_free (LrcEventHub *self)
   g_free (self);
 }
 
+/* What reaches the socket is held until lrc_event_hub_release() gives it its first message. */
 void
 lrc_event_hub_add (LrcEventHub             *self,
                    const char              *party_id,
@@ -64,6 +67,7 @@ lrc_event_hub_add (LrcEventHub             *self,
 
   /* The hub keeps its own reference: libsoup drops its own once the handler returns. */
   socket->connection = g_object_ref (connection);
+  socket->held = g_ptr_array_new_with_free_func (g_free);
   g_strlcpy (socket->peer_id, peer_id, sizeof socket->peer_id);
   g_ptr_array_add (sockets, socket);
   self->n_connections++;
@@ -96,13 +100,50 @@ lrc_event_hub_remove (LrcEventHub             *self,
 }
 
 static gboolean
-send_text (SoupWebsocketConnection *connection,
-           const char              *message)
+send_text (Socket     *socket,
+           const char *message)
 {
-  if (soup_websocket_connection_get_state (connection) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (soup_websocket_connection_get_state (socket->connection) != SOUP_WEBSOCKET_STATE_OPEN)
     return FALSE;
-  soup_websocket_connection_send_text (connection, message);
+
+  if (socket->held != NULL)
+    g_ptr_array_add (socket->held, g_strdup (message));
+  else
+    soup_websocket_connection_send_text (socket->connection, message);
   return TRUE;
+}
+
+/**
+ * lrc_event_hub_release:
+ * @first: the message the socket must receive before all others (the snapshot)
+ *
+ * Sends @first, then what was held for the socket since lrc_event_hub_add(), and from now on
+ * sends at once.
+ */
+void
+lrc_event_hub_release (LrcEventHub             *self,
+                       const char              *party_id,
+                       SoupWebsocketConnection *connection,
+                       const char              *first)
+{
+  GPtrArray *sockets = g_hash_table_lookup (self->parties, party_id);
+
+  for (guint i = 0; sockets != NULL && i < sockets->len; i++)
+    {
+      Socket *socket = g_ptr_array_index (sockets, i);
+      g_autoptr(GPtrArray) held = NULL;
+
+      if (socket->connection != connection || socket->held == NULL)
+        continue;
+
+      held = g_steal_pointer (&socket->held);
+      if (soup_websocket_connection_get_state (connection) != SOUP_WEBSOCKET_STATE_OPEN)
+        return;
+      soup_websocket_connection_send_text (connection, first);
+      for (guint j = 0; j < held->len; j++)
+        soup_websocket_connection_send_text (connection, g_ptr_array_index (held, j));
+      return;
+    }
 }
 
 void
@@ -113,7 +154,7 @@ lrc_event_hub_broadcast (LrcEventHub *self,
   GPtrArray *sockets = g_hash_table_lookup (self->parties, party_id);
 
   for (guint i = 0; sockets != NULL && i < sockets->len; i++)
-    send_text (((Socket *) g_ptr_array_index (sockets, i))->connection, message);
+    send_text (g_ptr_array_index (sockets, i), message);
 }
 
 gboolean
@@ -130,7 +171,7 @@ lrc_event_hub_send_to (LrcEventHub *self,
       Socket *socket = g_ptr_array_index (sockets, i);
 
       if (g_str_equal (socket->peer_id, peer_id))
-        sent |= send_text (socket->connection, message);
+        sent |= send_text (socket, message);
     }
 
   return sent;
@@ -175,7 +216,28 @@ lrc_event_hub_get_n_connections (LrcEventHub *self)
   return self->n_connections;
 }
 
-/* The sockets open on one peer's token. */
+/* Closes every socket, of every party. */
+void
+lrc_event_hub_close_all (LrcEventHub *self,
+                         const char  *reason)
+{
+  g_autoptr(GPtrArray) closing = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  GPtrArray *sockets;
+
+  g_hash_table_iter_init (&iter, self->parties);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sockets))
+    for (guint i = 0; i < sockets->len; i++)
+      g_ptr_array_add (closing,
+                       g_object_ref (((Socket *) g_ptr_array_index (sockets, i))->connection));
+
+  /* Closing calls back into the hub (the "closed" handler), so after the walk. */
+  for (guint i = 0; i < closing->len; i++)
+    soup_websocket_connection_close (g_ptr_array_index (closing, i),
+                                     SOUP_WEBSOCKET_CLOSE_GOING_AWAY, reason);
+}
+
+/* The sockets open on one peer's token, those waiting for their snapshot included. */
 guint
 lrc_event_hub_count_peer (LrcEventHub *self,
                           const char  *party_id,

@@ -16,6 +16,10 @@ void         lrc_event_hub_add       (LrcEventHub             *self,
                                       const char              *party_id,
                                       const char              *peer_id,
                                       SoupWebsocketConnection *connection);
+void         lrc_event_hub_release   (LrcEventHub             *self,
+                                      const char              *party_id,
+                                      SoupWebsocketConnection *connection,
+                                      const char              *first);
 void         lrc_event_hub_remove    (LrcEventHub             *self,
                                       const char              *party_id,
                                       SoupWebsocketConnection *connection);
@@ -29,6 +33,8 @@ gboolean     lrc_event_hub_send_to   (LrcEventHub             *self,
 void         lrc_event_hub_close     (LrcEventHub             *self,
                                       const char              *party_id,
                                       const char              *peer_id,
+                                      const char              *reason);
+void         lrc_event_hub_close_all (LrcEventHub             *self,
                                       const char              *reason);
 guint        lrc_event_hub_get_n_connections (LrcEventHub     *self);
 guint        lrc_event_hub_count_peer (LrcEventHub            *self,

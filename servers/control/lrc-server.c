@@ -70,6 +70,7 @@ struct _LrcServer
   LrClock        *clock;
   LrcEventHub    *hub;
   LrcRateLimiter *rate_limiter;
+  guint           join_rate_limit;
   guint           ping_interval_s;
   GHashTable     *request_counts;   /* "route\tmethod\tstatus" → count */
   guint           cleanup_source;
@@ -162,6 +163,10 @@ respond_error (SoupServerMessage *msg,
 
   if (status >= 500)
     g_warning ("Request failed: %s", error->message);
+  /* The database is away; the instance itself is fine and will answer again. */
+  if (status == SOUP_STATUS_SERVICE_UNAVAILABLE)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
+                                  "1");
   respond_error_literal (msg, status, code, error->message);
 }
 
@@ -241,95 +246,218 @@ bearer_token (SoupServerMessage *msg)
   return value;
 }
 
-static gboolean
-authenticate (LrcServer         *self,
-              SoupServerMessage *msg,
-              LrcCaller         *caller)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!lrc_service_authenticate (self->service, bearer_token (msg), caller, &error))
-    {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                    "WWW-Authenticate", "Bearer realm=\"lanrage\"");
-      respond_error (msg, error);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static GBytes *
 request_body (SoupServerMessage *msg)
 {
   return soup_message_body_flatten (soup_server_message_get_request_body (msg));
 }
 
-static gboolean
-rate_limit (LrcServer         *self,
-            SoupServerMessage *msg)
+/* A request that waits for the database: the message is paused until it is answered. */
+typedef struct
 {
-  GSocketAddress *address = soup_server_message_get_remote_address (msg);
-  g_autofree char *key = NULL;
-  guint retry_after = 60;
+  LrcServer         *server;
+  SoupServerMessage *msg;
+  Route              route;
+  char              *method;
+  char              *party_id;
+  char              *peer_id;
+  LrcCaller          caller;
+  guint              ok_status;   /* the status of a success: 200, 201 or 204 */
+  gint64             removed_after;   /* a relay's cursor; negative: it did not send one */
+} Request;
 
-  if (G_IS_INET_SOCKET_ADDRESS (address))
-    key = lrc_address_key (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
-  if (lrc_rate_limiter_allow (self->rate_limiter, key ? key : "?", &retry_after))
-    return TRUE;
+static Request *
+request_new (LrcServer         *self,
+             SoupServerMessage *msg,
+             Route              route,
+             const char        *method,
+             const char        *party_id,
+             const char        *peer_id)
+{
+  Request *request = g_new0 (Request, 1);
 
-  {
-    g_autofree char *value = g_strdup_printf ("%u", retry_after);
-    g_autofree char *message = g_strdup_printf ("Too many parties created or joined from this "
-                                                "address; try again in %u seconds", retry_after);
-
-    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
-                                  value);
-    respond_error_literal (msg, 429, "rate_limited", message);
-  }
-  return FALSE;
+  request->server = g_object_ref (self);
+  request->msg = g_object_ref (msg);
+  request->route = route;
+  request->method = g_strdup (method);
+  request->party_id = g_strdup (party_id);
+  request->peer_id = g_strdup (peer_id);
+  request->ok_status = SOUP_STATUS_OK;
+  request->removed_after = -1;
+  soup_server_message_pause (msg);
+  return request;
 }
 
+/* Sends what the message holds by now. */
+static void
+request_finish (Request *request)
+{
+  soup_server_message_unpause (request->msg);
+  g_object_unref (request->msg);
+  g_object_unref (request->server);
+  g_free (request->method);
+  g_free (request->party_id);
+  g_free (request->peer_id);
+  g_free (request);
+}
+
+/* Answers with the service's JSON (or no content), or its error. */
+static void
+answer_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Request *request = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) answer = lrc_service_finish (LRC_SERVICE (source), result, &error);
+
+  if (answer == NULL)
+    respond_error (request->msg, error);
+  else if (request->ok_status == SOUP_STATUS_NO_CONTENT)
+    respond_no_content (request->msg);
+  else
+    respond_json (request->msg, request->ok_status, answer);
+
+  request_finish (request);
+}
+
+static void
+respond_rate_limited (SoupServerMessage *msg,
+                      guint              retry_after)
+{
+  g_autofree char *value = g_strdup_printf ("%u", retry_after);
+  g_autofree char *message = g_strdup_printf ("Too many parties created or joined from this "
+                                              "address; try again in %u seconds", retry_after);
+
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
+                                value);
+  respond_error_literal (msg, 429, "rate_limited", message);
+}
+
+/* Parses the body and starts the create or join; @request is answered either way. */
+static void
+admit (Request *request)
+{
+  LrcServer *self = request->server;
+  g_autoptr(GBytes) body = request_body (request->msg);
+  g_autoptr(GError) error = NULL;
+  gsize length;
+  const char *data = g_bytes_get_data (body, &length);
+
+  request->ok_status = SOUP_STATUS_CREATED;
+  if (request->route == ROUTE_PARTIES)
+    {
+      LrCreatePartyRequest *create = lr_create_party_request_parse (data, length, &error);
+
+      if (create != NULL)
+        {
+          lrc_service_create_party_async (self->service, create, answer_cb, request);
+          return;
+        }
+    }
+  else
+    {
+      LrJoinRequest *join = lr_join_request_parse (data, length, &error);
+
+      if (join != NULL)
+        {
+          lrc_service_join_async (self->service, join, answer_cb, request);
+          return;
+        }
+    }
+
+  respond_error (request->msg, error);
+  request_finish (request);
+}
+
+static void
+rate_checked_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Request *request = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) verdict = lrc_service_finish (LRC_SERVICE (source), result, &error);
+  JsonObject *object;
+
+  if (verdict == NULL)
+    {
+      respond_error (request->msg, error);
+      request_finish (request);
+      return;
+    }
+
+  object = json_node_get_object (verdict);
+  if (!json_object_get_boolean_member (object, "allowed"))
+    {
+      respond_rate_limited (request->msg, json_object_get_int_member (object, "retry_after"));
+      request_finish (request);
+      return;
+    }
+
+  admit (request);
+}
+
+/* Invite codes are guessed by the thousand without a limit. The bucket is the client's
+ * address, an IPv6 client's /64 (lrc_address_key()). Instances that share a database count
+ * together in it; alone, the buckets are in memory. */
 static void
 handle_create_or_join (LrcServer         *self,
                        SoupServerMessage *msg,
                        Route              route)
 {
-  g_autoptr(GBytes) body = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) answer = NULL;
-  const char *data;
-  gsize length;
+  GSocketAddress *address = soup_server_message_get_remote_address (msg);
+  g_autofree char *key = NULL;
+  Request *request;
+  guint retry_after = 60;
 
-  if (!rate_limit (self, msg))
-    return;
-
-  body = request_body (msg);
-  data = g_bytes_get_data (body, &length);
-
-  if (route == ROUTE_PARTIES)
-    {
-      g_autoptr(LrCreatePartyRequest) request = lr_create_party_request_parse (data, length, &error);
-
-      if (request != NULL)
-        answer = lrc_service_create_party (self->service, request, &error);
-    }
+  if (G_IS_INET_SOCKET_ADDRESS (address))
+    key = lrc_address_key (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
   else
-    {
-      g_autoptr(LrJoinRequest) request = lr_join_request_parse (data, length, &error);
+    key = g_strdup ("?");
 
-      if (request != NULL)
-        answer = lrc_service_join (self->service, request, &error);
+  if (self->join_rate_limit > 0 && lrc_store_is_shared (lrc_service_get_store (self->service)))
+    {
+      request = request_new (self, msg, route, "POST", NULL, NULL);
+      lrc_service_rate_limit_async (self->service, key, self->join_rate_limit,
+                                    rate_checked_cb, request);
+      return;
     }
 
-  if (answer == NULL)
-    respond_error (msg, error);
-  else
-    respond_json (msg, SOUP_STATUS_CREATED, answer);
+  if (!lrc_rate_limiter_allow (self->rate_limiter, key, &retry_after))
+    {
+      respond_rate_limited (msg, retry_after);
+      return;
+    }
+
+  admit (request_new (self, msg, route, "POST", NULL, NULL));
 }
 
 /* POST /v1/relays registers a relay. With ?removed_after=CURSOR (what lanrage-relay sends)
  * the answer is 200 with the peers removed since (lr-relay-removals.h); without it 204, as
  * relays that do not ask get. */
+static void
+relay_registered_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  Request *request = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) answer = lrc_service_finish (LRC_SERVICE (source), result, &error);
+
+  if (answer == NULL)
+    respond_error (request->msg, error);
+  else if (request->removed_after < 0)
+    respond_no_content (request->msg);
+  else
+    {
+      lrc_service_relay_removals_async (request->server->service, request->removed_after,
+                                        answer_cb, request);
+      return;
+    }
+  request_finish (request);
+}
+
 static void
 handle_relays (LrcServer         *self,
                SoupServerMessage *msg,
@@ -337,56 +465,60 @@ handle_relays (LrcServer         *self,
                GHashTable        *query)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = NULL;
+  LrRelay *relay;
+  Request *request;
+  const char *after_text = NULL;
+  guint64 after = 0;
+  const char *data;
+  gsize length;
 
   if (g_str_equal (method, "GET"))
     {
-      g_autoptr(JsonNode) answer = lrc_service_list_relays (self->service);
-      respond_json (msg, SOUP_STATUS_OK, answer);
+      request = request_new (self, msg, ROUTE_RELAYS, method, NULL, NULL);
+      lrc_service_list_relays_async (self->service, answer_cb, request);
+      return;
     }
-  else
+
+  /* The secret is checked before the body is read: strangers learn nothing. */
+  if (!lrc_service_check_relay_secret (self->service, bearer_token (msg), &error))
     {
-      g_autoptr(GBytes) body = NULL;
-      g_autoptr(LrRelay) relay = NULL;
-      g_autoptr(JsonNode) removals = NULL;
-      const char *after_text = NULL;
-      guint64 after = 0;
-      const char *data;
-      gsize length;
-      const char *secret = bearer_token (msg);
-
-      /* The secret is checked before the body is read: strangers learn nothing. */
-      if (!lrc_service_check_relay_secret (self->service, secret, &error))
-        {
-          respond_error (msg, error);
-          return;
-        }
-
-      if (query != NULL && (after_text = g_hash_table_lookup (query, "removed_after")) != NULL &&
-          !g_ascii_string_to_unsigned (after_text, 10, 0, G_MAXINT64, &after, NULL))
-        {
-          g_set_error (&error, LR_ERROR, LR_ERROR_INVALID,
-                       "“removed_after” must be the cursor of the previous answer");
-          respond_error (msg, error);
-          return;
-        }
-
-      body = request_body (msg);
-      data = g_bytes_get_data (body, &length);
-      relay = lr_relay_registration_parse (data, length, &error);
-      if (relay == NULL || !lrc_service_register_relay (self->service, relay, &error))
-        respond_error (msg, error);
-      else if (after_text == NULL)
-        respond_no_content (msg);
-      else if ((removals = lrc_service_relay_removals (self->service, after, &error)) == NULL)
-        respond_error (msg, error);
-      else
-        respond_json (msg, SOUP_STATUS_OK, removals);
+      respond_error (msg, error);
+      return;
     }
+
+  if (query != NULL && (after_text = g_hash_table_lookup (query, "removed_after")) != NULL &&
+      !g_ascii_string_to_unsigned (after_text, 10, 0, G_MAXINT64, &after, NULL))
+    {
+      g_set_error (&error, LR_ERROR, LR_ERROR_INVALID,
+                   "“removed_after” must be the cursor of the previous answer");
+      respond_error (msg, error);
+      return;
+    }
+
+  body = request_body (msg);
+  data = g_bytes_get_data (body, &length);
+  relay = lr_relay_registration_parse (data, length, &error);
+  if (relay == NULL)
+    {
+      respond_error (msg, error);
+      return;
+    }
+
+  request = request_new (self, msg, ROUTE_RELAYS, method, NULL, NULL);
+  if (after_text != NULL)
+    request->removed_after = (gint64) after;
+  lrc_service_register_relay_async (self->service, relay, relay_registered_cb, request);
 }
 
 static void upgrade_cb (SoupServerMessage *msg,
                         LrcServer         *self);
 
+/*
+ * The handshake is completed here rather than by a libsoup WebSocket handler, because
+ * libsoup upgrades as soon as the normal handler returns without a status, and the token
+ * is only checked once the database answers (upgrade_cb takes over once 101 is written).
+ */
 static void
 handle_events (LrcServer         *self,
                SoupServerMessage *msg,
@@ -426,65 +558,80 @@ handle_events (LrcServer         *self,
 }
 
 static void
-handle_party_call (LrcServer         *self,
-                   SoupServerMessage *msg,
-                   Route              route,
-                   const char        *method,
-                   const char        *party_id,
-                   const char        *peer_id)
+party_call_authenticated_cb (GObject      *source,
+                             GAsyncResult *result,
+                             gpointer      user_data)
 {
+  Request *request = user_data;
+  LrcServer *self = request->server;
+  SoupServerMessage *msg = request->msg;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) answer = NULL;
-  LrcCaller caller;
+  LrcCaller *caller = &request->caller;
 
-  if (!authenticate (self, msg, &caller))
-    return;
+  if (!lrc_service_authenticate_finish (self->service, result, caller, &error))
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "WWW-Authenticate", "Bearer realm=\"lanrage\"");
+      respond_error (msg, error);
+      request_finish (request);
+      return;
+    }
 
-  switch (route)
+  switch (request->route)
     {
     case ROUTE_PARTY:
-      if (g_str_equal (method, "GET"))
+      if (g_str_equal (request->method, "GET"))
         {
-          if ((answer = lrc_service_get_party (self->service, &caller, party_id, &error)))
-            respond_json (msg, SOUP_STATUS_OK, answer);
+          lrc_service_get_party_async (self->service, caller, request->party_id, answer_cb,
+                                       request);
+          return;
         }
-      else if (lrc_service_close_party (self->service, &caller, party_id, &error))
-        respond_no_content (msg);
-      break;
+      request->ok_status = SOUP_STATUS_NO_CONTENT;
+      lrc_service_close_party_async (self->service, caller, request->party_id, answer_cb,
+                                     request);
+      return;
 
     case ROUTE_RELAY_TOKEN:
-      if ((answer = lrc_service_mint_relay_token (self->service, &caller, party_id, &error)))
+      if ((answer = lrc_service_mint_relay_token (self->service, caller, request->party_id,
+                                                  &error)))
         respond_json (msg, SOUP_STATUS_OK, answer);
       break;
 
     case ROUTE_EVENTS:
-      handle_events (self, msg, &caller, party_id);
+      handle_events (self, msg, caller, request->party_id);
       break;
 
     case ROUTE_PEER:
-      if (g_str_equal (method, "DELETE"))
+      if (g_str_equal (request->method, "DELETE"))
         {
-          if (lrc_service_remove_peer (self->service, &caller, party_id, peer_id, &error))
-            respond_no_content (msg);
+          request->ok_status = SOUP_STATUS_NO_CONTENT;
+          lrc_service_remove_peer_async (self->service, caller, request->party_id,
+                                         request->peer_id, answer_cb, request);
+          return;
         }
       else
         {
           g_autoptr(GBytes) body = request_body (msg);
-          g_autoptr(LrPeerUpdate) update = NULL;
+          LrPeerUpdate *update = NULL;
           gsize length;
           const char *data = g_bytes_get_data (body, &length);
 
           /* Authorise before parsing: someone else's peer answers 403 whatever the body. */
-          if (lrc_service_heartbeat (self->service, &caller, party_id, peer_id, &error) &&
-              (update = lr_peer_update_parse (data, length, &error)) &&
-              (answer = lrc_service_update_peer (self->service, &caller, party_id, peer_id,
-                                                 update, &error)))
-            respond_json (msg, SOUP_STATUS_OK, answer);
+          if (lrc_service_heartbeat (self->service, caller, request->party_id, request->peer_id,
+                                     &error) &&
+              (update = lr_peer_update_parse (data, length, &error)))
+            {
+              lrc_service_update_peer_async (self->service, caller, request->party_id,
+                                             request->peer_id, update, answer_cb, request);
+              return;
+            }
         }
       break;
 
     case ROUTE_HEARTBEAT:
-      if (lrc_service_heartbeat (self->service, &caller, party_id, peer_id, &error))
+      if (lrc_service_heartbeat (self->service, caller, request->party_id, request->peer_id,
+                                 &error))
         respond_no_content (msg);
       break;
 
@@ -500,17 +647,45 @@ handle_party_call (LrcServer         *self,
 
   if (error != NULL)
     respond_error (msg, error);
+  request_finish (request);
 }
 
 static void
-handle_metrics (LrcServer         *self,
-                SoupServerMessage *msg)
+handle_party_call (LrcServer         *self,
+                   SoupServerMessage *msg,
+                   Route              route,
+                   const char        *method,
+                   const char        *party_id,
+                   const char        *peer_id)
 {
-  GString *text = lrc_service_metrics (self->service);
+  Request *request = request_new (self, msg, route, method, party_id, peer_id);
+
+  lrc_service_authenticate_async (self->service, bearer_token (msg),
+                                  party_call_authenticated_cb, request);
+}
+
+static void
+metrics_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Request *request = user_data;
+  LrcServer *self = request->server;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *counts = lrc_service_metrics_finish (self->service, result, &error);
+  GString *text;
   GHashTableIter iter;
   const char *key;
   gpointer value;
 
+  if (counts == NULL)
+    {
+      respond_error (request->msg, error);
+      request_finish (request);
+      return;
+    }
+
+  text = g_string_new (counts);
   g_string_append_printf (text,
                           "# HELP lanrage_control_websocket_connections Open events sockets.\n"
                           "# TYPE lanrage_control_websocket_connections gauge\n"
@@ -539,10 +714,35 @@ handle_metrics (LrcServer         *self,
                               parts[0], parts[1], parts[2], GPOINTER_TO_SIZE (value));
     }
 
-  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-  soup_server_message_set_response (msg, "text/plain; version=0.0.4", SOUP_MEMORY_TAKE,
+  soup_server_message_set_status (request->msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (request->msg, "text/plain; version=0.0.4", SOUP_MEMORY_TAKE,
                                     text->str, text->len);
   g_string_free (text, FALSE);
+  request_finish (request);
+}
+
+static void
+handle_metrics (LrcServer         *self,
+                SoupServerMessage *msg)
+{
+  Request *request = request_new (self, msg, ROUTE_METRICS, "GET", NULL, NULL);
+
+  lrc_service_metrics_async (self->service, metrics_cb, request);
+}
+
+/* Whether the database answers, for load balancers: 200 or 503. */
+static void
+handle_healthz (LrcServer         *self,
+                SoupServerMessage *msg)
+{
+  static const char ok[] = "{\"status\":\"ok\",\"database\":\"ok\"}";
+  static const char down[] = "{\"status\":\"unavailable\",\"database\":\"unavailable\"}";
+  gboolean healthy = lrc_store_is_healthy (lrc_service_get_store (self->service));
+
+  soup_server_message_set_status (msg, healthy ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE,
+                                  NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC,
+                                    healthy ? ok : down, strlen (healthy ? ok : down));
 }
 
 static gboolean
@@ -609,12 +809,7 @@ request_cb (SoupServer        *server,
   switch (route)
     {
     case ROUTE_HEALTHZ:
-      {
-        static const char ok[] = "{\"status\":\"ok\"}";
-        soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-        soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, ok,
-                                          strlen (ok));
-      }
+      handle_healthz (self, msg);
       break;
 
     case ROUTE_METRICS:
@@ -767,8 +962,11 @@ socket_message_cb (SoupWebsocketConnection *connection,
   root = json_builder_get_root (builder);
   text = lr_json_to_string (root);
 
-  /* The hub only knows this party's sockets: a peer of another party is never reached. */
-  if (!lrc_event_hub_send_to (data->server->hub, data->caller.party_id, signal->to, text))
+  /* The hub only knows this party's sockets: a peer of another party is never reached.
+   * A socket held by another instance sharing the database is reached through it. */
+  if (!lrc_event_hub_send_to (data->server->hub, data->caller.party_id, signal->to, text) &&
+      !lrc_service_route_signal (data->server->service, data->caller.party_id, signal->to,
+                                 text))
     send_socket_error (connection, "peer_not_connected",
                        "That peer is not in the party or not connected right now");
 }
@@ -832,19 +1030,54 @@ message_too_large_cb (LrcFrameMeter           *meter,
                    g_object_unref);
 }
 
+typedef struct
+{
+  LrcServer               *server;
+  SoupWebsocketConnection *connection;
+  char                    *party_id;
+} SnapshotWait;
+
+static void
+snapshot_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  SnapshotWait *wait = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) snapshot = lrc_service_finish (LRC_SERVICE (source), result, &error);
+
+  if (snapshot == NULL)
+    {
+      if (g_error_matches (error, LRC_ERROR, LRC_ERROR_NOT_FOUND))
+        soup_websocket_connection_close (wait->connection, SOUP_WEBSOCKET_CLOSE_NORMAL,
+                                         "party closed");
+      else
+        {
+          g_warning ("Could not read a party for its events socket: %s", error->message);
+          soup_websocket_connection_close (wait->connection, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR,
+                                           "database unavailable");
+        }
+    }
+  else
+    {
+      g_autofree char *text = lr_json_to_string (snapshot);
+
+      lrc_event_hub_release (wait->server->hub, wait->party_id, wait->connection, text);
+    }
+
+  g_object_unref (wait->connection);
+  g_object_unref (wait->server);
+  g_free (wait->party_id);
+  g_free (wait);
+}
+
 static void
 socket_open (LrcServer               *self,
              const LrcCaller         *caller,
              SoupWebsocketConnection *connection)
 {
-  g_autofree char *snapshot = NULL;
+  SnapshotWait *wait;
   SocketData *data;
-
-  if (caller == NULL)
-    {
-      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
-      return;
-    }
 
   /* Sockets that passed the check in handle_events() together. */
   if (lrc_event_hub_count_peer (self->hub, caller->party_id, caller->peer_id) >=
@@ -852,13 +1085,6 @@ socket_open (LrcServer               *self,
     {
       soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
                                        "too many sockets");
-      return;
-    }
-
-  snapshot = lrc_service_snapshot (self->service, caller->party_id);
-  if (snapshot == NULL)
-    {
-      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_NORMAL, "party closed");
       return;
     }
 
@@ -879,9 +1105,16 @@ socket_open (LrcServer               *self,
   data->liveness_source = g_timeout_add ((guint) self->ping_interval_s * 1000,
                                          socket_liveness_cb, data);
 
-  soup_websocket_connection_send_text (connection, snapshot);
+  /* The socket is in the hub from now on, but what reaches it waits for the snapshot, so
+   * nothing that happens while the party is read is lost or comes before it. */
   lrc_event_hub_add (self->hub, caller->party_id, caller->peer_id, connection);
   lrc_service_socket_opened (self->service, caller);
+
+  wait = g_new0 (SnapshotWait, 1);
+  wait->server = g_object_ref (self);
+  wait->connection = g_object_ref (connection);
+  wait->party_id = g_strdup (caller->party_id);
+  lrc_service_snapshot_async (self->service, caller->party_id, snapshot_cb, wait);
 }
 
 /*
@@ -900,6 +1133,9 @@ upgrade_cb (SoupServerMessage *msg,
   g_autoptr(GIOStream) metered = NULL;
   g_autoptr(SoupWebsocketConnection) connection = NULL;
   const char *origin;
+
+  if (soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS || caller == NULL)
+    return;
 
   /* libsoup reads this connection no more: the socket's pings watch it from now on. */
   lrc_listener_release (self->listener, msg);
@@ -940,6 +1176,25 @@ service_disconnect_cb (LrcService *service,
   lrc_event_hub_close (self->hub, party_id, peer_id, peer_id ? "left the party" : "party closed");
 }
 
+/* A signal sent through another instance, for a peer whose socket may be here. */
+static void
+service_signal_cb (LrcService *service,
+                   const char *party_id,
+                   const char *peer_id,
+                   const char *message,
+                   LrcServer  *self)
+{
+  lrc_event_hub_send_to (self->hub, party_id, peer_id, message);
+}
+
+/* Other instances' events may have been missed: clients come back for a snapshot. */
+static void
+service_resync_cb (LrcService *service,
+                   LrcServer  *self)
+{
+  lrc_event_hub_close_all (self->hub, "reconnect for a snapshot");
+}
+
 static void
 request_finished_cb (SoupServer        *server,
                      SoupServerMessage *msg,
@@ -975,14 +1230,24 @@ cleanup_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+flush_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) done = lrc_service_finish (LRC_SERVICE (source), result, &error);
+
+  if (done == NULL)
+    g_warning ("Could not write heartbeats: %s", error->message);
+}
+
 static gboolean
 flush_cb (gpointer user_data)
 {
   LrcServer *self = user_data;
-  g_autoptr(GError) error = NULL;
 
-  if (!lrc_service_flush (self->service, &error))
-    g_warning ("Could not write heartbeats: %s", error->message);
+  lrc_service_flush_async (self->service, flush_done_cb, NULL);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1090,6 +1355,7 @@ lrc_server_new (LrcService              *service,
   self->clock = lr_clock_ref (clock);
   self->hub = lrc_event_hub_new ();
   self->rate_limiter = lrc_rate_limiter_new (options->join_rate_limit, clock);
+  self->join_rate_limit = options->join_rate_limit;
   self->ping_interval_s = MAX (1, options->ping_interval_s);
 
   address = parse_listen_address (options->listen, error);
@@ -1119,6 +1385,8 @@ lrc_server_new (LrcService              *service,
 
   g_signal_connect_object (service, "event", G_CALLBACK (service_event_cb), self, 0);
   g_signal_connect_object (service, "disconnect", G_CALLBACK (service_disconnect_cb), self, 0);
+  g_signal_connect_object (service, "signal", G_CALLBACK (service_signal_cb), self, 0);
+  g_signal_connect_object (service, "resync", G_CALLBACK (service_resync_cb), self, 0);
 
   socket = listen_on (address, error);
   if (socket == NULL)
@@ -1139,7 +1407,7 @@ lrc_server_get_url (LrcServer *self)
   return g_strdup (self->url);
 }
 
-/* Stops listening and writes pending heartbeats. */
+/* Stops listening; the service's heartbeats are the caller's to flush. */
 void
 lrc_server_stop (LrcServer *self)
 {
@@ -1150,12 +1418,4 @@ lrc_server_stop (LrcServer *self)
     lrc_listener_stop (self->listener);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
-
-  if (self->service != NULL)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (!lrc_service_flush (self->service, &error))
-        g_warning ("Could not write heartbeats: %s", error->message);
-    }
 }

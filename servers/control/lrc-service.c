@@ -9,7 +9,6 @@
 
 #include "lr-error.h"
 #include "lr-invite-code.h"
-#include "lr-ipam.h"
 #include "lr-json.h"
 #include "lr-relay-removals.h"
 #include "lr-relay-token.h"
@@ -19,10 +18,13 @@
 #include <string.h>
 
 /*
- * The database is the truth for parties and peers; liveness (last heartbeat, open sockets,
+ * The store is the truth for parties and peers; liveness (last heartbeat, open sockets,
  * online) lives in memory, because heartbeats must be cheap: they touch this table only, and
- * lrc_service_flush() writes the changed last_seen values in one transaction now and then.
- * After a restart every peer starts from its stored last_seen.
+ * lrc_service_flush_async() writes the changed last_seen values in one transaction now and
+ * then. After a restart every peer starts from its stored last_seen.
+ *
+ * Every store call is asynchronous: an operation fills an LrcStoreCall, and a completion
+ * function turns the call's outputs into events and the JSON answer on the main thread.
  *
  * Events are emitted with the "event" signal as ready-to-send text, in the order things
  * happen; "disconnect" asks the transport to close the sockets of a peer (or of a whole
@@ -36,16 +38,20 @@ typedef struct
   guint    n_sockets;
   gboolean online;
   gboolean dirty;
+  gboolean checking;   /* the sweeper is reading it from the store */
 } Liveness;
 
 struct _LrcService
 {
   GObject      parent_instance;
-  LrcDatabase *database;
+  LrcStore    *store;
   LrClock     *clock;
   LrcTimings   timings;
   GBytes      *relay_secret;
   GHashTable  *liveness;   /* peer id → Liveness */
+  gboolean     sweeping;
+  char        *instance_id;     /* names this process's notices */
+  GHashTable  *remote_sockets;  /* "instance peer" → sockets open there for that peer */
 };
 
 G_DEFINE_FINAL_TYPE (LrcService, lrc_service, G_TYPE_OBJECT)
@@ -53,14 +59,12 @@ G_DEFINE_FINAL_TYPE (LrcService, lrc_service, G_TYPE_OBJECT)
 enum {
   SIGNAL_EVENT,
   SIGNAL_DISCONNECT,
+  SIGNAL_SIGNAL,
+  SIGNAL_RESYNC,
   N_SIGNALS
 };
 
 static guint signals[N_SIGNALS];
-
-#define PEER_COLUMNS \
-  "id, party_id, name, virtual_ip, wg_public_key, disco_public_key, endpoints, " \
-  "nat_mapping, nat_filtering, last_seen"
 
 void
 lrc_timings_init_defaults (LrcTimings *timings)
@@ -77,8 +81,11 @@ lrc_service_dispose (GObject *object)
 {
   LrcService *self = LRC_SERVICE (object);
 
-  g_clear_object (&self->database);
+  if (self->store != NULL)
+    g_signal_handlers_disconnect_by_data (self->store, self);
+  g_clear_object (&self->store);
   g_clear_pointer (&self->clock, lr_clock_unref);
+  g_clear_pointer (&self->remote_sockets, g_hash_table_unref);
   g_clear_pointer (&self->liveness, g_hash_table_unref);
   g_clear_pointer (&self->relay_secret, g_bytes_unref);
 
@@ -86,9 +93,20 @@ lrc_service_dispose (GObject *object)
 }
 
 static void
+lrc_service_finalize (GObject *object)
+{
+  LrcService *self = LRC_SERVICE (object);
+
+  g_free (self->instance_id);
+
+  G_OBJECT_CLASS (lrc_service_parent_class)->finalize (object);
+}
+
+static void
 lrc_service_class_init (LrcServiceClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = lrc_service_dispose;
+  G_OBJECT_CLASS (klass)->finalize = lrc_service_finalize;
 
   /**
    * LrcService::event:
@@ -107,12 +125,75 @@ lrc_service_class_init (LrcServiceClass *klass)
   signals[SIGNAL_DISCONNECT] =
     g_signal_new ("disconnect", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+  /**
+   * LrcService::signal:
+   * @party_id: a party
+   * @peer_id: the peer of it that must receive @message, if its socket is here
+   * @message: the `signal` message, ready to send
+   *
+   * A signal sent through another instance sharing the database.
+   */
+  signals[SIGNAL_SIGNAL] =
+    g_signal_new ("signal", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+
+  /**
+   * LrcService::resync:
+   *
+   * Events of other instances may have been missed: the events sockets should be closed, so
+   * that their clients come back for a snapshot.
+   */
+  signals[SIGNAL_RESYNC] =
+    g_signal_new ("resync", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 }
 
 static void
 lrc_service_init (LrcService *self)
 {
   self->liveness = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->remote_sockets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->instance_id = lr_id_generate ();
+}
+
+static void store_notice_cb (LrcService *self,
+                             const char *notice);
+static void store_resync_cb (LrcService *self);
+static void publish (LrcService *self,
+                     const char *kind,
+                     const char *party_id,
+                     const char *peer_id,
+                     const char *message,
+                     gint        count);
+static void publish_sockets (LrcService *self,
+                             const char *party_id,
+                             const char *peer_id,
+                             guint       n_sockets);
+
+LrcService *
+lrc_service_new (LrcStore         *store,
+                 LrClock          *clock,
+                 const LrcTimings *timings,
+                 GBytes           *relay_secret)
+{
+  LrcService *self = g_object_new (LRC_TYPE_SERVICE, NULL);
+
+  self->store = g_object_ref (store);
+  self->clock = lr_clock_ref (clock);
+  self->timings = *timings;
+  self->relay_secret = g_bytes_ref (relay_secret);
+  g_signal_connect_swapped (store, "notice", G_CALLBACK (store_notice_cb), self);
+  g_signal_connect_swapped (store, "resync", G_CALLBACK (store_resync_cb), self);
+  /* Instances already running tell a new one which sockets they hold. */
+  publish (self, "hello", NULL, NULL, NULL, -1);
+  return self;
+}
+
+LrcStore *
+lrc_service_get_store (LrcService *self)
+{
+  return self->store;
 }
 
 static gint64
@@ -120,6 +201,113 @@ now_us (LrcService *self)
 {
   return lr_clock_now_us (self->clock);
 }
+
+/* Running store calls. */
+
+/* Turns a finished call into the operation's result; returns NULL with @error set to fail. */
+typedef gpointer (*Complete) (LrcService   *self,
+                              LrcStoreCall *call,
+                              GError      **error);
+
+typedef struct
+{
+  Complete       complete;
+  GDestroyNotify free_result;
+} Pending;
+
+static void
+store_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LrcService *self = g_task_get_source_object (task);
+  Pending *pending = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LrcStoreCall) call = lrc_store_call_finish (LRC_STORE (source), result, &error);
+  gpointer answer = NULL;
+
+  if (call != NULL)
+    answer = pending->complete (self, call, &error);
+
+  if (answer == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, answer, pending->free_result);
+}
+
+static void
+run_full (LrcService          *self,
+          LrcStoreCall        *call,
+          Complete             complete,
+          GDestroyNotify       free_result,
+          GAsyncReadyCallback  callback,
+          gpointer             user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+  Pending *pending = g_new0 (Pending, 1);
+
+  pending->complete = complete;
+  pending->free_result = free_result;
+  g_task_set_task_data (task, pending, g_free);
+  g_task_set_source_tag (task, run_full);
+  lrc_store_call_async (self->store, call, NULL, store_done_cb, task);
+}
+
+/* Runs @call and completes with the JsonNode that @complete gives. */
+static void
+run (LrcService          *self,
+     LrcStoreCall        *call,
+     Complete             complete,
+     GAsyncReadyCallback  callback,
+     gpointer             user_data)
+{
+  run_full (self, call, complete, (GDestroyNotify) json_node_unref, callback, user_data);
+}
+
+/* Fails an operation before it reaches the store. */
+static void
+fail (LrcService          *self,
+      GError              *error,
+      GAsyncReadyCallback  callback,
+      gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, run_full);
+  g_task_return_error (task, error);
+}
+
+JsonNode *
+lrc_service_finish (LrcService    *self,
+                    GAsyncResult  *result,
+                    GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static gpointer
+answer_nothing (void)
+{
+  return json_node_new (JSON_NODE_NULL);
+}
+
+/* Calls whose answer nobody waits for (events, the sweeper); failures are logged. */
+static void
+ignored_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = lrc_service_finish (LRC_SERVICE (source), result, &error);
+
+  if (node == NULL && !g_error_matches (error, LRC_ERROR, LRC_ERROR_NOT_FOUND))
+    g_warning ("%s: %s", (const char *) user_data, error->message);
+}
+
+/* Liveness. */
 
 static Liveness *
 liveness_add (LrcService *self,
@@ -136,69 +324,13 @@ liveness_add (LrcService *self,
   return live;
 }
 
-static gboolean
-load_liveness (LrcService  *self,
-               GError     **error)
-{
-  sqlite3_stmt *stmt = lrc_database_prepare (self->database,
-                                             "SELECT id, party_id, last_seen FROM peers", error);
-  int rc;
-
-  if (stmt == NULL)
-    return FALSE;
-
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    liveness_add (self, (const char *) sqlite3_column_text (stmt, 0),
-                  (const char *) sqlite3_column_text (stmt, 1), sqlite3_column_int64 (stmt, 2));
-
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    return lrc_database_set_error (self->database, error);
-  return TRUE;
-}
-
-LrcService *
-lrc_service_new (LrcDatabase       *database,
-                 LrClock           *clock,
-                 const LrcTimings  *timings,
-                 GBytes            *relay_secret,
-                 GError           **error)
-{
-  g_autoptr(LrcService) self = g_object_new (LRC_TYPE_SERVICE, NULL);
-
-  self->database = g_object_ref (database);
-  self->clock = lr_clock_ref (clock);
-  self->timings = *timings;
-  self->relay_secret = g_bytes_ref (relay_secret);
-
-  if (!load_liveness (self, error))
-    return NULL;
-
-  return g_steal_pointer (&self);
-}
-
-/* Reading rows. */
-
+/* What the store says about a peer, with what this process heard since. */
 static void
-peer_from_row (LrcService   *self,
-               sqlite3_stmt *stmt,
-               LrPeer       *peer)
+overlay_liveness (LrcService *self,
+                  LrPeer     *peer)
 {
-  const char *endpoints = (const char *) sqlite3_column_text (stmt, 6);
-  Liveness *live;
+  Liveness *live = g_hash_table_lookup (self->liveness, peer->id);
 
-  peer->id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-  peer->name = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
-  peer->virtual_ip = lr_ipv4_to_string ((guint32) sqlite3_column_int64 (stmt, 3));
-  peer->wg_public_key = g_strdup ((const char *) sqlite3_column_text (stmt, 4));
-  peer->disco_public_key = g_strdup ((const char *) sqlite3_column_text (stmt, 5));
-  peer->endpoints = (endpoints == NULL || *endpoints == '\0')
-                      ? g_new0 (char *, 1) : g_strsplit (endpoints, "\n", -1);
-  peer->nat.mapping = sqlite3_column_int (stmt, 7);
-  peer->nat.filtering = sqlite3_column_int (stmt, 8);
-  peer->last_seen = sqlite3_column_int64 (stmt, 9);
-
-  live = g_hash_table_lookup (self->liveness, peer->id);
   if (live != NULL)
     {
       peer->online = live->online;
@@ -206,144 +338,93 @@ peer_from_row (LrcService   *self,
     }
 }
 
-/* The end of a lookup that selects at most one row: found, missing, or a database error. */
-static gboolean
-row_found (LrcService  *self,
-           int          rc,
-           const char  *missing,
-           GError     **error)
+static gpointer
+complete_load (LrcService    *self,
+               LrcStoreCall  *call,
+               GError       **error)
 {
-  if (rc == SQLITE_ROW)
-    return TRUE;
-  if (rc != SQLITE_DONE)
-    return lrc_database_set_error (self->database, error);
-
-  g_set_error_literal (error, LRC_ERROR, LRC_ERROR_NOT_FOUND, missing);
-  return FALSE;
-}
-
-static gboolean
-load_peer (LrcService  *self,
-           const char  *party_id,
-           const char  *peer_id,
-           LrPeer      *peer,
-           GError     **error)
-{
-  sqlite3_stmt *stmt;
-  int rc;
-
-  stmt = lrc_database_prepare (self->database,
-                               "SELECT " PEER_COLUMNS " FROM peers WHERE id = ? AND party_id = ?",
-                               error);
-  if (stmt == NULL)
-    return FALSE;
-
-  sqlite3_bind_text (stmt, 1, peer_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, party_id, -1, SQLITE_STATIC);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    peer_from_row (self, stmt, peer);
-  sqlite3_reset (stmt);
-
-  return row_found (self, rc, "There is no such peer in this party", error);
-}
-
-static gboolean
-load_party (LrcService  *self,
-            const char  *party_id,
-            LrParty     *party,
-            gint64      *empty_since,
-            GError     **error)
-{
-  sqlite3_stmt *stmt;
-  int rc;
-
-  stmt = lrc_database_prepare (self->database,
-                               "SELECT id, name, invite_code, host_peer_id, created_at, "
-                               "empty_since FROM parties WHERE id = ?", error);
-  if (stmt == NULL)
-    return FALSE;
-
-  sqlite3_bind_text (stmt, 1, party_id, -1, SQLITE_STATIC);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
+  for (guint i = 0; call->presence != NULL && i < call->presence->len; i++)
     {
-      party->id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-      party->name = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
-      party->invite_code = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
-      party->host_peer_id = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
-      party->created_at = sqlite3_column_int64 (stmt, 4);
-      if (empty_since != NULL)
-        *empty_since = sqlite3_column_type (stmt, 5) == SQLITE_NULL ? 0
-                                                                  : sqlite3_column_int64 (stmt, 5);
-    }
-  sqlite3_reset (stmt);
+      LrcPresence *presence = &g_array_index (call->presence, LrcPresence, i);
 
-  return row_found (self, rc, "There is no such party", error);
+      if (!g_hash_table_contains (self->liveness, presence->peer_id))
+        liveness_add (self, presence->party_id, presence->peer_id, presence->last_seen);
+    }
+  return answer_nothing ();
 }
 
-/* The party's members in the order they joined. */
-static void
-build_peers (LrcService  *self,
-             const char  *party_id,
-             JsonBuilder *builder)
+void
+lrc_service_load_async (LrcService          *self,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
 {
-  sqlite3_stmt *stmt;
-
-  json_builder_set_member_name (builder, "peers");
-  json_builder_begin_array (builder);
-
-  stmt = lrc_database_prepare (self->database,
-                               "SELECT " PEER_COLUMNS " FROM peers WHERE party_id = ? "
-                               "ORDER BY joined_at, id", NULL);
-  if (stmt != NULL)
-    {
-      sqlite3_bind_text (stmt, 1, party_id, -1, SQLITE_STATIC);
-      while (sqlite3_step (stmt) == SQLITE_ROW)
-        {
-          g_auto(LrPeer) peer = { 0 };
-
-          peer_from_row (self, stmt, &peer);
-          lr_peer_build (&peer, builder);
-        }
-      sqlite3_reset (stmt);
-    }
-
-  json_builder_end_array (builder);
-}
-
-static void
-build_relays (LrcService  *self,
-              JsonBuilder *builder)
-{
-  sqlite3_stmt *stmt;
-
-  json_builder_set_member_name (builder, "relays");
-  json_builder_begin_array (builder);
-
-  stmt = lrc_database_prepare (self->database,
-                               "SELECT id, region, endpoint FROM relays WHERE last_seen > ? "
-                               "ORDER BY id", NULL);
-  if (stmt != NULL)
-    {
-      sqlite3_bind_int64 (stmt, 1, now_us (self) - self->timings.relay_expire_after_us);
-      while (sqlite3_step (stmt) == SQLITE_ROW)
-        {
-          LrRelay relay = {
-            .id = (char *) sqlite3_column_text (stmt, 0),
-            .region = (char *) sqlite3_column_text (stmt, 1),
-            .endpoint = (char *) sqlite3_column_text (stmt, 2),
-          };
-
-          lr_relay_build (&relay, builder);
-        }
-      sqlite3_reset (stmt);
-    }
-
-  json_builder_end_array (builder);
+  run (self, lrc_store_call_new (LRC_STORE_LIST_PRESENCE), complete_load, callback, user_data);
 }
 
 /* Events. */
+
+/* Tells the other instances sharing the database; a no-op on a database of our own. */
+static void
+publish (LrcService *self,
+         const char *kind,
+         const char *party_id,
+         const char *peer_id,
+         const char *message,
+         gint        count)
+{
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  if (!lrc_store_is_shared (self->store))
+    return;
+
+  builder = json_builder_new_immutable ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "origin");
+  json_builder_add_string_value (builder, self->instance_id);
+  json_builder_set_member_name (builder, "kind");
+  json_builder_add_string_value (builder, kind);
+  if (party_id != NULL)
+    {
+      json_builder_set_member_name (builder, "party");
+      json_builder_add_string_value (builder, party_id);
+    }
+  if (peer_id != NULL)
+    {
+      json_builder_set_member_name (builder, "peer");
+      json_builder_add_string_value (builder, peer_id);
+    }
+  /* The message as JSON, not as a string: escaped again it could outgrow what one notice
+   * carries (a signal's 4 KiB of data full of quotes). */
+  if (message != NULL)
+    {
+      JsonNode *node = lr_json_parse_object (message, strlen (message), NULL);
+
+      g_assert (node != NULL);
+      json_builder_set_member_name (builder, "message");
+      json_builder_add_value (builder, node);
+    }
+  if (count >= 0)
+    {
+      json_builder_set_member_name (builder, "count");
+      json_builder_add_int_value (builder, count);
+    }
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  text = lr_json_to_string (root);
+  lrc_store_publish (self->store, text);
+}
+
+/* Sends an event to the party's sockets here and on every other instance. */
+static void
+emit_event (LrcService *self,
+            const char *party_id,
+            const char *text)
+{
+  g_signal_emit (self, signals[SIGNAL_EVENT], 0, party_id, text);
+  publish (self, "event", party_id, NULL, text, -1);
+}
 
 static void
 emit_peer_event (LrcService   *self,
@@ -364,47 +445,53 @@ emit_peer_event (LrcService   *self,
 
   root = json_builder_get_root (builder);
   text = lr_json_to_string (root);
-  g_signal_emit (self, signals[SIGNAL_EVENT], 0, party_id, text);
+  emit_event (self, party_id, text);
 }
 
 static void
-emit_peer_event_by_id (LrcService *self,
-                       const char *type,
-                       const char *party_id,
-                       const char *peer_id)
-{
-  g_auto(LrPeer) peer = { 0 };
-
-  if (load_peer (self, party_id, peer_id, &peer, NULL))
-    emit_peer_event (self, type, &peer, party_id);
-}
-
-static void
-emit_party_event (LrcService *self,
-                  const char *type,
-                  const char *party_id)
+emit_party_event (LrcService    *self,
+                  const char    *type,
+                  const LrParty *party)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *text = NULL;
-  g_auto(LrParty) party = { 0 };
-
-  if (!load_party (self, party_id, &party, NULL, NULL))
-    return;
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "type");
   json_builder_add_string_value (builder, type);
   json_builder_set_member_name (builder, "party");
-  lr_party_build (&party, builder);
+  lr_party_build (party, builder);
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
   text = lr_json_to_string (root);
-  g_signal_emit (self, signals[SIGNAL_EVENT], 0, party_id, text);
+  emit_event (self, party->id, text);
 }
 
-/* Liveness. */
+static gpointer
+complete_peer_updated (LrcService    *self,
+                       LrcStoreCall  *call,
+                       GError       **error)
+{
+  overlay_liveness (self, &call->peer);
+  emit_peer_event (self, "peer_updated", &call->peer, call->party_id);
+  return answer_nothing ();
+}
+
+/* Reads the peer, then tells its party with @complete. */
+static void
+announce_peer (LrcService *self,
+               const char *party_id,
+               const char *peer_id,
+               Complete    complete)
+{
+  LrcStoreCall *call = lrc_store_call_new (LRC_STORE_GET_PEER);
+
+  call->party_id = g_strdup (party_id);
+  call->peer_id = g_strdup (peer_id);
+  run (self, call, complete, ignored_cb, (gpointer) "Could not announce a peer");
+}
 
 static void
 touch (LrcService *self,
@@ -413,47 +500,52 @@ touch (LrcService *self,
 {
   Liveness *live = g_hash_table_lookup (self->liveness, peer_id);
 
+  /* A peer that joined through another instance sharing the database is new here. */
   if (live == NULL)
-    return;
+    live = liveness_add (self, party_id, peer_id, now_us (self));
 
   live->last_seen = now_us (self);
   live->dirty = TRUE;
   if (!live->online)
     {
       live->online = TRUE;
-      emit_peer_event_by_id (self, "peer_updated", party_id, peer_id);
+      announce_peer (self, party_id, peer_id, complete_peer_updated);
     }
 }
 
 /* Creating and joining. */
 
+static void
+build_relays (GPtrArray   *relays,
+              JsonBuilder *builder)
+{
+  json_builder_set_member_name (builder, "relays");
+  json_builder_begin_array (builder);
+  for (guint i = 0; relays != NULL && i < relays->len; i++)
+    lr_relay_build (g_ptr_array_index (relays, i), builder);
+  json_builder_end_array (builder);
+}
+
 static JsonNode *
-build_welcome (LrcService *self,
-               const char *party_id,
-               const char *peer_id,
-               const char *token)
+build_welcome (LrcService   *self,
+               LrcStoreCall *call,
+               const char   *token)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
-  g_auto(LrParty) party = { 0 };
-  g_auto(LrPeer) peer = { 0 };
   g_autofree char *relay_token = NULL;
   g_autofree char *expires_text = NULL;
   gint64 expires_at = now_us (self) + self->timings.relay_token_lifetime_us;
 
-  if (!load_party (self, party_id, &party, NULL, NULL) ||
-      !load_peer (self, party_id, peer_id, &peer, NULL))
-    return NULL;
-
-  relay_token = lr_relay_token_mint (self->relay_secret, party_id, peer_id,
+  relay_token = lr_relay_token_mint (self->relay_secret, call->party.id, call->peer_id,
                                      expires_at / G_USEC_PER_SEC, NULL);
   expires_text = lr_timestamp_format (expires_at);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "party");
-  lr_party_build (&party, builder);
+  lr_party_build (&call->party, builder);
   json_builder_set_member_name (builder, "peer");
   json_builder_begin_object (builder);
-  lr_peer_build_members (&peer, builder);
+  lr_peer_build_members (&call->peer, builder);
   json_builder_set_member_name (builder, "token");
   json_builder_add_string_value (builder, token);
   json_builder_set_member_name (builder, "relay_token");
@@ -461,345 +553,189 @@ build_welcome (LrcService *self,
   json_builder_set_member_name (builder, "relay_token_expires_at");
   json_builder_add_string_value (builder, expires_text);
   json_builder_end_object (builder);
-  build_relays (self, builder);
+  build_relays (call->relays, builder);
   json_builder_end_object (builder);
 
   return json_builder_get_root (builder);
 }
 
-static gboolean
-insert_peer (LrcService  *self,
-             const char  *party_id,
-             const char  *peer_id,
-             LrPeerIn    *in,
-             guint32      address,
-             const guint8 token_hash[LR_TOKEN_HASH_LENGTH],
-             GError     **error)
+
+static char *
+new_member_call (LrcService   *self,
+                 LrcStoreCall *call,
+                 LrPeerIn     *peer_in)
 {
-  g_autofree char *endpoints = g_strjoinv ("\n", in->endpoints);
-  sqlite3_stmt *stmt;
-  gint64 now = now_us (self);
+  char *token = lr_token_generate ();
 
-  stmt = lrc_database_prepare (self->database,
-                               "INSERT INTO peers (id, party_id, name, virtual_ip, wg_public_key, "
-                               "disco_public_key, endpoints, nat_mapping, nat_filtering, "
-                               "token_hash, joined_at, last_seen) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
-  if (stmt == NULL)
-    return FALSE;
-
-  sqlite3_bind_text (stmt, 1, peer_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, party_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, in->name, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 4, address);
-  sqlite3_bind_text (stmt, 5, in->wg_public_key, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 6, in->disco_public_key, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 7, endpoints, -1, SQLITE_STATIC);
-  sqlite3_bind_int (stmt, 8, in->has_nat ? in->nat.mapping : LR_NAT_UNKNOWN);
-  sqlite3_bind_int (stmt, 9, in->has_nat ? in->nat.filtering : LR_NAT_UNKNOWN);
-  sqlite3_bind_blob (stmt, 10, token_hash, LR_TOKEN_HASH_LENGTH, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 11, now);
-  sqlite3_bind_int64 (stmt, 12, now);
-
-  return lrc_database_step_done (self->database, stmt, error);
+  call->peer_id = lr_id_generate ();
+  call->peer_in = peer_in;
+  call->now_us = now_us (self);
+  call->relays_since = call->now_us - self->timings.relay_expire_after_us;
+  lr_token_hash (token, call->token_hash);
+  return token;
 }
 
-static gboolean
-bind_text_and_step (LrcService  *self,
-                    const char  *sql,
-                    GError     **error,
-                    ...)
+static gpointer
+complete_create_party (LrcService    *self,
+                       LrcStoreCall  *call,
+                       GError       **error)
 {
-  sqlite3_stmt *stmt = lrc_database_prepare (self->database, sql, error);
-  va_list args;
-  int index = 1;
-  const char *text;
+  g_autofree char *redacted = lr_invite_code_redact (call->party.invite_code);
 
-  if (stmt == NULL)
-    return FALSE;
-
-  va_start (args, error);
-  while ((text = va_arg (args, const char *)) != NULL)
-    sqlite3_bind_text (stmt, index++, text, -1, SQLITE_TRANSIENT);
-  va_end (args);
-
-  return lrc_database_step_done (self->database, stmt, error);
+  liveness_add (self, call->party.id, call->peer_id, now_us (self));
+  overlay_liveness (self, &call->peer);
+  g_info ("Party %s created (invite %s)", call->party.id, redacted);
+  return answer_nothing ();
 }
 
-JsonNode *
-lrc_service_create_party (LrcService            *self,
-                          LrCreatePartyRequest  *request,
-                          GError               **error)
+static gpointer
+complete_join (LrcService    *self,
+               LrcStoreCall  *call,
+               GError       **error)
 {
-  g_autofree char *party_id = lr_id_generate ();
-  g_autofree char *peer_id = lr_id_generate ();
-  g_autofree char *token = lr_token_generate ();
-  g_autofree char *redacted = NULL;
-  g_autofree char *invite_code = NULL;
-  guint8 token_hash[LR_TOKEN_HASH_LENGTH];
-  g_autoptr(LrIpam) ipam = lr_ipam_new (LR_VIRTUAL_NETWORK, LR_VIRTUAL_PREFIX_LENGTH);
-  guint32 address = lr_ipam_allocate (ipam, 0, NULL);
-  sqlite3_stmt *stmt;
-  gboolean inserted = FALSE;
+  liveness_add (self, call->party.id, call->peer_id, now_us (self));
+  overlay_liveness (self, &call->peer);
+  g_info ("Peer %s joined party %s", call->peer_id, call->party.id);
 
-  lr_token_hash (token, token_hash);
-
-  if (!lrc_database_begin (self->database, error))
-    return NULL;
-
-  /* 60 random bits make a clash vanishingly rare, but a clash must not fail a create. */
-  for (guint attempt = 0; attempt < 4 && !inserted; attempt++)
-    {
-      g_clear_pointer (&invite_code, g_free);
-      invite_code = lr_invite_code_generate ();
-
-      stmt = lrc_database_prepare (self->database,
-                                   "INSERT OR IGNORE INTO parties (id, name, invite_code, "
-                                   "host_peer_id, created_at, ip_cursor) VALUES (?, ?, ?, ?, ?, ?)",
-                                   error);
-      if (stmt == NULL)
-        goto fail;
-
-      sqlite3_bind_text (stmt, 1, party_id, -1, SQLITE_STATIC);
-      sqlite3_bind_text (stmt, 2, request->name, -1, SQLITE_STATIC);
-      sqlite3_bind_text (stmt, 3, invite_code, -1, SQLITE_STATIC);
-      sqlite3_bind_text (stmt, 4, peer_id, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (stmt, 5, now_us (self));
-      sqlite3_bind_int64 (stmt, 6, address);
-      if (!lrc_database_step_done (self->database, stmt, error))
-        goto fail;
-      inserted = sqlite3_changes (sqlite3_db_handle (stmt)) == 1;
-    }
-
-  if (!inserted)
-    {
-      g_set_error (error, LRC_ERROR, LRC_ERROR_INTERNAL, "Could not find a free invite code");
-      goto fail;
-    }
-
-  if (!insert_peer (self, party_id, peer_id, request->peer, address, token_hash, error) ||
-      !lrc_database_commit (self->database, error))
-    goto fail;
-
-  liveness_add (self, party_id, peer_id, now_us (self));
-  redacted = lr_invite_code_redact (invite_code);
-  g_info ("Party %s created (invite %s)", party_id, redacted);
-  return build_welcome (self, party_id, peer_id, token);
-
-fail:
-  lrc_database_rollback (self->database);
-  return NULL;
+  if (call->was_empty)
+    emit_party_event (self, "party_updated", &call->party);
+  emit_peer_event (self, "peer_joined", &call->peer, call->party.id);
+  return answer_nothing ();
 }
 
-static guint32
-previous_address (LrcService *self,
-                  const char *party_id,
-                  const char *wg_public_key)
+/* Creates and joins complete here: the answer holds the token, which only the task knows. */
+typedef struct
 {
-  sqlite3_stmt *stmt;
-  guint32 address = 0;
+  GTask    *task;
+  char     *token;
+  Complete  complete;
+} Admission;
 
-  stmt = lrc_database_prepare (self->database,
-                               "SELECT virtual_ip FROM address_history "
-                               "WHERE party_id = ? AND wg_public_key = ?", NULL);
-  if (stmt == NULL)
-    return 0;
+static void
+admission_done_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Admission *admission = user_data;
+  g_autoptr(GTask) task = admission->task;
+  g_autofree char *token = admission->token;
+  LrcService *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LrcStoreCall) call = lrc_store_call_finish (LRC_STORE (source), result, &error);
+  Complete complete = admission->complete;
 
-  sqlite3_bind_text (stmt, 1, party_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, wg_public_key, -1, SQLITE_STATIC);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    address = (guint32) sqlite3_column_int64 (stmt, 0);
-  sqlite3_reset (stmt);
-  return address;
+  g_free (admission);
+
+  if (call == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  json_node_unref (complete (self, call, NULL));
+  g_task_return_pointer (task, build_welcome (self, call, token),
+                         (GDestroyNotify) json_node_unref);
+  sodium_memzero (token, strlen (token));
 }
 
-/* Fills @ipam with the party's taken addresses; fails when the key is in the party already. */
-static gboolean
-load_members (LrcService  *self,
-              const char  *party_id,
-              const char  *wg_public_key,
-              LrIpam      *ipam,
-              GError     **error)
+static void
+admit (LrcService          *self,
+       LrcStoreCall        *call,
+       char                *token,
+       Complete             complete,
+       GAsyncReadyCallback  callback,
+       gpointer             user_data)
 {
-  sqlite3_stmt *stmt;
-  int rc;
-  gboolean duplicate = FALSE;
+  Admission *admission = g_new0 (Admission, 1);
 
-  stmt = lrc_database_prepare (self->database,
-                               "SELECT virtual_ip, wg_public_key FROM peers WHERE party_id = ?",
-                               error);
-  if (stmt == NULL)
-    return FALSE;
-
-  sqlite3_bind_text (stmt, 1, party_id, -1, SQLITE_STATIC);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      lr_ipam_reserve (ipam, (guint32) sqlite3_column_int64 (stmt, 0), NULL);
-      if (g_strcmp0 ((const char *) sqlite3_column_text (stmt, 1), wg_public_key) == 0)
-        duplicate = TRUE;
-    }
-  sqlite3_reset (stmt);
-
-  if (rc != SQLITE_DONE)
-    return lrc_database_set_error (self->database, error);
-
-  if (duplicate)
-    {
-      g_set_error (error, LRC_ERROR, LRC_ERROR_ALREADY_JOINED,
-                   "This device is in the party already");
-      return FALSE;
-    }
-
-  if (lr_ipam_get_n_used (ipam) >= LRC_MAX_PEERS_PER_PARTY)
-    {
-      g_set_error (error, LRC_ERROR, LRC_ERROR_PARTY_FULL,
-                   "The party is full (%d players)", LRC_MAX_PEERS_PER_PARTY);
-      return FALSE;
-    }
-
-  return TRUE;
+  admission->task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (admission->task, run_full);
+  admission->token = token;
+  admission->complete = complete;
+  lrc_store_call_async (self->store, call, NULL, admission_done_cb, admission);
 }
 
-JsonNode *
-lrc_service_join (LrcService     *self,
-                  LrJoinRequest  *request,
-                  GError        **error)
+void
+lrc_service_create_party_async (LrcService           *self,
+                                LrCreatePartyRequest *request,
+                                GAsyncReadyCallback   callback,
+                                gpointer              user_data)
 {
-  g_autofree char *peer_id = lr_id_generate ();
-  g_autofree char *token = lr_token_generate ();
-  g_autofree char *party_id = NULL;
-  g_autoptr(LrIpam) ipam = lr_ipam_new (LR_VIRTUAL_NETWORK, LR_VIRTUAL_PREFIX_LENGTH);
-  guint8 token_hash[LR_TOKEN_HASH_LENGTH];
-  sqlite3_stmt *stmt;
-  gboolean was_empty = FALSE;
-  guint32 address;
-  int rc;
+  g_autoptr(LrCreatePartyRequest) owned = request;
+  LrcStoreCall *call = lrc_store_call_new (LRC_STORE_CREATE_PARTY);
+  char *token = new_member_call (self, call, g_steal_pointer (&request->peer));
 
-  lr_token_hash (token, token_hash);
+  call->party_id = lr_id_generate ();
+  call->party_name = g_steal_pointer (&request->name);
+  admit (self, call, token, complete_create_party, callback, user_data);
+}
 
-  if (!lrc_database_begin (self->database, error))
-    return NULL;
+void
+lrc_service_join_async (LrcService          *self,
+                        LrJoinRequest       *request,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(LrJoinRequest) owned = request;
+  LrcStoreCall *call = lrc_store_call_new (LRC_STORE_JOIN);
+  char *token = new_member_call (self, call, g_steal_pointer (&request->peer));
 
-  stmt = lrc_database_prepare (self->database,
-                               "SELECT id, ip_cursor, empty_since IS NOT NULL FROM parties "
-                               "WHERE invite_code = ?", error);
-  if (stmt == NULL)
-    goto fail;
-
-  sqlite3_bind_text (stmt, 1, request->invite_code, -1, SQLITE_STATIC);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_ROW)
-    {
-      party_id = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-      lr_ipam_set_cursor (ipam, (guint32) sqlite3_column_int64 (stmt, 1));
-      was_empty = sqlite3_column_int (stmt, 2);
-    }
-  sqlite3_reset (stmt);
-
-  if (rc != SQLITE_ROW)
-    {
-      if (rc == SQLITE_DONE)
-        g_set_error (error, LRC_ERROR, LRC_ERROR_INVITE_NOT_FOUND,
-                     "No party has that invite code; check it with the host, the party "
-                     "may have been closed");
-      else
-        lrc_database_set_error (self->database, error);
-      goto fail;
-    }
-
-  if (!load_members (self, party_id, request->peer->wg_public_key, ipam, error))
-    goto fail;
-
-  address = lr_ipam_allocate (ipam, previous_address (self, party_id,
-                                                      request->peer->wg_public_key), error);
-  if (address == 0)
-    goto fail;
-
-  if (!insert_peer (self, party_id, peer_id, request->peer, address, token_hash, error))
-    goto fail;
-
-  stmt = lrc_database_prepare (self->database,
-                               was_empty
-                               ? "UPDATE parties SET ip_cursor = MAX (ip_cursor, ?), "
-                                 "empty_since = NULL, host_peer_id = ? WHERE id = ?"
-                               : "UPDATE parties SET ip_cursor = MAX (ip_cursor, ?) "
-                                 "WHERE id = ?", error);
-  if (stmt == NULL)
-    goto fail;
-  /* The cursor only moves forward, so a preferred address below it doesn't pull it back. */
-  sqlite3_bind_int64 (stmt, 1, address);
-  if (was_empty)
-    {
-      sqlite3_bind_text (stmt, 2, peer_id, -1, SQLITE_STATIC);
-      sqlite3_bind_text (stmt, 3, party_id, -1, SQLITE_STATIC);
-    }
-  else
-    sqlite3_bind_text (stmt, 2, party_id, -1, SQLITE_STATIC);
-
-  if (!lrc_database_step_done (self->database, stmt, error) ||
-      !lrc_database_commit (self->database, error))
-    goto fail;
-
-  liveness_add (self, party_id, peer_id, now_us (self));
-  g_info ("Peer %s joined party %s", peer_id, party_id);
-
-  if (was_empty)
-    emit_party_event (self, "party_updated", party_id);
-  emit_peer_event_by_id (self, "peer_joined", party_id, peer_id);
-
-  return build_welcome (self, party_id, peer_id, token);
-
-fail:
-  lrc_database_rollback (self->database);
-  return NULL;
+  call->invite_code = g_steal_pointer (&request->invite_code);
+  admit (self, call, token, complete_join, callback, user_data);
 }
 
 /* Authorisation. */
 
-gboolean
-lrc_service_authenticate (LrcService  *self,
-                          const char  *token,
-                          LrcCaller   *caller,
-                          GError     **error)
+static gpointer
+complete_authenticate (LrcService    *self,
+                       LrcStoreCall  *call,
+                       GError       **error)
 {
-  guint8 hash[LR_TOKEN_HASH_LENGTH];
-  sqlite3_stmt *stmt;
-  gboolean found = FALSE;
+  LrcCaller *caller = g_new0 (LrcCaller, 1);
+
+  g_strlcpy (caller->peer_id, call->peer_id, sizeof caller->peer_id);
+  g_strlcpy (caller->party_id, call->party_id, sizeof caller->party_id);
+  return caller;
+}
+
+void
+lrc_service_authenticate_async (LrcService          *self,
+                                const char          *token,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  LrcStoreCall *call;
 
   if (!lr_token_is_well_formed (token))
     {
-      g_set_error (error, LRC_ERROR, LRC_ERROR_UNAUTHORIZED,
-                   token == NULL ? "This needs a token: Authorization: Bearer TOKEN"
-                                 : "That token is not valid");
-      return FALSE;
+      fail (self, g_error_new_literal (LRC_ERROR, LRC_ERROR_UNAUTHORIZED,
+                                       token == NULL
+                                         ? "This needs a token: Authorization: Bearer TOKEN"
+                                         : "That token is not valid"),
+            callback, user_data);
+      return;
     }
 
-  lr_token_hash (token, hash);
-  stmt = lrc_database_prepare (self->database,
-                               "SELECT id, party_id, token_hash FROM peers WHERE token_hash = ?",
-                               error);
-  if (stmt == NULL)
+  call = lrc_store_call_new (LRC_STORE_AUTHENTICATE);
+  lr_token_hash (token, call->token_hash);
+  run_full (self, call, complete_authenticate, g_free, callback, user_data);
+}
+
+gboolean
+lrc_service_authenticate_finish (LrcService    *self,
+                                 GAsyncResult  *result,
+                                 LrcCaller     *caller,
+                                 GError       **error)
+{
+  g_autofree LrcCaller *found = NULL;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  found = g_task_propagate_pointer (G_TASK (result), error);
+  if (found == NULL)
     return FALSE;
-
-  /* The index finds the row by hash; the constant-time comparison below is what decides.
-   * Looking up by a hash leaks nothing about the token: SHA-256 cannot be walked back. */
-  sqlite3_bind_blob (stmt, 1, hash, sizeof hash, SQLITE_STATIC);
-  if (sqlite3_step (stmt) == SQLITE_ROW &&
-      sqlite3_column_bytes (stmt, 2) == LR_TOKEN_HASH_LENGTH &&
-      lr_token_hash_equal (sqlite3_column_blob (stmt, 2), hash))
-    {
-      g_strlcpy (caller->peer_id, (const char *) sqlite3_column_text (stmt, 0),
-                 sizeof caller->peer_id);
-      g_strlcpy (caller->party_id, (const char *) sqlite3_column_text (stmt, 1),
-                 sizeof caller->party_id);
-      found = TRUE;
-    }
-  sqlite3_reset (stmt);
-
-  if (!found)
-    g_set_error (error, LRC_ERROR, LRC_ERROR_UNAUTHORIZED,
-                 "That token is not valid (the peer may have left or been removed)");
-  return found;
+  *caller = *found;
+  return TRUE;
 }
 
 gboolean
@@ -825,20 +761,26 @@ lrc_service_check_party (LrcService       *self,
 }
 
 static gboolean
+check_peer_id (const char  *peer_id,
+               GError     **error)
+{
+  if (lr_id_is_valid (peer_id))
+    return TRUE;
+
+  g_set_error (error, LRC_ERROR, LRC_ERROR_NOT_FOUND, "There is no such peer");
+  return FALSE;
+}
+
+static gboolean
 check_own_peer (LrcService       *self,
                 const LrcCaller  *caller,
                 const char       *party_id,
                 const char       *peer_id,
                 GError          **error)
 {
-  if (!lrc_service_check_party (self, caller, party_id, error))
+  if (!lrc_service_check_party (self, caller, party_id, error) ||
+      !check_peer_id (peer_id, error))
     return FALSE;
-
-  if (!lr_id_is_valid (peer_id))
-    {
-      g_set_error (error, LRC_ERROR, LRC_ERROR_NOT_FOUND, "There is no such peer");
-      return FALSE;
-    }
 
   if (!g_str_equal (caller->peer_id, peer_id))
     {
@@ -849,103 +791,140 @@ check_own_peer (LrcService       *self,
   return TRUE;
 }
 
-JsonNode *
-lrc_service_get_party (LrcService       *self,
-                       const LrcCaller  *caller,
-                       const char       *party_id,
-                       GError          **error)
+/* Reading a party. */
+
+static JsonNode *
+build_party (LrcService   *self,
+             LrcStoreCall *call,
+             const char   *type)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
-  g_auto(LrParty) party = { 0 };
-
-  if (!lrc_service_check_party (self, caller, party_id, error) ||
-      !load_party (self, party_id, &party, NULL, error))
-    return NULL;
-
-  touch (self, party_id, caller->peer_id);
 
   json_builder_begin_object (builder);
+  if (type != NULL)
+    {
+      json_builder_set_member_name (builder, "type");
+      json_builder_add_string_value (builder, type);
+    }
   json_builder_set_member_name (builder, "party");
-  lr_party_build (&party, builder);
-  build_peers (self, party_id, builder);
+  lr_party_build (&call->party, builder);
+  json_builder_set_member_name (builder, "peers");
+  json_builder_begin_array (builder);
+  for (guint i = 0; call->peers != NULL && i < call->peers->len; i++)
+    {
+      LrPeer *peer = g_ptr_array_index (call->peers, i);
+
+      overlay_liveness (self, peer);
+      lr_peer_build (peer, builder);
+    }
+  json_builder_end_array (builder);
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
 }
 
-char *
-lrc_service_snapshot (LrcService *self,
-                      const char *party_id)
+static gpointer
+complete_get_party (LrcService    *self,
+                    LrcStoreCall  *call,
+                    GError       **error)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
-  g_autoptr(JsonNode) root = NULL;
-  g_auto(LrParty) party = { 0 };
-
-  if (!load_party (self, party_id, &party, NULL, NULL))
-    return NULL;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, "snapshot");
-  json_builder_set_member_name (builder, "party");
-  lr_party_build (&party, builder);
-  build_peers (self, party_id, builder);
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  return lr_json_to_string (root);
+  return build_party (self, call, NULL);
 }
 
-JsonNode *
-lrc_service_update_peer (LrcService       *self,
-                         const LrcCaller  *caller,
-                         const char       *party_id,
-                         const char       *peer_id,
-                         LrPeerUpdate     *update,
-                         GError          **error)
+static gpointer
+complete_snapshot (LrcService    *self,
+                   LrcStoreCall  *call,
+                   GError       **error)
+{
+  return build_party (self, call, "snapshot");
+}
+
+void
+lrc_service_get_party_async (LrcService          *self,
+                             const LrcCaller     *caller,
+                             const char          *party_id,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  GError *error = NULL;
+  LrcStoreCall *call;
+
+  if (!lrc_service_check_party (self, caller, party_id, &error))
+    {
+      fail (self, error, callback, user_data);
+      return;
+    }
+
+  touch (self, party_id, caller->peer_id);
+  call = lrc_store_call_new (LRC_STORE_GET_PARTY);
+  call->party_id = g_strdup (party_id);
+  run (self, call, complete_get_party, callback, user_data);
+}
+
+/**
+ * lrc_service_snapshot_async:
+ *
+ * Completes with the `snapshot` event of @party_id, or NOT_FOUND once it is closed.
+ */
+void
+lrc_service_snapshot_async (LrcService          *self,
+                            const char          *party_id,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  LrcStoreCall *call = lrc_store_call_new (LRC_STORE_GET_PARTY);
+
+  call->party_id = g_strdup (party_id);
+  run (self, call, complete_snapshot, callback, user_data);
+}
+
+/* Changing a peer. */
+
+static gpointer
+complete_update_peer (LrcService    *self,
+                      LrcStoreCall  *call,
+                      GError       **error)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
-  g_auto(LrPeer) peer = { 0 };
-  g_autofree char *endpoints = NULL;
-  sqlite3_stmt *stmt;
 
-  if (!check_own_peer (self, caller, party_id, peer_id, error))
-    return NULL;
-
-  if (update->has_endpoints)
-    endpoints = g_strjoinv ("\n", update->endpoints);
-
-  stmt = lrc_database_prepare (self->database,
-                               "UPDATE peers SET name = COALESCE (?, name), "
-                               "endpoints = COALESCE (?, endpoints), "
-                               "nat_mapping = COALESCE (?, nat_mapping), "
-                               "nat_filtering = COALESCE (?, nat_filtering) "
-                               "WHERE id = ? AND party_id = ?", error);
-  if (stmt == NULL)
-    return NULL;
-
-  sqlite3_bind_text (stmt, 1, update->name, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, endpoints, -1, SQLITE_STATIC);
-  if (update->has_nat)
-    {
-      sqlite3_bind_int (stmt, 3, update->nat.mapping);
-      sqlite3_bind_int (stmt, 4, update->nat.filtering);
-    }
-  sqlite3_bind_text (stmt, 5, peer_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 6, party_id, -1, SQLITE_STATIC);
-  if (!lrc_database_step_done (self->database, stmt, error))
-    return NULL;
-
-  touch (self, party_id, peer_id);
-  if (!load_peer (self, party_id, peer_id, &peer, error))
-    return NULL;
-
-  emit_peer_event (self, "peer_updated", &peer, party_id);
+  touch (self, call->party_id, call->peer_id);
+  overlay_liveness (self, &call->peer);
+  emit_peer_event (self, "peer_updated", &call->peer, call->party_id);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "peer");
-  lr_peer_build (&peer, builder);
+  lr_peer_build (&call->peer, builder);
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
+}
+
+/**
+ * lrc_service_update_peer_async:
+ * @update: (transfer full): the change
+ */
+void
+lrc_service_update_peer_async (LrcService          *self,
+                               const LrcCaller     *caller,
+                               const char          *party_id,
+                               const char          *peer_id,
+                               LrPeerUpdate        *update,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(LrPeerUpdate) owned = update;
+  GError *error = NULL;
+  LrcStoreCall *call;
+
+  if (!check_own_peer (self, caller, party_id, peer_id, &error))
+    {
+      fail (self, error, callback, user_data);
+      return;
+    }
+
+  call = lrc_store_call_new (LRC_STORE_UPDATE_PEER);
+  call->party_id = g_strdup (party_id);
+  call->peer_id = g_strdup (peer_id);
+  call->update = g_steal_pointer (&owned);
+  run (self, call, complete_update_peer, callback, user_data);
 }
 
 gboolean
@@ -962,201 +941,118 @@ lrc_service_heartbeat (LrcService       *self,
   return TRUE;
 }
 
+/* Removing peers and parties. */
+
 /* The latest expiry of a relay token minted now (lrc_service_mint_relay_token()): a peer
- * removed now has no token that lives longer. */
+ * removed now has no token that lives longer, so the relays need not remember it longer. */
 static gint64
 relay_tokens_end (LrcService *self)
 {
   return (now_us (self) + self->timings.relay_token_lifetime_us) / G_USEC_PER_SEC;
 }
 
-/* Tells the relays, through their next registration, to stop relaying for @peer_id (all
- * peers of the party when %NULL). Called inside the removal's transaction. */
-static gboolean
-record_relay_removal (LrcService  *self,
-                      const char  *party_id,
-                      const char  *peer_id,
-                      GError     **error)
+static gpointer
+complete_remove_peer (LrcService    *self,
+                      LrcStoreCall  *call,
+                      GError       **error)
 {
-  sqlite3_stmt *stmt;
-
-  if (peer_id != NULL)
-    stmt = lrc_database_prepare (self->database,
-                                 "INSERT INTO relay_removals (party_id, peer_id, until) "
-                                 "VALUES (?1, ?2, ?3)", error);
-  else
-    stmt = lrc_database_prepare (self->database,
-                                 "INSERT INTO relay_removals (party_id, peer_id, until) "
-                                 "SELECT party_id, id, ?3 FROM peers WHERE party_id = ?1 "
-                                 "ORDER BY joined_at, id", error);
-  if (stmt == NULL)
-    return FALSE;
-  sqlite3_bind_text (stmt, 1, party_id, -1, SQLITE_STATIC);
-  if (peer_id != NULL)
-    sqlite3_bind_text (stmt, 2, peer_id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 3, relay_tokens_end (self));
-  return lrc_database_step_done (self->database, stmt, error);
-}
-
-/* Removes a peer for whatever reason (left, removed by the host, gone stale). */
-static gboolean
-remove_peer (LrcService  *self,
-             const char  *party_id,
-             const char  *peer_id,
-             GError     **error)
-{
-  g_auto(LrPeer) peer = { 0 };
-  g_auto(LrParty) party = { 0 };
-  guint32 address = 0;
-  sqlite3_stmt *stmt;
-  g_autofree char *next_host = NULL;
-  gboolean host_changed = FALSE;
-
-  if (!load_peer (self, party_id, peer_id, &peer, error) ||
-      !load_party (self, party_id, &party, NULL, error))
-    return FALSE;
-
-  peer.online = FALSE;
-  lr_ipv4_parse (peer.virtual_ip, &address);
-
-  if (!lrc_database_begin (self->database, error))
-    return FALSE;
-
-  stmt = lrc_database_prepare (self->database,
-                               "INSERT OR REPLACE INTO address_history (party_id, wg_public_key, "
-                               "virtual_ip) VALUES (?, ?, ?)", error);
-  if (stmt == NULL)
-    goto fail;
-  sqlite3_bind_text (stmt, 1, party_id, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, peer.wg_public_key, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 3, address);
-  if (!lrc_database_step_done (self->database, stmt, error))
-    goto fail;
-
-  if (!bind_text_and_step (self, "DELETE FROM peers WHERE id = ? AND party_id = ?", error,
-                           peer_id, party_id, NULL) ||
-      !record_relay_removal (self, party_id, peer_id, error))
-    goto fail;
-
-  /* The longest-standing member takes over from a host who leaves. */
-  stmt = lrc_database_prepare (self->database,
-                               "SELECT id FROM peers WHERE party_id = ? ORDER BY joined_at, id "
-                               "LIMIT 1", error);
-  if (stmt == NULL)
-    goto fail;
-  sqlite3_bind_text (stmt, 1, party_id, -1, SQLITE_STATIC);
-  if (sqlite3_step (stmt) == SQLITE_ROW)
-    next_host = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-  sqlite3_reset (stmt);
-
-  if (next_host == NULL)
-    {
-      g_autofree char *now_text = g_strdup_printf ("%" G_GINT64_FORMAT, now_us (self));
-
-      if (!bind_text_and_step (self, "UPDATE parties SET empty_since = CAST (? AS INTEGER) "
-                               "WHERE id = ?", error, now_text, party_id, NULL))
-        goto fail;
-    }
-  else if (g_str_equal (party.host_peer_id, peer_id))
-    {
-      if (!bind_text_and_step (self, "UPDATE parties SET host_peer_id = ? WHERE id = ?", error,
-                               next_host, party_id, NULL))
-        goto fail;
-      host_changed = TRUE;
-    }
-
-  if (!lrc_database_commit (self->database, error))
-    goto fail;
-
-  g_hash_table_remove (self->liveness, peer_id);
-  g_info ("Peer %s left party %s", peer_id, party_id);
+  g_hash_table_remove (self->liveness, call->peer_id);
+  g_info ("Peer %s left party %s", call->peer_id, call->party_id);
 
   /* The leaving peer hears its own peer_left too, then its sockets close. */
-  emit_peer_event (self, "peer_left", &peer, party_id);
-  g_signal_emit (self, signals[SIGNAL_DISCONNECT], 0, party_id, peer_id);
-  if (host_changed)
-    emit_party_event (self, "party_updated", party_id);
-  return TRUE;
-
-fail:
-  lrc_database_rollback (self->database);
-  return FALSE;
+  call->peer.online = FALSE;
+  emit_peer_event (self, "peer_left", &call->peer, call->party_id);
+  g_signal_emit (self, signals[SIGNAL_DISCONNECT], 0, call->party_id, call->peer_id);
+  if (call->host_changed)
+    emit_party_event (self, "party_updated", &call->party);
+  return answer_nothing ();
 }
 
-gboolean
-lrc_service_remove_peer (LrcService       *self,
-                         const LrcCaller  *caller,
-                         const char       *party_id,
-                         const char       *peer_id,
-                         GError          **error)
+static void
+remove_peer (LrcService          *self,
+             const char          *party_id,
+             const char          *peer_id,
+             const char          *requester_id,
+             gint64               quiet_before,
+             GAsyncReadyCallback  callback,
+             gpointer             user_data)
 {
-  g_auto(LrParty) party = { 0 };
+  LrcStoreCall *call = lrc_store_call_new (LRC_STORE_REMOVE_PEER);
 
-  if (!lrc_service_check_party (self, caller, party_id, error))
-    return FALSE;
-
-  if (!lr_id_is_valid (peer_id))
-    {
-      g_set_error (error, LRC_ERROR, LRC_ERROR_NOT_FOUND, "There is no such peer");
-      return FALSE;
-    }
-
-  if (!g_str_equal (caller->peer_id, peer_id))
-    {
-      if (!load_party (self, party_id, &party, NULL, error))
-        return FALSE;
-      if (!g_str_equal (party.host_peer_id, caller->peer_id))
-        {
-          g_set_error (error, LRC_ERROR, LRC_ERROR_FORBIDDEN,
-                       "Only the host can remove someone from the party");
-          return FALSE;
-        }
-    }
-
-  return remove_peer (self, party_id, peer_id, error);
+  call->party_id = g_strdup (party_id);
+  call->peer_id = g_strdup (peer_id);
+  call->requester_id = g_strdup (requester_id);
+  call->quiet_before = quiet_before;
+  call->now_us = now_us (self);
+  call->removal_until = relay_tokens_end (self);
+  run (self, call, complete_remove_peer, callback, user_data);
 }
 
-gboolean
-lrc_service_close_party (LrcService       *self,
-                         const LrcCaller  *caller,
-                         const char       *party_id,
-                         GError          **error)
+/* The peer itself, or the host for anyone. */
+void
+lrc_service_remove_peer_async (LrcService          *self,
+                               const LrcCaller     *caller,
+                               const char          *party_id,
+                               const char          *peer_id,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
 {
-  g_auto(LrParty) party = { 0 };
+  GError *error = NULL;
+
+  if (!lrc_service_check_party (self, caller, party_id, &error) ||
+      !check_peer_id (peer_id, &error))
+    {
+      fail (self, error, callback, user_data);
+      return;
+    }
+
+  remove_peer (self, party_id, peer_id, caller->peer_id, 0, callback, user_data);
+}
+
+static gpointer
+complete_close_party (LrcService    *self,
+                      LrcStoreCall  *call,
+                      GError       **error)
+{
   GHashTableIter iter;
   Liveness *live;
 
-  if (!lrc_service_check_party (self, caller, party_id, error) ||
-      !load_party (self, party_id, &party, NULL, error))
-    return FALSE;
-
-  if (!g_str_equal (party.host_peer_id, caller->peer_id))
-    {
-      g_set_error (error, LRC_ERROR, LRC_ERROR_FORBIDDEN, "Only the host can close the party");
-      return FALSE;
-    }
-
-  emit_party_event (self, "party_closed", party_id);
-
-  if (!lrc_database_begin (self->database, error))
-    return FALSE;
-  if (!record_relay_removal (self, party_id, NULL, error) ||
-      !bind_text_and_step (self, "DELETE FROM parties WHERE id = ?", error, party_id, NULL) ||
-      !lrc_database_commit (self->database, error))
-    {
-      lrc_database_rollback (self->database);
-      return FALSE;
-    }
+  emit_party_event (self, "party_closed", &call->party);
 
   g_hash_table_iter_init (&iter, self->liveness);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &live))
-    if (g_str_equal (live->party_id, party_id))
+    if (g_str_equal (live->party_id, call->party_id))
       g_hash_table_iter_remove (&iter);
 
-  g_signal_emit (self, signals[SIGNAL_DISCONNECT], 0, party_id, NULL);
-  g_info ("Party %s closed by its host", party_id);
-  return TRUE;
+  g_signal_emit (self, signals[SIGNAL_DISCONNECT], 0, call->party_id, NULL);
+  g_info ("Party %s closed by its host", call->party_id);
+  return answer_nothing ();
 }
+
+void
+lrc_service_close_party_async (LrcService          *self,
+                               const LrcCaller     *caller,
+                               const char          *party_id,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  GError *error = NULL;
+  LrcStoreCall *call;
+
+  if (!lrc_service_check_party (self, caller, party_id, &error))
+    {
+      fail (self, error, callback, user_data);
+      return;
+    }
+
+  call = lrc_store_call_new (LRC_STORE_CLOSE_PARTY);
+  call->party_id = g_strdup (party_id);
+  call->requester_id = g_strdup (caller->peer_id);
+  call->removal_until = relay_tokens_end (self);
+  run (self, call, complete_close_party, callback, user_data);
+}
+
+/* Relays. */
 
 JsonNode *
 lrc_service_mint_relay_token (LrcService       *self,
@@ -1203,41 +1099,83 @@ lrc_service_check_relay_secret (LrcService  *self,
   return TRUE;
 }
 
-gboolean
-lrc_service_register_relay (LrcService  *self,
-                            LrRelay     *relay,
-                            GError     **error)
+static gpointer
+complete_nothing (LrcService    *self,
+                  LrcStoreCall  *call,
+                  GError       **error)
 {
-  sqlite3_stmt *stmt;
-
-  stmt = lrc_database_prepare (self->database,
-                               "INSERT INTO relays (id, region, endpoint, last_seen) "
-                               "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                               "region = excluded.region, endpoint = excluded.endpoint, "
-                               "last_seen = excluded.last_seen", error);
-  if (stmt == NULL)
-    return FALSE;
-
-  sqlite3_bind_text (stmt, 1, relay->id, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 2, relay->region, -1, SQLITE_STATIC);
-  sqlite3_bind_text (stmt, 3, relay->endpoint, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (stmt, 4, now_us (self));
-  return lrc_database_step_done (self->database, stmt, error);
+  return answer_nothing ();
 }
 
-JsonNode *
-lrc_service_list_relays (LrcService *self)
+/**
+ * lrc_service_register_relay_async:
+ * @relay: (transfer full): the relay as it registered
+ */
+void
+lrc_service_register_relay_async (LrcService          *self,
+                                  LrRelay             *relay,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  LrcStoreCall *call = lrc_store_call_new (LRC_STORE_REGISTER_RELAY);
+
+  call->relay = relay;
+  call->now_us = now_us (self);
+  run (self, call, complete_nothing, callback, user_data);
+}
+
+static gpointer
+complete_list_relays (LrcService    *self,
+                      LrcStoreCall  *call,
+                      GError       **error)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
 
   json_builder_begin_object (builder);
-  build_relays (self, builder);
+  build_relays (call->relays, builder);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+static gpointer
+complete_relay_removals (LrcService    *self,
+                         LrcStoreCall  *call,
+                         GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+  gint64 cursor = call->removed_after;
+  guint n = call->removals != NULL ? call->removals->len : 0;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "removed");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < n; i++)
+    {
+      LrcRelayRemoval *removal = &g_array_index (call->removals, LrcRelayRemoval, i);
+      g_autofree char *until = lr_timestamp_format (removal->until * G_USEC_PER_SEC);
+
+      cursor = removal->cursor;
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "party_id");
+      json_builder_add_string_value (builder, removal->party_id);
+      json_builder_set_member_name (builder, "peer_id");
+      json_builder_add_string_value (builder, removal->peer_id);
+      json_builder_set_member_name (builder, "until");
+      json_builder_add_string_value (builder, until);
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "cursor");
+  json_builder_add_int_value (builder, cursor);
+  json_builder_set_member_name (builder, "more");
+  json_builder_add_boolean_value (builder,
+                                  n == LR_RELAY_REMOVALS_PAGE && cursor < call->removals_newest);
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
 }
 
 /**
- * lrc_service_relay_removals:
+ * lrc_service_relay_removals_async:
  * @after: the cursor the relay sent back (0 at its start)
  *
  * The peers removed from their parties since @after, at most LR_RELAY_REMOVALS_PAGE, as
@@ -1245,86 +1183,41 @@ lrc_service_list_relays (LrcService *self)
  * by an older one) is treated as 0: the relay then hears every removal still kept again,
  * which costs nothing, instead of none ever.
  */
-JsonNode *
-lrc_service_relay_removals (LrcService  *self,
-                            gint64       after,
-                            GError     **error)
+void
+lrc_service_relay_removals_async (LrcService          *self,
+                                  gint64               after,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
-  sqlite3_stmt *stmt;
-  gint64 newest = 0, cursor;
-  guint n = 0;
-  int rc;
+  LrcStoreCall *call = lrc_store_call_new (LRC_STORE_RELAY_REMOVALS);
 
-  stmt = lrc_database_prepare (self->database,
-                               "SELECT seq FROM sqlite_sequence WHERE name = 'relay_removals'",
-                               error);
-  if (stmt == NULL)
-    return NULL;
-  if ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    newest = sqlite3_column_int64 (stmt, 0);
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    {
-      lrc_database_set_error (self->database, error);
-      return NULL;
-    }
-  if (after > newest)
-    after = 0;
-  cursor = after;
-
-  stmt = lrc_database_prepare (self->database,
-                               "SELECT seq, party_id, peer_id, until FROM relay_removals "
-                               "WHERE seq > ? ORDER BY seq LIMIT ?", error);
-  if (stmt == NULL)
-    return NULL;
-  sqlite3_bind_int64 (stmt, 1, after);
-  sqlite3_bind_int (stmt, 2, LR_RELAY_REMOVALS_PAGE);
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "removed");
-  json_builder_begin_array (builder);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      g_autofree char *until = lr_timestamp_format (sqlite3_column_int64 (stmt, 3) *
-                                                    G_USEC_PER_SEC);
-
-      cursor = sqlite3_column_int64 (stmt, 0);
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "party_id");
-      json_builder_add_string_value (builder, (const char *) sqlite3_column_text (stmt, 1));
-      json_builder_set_member_name (builder, "peer_id");
-      json_builder_add_string_value (builder, (const char *) sqlite3_column_text (stmt, 2));
-      json_builder_set_member_name (builder, "until");
-      json_builder_add_string_value (builder, until);
-      json_builder_end_object (builder);
-      n++;
-    }
-  sqlite3_reset (stmt);
-  if (rc != SQLITE_DONE)
-    {
-      lrc_database_set_error (self->database, error);
-      return NULL;
-    }
-  json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "cursor");
-  json_builder_add_int_value (builder, cursor);
-  json_builder_set_member_name (builder, "more");
-  json_builder_add_boolean_value (builder, n == LR_RELAY_REMOVALS_PAGE && cursor < newest);
-  json_builder_end_object (builder);
-  return json_builder_get_root (builder);
+  call->removed_after = after;
+  run (self, call, complete_relay_removals, callback, user_data);
 }
+
+void
+lrc_service_list_relays_async (LrcService          *self,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  LrcStoreCall *call = lrc_store_call_new (LRC_STORE_LIST_RELAYS);
+
+  call->relays_since = now_us (self) - self->timings.relay_expire_after_us;
+  run (self, call, complete_list_relays, callback, user_data);
+}
+
+/* Sockets. */
 
 void
 lrc_service_socket_opened (LrcService      *self,
                            const LrcCaller *caller)
 {
-  Liveness *live = g_hash_table_lookup (self->liveness, caller->peer_id);
+  Liveness *live;
 
-  if (live == NULL)
-    return;
-  live->n_sockets++;
   touch (self, caller->party_id, caller->peer_id);
+  live = g_hash_table_lookup (self->liveness, caller->peer_id);
+  live->n_sockets++;
+  publish_sockets (self, caller->party_id, caller->peer_id, live->n_sockets);
 }
 
 void
@@ -1339,6 +1232,119 @@ lrc_service_socket_closed (LrcService      *self,
   live->n_sockets--;
   live->last_seen = now_us (self);
   live->dirty = TRUE;
+  publish_sockets (self, caller->party_id, caller->peer_id, live->n_sockets);
+}
+
+/* Housekeeping. */
+
+static gpointer
+complete_sweep (LrcService    *self,
+                LrcStoreCall  *call,
+                GError       **error)
+{
+  self->sweeping = FALSE;
+  return answer_nothing ();
+}
+
+static void
+sweep_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  LrcService *self = LRC_SERVICE (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = lrc_service_finish (self, result, &error);
+
+  if (node == NULL)
+    {
+      self->sweeping = FALSE;
+      g_warning ("Could not sweep the database: %s", error->message);
+    }
+}
+
+static void
+stale_removed_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autofree char *peer_id = user_data;
+  LrcService *self = LRC_SERVICE (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = lrc_service_finish (self, result, &error);
+
+  /* Gone already (another instance removed it, or its party closed): forget it. A peer
+   * heard from since (CONFLICT) is looked at again by the next sweep. */
+  if (g_error_matches (error, LRC_ERROR, LRC_ERROR_NOT_FOUND))
+    g_hash_table_remove (self->liveness, peer_id);
+  else if (node == NULL && !g_error_matches (error, LRC_ERROR, LRC_ERROR_CONFLICT))
+    g_warning ("Could not remove stale peer %s: %s", peer_id, error->message);
+}
+
+/*
+ * The sweeper's second look at a peer that this process has not heard from for a while,
+ * with the last_seen the store has: other instances sharing the database write theirs
+ * there (every flush interval, which must stay well under --offline-after). The later of
+ * the two decides.
+ */
+static gpointer
+complete_quiet_peer (LrcService    *self,
+                     LrcStoreCall  *call,
+                     GError       **error)
+{
+  Liveness *live = g_hash_table_lookup (self->liveness, call->peer_id);
+  gint64 offline_after = self->timings.offline_after_us;
+  gint64 remove_after = offline_after + self->timings.remove_after_us;
+  gint64 now = now_us (self);
+  gint64 idle;
+
+  if (live == NULL)
+    return answer_nothing ();
+
+  live->checking = FALSE;
+  live->last_seen = MAX (live->last_seen, call->peer.last_seen);
+  idle = now - live->last_seen;
+
+  if (live->n_sockets > 0 || idle < offline_after)
+    {
+      /* Heard elsewhere: it was never gone, or it is back. */
+      if (!live->online)
+        {
+          live->online = TRUE;
+          overlay_liveness (self, &call->peer);
+          emit_peer_event (self, "peer_updated", &call->peer, call->party_id);
+        }
+    }
+  else if (live->online)
+    {
+      live->online = FALSE;
+      overlay_liveness (self, &call->peer);
+      emit_peer_event (self, "peer_offline", &call->peer, call->party_id);
+    }
+  else if (idle >= remove_after)
+    remove_peer (self, call->party_id, call->peer_id, NULL, now - remove_after,
+                 stale_removed_cb, g_strdup (call->peer_id));
+
+  return answer_nothing ();
+}
+
+static void
+quiet_checked_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autofree char *peer_id = user_data;
+  LrcService *self = LRC_SERVICE (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = lrc_service_finish (self, result, &error);
+  Liveness *live = g_hash_table_lookup (self->liveness, peer_id);
+
+  if (g_error_matches (error, LRC_ERROR, LRC_ERROR_NOT_FOUND))
+    g_hash_table_remove (self->liveness, peer_id);
+  else if (node == NULL && live != NULL)
+    {
+      live->checking = FALSE;
+      g_debug ("Could not read quiet peer %s: %s", peer_id, error->message);
+    }
 }
 
 /**
@@ -1346,139 +1352,143 @@ lrc_service_socket_closed (LrcService      *self,
  *
  * Marks quiet peers offline, removes peers offline for too long, deletes parties empty for
  * too long and forgets relays that stopped refreshing. Takes its time from the clock only.
+ * Of the instances sharing a database, only the one the store chose sweeps.
  */
 void
 lrc_service_sweep (LrcService *self)
 {
   gint64 now = now_us (self);
-  g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) quiet = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *cutoff = NULL;
+  LrcStoreCall *call;
   GHashTableIter iter;
   const char *peer_id;
   Liveness *live;
+
+  if (!lrc_store_is_leader (self->store))
+    return;
 
   g_hash_table_iter_init (&iter, self->liveness);
   while (g_hash_table_iter_next (&iter, (gpointer *) &peer_id, (gpointer *) &live))
     {
       gint64 idle = now - live->last_seen;
 
-      if (live->n_sockets > 0)
+      if (live->n_sockets > 0 || live->checking)
         continue;
 
-      if (live->online && idle >= self->timings.offline_after_us)
+      if ((live->online && idle >= self->timings.offline_after_us) ||
+          (!live->online &&
+           idle >= self->timings.offline_after_us + self->timings.remove_after_us))
         {
-          live->online = FALSE;
+          live->checking = TRUE;
           g_ptr_array_add (quiet, g_strconcat (live->party_id, "/", peer_id, NULL));
         }
-      else if (!live->online &&
-               idle >= self->timings.offline_after_us + self->timings.remove_after_us)
-        g_ptr_array_add (gone, g_strconcat (live->party_id, "/", peer_id, NULL));
     }
 
-  /* Events go out after the walk: handlers may change the table. */
   for (guint i = 0; i < quiet->len; i++)
     {
       g_auto(GStrv) parts = g_strsplit (g_ptr_array_index (quiet, i), "/", 2);
-      emit_peer_event_by_id (self, "peer_offline", parts[0], parts[1]);
+      LrcStoreCall *check = lrc_store_call_new (LRC_STORE_GET_PEER);
+
+      check->party_id = g_strdup (parts[0]);
+      check->peer_id = g_strdup (parts[1]);
+      run (self, check, complete_quiet_peer, quiet_checked_cb, g_strdup (parts[1]));
     }
 
-  for (guint i = 0; i < gone->len; i++)
+  /* One cleanup of the tables at a time: a slow database must not pile them up. */
+  if (self->sweeping)
+    return;
+  self->sweeping = TRUE;
+  call = lrc_store_call_new (LRC_STORE_SWEEP);
+  call->now_us = now;
+  call->empty_before = now - self->timings.empty_party_after_us;
+  call->relays_before = now - self->timings.relay_expire_after_us;
+  run (self, call, complete_sweep, sweep_done_cb, NULL);
+}
+
+static gpointer
+complete_flush (LrcService    *self,
+                LrcStoreCall  *call,
+                GError       **error)
+{
+  if (call->presence != NULL && call->presence->len > 0)
+    g_debug ("Wrote %u heartbeats", call->presence->len);
+  return answer_nothing ();
+}
+
+static void
+flush_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LrcService *self = g_task_get_source_object (task);
+  GArray *presence = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = lrc_service_finish (self, result, &error);
+
+  if (node == NULL)
     {
-      g_auto(GStrv) parts = g_strsplit (g_ptr_array_index (gone, i), "/", 2);
-      g_autoptr(GError) error = NULL;
-
-      if (!remove_peer (self, parts[0], parts[1], &error))
-        g_warning ("Could not remove stale peer %s: %s", parts[1], error->message);
+      /* Heard again at the next flush: mark what was not written as still to write. */
+      for (guint i = 0; presence != NULL && i < presence->len; i++)
+        {
+          Liveness *live = g_hash_table_lookup (self->liveness,
+                                                g_array_index (presence, LrcPresence, i).peer_id);
+          if (live != NULL)
+            live->dirty = TRUE;
+        }
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
     }
 
-  cutoff = g_strdup_printf ("%" G_GINT64_FORMAT, now - self->timings.empty_party_after_us);
-  bind_text_and_step (self, "DELETE FROM parties WHERE empty_since IS NOT NULL AND "
-                      "empty_since <= CAST (? AS INTEGER)", NULL, cutoff, NULL);
-
-  g_free (cutoff);
-  cutoff = g_strdup_printf ("%" G_GINT64_FORMAT, now - self->timings.relay_expire_after_us);
-  bind_text_and_step (self, "DELETE FROM relays WHERE last_seen <= CAST (? AS INTEGER)", NULL,
-                      cutoff, NULL);
-
-  /* Every token minted before those removals has expired: the relays refuse them anyway. */
-  g_free (cutoff);
-  cutoff = g_strdup_printf ("%" G_GINT64_FORMAT, now / G_USEC_PER_SEC);
-  bind_text_and_step (self, "DELETE FROM relay_removals WHERE until < CAST (? AS INTEGER)",
-                      NULL, cutoff, NULL);
+  g_task_return_pointer (task, g_steal_pointer (&node), (GDestroyNotify) json_node_unref);
 }
 
 /**
- * lrc_service_flush:
+ * lrc_service_flush_async:
  *
  * Writes the last_seen of peers that were heard from since the previous flush, in one
  * transaction.
  */
-gboolean
-lrc_service_flush (LrcService  *self,
-                   GError     **error)
+void
+lrc_service_flush_async (LrcService          *self,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
 {
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+  LrcStoreCall *call = lrc_store_call_new (LRC_STORE_WRITE_PRESENCE);
   GHashTableIter iter;
   const char *peer_id;
   Liveness *live;
-  sqlite3_stmt *stmt;
-  guint n = 0;
 
-  stmt = lrc_database_prepare (self->database, "UPDATE peers SET last_seen = ? WHERE id = ?",
-                               error);
-  if (stmt == NULL || !lrc_database_begin (self->database, error))
-    return FALSE;
+  g_task_set_source_tag (task, run_full);
 
   g_hash_table_iter_init (&iter, self->liveness);
   while (g_hash_table_iter_next (&iter, (gpointer *) &peer_id, (gpointer *) &live))
     {
+      /* An open socket is presence too; the sweeper may be another instance. */
+      if (live->n_sockets > 0)
+        {
+          live->last_seen = now_us (self);
+          live->dirty = TRUE;
+        }
       if (!live->dirty)
         continue;
-
-      sqlite3_reset (stmt);
-      sqlite3_bind_int64 (stmt, 1, live->last_seen);
-      sqlite3_bind_text (stmt, 2, peer_id, -1, SQLITE_STATIC);
-      if (!lrc_database_step_done (self->database, stmt, error))
-        {
-          lrc_database_rollback (self->database);
-          return FALSE;
-        }
-      n++;
+      lrc_store_call_add_presence (call, peer_id, live->party_id, live->last_seen);
+      live->dirty = FALSE;
     }
 
-  if (!lrc_database_commit (self->database, error))
-    {
-      lrc_database_rollback (self->database);
-      return FALSE;
-    }
-
-  g_hash_table_iter_init (&iter, self->liveness);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &live))
-    live->dirty = FALSE;
-
-  if (n > 0)
-    g_debug ("Wrote %u heartbeats", n);
-  return TRUE;
+  if (call->presence != NULL)
+    g_task_set_task_data (task, g_array_ref (call->presence), (GDestroyNotify) g_array_unref);
+  run (self, call, complete_flush, flush_done_cb, task);
 }
 
-static gint64
-count (LrcService *self,
-       const char *sql)
-{
-  sqlite3_stmt *stmt = lrc_database_prepare (self->database, sql, NULL);
-  gint64 value = 0;
+/* Metrics. */
 
-  if (stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW)
-    value = sqlite3_column_int64 (stmt, 0);
-  if (stmt != NULL)
-    sqlite3_reset (stmt);
-  return value;
-}
-
-GString *
-lrc_service_metrics (LrcService *self)
+static gpointer
+complete_metrics (LrcService    *self,
+                  LrcStoreCall  *call,
+                  GError       **error)
 {
-  GString *text = g_string_new (NULL);
   GHashTableIter iter;
   Liveness *live;
   guint online = 0;
@@ -1487,8 +1497,7 @@ lrc_service_metrics (LrcService *self)
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &live))
     online += live->online;
 
-  g_string_append_printf (text,
-                          "# HELP lanrage_control_parties Parties that exist.\n"
+  return g_strdup_printf ("# HELP lanrage_control_parties Parties that exist.\n"
                           "# TYPE lanrage_control_parties gauge\n"
                           "lanrage_control_parties %" G_GINT64_FORMAT "\n"
                           "# HELP lanrage_control_peers Peers in all parties.\n"
@@ -1497,7 +1506,233 @@ lrc_service_metrics (LrcService *self)
                           "# HELP lanrage_control_peers_online Peers heard from recently.\n"
                           "# TYPE lanrage_control_peers_online gauge\n"
                           "lanrage_control_peers_online %u\n",
-                          count (self, "SELECT COUNT(*) FROM parties"),
-                          count (self, "SELECT COUNT(*) FROM peers"), online);
-  return text;
+                          call->n_parties, call->n_peers, online);
+}
+
+void
+lrc_service_metrics_async (LrcService          *self,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  run_full (self, lrc_store_call_new (LRC_STORE_COUNT), complete_metrics, g_free, callback,
+            user_data);
+}
+
+char *
+lrc_service_metrics_finish (LrcService    *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Several instances on one database. */
+
+/* What another instance's event says about liveness, so this one shows the same. */
+static void
+apply_remote_event (LrcService *self,
+                    const char *party_id,
+                    const char *message)
+{
+  g_autoptr(JsonNode) root = lr_json_parse_object (message, strlen (message), NULL);
+  g_autoptr(LrPeer) peer = NULL;
+  JsonObject *object;
+  const char *type;
+  Liveness *live;
+
+  if (root == NULL)
+    return;
+  object = json_node_get_object (root);
+  type = json_object_get_string_member_with_default (object, "type", "");
+
+  if (g_str_equal (type, "party_closed"))
+    {
+      GHashTableIter iter;
+
+      g_hash_table_iter_init (&iter, self->liveness);
+      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &live))
+        if (g_str_equal (live->party_id, party_id))
+          g_hash_table_iter_remove (&iter);
+      g_signal_emit (self, signals[SIGNAL_DISCONNECT], 0, party_id, NULL);
+      return;
+    }
+
+  if (!json_object_has_member (object, "peer"))
+    return;
+  peer = lr_peer_parse_node (json_object_get_member (object, "peer"), NULL);
+  if (peer == NULL)
+    return;
+
+  if (g_str_equal (type, "peer_left"))
+    {
+      g_hash_table_remove (self->liveness, peer->id);
+      g_signal_emit (self, signals[SIGNAL_DISCONNECT], 0, party_id, peer->id);
+      return;
+    }
+
+  live = g_hash_table_lookup (self->liveness, peer->id);
+  if (live == NULL)
+    live = liveness_add (self, party_id, peer->id, peer->last_seen);
+  live->last_seen = MAX (live->last_seen, peer->last_seen);
+  live->online = peer->online;
+}
+
+static void
+remote_sockets_forget (LrcService *self,
+                       const char *origin)
+{
+  GHashTableIter iter;
+  const char *key;
+
+  g_hash_table_iter_init (&iter, self->remote_sockets);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &key, NULL))
+    if (origin == NULL || (g_str_has_prefix (key, origin) && key[strlen (origin)] == ' '))
+      g_hash_table_iter_remove (&iter);
+}
+
+/* Tells the other instances how many sockets this one holds for a peer. */
+static void
+publish_sockets (LrcService *self,
+                 const char *party_id,
+                 const char *peer_id,
+                 guint       n_sockets)
+{
+  publish (self, "sockets", party_id, peer_id, NULL, (gint) n_sockets);
+}
+
+static void
+store_notice_cb (LrcService *self,
+                 const char *notice)
+{
+  g_autoptr(JsonNode) root = lr_json_parse_object (notice, strlen (notice), NULL);
+  g_autofree char *text = NULL;
+  JsonObject *object;
+  const char *origin, *kind, *party_id, *peer_id, *message = NULL;
+
+  if (root == NULL)
+    return;
+
+  object = json_node_get_object (root);
+  origin = json_object_get_string_member_with_default (object, "origin", "");
+  kind = json_object_get_string_member_with_default (object, "kind", "");
+  party_id = json_object_get_string_member_with_default (object, "party", NULL);
+  peer_id = json_object_get_string_member_with_default (object, "peer", NULL);
+  if (json_object_has_member (object, "message"))
+    message = text = lr_json_to_string (json_object_get_member (object, "message"));
+
+  /* Our own came back: their sockets here have them already. */
+  if (g_str_equal (origin, self->instance_id))
+    return;
+
+  if (g_str_equal (kind, "event") && party_id != NULL && message != NULL)
+    {
+      /* The event first: a peer that left hears it before its sockets close. */
+      g_signal_emit (self, signals[SIGNAL_EVENT], 0, party_id, message);
+      apply_remote_event (self, party_id, message);
+    }
+  else if (g_str_equal (kind, "signal") && party_id != NULL && peer_id != NULL &&
+           message != NULL)
+    g_signal_emit (self, signals[SIGNAL_SIGNAL], 0, party_id, peer_id, message);
+  else if (g_str_equal (kind, "sockets") && peer_id != NULL)
+    {
+      g_autofree char *key = g_strconcat (origin, " ", peer_id, NULL);
+      gint64 n = json_object_get_int_member_with_default (object, "count", 0);
+
+      if (n > 0)
+        g_hash_table_replace (self->remote_sockets, g_steal_pointer (&key), GINT_TO_POINTER (n));
+      else
+        g_hash_table_remove (self->remote_sockets, key);
+    }
+  else if (g_str_equal (kind, "hello"))
+    {
+      /* A new or reconnected instance knows nothing of our sockets: tell it, and forget
+       * what we knew of its own (it starts over). */
+      GHashTableIter iter;
+      const char *id;
+      Liveness *live;
+
+      remote_sockets_forget (self, origin);
+      g_hash_table_iter_init (&iter, self->liveness);
+      while (g_hash_table_iter_next (&iter, (gpointer *) &id, (gpointer *) &live))
+        if (live->n_sockets > 0)
+          publish_sockets (self, live->party_id, id, live->n_sockets);
+    }
+}
+
+static void
+store_resync_cb (LrcService *self)
+{
+  remote_sockets_forget (self, NULL);
+  publish (self, "hello", NULL, NULL, NULL, -1);
+  g_signal_emit (self, signals[SIGNAL_RESYNC], 0);
+}
+
+/**
+ * lrc_service_route_signal:
+ * @message: the `signal` message, ready to send
+ *
+ * Hands a signal for a peer whose socket is not here to the instance that holds it.
+ *
+ * Returns: whether some other instance holds a socket of @peer_id
+ */
+gboolean
+lrc_service_route_signal (LrcService *self,
+                          const char *party_id,
+                          const char *peer_id,
+                          const char *message)
+{
+  GHashTableIter iter;
+  const char *key;
+  gboolean held = FALSE;
+
+  g_hash_table_iter_init (&iter, self->remote_sockets);
+  while (!held && g_hash_table_iter_next (&iter, (gpointer *) &key, NULL))
+    {
+      const char *space = strchr (key, ' ');
+
+      held = space != NULL && g_str_equal (space + 1, peer_id);
+    }
+
+  if (held)
+    publish (self, "signal", party_id, peer_id, message, -1);
+  return held;
+}
+
+static gpointer
+complete_rate_limit (LrcService    *self,
+                     LrcStoreCall  *call,
+                     GError       **error)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "allowed");
+  json_builder_add_boolean_value (builder, call->rate_allowed);
+  json_builder_set_member_name (builder, "retry_after");
+  json_builder_add_int_value (builder, call->rate_retry_after_s);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+/**
+ * lrc_service_rate_limit_async:
+ *
+ * Takes a token from @key's bucket in the shared database, so that instances count
+ * together. Completes with `{"allowed": bool, "retry_after": seconds}`.
+ */
+void
+lrc_service_rate_limit_async (LrcService          *self,
+                              const char          *key,
+                              guint                per_minute,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  LrcStoreCall *call = lrc_store_call_new (LRC_STORE_RATE_LIMIT);
+
+  call->rate_key = g_strdup (key);
+  call->rate_per_minute = per_minute;
+  call->now_us = now_us (self);
+  run (self, call, complete_rate_limit, callback, user_data);
 }

@@ -9,13 +9,9 @@
 #include "lr-clock.h"
 #include "lr-control-models.h"
 #include "lr-id.h"
-#include "lrc-database.h"
+#include "lrc-store.h"
 
 G_BEGIN_DECLS
-
-/* A WireGuard mesh of more peers than this is not a LAN party any more; the cap also bounds
- * the work of every event and snapshot. */
-#define LRC_MAX_PEERS_PER_PARTY 250
 
 typedef struct
 {
@@ -38,44 +34,94 @@ G_DECLARE_FINAL_TYPE (LrcService, lrc_service, LRC, SERVICE, GObject)
 
 void        lrc_timings_init_defaults     (LrcTimings           *timings);
 
-LrcService *lrc_service_new               (LrcDatabase          *database,
+LrcService *lrc_service_new               (LrcStore             *store,
                                            LrClock              *clock,
                                            const LrcTimings     *timings,
-                                           GBytes               *relay_secret,
+                                           GBytes               *relay_secret);
+LrcStore   *lrc_service_get_store         (LrcService           *self);
+
+/*
+ * Everything that reads or writes the database is asynchronous. Each operation completes
+ * with lrc_service_finish(), which gives the JSON answer (a JSON null for operations that
+ * answer nothing), except where a finish function of its own is named.
+ */
+JsonNode   *lrc_service_finish            (LrcService           *self,
+                                           GAsyncResult         *result,
                                            GError              **error);
-JsonNode   *lrc_service_create_party      (LrcService           *self,
+
+/* Reads every peer's last heartbeat; run it once before serving. */
+void        lrc_service_load_async        (LrcService           *self,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+void        lrc_service_create_party_async (LrcService          *self,
                                            LrCreatePartyRequest *request,
-                                           GError              **error);
-JsonNode   *lrc_service_join              (LrcService           *self,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+void        lrc_service_join_async        (LrcService           *self,
                                            LrJoinRequest        *request,
-                                           GError              **error);
-gboolean    lrc_service_authenticate      (LrcService           *self,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+void        lrc_service_authenticate_async (LrcService          *self,
                                            const char           *token,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+gboolean    lrc_service_authenticate_finish (LrcService         *self,
+                                           GAsyncResult         *result,
                                            LrcCaller            *caller,
                                            GError              **error);
-JsonNode   *lrc_service_get_party         (LrcService           *self,
+void        lrc_service_get_party_async   (LrcService           *self,
                                            const LrcCaller      *caller,
                                            const char           *party_id,
-                                           GError              **error);
-JsonNode   *lrc_service_update_peer       (LrcService           *self,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+void        lrc_service_snapshot_async    (LrcService           *self,
+                                           const char           *party_id,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+void        lrc_service_update_peer_async (LrcService           *self,
                                            const LrcCaller      *caller,
                                            const char           *party_id,
                                            const char           *peer_id,
                                            LrPeerUpdate         *update,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+void        lrc_service_remove_peer_async (LrcService           *self,
+                                           const LrcCaller      *caller,
+                                           const char           *party_id,
+                                           const char           *peer_id,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+void        lrc_service_close_party_async (LrcService           *self,
+                                           const LrcCaller      *caller,
+                                           const char           *party_id,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+void        lrc_service_register_relay_async (LrcService        *self,
+                                           LrRelay              *relay,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+void        lrc_service_list_relays_async (LrcService           *self,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+void        lrc_service_relay_removals_async (LrcService        *self,
+                                           gint64                after,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+void        lrc_service_flush_async       (LrcService           *self,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+void        lrc_service_metrics_async     (LrcService           *self,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+char       *lrc_service_metrics_finish    (LrcService           *self,
+                                           GAsyncResult         *result,
                                            GError              **error);
+
+/* These need no database. */
 gboolean    lrc_service_heartbeat         (LrcService           *self,
                                            const LrcCaller      *caller,
                                            const char           *party_id,
                                            const char           *peer_id,
-                                           GError              **error);
-gboolean    lrc_service_remove_peer       (LrcService           *self,
-                                           const LrcCaller      *caller,
-                                           const char           *party_id,
-                                           const char           *peer_id,
-                                           GError              **error);
-gboolean    lrc_service_close_party       (LrcService           *self,
-                                           const LrcCaller      *caller,
-                                           const char           *party_id,
                                            GError              **error);
 JsonNode   *lrc_service_mint_relay_token  (LrcService           *self,
                                            const LrcCaller      *caller,
@@ -84,26 +130,25 @@ JsonNode   *lrc_service_mint_relay_token  (LrcService           *self,
 gboolean    lrc_service_check_relay_secret (LrcService          *self,
                                            const char           *presented_secret,
                                            GError              **error);
-gboolean    lrc_service_register_relay    (LrcService           *self,
-                                           LrRelay              *relay,
-                                           GError              **error);
-JsonNode   *lrc_service_list_relays       (LrcService           *self);
-JsonNode   *lrc_service_relay_removals    (LrcService           *self,
-                                           gint64                after,
-                                           GError              **error);
 gboolean    lrc_service_check_party       (LrcService           *self,
                                            const LrcCaller      *caller,
                                            const char           *party_id,
                                            GError              **error);
-char       *lrc_service_snapshot          (LrcService           *self,
-                                           const char           *party_id);
 void        lrc_service_socket_opened     (LrcService           *self,
                                            const LrcCaller      *caller);
 void        lrc_service_socket_closed     (LrcService           *self,
                                            const LrcCaller      *caller);
 void        lrc_service_sweep             (LrcService           *self);
-gboolean    lrc_service_flush             (LrcService           *self,
-                                           GError              **error);
-GString    *lrc_service_metrics           (LrcService           *self);
+
+/* Several instances on one database. */
+void        lrc_service_rate_limit_async  (LrcService           *self,
+                                           const char           *key,
+                                           guint                 per_minute,
+                                           GAsyncReadyCallback   callback,
+                                           gpointer              user_data);
+gboolean    lrc_service_route_signal      (LrcService           *self,
+                                           const char           *party_id,
+                                           const char           *peer_id,
+                                           const char           *message);
 
 G_END_DECLS

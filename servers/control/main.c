@@ -22,6 +22,24 @@ quit_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+typedef struct
+{
+  GMainLoop *loop;
+  GError    *error;
+} Wait;
+
+/* The service's start (reading presence) and end (writing heartbeats) run on the loop. */
+static void
+service_done_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Wait *wait = user_data;
+  g_autoptr(JsonNode) done = lrc_service_finish (LRC_SERVICE (source), result, &wait->error);
+
+  g_main_loop_quit (wait->loop);
+}
+
 static GBytes *
 load_or_create_secret (const char  *path,
                        GError     **error)
@@ -80,7 +98,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(LrClock) clock = NULL;
-  g_autoptr(LrcDatabase) database = NULL;
+  g_autoptr(LrcStore) store = NULL;
   g_autoptr(LrcService) service = NULL;
   g_autoptr(LrcServer) server = NULL;
   g_autoptr(GBytes) secret = NULL;
@@ -90,6 +108,7 @@ main (int   argc,
   g_autofree char *tls_cert = NULL;
   g_autofree char *tls_key = NULL;
   g_autofree char *url = NULL;
+  Wait wait = { 0 };
   int join_rate_limit = 10;
   int max_connections = -1;
   int max_per_address = 64;
@@ -113,7 +132,7 @@ main (int   argc,
   };
   GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address and port (127.0.0.1:8666)", "ADDR:PORT" },
-    { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, "SQLite database", "PATH" },
+    { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, "PATH or sqlite:PATH (SQLite), postgresql://… (PostgreSQL)", "DB" },
     { "relay-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &secret_path, "Secret shared with the relays (0600)", "PATH" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, "PEM certificate: serve HTTPS", "PATH" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key", "PATH" },
@@ -198,14 +217,16 @@ main (int   argc,
 
   if (db_path == NULL)
     db_path = g_build_filename (g_get_user_state_dir (), "lanrage", "control.db", NULL);
-  if (secret_path == NULL)
+  if (secret_path == NULL && lrc_store_location_path (db_path) != NULL)
     {
-      g_autofree char *folder = g_path_get_dirname (db_path);
+      g_autofree char *folder = g_path_get_dirname (lrc_store_location_path (db_path));
       secret_path = g_build_filename (folder, "relay-secret", NULL);
     }
+  else if (secret_path == NULL)
+    secret_path = g_build_filename (g_get_user_state_dir (), "lanrage", "relay-secret", NULL);
 
-  database = lrc_database_open (db_path, &error);
-  if (database == NULL)
+  store = lrc_store_open (db_path, &error);
+  if (store == NULL)
     {
       g_printerr ("lanrage-control: %s\n", error->message);
       return 1;
@@ -219,10 +240,15 @@ main (int   argc,
     }
 
   clock = lr_clock_new_system ();
-  service = lrc_service_new (database, clock, &timings, secret, &error);
-  if (service == NULL)
+  service = lrc_service_new (store, clock, &timings, secret);
+  loop = g_main_loop_new (NULL, FALSE);
+  wait.loop = loop;
+  lrc_service_load_async (service, service_done_cb, &wait);
+  g_main_loop_run (loop);
+  if (wait.error != NULL)
     {
-      g_printerr ("lanrage-control: %s\n", error->message);
+      g_printerr ("lanrage-control: %s\n", wait.error->message);
+      g_clear_error (&wait.error);
       return 1;
     }
 
@@ -245,12 +271,14 @@ main (int   argc,
     }
 
   /* Handlers first: a script may send SIGTERM the moment it reads the line below. */
-  loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGTERM, quit_cb, loop);
   g_unix_signal_add (SIGINT, quit_cb, loop);
 
   url = lrc_server_get_url (server);
-  g_message ("Database %s", db_path);
+  {
+    g_autofree char *where = lrc_store_location_describe (db_path);
+    g_message ("Database %s", where);
+  }
   printf ("Listening on %s\n", url);
   fflush (stdout);
 
@@ -258,5 +286,10 @@ main (int   argc,
 
   g_message ("Stopping");
   lrc_server_stop (server);
+  lrc_service_flush_async (service, service_done_cb, &wait);
+  g_main_loop_run (loop);
+  if (wait.error != NULL)
+    g_warning ("Could not write heartbeats: %s", wait.error->message);
+  g_clear_error (&wait.error);
   return 0;
 }

@@ -1,0 +1,25 @@
+/* lr-test-postgres.h: a throwaway PostgreSQL cluster for the control tests
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Debian's postgresql server binaries, run as an unprivileged user (nobody when the tests
+ * run as root: initdb refuses root) in a temporary folder, listening on a Unix socket only.
+ * One cluster per test program, started on first use and stopped at exit; the postmaster
+ * dies with the test program if that aborts. Each lanrage-control gets a database of its
+ * own.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _LrTestPostgres LrTestPostgres;
+
+gboolean        lr_test_postgres_is_available   (char          **why_not);
+LrTestPostgres *lr_test_postgres_get_default    (void);
+char           *lr_test_postgres_create_database (LrTestPostgres *self);
+void            lr_test_postgres_stop           (LrTestPostgres *self);
+void            lr_test_postgres_start          (LrTestPostgres *self);
+
+G_END_DECLS

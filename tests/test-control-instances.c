@@ -1,0 +1,833 @@
+/* test-control-instances.c: two lanrage-control instances on one PostgreSQL database
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The instances are the real binary, as behind a load balancer: each test talks to both
+ * over HTTP and WebSocket, and to the throwaway cluster of lr-test-postgres.c, which it
+ * also stops and starts. Run with LR_TEST_CONTROL_DB=postgresql (meson does).
+ */
+#include "lr-test-control.h"
+#include "lr-test-postgres.h"
+
+#include <libpq-fe.h>
+#include <signal.h>
+#include <string.h>
+
+typedef struct
+{
+  LrTestServer *a;
+  LrTestServer *b;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  data)
+{
+  const char * const *args = data;
+
+  fixture->a = lr_test_server_new (args, LR_TEST_SERVER_NONE);
+  lr_test_server_start (fixture->a);
+  fixture->b = lr_test_server_new_sharing (fixture->a, args, LR_TEST_SERVER_NONE);
+  lr_test_server_start (fixture->b);
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_clear_pointer (&fixture->a, lr_test_server_free);
+  g_clear_pointer (&fixture->b, lr_test_server_free);
+}
+
+/* Many requests in flight at once, asynchronously, against several servers. */
+
+typedef struct
+{
+  guint        status;     /* 0: no answer */
+  JsonNode    *body;
+  gint64       took_us;
+} Answer;
+
+typedef struct
+{
+  GPtrArray *answers;      /* Answer, in the order of the requests */
+  guint      pending;
+} Volley;
+
+typedef struct
+{
+  Volley *volley;
+  Answer *answer;
+  gint64  started_us;
+} InFlight;
+
+static void
+answer_free (Answer *answer)
+{
+  g_clear_pointer (&answer->body, json_node_unref);
+  g_free (answer);
+}
+
+static void
+sent_cb (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  InFlight *flight = user_data;
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr(GBytes) bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
+                                                               NULL);
+
+  flight->answer->took_us = g_get_monotonic_time () - flight->started_us;
+  if (bytes != NULL)
+    {
+      gsize length;
+      const char *data = g_bytes_get_data (bytes, &length);
+      g_autoptr(JsonParser) parser = json_parser_new ();
+
+      flight->answer->status = soup_message_get_status (message);
+      if (length > 0 && json_parser_load_from_data (parser, data, length, NULL))
+        flight->answer->body = json_node_copy (json_parser_get_root (parser));
+    }
+
+  flight->volley->pending--;
+  g_free (flight);
+}
+
+static void
+volley_send (Volley       *volley,
+             SoupSession  *session,
+             const char   *base_url,
+             const char   *method,
+             const char   *path,
+             const char   *token,
+             const char   *body)
+{
+  g_autofree char *url = g_strconcat (base_url, path, NULL);
+  g_autoptr(SoupMessage) message = soup_message_new (method, url);
+  InFlight *flight = g_new0 (InFlight, 1);
+
+  if (token != NULL)
+    {
+      g_autofree char *value = g_strconcat ("Bearer ", token, NULL);
+      soup_message_headers_replace (soup_message_get_request_headers (message),
+                                    "Authorization", value);
+    }
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (message, "application/json", bytes);
+    }
+
+  flight->volley = volley;
+  flight->answer = g_new0 (Answer, 1);
+  flight->started_us = g_get_monotonic_time ();
+  g_ptr_array_add (volley->answers, flight->answer);
+  volley->pending++;
+  soup_session_send_and_read_async (session, message, G_PRIORITY_DEFAULT, NULL, sent_cb, flight);
+}
+
+static Volley *
+volley_new (void)
+{
+  Volley *volley = g_new0 (Volley, 1);
+
+  volley->answers = g_ptr_array_new_with_free_func ((GDestroyNotify) answer_free);
+  return volley;
+}
+
+static void
+volley_free (Volley *volley)
+{
+  g_ptr_array_unref (volley->answers);
+  g_free (volley);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Volley, volley_free)
+
+/* Iterates until every request has its answer; fails the test past @timeout_ms. */
+static void
+volley_wait (Volley *volley,
+             guint   timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (volley->pending > 0)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%u requests still unanswered after %u ms", volley->pending, timeout_ms);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (200);
+    }
+}
+
+static SoupSession *
+new_session (void)
+{
+  return soup_session_new_with_options ("timeout", 30, "max-conns", 64, "max-conns-per-host", 16,
+                                        NULL);
+}
+
+static char *
+join_body (const char *invite_code,
+           guint       i)
+{
+  g_autofree char *name = g_strdup_printf ("guest-%u", i);
+  g_autofree char *wg = lr_test_random_key ();
+  g_autofree char *disco = lr_test_random_key ();
+  g_autofree char *peer = lr_test_peer_in_json (name, wg, disco);
+
+  return lr_test_join_body (invite_code, peer);
+}
+
+/* Joins hammered at both instances at once never give an address twice nor pass the cap. */
+static void
+test_joins_hammered (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->a, "crowd", "host");
+  g_autoptr(SoupSession) session_a = new_session ();
+  g_autoptr(SoupSession) session_b = new_session ();
+  g_autoptr(Volley) volley = volley_new ();
+  g_autoptr(GHashTable) addresses = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree char *path = lr_test_party_path (host, NULL);
+  const guint n_joins = 280;
+  guint joined = 0, full = 0;
+  gint64 slowest = 0;
+  JsonArray *peers;
+
+  g_hash_table_add (addresses, host->virtual_ip);
+
+  /* Alternating instances, all in flight together. */
+  for (guint i = 0; i < n_joins; i++)
+    {
+      g_autofree char *body = join_body (host->invite_code, i);
+      LrTestServer *server = i % 2 == 0 ? fixture->a : fixture->b;
+
+      volley_send (volley, i % 2 == 0 ? session_a : session_b, lr_test_server_get_url (server),
+                   "POST", "/v1/join", NULL, body);
+    }
+  volley_wait (volley, 90000);
+
+  for (guint i = 0; i < volley->answers->len; i++)
+    {
+      Answer *answer = g_ptr_array_index (volley->answers, i);
+
+      slowest = MAX (slowest, answer->took_us);
+      if (answer->status == 201)
+        {
+          const char *ip = lr_test_json_string (answer->body, "peer.virtual_ip");
+
+          if (!g_hash_table_add (addresses, (gpointer) ip))
+            g_error ("Address %s was given twice", ip);
+          joined++;
+        }
+      else if (answer->status == 409)
+        {
+          g_assert_cmpstr (lr_test_json_string (answer->body, "error.code"), ==, "party_full");
+          full++;
+        }
+      else
+        g_error ("Join %u answered %u", i, answer->status);
+    }
+
+  g_test_message ("%u joined, %u refused as full; slowest answer %" G_GINT64_FORMAT " ms",
+                  joined, full, slowest / 1000);
+  g_assert_cmpuint (joined, ==, 249);
+  g_assert_cmpuint (full, ==, n_joins - 249);
+
+  /* Both instances see the same 250 members. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(LrTestResponse) response = lr_test_request (i == 0 ? fixture->a : fixture->b,
+                                                            "GET", path, host->token, NULL);
+
+      lr_test_assert_status (response, 200);
+      peers = lr_test_json_array (response->body, "peers");
+      g_assert_cmpuint (json_array_get_length (peers), ==, 250);
+    }
+}
+
+/* A peer joining through one instance appears on a socket held by the other, and signals
+ * sent through either reach a socket on the other, in order. */
+static void
+test_events_cross (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->a, "lan", "host");
+  g_autoptr(LrTestMember) bob = NULL;
+  g_autoptr(LrTestSocket) host_on_b = NULL;
+  g_autoptr(LrTestSocket) bob_on_a = NULL;
+  g_autoptr(JsonNode) joined = NULL;
+
+  host_on_b = lr_test_socket_connect (fixture->b, host->party_id, host->token, NULL);
+  g_assert_nonnull (host_on_b);
+  g_autoptr(JsonNode) snapshot = lr_test_socket_next (host_on_b, LR_TEST_EVENT_TIMEOUT_MS);
+  g_assert_cmpstr (lr_test_json_string (snapshot, "type"), ==, "snapshot");
+
+  bob = lr_test_join (fixture->a, host->invite_code, "bob");
+  joined = lr_test_socket_expect (host_on_b, "peer_joined", bob->peer_id);
+
+  bob_on_a = lr_test_socket_connect (fixture->a, bob->party_id, bob->token, NULL);
+  g_assert_nonnull (bob_on_a);
+  g_autoptr(JsonNode) bob_snapshot = lr_test_socket_next (bob_on_a, LR_TEST_EVENT_TIMEOUT_MS);
+  g_assert_cmpstr (lr_test_json_string (bob_snapshot, "type"), ==, "snapshot");
+
+  /* The instances learn of each other's sockets through the database: give B a moment. */
+  lr_test_run_for (300);
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autofree char *message = g_strdup_printf ("{\"type\": \"signal\", \"to\": \"%s\", "
+                                                  "\"data\": {\"n\": %u}}", bob->peer_id, i);
+
+      lr_test_socket_send (host_on_b, message);
+    }
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(JsonNode) signal = lr_test_socket_next (bob_on_a, LR_TEST_EVENT_TIMEOUT_MS);
+
+      g_assert_nonnull (signal);
+      g_assert_cmpstr (lr_test_json_string (signal, "type"), ==, "signal");
+      g_assert_cmpstr (lr_test_json_string (signal, "from"), ==, host->peer_id);
+      g_assert_cmpint (lr_test_json_int (signal, "data.n"), ==, i);
+    }
+
+  /* The largest signal, every byte of it a character JSON escapes, crosses too. */
+  {
+    g_autoptr(GString) data = g_string_new ("{\"s\": \"");
+    g_autoptr(JsonNode) big = NULL;
+
+    while (data->len < 4096 - 3)
+      g_string_append (data, "\\\"");
+    g_string_append (data, "\"}");
+    g_autofree char *message = g_strdup_printf ("{\"type\": \"signal\", \"to\": \"%s\", "
+                                                "\"data\": %s}", bob->peer_id, data->str);
+
+    g_assert_cmpuint (data->len, <=, 4096);
+    lr_test_socket_send (host_on_b, message);
+    big = lr_test_socket_next (bob_on_a, LR_TEST_EVENT_TIMEOUT_MS);
+    g_assert_nonnull (big);
+    g_assert_cmpstr (lr_test_json_string (big, "type"), ==, "signal");
+    g_assert_cmpuint (strlen (lr_test_json_string (big, "data.s")), >, 1300);
+  }
+
+  /* And the other way: Bob's leave through A closes nothing on B but is seen there. */
+  {
+    g_autofree char *suffix = g_strdup_printf ("/peers/%s", bob->peer_id);
+    g_autofree char *path = lr_test_party_path (bob, suffix);
+    g_autoptr(LrTestResponse) left = lr_test_request (fixture->b, "DELETE", path, bob->token,
+                                                      NULL);
+
+    lr_test_assert_status (left, 204);
+    g_autoptr(JsonNode) event = lr_test_socket_expect (host_on_b, "peer_left", bob->peer_id);
+    /* Bob's own socket, on A, hears it too and is closed. */
+    g_autoptr(JsonNode) own = lr_test_socket_expect (bob_on_a, "peer_left", bob->peer_id);
+    g_assert_true (lr_test_socket_wait_closed (bob_on_a, LR_TEST_EVENT_TIMEOUT_MS));
+  }
+}
+
+/* The invite-code rate limit counts what both instances let through. */
+static void
+test_rate_limit_shared (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->a, "lan", "host");
+  guint allowed = 0;
+
+  /* The create took one of the 3 tokens; 2 more joins pass, through either instance. */
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *body = join_body (host->invite_code, i);
+      g_autoptr(LrTestResponse) response = lr_test_request (i % 2 ? fixture->a : fixture->b,
+                                                            "POST", "/v1/join", NULL, body);
+
+      if (response->status == 201)
+        allowed++;
+      else
+        {
+          lr_test_assert_error (response, 429, "rate_limited");
+          g_assert_nonnull (response->retry_after);
+        }
+    }
+  g_assert_cmpuint (allowed, ==, 2);
+}
+
+/* One instance killed under load: every join it acknowledged is there, and the other goes
+ * on serving. */
+static void
+test_sigkill_under_load (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->b, "lan", "host");
+  g_autoptr(SoupSession) session_a = new_session ();
+  g_autoptr(SoupSession) session_b = new_session ();
+  g_autoptr(Volley) volley = volley_new ();
+  g_autoptr(LrTestResponse) party = NULL;
+  g_autoptr(GHashTable) members = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autofree char *path = lr_test_party_path (host, NULL);
+  guint acknowledged = 0, lost_answers = 0;
+  JsonArray *peers;
+
+  for (guint i = 0; i < 120; i++)
+    {
+      g_autofree char *body = join_body (host->invite_code, i);
+      LrTestServer *server = i % 2 == 0 ? fixture->a : fixture->b;
+
+      volley_send (volley, i % 2 == 0 ? session_a : session_b, lr_test_server_get_url (server),
+                   "POST", "/v1/join", NULL, body);
+    }
+
+  /* Let some through, then kill A with requests in flight. */
+  while (volley->pending > 90)
+    g_main_context_iteration (NULL, TRUE);
+  lr_test_server_stop (fixture->a, TRUE);
+  volley_wait (volley, 60000);
+
+  party = lr_test_request (fixture->b, "GET", path, host->token, NULL);
+  lr_test_assert_status (party, 200);
+  peers = lr_test_json_array (party->body, "peers");
+  for (guint i = 0; i < json_array_get_length (peers); i++)
+    g_hash_table_add (members, (gpointer) json_object_get_string_member (
+                                 json_array_get_object_element (peers, i), "id"));
+
+  for (guint i = 0; i < volley->answers->len; i++)
+    {
+      Answer *answer = g_ptr_array_index (volley->answers, i);
+
+      if (answer->status == 201)
+        {
+          const char *id = lr_test_json_string (answer->body, "peer.id");
+
+          if (!g_hash_table_contains (members, id))
+            g_error ("Peer %s was acknowledged but is not in the party", id);
+          acknowledged++;
+        }
+      else
+        {
+          /* Only A's requests may go unanswered, and only because it died. */
+          g_assert_cmpuint (i % 2, ==, 0);
+          g_assert_cmpuint (answer->status, ==, 0);
+          lost_answers++;
+        }
+    }
+
+  g_test_message ("%u joins acknowledged and kept, %u cut off by the kill", acknowledged,
+                  lost_answers);
+  g_assert_cmpuint (acknowledged, >=, 60);
+  g_assert_cmpuint (json_array_get_length (peers), >=, acknowledged + 1);
+
+  /* B keeps serving. */
+  {
+    g_autoptr(LrTestMember) late = lr_test_join (fixture->b, host->invite_code, "late");
+    g_assert_nonnull (late);
+  }
+}
+
+/* PostgreSQL stopped under load: clear 503s, no request hangs, and both instances come back
+ * by themselves once it is back. */
+static void
+test_postgres_restart (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  LrTestPostgres *cluster = lr_test_postgres_get_default ();
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->a, "lan", "host");
+  g_autoptr(SoupSession) session = new_session ();
+  g_autofree char *suffix = g_strdup_printf ("/peers/%s/heartbeat", host->peer_id);
+  g_autofree char *heartbeat = lr_test_party_path (host, suffix);
+  g_autofree char *path = lr_test_party_path (host, NULL);
+  guint unavailable = 0;
+  gint64 slowest = 0;
+  gint64 recovered_us = 0;
+  gint64 started;
+
+  /* A socket held through the outage: its instance missed what the other did meanwhile. */
+  g_autoptr(LrTestSocket) socket = lr_test_socket_connect (fixture->b, host->party_id,
+                                                           host->token, NULL);
+  g_autoptr(JsonNode) snapshot = lr_test_socket_next (socket, LR_TEST_EVENT_TIMEOUT_MS);
+  g_assert_cmpstr (lr_test_json_string (snapshot, "type"), ==, "snapshot");
+
+  lr_test_postgres_stop (cluster);
+
+  /* Every kind of call, at both, while the database is away. */
+  {
+    g_autoptr(Volley) volley = volley_new ();
+
+    for (guint i = 0; i < 40; i++)
+      {
+        LrTestServer *server = i % 2 == 0 ? fixture->a : fixture->b;
+        const char *url = lr_test_server_get_url (server);
+
+        if (i % 4 < 2)
+          {
+            g_autofree char *body = join_body (host->invite_code, i);
+            volley_send (volley, session, url, "POST", "/v1/join", NULL, body);
+          }
+        else if (i % 4 == 2)
+          volley_send (volley, session, url, "POST", heartbeat, host->token, NULL);
+        else
+          volley_send (volley, session, url, "GET", path, host->token, NULL);
+      }
+    volley_wait (volley, 30000);
+
+    for (guint i = 0; i < volley->answers->len; i++)
+      {
+        Answer *answer = g_ptr_array_index (volley->answers, i);
+
+        slowest = MAX (slowest, answer->took_us);
+        g_assert_cmpuint (answer->status, ==, 503);
+        g_assert_cmpstr (lr_test_json_string (answer->body, "error.code"), ==, "unavailable");
+        unavailable++;
+      }
+  }
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(LrTestResponse) health = lr_test_request (i == 0 ? fixture->a : fixture->b,
+                                                          "GET", "/healthz", NULL, NULL);
+      lr_test_assert_status (health, 503);
+      g_assert_cmpstr (lr_test_json_string (health->body, "database"), ==, "unavailable");
+    }
+
+  g_test_message ("%u calls answered 503 while PostgreSQL was stopped; slowest %" G_GINT64_FORMAT
+                  " ms", unavailable, slowest / 1000);
+  g_assert_cmpint (slowest, <, 6 * G_USEC_PER_SEC);
+
+  lr_test_postgres_start (cluster);
+  started = g_get_monotonic_time ();
+
+  /* Both recover by themselves: the next calls work, without a restart of either. */
+  for (guint i = 0; i < 2; i++)
+    {
+      LrTestServer *server = i == 0 ? fixture->a : fixture->b;
+      gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+      for (;;)
+        {
+          g_autoptr(LrTestResponse) response = lr_test_request (server, "GET", path, host->token,
+                                                                NULL);
+
+          if (response->status == 200)
+            break;
+          g_assert_cmpuint (response->status, ==, 503);
+          if (g_get_monotonic_time () > deadline)
+            g_error ("Instance %u still answers 503 10 s after PostgreSQL came back", i);
+          lr_test_run_for (100);
+        }
+      recovered_us = MAX (recovered_us, g_get_monotonic_time () - started);
+
+      {
+        g_autoptr(LrTestMember) guest = lr_test_join (server, host->invite_code, "after");
+        g_assert_nonnull (guest);
+      }
+
+      /* /healthz follows the instance's own link to the database, which retries each
+       * second: a balancer sees it back within a few. */
+      deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+      for (;;)
+        {
+          g_autoptr(LrTestResponse) health = lr_test_request (server, "GET", "/healthz", NULL,
+                                                              NULL);
+
+          if (health->status == 200)
+            break;
+          g_assert_cmpuint (health->status, ==, 503);
+          if (g_get_monotonic_time () > deadline)
+            g_error ("Instance %u's /healthz still answers 503 5 s after PostgreSQL came back",
+                     i);
+          lr_test_run_for (100);
+        }
+    }
+  g_test_message ("Both instances answered again %" G_GINT64_FORMAT " ms after PostgreSQL "
+                  "was back", recovered_us / 1000);
+
+  /* The socket was closed so that its client comes back for a snapshot, which shows the
+   * members that joined through the other instance. */
+  g_assert_true (lr_test_socket_wait_closed (socket, 5000));
+  {
+    g_autoptr(LrTestSocket) again = lr_test_socket_connect (fixture->b, host->party_id,
+                                                            host->token, NULL);
+    g_autoptr(JsonNode) fresh = lr_test_socket_next (again, LR_TEST_EVENT_TIMEOUT_MS);
+
+    g_assert_cmpstr (lr_test_json_string (fresh, "type"), ==, "snapshot");
+    g_assert_cmpuint (json_array_get_length (lr_test_json_array (fresh, "peers")), ==, 3);
+  }
+}
+
+/* Heartbeats sent to one instance keep the peer online while another sweeps; once they
+ * stop, the sweeper marks it offline, then removes it, once, for every socket. */
+static void
+test_liveness_across (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->a, "lan", "host");
+  g_autoptr(LrTestMember) x = NULL;
+  g_autoptr(LrTestSocket) watch = NULL;
+  g_autoptr(JsonNode) snapshot = NULL;
+  g_autoptr(JsonNode) joined = NULL;
+  g_autofree char *suffix = NULL;
+  g_autofree char *heartbeat = NULL;
+  g_autofree char *path = lr_test_party_path (host, NULL);
+  gint64 until;
+
+  /* The host's socket, on the first instance (which started first and sweeps). */
+  watch = lr_test_socket_connect (fixture->a, host->party_id, host->token, NULL);
+  snapshot = lr_test_socket_next (watch, LR_TEST_EVENT_TIMEOUT_MS);
+  g_assert_cmpstr (lr_test_json_string (snapshot, "type"), ==, "snapshot");
+
+  x = lr_test_join (fixture->b, host->invite_code, "x");
+  joined = lr_test_socket_expect (watch, "peer_joined", x->peer_id);
+  suffix = g_strdup_printf ("/peers/%s/heartbeat", x->peer_id);
+  heartbeat = lr_test_party_path (x, suffix);
+
+  /* Twice --offline-after of heartbeats through the other instance only. */
+  until = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < until)
+    {
+      g_autoptr(LrTestResponse) response = lr_test_request (fixture->b, "POST", heartbeat,
+                                                            x->token, NULL);
+
+      lr_test_assert_status (response, 204);
+      lr_test_socket_expect_nothing (watch, 250);
+    }
+
+  /* Quiet now: offline, then gone, each said once. */
+  {
+    g_autoptr(JsonNode) offline = lr_test_socket_expect (watch, "peer_offline", x->peer_id);
+    g_autoptr(LrTestResponse) seen_by_b = lr_test_request (fixture->b, "GET", path, host->token,
+                                                           NULL);
+    JsonNode *peer = lr_test_json_array_find_peer (lr_test_json_array (seen_by_b->body, "peers"),
+                                                   x->peer_id);
+
+    g_assert_false (lr_test_json_bool (peer, "online"));
+  }
+  {
+    g_autoptr(JsonNode) left = lr_test_socket_expect (watch, "peer_left", x->peer_id);
+  }
+  lr_test_socket_expect_nothing (watch, 500);
+}
+
+/* The sweeping instance killed: the other takes over the sweeping by itself. */
+static void
+test_sweeper_takeover (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->b, "lan", "host");
+  g_autoptr(LrTestMember) x = lr_test_join (fixture->b, host->invite_code, "x");
+  g_autoptr(LrTestSocket) watch = NULL;
+  g_autoptr(JsonNode) snapshot = NULL;
+  gboolean offline = FALSE, left = FALSE;
+  gint64 deadline;
+
+  watch = lr_test_socket_connect (fixture->b, host->party_id, host->token, NULL);
+  snapshot = lr_test_socket_next (watch, LR_TEST_EVENT_TIMEOUT_MS);
+  g_assert_cmpstr (lr_test_json_string (snapshot, "type"), ==, "snapshot");
+
+  /* The first instance started first and holds the lock; it dies with it. */
+  lr_test_server_stop (fixture->a, TRUE);
+
+  /* x never heartbeats: the second instance must find it offline, then gone. */
+  deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
+  while (!left && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonNode) event = lr_test_socket_next (watch, 1000);
+      const char *type;
+
+      if (event == NULL)
+        continue;
+      type = lr_test_json_string (event, "type");
+      if (g_str_equal (type, "peer_offline") &&
+          g_str_equal (lr_test_json_string (event, "peer.id"), x->peer_id))
+        offline = TRUE;
+      else if (g_str_equal (type, "peer_left") &&
+               g_str_equal (lr_test_json_string (event, "peer.id"), x->peer_id))
+        left = TRUE;
+    }
+
+  g_assert_true (offline);
+  g_assert_true (left);
+}
+
+/* A password never goes on the command line: the server refuses one in the URI, and does
+ * not repeat it. */
+/* Runs @sql on the instances' database, as an operator would with psql. */
+static void
+run_sql (LrTestServer *server,
+         const char   *sql)
+{
+  PGconn *pg = PQconnectdb (lr_test_server_get_db_path (server));
+  PGresult *result;
+
+  g_assert_cmpint (PQstatus (pg), ==, CONNECTION_OK);
+  result = PQexec (pg, sql);
+  if (PQresultStatus (result) != PGRES_COMMAND_OK && PQresultStatus (result) != PGRES_TUPLES_OK)
+    g_error ("%s: %s", sql, PQresultErrorMessage (result));
+  PQclear (result);
+  PQfinish (pg);
+}
+
+/* Whether the removals' sequence has handed out a number. */
+static gboolean
+removal_numbered (LrTestServer *server)
+{
+  PGconn *pg = PQconnectdb (lr_test_server_get_db_path (server));
+  PGresult *result = PQexec (pg, "SELECT is_called FROM relay_removals_seq");
+  gboolean numbered;
+
+  g_assert_cmpint (PQresultStatus (result), ==, PGRES_TUPLES_OK);
+  numbered = g_str_equal (PQgetvalue (result, 0, 0), "t");
+  PQclear (result);
+  PQfinish (pg);
+  return numbered;
+}
+
+/* Registers as a relay through @server from @cursor; adds the removed peers to @seen and
+ * returns the next cursor. */
+static char *
+read_removals (LrTestServer *server,
+               const char   *secret,
+               const char   *cursor,
+               GHashTable   *seen)
+{
+  g_autofree char *path = g_strconcat ("/v1/relays?removed_after=", cursor, NULL);
+  g_autoptr(LrTestResponse) response = NULL;
+  JsonArray *removed;
+
+  response = lr_test_request (server, "POST", path, secret,
+                              "{\"id\": \"relay-order\", \"region\": \"eu-west\", "
+                              "\"endpoint\": \"198.51.100.7:3478\"}");
+  lr_test_assert_status (response, 200);
+  removed = lr_test_json_array (response->body, "removed");
+  for (guint i = 0; i < json_array_get_length (removed); i++)
+    g_hash_table_add (seen, g_strdup (lr_test_json_string (json_array_get_element (removed, i),
+                                                           "peer_id")));
+  return g_strdup_printf ("%" G_GINT64_FORMAT, lr_test_json_int (response->body, "cursor"));
+}
+
+/*
+ * A relay follows the removals by cursor, so a removal must never commit after a larger
+ * cursor was read. Here one removal, through instance a, takes its number and is held up
+ * before it commits (a trigger sleeps in its transaction, standing for a slow disk or a
+ * busy database); meanwhile another, through instance b, is made, and a relay reads. With
+ * numbers taken in any order, the relay would read the second, move its cursor past the
+ * first and never hear of it; the instances make the second wait for the first instead.
+ */
+static void
+test_removals_in_commit_order (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  g_autoptr(LrTestMember) slow_host = lr_test_create_party (fixture->a, "slow", "host");
+  g_autoptr(LrTestMember) slow = lr_test_join (fixture->a, slow_host->invite_code, "slow");
+  g_autoptr(LrTestMember) quick_host = lr_test_create_party (fixture->b, "quick", "host");
+  g_autoptr(LrTestMember) quick = lr_test_join (fixture->b, quick_host->invite_code, "quick");
+  g_autofree char *secret = lr_test_server_read_relay_secret (fixture->a);
+  g_autofree char *trigger = NULL;
+  g_autofree char *slow_path = lr_test_party_path (slow, "/peers/");
+  g_autofree char *quick_path = lr_test_party_path (quick, "/peers/");
+  g_autofree char *slow_leave = g_strconcat (slow_path, slow->peer_id, NULL);
+  g_autofree char *quick_leave = g_strconcat (quick_path, quick->peer_id, NULL);
+  g_autofree char *cursor = NULL;
+  g_autofree char *next = NULL;
+  g_autoptr(SoupSession) session = new_session ();
+  g_autoptr(Volley) slow_volley = volley_new ();
+  g_autoptr(Volley) quick_volley = volley_new ();
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gint64 deadline;
+
+  run_sql (fixture->a,
+           "CREATE FUNCTION lr_test_hold_up () RETURNS trigger LANGUAGE plpgsql AS "
+           "$$ BEGIN PERFORM pg_sleep (3); RETURN NEW; END $$");
+  trigger = g_strdup_printf ("CREATE TRIGGER lr_test_hold_up AFTER INSERT ON relay_removals "
+                             "FOR EACH ROW WHEN (NEW.peer_id = '%s') "
+                             "EXECUTE FUNCTION lr_test_hold_up ()", slow->peer_id);
+  run_sql (fixture->a, trigger);
+
+  volley_send (slow_volley, session, lr_test_server_get_url (fixture->a), "DELETE", slow_leave,
+               slow->token, NULL);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!removal_numbered (fixture->a))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (5000);
+    }
+
+  /* The slow removal has its number and sleeps; the quick one is answered once it commits. */
+  volley_send (quick_volley, session, lr_test_server_get_url (fixture->b), "DELETE",
+               quick_leave, quick->token, NULL);
+  volley_wait (quick_volley, 15000);
+  g_assert_cmpuint (((Answer *) g_ptr_array_index (quick_volley->answers, 0))->status, ==, 204);
+
+  cursor = read_removals (fixture->b, secret, "0", seen);
+  volley_wait (slow_volley, 15000);
+  g_assert_cmpuint (((Answer *) g_ptr_array_index (slow_volley->answers, 0))->status, ==, 204);
+  next = read_removals (fixture->a, secret, cursor, seen);
+
+  g_test_message ("The relay heard of %u removals, its cursor went 0 → %s → %s",
+                  g_hash_table_size (seen), cursor, next);
+  g_assert_true (g_hash_table_contains (seen, quick->peer_id));
+  g_assert_true (g_hash_table_contains (seen, slow->peer_id));
+}
+
+static void
+test_password_refused (void)
+{
+  const char *secret = "hunter2-do-not-print";
+  g_autofree char *uri = g_strdup_printf ("postgresql://lanrage:%s@localhost/x", secret);
+  const char *args[] = { g_getenv ("LANRAGE_CONTROL"), "--listen", "127.0.0.1:0", "--db", uri,
+                         NULL };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                               &err, &status, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_spawn_check_wait_status (status, NULL));
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "passfile"));
+  g_assert_null (strstr (err, secret));
+  g_assert_null (strstr (out, secret));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  static const char * const no_args[] = { NULL };
+  static const char * const rate_limited[] = { "--join-rate-limit", "3", NULL };
+  static const char * const short_timeouts[] = {
+    "--offline-after", "1500ms", "--remove-after", "1500ms", "--cleanup-interval", "50ms",
+    "--heartbeat-flush-interval", "200ms", NULL
+  };
+
+  lr_test_control_init (&argc, &argv);
+
+  if (!lr_test_backend_is_postgresql ())
+    {
+      g_print ("1..0 # SKIP several instances need a shared PostgreSQL "
+               "(LR_TEST_CONTROL_DB=postgresql)\n");
+      return 0;
+    }
+
+  g_test_add ("/control/instances/joins-hammered", Fixture, no_args, fixture_set_up,
+              test_joins_hammered, fixture_tear_down);
+  g_test_add ("/control/instances/events-and-signals-cross", Fixture, no_args, fixture_set_up,
+              test_events_cross, fixture_tear_down);
+  g_test_add ("/control/instances/rate-limit-shared", Fixture, rate_limited, fixture_set_up,
+              test_rate_limit_shared, fixture_tear_down);
+  g_test_add ("/control/instances/sigkill-under-load", Fixture, no_args, fixture_set_up,
+              test_sigkill_under_load, fixture_tear_down);
+  g_test_add ("/control/instances/postgres-restart", Fixture, no_args, fixture_set_up,
+              test_postgres_restart, fixture_tear_down);
+  g_test_add ("/control/instances/liveness-across", Fixture, short_timeouts, fixture_set_up,
+              test_liveness_across, fixture_tear_down);
+  g_test_add ("/control/instances/sweeper-takeover", Fixture, short_timeouts, fixture_set_up,
+              test_sweeper_takeover, fixture_tear_down);
+  g_test_add ("/control/instances/removals-in-commit-order", Fixture, no_args, fixture_set_up,
+              test_removals_in_commit_order, fixture_tear_down);
+  g_test_add_func ("/control/instances/password-refused", test_password_refused);
+
+  return g_test_run ();
+}
