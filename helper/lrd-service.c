@@ -16,6 +16,7 @@ struct _LrdService
   LrdHelper1               *iface;
   GDBusObjectManagerServer *manager;
   LrdSession               *session;
+  LrdLanDiscovery          *lan;
   gboolean                  exported;
 };
 
@@ -34,6 +35,9 @@ static const struct
   { "io.lanrage.Helper1", "LeaveParty", LRD_ACTION_JOIN },
   { "io.lanrage.Helper1", "Refresh", LRD_ACTION_JOIN },
   { "io.lanrage.Helper1", "GetStatus", NULL },
+  { "io.lanrage.Helper1", "SetDenyList", LRD_ACTION_CONFIGURE },
+  { "io.lanrage.Helper1", "ResetDenyList", LRD_ACTION_CONFIGURE },
+  { "io.lanrage.Helper1", "SetKnownTitlesOnly", LRD_ACTION_CONFIGURE },
 };
 
 static gboolean
@@ -71,6 +75,7 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
   g_autoptr(PolkitAuthorizationResult) result = NULL;
   g_autoptr(GError) error = NULL;
   const char *action = NULL;
+  const char *what;
 
   if (!lookup_action (interface, method, &action))
     {
@@ -117,14 +122,15 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
     }
 
   g_info ("Refused %s to %s (%s)", method, sender, action);
+  what = g_str_equal (action, LRD_ACTION_CONFIGURE) ? "change LANrage's settings"
+                                                    : "join or leave LANrage parties";
   if (polkit_authorization_result_get_is_challenge (result))
     g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_NOT_AUTHORIZED,
                                            "Authentication as an administrator is needed to "
-                                           "join or leave a party from here");
+                                           "%s from here", what);
   else
     g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_NOT_AUTHORIZED,
-                                           "You are not allowed to join or leave LANrage "
-                                           "parties on this computer");
+                                           "You are not allowed to %s on this computer", what);
   return FALSE;
 }
 
@@ -259,6 +265,60 @@ handle_get_status_cb (LrdHelper1            *iface,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* LAN discovery settings */
+
+static void
+lan_setter_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!lrd_lan_discovery_setter_finish (LRD_LAN_DISCOVERY (source), result, &error))
+    return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static gboolean
+handle_set_deny_list_cb (LrdHelper1            *iface,
+                         GDBusMethodInvocation *invocation,
+                         GVariant              *entries,
+                         gpointer               user_data)
+{
+  LrdService *self = user_data;
+
+  lrd_lan_discovery_set_deny_list_async (self->lan, entries, lan_setter_cb,
+                                         g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_reset_deny_list_cb (LrdHelper1            *iface,
+                           GDBusMethodInvocation *invocation,
+                           gpointer               user_data)
+{
+  LrdService *self = user_data;
+
+  lrd_lan_discovery_reset_deny_list_async (self->lan, lan_setter_cb,
+                                           g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_set_known_titles_only_cb (LrdHelper1            *iface,
+                                 GDBusMethodInvocation *invocation,
+                                 gboolean               enabled,
+                                 gpointer               user_data)
+{
+  LrdService *self = user_data;
+
+  lrd_lan_discovery_set_known_titles_only_async (self->lan, enabled, lan_setter_cb,
+                                                 g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static void
 lrd_service_dispose (GObject *object)
 {
@@ -266,6 +326,7 @@ lrd_service_dispose (GObject *object)
 
   lrd_service_unexport (self);
   g_clear_object (&self->session);
+  g_clear_object (&self->lan);
   if (self->iface != NULL)
     g_signal_handlers_disconnect_by_data (self->iface, self);
   g_clear_object (&self->iface);
@@ -301,6 +362,8 @@ lrd_service_new (PolkitAuthority  *authority,
   self->manager = g_dbus_object_manager_server_new (LRD_HELPER_OBJECT_PATH);
   self->session = lrd_session_new (self->iface, self->manager, client, backend, keys, state_dir,
                                    listen_port);
+  self->lan = lrd_lan_discovery_new (self->iface, state_dir);
+  lrd_session_set_lan_discovery (self->session, self->lan);
 
   g_signal_connect (self->iface, "g-authorize-method", G_CALLBACK (authorize_method_cb), self);
   g_signal_connect (self->iface, "handle-create-party", G_CALLBACK (handle_create_party_cb),
@@ -310,6 +373,12 @@ lrd_service_new (PolkitAuthority  *authority,
                     self);
   g_signal_connect (self->iface, "handle-refresh", G_CALLBACK (handle_refresh_cb), self);
   g_signal_connect (self->iface, "handle-get-status", G_CALLBACK (handle_get_status_cb), self);
+  g_signal_connect (self->iface, "handle-set-deny-list", G_CALLBACK (handle_set_deny_list_cb),
+                    self);
+  g_signal_connect (self->iface, "handle-reset-deny-list",
+                    G_CALLBACK (handle_reset_deny_list_cb), self);
+  g_signal_connect (self->iface, "handle-set-known-titles-only",
+                    G_CALLBACK (handle_set_known_titles_only_cb), self);
   return self;
 }
 
@@ -351,4 +420,11 @@ lrd_service_get_session (LrdService *self)
 {
   g_return_val_if_fail (LRD_IS_SERVICE (self), NULL);
   return self->session;
+}
+
+LrdLanDiscovery *
+lrd_service_get_lan_discovery (LrdService *self)
+{
+  g_return_val_if_fail (LRD_IS_SERVICE (self), NULL);
+  return self->lan;
 }
