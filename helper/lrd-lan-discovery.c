@@ -6,10 +6,9 @@
 
 #include "lrd-error.h"
 #include "lrd-lan-bridge.h"
+#include "lrd-state.h"
 
 #include "lr-ipam.h"
-
-#include <glib/gstdio.h>
 
 #define SETTINGS_FILE  "lan"
 #define SETTINGS_GROUP "lan"
@@ -40,10 +39,8 @@ struct _LrdLanDiscovery
   LrdLanBridge  *bridge;           /* while the data plane is up */
   LrdPeerTable  *peers;            /* while bridging: the members' source */
 
-  /* Saves run in worker threads; the newest snapshot wins. Only these are shared. */
-  GMutex         save_lock;
-  guint64        save_generation;  /* main thread */
-  guint64        saved_generation; /* under save_lock */
+  GPtrArray     *in_flight;        /* GTask: setters answered when this write ends */
+  GPtrArray     *waiting;          /* GTask: setters for the next write */
 };
 
 G_DEFINE_FINAL_TYPE (LrdLanDiscovery, lrd_lan_discovery, G_TYPE_OBJECT)
@@ -127,77 +124,46 @@ load_settings (LrdLanDiscovery *self)
     }
 }
 
-typedef struct
-{
-  LrdLanDiscovery *self;
-  char            *text;
-  guint64          generation;
-} Save;
+static void start_write (LrdLanDiscovery *self);
 
 static void
-save_free (Save *save)
+write_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
 {
-  g_free (save->text);
-  g_free (save);
-}
-
-/* In a worker thread: g_file_set_contents_full() writes a temporary file with mode 0600,
- * syncs it and renames it over the old one. An older snapshot never overwrites a newer. */
-static void
-save_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
-{
-  Save *save = task_data;
-  LrdLanDiscovery *self = save->self;
-  g_autoptr(GError) error = NULL;
-  gboolean ok = TRUE;
-
-  g_mutex_lock (&self->save_lock);
-  if (save->generation > self->saved_generation)
-    {
-      ok = g_file_set_contents_full (self->path, save->text, -1,
-                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error);
-      if (ok)
-        self->saved_generation = save->generation;
-    }
-  g_mutex_unlock (&self->save_lock);
-  if (ok)
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, g_steal_pointer (&error));
-}
-
-static void
-save_cb (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
+  g_autoptr(LrdLanDiscovery) self = user_data;
+  g_autoptr(GPtrArray) answered = g_steal_pointer (&self->in_flight);
   g_autoptr(GError) error = NULL;
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
+  self->in_flight = g_ptr_array_new_with_free_func (g_object_unref);
+  if (!lrd_private_file_write_finish (result, &error))
+    g_warning ("Cannot save the LAN discovery settings: %s", error->message);
+  for (guint i = 0; i < answered->len; i++)
     {
-      g_warning ("Cannot save the LAN discovery settings: %s", error->message);
-      g_task_return_new_error (task, LRD_ERROR, LRD_ERROR_FAILED,
-                               "Applied, but cannot save the LAN discovery settings: %s",
-                               error->message);
-      return;
+      if (error != NULL)
+        g_task_return_new_error (answered->pdata[i], LRD_ERROR, LRD_ERROR_FAILED,
+                                 "Applied, but cannot save the LAN discovery settings: %s",
+                                 error->message);
+      else
+        g_task_return_boolean (answered->pdata[i], TRUE);
     }
-  g_task_return_boolean (task, TRUE);
+  if (self->waiting->len > 0)
+    start_write (self);
 }
 
-/* Writes the current settings; @callback (in the main context) when they are on disk. */
+/* One write at a time, so the file never goes back to older settings: a setter whose
+ * change came while a write was in flight waits for the next one, which carries it. */
 static void
-save_async (LrdLanDiscovery     *self,
-            GAsyncReadyCallback  callback,
-            gpointer             user_data)
+start_write (LrdLanDiscovery *self)
 {
   g_autoptr(GKeyFile) keyfile = g_key_file_new ();
-  g_autoptr(GTask) worker = NULL;
-  GTask *task = g_task_new (self, NULL, callback, user_data);
-  Save *save = g_new0 (Save, 1);
+  GPtrArray *swap;
+  char *data;
+  gsize length;
+
+  swap = self->in_flight;
+  self->in_flight = self->waiting;
+  self->waiting = swap;
 
   g_key_file_set_boolean (keyfile, SETTINGS_GROUP, KEY_KNOWN_ONLY,
                           lr_lan_policy_get_known_only (self->settings));
@@ -208,45 +174,20 @@ save_async (LrdLanDiscovery     *self,
 
       g_key_file_set_string (keyfile, SETTINGS_GROUP, KEY_DENY_LIST, text);
     }
-  save->self = self;  /* kept alive by @task until save_cb */
-  save->text = g_key_file_to_data (keyfile, NULL, NULL);
-  save->generation = ++self->save_generation;
-
-  worker = g_task_new (NULL, NULL, save_cb, task);
-  g_task_set_task_data (worker, save, (GDestroyNotify) save_free);
-  g_task_run_in_thread (worker, save_thread);
+  data = g_key_file_to_data (keyfile, &length, NULL);
+  lrd_private_file_write_async (self->path, data, length, NULL, write_cb, g_object_ref (self));
 }
 
-static gboolean
-save_finish (LrdLanDiscovery  *self,
-             GAsyncResult     *result,
-             GError          **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/* Each setter answers its caller once the settings are saved. */
+/* Each setter answers its caller once the settings are on disk. */
 static void
-setter_saved_cb (GObject      *source,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!save_finish (LRD_LAN_DISCOVERY (source), result, &error))
-    g_task_return_error (task, g_steal_pointer (&error));
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
-static void
-settings_changed (LrdLanDiscovery     *self,
-                  GTask               *task)
+settings_changed (LrdLanDiscovery *self,
+                  GTask           *task)
 {
   show_settings (self);
   apply_settings (self);
-  save_async (self, setter_saved_cb, g_object_ref (task));
+  g_ptr_array_add (self->waiting, g_object_ref (task));
+  if (self->in_flight->len == 0)
+    start_write (self);
 }
 
 void
@@ -420,7 +361,8 @@ lrd_lan_discovery_finalize (GObject *object)
 
   g_clear_pointer (&self->settings, lr_lan_policy_free);
   g_clear_pointer (&self->clock, lr_clock_unref);
-  g_mutex_clear (&self->save_lock);
+  g_ptr_array_unref (self->in_flight);
+  g_ptr_array_unref (self->waiting);
   g_free (self->path);
   g_free (self->ifname);
   G_OBJECT_CLASS (lrd_lan_discovery_parent_class)->finalize (object);
@@ -438,7 +380,8 @@ lrd_lan_discovery_class_init (LrdLanDiscoveryClass *klass)
 static void
 lrd_lan_discovery_init (LrdLanDiscovery *self)
 {
-  g_mutex_init (&self->save_lock);
+  self->in_flight = g_ptr_array_new_with_free_func (g_object_unref);
+  self->waiting = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 LrdLanDiscovery *

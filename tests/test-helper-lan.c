@@ -262,6 +262,42 @@ test_damaged_file (LrTestHelperFixture *fixture,
     }
 }
 
+static void
+count_reply_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  guint *replies = user_data;
+  g_autoptr(GError) error = NULL;
+
+  lrd_helper1_call_set_known_titles_only_finish (LRD_HELPER1 (source), result, &error);
+  g_assert_no_error (error);
+  (*replies)++;
+}
+
+static gboolean
+all_replied (gpointer data)
+{
+  return *(guint *) data == 41;
+}
+
+/* Changes in quick succession (each saved before its answer) leave the last one on disk,
+ * never an older one that finished writing late. */
+static void
+test_last_change_kept (LrTestHelperFixture *fixture,
+                       gconstpointer        data)
+{
+  LrdHelper1 *proxy = lr_test_helper_get_proxy (fixture->helper);
+  guint replies = 0;
+
+  for (guint i = 0; i <= 40; i++)
+    lrd_helper1_call_set_known_titles_only (proxy, i % 2 == 0, NULL, count_reply_cb, &replies);
+  g_assert_true (lr_test_wait_for (all_replied, &replies, LR_TEST_HELPER_TIMEOUT_MS));
+  g_assert_true (known_titles_only (fixture->helper));
+  restart (fixture);
+  g_assert_true (known_titles_only (fixture->helper));
+}
+
 static gboolean
 bridge_is (gpointer data)
 {
@@ -319,6 +355,7 @@ main (int    argc,
   ADD ("/helper/lan/defaults", test_defaults);
   ADD ("/helper/lan/settings", test_settings);
   ADD ("/helper/lan/damaged-file", test_damaged_file);
+  ADD ("/helper/lan/last-change-kept", test_last_change_kept);
   ADD ("/helper/lan/bridge-follows-party", test_bridge_follows_party);
 
   return g_test_run ();
