@@ -35,16 +35,23 @@ lrd_config_free (LrdConfig *self)
   g_free (self);
 }
 
-static char *
-normalize_control_url (const char  *text,
-                       GError     **error)
+/**
+ * lrd_config_normalize_control_url:
+ * @text: what the configuration file or a caller gave
+ *
+ * Returns: (transfer full): @text ending in "/" (routes are resolved against it), or %NULL
+ *   with %G_KEY_FILE_ERROR_INVALID_VALUE when it is not an http:// or https:// URL
+ */
+char *
+lrd_config_normalize_control_url (const char  *text,
+                                  GError     **error)
 {
   g_autoptr(GUri) uri = NULL;
   const char *scheme;
 
   uri = g_uri_parse (text, G_URI_FLAGS_NONE, NULL);
   scheme = uri != NULL ? g_uri_get_scheme (uri) : NULL;
-  if (uri == NULL || g_uri_get_host (uri) == NULL ||
+  if (uri == NULL || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0' ||
       (g_strcmp0 (scheme, "http") != 0 && g_strcmp0 (scheme, "https") != 0))
     {
       g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
@@ -105,7 +112,7 @@ lrd_config_load (const char  *path,
   if (text != NULL)
     {
       g_free (self->control_url);
-      self->control_url = normalize_control_url (text, error);
+      self->control_url = lrd_config_normalize_control_url (text, error);
       if (self->control_url == NULL)
         return NULL;
     }

@@ -38,6 +38,8 @@ LrdConfig *lrd_config_load        (const char  *path,
                                    gboolean     must_exist,
                                    GError     **error);
 void       lrd_config_free        (LrdConfig   *self);
+char      *lrd_config_normalize_control_url (const char  *text,
+                                             GError     **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrdConfig, lrd_config_free)
 

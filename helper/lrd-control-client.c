@@ -75,6 +75,26 @@ lrd_control_client_new (const char *base_url)
   return self;
 }
 
+/**
+ * lrd_control_client_set_base_url:
+ * @base_url: the server, ending in "/" (lrd_config_normalize_control_url() makes sure)
+ *
+ * Sends the next requests to another server. Requests already on their way finish with
+ * the old one: call it while no party is on.
+ */
+void
+lrd_control_client_set_base_url (LrdControlClient *self,
+                                 const char       *base_url)
+{
+  g_return_if_fail (LRD_IS_CONTROL_CLIENT (self));
+  g_return_if_fail (base_url != NULL);
+
+  g_free (self->base_url);
+  self->base_url = g_strdup (base_url);
+  g_clear_pointer (&self->base_uri, g_uri_unref);
+  self->base_uri = g_uri_parse (base_url, SOUP_HTTP_URI_FLAGS, NULL);
+}
+
 const char *
 lrd_control_client_get_base_url (LrdControlClient *self)
 {

@@ -20,6 +20,8 @@ G_DECLARE_FINAL_TYPE (LrdControlClient, lrd_control_client, LRD, CONTROL_CLIENT,
 
 LrdControlClient *lrd_control_client_new          (const char        *base_url);
 const char       *lrd_control_client_get_base_url (LrdControlClient  *self);
+void              lrd_control_client_set_base_url (LrdControlClient  *self,
+                                                   const char        *base_url);
 
 /* Each call returns the answer as a lib/ model (lr-control-answers.h) or an LRD_ERROR:
  * SERVER_UNREACHABLE (no answer, or 502-504), PARTY_NOT_FOUND (the server's code says the

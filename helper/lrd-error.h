@@ -21,6 +21,7 @@ G_BEGIN_DECLS
  * @LRD_ERROR_ALREADY_IN_PARTY: the helper is in (or joining) a party already
  * @LRD_ERROR_NOT_IN_PARTY: there is no party to leave or refresh
  * @LRD_ERROR_PARTY_NOT_FOUND: no party has this invite code, or the party is gone
+ * @LRD_ERROR_INVALID_URL: a server address is not an http:// or https:// URL
  * @LRD_ERROR_INVALID_DENY_LIST: a LAN discovery deny-list entry is not one
  *
  * Registered with GDBus, so each travels as `io.lanrage.Helper1.Error.<Name>` and a client
@@ -37,6 +38,7 @@ typedef enum
   LRD_ERROR_ALREADY_IN_PARTY,
   LRD_ERROR_NOT_IN_PARTY,
   LRD_ERROR_PARTY_NOT_FOUND,
+  LRD_ERROR_INVALID_URL,
   LRD_ERROR_INVALID_DENY_LIST,
 } LrdError;
 

@@ -3,7 +3,15 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "lrd-service.h"
+#include "lrd-config.h"
 #include "lrd-error.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+/* In the state folder: the control server SetControlUrl chose, which wins over the
+ * configuration file's. */
+#define CONTROL_URL_FILE "control-url"
 
 struct _LrdService
 {
@@ -17,6 +25,8 @@ struct _LrdService
   GDBusObjectManagerServer *manager;
   LrdSession               *session;
   LrdLanDiscovery          *lan;
+  LrdControlClient         *client;
+  char                     *state_dir;
   gboolean                  exported;
 };
 
@@ -34,6 +44,7 @@ static const struct
   { "io.lanrage.Helper1", "JoinParty", LRD_ACTION_JOIN },
   { "io.lanrage.Helper1", "LeaveParty", LRD_ACTION_JOIN },
   { "io.lanrage.Helper1", "Refresh", LRD_ACTION_JOIN },
+  { "io.lanrage.Helper1", "SetControlUrl", LRD_ACTION_CONFIGURE },
   { "io.lanrage.Helper1", "GetStatus", NULL },
   { "io.lanrage.Helper1", "SetDenyList", LRD_ACTION_CONFIGURE },
   { "io.lanrage.Helper1", "ResetDenyList", LRD_ACTION_CONFIGURE },
@@ -75,7 +86,6 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
   g_autoptr(PolkitAuthorizationResult) result = NULL;
   g_autoptr(GError) error = NULL;
   const char *action = NULL;
-  const char *what;
 
   if (!lookup_action (interface, method, &action))
     {
@@ -122,15 +132,18 @@ authorize_method_cb (GDBusInterfaceSkeleton *skeleton,
     }
 
   g_info ("Refused %s to %s (%s)", method, sender, action);
-  what = g_str_equal (action, LRD_ACTION_CONFIGURE) ? "change LANrage's settings"
-                                                    : "join or leave LANrage parties";
-  if (polkit_authorization_result_get_is_challenge (result))
+  if (g_str_equal (action, LRD_ACTION_CONFIGURE))
+    g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_NOT_AUTHORIZED,
+                                           "Only an administrator may change the helper's "
+                                           "settings");
+  else if (polkit_authorization_result_get_is_challenge (result))
     g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_NOT_AUTHORIZED,
                                            "Authentication as an administrator is needed to "
-                                           "%s from here", what);
+                                           "join or leave a party from here");
   else
     g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_NOT_AUTHORIZED,
-                                           "You are not allowed to %s on this computer", what);
+                                           "You are not allowed to join or leave LANrage "
+                                           "parties on this computer");
   return FALSE;
 }
 
@@ -254,6 +267,75 @@ handle_refresh_cb (LrdHelper1            *iface,
 }
 
 static gboolean
+handle_set_control_url_cb (LrdHelper1            *iface,
+                           GDBusMethodInvocation *invocation,
+                           const char            *url,
+                           gpointer               user_data)
+{
+  LrdService *self = user_data;
+  g_autofree char *normalized = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  normalized = strlen (url) <= 2048 ? lrd_config_normalize_control_url (url, NULL) : NULL;
+  if (normalized == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_INVALID_URL,
+                                             "A server address starts with http:// or "
+                                             "https:// and names a host");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  if (g_strcmp0 (lrd_helper1_get_state (iface), "idle") != 0)
+    {
+      g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_ALREADY_IN_PARTY,
+                                             "Leave the party before changing the server");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  path = g_build_filename (self->state_dir, CONTROL_URL_FILE, NULL);
+  contents = g_strconcat (normalized, "\n", NULL);
+  if (!g_file_set_contents_full (path, contents, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+                                 &error))
+    {
+      g_warning ("Cannot keep the control server: %s", error->message);
+      g_dbus_method_invocation_return_error (invocation, LRD_ERROR, LRD_ERROR_FAILED,
+                                             "Cannot save the server address");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+
+  g_message ("The control server is now %s", normalized);
+  lrd_control_client_set_base_url (self->client, normalized);
+  lrd_helper1_set_control_url (iface, normalized);
+  lrd_helper1_complete_set_control_url (iface, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* The server SetControlUrl chose before a restart, if it is still a good one. */
+static void
+restore_control_url (LrdService *self)
+{
+  g_autofree char *path = g_build_filename (self->state_dir, CONTROL_URL_FILE, NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *normalized = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, &error))
+    {
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_warning ("Cannot read %s: %s", path, error->message);
+      return;
+    }
+  normalized = lrd_config_normalize_control_url (g_strstrip (contents), &error);
+  if (normalized == NULL)
+    {
+      g_warning ("Ignoring %s: %s", path, error->message);
+      return;
+    }
+  lrd_control_client_set_base_url (self->client, normalized);
+}
+
+static gboolean
 handle_get_status_cb (LrdHelper1            *iface,
                       GDBusMethodInvocation *invocation,
                       gpointer               user_data)
@@ -327,6 +409,7 @@ lrd_service_dispose (GObject *object)
   lrd_service_unexport (self);
   g_clear_object (&self->session);
   g_clear_object (&self->lan);
+  g_clear_object (&self->client);
   if (self->iface != NULL)
     g_signal_handlers_disconnect_by_data (self->iface, self);
   g_clear_object (&self->iface);
@@ -337,9 +420,20 @@ lrd_service_dispose (GObject *object)
 }
 
 static void
+lrd_service_finalize (GObject *object)
+{
+  LrdService *self = LRD_SERVICE (object);
+
+  g_free (self->state_dir);
+
+  G_OBJECT_CLASS (lrd_service_parent_class)->finalize (object);
+}
+
+static void
 lrd_service_class_init (LrdServiceClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = lrd_service_dispose;
+  G_OBJECT_CLASS (klass)->finalize = lrd_service_finalize;
 }
 
 static void
@@ -360,6 +454,10 @@ lrd_service_new (PolkitAuthority  *authority,
   self->authority = authority != NULL ? g_object_ref (authority) : NULL;
   self->iface = lrd_helper1_skeleton_new ();
   self->manager = g_dbus_object_manager_server_new (LRD_HELPER_OBJECT_PATH);
+  self->client = g_object_ref (client);
+  self->state_dir = g_strdup (state_dir);
+  restore_control_url (self);
+  lrd_helper1_set_control_url (self->iface, lrd_control_client_get_base_url (client));
   self->session = lrd_session_new (self->iface, self->manager, client, backend, keys, state_dir,
                                    listen_port);
   self->lan = lrd_lan_discovery_new (self->iface, state_dir);
@@ -373,6 +471,8 @@ lrd_service_new (PolkitAuthority  *authority,
                     self);
   g_signal_connect (self->iface, "handle-refresh", G_CALLBACK (handle_refresh_cb), self);
   g_signal_connect (self->iface, "handle-get-status", G_CALLBACK (handle_get_status_cb), self);
+  g_signal_connect (self->iface, "handle-set-control-url",
+                    G_CALLBACK (handle_set_control_url_cb), self);
   g_signal_connect (self->iface, "handle-set-deny-list", G_CALLBACK (handle_set_deny_list_cb),
                     self);
   g_signal_connect (self->iface, "handle-reset-deny-list",

@@ -200,6 +200,107 @@ test_every_method_checked (LrTestHelperFixture *fixture,
   }
 }
 
+static gboolean
+control_url_is (gpointer data)
+{
+  gpointer *args = data;
+
+  return g_strcmp0 (lrd_helper1_get_control_url (args[0]), args[1]) == 0;
+}
+
+static void
+wait_control_url (LrdHelper1 *proxy,
+                  const char *url)
+{
+  gpointer args[] = { proxy, (gpointer) url };
+
+  g_assert_true (lr_test_wait_for (control_url_is, args, LR_TEST_HELPER_TIMEOUT_MS));
+}
+
+static void
+set_control_url (LrdHelper1  *proxy,
+                 const char  *url,
+                 GError     **error)
+{
+  g_autoptr(GVariant) reply = NULL;
+
+  reply = g_dbus_proxy_call_sync (G_DBUS_PROXY (proxy), "SetControlUrl",
+                                  g_variant_new ("(s)", url), G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                                  error);
+}
+
+/* The server URL is the helper's to keep: an administrator (root here) changes it, the
+ * change takes effect at once and survives a restart; an ordinary user is refused, and so
+ * is anything that is not an http(s) URL, or a change in the middle of a party. */
+static void
+test_set_control_url (LrTestHelperFixture *fixture,
+                      gconstpointer        data)
+{
+  LrdHelper1 *proxy = lr_test_helper_get_proxy (fixture->helper);
+  /* As the helper keeps it: ending in "/". */
+  g_autofree char *server_url = g_str_has_suffix (lr_test_server_get_url (fixture->server), "/")
+                                  ? g_strdup (lr_test_server_get_url (fixture->server))
+                                  : g_strconcat (lr_test_server_get_url (fixture->server), "/",
+                                                 NULL);
+  const char *bad_urls[] = { "", "not a url", "ftp://example.org/", "http://", "/v1/" };
+  g_autoptr(GPtrArray) args = gdbus_call_args ("io.lanrage.Helper1.SetControlUrl");
+  g_autofree char *err = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *saved = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpstr (lrd_helper1_get_control_url (proxy), ==, server_url);
+
+  /* An ordinary user may not. */
+  g_ptr_array_add (args, g_strdup ("'http://127.0.0.1:1/'"));
+  g_assert_cmpint (gdbus_as (fixture, UNPRIVILEGED_USER, args, &err), !=, 0);
+  g_assert_nonnull (strstr (err, "io.lanrage.Helper1.Error.NotAuthorized"));
+  lr_test_run_for (50);
+  g_assert_cmpstr (lrd_helper1_get_control_url (proxy), ==, server_url);
+
+  /* Not URLs, with a named error, and nothing changes. */
+  for (guint i = 0; i < G_N_ELEMENTS (bad_urls); i++)
+    {
+      g_autofree char *remote = NULL;
+
+      set_control_url (proxy, bad_urls[i], &error);
+      g_assert_error (error, LRD_ERROR, LRD_ERROR_INVALID_URL);
+      remote = g_dbus_error_get_remote_error (error);
+      g_assert_cmpstr (remote, ==, "io.lanrage.Helper1.Error.InvalidUrl");
+      g_clear_error (&error);
+    }
+  g_assert_cmpstr (lrd_helper1_get_control_url (proxy), ==, server_url);
+
+  /* Root may, and the helper uses it at once: nothing listens on port 1. */
+  set_control_url (proxy, "http://127.0.0.1:1", &error);
+  g_assert_no_error (error);
+  wait_control_url (proxy, "http://127.0.0.1:1/");
+  lrd_helper1_call_create_party_sync (proxy, "Nowhere", "host", NULL, &error);
+  g_assert_error (error, LRD_ERROR, LRD_ERROR_SERVER_UNREACHABLE);
+  g_clear_error (&error);
+  lr_test_helper_wait_state (fixture->helper, "idle");
+
+  /* Kept across a restart, in the state folder. */
+  lr_test_helper_stop (fixture->helper);
+  path = g_build_filename (lr_test_helper_get_state_dir (fixture->helper), "control-url", NULL);
+  g_assert_true (g_file_get_contents (path, &saved, NULL, NULL));
+  g_assert_cmpstr (g_strstrip (saved), ==, "http://127.0.0.1:1/");
+  lr_test_helper_start (fixture->helper);
+  proxy = lr_test_helper_get_proxy (fixture->helper);
+  g_assert_cmpstr (lrd_helper1_get_control_url (proxy), ==, "http://127.0.0.1:1/");
+
+  /* Back to the real server; then, in a party, the server cannot change under it. */
+  set_control_url (proxy, server_url, &error);
+  g_assert_no_error (error);
+  wait_control_url (proxy, server_url);
+  lrd_helper1_call_create_party_sync (proxy, "Here", "host", NULL, &error);
+  g_assert_no_error (error);
+  lr_test_helper_wait_state (fixture->helper, "connected");
+  set_control_url (proxy, "http://127.0.0.1:1/", &error);
+  g_assert_error (error, LRD_ERROR, LRD_ERROR_ALREADY_IN_PARTY);
+  g_assert_cmpstr (lrd_helper1_get_control_url (proxy), ==, server_url);
+}
+
 static void
 test_granted_by_rule (LrTestHelperFixture *fixture,
                       gconstpointer        data)
@@ -414,6 +515,9 @@ main (int    argc,
               lr_test_helper_fixture_teardown);
   g_test_add ("/helper/auth/every-method-checked", LrTestHelperFixture, NULL,
               lr_test_helper_fixture_setup, test_every_method_checked,
+              lr_test_helper_fixture_teardown);
+  g_test_add ("/helper/auth/set-control-url", LrTestHelperFixture, NULL,
+              lr_test_helper_fixture_setup, test_set_control_url,
               lr_test_helper_fixture_teardown);
   g_test_add ("/helper/auth/granted-by-rule", LrTestHelperFixture, NULL,
               lr_test_helper_fixture_setup, test_granted_by_rule,

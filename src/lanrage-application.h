@@ -1,0 +1,22 @@
+/* lanrage-application.h: the LANrage app
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <adwaita.h>
+
+#include "lanrage-helper-client.h"
+
+G_BEGIN_DECLS
+
+#define LANRAGE_TYPE_APPLICATION (lanrage_application_get_type ())
+
+G_DECLARE_FINAL_TYPE (LanrageApplication, lanrage_application, LANRAGE, APPLICATION,
+                      AdwApplication)
+
+/* @client: the helper to talk to, or NULL for the real one on the system bus. */
+LanrageApplication  *lanrage_application_new        (LanrageHelperClient *client);
+LanrageHelperClient *lanrage_application_get_client (LanrageApplication  *self);
+
+G_END_DECLS

@@ -1,0 +1,1419 @@
+/* test-app-window.c: the app's window against the real helper, as a person uses it
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Everything is real: lanrage-control and lanrage-relay on loopback, lanrage-helpers on a
+ * private system bus with a real polkitd (tests/lr-test-helper.h, as root, in the test's
+ * own network namespace), and the app's own code (application, window, helper client) on a
+ * real display (Xvfb) and a private session bus. The test clicks buttons and types into
+ * entries found by what they say, and reads what the window shows; the second player is
+ * a second helper driven with lanragectl.
+ */
+#include "lr-test-helper.h"
+#include "lr-test-ui.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lanrage-application.h"
+#include "lanrage-create-dialog.h"
+#include "lanrage-join-dialog.h"
+#include "lanrage-latency-graph.h"
+#include "lanrage-preferences-window.h"
+#include "lanrage-window.h"
+
+typedef enum
+{
+  START_HELPER = 1 << 0,       /* the helper runs when the app starts */
+  UNREACHABLE_SERVER = 1 << 1, /* the helper's control server URL leads nowhere */
+  WITH_RELAY = 1 << 2,         /* a lanrage-relay, registered, that the helpers use */
+  NARROW = 1 << 3,             /* a phone-width window */
+} UiOptions;
+
+/* In the test's own network namespace, so the port is free. */
+#define RELAY_ENDPOINT "127.0.0.1:3478"
+
+typedef struct
+{
+  LrTestServer        *server;
+  LrTestBus           *bus;
+  LrTestHelper        *helper;
+  GSubprocess         *relay;
+  GDBusConnection     *app_bus;
+  LanrageHelperClient *client;
+  LanrageApplication  *app;
+  GtkWidget           *window;
+  /* Another client of the session bus, as the desktop, a script or a tray host is. */
+  GDBusConnection     *desktop;
+  /* What the desktop's notification server was asked to show (summaries). */
+  GPtrArray           *notifications;
+  guint                notifications_object;
+  guint                notifications_owner;
+} UiFixture;
+
+static GTestDBus *session_bus;
+static GPtrArray *finished_apps;
+static guint app_counter;
+static guint port_counter;
+
+static void
+start_relay (UiFixture *fixture)
+{
+  g_autofree char *secret_path = g_build_filename (lr_test_server_get_tmpdir (fixture->server),
+                                                   "relay-secret", NULL);
+  g_autofree char *log_path = g_build_filename (lr_test_server_get_tmpdir (fixture->server),
+                                                "relay.log", NULL);
+  const char *argv[] = {
+    g_getenv ("LANRAGE_RELAY"),
+    "--listen", RELAY_ENDPOINT,
+    "--public-endpoint", RELAY_ENDPOINT,
+    "--control", lr_test_server_get_url (fixture->server),
+    "--relay-secret-file", secret_path,
+    "--id", "ui-relay",
+    "--region", "test",
+    "--threads", "1",
+    NULL
+  };
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+
+  g_assert_nonnull (argv[0]);
+  fixture->relay = lr_test_spawn_as (NULL, NULL, argv, log_path, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fixture->relay));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (line, ==, "Listening on " RELAY_ENDPOINT);
+}
+
+/* A helper's configuration as the harness writes it, plus the test's relay. */
+static void
+use_relay (LrTestHelper *helper,
+           const char   *control_url)
+{
+  g_autofree char *config = NULL;
+
+  port_counter++;
+  config = g_strdup_printf ("[helper]\ncontrol-url=%s\nbackend=auto\ninterface=%s\n"
+                            "port=%u\nrelays=" RELAY_ENDPOINT "\n", control_url,
+                            lr_test_helper_get_interface (helper), 52820 + port_counter);
+  lr_test_helper_set_config (helper, config);
+}
+
+/* A notification server on the test's session bus, standing in for the desktop's (the
+ * test has no desktop; GLib falls back to org.freedesktop.Notifications when nobody owns
+ * org.gtk.Notifications). It records the summaries of Notify. */
+static const char notifications_xml[] =
+  "<node><interface name='org.freedesktop.Notifications'>"
+  "<method name='Notify'><arg type='s' direction='in'/><arg type='u' direction='in'/>"
+  "<arg type='s' direction='in'/><arg type='s' direction='in'/><arg type='s' direction='in'/>"
+  "<arg type='as' direction='in'/><arg type='a{sv}' direction='in'/>"
+  "<arg type='i' direction='in'/><arg type='u' direction='out'/></method>"
+  "<method name='CloseNotification'><arg type='u' direction='in'/></method>"
+  "<method name='GetCapabilities'><arg type='as' direction='out'/></method>"
+  "<method name='GetServerInformation'><arg type='s' direction='out'/>"
+  "<arg type='s' direction='out'/><arg type='s' direction='out'/>"
+  "<arg type='s' direction='out'/></method>"
+  "</interface></node>";
+
+static void
+notifications_method_cb (GDBusConnection       *connection,
+                         const char            *sender,
+                         const char            *path,
+                         const char            *interface,
+                         const char            *method,
+                         GVariant              *parameters,
+                         GDBusMethodInvocation *invocation,
+                         gpointer               user_data)
+{
+  GPtrArray *summaries = user_data;
+
+  if (g_str_equal (method, "Notify"))
+    {
+      const char *summary = NULL;
+
+      g_variant_get_child (parameters, 3, "&s", &summary);
+      g_ptr_array_add (summaries, g_strdup (summary));
+      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(u)", summaries->len));
+    }
+  else if (g_str_equal (method, "GetCapabilities"))
+    g_dbus_method_invocation_return_value (invocation, g_variant_new_parsed ("(@as ['body'],)"));
+  else if (g_str_equal (method, "GetServerInformation"))
+    g_dbus_method_invocation_return_value (invocation,
+                                           g_variant_new ("(ssss)", "test", "lanrage", "1", "1.2"));
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static void
+start_notification_server (UiFixture *fixture)
+{
+  static const GDBusInterfaceVTable vtable = { notifications_method_cb, NULL, NULL, { 0 } };
+  g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (notifications_xml, NULL);
+  g_autoptr(GError) error = NULL;
+
+  fixture->notifications = g_ptr_array_new_with_free_func (g_free);
+  fixture->notifications_object =
+    g_dbus_connection_register_object (fixture->desktop, "/org/freedesktop/Notifications",
+                                       node->interfaces[0], &vtable, fixture->notifications,
+                                       NULL, &error);
+  g_assert_no_error (error);
+  fixture->notifications_owner =
+    g_bus_own_name_on_connection (fixture->desktop, "org.freedesktop.Notifications",
+                                  G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL);
+}
+
+static void
+fixture_setup (UiFixture     *fixture,
+               gconstpointer  data)
+{
+  UiOptions options = GPOINTER_TO_UINT (data);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *app_id = NULL;
+
+  fixture->server = lr_test_server_new (NULL, LR_TEST_SERVER_NONE);
+  lr_test_server_start (fixture->server);
+  fixture->bus = lr_test_bus_new ();
+  fixture->helper = lr_test_helper_new (fixture->bus,
+                                        (options & UNREACHABLE_SERVER)
+                                          ? "http://127.0.0.1:1/"
+                                          : lr_test_server_get_url (fixture->server),
+                                        NULL);
+  if (options & WITH_RELAY)
+    {
+      start_relay (fixture);
+      use_relay (fixture->helper, lr_test_server_get_url (fixture->server));
+    }
+  if (options & START_HELPER)
+    lr_test_helper_start (fixture->helper);
+
+  /* The app's own connection to the private system bus, as it has one to the real one. */
+  fixture->app_bus = g_dbus_connection_new_for_address_sync (
+    lr_test_bus_get_address (fixture->bus),
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_dbus_connection_set_exit_on_close (fixture->app_bus, FALSE);
+  fixture->client = lanrage_helper_client_new (fixture->app_bus, NULL);
+
+  fixture->app = lanrage_application_new (fixture->client);
+  /* Only g_application_run () takes a registered app off the bus (GLib warns when one is
+   * finalized otherwise), so the test keeps every app it made, and each gets a name of its
+   * own on the session bus. */
+  app_counter++;
+  app_id = g_strdup_printf ("io.lanrage.LANrage.Test%u", app_counter);
+  g_application_set_application_id (G_APPLICATION (fixture->app), app_id);
+  g_application_register (G_APPLICATION (fixture->app), NULL, &error);
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (fixture->app));
+  fixture->window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (fixture->app)));
+  g_assert_true (LANRAGE_IS_WINDOW (fixture->window));
+  if (options & NARROW)
+    gtk_window_set_default_size (GTK_WINDOW (fixture->window), 360, 720);
+  else
+    gtk_window_set_default_size (GTK_WINDOW (fixture->window), 960, 720);
+
+  fixture->desktop = g_dbus_connection_new_for_address_sync (
+    g_test_dbus_get_bus_address (session_bus),
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+    NULL, NULL, &error);
+  g_assert_no_error (error);
+  start_notification_server (fixture);
+}
+
+static void
+close_dialogs (void)
+{
+  g_autoptr(GList) toplevels = gtk_window_list_toplevels ();
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (ADW_IS_MESSAGE_DIALOG (l->data) || ADW_IS_PREFERENCES_WINDOW (l->data))
+      gtk_window_destroy (l->data);
+}
+
+static void
+fixture_teardown (UiFixture     *fixture,
+                  gconstpointer  data)
+{
+  close_dialogs ();
+  g_bus_unown_name (fixture->notifications_owner);
+  g_dbus_connection_unregister_object (fixture->desktop, fixture->notifications_object);
+  g_clear_pointer (&fixture->notifications, g_ptr_array_unref);
+  g_dbus_connection_close_sync (fixture->desktop, NULL, NULL);
+  g_clear_object (&fixture->desktop);
+  gtk_window_destroy (GTK_WINDOW (fixture->window));
+  lr_test_ui_run_for (50);
+  /* What g_application_run () does when the app quits (the tray goes); but only
+   * g_application_run () can take an app off the bus, so the app is kept (see
+   * fixture_setup). */
+  g_signal_emit_by_name (fixture->app, "shutdown");
+  g_ptr_array_add (finished_apps, g_steal_pointer (&fixture->app));
+  g_clear_object (&fixture->client);
+  g_dbus_connection_close_sync (fixture->app_bus, NULL, NULL);
+  g_clear_object (&fixture->app_bus);
+  g_clear_pointer (&fixture->helper, lr_test_helper_free);
+  if (fixture->relay != NULL)
+    {
+      g_subprocess_send_signal (fixture->relay, SIGTERM);
+      g_subprocess_wait (fixture->relay, NULL, NULL);
+      g_clear_object (&fixture->relay);
+    }
+  g_clear_pointer (&fixture->bus, lr_test_bus_free);
+  if (lr_test_server_is_running (fixture->server))
+    lr_test_server_stop (fixture->server, FALSE);
+  g_clear_pointer (&fixture->server, lr_test_server_free);
+}
+
+/* Steps a person takes */
+
+static void
+fill_entry (GtkWidget  *root,
+            const char *title,
+            const char *text)
+{
+  GtkWidget *row = lr_test_ui_find_entry_row (root, title);
+
+  g_assert_nonnull (row);
+  /* Into the field, as a person clicks it before typing. */
+  gtk_widget_grab_focus (row);
+  lr_test_ui_run_for (20);
+  gtk_editable_set_text (GTK_EDITABLE (row), text);
+  lr_test_ui_run_for (20);
+}
+
+static GtkWidget *
+open_dialog (UiFixture  *fixture,
+             const char *button,
+             GType       type)
+{
+  lr_test_ui_click (lr_test_ui_wait_button (fixture->window, button));
+  return GTK_WIDGET (lr_test_ui_wait_window (type, NULL));
+}
+
+static void
+create_party (UiFixture  *fixture,
+              const char *party_name,
+              const char *display_name)
+{
+  GtkWidget *dialog = open_dialog (fixture, "Create Party", LANRAGE_TYPE_CREATE_DIALOG);
+  GtkWidget *create;
+
+  create = lr_test_ui_find_button (dialog, "Create");
+  g_assert_nonnull (create);
+  /* Nothing to create without a party name. */
+  fill_entry (dialog, "Party Name", "   ");
+  g_assert_false (gtk_widget_is_sensitive (create));
+  fill_entry (dialog, "Party Name", party_name);
+  fill_entry (dialog, "Your Name", display_name);
+  g_assert_true (gtk_widget_is_sensitive (create));
+  lr_test_ui_screenshot (dialog, "create-dialog");
+  lr_test_ui_click (create);
+}
+
+static char *
+ctl (UiFixture          *fixture,
+     const char         *bus_name,
+     const char * const *argv)
+{
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (lr_test_ctl_run (fixture->bus, bus_name, NULL, argv, &out, NULL), ==, 0);
+  return g_strstrip (g_steal_pointer (&out));
+}
+
+static LrTestHelper *
+start_second_helper (UiFixture *fixture)
+{
+  LrTestHelper *helper = lr_test_helper_new (fixture->bus, lr_test_server_get_url (fixture->server),
+                                             LR_TEST_HELPER_BUS_NAME_2);
+
+  if (fixture->relay != NULL)
+    use_relay (helper, lr_test_server_get_url (fixture->server));
+  lr_test_helper_start (helper);
+  return helper;
+}
+
+static gboolean
+has_state (gpointer data)
+{
+  gpointer *args = data;
+
+  return g_strcmp0 (lrd_helper1_get_state (args[0]), args[1]) == 0;
+}
+
+static void
+wait_helper_state (LrTestHelper *helper,
+                   const char   *state)
+{
+  gpointer args[] = { lr_test_helper_get_proxy (helper), (gpointer) state };
+
+  g_assert_true (lr_test_wait_for (has_state, args, LR_TEST_UI_TIMEOUT_MS));
+}
+
+static void
+leave_party (UiFixture *fixture)
+{
+  GtkWindow *confirm;
+
+  lr_test_ui_click (lr_test_ui_wait_button (fixture->window, "Leave Party"));
+  confirm = lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "Leave the Party?");
+  lr_test_ui_click (lr_test_ui_find_button (GTK_WIDGET (confirm), "Leave"));
+  wait_helper_state (fixture->helper, "idle");
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+}
+
+static void
+wait_label_suffix (GtkWidget  *root,
+                   const char *suffix)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  while (lr_test_ui_find_label_suffix (root, suffix) == NULL)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("No text ending in “%s” showed", suffix);
+      lr_test_ui_run_for (20);
+    }
+}
+
+/* Tests */
+
+/* Create a party from the window, see the code and your row, a friend joins with
+ * lanragectl and shows up, their details, then leave. */
+static void
+test_create_join_leave (UiFixture     *fixture,
+                        gconstpointer  data)
+{
+  LrdHelper1 *proxy = lr_test_helper_get_proxy (fixture->helper);
+  g_autoptr(LrTestHelper) second = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *typed = NULL;
+  g_autofree char *guest_address = NULL;
+  g_autofree char *out = NULL;
+  GtkWidget *row_label;
+  GtkWidget *row;
+  const char *join_argv[] = { "--name", "bob", "join", NULL, NULL };
+  const char *address_argv[] = { "--json", "status", NULL };
+  g_autoptr(JsonNode) status = NULL;
+
+  lr_test_ui_wait_button (fixture->window, "Join Party");
+  lr_test_ui_screenshot (fixture->window, "idle");
+  create_party (fixture, "Friday night", "alice");
+
+  wait_helper_state (fixture->helper, "connected");
+  g_assert_cmpstr (lrd_helper1_get_party_name (proxy), ==, "Friday night");
+  code = lrd_helper1_dup_invite_code (proxy);
+  /* The invite code, the party's name in the title, and your own row with your address. */
+  lr_test_ui_wait_label (fixture->window, code);
+  lr_test_ui_wait_label (fixture->window, "Friday night");
+  lr_test_ui_wait_label (fixture->window, "alice (you)");
+  lr_test_ui_wait_label (fixture->window, lrd_helper1_get_virtual_address (proxy));
+  lr_test_ui_wait_label (fixture->window, "1 player");
+  /* Nothing measured yet reads as such, not as a blank. */
+  g_assert_nonnull (lr_test_ui_find_label (fixture->window, "Unknown"));
+  g_assert_nonnull (lr_test_ui_find_label (fixture->window, "Nobody else yet: share the invite code!"));
+
+  /* A friend joins by retyping the code (lower case, spaces for dashes); later than the
+   * app's 1.5 s in which new rows are members who were already there, not news. */
+  lr_test_ui_run_for (1600);
+  second = start_second_helper (fixture);
+  typed = g_ascii_strdown (code, -1);
+  g_strdelimit (typed, "-", ' ');
+  join_argv[3] = typed;
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
+  out = ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, address_argv);
+  status = lr_test_json_parse (out);
+  guest_address = g_strdup (lr_test_json_string (status, "VirtualAddress"));
+
+  /* Their row: name, address and NAT type, the path, the latency; and a toast. */
+  row_label = lr_test_ui_wait_label (fixture->window, "bob");
+  row = gtk_widget_get_ancestor (row_label, GTK_TYPE_LIST_BOX_ROW);
+  g_assert_nonnull (row);
+  {
+    g_autofree char *subtitle = g_strdup_printf ("%s · NAT: Unknown", guest_address);
+
+    lr_test_ui_wait_label (row, subtitle);
+  }
+  /* Through the relay, which also measures the latency. */
+  lr_test_ui_wait_label (row, "Relayed via 127.0.0.1");
+  wait_label_suffix (row, " ms");
+  lr_test_ui_wait_label (fixture->window, "bob joined the party");
+  lr_test_ui_wait_label (fixture->window, "2 players");
+  lr_test_ui_screenshot (fixture->window, "party");
+
+  /* Their details, with the latency graph. */
+  lr_test_ui_click (row);
+  g_assert_nonnull (lr_test_ui_find_type (fixture->window, LANRAGE_TYPE_LATENCY_GRAPH));
+  lr_test_ui_wait_label (fixture->window, "Path History");
+  /* For the screenshot, some history to draw. */
+  if (g_getenv ("LANRAGE_SCREENSHOT_DIR") != NULL)
+    lr_test_ui_run_for (30000);
+  lr_test_ui_screenshot (fixture->window, "details");
+
+  /* They leave: the row goes, with a toast. */
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, (const char *[]) { "leave", NULL }));
+  lr_test_ui_wait_label (fixture->window, "bob left the party");
+  lr_test_ui_wait_gone (fixture->window, "bob");
+  lr_test_ui_wait_label (fixture->window, "1 player");
+
+  leave_party (fixture);
+  g_assert_cmpstr (lrd_helper1_get_party_id (proxy), ==, "");
+}
+
+/* Join a friend's party: the code field says no to garbage and yes to a pasted link. */
+static void
+test_join (UiFixture     *fixture,
+           gconstpointer  data)
+{
+  g_autoptr(LrTestHelper) host = start_second_helper (fixture);
+  const char *create_argv[] = { "--name", "carol", "--json", "create", "Host's party", NULL };
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) status = NULL;
+  const char *code;
+  g_autofree char *link = NULL;
+  g_autofree char *hint = NULL;
+  g_autofree char *lower = NULL;
+  GtkWidget *dialog;
+  GtkWidget *join;
+  GtkWidget *code_row;
+
+  out = ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, create_argv);
+  status = lr_test_json_parse (out);
+  code = lr_test_json_string (status, "InviteCode");
+  g_assert_cmpuint (strlen (code), ==, 14);
+
+  dialog = open_dialog (fixture, "Join Party", LANRAGE_TYPE_JOIN_DIALOG);
+  join = lr_test_ui_find_button (dialog, "Join");
+  code_row = lr_test_ui_find_entry_row (dialog, "Invite Code");
+  g_assert_false (gtk_widget_is_sensitive (join));
+
+  fill_entry (dialog, "Invite Code", "garbage!");
+  g_assert_false (gtk_widget_is_sensitive (join));
+  g_assert_true (gtk_widget_has_css_class (code_row, "error"));
+  g_assert_nonnull (lr_test_ui_find_label_prefix (dialog, "Not an invite code yet"));
+
+  /* Pasted from a chat: the whole link, lower case, no dashes, spaces around. */
+  lower = g_ascii_strdown (code, -1);
+  g_strdelimit (lower, "-", ' ');
+  link = g_strdup_printf ("  lanrage://join/%s ", lower);
+  fill_entry (dialog, "Invite Code", link);
+  g_assert_true (gtk_widget_is_sensitive (join));
+  g_assert_false (gtk_widget_has_css_class (code_row, "error"));
+  hint = g_strdup_printf ("Invite code %s", code);
+  g_assert_nonnull (lr_test_ui_find_label (dialog, hint));
+  fill_entry (dialog, "Your Name", "dave");
+  lr_test_ui_click (join);
+
+  wait_helper_state (fixture->helper, "connected");
+  lr_test_ui_wait_label (fixture->window, "Host's party");
+  lr_test_ui_wait_label (fixture->window, "carol");
+  lr_test_ui_wait_label (fixture->window, "dave (you)");
+  lr_test_ui_wait_label (fixture->window, code);
+}
+
+/* A well-formed code nobody has, and the error dialog that says so. */
+static void
+test_unknown_code (UiFixture     *fixture,
+                   gconstpointer  data)
+{
+  GtkWidget *dialog = open_dialog (fixture, "Join Party", LANRAGE_TYPE_JOIN_DIALOG);
+  GtkWindow *error;
+
+  fill_entry (dialog, "Invite Code", "7KQM-2XWD-9RTF");
+  lr_test_ui_click (lr_test_ui_find_button (dialog, "Join"));
+  error = lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "Invite Code Not Found");
+  lr_test_ui_screenshot (GTK_WIDGET (error), "error-unknown-code");
+  lr_test_ui_click (lr_test_ui_find_button (GTK_WIDGET (error), "OK"));
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  g_assert_cmpstr (lrd_helper1_get_state (lr_test_helper_get_proxy (fixture->helper)), ==, "idle");
+}
+
+static void
+test_server_unreachable (UiFixture     *fixture,
+                         gconstpointer  data)
+{
+  create_party (fixture, "Nobody home", "erin");
+  lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "Can’t Reach the Party Server");
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+}
+
+/* No helper when the app starts: the window says how to get one, and carries on by itself
+ * once it runs; and again when it stops and comes back. */
+static void
+test_helper_appears (UiFixture     *fixture,
+                     gconstpointer  data)
+{
+  const char *title = "The LANrage Helper Is Not Running";
+
+  lr_test_ui_wait_label (fixture->window, title);
+  g_assert_null (lr_test_ui_find_button (fixture->window, "Create Party"));
+  lr_test_ui_screenshot (fixture->window, "no-helper");
+
+  lr_test_helper_start (fixture->helper);
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  /* The pages cross-fade: the old one goes a moment later. */
+  lr_test_ui_wait_gone (fixture->window, title);
+
+  lr_test_helper_stop (fixture->helper);
+  lr_test_ui_wait_label (fixture->window, title);
+  lr_test_helper_start (fixture->helper);
+  create_party (fixture, "Second start", "frank");
+  wait_helper_state (fixture->helper, "connected");
+  lr_test_ui_wait_label (fixture->window, lrd_helper1_get_invite_code (
+                                            lr_test_helper_get_proxy (fixture->helper)));
+}
+
+/* The app's actions as the desktop, the tray host or a script reach them: org.gtk.Actions
+ * on the session bus. */
+static void
+activate_remote_action (UiFixture  *fixture,
+                        const char *action,
+                        GVariant   *parameter)
+{
+  g_autoptr(GDBusActionGroup) group = NULL;
+
+  group = g_dbus_action_group_get (fixture->desktop,
+                                   g_application_get_application_id (G_APPLICATION (fixture->app)),
+                                   g_application_get_dbus_object_path (G_APPLICATION (fixture->app)));
+  g_action_group_activate_action (G_ACTION_GROUP (group), action, parameter);
+  g_dbus_connection_flush_sync (fixture->desktop, NULL, NULL);
+}
+
+/* Clicks an entry row's apply button (it shows once the text was changed). */
+static void
+press_apply (GtkWidget *row)
+{
+  GtkWidget *apply = NULL;
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  while ((apply = lr_test_ui_find_type (row, GTK_TYPE_BUTTON)) == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      lr_test_ui_run_for (20);
+    }
+  lr_test_ui_click (apply);
+}
+
+static gboolean
+control_url_is (gpointer data)
+{
+  gpointer *args = data;
+
+  return g_strcmp0 (lrd_helper1_get_control_url (args[0]), args[1]) == 0;
+}
+
+/* Preferences, opened through D-Bus: the server address is the helper's; a bad one is
+ * refused with a toast, a good one changes the helper's. */
+static void
+test_preferences (UiFixture     *fixture,
+                  gconstpointer  data)
+{
+  LrdHelper1 *proxy = lr_test_helper_get_proxy (fixture->helper);
+  GtkWidget *preferences;
+  GtkWidget *server_row;
+  gpointer args[] = { proxy, (gpointer) "http://127.0.0.1:1/" };
+
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  activate_remote_action (fixture, "preferences", NULL);
+  preferences = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_PREFERENCES_WINDOW, NULL));
+  server_row = lr_test_ui_find_entry_row (preferences, "Server Address");
+  g_assert_nonnull (server_row);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (server_row)), ==,
+                   lrd_helper1_get_control_url (proxy));
+  lr_test_ui_screenshot (preferences, "preferences");
+
+  fill_entry (preferences, "Server Address", "ftp://nowhere.example/");
+  press_apply (server_row);
+  lr_test_ui_wait_label (preferences, "That Is Not a Server Address");
+  g_assert_true (gtk_widget_has_css_class (server_row, "error"));
+
+  fill_entry (preferences, "Server Address", "http://127.0.0.1:1");
+  press_apply (server_row);
+  lr_test_ui_wait_label (preferences, "The server is changed");
+  g_assert_true (lr_test_wait_for (control_url_is, args, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (server_row)), ==, "http://127.0.0.1:1/");
+}
+
+/* An invite link from a chat: the desktop hands it to the app (org.gtk.Application.Open),
+ * which offers to join with the code filled in; app.join-party does the same for scripts. */
+static void
+test_invite_link (UiFixture     *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(LrTestHelper) host = start_second_helper (fixture);
+  const char *create_argv[] = { "--name", "gina", "--json", "create", "Linked", NULL };
+  g_autofree char *out = ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, create_argv);
+  g_autoptr(JsonNode) status = lr_test_json_parse (out);
+  const char *code = lr_test_json_string (status, "InviteCode");
+  g_autofree char *link = g_strdup_printf ("lanrage://join/%s", code);
+  const char *uris[] = { link, NULL };
+  g_autofree char *hint = g_strdup_printf ("Invite code %s", code);
+  GtkWidget *dialog;
+
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  /* Asynchronous: the app answers from this very main loop. */
+  g_dbus_connection_call (fixture->desktop,
+                          g_application_get_application_id (G_APPLICATION (fixture->app)),
+                          g_application_get_dbus_object_path (G_APPLICATION (fixture->app)),
+                          "org.gtk.Application", "Open",
+                          g_variant_new ("(^ass@a{sv})", uris, "",
+                                         g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0)),
+                          NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
+  dialog = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_JOIN_DIALOG, NULL));
+  lr_test_ui_wait_label (dialog, hint);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  lr_test_ui_run_for (50);
+
+  activate_remote_action (fixture, "join-party", g_variant_new_string (code));
+  dialog = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_JOIN_DIALOG, NULL));
+  lr_test_ui_wait_label (dialog, hint);
+  lr_test_ui_click (lr_test_ui_find_button (dialog, "Join"));
+  wait_helper_state (fixture->helper, "connected");
+  lr_test_ui_wait_label (fixture->window, "gina");
+  /* Whoever was there before us did not just join: no toast, no notification. */
+  lr_test_ui_run_for (300);
+  g_assert_null (lr_test_ui_find_label (fixture->window, "gina joined the party"));
+  for (guint i = 0; i < fixture->notifications->len; i++)
+    g_assert_cmpstr (fixture->notifications->pdata[i], !=, "gina joined the party");
+}
+
+static gboolean
+has_summary (gpointer data)
+{
+  gpointer *args = data;
+  GPtrArray *summaries = args[0];
+
+  for (guint i = 0; i < summaries->len; i++)
+    if (g_str_equal (summaries->pdata[i], args[1]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Closed, the window hides and the app runs on in the background, where a friend joining
+ * and leaving come as desktop notifications; app.show brings the window back. */
+static void
+test_background_notifications (UiFixture     *fixture,
+                               gconstpointer  data)
+{
+  GPtrArray *summaries = fixture->notifications;
+  g_autoptr(LrTestHelper) second = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *code = NULL;
+  const char *join_argv[] = { "--name", "hank", "join", NULL, NULL };
+  const char *leave_argv[] = { "leave", NULL };
+  gpointer joined[] = { summaries, (gpointer) "hank joined the party" };
+  gpointer left[] = { summaries, (gpointer) "hank left the party" };
+
+  create_party (fixture, "In the background", "ivan");
+  wait_helper_state (fixture->helper, "connected");
+  code = lrd_helper1_dup_invite_code (lr_test_helper_get_proxy (fixture->helper));
+
+  gtk_window_close (GTK_WINDOW (fixture->window));
+  lr_test_ui_run_for (100);
+  g_assert_false (gtk_widget_get_visible (fixture->window));
+
+  /* Later than the 1.5 s in which new members count as already there. */
+  lr_test_ui_run_for (1600);
+  second = start_second_helper (fixture);
+  join_argv[3] = code;
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
+  g_assert_true (lr_test_wait_for (has_summary, joined, LR_TEST_UI_TIMEOUT_MS));
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, leave_argv));
+  g_assert_true (lr_test_wait_for (has_summary, left, LR_TEST_UI_TIMEOUT_MS));
+
+  activate_remote_action (fixture, "show", NULL);
+  lr_test_ui_run_for (200);
+  g_assert_true (gtk_widget_get_visible (fixture->window));
+  lr_test_ui_wait_label (fixture->window, "In the background");
+}
+
+/* Calls a method of the app from the desktop's connection and waits for the answer while
+ * the main loop runs (the app answers from this very loop). */
+static void
+call_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GVariant **reply = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static GVariant *
+call_app (UiFixture  *fixture,
+          const char *bus_name,
+          const char *path,
+          const char *interface,
+          const char *method,
+          GVariant   *parameters)
+{
+  GVariant *reply = NULL;
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  g_dbus_connection_call (fixture->desktop, bus_name, path, interface, method, parameters, NULL,
+                          G_DBUS_CALL_FLAGS_NONE, -1, NULL, call_done_cb, &reply);
+  while (reply == NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      lr_test_ui_run_for (5);
+    }
+  return reply;
+}
+
+/* A tray host's side: org.kde.StatusNotifierWatcher, standing in for the desktop's (GNOME
+ * with the AppIndicator extension, KDE, waybar...). It records who registers. */
+static const char watcher_xml[] =
+  "<node><interface name='org.kde.StatusNotifierWatcher'>"
+  "<method name='RegisterStatusNotifierItem'><arg type='s' direction='in'/></method>"
+  "<method name='RegisterStatusNotifierHost'><arg type='s' direction='in'/></method>"
+  "<property name='IsStatusNotifierHostRegistered' type='b' access='read'/>"
+  "<property name='RegisteredStatusNotifierItems' type='as' access='read'/>"
+  "<property name='ProtocolVersion' type='i' access='read'/>"
+  "</interface></node>";
+
+static void
+watcher_method_cb (GDBusConnection       *connection,
+                   const char            *sender,
+                   const char            *path,
+                   const char            *interface,
+                   const char            *method,
+                   GVariant              *parameters,
+                   GDBusMethodInvocation *invocation,
+                   gpointer               user_data)
+{
+  GPtrArray *items = user_data;
+
+  if (g_str_equal (method, "RegisterStatusNotifierItem"))
+    {
+      const char *service = NULL;
+
+      /* An object path means: that object, on the caller's connection. */
+      g_variant_get (parameters, "(&s)", &service);
+      g_assert_cmpstr (service, ==, "/StatusNotifierItem");
+      g_ptr_array_add (items, g_strdup (sender));
+    }
+  g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static GVariant *
+watcher_property_cb (GDBusConnection  *connection,
+                     const char       *sender,
+                     const char       *path,
+                     const char       *interface,
+                     const char       *property,
+                     GError          **error,
+                     gpointer          user_data)
+{
+  GPtrArray *items = user_data;
+
+  if (g_str_equal (property, "IsStatusNotifierHostRegistered"))
+    return g_variant_new_boolean (TRUE);
+  if (g_str_equal (property, "ProtocolVersion"))
+    return g_variant_new_int32 (0);
+  return g_variant_new_strv ((const char * const *) items->pdata, items->len);
+}
+
+static gboolean
+has_items (gpointer data)
+{
+  return ((GPtrArray *) data)->len > 0;
+}
+
+static GVariant *
+tray_property (UiFixture  *fixture,
+               const char *service,
+               const char *name)
+{
+  g_autoptr(GVariant) reply = call_app (fixture, service, "/StatusNotifierItem",
+                                        "org.freedesktop.DBus.Properties", "Get",
+                                        g_variant_new ("(ss)", "org.kde.StatusNotifierItem",
+                                                       name));
+  GVariant *value = NULL;
+
+  g_variant_get (reply, "(v)", &value);
+  return value;
+}
+
+/* Walks a dbusmenu layout ((ia{sv}av)) for the item labelled @label, or the first whose
+ * label starts with @label when @prefix: its label, and its id in @out_id; NULL when none. */
+static char *
+find_menu_item (GVariant   *layout,
+                const char *label,
+                gboolean    prefix,
+                int        *out_id)
+{
+  g_autoptr(GVariant) properties = g_variant_get_child_value (layout, 1);
+  g_autoptr(GVariant) children = g_variant_get_child_value (layout, 2);
+  const char *item_label = NULL;
+
+  if (g_variant_lookup (properties, "label", "&s", &item_label) &&
+      (prefix ? g_str_has_prefix (item_label, label) : g_str_equal (item_label, label)))
+    {
+      if (out_id != NULL)
+        g_variant_get_child (layout, 0, "i", out_id);
+      return g_strdup (item_label);
+    }
+  for (gsize i = 0; i < g_variant_n_children (children); i++)
+    {
+      g_autoptr(GVariant) boxed = g_variant_get_child_value (children, i);
+      g_autoptr(GVariant) child = g_variant_get_variant (boxed);
+      char *found = find_menu_item (child, label, prefix, out_id);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static GVariant *
+get_menu_layout (UiFixture  *fixture,
+                 const char *service)
+{
+  const char *no_properties[] = { NULL };
+  g_autoptr(GVariant) reply = call_app (fixture, service, "/MenuBar", "com.canonical.dbusmenu",
+                                        "GetLayout",
+                                        g_variant_new ("(ii^as)", 0, -1, no_properties));
+
+  return g_variant_get_child_value (reply, 1);
+}
+
+/* Waits for the item starting with @prefix to end with @suffix (a player's item: name,
+ * latency, and the path last). */
+static void
+wait_menu_label (UiFixture  *fixture,
+                 const char *service,
+                 const char *prefix,
+                 const char *suffix)
+{
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  for (;;)
+    {
+      g_autoptr(GVariant) layout = get_menu_layout (fixture, service);
+      g_autofree char *label = find_menu_item (layout, prefix, TRUE, NULL);
+
+      if (label != NULL && g_str_has_suffix (label, suffix))
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The tray's item “%s” does not end in “%s”", label, suffix);
+      lr_test_ui_run_for (50);
+    }
+}
+
+static int
+wait_menu_item (UiFixture  *fixture,
+                const char *service,
+                const char *label,
+                gboolean    prefix)
+{
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  for (;;)
+    {
+      g_autoptr(GVariant) layout = get_menu_layout (fixture, service);
+      g_autofree char *found = NULL;
+      int id = -1;
+
+      found = find_menu_item (layout, label, prefix, &id);
+      if (found != NULL)
+        return id;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The tray menu has no item “%s”", label);
+      lr_test_ui_run_for (50);
+    }
+}
+
+static void
+wait_tray_string (UiFixture  *fixture,
+                  const char *service,
+                  const char *property,
+                  const char *expected)
+{
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  for (;;)
+    {
+      g_autoptr(GVariant) value = tray_property (fixture, service, property);
+      const char *text;
+
+      /* The tooltip is (icon, pixmaps, title, text): compare its text. */
+      if (g_variant_is_of_type (value, G_VARIANT_TYPE ("(sa(iiay)ss)")))
+        g_variant_get_child (value, 3, "&s", &text);
+      else
+        text = g_variant_get_string (value, NULL);
+      if (g_str_equal (text, expected))
+        return;
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The tray's %s is “%s”, not “%s”", property, text, expected);
+      lr_test_ui_run_for (50);
+    }
+}
+
+/* The tray icon against a stand-in watcher: it registers, says the state in its icon and
+ * tooltip, lists the players with latency and path in its menu, and its Leave works. */
+static void
+test_tray (UiFixture     *fixture,
+           gconstpointer  data)
+{
+  static const GDBusInterfaceVTable vtable = { watcher_method_cb, watcher_property_cb, NULL,
+                                               { 0 } };
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (watcher_xml, NULL);
+  g_autoptr(LrTestHelper) second = NULL;
+  g_autoptr(GVariant) menu_path = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *code = NULL;
+  const char *join_argv[] = { "--name", "bob", "join", NULL, NULL };
+  const char *service;
+  GtkWindow *confirm;
+  guint object_id;
+  guint owner_id;
+  int leave_id;
+
+  object_id = g_dbus_connection_register_object (fixture->desktop, "/StatusNotifierWatcher",
+                                                 node->interfaces[0], &vtable, items, NULL,
+                                                 &error);
+  g_assert_no_error (error);
+  owner_id = g_bus_own_name_on_connection (fixture->desktop, "org.kde.StatusNotifierWatcher",
+                                           G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL);
+  g_assert_true (lr_test_wait_for (has_items, items, LR_TEST_UI_TIMEOUT_MS));
+  service = items->pdata[0];
+  g_assert_true (g_str_equal (service, g_dbus_connection_get_unique_name (
+                                g_application_get_dbus_connection (G_APPLICATION (fixture->app)))));
+
+  menu_path = tray_property (fixture, service, "Menu");
+  g_assert_cmpstr (g_variant_get_string (menu_path, NULL), ==, "/MenuBar");
+  wait_tray_string (fixture, service, "IconName", "network-vpn-disconnected-symbolic");
+  wait_tray_string (fixture, service, "ToolTip", "Not in a party");
+  wait_menu_item (fixture, service, "Create Party", FALSE);
+
+  create_party (fixture, "Tray party", "alice");
+  wait_helper_state (fixture->helper, "connected");
+  code = lrd_helper1_dup_invite_code (lr_test_helper_get_proxy (fixture->helper));
+  wait_tray_string (fixture, service, "ToolTip", "Tray party · 1 player");
+  wait_menu_item (fixture, service, "Nobody else yet", FALSE);
+
+  second = start_second_helper (fixture);
+  join_argv[3] = code;
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
+  wait_tray_string (fixture, service, "ToolTip", "Tray party · 2 players");
+  /* A player's item: name, latency, path (relayed, with the test's relay). */
+  wait_menu_item (fixture, service, "bob — ", TRUE);
+  wait_menu_label (fixture, service, "bob — ", ", Relayed via 127.0.0.1");
+  /* Not all direct: the "acquiring" icon. */
+  wait_tray_string (fixture, service, "IconName", "network-vpn-acquiring-symbolic");
+
+  /* Leave, from the menu: the window asks first, as from its own button. */
+  leave_id = wait_menu_item (fixture, service, "Leave Party", FALSE);
+  g_variant_unref (call_app (fixture, service, "/MenuBar", "com.canonical.dbusmenu", "Event",
+                             g_variant_new ("(isvu)", leave_id, "clicked",
+                                            g_variant_new_int32 (0), 0)));
+  confirm = lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "Leave the Party?");
+  lr_test_ui_click (lr_test_ui_find_button (GTK_WIDGET (confirm), "Leave"));
+  wait_helper_state (fixture->helper, "idle");
+  wait_tray_string (fixture, service, "ToolTip", "Not in a party");
+  wait_menu_item (fixture, service, "Create Party", FALSE);
+
+  g_bus_unown_name (owner_id);
+  g_dbus_connection_unregister_object (fixture->desktop, object_id);
+}
+
+static gboolean
+is_folded (gpointer data)
+{
+  AdwLeaflet *leaflet = ADW_LEAFLET (lr_test_ui_find_type (data, ADW_TYPE_LEAFLET));
+
+  return leaflet != NULL && adw_leaflet_get_folded (leaflet);
+}
+
+/* At phone width the party page shows the players or one player's details, with a back
+ * button between them. */
+static void
+test_narrow (UiFixture     *fixture,
+             gconstpointer  data)
+{
+  g_autoptr(LrTestHelper) second = NULL;
+  g_autofree char *code = NULL;
+  const char *join_argv[] = { "--name", "bob", "join", NULL, NULL };
+  GtkWidget *row;
+  GtkWidget *back;
+
+  lr_test_ui_screenshot (fixture->window, "narrow-idle");
+  create_party (fixture, "Pocket party", "alice");
+  wait_helper_state (fixture->helper, "connected");
+  code = lrd_helper1_dup_invite_code (lr_test_helper_get_proxy (fixture->helper));
+  second = start_second_helper (fixture);
+  join_argv[3] = code;
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
+
+  row = gtk_widget_get_ancestor (lr_test_ui_wait_label (fixture->window, "bob"),
+                                 GTK_TYPE_LIST_BOX_ROW);
+  g_assert_true (lr_test_wait_for (is_folded, fixture->window, LR_TEST_UI_TIMEOUT_MS));
+  /* Folded: the details are not beside the list. */
+  g_assert_null (lr_test_ui_find_label (fixture->window, "No Player Selected"));
+  g_assert_null (lr_test_ui_find_button_by_tooltip (fixture->window, "Back to the Players"));
+  lr_test_ui_wait_label (row, "Relayed via 127.0.0.1");
+  lr_test_ui_screenshot (fixture->window, "narrow-party");
+
+  lr_test_ui_click (row);
+  lr_test_ui_wait_label (fixture->window, "Path History");
+  back = lr_test_ui_find_button_by_tooltip (fixture->window, "Back to the Players");
+  g_assert_nonnull (back);
+  lr_test_ui_screenshot (fixture->window, "narrow-details");
+  lr_test_ui_click (back);
+  lr_test_ui_wait_button (fixture->window, "Leave Party");
+  lr_test_ui_wait_gone (fixture->window, "Path History");
+}
+
+/* Figures of the real binary (README): time to the first frame, memory and CPU in a party
+ * of eight whose links are measured every second, and wakeups while idle. */
+
+typedef struct
+{
+  guint64 cpu_ticks;        /* utime + stime */
+  guint64 wakeups;          /* voluntary context switches: the process went to sleep */
+  guint64 rss_kb;
+  guint64 rss_anon_kb;      /* of which the process's own (not pages of shared files) */
+} ProcessSample;
+
+static void
+sample_process (GPid           pid,
+                ProcessSample *sample)
+{
+  g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *status_path = g_strdup_printf ("/proc/%d/status", pid);
+  g_autofree char *stat = NULL;
+  g_autofree char *status = NULL;
+  g_auto(GStrv) fields = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_true (g_file_get_contents (stat_path, &stat, NULL, NULL));
+  g_assert_true (g_file_get_contents (status_path, &status, NULL, NULL));
+  /* After the command name in parentheses: field 14 and 15 of stat(5) are utime and
+   * stime, the 12th and 13th after ")". */
+  fields = g_strsplit (strrchr (stat, ')') + 2, " ", -1);
+  sample->cpu_ticks = g_ascii_strtoull (fields[11], NULL, 10) +
+                      g_ascii_strtoull (fields[12], NULL, 10);
+  lines = g_strsplit (status, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      if (g_str_has_prefix (lines[i], "VmRSS:"))
+        sample->rss_kb = g_ascii_strtoull (lines[i] + 6, NULL, 10);
+      else if (g_str_has_prefix (lines[i], "RssAnon:"))
+        sample->rss_anon_kb = g_ascii_strtoull (lines[i] + 8, NULL, 10);
+      else if (g_str_has_prefix (lines[i], "voluntary_ctxt_switches:"))
+        sample->wakeups = g_ascii_strtoull (lines[i] + 24, NULL, 10);
+    }
+}
+
+static void
+count_change_cb (GObject     *object,
+                 GParamSpec  *pspec,
+                 guint       *changes)
+{
+  (*changes)++;
+}
+
+static double
+read_first_frame_ms (const char *log_path)
+{
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  for (;;)
+    {
+      g_autofree char *log = NULL;
+      const char *line;
+
+      if (g_file_get_contents (log_path, &log, NULL, NULL) &&
+          (line = strstr (log, "First frame ")) != NULL)
+        return g_ascii_strtod (line + strlen ("First frame "), NULL);
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      lr_test_ui_run_for (20);
+    }
+}
+
+/* Starts the real binary on the test's buses and display, beside the test's own app, and
+ * waits for its first frame. */
+static GSubprocess *
+spawn_real_app (UiFixture  *fixture,
+                const char *extra_env,
+                double     *out_first_frame_ms)
+{
+  g_autofree char *log_path = g_build_filename (lr_test_bus_get_tmpdir (fixture->bus),
+                                                "lanrage.log", NULL);
+  g_autofree char *system_env = g_strconcat ("DBUS_SYSTEM_BUS_ADDRESS=",
+                                             lr_test_bus_get_address (fixture->bus), NULL);
+  g_autofree char *session_env = g_strconcat ("DBUS_SESSION_BUS_ADDRESS=",
+                                              g_test_dbus_get_bus_address (session_bus), NULL);
+  const char *env[] = { system_env, session_env, "G_MESSAGES_DEBUG=lanrage-app", extra_env,
+                        NULL };
+  const char *argv[] = { g_getenv ("LANRAGE_APP"), NULL };
+  GSubprocess *app;
+
+  g_assert_nonnull (argv[0]);
+  app = lr_test_spawn_as (NULL, env, argv, log_path, G_SUBPROCESS_FLAGS_NONE);
+  *out_first_frame_ms = read_first_frame_ms (log_path);
+  return app;
+}
+
+static void
+stop_real_app (GSubprocess *app)
+{
+  g_subprocess_send_signal (app, SIGTERM);
+  g_subprocess_wait (app, NULL, NULL);
+}
+
+/* The real app with nothing going on sleeps: no animation or timer of its own wakes it
+ * (a hidden spinner once kept GTK drawing 300 times a second). */
+static void
+test_idle_asleep (UiFixture     *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(GSubprocess) app = NULL;
+  ProcessSample before, after;
+  double first_frame_ms;
+  GPid pid;
+
+  app = spawn_real_app (fixture, NULL, &first_frame_ms);
+  pid = atoi (g_subprocess_get_identifier (app));
+  lr_test_ui_run_for (2000);
+  sample_process (pid, &before);
+  lr_test_ui_run_for (5000);
+  sample_process (pid, &after);
+  g_test_message ("Idle for 5 s: %" G_GUINT64_FORMAT " wakeups, %" G_GUINT64_FORMAT
+                  " CPU ticks", after.wakeups - before.wakeups,
+                  after.cpu_ticks - before.cpu_ticks);
+  g_assert_cmpuint (after.wakeups - before.wakeups, <=, 10);
+  stop_real_app (app);
+}
+
+static gboolean
+peers_relayed (gpointer data)
+{
+  GListModel *peers = lanrage_helper_client_get_peers (data);
+
+  if (g_list_model_get_n_items (peers) == 0)
+    return FALSE;
+  for (guint i = 0; i < g_list_model_get_n_items (peers); i++)
+    {
+      g_autoptr(LanragePeer) peer = g_list_model_get_item (peers, i);
+
+      if (!g_str_equal (lanrage_peer_get_path (peer), "relayed") ||
+          lanrage_peer_get_latency_ms (peer) < 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The real app in a party, as a screen reader sees it (AT-SPI, through pyatspi): every
+ * control it shows has a name, and the code, the players and their paths are read. */
+static void
+test_accessible (UiFixture     *fixture,
+                 gconstpointer  data)
+{
+  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "app-a11y.py", NULL);
+  g_autoptr(LrTestHelper) second = NULL;
+  g_autoptr(GSubprocess) app = NULL;
+  g_autoptr(GSubprocess) reader = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *code = NULL;
+  const char *create_argv[] = { "--name", "alice", "--json", "create", "Heard party", NULL };
+  g_autoptr(JsonNode) status = NULL;
+  const char *join_argv[] = { "--name", "bob", "join", NULL, NULL };
+  double first_frame_ms;
+
+  /* Debian's python3, the one python3-pyatspi installs into (not one on a PATH of its
+   * own). */
+  if (!g_file_test ("/usr/libexec/at-spi-bus-launcher", G_FILE_TEST_IS_EXECUTABLE) ||
+      !g_file_test ("/usr/lib/python3/dist-packages/pyatspi", G_FILE_TEST_IS_DIR))
+    {
+      g_test_skip ("needs at-spi2-core and python3-pyatspi (tools/install-deps)");
+      return;
+    }
+
+  app = spawn_real_app (fixture, "GTK_A11Y=atspi", &first_frame_ms);
+  out = ctl (fixture, LR_TEST_HELPER_BUS_NAME, create_argv);
+  status = lr_test_json_parse (out);
+  code = g_strdup (lr_test_json_string (status, "InviteCode"));
+  g_clear_pointer (&out, g_free);
+  second = start_second_helper (fixture);
+  join_argv[3] = code;
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
+  g_assert_true (lr_test_wait_for (peers_relayed, fixture->client, LR_TEST_UI_TIMEOUT_MS));
+  lr_test_ui_run_for (500);
+
+  reader = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                             &error, "/usr/bin/python3", script, "lanrage", code, "Heard party", "bob",
+                             "Relayed via 127.0.0.1", "Copy Invite Code", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (reader, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_test_message ("%s", out);
+  g_assert_true (g_subprocess_get_if_exited (reader));
+  g_assert_cmpint (g_subprocess_get_exit_status (reader), ==, 0);
+  stop_real_app (app);
+}
+
+static void
+test_figures (UiFixture     *fixture,
+              gconstpointer  data)
+{
+  enum { N_GUESTS = 7, WINDOW_S = 10 };
+  LrTestBus *buses[N_GUESTS] = { NULL };
+  LrTestHelper *guests[N_GUESTS] = { NULL };
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) status = NULL;
+  g_autoptr(GSubprocess) app = NULL;
+  const char *create_argv[] = { "--name", "host", "--json", "create", "Eight", NULL };
+  const char *leave_argv[] = { "leave", NULL };
+  const char *code;
+  ProcessSample before, after, idle_before, idle_after;
+  double first_frame_ms;
+  guint changes = 0;
+  guint idle_changes = 0;
+  GPid pid;
+
+  if (g_getenv ("LANRAGE_APP_FIGURES") == NULL)
+    {
+      g_test_skip ("measures only with LANRAGE_APP_FIGURES=1 (about two minutes)");
+      return;
+    }
+
+  app = spawn_real_app (fixture, NULL, &first_frame_ms);
+  pid = atoi (g_subprocess_get_identifier (app));
+
+  /* A party of eight: this machine and seven guests, each a helper on a bus of its own. */
+  out = ctl (fixture, LR_TEST_HELPER_BUS_NAME, create_argv);
+  status = lr_test_json_parse (out);
+  code = lr_test_json_string (status, "InviteCode");
+  for (guint i = 0; i < N_GUESTS; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("guest%u", i + 1);
+      const char *join_argv[] = { "--name", name, "join", code, NULL };
+
+      buses[i] = lr_test_bus_new ();
+      guests[i] = lr_test_helper_new (buses[i], lr_test_server_get_url (fixture->server), NULL);
+      use_relay (guests[i], lr_test_server_get_url (fixture->server));
+      lr_test_helper_start (guests[i]);
+      g_assert_cmpint (lr_test_ctl_run (buses[i], LR_TEST_HELPER_BUS_NAME, NULL, join_argv, NULL,
+                                        NULL), ==, 0);
+    }
+  lr_test_helper_wait_peers (fixture->helper, N_GUESTS);
+  /* Until every link is measured. */
+  lr_test_ui_run_for (15000);
+
+  /* The test's own client sees the same properties change as the app does. */
+  for (guint i = 0; i < N_GUESTS; i++)
+    {
+      g_autoptr(LanragePeer) peer = g_list_model_get_item (
+        lanrage_helper_client_get_peers (fixture->client), i);
+
+      g_signal_connect (peer, "notify", G_CALLBACK (count_change_cb), &changes);
+    }
+  sample_process (pid, &before);
+  lr_test_ui_run_for (WINDOW_S * 1000);
+  sample_process (pid, &after);
+  for (guint i = 0; i < N_GUESTS; i++)
+    {
+      g_autoptr(LanragePeer) peer = g_list_model_get_item (
+        lanrage_helper_client_get_peers (fixture->client), i);
+
+      g_signal_handlers_disconnect_by_func (peer, count_change_cb, &changes);
+    }
+
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME, leave_argv));
+  for (guint i = 0; i < N_GUESTS; i++)
+    {
+      lr_test_helper_free (guests[i]);
+      lr_test_bus_free (buses[i]);
+    }
+  /* The toasts of the guests joining and leaving are gone by then. */
+  lr_test_ui_run_for (30000);
+  g_signal_connect (fixture->client, "notify", G_CALLBACK (count_change_cb), &idle_changes);
+  sample_process (pid, &idle_before);
+  lr_test_ui_run_for (WINDOW_S * 1000);
+  sample_process (pid, &idle_after);
+  g_signal_handlers_disconnect_by_func (fixture->client, count_change_cb, &idle_changes);
+
+  g_test_message ("FIGURES first frame %.0f ms after start", first_frame_ms);
+  g_test_message ("FIGURES party of 8: RSS %" G_GUINT64_FORMAT " kB (%" G_GUINT64_FORMAT
+                  " kB its own), CPU %.1f %%, %.1f wakeups/s for %.1f property changes/s",
+                  after.rss_kb, after.rss_anon_kb,
+                  100.0 * (after.cpu_ticks - before.cpu_ticks) / sysconf (_SC_CLK_TCK) / WINDOW_S,
+                  (double) (after.wakeups - before.wakeups) / WINDOW_S,
+                  (double) changes / WINDOW_S);
+  g_test_message ("FIGURES idle: CPU %.2f %%, %.1f wakeups/s for %.1f property changes/s",
+                  100.0 * (idle_after.cpu_ticks - idle_before.cpu_ticks) /
+                    sysconf (_SC_CLK_TCK) / WINDOW_S,
+                  (double) (idle_after.wakeups - idle_before.wakeups) / WINDOW_S,
+                  (double) idle_changes / WINDOW_S);
+
+  /* Idle means asleep: no timer of the app's own may wake it. */
+  g_assert_cmpuint (idle_after.wakeups - idle_before.wakeups, <=, 2 * WINDOW_S);
+  stop_real_app (app);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autofree char *display = NULL;
+  g_autofree char *services = NULL;
+  g_autofree char *service_file = NULL;
+  int status;
+
+  lr_test_ui_require_display ();
+  lr_test_helper_require_root ();
+  lr_test_helper_isolate ();
+  lr_test_control_init (&argc, &argv);
+  finished_apps = g_ptr_array_new ();
+
+  /* The app's session bus (GApplication, settings portal lookups, the tray), private to
+   * the test; up before GTK looks for it. */
+  display = g_strdup (g_getenv ("DISPLAY"));
+  session_bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  /* Only the accessibility bus can be started on it (for /app/accessible). */
+  services = g_dir_make_tmp ("lanrage-ui-services-XXXXXX", NULL);
+  g_assert_nonnull (services);
+  service_file = g_build_filename (services, "org.a11y.Bus.service", NULL);
+  g_assert_true (g_file_set_contents (service_file,
+                                      "[D-BUS Service]\nName=org.a11y.Bus\n"
+                                      "Exec=/usr/libexec/at-spi-bus-launcher\n", -1, NULL));
+  g_test_dbus_add_service_dir (session_bus, services);
+  g_test_dbus_up (session_bus);
+  /* GTestDBus unsets DISPLAY (against X11 bus autolaunch); the app needs it. */
+  if (display != NULL)
+    g_setenv ("DISPLAY", display, TRUE);
+  lr_test_ui_init ();
+
+#define ADD(path, func, options) \
+  g_test_add (path, UiFixture, GUINT_TO_POINTER (options), fixture_setup, func, \
+              fixture_teardown)
+
+  ADD ("/app/window/create-join-leave", test_create_join_leave, START_HELPER | WITH_RELAY);
+  ADD ("/app/window/join", test_join, START_HELPER);
+  ADD ("/app/window/unknown-code", test_unknown_code, START_HELPER);
+  ADD ("/app/window/server-unreachable", test_server_unreachable,
+       START_HELPER | UNREACHABLE_SERVER);
+  ADD ("/app/window/helper-appears", test_helper_appears, 0);
+  ADD ("/app/preferences", test_preferences, START_HELPER);
+  ADD ("/app/invite-link", test_invite_link, START_HELPER);
+  ADD ("/app/background-notifications", test_background_notifications, START_HELPER);
+  ADD ("/app/tray", test_tray, START_HELPER | WITH_RELAY);
+  ADD ("/app/window/narrow", test_narrow, START_HELPER | WITH_RELAY | NARROW);
+  ADD ("/app/idle-asleep", test_idle_asleep, START_HELPER);
+  ADD ("/app/accessible", test_accessible, START_HELPER | WITH_RELAY);
+  ADD ("/app/figures", test_figures, START_HELPER | WITH_RELAY);
+
+  status = g_test_run ();
+  /* Not g_test_dbus_down () nor an unref, which waits for the connections to go: the apps
+   * still hold theirs (see fixture_setup). */
+  g_test_dbus_stop (session_bus);
+  lr_test_remove_tree (services);
+  return status;
+}
