@@ -892,6 +892,49 @@ game_listed (gpointer data)
   return FALSE;
 }
 
+static gboolean
+game_gone (gpointer data)
+{
+  GamesWait *wait = data;
+
+  if (!game_listed (wait))
+    return TRUE;
+  g_clear_pointer (&wait->game, json_node_unref);
+  return FALSE;
+}
+
+typedef struct
+{
+  Host       *host;
+  const char *sender;
+} PortsWait;
+
+/* @host's BridgedPorts names Minecraft's group with @sender as its last sender. */
+static gboolean
+minecraft_port_counted (gpointer data)
+{
+  PortsWait *wait = data;
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GVariant) ports = NULL;
+  const char *destination, *sender;
+  guint16 port;
+  guint64 count;
+  gint64 last;
+  GVariantIter iter;
+
+  if (!lrd_helper1_call_get_status_sync (proxy_of (wait->host), &status, NULL, NULL))
+    return FALSE;
+  ports = g_variant_lookup_value (status, "BridgedPorts", G_VARIANT_TYPE ("a(sqstx)"));
+  if (ports == NULL)
+    return FALSE;
+  g_variant_iter_init (&iter, ports);
+  while (g_variant_iter_next (&iter, "(&sq&stx)", &destination, &port, &sender, &count, &last))
+    if (g_str_equal (destination, "224.0.2.60") && port == 4445 &&
+        g_str_equal (sender, wait->sender) && count >= 1)
+      return TRUE;
+  return FALSE;
+}
+
 static guint32
 virtual_address_of (Host *host)
 {
@@ -952,6 +995,12 @@ test_lan_discovery (Fixture       *fixture,
   g_assert_cmpint (lr_test_json_int (wait.game, "Port"), ==, 41234);
   g_assert_cmpstr (lr_test_json_string (wait.game, "HostName"), ==, "host1");
   g_clear_pointer (&wait.game, json_node_unref);
+  {
+    PortsWait ports_wait = { b, a_address };
+
+    CHECK (lr_test_wait_for (minecraft_port_counted, &ports_wait, BRIDGE_TIMEOUT_MS),
+           "%s: BridgedPorts does not show 224.0.2.60:4445 from %s", b->netns, a_address);
+  }
 
   /* No physical link saw a bridged datagram; host 1's own went out on its LAN only. */
   {
@@ -991,6 +1040,11 @@ test_lan_discovery (Fixture       *fixture,
     lrd_lan_test_expect_nothing (unlisted_listener, 1500);
     close (unlisted_listener);
   }
+
+  /* Host 1 stopped announcing its world (5 s and more ago by now, or soon): host 2's lobby
+   * forgets it. */
+  CHECK (lr_test_wait_for (game_gone, &wait, BRIDGE_TIMEOUT_MS),
+         "lanragectl games on %s still lists host 1's world", b->netns);
 
   close (sender);
   close (outsider);
