@@ -271,11 +271,14 @@ games_changed_cb (LrdLanBridge    *bridge,
   lrd_helper1_set_games (self->iface, lrd_lan_bridge_dup_games (bridge));
 }
 
+/* The lobby signals only new games and new names; a game's last-seen time moves with every
+ * announcement, so it is brought up to date with the counters, at most once a second. */
 static void
 ports_changed_cb (LrdLanBridge    *bridge,
                   LrdLanDiscovery *self)
 {
   lrd_helper1_set_bridged_ports (self->iface, lrd_lan_bridge_dup_ports (bridge));
+  lrd_helper1_set_games (self->iface, lrd_lan_bridge_dup_games (bridge));
 }
 
 void

@@ -994,6 +994,21 @@ test_lan_discovery (Fixture       *fixture,
   g_assert_cmpstr (lr_test_json_string (wait.game, "Name"), ==, "Lab World");
   g_assert_cmpint (lr_test_json_int (wait.game, "Port"), ==, 41234);
   g_assert_cmpstr (lr_test_json_string (wait.game, "HostName"), ==, "host1");
+  /* While host 1 goes on announcing (every 1.5 s, as Minecraft does), LastSeen moves. */
+  {
+    gint64 first_seen = lr_test_json_int (wait.game, "LastSeen");
+
+    for (guint i = 0; i < 2; i++)
+      {
+        lrd_lan_test_program_send (sender, MINECRAFT_GROUP, 4445, announcement,
+                                   strlen (announcement));
+        lrd_lan_test_pump (1500);
+      }
+    g_clear_pointer (&wait.game, json_node_unref);
+    CHECK (game_listed (&wait), "lanragectl games on %s lost host 1's world", b->netns);
+    CHECK (lr_test_json_int (wait.game, "LastSeen") > first_seen,
+           "LastSeen of host 1's world stayed at %" G_GINT64_FORMAT, first_seen);
+  }
   g_clear_pointer (&wait.game, json_node_unref);
   {
     PortsWait ports_wait = { b, a_address };
