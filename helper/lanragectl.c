@@ -108,6 +108,35 @@ print_relay (GVariant *status)
     g_print ("Relay:           %s (%s)\n", relay, reason);
 }
 
+/* "on, 1 game, 3 destinations bridged; every port but 19 denied ranges" */
+static void
+print_lan (GVariant *status)
+{
+  g_autoptr(GVariant) games = g_variant_lookup_value (status, "Games", G_VARIANT_TYPE ("a(sssqssx)"));
+  g_autoptr(GVariant) ports = g_variant_lookup_value (status, "BridgedPorts",
+                                                      G_VARIANT_TYPE ("a(sqstx)"));
+  g_autoptr(GVariant) deny = g_variant_lookup_value (status, "DenyList", G_VARIANT_TYPE ("a(qqss)"));
+  const char *bridge = lookup_string (status, "LanBridge");
+  gboolean known_only = FALSE;
+  gsize n_games = games != NULL ? g_variant_n_children (games) : 0;
+  gsize n_ports = ports != NULL ? g_variant_n_children (ports) : 0;
+  gsize n_deny = deny != NULL ? g_variant_n_children (deny) : 0;
+  g_autofree char *scope = NULL;
+
+  g_variant_lookup (status, "KnownTitlesOnly", "b", &known_only);
+  scope = known_only ? g_strdup ("known titles only")
+                     : g_strdup_printf ("every port but %zu denied range%s", n_deny,
+                                        n_deny == 1 ? "" : "s");
+  if (g_str_equal (bridge, "on"))
+    g_print ("LAN discovery:   bridging, %zu game%s, %zu destination%s seen; %s\n", n_games,
+             n_games == 1 ? "" : "s", n_ports, n_ports == 1 ? "" : "s", scope);
+  else if (g_str_equal (bridge, "failed"))
+    g_print ("LAN discovery:   not bridged, the bridge failed (see the helper's log); %s\n",
+             scope);
+  else
+    g_print ("LAN discovery:   off until a party is up; %s\n", scope);
+}
+
 static void
 print_status (GVariant *status)
 {
@@ -122,6 +151,7 @@ print_status (GVariant *status)
   print_relay (status);
   g_print ("Backend:         %s\n", lookup_string (status, "Backend"));
   g_print ("Peers:           %zu\n", peers != NULL ? g_variant_n_children (peers) : 0);
+  print_lan (status);
   if (g_strcmp0 (lookup_string (status, "LastError"), "-") != 0)
     g_print ("Last error:      %s\n", lookup_string (status, "LastError"));
 }
@@ -295,6 +325,108 @@ cmd_peers (Ctl *ctl)
   return 0;
 }
 
+/* The name of the peer at @address, from GetStatus's "Peers", or NULL. */
+static const char *
+peer_name (GVariant   *peers,
+           const char *address)
+{
+  GVariantIter iter;
+  GVariant *peer;
+
+  if (peers == NULL)
+    return NULL;
+  g_variant_iter_init (&iter, peers);
+  while (g_variant_iter_next (&iter, "@a{sv}", &peer))
+    {
+      g_autoptr(GVariant) owned = peer;
+      const char *peer_address = NULL;
+      const char *name = NULL;
+
+      if (g_variant_lookup (peer, "VirtualAddress", "&s", &peer_address) &&
+          g_strcmp0 (peer_address, address) == 0 &&
+          g_variant_lookup (peer, "Name", "&s", &name))
+        return name;   /* lives as long as @peers */
+    }
+  return NULL;
+}
+
+static int
+cmd_games (Ctl *ctl)
+{
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GVariant) games = NULL;
+  g_autoptr(GVariant) peers = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  const char *id, *title, *host, *name, *details;
+  GVariantIter iter;
+  guint16 port;
+  gint64 last_seen;
+
+  if (!lrd_helper1_call_get_status_sync (ctl->helper, &status, NULL, &error))
+    return fail (ctl, error);
+  games = g_variant_lookup_value (status, "Games", G_VARIANT_TYPE ("a(sssqssx)"));
+  peers = g_variant_lookup_value (status, "Peers", G_VARIANT_TYPE ("aa{sv}"));
+
+  if (!ctl->json && (games == NULL || g_variant_n_children (games) == 0))
+    {
+      g_print ("No games announced in this party.\n");
+      return 0;
+    }
+  if (!ctl->json)
+    g_print ("%-26s %-28s %-22s %s\n", "TITLE", "HOST", "CONNECT TO", "NAME");
+  json_builder_begin_array (builder);
+  if (games != NULL)
+    {
+      g_variant_iter_init (&iter, games);
+      while (g_variant_iter_next (&iter, "(&s&s&sq&s&sx)", &id, &title, &host, &port, &name,
+                                  &details, &last_seen))
+        {
+          const char *host_name = peer_name (peers, host);
+          g_autofree char *connect = g_strdup_printf ("%s:%u", host, port);
+
+          if (!ctl->json)
+            {
+              g_autofree char *who = host_name != NULL ? g_strdup_printf ("%s (%s)", host,
+                                                                          host_name)
+                                                       : g_strdup (host);
+
+              g_print ("%-26s %-28s %-22s %s%s%s\n", title, who, connect, name,
+                       details[0] != '\0' ? ", " : "", details);
+              continue;
+            }
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "TitleId");
+          json_builder_add_string_value (builder, id);
+          json_builder_set_member_name (builder, "Title");
+          json_builder_add_string_value (builder, title);
+          json_builder_set_member_name (builder, "Host");
+          json_builder_add_string_value (builder, host);
+          json_builder_set_member_name (builder, "HostName");
+          json_builder_add_string_value (builder, host_name != NULL ? host_name : "");
+          json_builder_set_member_name (builder, "Port");
+          json_builder_add_int_value (builder, port);
+          json_builder_set_member_name (builder, "Address");
+          json_builder_add_string_value (builder, connect);
+          json_builder_set_member_name (builder, "Name");
+          json_builder_add_string_value (builder, name);
+          json_builder_set_member_name (builder, "Details");
+          json_builder_add_string_value (builder, details);
+          json_builder_set_member_name (builder, "LastSeen");
+          json_builder_add_int_value (builder, last_seen);
+          json_builder_end_object (builder);
+        }
+    }
+  json_builder_end_array (builder);
+  if (ctl->json)
+    {
+      g_autoptr(JsonNode) root = json_builder_get_root (builder);
+
+      print_json (root);
+    }
+  return 0;
+}
+
 int
 main (int    argc,
       char **argv)
@@ -319,7 +451,7 @@ main (int    argc,
   setlocale (LC_ALL, "");
   (void) LRD_ERROR;
 
-  context = g_option_context_new ("status|create NAME|join CODE|leave|peers");
+  context = g_option_context_new ("status|create NAME|join CODE|leave|peers|games");
   g_option_context_set_summary (context, "Create, join and leave LANrage parties.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -335,7 +467,8 @@ main (int    argc,
         (g_str_equal (command, "create") && argc == 3) ||
         (g_str_equal (command, "join") && argc == 3) ||
         (g_str_equal (command, "leave") && argc == 2) ||
-        (g_str_equal (command, "peers") && argc == 2)))
+        (g_str_equal (command, "peers") && argc == 2) ||
+        (g_str_equal (command, "games") && argc == 2)))
     {
       g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
 
@@ -370,6 +503,8 @@ main (int    argc,
     status = cmd_join (&ctl, argv[2]);
   else if (g_str_equal (command, "leave"))
     status = cmd_leave (&ctl);
+  else if (g_str_equal (command, "games"))
+    status = cmd_games (&ctl);
   else
     status = cmd_peers (&ctl);
 

@@ -15,6 +15,7 @@ static const GDBusErrorEntry error_entries[] = {
   { LRD_ERROR_NOT_IN_PARTY, "io.lanrage.Helper1.Error.NotInParty" },
   { LRD_ERROR_PARTY_NOT_FOUND, "io.lanrage.Helper1.Error.PartyNotFound" },
   { LRD_ERROR_INVALID_URL, "io.lanrage.Helper1.Error.InvalidUrl" },
+  { LRD_ERROR_INVALID_DENY_LIST, "io.lanrage.Helper1.Error.InvalidDenyList" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (error_entries) == LRD_ERROR_N_ERRORS);

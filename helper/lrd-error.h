@@ -22,6 +22,7 @@ G_BEGIN_DECLS
  * @LRD_ERROR_NOT_IN_PARTY: there is no party to leave or refresh
  * @LRD_ERROR_PARTY_NOT_FOUND: no party has this invite code, or the party is gone
  * @LRD_ERROR_INVALID_URL: a server address is not an http:// or https:// URL
+ * @LRD_ERROR_INVALID_DENY_LIST: a LAN discovery deny-list entry is not one
  *
  * Registered with GDBus, so each travels as `io.lanrage.Helper1.Error.<Name>` and a client
  * that links this library gets the same #GError back.
@@ -38,9 +39,10 @@ typedef enum
   LRD_ERROR_NOT_IN_PARTY,
   LRD_ERROR_PARTY_NOT_FOUND,
   LRD_ERROR_INVALID_URL,
+  LRD_ERROR_INVALID_DENY_LIST,
 } LrdError;
 
-#define LRD_ERROR_N_ERRORS (LRD_ERROR_INVALID_URL + 1)
+#define LRD_ERROR_N_ERRORS (LRD_ERROR_INVALID_DENY_LIST + 1)
 
 GQuark      lrd_error_quark        (void);
 const char *lrd_error_get_dbus_name (LrdError code);

@@ -4,6 +4,8 @@
  */
 #include "lrd-peer-table.h"
 
+#include "lr-ipam.h"
+
 /* WireGuard's counters are read this often for RxBytes, TxBytes and LastHandshake: often
  * enough for a live view in the app, cheap enough (one UAPI get) to run all party long. */
 #define STATS_INTERVAL_MS 2000
@@ -22,7 +24,17 @@ struct _LrdPeerTable
   gboolean                  stats_pending;
 };
 
+enum
+{
+  SIGNAL_MEMBERS_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 G_DEFINE_FINAL_TYPE (LrdPeerTable, lrd_peer_table, G_TYPE_OBJECT)
+
+static void members_changed (LrdPeerTable *self);
 
 static void
 lrd_peer_table_dispose (GObject *object)
@@ -58,6 +70,16 @@ lrd_peer_table_class_init (LrdPeerTableClass *klass)
 
   object_class->dispose = lrd_peer_table_dispose;
   object_class->finalize = lrd_peer_table_finalize;
+
+  /**
+   * LrdPeerTable::members-changed:
+   *
+   * A peer was added, updated or removed: its virtual address may have come or gone
+   * (lrd_peer_table_dup_addresses()).
+   */
+  signals[SIGNAL_MEMBERS_CHANGED] = g_signal_new ("members-changed", G_TYPE_FROM_CLASS (klass),
+                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                  G_TYPE_NONE, 0);
 }
 
 static void
@@ -218,6 +240,7 @@ lrd_peer_table_upsert (LrdPeerTable *self,
       ensure_stats (self);
     }
   lrd_peer_link_update (link, peer, wg_key);
+  members_changed (self);
 }
 
 /* The peer left: out of WireGuard, off the bus. */
@@ -235,6 +258,7 @@ lrd_peer_table_remove (LrdPeerTable *self,
   g_info ("Peer %s left", peer_id);
   lrd_peer_link_remove (link);
   g_hash_table_remove (self->links, peer_id);
+  members_changed (self);
 }
 
 /**
@@ -251,6 +275,7 @@ lrd_peer_table_keep_only (LrdPeerTable *self,
   GHashTableIter iter;
   const char *id;
   LrdPeerLink *link;
+  gboolean removed = FALSE;
 
   g_return_if_fail (LRD_IS_PEER_TABLE (self));
 
@@ -262,7 +287,10 @@ lrd_peer_table_keep_only (LrdPeerTable *self,
       g_info ("Peer %s is no longer in the party", id);
       lrd_peer_link_remove (link);
       g_hash_table_iter_remove (&iter);
+      removed = TRUE;
     }
+  if (removed)
+    members_changed (self);
 }
 
 /* Forgets every peer without touching WireGuard: the caller takes the interface down. */
@@ -277,6 +305,7 @@ lrd_peer_table_clear (LrdPeerTable *self)
   g_clear_handle_id (&self->stats_source, g_source_remove);
   self->stats_pending = FALSE;
   g_hash_table_remove_all (self->links);
+  members_changed (self);
 }
 
 static int
@@ -331,4 +360,39 @@ lrd_peer_table_add_status (LrdPeerTable    *self,
                              g_variant_new_object_path (lrd_peer_link_get_object_path (link)));
       g_variant_builder_close (peers);
     }
+}
+
+/* The members as the LAN bridge knows them */
+
+static void
+members_changed (LrdPeerTable *self)
+{
+  g_signal_emit (self, signals[SIGNAL_MEMBERS_CHANGED], 0);
+}
+
+/**
+ * lrd_peer_table_dup_addresses:
+ *
+ * Returns: (transfer full) (element-type guint32): the peers' virtual addresses, in host
+ *   byte order; a peer whose address is not known yet is left out
+ */
+GArray *
+lrd_peer_table_dup_addresses (LrdPeerTable *self)
+{
+  GArray *addresses = g_array_new (FALSE, FALSE, sizeof (guint32));
+  GHashTableIter iter;
+  LrdPeerLink *link;
+
+  g_return_val_if_fail (LRD_IS_PEER_TABLE (self), addresses);
+
+  g_hash_table_iter_init (&iter, self->links);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &link))
+    {
+      LrdHelper1Peer *peer = lrd_peer_link_get_peer (link);
+      guint32 address;
+
+      if (peer != NULL && lr_ipv4_parse (lrd_helper1_peer_get_virtual_address (peer), &address))
+        g_array_append_val (addresses, address);
+    }
+  return addresses;
 }

@@ -35,5 +35,6 @@ void          lrd_peer_table_keep_only  (LrdPeerTable             *self,
 void          lrd_peer_table_clear      (LrdPeerTable             *self);
 void          lrd_peer_table_add_status (LrdPeerTable             *self,
                                          GVariantBuilder          *peers);
+GArray       *lrd_peer_table_dup_addresses (LrdPeerTable          *self);
 
 G_END_DECLS

@@ -24,6 +24,7 @@ struct _LrdService
   LrdHelper1               *iface;
   GDBusObjectManagerServer *manager;
   LrdSession               *session;
+  LrdLanDiscovery          *lan;
   LrdControlClient         *client;
   char                     *state_dir;
   gboolean                  exported;
@@ -45,6 +46,9 @@ static const struct
   { "io.lanrage.Helper1", "Refresh", LRD_ACTION_JOIN },
   { "io.lanrage.Helper1", "SetControlUrl", LRD_ACTION_CONFIGURE },
   { "io.lanrage.Helper1", "GetStatus", NULL },
+  { "io.lanrage.Helper1", "SetDenyList", LRD_ACTION_CONFIGURE },
+  { "io.lanrage.Helper1", "ResetDenyList", LRD_ACTION_CONFIGURE },
+  { "io.lanrage.Helper1", "SetKnownTitlesOnly", LRD_ACTION_CONFIGURE },
 };
 
 static gboolean
@@ -343,6 +347,60 @@ handle_get_status_cb (LrdHelper1            *iface,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* LAN discovery settings */
+
+static void
+lan_setter_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!lrd_lan_discovery_setter_finish (LRD_LAN_DISCOVERY (source), result, &error))
+    return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static gboolean
+handle_set_deny_list_cb (LrdHelper1            *iface,
+                         GDBusMethodInvocation *invocation,
+                         GVariant              *entries,
+                         gpointer               user_data)
+{
+  LrdService *self = user_data;
+
+  lrd_lan_discovery_set_deny_list_async (self->lan, entries, lan_setter_cb,
+                                         g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_reset_deny_list_cb (LrdHelper1            *iface,
+                           GDBusMethodInvocation *invocation,
+                           gpointer               user_data)
+{
+  LrdService *self = user_data;
+
+  lrd_lan_discovery_reset_deny_list_async (self->lan, lan_setter_cb,
+                                           g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_set_known_titles_only_cb (LrdHelper1            *iface,
+                                 GDBusMethodInvocation *invocation,
+                                 gboolean               enabled,
+                                 gpointer               user_data)
+{
+  LrdService *self = user_data;
+
+  lrd_lan_discovery_set_known_titles_only_async (self->lan, enabled, lan_setter_cb,
+                                                 g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static void
 lrd_service_dispose (GObject *object)
 {
@@ -350,6 +408,7 @@ lrd_service_dispose (GObject *object)
 
   lrd_service_unexport (self);
   g_clear_object (&self->session);
+  g_clear_object (&self->lan);
   g_clear_object (&self->client);
   if (self->iface != NULL)
     g_signal_handlers_disconnect_by_data (self->iface, self);
@@ -401,6 +460,8 @@ lrd_service_new (PolkitAuthority  *authority,
   lrd_helper1_set_control_url (self->iface, lrd_control_client_get_base_url (client));
   self->session = lrd_session_new (self->iface, self->manager, client, backend, keys, state_dir,
                                    listen_port);
+  self->lan = lrd_lan_discovery_new (self->iface, state_dir);
+  lrd_session_set_lan_discovery (self->session, self->lan);
 
   g_signal_connect (self->iface, "g-authorize-method", G_CALLBACK (authorize_method_cb), self);
   g_signal_connect (self->iface, "handle-create-party", G_CALLBACK (handle_create_party_cb),
@@ -412,6 +473,12 @@ lrd_service_new (PolkitAuthority  *authority,
   g_signal_connect (self->iface, "handle-get-status", G_CALLBACK (handle_get_status_cb), self);
   g_signal_connect (self->iface, "handle-set-control-url",
                     G_CALLBACK (handle_set_control_url_cb), self);
+  g_signal_connect (self->iface, "handle-set-deny-list", G_CALLBACK (handle_set_deny_list_cb),
+                    self);
+  g_signal_connect (self->iface, "handle-reset-deny-list",
+                    G_CALLBACK (handle_reset_deny_list_cb), self);
+  g_signal_connect (self->iface, "handle-set-known-titles-only",
+                    G_CALLBACK (handle_set_known_titles_only_cb), self);
   return self;
 }
 
@@ -453,4 +520,11 @@ lrd_service_get_session (LrdService *self)
 {
   g_return_val_if_fail (LRD_IS_SERVICE (self), NULL);
   return self->session;
+}
+
+LrdLanDiscovery *
+lrd_service_get_lan_discovery (LrdService *self)
+{
+  g_return_val_if_fail (LRD_IS_SERVICE (self), NULL);
+  return self->lan;
 }

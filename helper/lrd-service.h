@@ -34,5 +34,6 @@ gboolean    lrd_service_export      (LrdService         *self,
                                      GError            **error);
 void        lrd_service_unexport    (LrdService         *self);
 LrdSession *lrd_service_get_session (LrdService         *self);
+LrdLanDiscovery *lrd_service_get_lan_discovery (LrdService *self);
 
 G_END_DECLS

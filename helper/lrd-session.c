@@ -5,6 +5,7 @@
 #include "lrd-session.h"
 #include "lrd-session-private.h"
 #include "lrd-error.h"
+#include "lrd-lan-discovery.h"
 #include "lrd-party-events.h"
 #include "lrd-peer-table.h"
 #include "lrd-relay-feed.h"
@@ -35,6 +36,7 @@ struct _LrdSession
   LrdRelayClient            *relay;       /* with the backend */
   LrdRelayFeed              *relay_feed;
   LrdPeerTable              *peers;
+  LrdLanDiscovery           *lan;         /* nullable */
   LrdKeys                    keys;
   char                      *state_dir;
   guint16                    listen_port;
@@ -69,6 +71,7 @@ lrd_session_dispose (GObject *object)
   g_clear_object (&self->join_cancellable);
   if (self->relay_feed != NULL)
     g_signal_handlers_disconnect_by_data (self->relay_feed, self);
+  g_clear_object (&self->lan);
   g_clear_object (&self->peers);
   g_clear_object (&self->relay_feed);
   g_clear_object (&self->relay);
@@ -192,6 +195,20 @@ lrd_session_set_no_backend_reason (LrdSession   *self,
 
   g_clear_error (&self->no_backend);
   self->no_backend = g_error_copy (error);
+}
+
+/**
+ * lrd_session_set_lan_discovery:
+ *
+ * Gives the session the LAN bridge's owner, started and stopped with the data plane.
+ */
+void
+lrd_session_set_lan_discovery (LrdSession      *self,
+                               LrdLanDiscovery *lan)
+{
+  g_return_if_fail (LRD_IS_SESSION (self));
+
+  g_set_object (&self->lan, lan);
 }
 
 /**
@@ -552,6 +569,21 @@ start_party_activity (LrdSession *self)
   g_signal_connect (self->events, "gone", G_CALLBACK (events_gone_cb), self);
 }
 
+/* LAN discovery rides the data plane: bridged while WireGuard is up with our address. */
+static void
+start_lan_discovery (LrdSession *self)
+{
+  if (self->lan != NULL)
+    lrd_lan_discovery_start (self->lan, self->party->virtual_ip, self->peers);
+}
+
+static void
+stop_lan_discovery (LrdSession *self)
+{
+  if (self->lan != NULL)
+    lrd_lan_discovery_stop (self->lan);
+}
+
 /* The data plane's party-long activity, once WireGuard is up: relay candidates and the
  * relay token (from the join answer when there is one), the first BIND. */
 static void
@@ -564,11 +596,13 @@ start_data_plane (LrdSession         *self,
                         answer != NULL ? (const char * const *) answer->relays : NULL,
                         answer != NULL ? answer->relay_token : NULL,
                         answer != NULL ? answer->relay_token_expires_at : 0);
+  start_lan_discovery (self);
 }
 
 static void
 stop_data_plane (LrdSession *self)
 {
+  stop_lan_discovery (self);
   lrd_relay_feed_stop (self->relay_feed);
   lrd_peer_table_clear (self->peers);
 }

@@ -19,6 +19,7 @@
 
 #include "lrd-control-client.h"
 #include "lrd-dbus-generated.h"
+#include "lrd-lan-discovery.h"
 #include "lrd-state.h"
 #include "lrd-wg-backend.h"
 
@@ -49,6 +50,8 @@ void        lrd_session_set_no_backend_reason (LrdSession         *self,
                                                const GError       *error);
 void        lrd_session_set_config_relays     (LrdSession         *self,
                                                const char * const *relays);
+void        lrd_session_set_lan_discovery     (LrdSession         *self,
+                                               LrdLanDiscovery    *lan);
 
 void        lrd_session_create_party_async  (LrdSession          *self,
                                              const char          *name,

@@ -235,7 +235,7 @@ static void
 save_data_free (SaveData *save)
 {
   g_free (save->path);
-  /* It holds the party's bearer token. */
+  /* It may hold a secret (the party's bearer token). */
   sodium_memzero (save->data, save->length);
   g_free (save->data);
   g_free (save);
@@ -261,6 +261,39 @@ save_in_thread (GTask        *task,
     g_task_return_boolean (task, TRUE);
 }
 
+/**
+ * lrd_private_file_write_async:
+ * @data: (transfer full): what to write, wiped and freed once written
+ *
+ * Replaces @path with @data, mode 0600, atomically, off the main loop. Two writes of one
+ * file in flight at once may land in either order: callers keep one at a time.
+ */
+void
+lrd_private_file_write_async (const char          *path,
+                              char                *data,
+                              gsize                length,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  SaveData *save = g_new0 (SaveData, 1);
+
+  g_task_set_source_tag (task, lrd_private_file_write_async);
+  save->path = g_strdup (path);
+  save->data = data;
+  save->length = length;
+  g_task_set_task_data (task, save, (GDestroyNotify) save_data_free);
+  g_task_run_in_thread (task, save_in_thread);
+}
+
+gboolean
+lrd_private_file_write_finish (GAsyncResult  *result,
+                               GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 void
 lrd_saved_party_save_async (const LrdSavedParty *self,
                             const char          *state_dir,
@@ -269,10 +302,9 @@ lrd_saved_party_save_async (const LrdSavedParty *self,
                             gpointer             user_data)
 {
   g_autoptr(GKeyFile) keyfile = g_key_file_new ();
-  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  SaveData *save = g_new0 (SaveData, 1);
-
-  g_task_set_source_tag (task, lrd_saved_party_save_async);
+  g_autofree char *path = g_build_filename (state_dir, PARTY_FILE, NULL);
+  char *data;
+  gsize length;
 
   for (guint i = 0; i < G_N_ELEMENTS (party_fields); i++)
     {
@@ -281,17 +313,15 @@ lrd_saved_party_save_async (const LrdSavedParty *self,
       g_key_file_set_string (keyfile, "party", party_fields[i].key,
                              *field != NULL ? *field : "");
     }
-  save->path = g_build_filename (state_dir, PARTY_FILE, NULL);
-  save->data = g_key_file_to_data (keyfile, &save->length, NULL);
-  g_task_set_task_data (task, save, (GDestroyNotify) save_data_free);
-  g_task_run_in_thread (task, save_in_thread);
+  data = g_key_file_to_data (keyfile, &length, NULL);
+  lrd_private_file_write_async (path, data, length, cancellable, callback, user_data);
 }
 
 gboolean
 lrd_saved_party_save_finish (GAsyncResult  *result,
                              GError       **error)
 {
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return lrd_private_file_write_finish (result, error);
 }
 
 static void

@@ -4,7 +4,8 @@
  *
  * `keys`: the WireGuard and disco X25519 key pairs (libsodium), created on first start.
  * `party`: the party the helper is in, so a restarted helper rejoins it. Both are keyfiles
- * with mode 0600 in a 0700 folder: they hold a private key and a bearer token.
+ * with mode 0600 in a 0700 folder: they hold a private key and a bearer token. `lan`, the
+ * LAN discovery settings, is LrdLanDiscovery's, written with lrd_private_file_write_async.
  */
 #pragma once
 
@@ -60,6 +61,15 @@ gboolean lrd_saved_party_forget_finish (GAsyncResult       *result,
 
 gboolean lrd_state_dir_ensure (const char  *state_dir,
                                GError     **error);
+
+void     lrd_private_file_write_async  (const char          *path,
+                                        char                *data,
+                                        gsize                length,
+                                        GCancellable        *cancellable,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data);
+gboolean lrd_private_file_write_finish (GAsyncResult        *result,
+                                        GError             **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrdSavedParty, lrd_saved_party_free)
 

@@ -140,6 +140,8 @@ bus_get_cb (GObject      *source,
                                        helper->backend_error);
   lrd_session_set_config_relays (lrd_service_get_session (helper->service),
                                  (const char * const *) helper->config->relays);
+  lrd_lan_discovery_set_interface (lrd_service_get_lan_discovery (helper->service),
+                                   helper->config->interface_name);
   if (!lrd_service_export (helper->service, helper->connection, &error))
     {
       g_printerr ("lanrage-helper: cannot export its objects: %s\n", error->message);

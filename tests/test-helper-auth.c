@@ -140,9 +140,9 @@ gdbus_as (LrTestHelperFixture *fixture,
 }
 
 /* Every method of io.lanrage.Helper1 as an ordinary user, straight on the bus (lanragectl
- * has no Refresh): only GetStatus is open, every other one is refused by the
- * g-authorize-method table; a method added to the interface must be given its action here
- * too. Writing a property is refused as well (they are all read-only). */
+ * has no Refresh, nor the LAN discovery settings): only GetStatus is open, every other one
+ * is refused by the g-authorize-method table; a method added to the interface must be given
+ * its action here too. Writing a property is refused as well (they are all read-only). */
 static void
 test_every_method_checked (LrTestHelperFixture *fixture,
                            gconstpointer        data)
@@ -158,11 +158,21 @@ test_every_method_checked (LrTestHelperFixture *fixture,
       g_autofree char *err = NULL;
       int status;
 
-      /* Arguments that would work if the call went through: a valid name and code. */
+      /* Arguments that would work if the call went through: a valid name and code, a
+       * deny list, a switch. */
       for (guint j = 0; method->in_args != NULL && method->in_args[j] != NULL; j++)
         {
-          g_assert_cmpstr (method->in_args[j]->signature, ==, "s");
-          g_ptr_array_add (args, g_strdup ("'7KQM-2XWD-9RTF'"));
+          const char *signature = method->in_args[j]->signature;
+
+          if (g_str_equal (signature, "a(qqss)"))
+            g_ptr_array_add (args, g_strdup ("[(uint16 4445, uint16 4445, '', 'Taken')]"));
+          else if (g_str_equal (signature, "b"))
+            g_ptr_array_add (args, g_strdup ("true"));
+          else
+            {
+              g_assert_cmpstr (signature, ==, "s");
+              g_ptr_array_add (args, g_strdup ("'7KQM-2XWD-9RTF'"));
+            }
         }
 
       status = gdbus_as (fixture, UNPRIVILEGED_USER, args, &err);
@@ -174,6 +184,8 @@ test_every_method_checked (LrTestHelperFixture *fixture,
       g_assert_cmpint (status, !=, 0);
       g_assert_nonnull (strstr (err, "io.lanrage.Helper1.Error.NotAuthorized"));
       g_assert_cmpstr (lrd_helper1_get_state (proxy), ==, "idle");
+      g_assert_false (lrd_helper1_get_known_titles_only (proxy));
+      g_assert_cmpuint (g_variant_n_children (lrd_helper1_get_deny_list (proxy)), >, 1);
     }
 
   {

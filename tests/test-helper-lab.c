@@ -21,6 +21,9 @@
 #define _GNU_SOURCE
 #include "lr-test-helper.h"
 #include "lr-test-lab.h"
+#include "lrd-lan-test-util.h"
+
+#include "lr-ipam.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -807,6 +810,266 @@ test_leave_cleans_up (Fixture       *fixture,
   can_ping (&fixture->hosts[1], &fixture->hosts[0]);
 }
 
+/* LAN discovery through full helpers: a Minecraft Java announcement sent on host 1 reaches
+ * programs on hosts 2 and 3 (joined to the group) from host 1's virtual address and source
+ * port, nothing reaches the outsider or any physical link, and `lanragectl games` on host 2
+ * lists the world with host 1 as its host. A port on no list is bridged until host 1's
+ * administrator denies it. */
+#define MINECRAFT_GROUP 0xe000023c   /* 224.0.2.60 */
+#define ANNOUNCE_PORT   50123
+#define UNLISTED_PORT   47777
+#define BRIDGE_TIMEOUT_MS 10000
+
+/* Sends @payload from @sender every 500 ms (Minecraft sends every 1.5 s) until @listener
+ * receives it; TRUE if it came from @from:@from_port. */
+static gboolean
+announce_until_heard (int         sender,
+                      guint32     to,
+                      guint16     port,
+                      const char *payload,
+                      int         listener,
+                      guint32     from,
+                      guint16     from_port)
+{
+  gint64 deadline = g_get_monotonic_time () + BRIDGE_TIMEOUT_MS * 1000;
+  guint8 buffer[2048];
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      guint32 source;
+      guint16 source_port;
+      gssize n;
+
+      lrd_lan_test_program_send (sender, to, port, payload, strlen (payload));
+      n = lrd_lan_test_program_receive (listener, buffer, sizeof buffer, &source, &source_port,
+                                        500);
+      if (n < 0)
+        continue;
+      if (n != (gssize) strlen (payload) || memcmp (buffer, payload, n) != 0)
+        continue;   /* an earlier announcement */
+      if (source != from || source_port != from_port)
+        {
+          g_test_message ("heard %s from %08x:%u, expected %08x:%u", payload, source,
+                          source_port, from, from_port);
+          return FALSE;
+        }
+      return TRUE;
+    }
+  return FALSE;
+}
+
+typedef struct
+{
+  Host       *host;
+  const char *host_address;
+  JsonNode   *game;
+} GamesWait;
+
+static gboolean
+game_listed (gpointer data)
+{
+  GamesWait *wait = data;
+  const char *argv[] = { "--json", "games", NULL };
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  JsonArray *games;
+
+  if (lr_test_ctl_run (wait->host->bus, LR_TEST_HELPER_BUS_NAME, NULL, argv, &out, NULL) != 0)
+    return FALSE;
+  root = lr_test_json_parse (out);
+  games = json_node_get_array (root);
+  for (guint i = 0; i < json_array_get_length (games); i++)
+    {
+      JsonNode *game = json_array_get_element (games, i);
+
+      if (g_strcmp0 (lr_test_json_string (game, "TitleId"), "minecraft-java") == 0 &&
+          g_strcmp0 (lr_test_json_string (game, "Host"), wait->host_address) == 0)
+        {
+          wait->game = json_node_copy (game);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static gboolean
+game_gone (gpointer data)
+{
+  GamesWait *wait = data;
+
+  if (!game_listed (wait))
+    return TRUE;
+  g_clear_pointer (&wait->game, json_node_unref);
+  return FALSE;
+}
+
+typedef struct
+{
+  Host       *host;
+  const char *sender;
+} PortsWait;
+
+/* @host's BridgedPorts names Minecraft's group with @sender as its last sender. */
+static gboolean
+minecraft_port_counted (gpointer data)
+{
+  PortsWait *wait = data;
+  g_autoptr(GVariant) status = NULL;
+  g_autoptr(GVariant) ports = NULL;
+  const char *destination, *sender;
+  guint16 port;
+  guint64 count;
+  gint64 last;
+  GVariantIter iter;
+
+  if (!lrd_helper1_call_get_status_sync (proxy_of (wait->host), &status, NULL, NULL))
+    return FALSE;
+  ports = g_variant_lookup_value (status, "BridgedPorts", G_VARIANT_TYPE ("a(sqstx)"));
+  if (ports == NULL)
+    return FALSE;
+  g_variant_iter_init (&iter, ports);
+  while (g_variant_iter_next (&iter, "(&sq&stx)", &destination, &port, &sender, &count, &last))
+    if (g_str_equal (destination, "224.0.2.60") && port == 4445 &&
+        g_str_equal (sender, wait->sender) && count >= 1)
+      return TRUE;
+  return FALSE;
+}
+
+static guint32
+virtual_address_of (Host *host)
+{
+  guint32 address = 0;
+
+  g_assert_true (lr_ipv4_parse (lrd_helper1_get_virtual_address (proxy_of (host)), &address));
+  return address;
+}
+
+static void
+test_lan_discovery (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  static const char announcement[] = "[MOTD]Lab World[/MOTD][AD]41234[/AD]";
+  static const char unlisted[] = "Unlisted game looking for players";
+  static const char denied[] = "Denied game looking for players";
+  Host *a = &fixture->hosts[0];
+  Host *b = &fixture->hosts[1];
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) deny = NULL;
+  g_autofree char *a_address = NULL;
+  GamesWait wait = { b, NULL, NULL };
+  int links[N_HOSTS];
+  int listeners[N_HOSTS];
+  int outsider;
+  int sender;
+
+  g_assert_true (form_party (fixture, FALSE));
+  for (guint i = 1; i < N_HOSTS; i++)
+    if (!can_ping (a, &fixture->hosts[i]) || !can_ping (&fixture->hosts[i], a))
+      return;
+  a_address = g_strdup (lrd_helper1_get_virtual_address (proxy_of (a)));
+
+  for (guint i = 0; i < N_HOSTS; i++)
+    {
+      CHECK (g_strcmp0 (lrd_helper1_get_lan_bridge (proxy_of (&fixture->hosts[i])), "on") == 0,
+             "%s: LanBridge is \"%s\"", fixture->hosts[i].netns,
+             lrd_helper1_get_lan_bridge (proxy_of (&fixture->hosts[i])));
+      links[i] = lrd_lan_test_open_link_capture (fixture->hosts[i].netns, "eth0");
+      listeners[i] = lrd_lan_test_program_open (fixture->hosts[i].netns, 4445, MINECRAFT_GROUP);
+    }
+  outsider = lrd_lan_test_program_open (fixture->outsider, 4445, MINECRAFT_GROUP);
+  sender = lrd_lan_test_program_open (a->netns, ANNOUNCE_PORT, 0);
+
+  /* Minecraft Java's announcement, from host 1's virtual address and its source port. */
+  for (guint i = 1; i < N_HOSTS; i++)
+    CHECK (announce_until_heard (sender, MINECRAFT_GROUP, 4445, announcement, listeners[i],
+                                 virtual_address_of (a), ANNOUNCE_PORT),
+           "%s did not hear host 1's announcement from %s:%u", fixture->hosts[i].netns,
+           a_address, ANNOUNCE_PORT);
+  lrd_lan_test_expect_nothing (outsider, 500);
+
+  /* The lobby on host 2 lists the world with host 1 as its host. */
+  wait.host_address = a_address;
+  CHECK (lr_test_wait_for (game_listed, &wait, BRIDGE_TIMEOUT_MS),
+         "lanragectl games on %s does not list host 1's world", b->netns);
+  g_assert_cmpstr (lr_test_json_string (wait.game, "Name"), ==, "Lab World");
+  g_assert_cmpint (lr_test_json_int (wait.game, "Port"), ==, 41234);
+  g_assert_cmpstr (lr_test_json_string (wait.game, "HostName"), ==, "host1");
+  /* While host 1 goes on announcing (every 1.5 s, as Minecraft does), LastSeen moves. */
+  {
+    gint64 first_seen = lr_test_json_int (wait.game, "LastSeen");
+
+    for (guint i = 0; i < 2; i++)
+      {
+        lrd_lan_test_program_send (sender, MINECRAFT_GROUP, 4445, announcement,
+                                   strlen (announcement));
+        lrd_lan_test_pump (1500);
+      }
+    g_clear_pointer (&wait.game, json_node_unref);
+    CHECK (game_listed (&wait), "lanragectl games on %s lost host 1's world", b->netns);
+    CHECK (lr_test_json_int (wait.game, "LastSeen") > first_seen,
+           "LastSeen of host 1's world stayed at %" G_GINT64_FORMAT, first_seen);
+  }
+  g_clear_pointer (&wait.game, json_node_unref);
+  {
+    PortsWait ports_wait = { b, a_address };
+
+    CHECK (lr_test_wait_for (minecraft_port_counted, &ports_wait, BRIDGE_TIMEOUT_MS),
+           "%s: BridgedPorts does not show 224.0.2.60:4445 from %s", b->netns, a_address);
+  }
+
+  /* No physical link saw a bridged datagram; host 1's own went out on its LAN only. */
+  {
+    g_autofree char *a_physical = g_strdup_printf ("192.168.%u.2", a->index);
+    guint32 physical = 0;
+
+    g_assert_true (lr_ipv4_parse (a_physical, &physical));
+    g_assert_cmpuint (lrd_lan_test_check_link (links[0], a->netns, "Lab World", physical), >=,
+                      1);
+    for (guint i = 1; i < N_HOSTS; i++)
+      g_assert_cmpuint (lrd_lan_test_check_link (links[i], fixture->hosts[i].netns, "Lab World",
+                                                 0), ==, 0);
+  }
+
+  /* A port on no list is bridged; once host 1's administrator denies it, it is not. */
+  {
+    int unlisted_listener = lrd_lan_test_program_open (b->netns, UNLISTED_PORT, 0);
+    guint8 buffer[2048];
+    guint32 source;
+    guint16 source_port;
+
+    CHECK (announce_until_heard (sender, 0xffffffff, UNLISTED_PORT, unlisted, unlisted_listener,
+                                 virtual_address_of (a), ANNOUNCE_PORT),
+           "%s did not hear the broadcast to the unlisted port %u", b->netns, UNLISTED_PORT);
+    deny = g_variant_ref_sink (g_variant_parse (G_VARIANT_TYPE ("a(qqss)"),
+                                                "[(uint16 47777, uint16 47777, '', "
+                                                "'Not for the party')]", NULL, NULL, NULL));
+    lrd_helper1_call_set_deny_list_sync (proxy_of (a), deny, NULL, &error);
+    g_assert_no_error (error);
+    lrd_lan_test_pump (200);
+    /* Drain what was still on its way, then nothing more comes. */
+    while (lrd_lan_test_program_receive (unlisted_listener, buffer, sizeof buffer, &source,
+                                         &source_port, 200) >= 0)
+      ;
+    for (guint i = 0; i < 5; i++)
+      lrd_lan_test_program_send (sender, 0xffffffff, UNLISTED_PORT, denied, strlen (denied));
+    lrd_lan_test_expect_nothing (unlisted_listener, 1500);
+    close (unlisted_listener);
+  }
+
+  /* Host 1 stopped announcing its world (5 s and more ago by now, or soon): host 2's lobby
+   * forgets it. */
+  CHECK (lr_test_wait_for (game_gone, &wait, BRIDGE_TIMEOUT_MS),
+         "lanragectl games on %s still lists host 1's world", b->netns);
+
+  close (sender);
+  close (outsider);
+  for (guint i = 0; i < N_HOSTS; i++)
+    {
+      close (listeners[i]);
+      close (links[i]);
+    }
+}
+
 static int
 skip (const char *reason)
 {
@@ -852,6 +1115,8 @@ main (int   argc,
   g_test_add ("/helper-lab/relay-failover", Fixture, NULL, fixture_setup, test_relay_failover,
               fixture_teardown);
   g_test_add ("/helper-lab/faults", Fixture, NULL, fixture_setup, test_faults,
+              fixture_teardown);
+  g_test_add ("/helper-lab/lan-discovery", Fixture, NULL, fixture_setup, test_lan_discovery,
               fixture_teardown);
 
   return g_test_run ();
