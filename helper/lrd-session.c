@@ -5,6 +5,8 @@
 #include "lrd-session.h"
 #include "lrd-session-private.h"
 #include "lrd-error.h"
+#include "lrd-disco-router.h"
+#include "lrd-nat-watch.h"
 #include "lrd-party-events.h"
 #include "lrd-peer-table.h"
 #include "lrd-relay-feed.h"
@@ -35,6 +37,10 @@ struct _LrdSession
   LrdRelayClient            *relay;       /* with the backend */
   LrdRelayFeed              *relay_feed;
   LrdPeerTable              *peers;
+  LrdNatWatch               *nat_watch;
+  LrdDiscoRouter            *disco;       /* while the data plane is up with a shared port */
+  GCancellable              *publish_cancellable;  /* the PATCH of our candidates */
+  gboolean                   publish_again;
   LrdKeys                    keys;
   char                      *state_dir;
   guint16                    listen_port;
@@ -69,6 +75,9 @@ lrd_session_dispose (GObject *object)
   g_clear_object (&self->join_cancellable);
   if (self->relay_feed != NULL)
     g_signal_handlers_disconnect_by_data (self->relay_feed, self);
+  if (self->nat_watch != NULL)
+    g_signal_handlers_disconnect_by_data (self->nat_watch, self);
+  g_clear_object (&self->nat_watch);
   g_clear_object (&self->peers);
   g_clear_object (&self->relay_feed);
   g_clear_object (&self->relay);
@@ -136,6 +145,79 @@ relay_feed_gone_cb (LrdRelayFeed *feed,
   lose_party (user_data, PARTY_GONE_REASON);
 }
 
+/* This machine's candidates and NAT, published to the party */
+
+static void publish_candidates (LrdSession *self);
+
+static void
+publish_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(LrdSession) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!lrd_control_client_update_peer_finish (LRD_CONTROL_CLIENT (source), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* Published again with the next change or NAT probe (at most five minutes). */
+      g_info ("Cannot publish this machine's direct-path candidates: %s", error->message);
+    }
+  g_clear_object (&self->publish_cancellable);
+  if (self->publish_again)
+    publish_candidates (self);
+}
+
+/* PATCH of our peer with the endpoints peers may reach us at (the public endpoint of
+ * WireGuard's port, then its LAN addresses) and the NAT's behaviour: the server tells the
+ * party, and each peer's link probes them. One request at a time; the latest state wins. */
+static void
+publish_candidates (LrdSession *self)
+{
+  const LrNatTypeResult *nat = lrd_nat_watch_get_result (self->nat_watch);
+  g_auto(GStrv) endpoints = lrd_nat_watch_dup_candidates (self->nat_watch);
+  LrPeerUpdate update = { 0 };
+
+  if (self->party == NULL || self->backend == NULL)
+    return;
+  if (self->publish_cancellable != NULL)
+    {
+      self->publish_again = TRUE;
+      return;
+    }
+  self->publish_again = FALSE;
+  update.has_endpoints = TRUE;
+  update.endpoints = endpoints;
+  if (nat->mapping != LR_NAT_UNKNOWN && nat->filtering != LR_NAT_UNKNOWN)
+    {
+      update.has_nat = TRUE;
+      update.nat.mapping = nat->mapping;
+      update.nat.filtering = nat->filtering;
+    }
+  self->publish_cancellable = g_cancellable_new ();
+  lrd_control_client_update_peer_async (self->client, self->party->party_id,
+                                        self->party->peer_id, self->party->token, &update,
+                                        self->publish_cancellable, publish_cb,
+                                        g_object_ref (self));
+}
+
+static void
+nat_changed_cb (LrdNatWatch *watch,
+                gpointer     user_data)
+{
+  publish_candidates (user_data);
+}
+
+static void
+network_changed_cb (LrdNatWatch *watch,
+                    gpointer     user_data)
+{
+  LrdSession *self = user_data;
+
+  lrd_peer_table_network_changed (self->peers);
+}
+
 /**
  * lrd_session_new:
  * @iface: the exported io.lanrage.Helper1 skeleton; the session owns its properties but the
@@ -165,15 +247,15 @@ lrd_session_new (LrdHelper1               *iface,
   self->state = LRD_STATE_IDLE;
   lrd_helper1_set_state (iface, self->state);
   lrd_helper1_set_last_error (iface, "");
-  lrd_helper1_set_nat_mapping (iface, "unknown");
-  lrd_helper1_set_nat_filtering (iface, "unknown");
-  lrd_helper1_set_nat_type (iface, "unknown");
   lrd_helper1_set_backend (iface, backend != NULL ? lrd_wg_backend_get_name (backend) : "none");
   if (backend != NULL)
     self->relay = lrd_relay_client_new (NULL, listen_port);
   self->relay_feed = lrd_relay_feed_new (client, self->relay, iface);
   g_signal_connect (self->relay_feed, "gone", G_CALLBACK (relay_feed_gone_cb), self);
   self->peers = lrd_peer_table_new (manager, backend, self->relay, NULL);
+  self->nat_watch = lrd_nat_watch_new (iface, self->relay, listen_port, NULL);
+  g_signal_connect (self->nat_watch, "changed", G_CALLBACK (nat_changed_cb), self);
+  g_signal_connect (self->nat_watch, "network-changed", G_CALLBACK (network_changed_cb), self);
   return self;
 }
 
@@ -207,28 +289,6 @@ lrd_session_set_config_relays (LrdSession         *self,
   g_return_if_fail (LRD_IS_SESSION (self));
 
   lrd_relay_feed_set_config_relays (self->relay_feed, relays);
-}
-
-/**
- * lrd_nat_type_name:
- *
- * The classic (RFC 3489) name for an RFC 4787 mapping and filtering pair, the words
- * gamers know from their consoles.
- */
-const char *
-lrd_nat_type_name (const char *mapping,
-                   const char *filtering)
-{
-  if (g_strcmp0 (mapping, "unknown") == 0 || g_strcmp0 (filtering, "unknown") == 0 ||
-      mapping == NULL || filtering == NULL)
-    return "unknown";
-  if (g_strcmp0 (mapping, "endpoint_independent") != 0)
-    return "symmetric";
-  if (g_strcmp0 (filtering, "endpoint_independent") == 0)
-    return "full cone";
-  if (g_strcmp0 (filtering, "address_dependent") == 0)
-    return "restricted cone";
-  return "port-restricted cone";
 }
 
 /* @state: one of the LRD_STATE_ strings (static) */
@@ -558,19 +618,37 @@ static void
 start_data_plane (LrdSession         *self,
                   const LrJoinAnswer *answer)
 {
+  LrdSharedPort *port;
+
   if (self->backend == NULL)
     return;
   lrd_relay_feed_start (self->relay_feed, self->party->party_id, self->party->token,
                         answer != NULL ? (const char * const *) answer->relays : NULL,
                         answer != NULL ? answer->relay_token : NULL,
                         answer != NULL ? answer->relay_token_expires_at : 0);
+  lrd_nat_watch_start (self->nat_watch);
+  port = lrd_nat_watch_get_port (self->nat_watch);
+  if (port != NULL)
+    {
+      self->disco = lrd_disco_router_new (port, &self->keys.disco_public,
+                                          &self->keys.disco_private);
+      lrd_peer_table_set_disco (self->peers, self->disco);
+    }
+  publish_candidates (self);
 }
 
 static void
 stop_data_plane (LrdSession *self)
 {
+  if (self->publish_cancellable != NULL)
+    g_cancellable_cancel (self->publish_cancellable);
+  g_clear_object (&self->publish_cancellable);
+  self->publish_again = FALSE;
   lrd_relay_feed_stop (self->relay_feed);
   lrd_peer_table_clear (self->peers);
+  lrd_peer_table_set_disco (self->peers, NULL);
+  g_clear_object (&self->disco);
+  lrd_nat_watch_stop (self->nat_watch);
 }
 
 /* Drops the party here (its activity, peers, saved file and properties) and shows
