@@ -243,8 +243,19 @@ probe_cb (GObject      *source,
     }
   else
     {
-      g_autofree char *endpoint = lr_stun_address_to_string (&nat.public_endpoint);
+      g_autofree char *endpoint = NULL;
 
+      /* A server without RFC 5780 (a relay with no second address) tells only the public
+       * endpoint: the behaviour found before still stands while the endpoint is the same. */
+      if (!nat.rfc5780 && self->result.rfc5780 &&
+          lr_stun_address_equal (&nat.public_endpoint, &self->result.public_endpoint))
+        {
+          nat.rfc5780 = TRUE;
+          nat.mapping = self->result.mapping;
+          nat.filtering = self->result.filtering;
+          nat.type = self->result.type;
+        }
+      endpoint = lr_stun_address_to_string (&nat.public_endpoint);
       changed = !same_result (&nat, &self->result);
       self->result = nat;
       g_info ("NAT: %s (mapping %s, filtering %s), public endpoint %s",
@@ -328,7 +339,7 @@ relay_changed_cb (LrdRelayClient *relay,
   if (lrd_relay_client_get_state (relay) != LRD_RELAY_CLIENT_BOUND ||
       !lrd_relay_client_get_relay_address (relay, &current))
     return;
-  if (!self->probing && lr_addr_equal (&current, &self->probed_relay))
+  if (lr_addr_equal (&current, &self->probed_relay))
     return;
   probe (self);
 }
