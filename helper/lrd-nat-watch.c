@@ -192,16 +192,18 @@ read_lan_addresses (LrdNatWatch *self)
   return g_strv_builder_end (builder);
 }
 
-static void
+/* Returns whether the interfaces' addresses changed (and says so with "changed"). */
+static gboolean
 refresh_lan (LrdNatWatch *self)
 {
   g_auto(GStrv) lan = read_lan_addresses (self);
 
   if (g_strv_equal ((const char * const *) lan, (const char * const *) self->lan))
-    return;
+    return FALSE;
   g_strfreev (self->lan);
   self->lan = g_steal_pointer (&lan);
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+  return TRUE;
 }
 
 static void probe (LrdNatWatch *self);
@@ -214,6 +216,22 @@ same_result (const LrNatTypeResult *a,
   return a->reachable == b->reachable &&
          lr_stun_address_equal (&a->public_endpoint, &b->public_endpoint) &&
          a->mapping == b->mapping && a->filtering == b->filtering;
+}
+
+/* The public endpoint comes seconds before the rest: peers can start probing it at once. */
+static void
+public_endpoint_cb (LrdNatProber        *prober,
+                    const LrStunAddress *endpoint,
+                    gpointer             user_data)
+{
+  LrdNatWatch *self = user_data;
+
+  if (self->result.reachable && lr_stun_address_equal (endpoint, &self->result.public_endpoint))
+    return;
+  self->result.reachable = TRUE;
+  self->result.public_endpoint = *endpoint;
+  show (self);
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
 
 static void
@@ -311,6 +329,13 @@ settle_cb (gpointer user_data)
   LrdNatWatch *self = user_data;
 
   self->settle_id = 0;
+  /* GNetworkMonitor also reports routes that change nothing for this machine's NAT, such
+   * as WireGuard's own interface coming up; and each probe opens the NAT's filter towards
+   * the server's second address, so the next one within the mapping's lifetime would see
+   * less filtering than there is. A new network shows as new local addresses. */
+  if (!refresh_lan (self))
+    return G_SOURCE_REMOVE;
+  g_info ("The network changed: probing the NAT and the direct paths again");
   g_signal_emit (self, signals[SIGNAL_NETWORK_CHANGED], 0);
   probe (self);
   return G_SOURCE_REMOVE;
@@ -370,6 +395,7 @@ lrd_nat_watch_start (LrdNatWatch *self)
       return;
     }
   self->prober = lrd_nat_prober_new (self->shared_port, self->clock);
+  g_signal_connect (self->prober, "public-endpoint", G_CALLBACK (public_endpoint_cb), self);
   self->network_handler = g_signal_connect (g_network_monitor_get_default (),
                                             "network-changed",
                                             G_CALLBACK (network_changed_cb), self);

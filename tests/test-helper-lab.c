@@ -70,6 +70,7 @@ typedef struct
   const char   *outsider;
   const char * const *nats;    /* each host's NAT (lr_test_nat_find) */
   guint         n_hosts;
+  gint64        joined_us;     /* when the last `lanragectl join` of form_party() returned */
   Host          hosts[MAX_HOSTS];
 } Fixture;
 
@@ -323,6 +324,7 @@ form_party (Fixture  *fixture,
       g_assert_cmpint (lr_test_ctl_run (host->bus, LR_TEST_HELPER_BUS_NAME, NULL, join_argv,
                                         NULL, NULL), ==, 0);
       joined = g_get_monotonic_time ();
+      fixture->joined_us = joined;
       if (measure_first_ping)
         {
           const char *address = lrd_helper1_get_virtual_address (proxy_of (creator));
@@ -904,11 +906,10 @@ test_direct (Fixture       *fixture,
   Host *h1 = &fixture->hosts[0];
   Host *h2 = &fixture->hosts[1];
   const char *h2_address;
-  gint64 formed, settled;
+  gint64 settled;
 
   if (!form_party (fixture, TRUE))
     return;
-  formed = g_get_monotonic_time ();
   h2_address = lrd_helper1_get_virtual_address (proxy_of (h2));
 
   if (g_str_equal (dcase->path, "direct"))
@@ -916,8 +917,9 @@ test_direct (Fixture       *fixture,
       settled = wait_pair_path (fixture, "direct", PATH_TIMEOUT_MS);
       CHECK (settled != 0, "%s + %s: not direct within %d ms", dcase->nats[0], dcase->nats[1],
              PATH_TIMEOUT_MS);
-      g_test_message ("%s + %s: both direct %" G_GINT64_FORMAT " ms after the party formed",
-                      dcase->nats[0], dcase->nats[1], (settled - formed) / 1000);
+      g_test_message ("join-to-direct: %" G_GINT64_FORMAT " ms (%s + %s, both peers direct, "
+                      "after `lanragectl join` returned)", (settled - fixture->joined_us) / 1000,
+                      dcase->nats[0], dcase->nats[1]);
       for (guint i = 0; i < 2; i++)
         {
           g_autoptr(LrdHelper1Peer) peer =
