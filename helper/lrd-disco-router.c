@@ -99,6 +99,20 @@ lrd_disco_router_init (LrdDiscoRouter *self)
   self->peers = g_hash_table_new_full (key_hash, key_equal, NULL, peer_free);
 }
 
+static gsize
+seal (LrdDiscoRouter       *self,
+      Peer                 *peer,
+      const LrDiscoMessage *message,
+      guint8               *packet,
+      gsize                 size)
+{
+  guint8 nonce[LR_DISCO_NONCE_SIZE];
+
+  lr_disco_nonce_make (self->counter++, nonce);
+  return lr_disco_seal_shared (message, self->own_public.bytes, &peer->shared, nonce, packet,
+                               size);
+}
+
 static gboolean
 send_to_peer (LrdDiscoRouter       *self,
               Peer                 *peer,
@@ -106,13 +120,9 @@ send_to_peer (LrdDiscoRouter       *self,
               const LrStunAddress  *to,
               GError              **error)
 {
-  guint8 nonce[LR_DISCO_NONCE_SIZE];
   guint8 packet[LR_DISCO_MAX_SIZE];
-  gsize length;
+  gsize length = seal (self, peer, message, packet, sizeof packet);
 
-  lr_disco_nonce_make (self->counter++, nonce);
-  length = lr_disco_seal_shared (message, self->own_public.bytes, &peer->shared, nonce,
-                                 packet, sizeof packet);
   if (length == 0)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -120,6 +130,26 @@ send_to_peer (LrdDiscoRouter       *self,
       return FALSE;
     }
   return lrd_shared_port_send (self->port, to, packet, length, error);
+}
+
+/* Finds the sender of @data and opens it with that peer's key and replay window. */
+static Peer *
+open_packet (LrdDiscoRouter *self,
+             const guint8   *data,
+             gsize           length,
+             LrDiscoMessage *message)
+{
+  LrKey sender;
+  Peer *peer;
+
+  if (!lr_disco_peek_sender (data, length, sender.bytes))
+    return NULL;
+  peer = g_hash_table_lookup (self->peers, &sender);
+  if (peer == NULL ||
+      !lr_disco_open_shared (message, data, length, sender.bytes, &peer->shared, &peer->replay,
+                             NULL))
+    return NULL;
+  return peer;
 }
 
 static void
@@ -131,15 +161,9 @@ disco_received_cb (LrdSharedPort       *port,
 {
   LrdDiscoRouter *self = user_data;
   LrDiscoMessage message;
-  LrKey sender;
-  Peer *peer;
+  Peer *peer = open_packet (self, data, length, &message);
 
-  if (!lr_disco_peek_sender (data, length, sender.bytes))
-    return;
-  peer = g_hash_table_lookup (self->peers, &sender);
-  if (peer == NULL ||
-      !lr_disco_open_shared (&message, data, length, sender.bytes, &peer->shared,
-                             &peer->replay, NULL))
+  if (peer == NULL)
     return;
 
   if (message.type == LR_DISCO_PING)
@@ -238,4 +262,50 @@ lrd_disco_router_send (LrdDiscoRouter       *self,
       return FALSE;
     }
   return send_to_peer (self, peer, message, to, error);
+}
+
+/**
+ * lrd_disco_router_seal:
+ * @out: at least LR_DISCO_MAX_SIZE bytes
+ *
+ * Seals @message for the peer, to send another way than from WireGuard's port (the control
+ * server's signal channel). Returns: its length, 0 for an unknown peer.
+ */
+gsize
+lrd_disco_router_seal (LrdDiscoRouter       *self,
+                       const LrKey          *peer_public,
+                       const LrDiscoMessage *message,
+                       guint8               *out,
+                       gsize                 size)
+{
+  Peer *peer;
+
+  g_return_val_if_fail (LRD_IS_DISCO_ROUTER (self), 0);
+
+  peer = g_hash_table_lookup (self->peers, peer_public);
+  return peer != NULL ? seal (self, peer, message, out, size) : 0;
+}
+
+/**
+ * lrd_disco_router_deliver:
+ *
+ * A disco packet that came another way than to WireGuard's port (a signal through the
+ * control server): only call-me-maybe is taken this way (a ping or pong must travel the
+ * path it tests). Returns: whether it opened and reached its peer's handler.
+ */
+gboolean
+lrd_disco_router_deliver (LrdDiscoRouter *self,
+                          const guint8   *data,
+                          gsize           length)
+{
+  LrDiscoMessage message;
+  Peer *peer;
+
+  g_return_val_if_fail (LRD_IS_DISCO_ROUTER (self), FALSE);
+
+  peer = open_packet (self, data, length, &message);
+  if (peer == NULL || message.type != LR_DISCO_CALL_ME_MAYBE)
+    return FALSE;
+  peer->handler (&message, NULL, peer->user_data);
+  return TRUE;
 }

@@ -14,6 +14,11 @@
  * added) and the replay window, both wiped when the peer is removed. Anything from a key
  * no peer has, anything that does not open and anything replayed is dropped silently: the
  * shared port is open to the internet.
+ *
+ * Call-me-maybe (this machine's candidates: the public endpoint and the LAN addresses) goes
+ * through the control server's signal channel instead: sealed with lrd_disco_router_seal(),
+ * and a peer's taken in with lrd_disco_router_deliver(), so a server that relays it cannot
+ * change it.
  */
 #pragma once
 
@@ -25,7 +30,8 @@
 
 G_BEGIN_DECLS
 
-/* A ping or pong from a peer, opened; @from: where it came from. */
+/* A ping or pong from a peer, opened; @from: where it came from. A call-me-maybe, which
+ * comes through the control server, has @from %NULL. */
 typedef void (*LrdDiscoHandler) (const LrDiscoMessage *message,
                                  const LrStunAddress  *from,
                                  gpointer              user_data);
@@ -47,5 +53,14 @@ gboolean        lrd_disco_router_send        (LrdDiscoRouter       *self,
                                               const LrDiscoMessage *message,
                                               const LrStunAddress  *to,
                                               GError              **error);
+
+gsize           lrd_disco_router_seal        (LrdDiscoRouter       *self,
+                                              const LrKey          *peer_public,
+                                              const LrDiscoMessage *message,
+                                              guint8               *out,
+                                              gsize                 size);
+gboolean        lrd_disco_router_deliver     (LrdDiscoRouter       *self,
+                                              const guint8         *data,
+                                              gsize                 length);
 
 G_END_DECLS

@@ -49,6 +49,8 @@ struct _LrdPeerLink
   LrPathPolicy             *policy;
   GSource                  *wake;
   GStrv                     endpoints;    /* the peer's candidates as the server lists them */
+  guint                     n_called;     /* ... and as its last call-me-maybe said */
+  LrStunAddress             called[LR_DISCO_MAX_CANDIDATES];
   LrAddr                    direct;       /* WireGuard's endpoint while direct */
 };
 
@@ -330,7 +332,8 @@ unconfigure_wireguard (LrdPeerLink *self)
 
 /* The path policy */
 
-static void drive (LrdPeerLink *self);
+static void drive            (LrdPeerLink *self);
+static void give_candidates  (LrdPeerLink *self);
 
 static gboolean
 wake_cb (gpointer user_data)
@@ -424,6 +427,15 @@ disco_cb (const LrDiscoMessage *message,
 
   if (self->policy == NULL)
     return;
+  if (message->type == LR_DISCO_CALL_ME_MAYBE)
+    {
+      self->n_called = MIN (message->n_candidates, G_N_ELEMENTS (self->called));
+      memcpy (self->called, message->candidates, self->n_called * sizeof self->called[0]);
+      give_candidates (self);
+      return;
+    }
+  if (from == NULL)
+    return;
   if (message->type == LR_DISCO_PING)
     lr_path_policy_ping_received (self->policy, from);
   else if (message->type == LR_DISCO_PONG)
@@ -450,19 +462,38 @@ candidate_kind (const LrStunAddress *address)
   return (a[0] & 0xfe) == 0xfc ? LR_PATH_CANDIDATE_LAN : LR_PATH_CANDIDATE_PUBLIC;
 }
 
+static gboolean
+add_candidate (LrPathCandidate     *candidates,
+               guint               *n,
+               const LrStunAddress *address)
+{
+  if (*n >= LR_PATH_MAX_CANDIDATES || address->port == 0)
+    return FALSE;
+  for (guint i = 0; i < *n; i++)
+    if (lr_stun_address_equal (&candidates[i].address, address))
+      return FALSE;
+  candidates[*n].address = *address;
+  candidates[*n].kind = candidate_kind (address);
+  (*n)++;
+  return TRUE;
+}
+
+/* The peer's call-me-maybe first (the peer's own word, sealed), then what the control
+ * server lists for it. */
 static void
 give_candidates (LrdPeerLink *self)
 {
   LrPathCandidate candidates[LR_PATH_MAX_CANDIDATES];
   guint n = 0;
 
-  for (guint i = 0; self->endpoints != NULL && self->endpoints[i] != NULL &&
-                    n < G_N_ELEMENTS (candidates); i++)
+  for (guint i = 0; i < self->n_called; i++)
+    add_candidate (candidates, &n, &self->called[i]);
+  for (guint i = 0; self->endpoints != NULL && self->endpoints[i] != NULL; i++)
     {
-      if (!lr_stun_address_parse (&candidates[n].address, self->endpoints[i]))
-        continue;
-      candidates[n].kind = candidate_kind (&candidates[n].address);
-      n++;
+      LrStunAddress address;
+
+      if (lr_stun_address_parse (&address, self->endpoints[i]))
+        add_candidate (candidates, &n, &address);
     }
   lr_path_policy_set_candidates (self->policy, candidates, n);
   drive (self);
@@ -559,6 +590,7 @@ update_direct (LrdPeerLink  *self,
     {
       /* A new disco key is a new peer for disco: a fresh replay window. */
       stop_policy (self);
+      self->n_called = 0;
       self->has_disco_key = has_disco_key;
       if (has_disco_key)
         self->disco_key = disco_key;
@@ -656,7 +688,34 @@ lrd_peer_link_set_stats (LrdPeerLink          *self,
   lrd_helper1_peer_set_tx_bytes (self->peer, stats->tx_bytes);
   lrd_helper1_peer_set_last_handshake (self->peer, stats->last_handshake_unix);
   self->last_handshake = stats->last_handshake_unix;
+
+  /* WireGuard roams: it sends to wherever the peer's last packet came from. While one side
+   * is already direct and the other still relayed, that is the relay's loopback socket, and
+   * a path shown as direct would quietly stay relayed (or the reverse). The endpoint the
+   * path policy chose is set again. */
+  if (self->backend != NULL && self->has_key && lr_addr_is_set (&stats->endpoint))
+    {
+      LrAddr chosen = choose_endpoint (self);
+
+      if (lr_addr_is_set (&chosen) && !lr_addr_equal (&chosen, &stats->endpoint))
+        {
+          char was[LR_ADDR_STRING_SIZE], want[LR_ADDR_STRING_SIZE];
+
+          lr_addr_format (&stats->endpoint, was);
+          lr_addr_format (&chosen, want);
+          g_info ("Peer %s: WireGuard roamed to %s; back to %s", self->id, was, want);
+          configure_wireguard (self);
+        }
+    }
   lrd_peer_link_refresh (self);
+}
+
+/* Returns: (nullable): the peer's disco key while its path policy runs */
+const LrKey *
+lrd_peer_link_get_disco_key (LrdPeerLink *self)
+{
+  g_return_val_if_fail (LRD_IS_PEER_LINK (self), NULL);
+  return self->policy != NULL ? &self->disco_key : NULL;
 }
 
 const char *

@@ -55,6 +55,7 @@ void            lrd_peer_link_network_changed (LrdPeerLink               *self);
 const char     *lrd_peer_link_get_id          (LrdPeerLink               *self);
 guint64         lrd_peer_link_get_number      (LrdPeerLink               *self);
 const LrKey    *lrd_peer_link_get_wg_key      (LrdPeerLink               *self);
+const LrKey    *lrd_peer_link_get_disco_key   (LrdPeerLink               *self);
 const char     *lrd_peer_link_get_object_path (LrdPeerLink               *self);
 LrdHelper1Peer *lrd_peer_link_get_peer        (LrdPeerLink               *self);
 

@@ -304,6 +304,31 @@ lrd_peer_table_set_disco (LrdPeerTable   *self,
     lrd_peer_link_set_disco (link, disco);
 }
 
+/* Returns: (transfer none) (nullable): the link of @peer_id */
+LrdPeerLink *
+lrd_peer_table_lookup (LrdPeerTable *self,
+                       const char   *peer_id)
+{
+  g_return_val_if_fail (LRD_IS_PEER_TABLE (self), NULL);
+  return g_hash_table_lookup (self->links, peer_id);
+}
+
+/* Returns: (transfer container) (element-type LrdPeerLink): every link, referenced */
+GPtrArray *
+lrd_peer_table_dup_links (LrdPeerTable *self)
+{
+  GPtrArray *links = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  LrdPeerLink *link;
+
+  g_return_val_if_fail (LRD_IS_PEER_TABLE (self), links);
+
+  g_hash_table_iter_init (&iter, self->links);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &link))
+    g_ptr_array_add (links, g_object_ref (link));
+  return links;
+}
+
 /* The network changed: every link probes its peer's candidates again. */
 void
 lrd_peer_table_network_changed (LrdPeerTable *self)

@@ -202,11 +202,55 @@ publish_candidates (LrdSession *self)
                                         g_object_ref (self));
 }
 
+/* Call-me-maybe to one peer through the control server's signal channel: this machine's
+ * candidates, sealed for the peer, so it probes them at once (and the server, which only
+ * passes the packet on, cannot change them). Best effort: the PATCH above carries the same
+ * addresses for a peer whose events socket is not open yet. */
+static void
+call_me_maybe (LrdSession  *self,
+               LrdPeerLink *link)
+{
+  g_auto(GStrv) endpoints = NULL;
+  g_autoptr(JsonNode) data = NULL;
+  g_autoptr(GError) error = NULL;
+  const LrKey *key = lrd_peer_link_get_disco_key (link);
+  LrDiscoMessage message = { .type = LR_DISCO_CALL_ME_MAYBE };
+  guint8 packet[LR_DISCO_MAX_SIZE];
+  gsize length;
+
+  if (self->disco == NULL || self->events == NULL || key == NULL)
+    return;
+  endpoints = lrd_nat_watch_dup_candidates (self->nat_watch);
+  for (guint i = 0; endpoints[i] != NULL && message.n_candidates < LR_DISCO_MAX_CANDIDATES; i++)
+    if (lr_stun_address_parse (&message.candidates[message.n_candidates], endpoints[i]))
+      message.n_candidates++;
+  if (message.n_candidates == 0)
+    return;
+  length = lrd_disco_router_seal (self->disco, key, &message, packet, sizeof packet);
+  if (length == 0)
+    return;
+  data = lr_disco_signal_build (packet, length);
+  if (!lrd_party_events_send_signal (self->events, lrd_peer_link_get_id (link), data, &error))
+    g_debug ("No call-me-maybe to %s: %s", lrd_peer_link_get_id (link), error->message);
+}
+
+static void
+call_me_maybe_all (LrdSession *self)
+{
+  g_autoptr(GPtrArray) links = lrd_peer_table_dup_links (self->peers);
+
+  for (guint i = 0; i < links->len; i++)
+    call_me_maybe (self, links->pdata[i]);
+}
+
 static void
 nat_changed_cb (LrdNatWatch *watch,
                 gpointer     user_data)
 {
-  publish_candidates (user_data);
+  LrdSession *self = user_data;
+
+  publish_candidates (self);
+  call_me_maybe_all (self);
 }
 
 static void
@@ -535,16 +579,22 @@ static void
 handle_event (LrdSession    *self,
               const LrEvent *event)
 {
+  LrdPeerLink *link;
+
   switch (event->type)
     {
     case LR_EVENT_SNAPSHOT:
       apply_snapshot (self, event->snapshot);
+      call_me_maybe_all (self);
       break;
 
     case LR_EVENT_PEER_JOINED:
     case LR_EVENT_PEER_UPDATED:
     case LR_EVENT_PEER_OFFLINE:
       upsert_peer (self, event->peer);
+      if (event->type != LR_EVENT_PEER_OFFLINE &&
+          (link = lrd_peer_table_lookup (self->peers, event->peer->id)) != NULL)
+        call_me_maybe (self, link);
       break;
 
     case LR_EVENT_PEER_LEFT:
@@ -567,9 +617,19 @@ handle_event (LrdSession    *self,
       break;
 
     case LR_EVENT_SIGNAL:
+      {
+        g_autoptr(GBytes) packet = lr_disco_signal_parse (event->data, NULL);
+
+        /* The disco router finds the sender by its key and drops what does not open. */
+        if (packet != NULL && self->disco != NULL)
+          lrd_disco_router_deliver (self->disco, g_bytes_get_data (packet, NULL),
+                                    g_bytes_get_size (packet));
+      }
+      break;
+
     case LR_EVENT_UNKNOWN:
     default:
-      /* Signals belong to NAT traversal; unknown types come from a newer server. */
+      /* Unknown types come from a newer server. */
       break;
     }
 }
