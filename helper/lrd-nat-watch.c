@@ -390,7 +390,7 @@ lrd_nat_watch_start (LrdNatWatch *self)
   self->shared_port = lrd_shared_port_new (self->port, &error);
   if (self->shared_port == NULL)
     {
-      g_warning ("No direct paths: cannot share WireGuard's port %u: %s", self->port,
+      g_message ("No direct paths: cannot share WireGuard's port %u: %s", self->port,
                  error->message);
       return;
     }

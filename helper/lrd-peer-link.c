@@ -56,6 +56,9 @@ struct _LrdPeerLink
 
 G_DEFINE_FINAL_TYPE (LrdPeerLink, lrd_peer_link, G_TYPE_OBJECT)
 
+static void stop_policy (LrdPeerLink *self,
+                         gboolean     restore_relay);
+
 static void
 lrd_peer_link_dispose (GObject *object)
 {
@@ -64,7 +67,10 @@ lrd_peer_link_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  lrd_peer_link_set_disco (self, NULL);
+  /* The link goes with its WireGuard peer (removed, or the interface going down): no
+   * endpoint to set back. */
+  stop_policy (self, FALSE);
+  g_clear_object (&self->disco);
   if (self->relay != NULL)
     lrd_relay_client_remove_peer (self->relay, self->number);
   g_clear_object (&self->relay);
@@ -516,8 +522,10 @@ start_policy (LrdPeerLink *self)
   give_candidates (self);
 }
 
+/* @restore_relay: point WireGuard back at the relay if the path was direct */
 static void
-stop_policy (LrdPeerLink *self)
+stop_policy (LrdPeerLink *self,
+             gboolean     restore_relay)
 {
   if (self->policy == NULL)
     return;
@@ -529,7 +537,7 @@ stop_policy (LrdPeerLink *self)
   if (lr_addr_is_set (&self->direct))
     {
       memset (&self->direct, 0, sizeof self->direct);
-      if (self->has_key && self->backend != NULL)
+      if (restore_relay && self->has_key && self->backend != NULL)
         configure_wireguard (self);
     }
 }
@@ -549,7 +557,7 @@ lrd_peer_link_set_disco (LrdPeerLink    *self,
 
   if (self->disco == disco)
     return;
-  stop_policy (self);
+  stop_policy (self, TRUE);
   g_clear_object (&self->disco);
   self->disco = disco != NULL ? g_object_ref (disco) : NULL;
   start_policy (self);
@@ -589,7 +597,7 @@ update_direct (LrdPeerLink  *self,
       (has_disco_key && !lr_key_equal (&disco_key, &self->disco_key)))
     {
       /* A new disco key is a new peer for disco: a fresh replay window. */
-      stop_policy (self);
+      stop_policy (self, TRUE);
       self->n_called = 0;
       self->has_disco_key = has_disco_key;
       if (has_disco_key)

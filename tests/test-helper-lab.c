@@ -72,6 +72,10 @@ typedef struct
   const char * const *nats;    /* each host's NAT (lr_test_nat_find) */
   guint         n_hosts;
   gint64        joined_us;     /* when the last `lanragectl join` of form_party() returned */
+  /* The relays answer RFC 5780 (a second address), so the helpers find their NAT types.
+   * Only for the direct cases: turnutils_stunclient, which the control-plane case runs
+   * through each NAT, waits forever for the changed-address answers a NAT filters. */
+  gboolean      rfc5780;
   Host          hosts[MAX_HOSTS];
 } Fixture;
 
@@ -121,12 +125,12 @@ start_relay (Fixture *fixture,
     g_getenv ("LANRAGE_RELAY"),
     "--listen", relay_endpoints[index],
     "--public-endpoint", relay_endpoints[index],
-    "--alt-address", relay_alt_addresses[index],
     "--control", CONTROL_URL,
     "--relay-secret-file", NULL,
     "--id", relay_ids[index],
     "--region", "lab",
     "--threads", "1",
+    NULL, NULL,
     NULL
   };
 
@@ -134,9 +138,15 @@ start_relay (Fixture *fixture,
   /* The secret lanrage-control created (0600) beside its database. */
   secret_path = g_build_filename (lr_test_server_get_tmpdir (fixture->control), "relay-secret",
                                   NULL);
-  argv[10] = secret_path;
+  argv[8] = secret_path;
   fixture->relay_logs[index] = g_build_filename (lr_test_server_get_tmpdir (fixture->control),
                                                   log_name, NULL);
+  if (fixture->rfc5780)
+    {
+      /* The last two slots of argv are free for it. */
+      argv[G_N_ELEMENTS (argv) - 3] = "--alt-address";
+      argv[G_N_ELEMENTS (argv) - 2] = relay_alt_addresses[index];
+    }
   fixture->relays[index] = lr_test_lab_spawn (lr_test_lab_get_internet (fixture->lab), argv,
                                               fixture->relay_logs[index],
                                               G_SUBPROCESS_FLAGS_STDOUT_PIPE);
@@ -153,6 +163,7 @@ fixture_setup (Fixture       *fixture,
   const char *control_args[] = { "--listen", CONTROL_LISTEN, NULL };
 
   fixture->nats = data != NULL ? data : host_nats;
+  fixture->rfc5780 = data != NULL;
   fixture->n_hosts = g_strv_length ((char **) fixture->nats);
   g_assert_cmpuint (fixture->n_hosts, <=, MAX_HOSTS);
   fixture->lab = lr_test_lab_new ("lrlab");
