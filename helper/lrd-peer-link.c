@@ -266,8 +266,8 @@ lrd_peer_link_refresh (LrdPeerLink *self)
 
   lrd_helper1_peer_set_path (self->peer, direct ? "direct" : relayed ? "relayed" : "connecting");
   lrd_helper1_peer_set_endpoint (self->peer, endpoint != NULL ? endpoint : "");
-  lrd_helper1_peer_set_relay (self->peer, bound && !direct ? lrd_relay_client_get_relay (self->relay)
-                                                           : "");
+  lrd_helper1_peer_set_relay (self->peer,
+                              bound && !direct ? lrd_relay_client_get_relay (self->relay) : "");
   lrd_helper1_peer_set_latency_ms (self->peer, latency);
   lrd_helper1_peer_set_jitter_ms (self->peer, jitter);
   lrd_helper1_peer_set_loss_percent (self->peer, loss);
