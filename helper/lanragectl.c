@@ -307,20 +307,51 @@ cmd_peers (Ctl *ctl)
       g_print ("No peers.\n");
       return 0;
     }
-  g_print ("%-16s %-20s %-8s %-11s %-10s %s\n", "ADDRESS", "NAME", "ONLINE", "PATH",
-           "LATENCY", "NAT");
+  g_print ("%-12s %-16s %-3s %-10s %-22s %-9s %-8s %-6s %-4s %-9s %s\n", "ADDRESS", "NAME",
+           "ON", "PATH", "ENDPOINT/RELAY", "LATENCY", "JITTER", "LOSS", "QUAL", "DIRECT/FB",
+           "NAT");
   for (guint i = 0; i < peers->len; i++)
     {
       LrdHelper1Peer *peer = peers->pdata[i];
       double latency = lrd_helper1_peer_get_latency_ms (peer);
+      double jitter = lrd_helper1_peer_get_jitter_ms (peer);
+      double loss = lrd_helper1_peer_get_loss_percent (peer);
+      gint score = lrd_helper1_peer_get_quality_score (peer);
+      const char *path = lrd_helper1_peer_get_path (peer);
+      const char *where = g_strcmp0 (path, "direct") == 0 ? lrd_helper1_peer_get_endpoint (peer)
+                                                          : lrd_helper1_peer_get_relay (peer);
       g_autofree char *latency_text = latency < 0 ? g_strdup ("-")
                                                   : g_strdup_printf ("%.1f ms", latency);
+      g_autofree char *jitter_text = jitter < 0 ? g_strdup ("-")
+                                                : g_strdup_printf ("%.1f ms", jitter);
+      g_autofree char *loss_text = loss < 0 ? g_strdup ("-") : g_strdup_printf ("%.0f %%", loss);
+      g_autofree char *score_text = score < 0 ? g_strdup ("-") : g_strdup_printf ("%d", score);
+      g_autofree char *counts = g_strdup_printf ("%u/%u",
+                                                 lrd_helper1_peer_get_direct_attempts (peer),
+                                                 lrd_helper1_peer_get_fallbacks (peer));
+      GVariant *history = lrd_helper1_peer_get_path_history (peer);
+      gsize n = history != NULL ? g_variant_n_children (history) : 0;
 
-      g_print ("%-16s %-20s %-8s %-11s %-10s %s\n",
+      g_print ("%-12s %-16s %-3s %-10s %-22s %-9s %-8s %-6s %-4s %-9s %s\n",
                lrd_helper1_peer_get_virtual_address (peer), lrd_helper1_peer_get_name (peer),
-               lrd_helper1_peer_get_online (peer) ? "yes" : "no",
-               lrd_helper1_peer_get_path (peer), latency_text,
-               lrd_helper1_peer_get_nat_type (peer));
+               lrd_helper1_peer_get_online (peer) ? "yes" : "no", path,
+               where != NULL && where[0] != '\0' ? where : "-", latency_text, jitter_text,
+               loss_text, score_text, counts, lrd_helper1_peer_get_nat_type (peer));
+      /* The last few path changes, newest last. */
+      for (gsize j = n > 3 ? n - 3 : 0; j < n; j++)
+        {
+          gint64 time_us;
+          const char *from, *to, *endpoint, *reason;
+          g_autoptr(GDateTime) when = NULL;
+          g_autofree char *when_text = NULL;
+
+          g_variant_get_child (history, j, "(x&s&s&s&s)", &time_us, &from, &to, &endpoint,
+                               &reason);
+          when = g_date_time_new_from_unix_local (time_us / G_USEC_PER_SEC);
+          when_text = when != NULL ? g_date_time_format (when, "%H:%M:%S") : g_strdup ("?");
+          g_print ("    %s %s -> %s%s%s: %s\n", when_text, from, to,
+                   endpoint[0] != '\0' ? " " : "", endpoint, reason);
+        }
     }
   return 0;
 }

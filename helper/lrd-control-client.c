@@ -567,6 +567,42 @@ lrd_control_client_heartbeat_finish (LrdControlClient  *self,
 }
 
 /**
+ * lrd_control_client_update_peer_async:
+ * @update: the fields of this machine's peer to change (endpoints, NAT)
+ *
+ * PATCH /v1/parties/{party_id}/peers/{peer_id}: the server tells the party (peer_updated).
+ */
+void
+lrd_control_client_update_peer_async (LrdControlClient    *self,
+                                      const char          *party_id,
+                                      const char          *peer_id,
+                                      const char          *token,
+                                      const LrPeerUpdate  *update,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autofree char *path = g_strdup_printf ("v1/parties/%s/peers/%s", party_id, peer_id);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) body = NULL;
+
+  g_return_if_fail (LRD_IS_CONTROL_CLIENT (self));
+
+  lr_peer_update_build (update, builder);
+  body = json_builder_get_root (builder);
+  request_async (self, "PATCH", path, token, body, parse_nothing, NULL, FALSE, cancellable,
+                 callback, user_data, lrd_control_client_update_peer_async);
+}
+
+gboolean
+lrd_control_client_update_peer_finish (LrdControlClient  *self,
+                                       GAsyncResult      *result,
+                                       GError           **error)
+{
+  return propagate (self, result, lrd_control_client_update_peer_async, error) != NULL;
+}
+
+/**
  * lrd_control_client_leave_async:
  *
  * DELETE /v1/parties/{party_id}/peers/{peer_id}: this machine leaves. Not cancellable, so

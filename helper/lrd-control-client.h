@@ -81,6 +81,18 @@ gboolean      lrd_control_client_heartbeat_finish   (LrdControlClient     *self,
                                                      GAsyncResult         *result,
                                                      GError              **error);
 
+void          lrd_control_client_update_peer_async  (LrdControlClient     *self,
+                                                     const char           *party_id,
+                                                     const char           *peer_id,
+                                                     const char           *token,
+                                                     const LrPeerUpdate   *update,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data);
+gboolean      lrd_control_client_update_peer_finish (LrdControlClient     *self,
+                                                     GAsyncResult         *result,
+                                                     GError              **error);
+
 void          lrd_control_client_leave_async        (LrdControlClient     *self,
                                                      const char           *party_id,
                                                      const char           *peer_id,

@@ -17,7 +17,16 @@ struct _LrdNatProber
   GSource        *timer;
   GSource        *cancelled;
   gulong          stun_handler;
+  gboolean        told_endpoint;   /* ::public-endpoint was emitted for this probe */
 };
+
+enum
+{
+  SIGNAL_PUBLIC_ENDPOINT,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (LrdNatProber, lrd_nat_prober, G_TYPE_OBJECT)
 
@@ -72,6 +81,17 @@ lrd_nat_prober_class_init (LrdNatProberClass *klass)
 
   object_class->dispose = lrd_nat_prober_dispose;
   object_class->finalize = lrd_nat_prober_finalize;
+
+  /**
+   * LrdNatProber::public-endpoint:
+   * @endpoint: (type gpointer): the const LrStunAddress * the server saw
+   *
+   * The first test answered: the public endpoint is known seconds before the NAT's
+   * behaviour (the filtering tests wait out their silence).
+   */
+  signals[SIGNAL_PUBLIC_ENDPOINT] =
+    g_signal_new ("public-endpoint", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
 }
 
 static void
@@ -157,8 +177,22 @@ stun_received_cb (LrdSharedPort       *port,
 {
   LrdNatProber *self = user_data;
 
-  if (self->probe != NULL && lr_nat_type_probe_handle (self->probe, data, length, from))
-    step (self);
+  const LrNatTypeResult *result;
+  LrStunAddress endpoint;
+
+  if (self->probe == NULL || !lr_nat_type_probe_handle (self->probe, data, length, from))
+    return;
+  result = lr_nat_type_probe_get_result (self->probe);
+  if (!self->told_endpoint && result->reachable)
+    {
+      self->told_endpoint = TRUE;
+      endpoint = result->public_endpoint;
+      g_signal_emit (self, signals[SIGNAL_PUBLIC_ENDPOINT], 0, &endpoint);
+      /* A handler may have cancelled the probe. */
+      if (self->probe == NULL)
+        return;
+    }
+  step (self);
 }
 
 static gboolean
@@ -209,6 +243,7 @@ lrd_nat_prober_probe_async (LrdNatProber        *self,
     }
 
   self->task = g_steal_pointer (&task);
+  self->told_endpoint = FALSE;
   self->probe = lr_nat_type_probe_new (self->clock, server, &local);
   self->stun_handler = g_signal_connect (self->port, "stun-received",
                                          G_CALLBACK (stun_received_cb), self);

@@ -7,9 +7,12 @@
  * WireGuard peer (key, /32 allowed IP, endpoint, keepalive), the path the packets take and
  * what is measured of it (latency, jitter, loss, WireGuard's counters).
  *
- * The endpoint WireGuard uses for the peer is the link's decision (choose_endpoint() in
- * lrd-peer-link.c): today always the relay client's loopback socket for the peer; the path
- * policy of direct paths plugs in there.
+ * The endpoint WireGuard uses for the peer is the link's decision, made by the peer's
+ * LrPathPolicy (lib/lr-path-policy.h), which the link alone drives: the relay client's
+ * loopback socket for the peer at first and whenever the direct path fails, the peer's own
+ * address (public or LAN) once a disco pong came back from it. Disco goes through the
+ * helper's LrdDiscoRouter on WireGuard's port; the peer's candidates are the endpoints the
+ * control server lists for it (its STUN address and its LAN addresses, which it publishes).
  *
  * Without a data plane (no WireGuard backend: the --session test mode) a link only shows
  * what the control server says of the peer.
@@ -22,6 +25,8 @@
 #include "lr-control-models.h"
 #include "lr-key.h"
 #include "lrd-dbus-generated.h"
+#include "lrd-disco-router.h"
+#include "lr-path-policy.h"
 #include "lrd-relay-client.h"
 #include "lrd-wg-backend.h"
 
@@ -43,10 +48,14 @@ void            lrd_peer_link_remove          (LrdPeerLink               *self);
 void            lrd_peer_link_set_stats       (LrdPeerLink               *self,
                                                const LrdWgPeerStats      *stats);
 void            lrd_peer_link_refresh         (LrdPeerLink               *self);
+void            lrd_peer_link_set_disco       (LrdPeerLink               *self,
+                                               LrdDiscoRouter            *disco);
+void            lrd_peer_link_network_changed (LrdPeerLink               *self);
 
 const char     *lrd_peer_link_get_id          (LrdPeerLink               *self);
 guint64         lrd_peer_link_get_number      (LrdPeerLink               *self);
 const LrKey    *lrd_peer_link_get_wg_key      (LrdPeerLink               *self);
+const LrKey    *lrd_peer_link_get_disco_key   (LrdPeerLink               *self);
 const char     *lrd_peer_link_get_object_path (LrdPeerLink               *self);
 LrdHelper1Peer *lrd_peer_link_get_peer        (LrdPeerLink               *self);
 

@@ -18,6 +18,7 @@ struct _LrdPeerTable
   LrdWgBackend             *backend;      /* nullable: no data plane */
   LrdRelayClient           *relay;        /* nullable: no data plane */
   LrClock                  *clock;
+  LrdDiscoRouter           *disco;        /* nullable: no shared port */
   GHashTable               *links;        /* id → LrdPeerLink */
   GCancellable             *cancellable;  /* the counters' read; cancelled by clear */
   guint                     stats_source;
@@ -46,6 +47,7 @@ lrd_peer_table_dispose (GObject *object)
   if (self->links != NULL)
     lrd_peer_table_clear (self);
   g_clear_object (&self->relay);
+  g_clear_object (&self->disco);
   g_clear_object (&self->backend);
   g_clear_object (&self->manager);
 
@@ -237,6 +239,7 @@ lrd_peer_table_upsert (LrdPeerTable *self,
       if (link == NULL)
         return;
       g_hash_table_insert (self->links, g_strdup (peer->id), link);
+      lrd_peer_link_set_disco (link, self->disco);
       ensure_stats (self);
     }
   lrd_peer_link_update (link, peer, wg_key);
@@ -306,6 +309,67 @@ lrd_peer_table_clear (LrdPeerTable *self)
   self->stats_pending = FALSE;
   g_hash_table_remove_all (self->links);
   members_changed (self);
+}
+
+/**
+ * lrd_peer_table_set_disco:
+ * @disco: (nullable): the helper's disco router while the shared port is open
+ *
+ * Hands the router to every link, now and to those that come: with it they run their
+ * path policies.
+ */
+void
+lrd_peer_table_set_disco (LrdPeerTable   *self,
+                          LrdDiscoRouter *disco)
+{
+  GHashTableIter iter;
+  LrdPeerLink *link;
+
+  g_return_if_fail (LRD_IS_PEER_TABLE (self));
+
+  g_set_object (&self->disco, disco);
+  g_hash_table_iter_init (&iter, self->links);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &link))
+    lrd_peer_link_set_disco (link, disco);
+}
+
+/* Returns: (transfer none) (nullable): the link of @peer_id */
+LrdPeerLink *
+lrd_peer_table_lookup (LrdPeerTable *self,
+                       const char   *peer_id)
+{
+  g_return_val_if_fail (LRD_IS_PEER_TABLE (self), NULL);
+  return g_hash_table_lookup (self->links, peer_id);
+}
+
+/* Returns: (transfer container) (element-type LrdPeerLink): every link, referenced */
+GPtrArray *
+lrd_peer_table_dup_links (LrdPeerTable *self)
+{
+  GPtrArray *links = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  LrdPeerLink *link;
+
+  g_return_val_if_fail (LRD_IS_PEER_TABLE (self), links);
+
+  g_hash_table_iter_init (&iter, self->links);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &link))
+    g_ptr_array_add (links, g_object_ref (link));
+  return links;
+}
+
+/* The network changed: every link probes its peer's candidates again. */
+void
+lrd_peer_table_network_changed (LrdPeerTable *self)
+{
+  GHashTableIter iter;
+  LrdPeerLink *link;
+
+  g_return_if_fail (LRD_IS_PEER_TABLE (self));
+
+  g_hash_table_iter_init (&iter, self->links);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &link))
+    lrd_peer_link_network_changed (link);
 }
 
 static int

@@ -33,6 +33,12 @@ void          lrd_peer_table_remove     (LrdPeerTable             *self,
 void          lrd_peer_table_keep_only  (LrdPeerTable             *self,
                                          GHashTable               *peer_ids);
 void          lrd_peer_table_clear      (LrdPeerTable             *self);
+void          lrd_peer_table_set_disco  (LrdPeerTable             *self,
+                                         LrdDiscoRouter           *disco);
+void          lrd_peer_table_network_changed (LrdPeerTable        *self);
+LrdPeerLink  *lrd_peer_table_lookup     (LrdPeerTable             *self,
+                                         const char               *peer_id);
+GPtrArray    *lrd_peer_table_dup_links  (LrdPeerTable             *self);
 void          lrd_peer_table_add_status (LrdPeerTable             *self,
                                          GVariantBuilder          *peers);
 GArray       *lrd_peer_table_dup_addresses (LrdPeerTable          *self);

@@ -1846,6 +1846,20 @@ lrd_relay_client_get_relay (LrdRelayClient *self)
   return self->relay;
 }
 
+/* The chosen relay's address, resolved: its STUN service answers on the same port. FALSE
+ * while none is chosen. */
+gboolean
+lrd_relay_client_get_relay_address (LrdRelayClient *self,
+                                    LrAddr         *out)
+{
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), FALSE);
+
+  if (self->current == NULL || !self->current->resolved)
+    return FALSE;
+  *out = self->current->addr;
+  return TRUE;
+}
+
 double
 lrd_relay_client_get_relay_rtt_ms (LrdRelayClient *self)
 {

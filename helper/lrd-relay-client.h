@@ -111,6 +111,8 @@ LrdRelayClientState lrd_relay_client_get_state   (LrdRelayClient  *self);
 /* "host:port" of the chosen relay (the one DATA goes out through) as the candidate list
  * named it, or "" */
 const char *lrd_relay_client_get_relay           (LrdRelayClient  *self);
+gboolean    lrd_relay_client_get_relay_address   (LrdRelayClient  *self,
+                                                  LrAddr          *out);
 /* Smoothed RTT to the chosen relay in ms, or -1 */
 double      lrd_relay_client_get_relay_rtt_ms    (LrdRelayClient  *self);
 /* Why this relay: a sentence for people ("lowest round-trip time of 3 answering relays"),

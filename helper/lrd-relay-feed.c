@@ -105,7 +105,6 @@ show_no_relay (LrdRelayFeed *self)
   lrd_helper1_set_relay (self->iface, "");
   lrd_helper1_set_relay_rtt_ms (self->iface, -1);
   lrd_helper1_set_relay_reason (self->iface, "");
-  lrd_helper1_set_public_endpoint (self->iface, "");
 }
 
 static void
@@ -125,7 +124,6 @@ relay_changed_cb (LrdRelayClient *relay,
   lrd_helper1_set_relay_rtt_ms (self->iface, bound ? lrd_relay_client_get_relay_rtt_ms (relay)
                                                    : -1);
   lrd_helper1_set_relay_reason (self->iface, reason);
-  lrd_helper1_set_public_endpoint (self->iface, lrd_relay_client_get_public_endpoint (relay));
 }
 
 /* Candidates */

@@ -10,7 +10,7 @@
  * - the relay token: the join answer's, then a new one (POST /v1/parties/ID/relay-token,
  *   retried with backoff) whenever the relay client asks (LrdRelayClient::token-needed).
  * It also shows what the relay client chose on io.lanrage.Helper1 (Relay, RelayRttMs,
- * RelayReason, PublicEndpoint), being the only writer of those properties.
+ * RelayReason), being the only writer of those properties.
  *
  * LrdRelayFeed::gone says the server no longer knows the party or this membership.
  */

@@ -6,6 +6,8 @@
 #include "lrd-session-private.h"
 #include "lrd-error.h"
 #include "lrd-lan-discovery.h"
+#include "lrd-disco-router.h"
+#include "lrd-nat-watch.h"
 #include "lrd-party-events.h"
 #include "lrd-peer-table.h"
 #include "lrd-relay-feed.h"
@@ -37,6 +39,10 @@ struct _LrdSession
   LrdRelayFeed              *relay_feed;
   LrdPeerTable              *peers;
   LrdLanDiscovery           *lan;         /* nullable */
+  LrdNatWatch               *nat_watch;
+  LrdDiscoRouter            *disco;       /* while the data plane is up with a shared port */
+  GCancellable              *publish_cancellable;  /* the PATCH of our candidates */
+  gboolean                   publish_again;
   LrdKeys                    keys;
   char                      *state_dir;
   guint16                    listen_port;
@@ -72,6 +78,9 @@ lrd_session_dispose (GObject *object)
   if (self->relay_feed != NULL)
     g_signal_handlers_disconnect_by_data (self->relay_feed, self);
   g_clear_object (&self->lan);
+  if (self->nat_watch != NULL)
+    g_signal_handlers_disconnect_by_data (self->nat_watch, self);
+  g_clear_object (&self->nat_watch);
   g_clear_object (&self->peers);
   g_clear_object (&self->relay_feed);
   g_clear_object (&self->relay);
@@ -139,6 +148,123 @@ relay_feed_gone_cb (LrdRelayFeed *feed,
   lose_party (user_data, PARTY_GONE_REASON);
 }
 
+/* This machine's candidates and NAT, published to the party */
+
+static void publish_candidates (LrdSession *self);
+
+static void
+publish_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(LrdSession) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!lrd_control_client_update_peer_finish (LRD_CONTROL_CLIENT (source), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* Published again with the next change or NAT probe (at most five minutes). */
+      g_info ("Cannot publish this machine's direct-path candidates: %s", error->message);
+    }
+  g_clear_object (&self->publish_cancellable);
+  if (self->publish_again)
+    publish_candidates (self);
+}
+
+/* PATCH of our peer with the endpoints peers may reach us at (the public endpoint of
+ * WireGuard's port, then its LAN addresses) and the NAT's behaviour: the server tells the
+ * party, and each peer's link probes them. One request at a time; the latest state wins. */
+static void
+publish_candidates (LrdSession *self)
+{
+  const LrNatTypeResult *nat = lrd_nat_watch_get_result (self->nat_watch);
+  g_auto(GStrv) endpoints = lrd_nat_watch_dup_candidates (self->nat_watch);
+  LrPeerUpdate update = { 0 };
+
+  if (self->party == NULL || self->backend == NULL)
+    return;
+  if (self->publish_cancellable != NULL)
+    {
+      self->publish_again = TRUE;
+      return;
+    }
+  self->publish_again = FALSE;
+  update.has_endpoints = TRUE;
+  update.endpoints = endpoints;
+  if (nat->mapping != LR_NAT_UNKNOWN && nat->filtering != LR_NAT_UNKNOWN)
+    {
+      update.has_nat = TRUE;
+      update.nat.mapping = nat->mapping;
+      update.nat.filtering = nat->filtering;
+    }
+  self->publish_cancellable = g_cancellable_new ();
+  lrd_control_client_update_peer_async (self->client, self->party->party_id,
+                                        self->party->peer_id, self->party->token, &update,
+                                        self->publish_cancellable, publish_cb,
+                                        g_object_ref (self));
+}
+
+/* Call-me-maybe to one peer through the control server's signal channel: this machine's
+ * candidates, sealed for the peer, so it probes them at once (and the server, which only
+ * passes the packet on, cannot change them). Best effort: the PATCH above carries the same
+ * addresses for a peer whose events socket is not open yet. */
+static void
+call_me_maybe (LrdSession  *self,
+               LrdPeerLink *link)
+{
+  g_auto(GStrv) endpoints = NULL;
+  g_autoptr(JsonNode) data = NULL;
+  g_autoptr(GError) error = NULL;
+  const LrKey *key = lrd_peer_link_get_disco_key (link);
+  LrDiscoMessage message = { .type = LR_DISCO_CALL_ME_MAYBE };
+  guint8 packet[LR_DISCO_MAX_SIZE];
+  gsize length;
+
+  if (self->disco == NULL || self->events == NULL || key == NULL)
+    return;
+  endpoints = lrd_nat_watch_dup_candidates (self->nat_watch);
+  for (guint i = 0; endpoints[i] != NULL && message.n_candidates < LR_DISCO_MAX_CANDIDATES; i++)
+    if (lr_stun_address_parse (&message.candidates[message.n_candidates], endpoints[i]))
+      message.n_candidates++;
+  if (message.n_candidates == 0)
+    return;
+  length = lrd_disco_router_seal (self->disco, key, &message, packet, sizeof packet);
+  if (length == 0)
+    return;
+  data = lr_disco_signal_build (packet, length);
+  if (!lrd_party_events_send_signal (self->events, lrd_peer_link_get_id (link), data, &error))
+    g_debug ("No call-me-maybe to %s: %s", lrd_peer_link_get_id (link), error->message);
+}
+
+static void
+call_me_maybe_all (LrdSession *self)
+{
+  g_autoptr(GPtrArray) links = lrd_peer_table_dup_links (self->peers);
+
+  for (guint i = 0; i < links->len; i++)
+    call_me_maybe (self, links->pdata[i]);
+}
+
+static void
+nat_changed_cb (LrdNatWatch *watch,
+                gpointer     user_data)
+{
+  LrdSession *self = user_data;
+
+  publish_candidates (self);
+  call_me_maybe_all (self);
+}
+
+static void
+network_changed_cb (LrdNatWatch *watch,
+                    gpointer     user_data)
+{
+  LrdSession *self = user_data;
+
+  lrd_peer_table_network_changed (self->peers);
+}
+
 /**
  * lrd_session_new:
  * @iface: the exported io.lanrage.Helper1 skeleton; the session owns its properties but the
@@ -168,15 +294,15 @@ lrd_session_new (LrdHelper1               *iface,
   self->state = LRD_STATE_IDLE;
   lrd_helper1_set_state (iface, self->state);
   lrd_helper1_set_last_error (iface, "");
-  lrd_helper1_set_nat_mapping (iface, "unknown");
-  lrd_helper1_set_nat_filtering (iface, "unknown");
-  lrd_helper1_set_nat_type (iface, "unknown");
   lrd_helper1_set_backend (iface, backend != NULL ? lrd_wg_backend_get_name (backend) : "none");
   if (backend != NULL)
     self->relay = lrd_relay_client_new (NULL, listen_port);
   self->relay_feed = lrd_relay_feed_new (client, self->relay, iface);
   g_signal_connect (self->relay_feed, "gone", G_CALLBACK (relay_feed_gone_cb), self);
   self->peers = lrd_peer_table_new (manager, backend, self->relay, NULL);
+  self->nat_watch = lrd_nat_watch_new (iface, self->relay, listen_port, NULL);
+  g_signal_connect (self->nat_watch, "changed", G_CALLBACK (nat_changed_cb), self);
+  g_signal_connect (self->nat_watch, "network-changed", G_CALLBACK (network_changed_cb), self);
   return self;
 }
 
@@ -224,28 +350,6 @@ lrd_session_set_config_relays (LrdSession         *self,
   g_return_if_fail (LRD_IS_SESSION (self));
 
   lrd_relay_feed_set_config_relays (self->relay_feed, relays);
-}
-
-/**
- * lrd_nat_type_name:
- *
- * The classic (RFC 3489) name for an RFC 4787 mapping and filtering pair, the words
- * gamers know from their consoles.
- */
-const char *
-lrd_nat_type_name (const char *mapping,
-                   const char *filtering)
-{
-  if (g_strcmp0 (mapping, "unknown") == 0 || g_strcmp0 (filtering, "unknown") == 0 ||
-      mapping == NULL || filtering == NULL)
-    return "unknown";
-  if (g_strcmp0 (mapping, "endpoint_independent") != 0)
-    return "symmetric";
-  if (g_strcmp0 (filtering, "endpoint_independent") == 0)
-    return "full cone";
-  if (g_strcmp0 (filtering, "address_dependent") == 0)
-    return "restricted cone";
-  return "port-restricted cone";
 }
 
 /* @state: one of the LRD_STATE_ strings (static) */
@@ -492,16 +596,22 @@ static void
 handle_event (LrdSession    *self,
               const LrEvent *event)
 {
+  LrdPeerLink *link;
+
   switch (event->type)
     {
     case LR_EVENT_SNAPSHOT:
       apply_snapshot (self, event->snapshot);
+      call_me_maybe_all (self);
       break;
 
     case LR_EVENT_PEER_JOINED:
     case LR_EVENT_PEER_UPDATED:
     case LR_EVENT_PEER_OFFLINE:
       upsert_peer (self, event->peer);
+      if (event->type != LR_EVENT_PEER_OFFLINE &&
+          (link = lrd_peer_table_lookup (self->peers, event->peer->id)) != NULL)
+        call_me_maybe (self, link);
       break;
 
     case LR_EVENT_PEER_LEFT:
@@ -524,9 +634,19 @@ handle_event (LrdSession    *self,
       break;
 
     case LR_EVENT_SIGNAL:
+      {
+        g_autoptr(GBytes) packet = lr_disco_signal_parse (event->data, NULL);
+
+        /* The disco router finds the sender by its key and drops what does not open. */
+        if (packet != NULL && self->disco != NULL)
+          lrd_disco_router_deliver (self->disco, g_bytes_get_data (packet, NULL),
+                                    g_bytes_get_size (packet));
+      }
+      break;
+
     case LR_EVENT_UNKNOWN:
     default:
-      /* Signals belong to NAT traversal; unknown types come from a newer server. */
+      /* Unknown types come from a newer server. */
       break;
     }
 }
@@ -590,6 +710,8 @@ static void
 start_data_plane (LrdSession         *self,
                   const LrJoinAnswer *answer)
 {
+  LrdSharedPort *port;
+
   if (self->backend == NULL)
     return;
   lrd_relay_feed_start (self->relay_feed, self->party->party_id, self->party->token,
@@ -597,14 +719,30 @@ start_data_plane (LrdSession         *self,
                         answer != NULL ? answer->relay_token : NULL,
                         answer != NULL ? answer->relay_token_expires_at : 0);
   start_lan_discovery (self);
+  lrd_nat_watch_start (self->nat_watch);
+  port = lrd_nat_watch_get_port (self->nat_watch);
+  if (port != NULL)
+    {
+      self->disco = lrd_disco_router_new (port, &self->keys.disco_public,
+                                          &self->keys.disco_private);
+      lrd_peer_table_set_disco (self->peers, self->disco);
+    }
+  publish_candidates (self);
 }
 
 static void
 stop_data_plane (LrdSession *self)
 {
   stop_lan_discovery (self);
+  if (self->publish_cancellable != NULL)
+    g_cancellable_cancel (self->publish_cancellable);
+  g_clear_object (&self->publish_cancellable);
+  self->publish_again = FALSE;
   lrd_relay_feed_stop (self->relay_feed);
   lrd_peer_table_clear (self->peers);
+  lrd_peer_table_set_disco (self->peers, NULL);
+  g_clear_object (&self->disco);
+  lrd_nat_watch_stop (self->nat_watch);
 }
 
 /* Drops the party here (its activity, peers, saved file and properties) and shows

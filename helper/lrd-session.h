@@ -96,7 +96,6 @@ gboolean    lrd_session_shutdown_finish     (LrdSession          *self,
 
 GVariant   *lrd_session_dup_status          (LrdSession          *self);
 
-const char *lrd_nat_type_name               (const char          *mapping,
-                                             const char          *filtering);
+
 
 G_END_DECLS

@@ -391,3 +391,78 @@ lr_error_answer_free (LrErrorAnswer *self)
   g_free (self->message);
   g_free (self);
 }
+
+/**
+ * lr_disco_signal_build:
+ *
+ * Returns: (transfer full): the signal's data object for @packet
+ */
+JsonNode *
+lr_disco_signal_build (const guint8 *packet,
+                       gsize         length)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autofree char *text = g_base64_encode (packet, length);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, "disco");
+  json_builder_set_member_name (builder, "packet");
+  json_builder_add_string_value (builder, text);
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+/**
+ * lr_disco_signal_parse:
+ * @data: a signal's data, as another helper sent it through the server
+ *
+ * Returns: (transfer full): the packet, or %NULL with @error when @data is no disco signal
+ *   (LR_ERROR_INVALID for another type: a newer helper's signal)
+ */
+GBytes *
+lr_disco_signal_parse (JsonNode  *data,
+                       GError   **error)
+{
+  static const char * const known[] = { "type", "packet", NULL };
+  JsonObject *object;
+  const char *type, *packet;
+  g_autofree guint8 *bytes = NULL;
+  gsize length;
+
+  if (data == NULL || !JSON_NODE_HOLDS_OBJECT (data))
+    {
+      g_set_error_literal (error, LR_ERROR, LR_ERROR_WRONG_TYPE, "A signal is an object");
+      return NULL;
+    }
+  object = json_node_get_object (data);
+  if (!lr_json_get_string (object, NULL, "type", TRUE, &type, error))
+    return NULL;
+  if (!g_str_equal (type, "disco"))
+    {
+      g_set_error (error, LR_ERROR, LR_ERROR_INVALID, "Not a disco signal");
+      return NULL;
+    }
+  if (!lr_json_check_members (object, NULL, known, error) ||
+      !lr_json_get_string (object, NULL, "packet", TRUE, &packet, error))
+    return NULL;
+  /* Base64 of at most LR_DISCO_SIGNAL_MAX_PACKET bytes, decoded only when that short. */
+  if (strlen (packet) > (LR_DISCO_SIGNAL_MAX_PACKET + 2) / 3 * 4)
+    {
+      g_set_error_literal (error, LR_ERROR, LR_ERROR_TOO_LARGE, "packet: too large");
+      return NULL;
+    }
+  for (const char *p = packet; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && *p != '+' && *p != '/' && *p != '=')
+      {
+        g_set_error_literal (error, LR_ERROR, LR_ERROR_INVALID, "packet: not base64");
+        return NULL;
+      }
+  bytes = g_base64_decode (packet, &length);
+  if (length == 0)
+    {
+      g_set_error_literal (error, LR_ERROR, LR_ERROR_INVALID, "packet: empty");
+      return NULL;
+    }
+  return g_bytes_new_take (g_steal_pointer (&bytes), length);
+}

@@ -94,6 +94,17 @@ LrEvent *lr_event_parse (const char  *data,
                          GError     **error);
 void     lr_event_free  (LrEvent     *self);
 
+/* The signal helpers send each other with a disco message (lr-disco.h) that travels over
+ * the control server rather than from WireGuard's port: {"type": "disco", "packet":
+ * standard base64 of the sealed message}. Parsing checks only the form and the size; the
+ * packet is opened by the disco layer like any other. */
+#define LR_DISCO_SIGNAL_MAX_PACKET 512
+
+JsonNode *lr_disco_signal_build (const guint8  *packet,
+                                 gsize          length);
+GBytes   *lr_disco_signal_parse (JsonNode      *data,
+                                 GError       **error);
+
 /* {"error": {"code", "message"}}: either may be %NULL when the server sent none. */
 typedef struct
 {

@@ -610,6 +610,21 @@ lr_peer_update_parse (const char  *data,
   return g_steal_pointer (&self);
 }
 
+/* Builds a PATCH body of one's own peer, for clients: only the fields that are set. */
+void
+lr_peer_update_build (const LrPeerUpdate *self,
+                      JsonBuilder        *builder)
+{
+  json_builder_begin_object (builder);
+  if (self->name != NULL)
+    build_string ("name", self->name, builder);
+  if (self->has_endpoints)
+    build_strv ("endpoints", self->endpoints, builder);
+  if (self->has_nat)
+    build_nat (&self->nat, builder);
+  json_builder_end_object (builder);
+}
+
 void
 lr_peer_update_free (LrPeerUpdate *self)
 {

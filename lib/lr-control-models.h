@@ -115,6 +115,8 @@ void                  lr_join_request_free          (LrJoinRequest         *self
 LrPeerUpdate         *lr_peer_update_parse          (const char            *data,
                                                      gsize                  length,
                                                      GError               **error);
+void                  lr_peer_update_build          (const LrPeerUpdate    *self,
+                                                     JsonBuilder           *builder);
 void                  lr_peer_update_free           (LrPeerUpdate          *self);
 LrRelay              *lr_relay_registration_parse   (const char            *data,
                                                      gsize                  length,

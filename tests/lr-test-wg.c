@@ -31,18 +31,17 @@ append_hex (GString      *request,
   g_string_append_c (request, '\n');
 }
 
-/* One `set=1` request; the daemon must answer errno=0. */
-static void
-uapi_set (const char *ifname,
-          const char *body)
+/* One request; returns the answer up to the empty line that ends it. */
+static char *
+uapi_request (const char *ifname,
+              const char *request)
 {
   g_autofree char *path = g_strdup_printf ("/run/wireguard/%s.sock", ifname);
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GSocketAddress) address = g_unix_socket_address_new (path);
   g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *request = g_strdup_printf ("set=1\n%s\n", body);
-  char answer[256] = "";
+  char answer[4096] = "";
   gsize length = 0;
 
   connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, &error);
@@ -61,7 +60,36 @@ uapi_set (const char *ifname,
       length += n;
       answer[length] = '\0';
     }
+  return g_strdup (answer);
+}
+
+/* One `set=1` request; the daemon must answer errno=0. */
+static void
+uapi_set (const char *ifname,
+          const char *body)
+{
+  g_autofree char *request = g_strdup_printf ("set=1\n%s\n", body);
+  g_autofree char *answer = uapi_request (ifname, request);
+
   g_assert_cmpstr (answer, ==, "errno=0\n\n");
+}
+
+/**
+ * lr_test_wg_dup_endpoint:
+ *
+ * Returns: (nullable): the endpoint of @ifname's first peer as wireguard-go reports it
+ *   (`get=1`), "addr:port"; %NULL when it has none
+ */
+char *
+lr_test_wg_dup_endpoint (const char *ifname)
+{
+  g_autofree char *answer = uapi_request (ifname, "get=1\n\n");
+  g_auto(GStrv) lines = g_strsplit (answer, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "endpoint="))
+      return g_strdup (lines[i] + strlen ("endpoint="));
+  return NULL;
 }
 
 GSubprocess *

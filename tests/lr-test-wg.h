@@ -37,4 +37,6 @@ void         lr_test_wg_set_peer     (const char         *ifname,
                                       const char         *endpoint,
                                       const char         *allowed_ip);
 
+char        *lr_test_wg_dup_endpoint  (const char         *ifname);
+
 G_END_DECLS

@@ -7,6 +7,7 @@
  */
 #include "lr-control-answers.h"
 #include "lr-error.h"
+#include "lr-json.h"
 
 #include <string.h>
 
@@ -283,6 +284,63 @@ test_error_answer (void)
   g_assert_null (d->message);
 }
 
+/* A disco packet through the signal channel: built and parsed back; anything else refused
+ * by its form before the disco layer sees it. */
+static void
+test_disco_signal (void)
+{
+  static const char * const bad[] = {
+    "{\"type\": \"disco\"}",
+    "{\"type\": \"disco\", \"packet\": 7}",
+    "{\"type\": \"disco\", \"packet\": \"\"}",
+    "{\"type\": \"disco\", \"packet\": \"AAAA\", \"extra\": 1}",
+    "{\"type\": \"disco\", \"packet\": \"not base64!\"}",
+    "{\"type\": \"other\", \"packet\": \"AAAA\"}",
+    "{\"packet\": \"AAAA\"}",
+  };
+  guint8 packet[LR_DISCO_SIGNAL_MAX_PACKET];
+  g_autoptr(JsonNode) data = NULL;
+  g_autoptr(GBytes) parsed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *huge = NULL;
+  g_autofree char *huge_json = NULL;
+
+  for (guint i = 0; i < sizeof packet; i++)
+    packet[i] = (guint8) (i * 7);
+  data = lr_disco_signal_build (packet, sizeof packet);
+  parsed = lr_disco_signal_parse (data, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (parsed, NULL), g_bytes_get_size (parsed), packet,
+                   sizeof packet);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(JsonNode) node = lr_json_parse_object (bad[i], strlen (bad[i]), NULL);
+      g_autoptr(GBytes) none = NULL;
+      g_autoptr(GError) bad_error = NULL;
+
+      g_assert_nonnull (node);
+      none = lr_disco_signal_parse (node, &bad_error);
+      g_assert_null (none);
+      g_assert_error (bad_error, LR_ERROR, bad_error->code);
+    }
+
+  /* A packet one base64 block too long is refused before it is decoded. */
+  huge = g_strnfill ((LR_DISCO_SIGNAL_MAX_PACKET + 2) / 3 * 4 + 4, 'A');
+  huge_json = g_strdup_printf ("{\"type\": \"disco\", \"packet\": \"%s\"}", huge);
+  {
+    g_autoptr(JsonNode) node = lr_json_parse_object (huge_json, strlen (huge_json), NULL);
+    g_autoptr(GBytes) none = NULL;
+
+    none = lr_disco_signal_parse (node, &error);
+    g_assert_null (none);
+  }
+  g_assert_error (error, LR_ERROR, LR_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  g_assert_null (lr_disco_signal_parse (NULL, &error));
+  g_assert_error (error, LR_ERROR, LR_ERROR_WRONG_TYPE);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -290,6 +348,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/lr/control-answers/join", test_join_answer);
+  g_test_add_func ("/lr/control-answers/disco-signal", test_disco_signal);
   g_test_add_func ("/lr/control-answers/join-without-relays", test_join_answer_without_relays);
   g_test_add_func ("/lr/control-answers/join-bad", test_join_answer_bad);
   g_test_add_func ("/lr/control-answers/relay-token", test_relay_token);

@@ -285,20 +285,6 @@ test_party_file (Fixture       *fixture,
 }
 
 static void
-test_nat_type_names (void)
-{
-  g_assert_cmpstr (lrd_nat_type_name ("unknown", "unknown"), ==, "unknown");
-  g_assert_cmpstr (lrd_nat_type_name ("endpoint_independent", "endpoint_independent"), ==,
-                   "full cone");
-  g_assert_cmpstr (lrd_nat_type_name ("endpoint_independent", "address_dependent"), ==,
-                   "restricted cone");
-  g_assert_cmpstr (lrd_nat_type_name ("endpoint_independent", "address_and_port_dependent"),
-                   ==, "port-restricted cone");
-  g_assert_cmpstr (lrd_nat_type_name ("address_and_port_dependent",
-                                      "address_and_port_dependent"), ==, "symmetric");
-}
-
-static void
 request_cb (GObject      *source,
             GAsyncResult *result,
             gpointer      user_data)
@@ -364,7 +350,6 @@ main (int    argc,
               fixture_teardown);
   g_test_add ("/helper/state/party-file", Fixture, NULL, fixture_setup, test_party_file,
               fixture_teardown);
-  g_test_add_func ("/helper/session/nat-type-names", test_nat_type_names);
   g_test_add_func ("/helper/control-client/unusable-url", test_control_client_unusable_url);
 
   return g_test_run ();

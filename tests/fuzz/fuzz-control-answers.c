@@ -29,19 +29,19 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   text = (const char *) data + 1;
   length = size - 1;
 
-  if (data[0] % 6 == 0)
+  if (data[0] % 7 == 0)
     {
       lr_event_free (lr_event_parse (text, length, NULL));
       return 0;
     }
-  if (data[0] % 6 == 1)
+  if (data[0] % 7 == 1)
     {
       lr_join_answer_free (lr_join_answer_parse (text, length, NULL));
       return 0;
     }
 
   root = lr_json_parse_object (text, length, NULL);
-  switch (data[0] % 6)
+  switch (data[0] % 7)
     {
     case 2:
       lr_relay_token_answer_free (lr_relay_token_answer_parse_node (root, NULL));
@@ -51,6 +51,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       break;
     case 4:
       lr_party_view_free (lr_party_view_parse_node (root, NULL));
+      break;
+    case 5:
+      {
+        GBytes *packet = lr_disco_signal_parse (root, NULL);
+
+        g_clear_pointer (&packet, g_bytes_unref);
+      }
       break;
     default:
       lr_error_answer_free (lr_error_answer_parse_node (root));
