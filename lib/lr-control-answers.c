@@ -24,19 +24,6 @@ object_of (JsonNode    *node,
   return json_node_get_object (node);
 }
 
-/* A member that is not a string reads as absent: these are optional members of answers. */
-static const char *
-optional_string (JsonObject *object,
-                 const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
 /* The endpoints of an array of Relays; a relay described oddly is skipped, and so is all
  * but the first LR_MAX_RELAYS. Not an array: an empty list. */
 static GStrv
@@ -86,7 +73,7 @@ lr_join_answer_parse_node (JsonNode  *node,
     return NULL;
 
   peer_object = json_object_get_object_member (object, "peer");
-  token = optional_string (peer_object, "token");
+  token = lr_json_peek_string (peer_object, "token");
   if (!lr_token_is_well_formed (token))
     {
       g_set_error (error, LR_ERROR, LR_ERROR_INVALID, "peer.token: missing or malformed");
@@ -94,9 +81,9 @@ lr_join_answer_parse_node (JsonNode  *node,
     }
   self->token = g_strdup (token);
 
-  relay_token = optional_string (peer_object, "relay_token");
+  relay_token = lr_json_peek_string (peer_object, "relay_token");
   if (relay_token != NULL && relay_token[0] != '\0' &&
-      lr_timestamp_parse (optional_string (peer_object, "relay_token_expires_at"),
+      lr_timestamp_parse (lr_json_peek_string (peer_object, "relay_token_expires_at"),
                           &self->relay_token_expires_at))
     self->relay_token = g_strdup (relay_token);
   else
@@ -147,13 +134,13 @@ lr_relay_token_answer_parse_node (JsonNode  *node,
 
   if (object == NULL)
     return NULL;
-  token = optional_string (object, "relay_token");
+  token = lr_json_peek_string (object, "relay_token");
   if (token == NULL || token[0] == '\0')
     {
       g_set_error (error, LR_ERROR, LR_ERROR_MISSING_FIELD, "relay_token: missing");
       return NULL;
     }
-  if (!lr_timestamp_parse (optional_string (object, "expires_at"), &self->expires_at))
+  if (!lr_timestamp_parse (lr_json_peek_string (object, "expires_at"), &self->expires_at))
     {
       g_set_error (error, LR_ERROR, LR_ERROR_INVALID, "expires_at: missing or malformed");
       return NULL;
@@ -270,7 +257,7 @@ lr_event_parse (const char  *data,
   if (root == NULL)
     return NULL;
   object = json_node_get_object (root);
-  type = optional_string (object, "type");
+  type = lr_json_peek_string (object, "type");
   if (type == NULL)
     {
       g_set_error (error, LR_ERROR, LR_ERROR_MISSING_FIELD, "type: missing");
@@ -313,7 +300,7 @@ lr_event_parse (const char  *data,
 
     case LR_EVENT_SIGNAL:
       {
-        const char *from = optional_string (object, "from");
+        const char *from = lr_json_peek_string (object, "from");
         JsonNode *payload = json_object_get_member (object, "data");
 
         if (!lr_id_is_valid (from) || payload == NULL || !JSON_NODE_HOLDS_OBJECT (payload))
@@ -377,8 +364,8 @@ lr_error_answer_parse_node (JsonNode *node)
   if (error == NULL || !JSON_NODE_HOLDS_OBJECT (error))
     return self;
   error_object = json_node_get_object (error);
-  self->code = g_strdup (optional_string (error_object, "code"));
-  self->message = g_strdup (optional_string (error_object, "message"));
+  self->code = g_strdup (lr_json_peek_string (error_object, "code"));
+  self->message = g_strdup (lr_json_peek_string (error_object, "message"));
   return self;
 }
 

@@ -4,6 +4,7 @@
  */
 #include "lr-disco.h"
 
+#include "lr-bytes.h"
 #include "lr-error.h"
 
 #include <sodium.h>
@@ -36,8 +37,7 @@ encode_address (const LrStunAddress *address,
   if (length == 0 || length > size || address->port == 0)
     return 0;
   out[0] = address->family == LR_STUN_FAMILY_IPV4 ? 4 : 6;
-  out[1] = address->port >> 8;
-  out[2] = address->port & 0xff;
+  lr_bytes_write_be16 (out + 1, address->port);
   memcpy (out + 3, address->address, length - 3);
   return length;
 }
@@ -56,7 +56,7 @@ decode_address (LrStunAddress *address,
     return 0;
   memset (address, 0, sizeof *address);
   address->family = data[0] == 4 ? LR_STUN_FAMILY_IPV4 : LR_STUN_FAMILY_IPV6;
-  address->port = (guint16) data[1] << 8 | data[2];
+  address->port = lr_bytes_read_be16 (data + 1);
   if (address->port == 0)
     return 0;
   memcpy (address->address, data + 3, needed - 3);

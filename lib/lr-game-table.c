@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "lr-game-table.h"
 
+#include "lr-bytes.h"
 #include "lr-error.h"
 
 #include <string.h>
@@ -234,7 +235,7 @@ lr_game_parse_raknet_pong (LrGameAnnouncement  *self,
   memset (self, 0, sizeof *self);
   if (length < 35 || data[0] != 0x1c || memcmp (data + 17, raknet_magic, 16) != 0)
     return fail (error, "RakNet pong: not an unconnected pong");
-  text_length = (data[33] << 8) | data[34];
+  text_length = lr_bytes_read_be16 (data + 33);
   if (text_length != length - 35)
     return fail (error, "RakNet pong: string length %" G_GSIZE_FORMAT " for %" G_GSIZE_FORMAT
                  " bytes", text_length, length - 35);

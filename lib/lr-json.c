@@ -314,6 +314,24 @@ lr_json_get_string (JsonObject   *object,
   return TRUE;
 }
 
+/**
+ * lr_json_peek_string:
+ *
+ * The string member @name of @object, or %NULL when it is absent or not a string: for
+ * optional members of answers, where a member of another type reads as absent.
+ */
+const char *
+lr_json_peek_string (JsonObject *object,
+                     const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
 gboolean
 lr_json_get_object (JsonObject   *object,
                     const char   *where,

@@ -42,6 +42,8 @@ gboolean  lr_json_get_boolean   (JsonObject          *object,
                                  const char          *name,
                                  gboolean            *out,
                                  GError             **error);
+const char *lr_json_peek_string (JsonObject        *object,
+                                 const char        *name);
 char     *lr_json_field_name    (const char          *where,
                                  const char          *name);
 char     *lr_json_to_string     (JsonNode            *node);

@@ -31,7 +31,7 @@ lr_relay_frame_parse (LrRelayFrame *self,
 
   self->version = data[0] & 0x7f;
   self->type = data[1];
-  self->code = (guint16) ((data[2] << 8) | data[3]);
+  self->code = lr_bytes_read_be16 (data + 2);
   self->peer = lr_relay_frame_get_peer (data);
   self->payload = data + LR_RELAY_FRAME_HEADER_SIZE;
   self->payload_length = length - LR_RELAY_FRAME_HEADER_SIZE;
@@ -85,8 +85,7 @@ lr_relay_frame_write_header (guint8  *out,
 {
   out[0] = 0x80 | LR_RELAY_FRAME_VERSION;
   out[1] = type;
-  out[2] = code >> 8;
-  out[3] = code & 0xff;
+  lr_bytes_write_be16 (out + 2, code);
   lr_relay_frame_set_peer (out, peer);
   return LR_RELAY_FRAME_HEADER_SIZE;
 }

@@ -7,6 +7,7 @@
 #include "lr-control-models.h"
 #include "lr-error.h"
 #include "lr-id.h"
+#include "lr-json.h"
 
 /* JSON numbers above 2^53 lose precision in json-glib's double path; a cursor is an integer
  * that grows by one per removal, nowhere near. */
@@ -21,18 +22,6 @@ lr_relay_removals_free (LrRelayRemovals *self)
   g_free (self);
 }
 
-static const char *
-member_string (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
 static gboolean
 parse_removal (JsonNode       *node,
                LrRelayRemoval *out)
@@ -44,9 +33,9 @@ parse_removal (JsonNode       *node,
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return FALSE;
   object = json_node_get_object (node);
-  party = member_string (object, "party_id");
-  peer = member_string (object, "peer_id");
-  until = member_string (object, "until");
+  party = lr_json_peek_string (object, "party_id");
+  peer = lr_json_peek_string (object, "peer_id");
+  until = lr_json_peek_string (object, "until");
   if (party == NULL || peer == NULL || until == NULL ||
       !lr_id_to_uint64 (party, &out->party) || !lr_id_to_uint64 (peer, &out->peer) ||
       out->party == 0 || out->peer == 0 || !lr_timestamp_parse (until, &until_us))

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "lr-stun.h"
+#include "lr-bytes.h"
 #include "lr-error.h"
 
 #include <arpa/inet.h>
@@ -17,36 +18,6 @@
 /* RFC 8489 section 14.8: at most 763 bytes of reason phrase. */
 #define MAX_REASON_BYTES 763
 
-static inline guint16
-get_u16 (const guint8 *p)
-{
-  return (guint16) ((p[0] << 8) | p[1]);
-}
-
-static inline guint32
-get_u32 (const guint8 *p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
-}
-
-static inline void
-put_u16 (guint8  *p,
-         guint16  value)
-{
-  p[0] = value >> 8;
-  p[1] = value & 0xff;
-}
-
-static inline void
-put_u32 (guint8  *p,
-         guint32  value)
-{
-  p[0] = value >> 24;
-  p[1] = (value >> 16) & 0xff;
-  p[2] = (value >> 8) & 0xff;
-  p[3] = value & 0xff;
-}
-
 /**
  * lr_stun_is_message:
  *
@@ -60,7 +31,7 @@ lr_stun_is_message (const guint8 *data,
 {
   if (length < LR_STUN_HEADER_SIZE || (data[0] & 0xc0) != 0)
     return FALSE;
-  return get_u32 (data + 4) == LR_STUN_MAGIC_COOKIE;
+  return lr_bytes_read_be32 (data + 4) == LR_STUN_MAGIC_COOKIE;
 }
 
 static const LrStunAttribute *
@@ -98,7 +69,7 @@ lr_stun_message_parse (LrStunMessage  *self,
       return FALSE;
     }
 
-  body_length = get_u16 (data + 2);
+  body_length = lr_bytes_read_be16 (data + 2);
   if (body_length % 4 != 0 || (gsize) body_length + LR_STUN_HEADER_SIZE != length)
     {
       g_set_error (error, LR_ERROR, LR_ERROR_MALFORMED,
@@ -107,7 +78,7 @@ lr_stun_message_parse (LrStunMessage  *self,
       return FALSE;
     }
 
-  type = get_u16 (data);
+  type = lr_bytes_read_be16 (data);
   self->data = data;
   self->length = length;
   /* RFC 8489 section 5, figure 3: the class bits sit between the method bits. */
@@ -127,8 +98,8 @@ lr_stun_message_parse (LrStunMessage  *self,
           return FALSE;
         }
 
-      attr_type = get_u16 (data + offset);
-      attr_length = get_u16 (data + offset + 2);
+      attr_type = lr_bytes_read_be16 (data + offset);
+      attr_length = lr_bytes_read_be16 (data + offset + 2);
       padded = ((gsize) attr_length + 3) & ~(gsize) 3;
       if (padded > length - offset - 4)
         {
@@ -190,13 +161,13 @@ read_address (const LrStunAttribute *attr,
 
   memset (out, 0, sizeof *out);
   out->family = family;
-  out->port = get_u16 (attr->value + 2);
+  out->port = lr_bytes_read_be16 (attr->value + 2);
   memcpy (out->address, attr->value + 4, family == LR_STUN_FAMILY_IPV4 ? 4 : 16);
 
   if (xored)
     {
       /* Section 14.2: port and address are XORed with the cookie, then the transaction id. */
-      put_u32 (mask, LR_STUN_MAGIC_COOKIE);
+      lr_bytes_write_be32 (mask, LR_STUN_MAGIC_COOKIE);
       memcpy (mask + 4, transaction_id, LR_STUN_TRANSACTION_SIZE);
       out->port ^= LR_STUN_MAGIC_COOKIE >> 16;
       for (guint i = 0; i < (family == LR_STUN_FAMILY_IPV4 ? 4u : 16u); i++)
@@ -240,7 +211,7 @@ lr_stun_message_get_u32 (const LrStunMessage *self,
 
   if (attr == NULL || attr->length != 4)
     return FALSE;
-  *out = get_u32 (attr->value);
+  *out = lr_bytes_read_be32 (attr->value);
   return TRUE;
 }
 
@@ -328,7 +299,8 @@ lr_stun_message_check_fingerprint (const LrStunMessage *self)
     return FALSE;
 
   covered = (attr->value - 4) - self->data;
-  return (lr_stun_crc32 (self->data, covered) ^ FINGERPRINT_XOR) == get_u32 (attr->value);
+  return (lr_stun_crc32 (self->data, covered) ^ FINGERPRINT_XOR) ==
+         lr_bytes_read_be32 (attr->value);
 }
 
 /* Section 14.5: the HMAC covers the header, with the length rewritten to end just after the
@@ -345,7 +317,7 @@ compute_integrity (const guint8 *data,
   gsize digest_length = HMAC_SHA1_SIZE;
 
   memcpy (header, data, LR_STUN_HEADER_SIZE);
-  put_u16 (header + 2, attr_offset + 4 + HMAC_SHA1_SIZE - LR_STUN_HEADER_SIZE);
+  lr_bytes_write_be16 (header + 2, attr_offset + 4 + HMAC_SHA1_SIZE - LR_STUN_HEADER_SIZE);
   g_hmac_update (hmac, header, LR_STUN_HEADER_SIZE);
   g_hmac_update (hmac, data + LR_STUN_HEADER_SIZE, attr_offset - LR_STUN_HEADER_SIZE);
   g_hmac_get_digest (hmac, out, &digest_length);
@@ -595,7 +567,7 @@ lr_stun_address_equal (const LrStunAddress *a,
 static void
 update_length (LrStunBuilder *self)
 {
-  put_u16 (self->data + 2, self->length - LR_STUN_HEADER_SIZE);
+  lr_bytes_write_be16 (self->data + 2, self->length - LR_STUN_HEADER_SIZE);
 }
 
 void
@@ -617,8 +589,8 @@ lr_stun_builder_init (LrStunBuilder *self,
 
   type = (method & 0x000f) | ((method & 0x0070) << 1) | ((method & 0x0f80) << 2) |
          ((klass & 0x1) << 4) | ((klass & 0x2) << 7);
-  put_u16 (buffer, type);
-  put_u32 (buffer + 4, LR_STUN_MAGIC_COOKIE);
+  lr_bytes_write_be16 (buffer, type);
+  lr_bytes_write_be32 (buffer + 4, LR_STUN_MAGIC_COOKIE);
   memcpy (buffer + 8, transaction_id, LR_STUN_TRANSACTION_SIZE);
   self->length = LR_STUN_HEADER_SIZE;
   update_length (self);
@@ -638,8 +610,8 @@ reserve (LrStunBuilder *self,
       return NULL;
     }
 
-  put_u16 (self->data + self->length, type);
-  put_u16 (self->data + self->length + 2, length);
+  lr_bytes_write_be16 (self->data + self->length, type);
+  lr_bytes_write_be16 (self->data + self->length + 2, length);
   value = self->data + self->length + 4;
   memset (value + length, 0, padded - length);
   self->length += 4 + padded;
@@ -671,7 +643,7 @@ lr_stun_builder_add_u32 (LrStunBuilder *self,
 
   if (out == NULL)
     return FALSE;
-  put_u32 (out, value);
+  lr_bytes_write_be32 (out, value);
   return TRUE;
 }
 
@@ -697,11 +669,12 @@ add_address (LrStunBuilder       *self,
 
   out[0] = 0;
   out[1] = address->family;
-  put_u16 (out + 2, xored ? address->port ^ (LR_STUN_MAGIC_COOKIE >> 16) : address->port);
+  lr_bytes_write_be16 (out + 2,
+                       xored ? address->port ^ (LR_STUN_MAGIC_COOKIE >> 16) : address->port);
   memcpy (out + 4, address->address, address_length);
   if (xored)
     {
-      put_u32 (mask, LR_STUN_MAGIC_COOKIE);
+      lr_bytes_write_be32 (mask, LR_STUN_MAGIC_COOKIE);
       memcpy (mask + 4, self->data + 8, LR_STUN_TRANSACTION_SIZE);
       for (gsize i = 0; i < address_length; i++)
         out[4 + i] ^= mask[i];
@@ -775,7 +748,7 @@ lr_stun_builder_add_fingerprint (LrStunBuilder *self)
   if (out == NULL)
     return FALSE;
   /* The length field already counts FINGERPRINT itself, as section 14.7 requires. */
-  put_u32 (out, lr_stun_crc32 (self->data, covered) ^ FINGERPRINT_XOR);
+  lr_bytes_write_be32 (out, lr_stun_crc32 (self->data, covered) ^ FINGERPRINT_XOR);
   return TRUE;
 }
 

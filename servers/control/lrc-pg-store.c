@@ -746,12 +746,8 @@ join (Conn          *conn,
         }
     }
 
-  if (lr_ipam_get_n_used (ipam) >= LRC_MAX_PEERS_PER_PARTY)
-    {
-      g_set_error (error, LRC_ERROR, LRC_ERROR_PARTY_FULL,
-                   "The party is full (%d players)", LRC_MAX_PEERS_PER_PARTY);
-      return FALSE;
-    }
+  if (!lrc_store_check_room (ipam, error))
+    return FALSE;
 
   address = lr_ipam_allocate (ipam, preferred, error);
   if (address == 0 || !insert_peer (conn, call, call->party.id, address, error))
@@ -885,17 +881,12 @@ remove_peer (Conn          *conn,
 
   if (!lock_party (conn, call->party_id, &call->party, error))
     return FALSE;
-  if (call->requester_id != NULL && !g_str_equal (call->requester_id, call->peer_id) &&
-      !lrc_store_check_host (&call->party, call->requester_id,
-                             "Only the host can remove someone from the party", error))
+  if (!lrc_store_check_may_remove (call, error))
     return FALSE;
   if (!load_peer (conn, call->party_id, call->peer_id, &call->peer, error))
     return FALSE;
-  if (call->quiet_before != 0 && call->peer.last_seen > call->quiet_before)
-    {
-      g_set_error (error, LRC_ERROR, LRC_ERROR_CONFLICT, "The peer was heard from since");
-      return FALSE;
-    }
+  if (!lrc_store_check_quiet (call, error))
+    return FALSE;
 
   lr_ipv4_parse (call->peer.virtual_ip, &address);
   params_text (&history, call->party_id);

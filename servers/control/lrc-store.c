@@ -249,3 +249,57 @@ lrc_store_check_host (const LrParty  *party,
   g_set_error_literal (error, LRC_ERROR, LRC_ERROR_FORBIDDEN, refusal);
   return FALSE;
 }
+
+/**
+ * lrc_store_check_room:
+ * @ipam: the party's addresses, every member's reserved
+ *
+ * The rule every backend applies before it lets one more peer join: the party is not full.
+ */
+gboolean
+lrc_store_check_room (LrIpam  *ipam,
+                      GError **error)
+{
+  if (lr_ipam_get_n_used (ipam) < LRC_MAX_PEERS_PER_PARTY)
+    return TRUE;
+
+  g_set_error (error, LRC_ERROR, LRC_ERROR_PARTY_FULL,
+               "The party is full (%d players)", LRC_MAX_PEERS_PER_PARTY);
+  return FALSE;
+}
+
+/**
+ * lrc_store_check_may_remove:
+ * @call: a LRC_STORE_REMOVE_PEER call whose party is loaded
+ *
+ * The rule every backend applies before removing a peer: a peer may leave by itself (or
+ * the service removes it, with no requester); anyone else needs to be the host.
+ */
+gboolean
+lrc_store_check_may_remove (const LrcStoreCall  *call,
+                            GError             **error)
+{
+  if (call->requester_id == NULL || g_str_equal (call->requester_id, call->peer_id))
+    return TRUE;
+
+  return lrc_store_check_host (&call->party, call->requester_id,
+                               "Only the host can remove someone from the party", error);
+}
+
+/**
+ * lrc_store_check_quiet:
+ * @call: a LRC_STORE_REMOVE_PEER call whose peer is loaded
+ *
+ * The rule every backend applies before removing a peer for its silence: it was not heard
+ * from after @call's quiet_before (0 removes it whatever it last said).
+ */
+gboolean
+lrc_store_check_quiet (const LrcStoreCall  *call,
+                       GError             **error)
+{
+  if (call->quiet_before == 0 || call->peer.last_seen <= call->quiet_before)
+    return TRUE;
+
+  g_set_error (error, LRC_ERROR, LRC_ERROR_CONFLICT, "The peer was heard from since");
+  return FALSE;
+}

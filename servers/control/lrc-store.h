@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "lr-control-models.h"
+#include "lr-ipam.h"
 #include "lr-token.h"
 
 G_BEGIN_DECLS
@@ -198,6 +199,12 @@ gboolean      lrc_store_is_healthy  (LrcStore            *self);
 gboolean      lrc_store_check_host  (const LrParty       *party,
                                      const char          *requester_id,
                                      const char          *refusal,
+                                     GError             **error);
+gboolean      lrc_store_check_room  (LrIpam              *ipam,
+                                     GError             **error);
+gboolean      lrc_store_check_may_remove (const LrcStoreCall  *call,
+                                          GError             **error);
+gboolean      lrc_store_check_quiet (const LrcStoreCall  *call,
                                      GError             **error);
 gboolean      lrc_store_is_shared   (LrcStore            *self);
 gboolean      lrc_store_is_leader   (LrcStore            *self);
