@@ -6,7 +6,7 @@
  * (lib/lr-relay-frame.h is the wire format): it sends through the one relay it chooses and
  * receives through every relay it is bound on.
  *
- * - Candidates come from the session, in the order issue 4 gives (the control server's list,
+ * - Candidates come from the session, in this order, best first (the control server's list,
  *   the config's relays=, the control server's host on UDP 3478). Each is resolved
  *   asynchronously and measured with PING frames; among those that answer, the lowest RTT
  *   wins. RTTs are measured again now and then, and the client moves to a clearly better

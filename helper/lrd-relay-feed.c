@@ -143,7 +143,7 @@ control_host_relay (LrdRelayFeed *self)
   return g_strdup_printf ("%s:%d", host, DEFAULT_RELAY_PORT);
 }
 
-/* Candidates in the order issue 4 gives: the server's list, the configuration's, the
+/* Candidates, best first: the server's list, the configuration's, the
  * server's host. The relay client measures them and drops duplicates. */
 static void
 update_candidates (LrdRelayFeed *self)

@@ -4,7 +4,7 @@
  *
  * LrdRelayFeed gives the relay client (lrd-relay-client.h) what it needs from outside, for
  * as long as the party lasts:
- * - candidates, in the order issue 4 gives: the control server's list (from the join
+ * - candidates, best first: the control server's list (from the join
  *   answer, then GET /v1/relays every 60 s), the configuration's relays=, the control
  *   server's host on UDP 3478;
  * - the relay token: the join answer's, then a new one (POST /v1/parties/ID/relay-token,

@@ -118,7 +118,7 @@ nm_ready_cb (GObject      *object,
  * @wireguard_go: path or name looked up in PATH, %NULL for "wireguard-go"
  * @system_bus: (nullable): %NULL for the system bus (tests pass a private one)
  *
- * "auto" picks as issue 4 says: NetworkManager when it runs (falling back to UAPI when
+ * "auto" picks: NetworkManager when it runs (falling back to UAPI when
  * activation fails for lack of kernel WireGuard and @wireguard_go exists), else UAPI when
  * @wireguard_go exists, else %LRD_WG_ERROR_NO_WIREGUARD.
  */
