@@ -322,6 +322,13 @@ lr_test_lab_host_public_address (guint index)
   return g_strdup_printf ("198.18.0.%u", 10 + index);
 }
 
+char *
+lr_test_lab_router_name (LrTestLab *self,
+                         guint      index)
+{
+  return g_strdup_printf ("%s-r%u", self->prefix, index);
+}
+
 const char *
 lr_test_lab_add_host (LrTestLab       *self,
                       guint            index,

@@ -99,6 +99,9 @@ const char *lr_test_lab_add_host     (LrTestLab       *self,
 void        lr_test_lab_kill_stragglers (LrTestLab    *self);
 /* The WAN (public) address of host @index's router. */
 char       *lr_test_lab_host_public_address (guint index);
+/* The namespace of host @index's NAT router (from lr_test_lab_add_host); free it. */
+char       *lr_test_lab_router_name (LrTestLab *self,
+                                     guint      index);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrTestLab, lr_test_lab_free)
 

@@ -34,6 +34,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <string.h>
+#include <unistd.h>
 
 #define WG_PORT 51820
 
@@ -109,7 +110,7 @@ fixture_set_up (Fixture       *fixture,
   const char *argv[] = { g_getenv ("LANRAGE_RELAY"), "--listen", "198.18.0.1:3478",
                          "--threads", "1", NULL };
 
-  fixture->prefix = g_strdup_printf ("lrdl%u", ++fixture_counter);
+  fixture->prefix = g_strdup_printf ("lrdl%u-%u", (guint) getpid () % 100000, ++fixture_counter);
   fixture->log_path = g_build_filename (g_get_tmp_dir (), "lrdl-lab.log", NULL);
   fixture->lab = lr_test_lab_new (fixture->prefix);
   fixture->relay = lr_test_lab_spawn (lr_test_lab_get_internet (fixture->lab), argv,

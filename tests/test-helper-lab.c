@@ -58,7 +58,7 @@
 
 typedef struct
 {
-  guint         index;         /* 1..n_hosts: host "lrlab-hINDEX" */
+  guint         index;         /* 1..n_hosts: host "PREFIX-hINDEX" */
   const char   *netns;         /* owned by the lab */
   char         *ifname;
   LrTestBus    *bus;
@@ -67,6 +67,7 @@ typedef struct
 
 typedef struct
 {
+  char         *prefix;
   LrTestLab    *lab;
   LrTestServer *control;
   GSubprocess  *relays[N_RELAYS];
@@ -169,7 +170,9 @@ fixture_setup (Fixture       *fixture,
   fixture->rfc5780 = data != NULL;
   fixture->n_hosts = g_strv_length ((char **) fixture->nats);
   g_assert_cmpuint (fixture->n_hosts, <=, MAX_HOSTS);
-  fixture->lab = lr_test_lab_new ("lrlab");
+  /* Namespaces are machine-wide: two runs at once (two builds) must not share names. */
+  fixture->prefix = g_strdup_printf ("lrlab%u", (guint) getpid ());
+  fixture->lab = lr_test_lab_new (fixture->prefix);
   for (guint i = 0; i < fixture->n_hosts; i++)
     {
       Host *host = &fixture->hosts[i];
@@ -258,6 +261,7 @@ fixture_teardown (Fixture       *fixture,
   /* What the helpers started and left running (wireguard-go) goes with the lab. */
   lr_test_lab_kill_stragglers (fixture->lab);
   g_clear_pointer (&fixture->lab, lr_test_lab_free);
+  g_clear_pointer (&fixture->prefix, g_free);
 }
 
 static LrdHelper1 *
@@ -923,7 +927,7 @@ static void
 cut_direct (Fixture  *fixture,
             gboolean  on)
 {
-  g_autofree char *router = g_strdup_printf ("lrlab-r%u", fixture->hosts[0].index);
+  g_autofree char *router = lr_test_lab_router_name (fixture->lab, fixture->hosts[0].index);
   g_autofree char *other = lr_test_lab_host_public_address (fixture->hosts[1].index);
   g_autofree char *rule = g_strdup_printf ("table inet lrcut {\n"
                                            "  chain forward { type filter hook forward "
@@ -994,7 +998,7 @@ test_direct (Fixture       *fixture,
   if (dcase->hostile)
     for (guint i = 0; i < 2; i++)
       {
-        g_autofree char *router = g_strdup_printf ("lrlab-r%u", fixture->hosts[i].index);
+        g_autofree char *router = lr_test_lab_router_name (fixture->lab, fixture->hosts[i].index);
 
         g_assert_true (RUN_OK ("ip", "netns", "exec", router, "nft", "delete", "table", "inet",
                                "filter", NULL));

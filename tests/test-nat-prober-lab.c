@@ -103,7 +103,7 @@ fixture_set_up (Fixture       *fixture,
 {
   const Case *c = data;
   const LrTestNat *nat;
-  g_autofree char *prefix = g_strdup_printf ("lrnp%u", ++fixture_counter);
+  g_autofree char *prefix = g_strdup_printf ("lrnp%u-%u", (guint) getpid () % 100000, ++fixture_counter);
 
   if (c->nat->rules != NULL)
     {
