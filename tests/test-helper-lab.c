@@ -59,6 +59,8 @@
 typedef struct
 {
   guint         index;         /* 1..n_hosts: host "PREFIX-hINDEX" */
+  guint         lan;           /* the index of the host whose router it is behind */
+  char         *public_address; /* its router's WAN address */
   const char   *netns;         /* owned by the lab */
   char         *ifname;
   LrTestBus    *bus;
@@ -82,6 +84,17 @@ typedef struct
   gboolean      rfc5780;
   Host          hosts[MAX_HOSTS];
 } Fixture;
+
+/* A pair of hosts and the path their helpers must settle on. The NAT names come first, so
+ * the case is also the fixture's list of NATs. */
+typedef struct
+{
+  const char *nats[3];
+  const char *path;       /* "direct", "relayed", or NULL: either, never "connecting" */
+  gboolean    failover;   /* cut the direct path, then restore it */
+  gboolean    hostile;    /* routers without the home router's input drop rule (LAB.md) */
+  gboolean    same_nat;   /* the second host sits behind the first one's router */
+} DirectCase;
 
 /* The party's hosts: the creator behind a port-restricted cone, the others behind
  * symmetric NATs. Port-restricted to symmetric and symmetric to symmetric cannot be
@@ -165,8 +178,9 @@ fixture_setup (Fixture       *fixture,
                gconstpointer  data)
 {
   const char *control_args[] = { "--listen", CONTROL_LISTEN, NULL };
+  const DirectCase *dcase = data;
 
-  fixture->nats = data != NULL ? data : host_nats;
+  fixture->nats = dcase != NULL ? dcase->nats : host_nats;
   fixture->rfc5780 = data != NULL;
   fixture->n_hosts = g_strv_length ((char **) fixture->nats);
   g_assert_cmpuint (fixture->n_hosts, <=, MAX_HOSTS);
@@ -178,8 +192,18 @@ fixture_setup (Fixture       *fixture,
       Host *host = &fixture->hosts[i];
 
       host->index = i + 1;
-      host->netns = lr_test_lab_add_host (fixture->lab, host->index,
-                                          lr_test_nat_find (fixture->nats[i]));
+      if (i > 0 && dcase != NULL && dcase->same_nat)
+        {
+          host->lan = fixture->hosts[0].index;
+          host->netns = lr_test_lab_add_neighbour (fixture->lab, host->index, host->lan);
+        }
+      else
+        {
+          host->lan = host->index;
+          host->netns = lr_test_lab_add_host (fixture->lab, host->index,
+                                              lr_test_nat_find (fixture->nats[i]));
+        }
+      host->public_address = lr_test_lab_host_public_address (host->lan);
       host->ifname = g_strdup_printf ("lrlab%u", host->index);
     }
   fixture->outsider = lr_test_lab_add_host (fixture->lab, OUTSIDER,
@@ -237,6 +261,7 @@ fixture_teardown (Fixture       *fixture,
       g_clear_pointer (&host->helper, lr_test_helper_free);
       g_clear_pointer (&host->bus, lr_test_bus_free);
       g_free (host->ifname);
+      g_free (host->public_address);
     }
   for (guint i = 0; i < N_RELAYS; i++)
     {
@@ -737,16 +762,6 @@ test_faults (Fixture       *fixture,
 
 /* Direct paths */
 
-/* A pair of hosts and the path their helpers must settle on. The NAT names come first, so
- * the case is also the fixture's list of NATs. */
-typedef struct
-{
-  const char *nats[3];
-  const char *path;       /* "direct", "relayed", or NULL: either, never "connecting" */
-  gboolean    failover;   /* cut the direct path, then restore it */
-  gboolean    hostile;    /* routers without the home router's input drop rule (LAB.md) */
-} DirectCase;
-
 /* The classic name the helper shows for each of the lab's NATs. */
 static const char *
 nat_type_of (const char *nat)
@@ -803,8 +818,7 @@ nat_types_shown (Fixture *fixture)
     {
       Host *host = &fixture->hosts[i];
       NatWait wait = { host, nat_type_of (fixture->nats[i]) };
-      g_autofree char *public = lr_test_lab_host_public_address (host->index);
-      g_autofree char *public_prefix = g_strdup_printf ("%s:", public);
+      g_autofree char *public_prefix = g_strdup_printf ("%s:", host->public_address);
 
       if (!lr_test_wait_for (nat_type_is, &wait, PATH_TIMEOUT_MS))
         {
@@ -854,16 +868,27 @@ wg_endpoint_is (gpointer data)
   return g_strcmp0 (wait->endpoint, wait->expected) == 0;
 }
 
+/* Where @host reaches @other directly: @other's LAN address and WireGuard's port when both
+ * are behind one router, else @other's public address (any port: a symmetric NAT gives the
+ * peer a port of its own towards this host). */
+static char *
+direct_endpoint_prefix (const Host *host,
+                        const Host *other)
+{
+  if (host->lan == other->lan)
+    return g_strdup_printf ("192.168.%u.%u:%u", other->lan, other->index + 1, WG_PORT);
+  return g_strdup_printf ("%s:", other->public_address);
+}
+
 /* Both hosts' WireGuard sends where the peer object says the direct path goes (Endpoint),
- * and that is the other host's public address (port 51820, or the port a symmetric NAT
- * gave the peer towards this host). */
+ * and that is where the other host is reached directly (direct_endpoint_prefix). */
 static gboolean
 wireguard_is_direct (Fixture *fixture)
 {
   for (guint i = 0; i < 2; i++)
     {
-      g_autofree char *public = lr_test_lab_host_public_address (fixture->hosts[1 - i].index);
-      g_autofree char *prefix = g_strdup_printf ("%s:", public);
+      g_autofree char *prefix = direct_endpoint_prefix (&fixture->hosts[i],
+                                                        &fixture->hosts[1 - i]);
       g_autoptr(LrdHelper1Peer) peer =
         lr_test_helper_find_peer (fixture->hosts[i].helper,
                                   lrd_helper1_get_virtual_address (
@@ -874,9 +899,9 @@ wireguard_is_direct (Fixture *fixture)
       wait.expected = g_strdup (lrd_helper1_peer_get_endpoint (peer));
       if (!g_str_has_prefix (wait.expected, prefix))
         {
-          g_test_fail_printf ("%s reaches %s at Endpoint \"%s\", not at its public address %s",
+          g_test_fail_printf ("%s reaches %s at Endpoint \"%s\", not at %s",
                               fixture->hosts[i].netns, fixture->hosts[1 - i].netns,
-                              wait.expected, public);
+                              wait.expected, prefix);
           g_free (wait.expected);
           return FALSE;
         }
@@ -980,6 +1005,39 @@ longest_gap (const char *output,
 
 #define FAILOVER_PINGS 600   /* 6 s of 10 ms pings */
 
+/* @count pings every 10 ms from @from to @to's virtual address, in the background. */
+static GSubprocess *
+pings_start (Host  *from,
+             Host  *to,
+             guint  count)
+{
+  g_autofree char *count_text = g_strdup_printf ("%u", count);
+  const char *argv[] = { "ip", "netns", "exec", from->netns, "ping", "-n", "-i", "0.01",
+                         "-W", "1", "-c", count_text,
+                         lrd_helper1_get_virtual_address (proxy_of (to)), NULL };
+  g_autoptr(GError) error = NULL;
+  GSubprocess *ping;
+
+  ping = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  return ping;
+}
+
+/* Waits for the pings of pings_start() to end: the longest run of lost pings (longest_gap)
+ * and, in @last, the last one answered. */
+static guint
+pings_finish (GSubprocess *ping,
+              guint        count,
+              guint       *last)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *output = NULL;
+
+  g_subprocess_communicate_utf8 (ping, NULL, NULL, &output, NULL, &error);
+  g_assert_no_error (error);
+  return longest_gap (output, count, last);
+}
+
 /* Two hosts behind the case's NATs form a party with the real helpers: where hole punching
  * can work both peer objects go "direct" (to the other's public endpoint), elsewhere they
  * stay "relayed" and keep trying; pings cross either way. With failover, a rule cutting the
@@ -992,7 +1050,6 @@ test_direct (Fixture       *fixture,
   const DirectCase *dcase = data;
   Host *h1 = &fixture->hosts[0];
   Host *h2 = &fixture->hosts[1];
-  const char *h2_address;
   gint64 settled;
 
   if (dcase->hostile)
@@ -1005,7 +1062,6 @@ test_direct (Fixture       *fixture,
       }
   if (!form_party (fixture, TRUE))
     return;
-  h2_address = lrd_helper1_get_virtual_address (proxy_of (h2));
 
   if (dcase->path == NULL)
     {
@@ -1080,17 +1136,10 @@ test_direct (Fixture       *fixture,
 
   if (dcase->failover)
     {
-      g_autofree char *count = g_strdup_printf ("%u", FAILOVER_PINGS);
-      const char *argv[] = { "ip", "netns", "exec", h1->netns, "ping", "-n", "-i", "0.01",
-                             "-W", "1", "-c", count, h2_address, NULL };
-      g_autoptr(GSubprocess) ping = NULL;
-      g_autoptr(GError) error = NULL;
-      g_autofree char *output = NULL;
+      g_autoptr(GSubprocess) ping = pings_start (h1, h2, FAILOVER_PINGS);
       gint64 cut_at, relayed_at, back_at, direct_at;
       guint gap, last;
 
-      ping = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-      g_assert_no_error (error);
       /* A second of pings over the direct path first; WireGuard really sends there. */
       g_usleep (G_USEC_PER_SEC);
       if (!wireguard_is_direct (fixture))
@@ -1099,9 +1148,7 @@ test_direct (Fixture       *fixture,
       cut_direct (fixture, TRUE);
       relayed_at = wait_pair_path (fixture, "relayed", 5000);
       CHECK (relayed_at != 0, "the pair did not fall back to the relay within 5 s of the cut");
-      g_subprocess_communicate_utf8 (ping, NULL, NULL, &output, NULL, &error);
-      g_assert_no_error (error);
-      gap = longest_gap (output, FAILOVER_PINGS, &last);
+      gap = pings_finish (ping, FAILOVER_PINGS, &last);
       g_test_message ("failover: both relayed %" G_GINT64_FORMAT " ms after the cut; longest "
                       "run of lost 10 ms pings: %u (%u ms); last answered %u of %u",
                       (relayed_at - cut_at) / 1000, gap, gap * 10, last, FAILOVER_PINGS);
@@ -1155,6 +1202,7 @@ static const DirectCase direct_cases[] = {
   { { "port-restricted", "symmetric", NULL }, "relayed", FALSE },
   { { "restricted-cone", "full-cone", NULL }, "direct", FALSE },
   { { "port-restricted", "port-restricted", NULL }, NULL, FALSE, TRUE },
+  { { "port-restricted", "port-restricted", NULL }, "direct", FALSE, FALSE, TRUE },
 };
 
 static gboolean
@@ -1574,10 +1622,11 @@ main (int   argc,
 
   for (guint i = 0; i < G_N_ELEMENTS (direct_cases); i++)
     {
-      g_autofree char *path = g_strdup_printf ("/helper-lab/direct/%s+%s%s",
+      g_autofree char *path = g_strdup_printf ("/helper-lab/direct/%s+%s%s%s",
                                                direct_cases[i].nats[0],
                                                direct_cases[i].nats[1],
-                                               direct_cases[i].hostile ? "/hostile" : "");
+                                               direct_cases[i].hostile ? "/hostile" : "",
+                                               direct_cases[i].same_nat ? "/same-nat" : "");
 
       g_test_add (path, Fixture, &direct_cases[i], fixture_setup, test_direct,
                   fixture_teardown);
