@@ -27,6 +27,13 @@ const LrTestNat lr_test_nats[] = {
     "  chain post { type nat hook postrouting priority srcnat; oifname \"wan\" masquerade; }\n"
     "}\n",
     "Endpoint Independent Mapping", "Address and Port Dependent Filtering" },
+  { "port-restricted-translated",
+    "table ip nat {\n"
+    "  chain post { type nat hook postrouting priority srcnat; "
+    "oifname \"wan\" meta l4proto udp masquerade to :20000-29999; "
+    "oifname \"wan\" masquerade; }\n"
+    "}\n",
+    "Endpoint Independent Mapping", "Address and Port Dependent Filtering" },
   { "symmetric",
     "table ip nat {\n"
     "  chain post { type nat hook postrouting priority srcnat; "

@@ -24,7 +24,8 @@ typedef struct
   const char *filtering;
 } LrTestNat;
 
-/* port-restricted, symmetric, full-cone, restricted-cone; measured as LAB.md says. */
+/* port-restricted, port-restricted-translated (UDP's public port moved into 20000-29999),
+ * symmetric, full-cone, restricted-cone; measured as LAB.md says. */
 extern const LrTestNat lr_test_nats[];
 extern const guint     lr_test_n_nats;
 

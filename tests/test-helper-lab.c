@@ -768,6 +768,7 @@ nat_type_of (const char *nat)
 {
   static const struct { const char *nat; const char *type; } names[] = {
     { "port-restricted", "port-restricted cone" },
+    { "port-restricted-translated", "port-restricted cone" },
     { "symmetric", "symmetric" },
     { "full-cone", "full cone" },
     { "restricted-cone", "restricted cone" },
@@ -1194,6 +1195,161 @@ test_direct (Fixture       *fixture,
   }
 }
 
+/* Both of the pair show each other "direct". */
+static gboolean
+pair_is_direct (Fixture *fixture)
+{
+  for (guint i = 0; i < 2; i++)
+    {
+      PathWait wait = { fixture->hosts[i].helper,
+                        lrd_helper1_get_virtual_address (proxy_of (&fixture->hosts[1 - i])),
+                        "direct" };
+
+      if (!peer_path_is (&wait))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* What became of a direct pair after a change to its network, from the moment of the
+ * change (monotonic µs; 0: not seen). */
+typedef struct
+{
+  gint64 changed_us;
+  gint64 left_us;        /* first seen anything but direct */
+  gint64 back_us;        /* direct again after that */
+  gint64 published_us;   /* the watched host's PublicEndpoint has the expected prefix */
+} Recovery;
+
+/* Watches the pair until @until_us, and on until it is direct again (and @host shows a
+ * PublicEndpoint starting with @public_prefix, if given) or @deadline_us passes. */
+static void
+watch_recovery (Fixture    *fixture,
+                gint64      until_us,
+                gint64      deadline_us,
+                Host       *host,
+                const char *public_prefix,
+                Recovery   *recovery)
+{
+  for (;;)
+    {
+      gint64 now = g_get_monotonic_time ();
+      gboolean direct;
+
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      direct = pair_is_direct (fixture);
+      if (!direct && recovery->left_us == 0)
+        recovery->left_us = now;
+      if (direct && recovery->left_us != 0 && recovery->back_us == 0)
+        recovery->back_us = now;
+      if (public_prefix != NULL && recovery->published_us == 0 &&
+          g_str_has_prefix (lrd_helper1_get_public_endpoint (proxy_of (host)), public_prefix))
+        recovery->published_us = now;
+      if (now >= deadline_us ||
+          (now >= until_us && direct &&
+           (public_prefix == NULL || recovery->published_us != 0)))
+        return;
+      g_usleep (5000);
+    }
+}
+
+static gint64
+ms_after (gint64 when_us,
+          gint64 since_us)
+{
+  return when_us != 0 ? (when_us - since_us) / 1000 : -1;
+}
+
+#define RECOVERY_PINGS      800     /* 8 s of 10 ms pings */
+#define RECOVERY_TIMEOUT_MS 30000
+
+/* Two hosts behind port-restricted NATs, the second one's moving the public port, direct;
+ * then the second host's router changes under them, with 10 ms pings running: first it
+ * forgets every mapping (its conntrack table flushed, so WireGuard's port gets a new public
+ * port), then its WAN address is replaced by another one on the lab's internet, as when a
+ * home router gets a new address from its provider. Each time the pings go on (through the
+ * relay while the direct path is gone) and the pair is direct again by itself, at the new
+ * public endpoint, which the second host shows. Nothing changes on the host itself, so
+ * GNetworkMonitor sees nothing: the helper's own check of its public endpoint must. */
+static void
+test_recovery (Fixture       *fixture,
+               gconstpointer  data)
+{
+  Host *h1 = &fixture->hosts[0];
+  Host *h2 = &fixture->hosts[1];
+  g_autofree char *router = lr_test_lab_router_name (fixture->lab, h2->lan);
+  g_autofree char *old_wan = g_strdup_printf ("%s/24", h2->public_address);
+  g_autofree char *new_public = g_strdup_printf ("198.18.0.%u", 110 + h2->lan);
+  g_autofree char *new_wan = g_strdup_printf ("%s/24", new_public);
+  g_autofree char *new_prefix = g_strdup_printf ("%s:", new_public);
+  GSubprocess *ping;
+  Recovery flush = { 0 };
+  Recovery moved = { 0 };
+  guint gap, last;
+
+  if (!form_party (fixture, FALSE))
+    return;
+  CHECK (wait_pair_path (fixture, "direct", PATH_TIMEOUT_MS) != 0, "the pair is not direct");
+  if (!can_ping (h1, h2) || !wireguard_is_direct (fixture))
+    return;
+
+  /* The router forgets every mapping. */
+  ping = pings_start (h1, h2, RECOVERY_PINGS);
+  g_usleep (G_USEC_PER_SEC);
+  flush.changed_us = g_get_monotonic_time ();
+  g_assert_true (RUN_OK ("ip", "netns", "exec", router, "conntrack", "-F", NULL));
+  watch_recovery (fixture, flush.changed_us + (RECOVERY_PINGS / 100 - 1) * G_USEC_PER_SEC,
+                  flush.changed_us + RECOVERY_TIMEOUT_MS * 1000, NULL, NULL, &flush);
+  gap = pings_finish (ping, RECOVERY_PINGS, &last);
+  g_object_unref (ping);
+  g_test_message ("conntrack flushed on %s's router: longest run of lost 10 ms pings %u "
+                  "(%u ms), last answered %u of %u; left direct after %" G_GINT64_FORMAT
+                  " ms, direct again after %" G_GINT64_FORMAT " ms (-1: never)", h2->netns,
+                  gap, gap * 10, last, RECOVERY_PINGS, ms_after (flush.left_us, flush.changed_us),
+                  ms_after (flush.back_us, flush.changed_us));
+  CHECK (last >= RECOVERY_PINGS - 20, "pings stopped at %u of %u after the flush", last,
+         RECOVERY_PINGS);
+  CHECK (gap * 10 <= 3000, "after the flush %u ms of pings were lost", gap * 10);
+  CHECK (pair_is_direct (fixture), "the pair is not direct %d ms after the flush",
+         RECOVERY_TIMEOUT_MS);
+  if (!wireguard_is_direct (fixture))
+    return;
+
+  /* The router's WAN address changes: the old one goes (and with it every mapping on it,
+   * as masquerade drops them), then the new one comes. */
+  ping = pings_start (h1, h2, RECOVERY_PINGS);
+  g_usleep (G_USEC_PER_SEC);
+  moved.changed_us = g_get_monotonic_time ();
+  g_assert_true (RUN_OK ("ip", "-n", router, "addr", "del", old_wan, "dev", "wan", NULL));
+  g_assert_true (RUN_OK ("ip", "-n", router, "addr", "add", new_wan, "dev", "wan", NULL));
+  g_free (h2->public_address);
+  h2->public_address = g_strdup (new_public);
+  watch_recovery (fixture, moved.changed_us + (RECOVERY_PINGS / 100 - 1) * G_USEC_PER_SEC,
+                  moved.changed_us + RECOVERY_TIMEOUT_MS * 1000, h2, new_prefix, &moved);
+  gap = pings_finish (ping, RECOVERY_PINGS, &last);
+  g_object_unref (ping);
+  g_test_message ("%s's router moved to %s: longest run of lost 10 ms pings %u (%u ms), "
+                  "last answered %u of %u; left direct after %" G_GINT64_FORMAT " ms, "
+                  "PublicEndpoint %s after %" G_GINT64_FORMAT " ms, direct again after %"
+                  G_GINT64_FORMAT " ms (-1: never)", h2->netns, new_public, gap, gap * 10, last,
+                  RECOVERY_PINGS, ms_after (moved.left_us, moved.changed_us),
+                  lrd_helper1_get_public_endpoint (proxy_of (h2)),
+                  ms_after (moved.published_us, moved.changed_us),
+                  ms_after (moved.back_us, moved.changed_us));
+  CHECK (last >= RECOVERY_PINGS - 20, "pings stopped at %u of %u after the address change",
+         last, RECOVERY_PINGS);
+  CHECK (gap * 10 <= 3000, "after the address change %u ms of pings were lost", gap * 10);
+  CHECK (moved.published_us != 0, "%s shows PublicEndpoint \"%s\" %d ms after its router "
+         "moved to %s", h2->netns, lrd_helper1_get_public_endpoint (proxy_of (h2)),
+         RECOVERY_TIMEOUT_MS, new_public);
+  CHECK (moved.left_us != 0, "the pair never left the direct path to the old address");
+  CHECK (pair_is_direct (fixture), "the pair is not direct %d ms after the address change",
+         RECOVERY_TIMEOUT_MS);
+  if (!wireguard_is_direct (fixture) || !can_ping (h2, h1) || !nat_types_shown (fixture))
+    return;
+}
+
 static const DirectCase direct_cases[] = {
   { { "port-restricted", "port-restricted", NULL }, "direct", TRUE },
   { { "symmetric", "symmetric", NULL }, "relayed", FALSE },
@@ -1204,6 +1360,9 @@ static const DirectCase direct_cases[] = {
   { { "port-restricted", "port-restricted", NULL }, NULL, FALSE, TRUE },
   { { "port-restricted", "port-restricted", NULL }, "direct", FALSE, FALSE, TRUE },
 };
+
+static const DirectCase recovery_case = { { "port-restricted", "port-restricted-translated",
+                                            NULL }, "direct" };
 
 static gboolean
 wireguard_go_runs_for (const char *ifname)
@@ -1631,6 +1790,8 @@ main (int   argc,
       g_test_add (path, Fixture, &direct_cases[i], fixture_setup, test_direct,
                   fixture_teardown);
     }
+  g_test_add ("/helper-lab/direct/port-restricted+port-restricted-translated/recovery", Fixture,
+              &recovery_case, fixture_setup, test_recovery, fixture_teardown);
 
   return g_test_run ();
 }
