@@ -1359,6 +1359,7 @@ static const DirectCase direct_cases[] = {
   { { "restricted-cone", "full-cone", NULL }, "direct", FALSE },
   { { "port-restricted", "port-restricted", NULL }, NULL, FALSE, TRUE },
   { { "port-restricted", "port-restricted", NULL }, "direct", FALSE, FALSE, TRUE },
+  { { "port-restricted-translated", "port-restricted-translated", NULL }, "direct" },
 };
 
 static const DirectCase recovery_case = { { "port-restricted", "port-restricted-translated",
