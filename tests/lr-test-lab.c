@@ -17,10 +17,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Measured behaviour of each rule set is in LAB.md. Full and restricted cone keep a dynamic
- * map from the mapped port (and, for restricted cone, the remote address) to the inside
- * address, filled after SNAT from the conntrack tuples, and DNAT unsolicited inbound
- * datagrams through it. */
+/* Measured behaviour of each rule set is in LAB.md. The translated port-restricted NAT moves
+ * only UDP's ports into its range (a flushed conntrack table gives WireGuard's port another
+ * one); everything else, the control server's TCP included, is masqueraded as usual. Full
+ * and restricted cone keep a dynamic map from the mapped port (and, for restricted cone,
+ * the remote address) to the inside address, filled after SNAT from the conntrack tuples,
+ * and DNAT unsolicited inbound datagrams through it. */
 const LrTestNat lr_test_nats[] = {
   { "port-restricted",
     "table ip nat {\n"
