@@ -344,15 +344,17 @@ check_cb (GObject      *source,
   self->checking = FALSE;
   if (!lrd_nat_prober_probe_finish (LRD_NAT_PROBER (source), result, &nat, &error))
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot check the public endpoint: %s", error->message);
-      return;
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_warning ("Cannot check the public endpoint: %s", error->message);
+      nat.reachable = FALSE;
     }
   if (!self->started)
     return;
 
   /* No answer says nothing of the NAT (the relay may be busy or gone: its client finds
-   * another); the same endpoint says all is as published. */
+   * another); the same endpoint says all is as published. A probe asked for meanwhile
+   * runs now. */
   if (nat.reachable &&
       !(self->result.reachable &&
         lr_stun_address_equal (&nat.public_endpoint, &self->result.public_endpoint)))
