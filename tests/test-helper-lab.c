@@ -1359,6 +1359,8 @@ static const DirectCase direct_cases[] = {
   { { "restricted-cone", "full-cone", NULL }, "direct", FALSE },
   { { "port-restricted", "port-restricted", NULL }, NULL, FALSE, TRUE },
   { { "port-restricted", "port-restricted", NULL }, "direct", FALSE, FALSE, TRUE },
+  /* No public address can carry this pair: only the LAN can. */
+  { { "symmetric", "symmetric", NULL }, "direct", FALSE, FALSE, TRUE },
   { { "port-restricted-translated", "port-restricted-translated", NULL }, "direct" },
 };
 
