@@ -346,6 +346,43 @@ device_attributes (Builder *b)
   put_key (b, WGDEVICE_A_PUBLIC_KEY, 0xb6);
 }
 
+/* Starts a message of the dump with the peer list open; the first message of a dump also
+ * has the device's attributes. */
+static void
+peers_start (Builder  *b,
+             guint32   seq,
+             gboolean  first)
+{
+  message_start (b, FAMILY, NLM_F_MULTI, seq);
+  if (first)
+    device_attributes (b);
+  nest_start (b, WGDEVICE_A_PEERS);
+}
+
+static void
+peers_end (Builder *b)
+{
+  nest_end (b);
+  message_end (b);
+}
+
+/* A message with one peer that has its key and what the test puts next. */
+static void
+peer_start (Builder *b,
+            guint8   key_byte)
+{
+  peers_start (b, SEQ, FALSE);
+  nest_start (b, 0);
+  put_key (b, WGPEER_A_PUBLIC_KEY, key_byte);
+}
+
+static void
+peer_end (Builder *b)
+{
+  nest_end (b);
+  peers_end (b);
+}
+
 static LrdWgGenlDump *
 new_dump (void)
 {
@@ -363,6 +400,17 @@ feed (LrdWgGenlDump *dump,
   g_assert_true (lrd_wg_genl_dump_feed (dump, datagram->data, datagram->len, &done, &error));
   g_assert_no_error (error);
   return done;
+}
+
+/* Ends the dump with NLMSG_DONE and returns its peers. */
+static GArray *
+finish (LrdWgGenlDump *dump,
+        Builder       *b)
+{
+  done_message (b, 0);
+  g_assert_true (feed (dump, b->bytes));
+  builder_clear (b);
+  return lrd_wg_genl_dump_steal_peers (dump);
 }
 
 static void
@@ -419,11 +467,7 @@ test_kernel_layout (void)
   g_assert_false (feed (dump, datagram));
 
   builder_init (&b);
-  done_message (&b, 0);
-  g_assert_true (feed (dump, b.bytes));
-  builder_clear (&b);
-
-  peers = lrd_wg_genl_dump_steal_peers (dump);
+  peers = finish (dump, &b);
   g_assert_cmpuint (peers->len, ==, 1);
   stats = &g_array_index (peers, LrdWgPeerStats, 0);
   for (guint i = 0; i < LR_KEY_LENGTH; i++)
@@ -446,9 +490,7 @@ test_builder_matches_kernel (void)
   Builder b;
 
   builder_init (&b);
-  message_start (&b, FAMILY, NLM_F_MULTI, SEQ);
-  device_attributes (&b);
-  nest_start (&b, WGDEVICE_A_PEERS);
+  peers_start (&b, SEQ, TRUE);
   nest_start (&b, 0);
   for (guint i = 0; i < sizeof key; i++)
     key[i] = 0x40 + i;
@@ -489,27 +531,18 @@ test_multi_part (void)
   Builder b;
 
   builder_init (&b);
-  message_start (&b, FAMILY, NLM_F_MULTI, SEQ);
-  device_attributes (&b);
-  nest_start (&b, WGDEVICE_A_PEERS);
+  peers_start (&b, SEQ, TRUE);
   put_peer (&b, &one);
   put_peer (&b, &two);
-  nest_end (&b);
-  message_end (&b);
+  peers_end (&b);
   g_assert_false (feed (dump, b.bytes));
   g_byte_array_set_size (b.bytes, 0);
 
-  message_start (&b, FAMILY, NLM_F_MULTI, SEQ);
-  nest_start (&b, WGDEVICE_A_PEERS);
+  peers_start (&b, SEQ, FALSE);
   put_peer_continued (&b, &two_rest);
   put_peer (&b, &three);
-  nest_end (&b);
-  message_end (&b);
-  done_message (&b, 0);
-  g_assert_true (feed (dump, b.bytes));
-  builder_clear (&b);
-
-  peers = lrd_wg_genl_dump_steal_peers (dump);
+  peers_end (&b);
+  peers = finish (dump, &b);
   g_assert_cmpuint (peers->len, ==, 3);
 
   stats = find_peer (peers, 0x11);
@@ -541,21 +574,13 @@ test_many_messages (void)
       PeerSpec spec = { i, 1764760000 + i, i * 10, i * 20, NULL, 1, i };
 
       g_byte_array_set_size (b.bytes, 0);
-      message_start (&b, FAMILY, NLM_F_MULTI, SEQ);
-      if (i == 1)
-        device_attributes (&b);
-      nest_start (&b, WGDEVICE_A_PEERS);
+      peers_start (&b, SEQ, i == 1);
       put_peer (&b, &spec);
-      nest_end (&b);
-      message_end (&b);
+      peers_end (&b);
       g_assert_false (feed (dump, b.bytes));
     }
   g_byte_array_set_size (b.bytes, 0);
-  done_message (&b, 0);
-  g_assert_true (feed (dump, b.bytes));
-  builder_clear (&b);
-
-  peers = lrd_wg_genl_dump_steal_peers (dump);
+  peers = finish (dump, &b);
   g_assert_cmpuint (peers->len, ==, 200);
   g_assert_cmpuint (find_peer (peers, 200)->tx_bytes, ==, 4000);
 }
@@ -572,11 +597,7 @@ test_no_peers (void)
   message_start (&b, FAMILY, NLM_F_MULTI, SEQ);
   device_attributes (&b);
   message_end (&b);
-  done_message (&b, 0);
-  g_assert_true (feed (dump, b.bytes));
-  builder_clear (&b);
-
-  peers = lrd_wg_genl_dump_steal_peers (dump);
+  peers = finish (dump, &b);
   g_assert_cmpuint (peers->len, ==, 0);
 }
 
@@ -592,17 +613,10 @@ test_no_handshake_yet (void)
   Builder b;
 
   builder_init (&b);
-  message_start (&b, FAMILY, NLM_F_MULTI, SEQ);
-  device_attributes (&b);
-  nest_start (&b, WGDEVICE_A_PEERS);
+  peers_start (&b, SEQ, TRUE);
   put_peer (&b, &spec);
-  nest_end (&b);
-  message_end (&b);
-  done_message (&b, 0);
-  g_assert_true (feed (dump, b.bytes));
-  builder_clear (&b);
-
-  peers = lrd_wg_genl_dump_steal_peers (dump);
+  peers_end (&b);
+  peers = finish (dump, &b);
   g_assert_cmpuint (peers->len, ==, 1);
   stats = find_peer (peers, 0x44);
   g_assert_cmpint (stats->last_handshake_unix, ==, 0);
@@ -622,23 +636,14 @@ test_pad_attribute (void)
   Builder b;
 
   builder_init (&b);
-  message_start (&b, FAMILY, NLM_F_MULTI, SEQ);
-  nest_start (&b, WGDEVICE_A_PEERS);
-  nest_start (&b, 0);
-  put_key (&b, WGPEER_A_PUBLIC_KEY, 0x55);
+  peer_start (&b, 0x55);
   put_attr (&b, WGPEER_A_LAST_HANDSHAKE_TIME, &handshake, sizeof handshake);
   put_attr (&b, WGPEER_A_UNSPEC, NULL, 0);
   put_u64 (&b, WGPEER_A_TX_BYTES, 77);
   put_attr (&b, WGPEER_A_UNSPEC, NULL, 0);
   put_u64 (&b, WGPEER_A_RX_BYTES, 88);
-  nest_end (&b);
-  nest_end (&b);
-  message_end (&b);
-  done_message (&b, 0);
-  g_assert_true (feed (dump, b.bytes));
-  builder_clear (&b);
-
-  peers = lrd_wg_genl_dump_steal_peers (dump);
+  peer_end (&b);
+  peers = finish (dump, &b);
   g_assert_cmpuint (find_peer (peers, 0x55)->tx_bytes, ==, 77);
   g_assert_cmpuint (find_peer (peers, 0x55)->rx_bytes, ==, 88);
 }
@@ -654,27 +659,19 @@ test_other_request_skipped (void)
   Builder b;
 
   builder_init (&b);
-  message_start (&b, FAMILY, NLM_F_MULTI, SEQ - 1);
-  nest_start (&b, WGDEVICE_A_PEERS);
+  peers_start (&b, SEQ - 1, FALSE);
   put_peer (&b, &stale);
-  nest_end (&b);
-  message_end (&b);
+  peers_end (&b);
   message_start (&b, NLMSG_DONE, NLM_F_MULTI, SEQ - 1);
   g_byte_array_append (b.bytes, (const guint8 *) "\0\0\0\0", 4);
   message_end (&b);
   g_assert_false (feed (dump, b.bytes));
 
   g_byte_array_set_size (b.bytes, 0);
-  message_start (&b, FAMILY, NLM_F_MULTI, SEQ);
-  nest_start (&b, WGDEVICE_A_PEERS);
+  peers_start (&b, SEQ, FALSE);
   put_peer (&b, &fresh);
-  nest_end (&b);
-  message_end (&b);
-  done_message (&b, 0);
-  g_assert_true (feed (dump, b.bytes));
-  builder_clear (&b);
-
-  peers = lrd_wg_genl_dump_steal_peers (dump);
+  peers_end (&b);
+  peers = finish (dump, &b);
   g_assert_cmpuint (peers->len, ==, 1);
   g_assert_nonnull (find_peer (peers, 0x77));
 }
@@ -688,8 +685,7 @@ test_missing_attribute (void)
 
   /* A peer with no public key cannot be told apart from any other. */
   builder_init (&b);
-  message_start (&b, FAMILY, NLM_F_MULTI, SEQ);
-  nest_start (&b, WGDEVICE_A_PEERS);
+  peers_start (&b, SEQ, FALSE);
   nest_start (&b, 0);
   put_u64 (&b, WGPEER_A_RX_BYTES, 5);
   nest_end (&b);
@@ -699,13 +695,8 @@ test_missing_attribute (void)
 
   /* A peer with its key and nothing else (its counters missing) reads as zero. */
   g_byte_array_set_size (b.bytes, 0);
-  message_start (&b, FAMILY, NLM_F_MULTI, SEQ);
-  nest_start (&b, WGDEVICE_A_PEERS);
-  nest_start (&b, 0);
-  put_key (&b, WGPEER_A_PUBLIC_KEY, 0x88);
-  nest_end (&b);
-  nest_end (&b);
-  message_end (&b);
+  peer_start (&b, 0x88);
+  peer_end (&b);
   done_message (&b, 0);
   g_assert_true (feed (dump, b.bytes));
   peers = lrd_wg_genl_dump_steal_peers (dump);
@@ -752,14 +743,9 @@ test_truncated_attribute (void)
 
   /* A handshake time cut to its seconds. */
   g_byte_array_set_size (b.bytes, 0);
-  message_start (&b, FAMILY, NLM_F_MULTI, SEQ);
-  nest_start (&b, WGDEVICE_A_PEERS);
-  nest_start (&b, 0);
-  put_key (&b, WGPEER_A_PUBLIC_KEY, 0x99);
+  peer_start (&b, 0x99);
   put_attr (&b, WGPEER_A_LAST_HANDSHAKE_TIME, &handshake, sizeof handshake.tv_sec);
-  nest_end (&b);
-  nest_end (&b);
-  message_end (&b);
+  peer_end (&b);
   feed_fails (b.bytes, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "handshake time");
 
   /* The peer list claims fewer bytes than its last attribute needs: the counter's header
@@ -786,14 +772,9 @@ test_truncated_attribute (void)
 
   /* An endpoint that is neither a sockaddr_in nor a sockaddr_in6. */
   g_byte_array_set_size (b.bytes, 0);
-  message_start (&b, FAMILY, NLM_F_MULTI, SEQ);
-  nest_start (&b, WGDEVICE_A_PEERS);
-  nest_start (&b, 0);
-  put_key (&b, WGPEER_A_PUBLIC_KEY, 0x99);
+  peer_start (&b, 0x99);
   put_attr (&b, WGPEER_A_ENDPOINT, "\x02\x00\x01\x02", 4);
-  nest_end (&b);
-  nest_end (&b);
-  message_end (&b);
+  peer_end (&b);
   feed_fails (b.bytes, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "endpoint");
   builder_clear (&b);
 }
