@@ -27,6 +27,7 @@ struct _LrdWgGenlDump
   guint32  seq;
   guint32  portid;
   gboolean done;
+  gboolean interrupted;
   GArray  *peers;                 /* (element-type LrdWgPeerStats) */
 };
 
@@ -339,6 +340,12 @@ feed_message (LrdWgGenlDump          *self,
         memcpy (&code, mnl_nlmsg_get_payload (nlh), sizeof code);
       if (code < 0)
         return set_kernel_error (-code, error);
+      if (self->interrupted)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                               "The WireGuard device changed during the dump");
+          return FALSE;
+        }
       self->done = TRUE;
       return TRUE;
     }
@@ -371,13 +378,13 @@ feed_message (LrdWgGenlDump          *self,
       return FALSE;
     }
 
-  /* The device changed while the kernel was writing the dump: the pieces do not fit. */
+  /* The device changed while the kernel was writing the dump: the pieces do not fit. The
+   * rest is read to its end all the same, since a socket runs one dump at a time and a
+   * new one is refused (EBUSY) until the old one is done. */
   if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_BUSY,
-                           "The WireGuard device changed during the dump");
-      return FALSE;
-    }
+    self->interrupted = TRUE;
+  if (self->interrupted)
+    return TRUE;
 
   if (payload_length < GENL_HDRLEN ||
       ((const struct genlmsghdr *) mnl_nlmsg_get_payload (nlh))->cmd != WG_CMD_GET_DEVICE)
@@ -410,8 +417,8 @@ message_ok (const struct nlmsghdr *nlh,
  *
  * Messages that answer another request (another sequence number or port) are skipped:
  * a late answer to an abandoned dump is not part of this one. A failure ends the dump:
- * G_IO_ERROR_INVALID_DATA for bytes that are not a WireGuard dump, G_IO_ERROR_BUSY when
- * the device changed during the dump (ask again), G_IO_ERROR_NOT_FOUND when there is no
+ * G_IO_ERROR_INVALID_DATA for bytes that are not a WireGuard dump, G_IO_ERROR_BUSY at the
+ * end of a dump during which the device changed (ask again), G_IO_ERROR_NOT_FOUND when there is no
  * such interface, G_IO_ERROR_INVALID_ARGUMENT when it is not a WireGuard interface, and
  * the kernel's errno otherwise.
  */
