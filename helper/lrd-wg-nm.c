@@ -783,26 +783,9 @@ kernel_peers_cb (GObject      *object,
   if (kernel == NULL)
     say_counters_problem (self, error);
   else
-    g_clear_pointer (&self->counters_problem, g_free);
-
-  for (guint i = 0; kernel != NULL && i < stats->len; i++)
     {
-      LrdWgPeerStats *entry = &g_array_index (stats, LrdWgPeerStats, i);
-
-      for (guint j = 0; j < kernel->len; j++)
-        {
-          const LrdWgPeerStats *known = &g_array_index (kernel, LrdWgPeerStats, j);
-
-          if (!lr_key_equal (&known->public_key, &entry->public_key))
-            continue;
-          entry->rx_bytes = known->rx_bytes;
-          entry->tx_bytes = known->tx_bytes;
-          entry->last_handshake_unix = known->last_handshake_unix;
-          /* The kernel's endpoint is the one in use: it follows a roaming peer. */
-          if (lr_addr_is_set (&known->endpoint))
-            entry->endpoint = known->endpoint;
-          break;
-        }
+      g_clear_pointer (&self->counters_problem, g_free);
+      lrd_wg_peer_stats_fill (stats, kernel);
     }
 
   g_task_return_pointer (task, g_array_ref (stats), (GDestroyNotify) g_array_unref);
