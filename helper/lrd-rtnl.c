@@ -53,13 +53,13 @@ link_cb (const struct nlmsghdr *nlh,
 }
 
 static gboolean
-answer (const guint8  *datagram,
-        gsize          length,
-        guint32        seq,
-        guint32        portid,
-        gpointer       user_data,
-        gboolean      *out_done,
-        GError       **error)
+answer_cb (const guint8  *datagram,
+           gsize          length,
+           guint32        seq,
+           guint32        portid,
+           gpointer       user_data,
+           gboolean      *out_done,
+           GError       **error)
 {
   int ret = mnl_cb_run (datagram, length, seq, portid, link_cb, user_data);
 
@@ -124,7 +124,7 @@ send_request (LrdRtnl             *self,
 
   g_task_set_source_tag (task, source_tag);
   g_task_set_task_data (task, request, g_free);
-  lrd_netlink_request_async (self->netlink, request->message, answer, request, cancellable,
+  lrd_netlink_request_async (self->netlink, request->message, answer_cb, request, cancellable,
                              request_done_cb, task);
 }
 

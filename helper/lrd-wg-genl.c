@@ -79,13 +79,13 @@ absent_error (LrdWgGenl *self)
 
 /* The controller's answer to CTRL_CMD_GETFAMILY: the family's attributes, or an error. */
 static gboolean
-resolve_answer (const guint8  *datagram,
-                gsize          length,
-                guint32        seq,
-                guint32        portid,
-                gpointer       user_data,
-                gboolean      *out_done,
-                GError       **error)
+resolve_answer_cb (const guint8  *datagram,
+                   gsize          length,
+                   guint32        seq,
+                   guint32        portid,
+                   gpointer       user_data,
+                   gboolean      *out_done,
+                   GError       **error)
 {
   Request *request = user_data;
   const struct nlmsghdr *nlh = (const struct nlmsghdr *) datagram;
@@ -137,13 +137,13 @@ resolve_answer (const guint8  *datagram,
 }
 
 static gboolean
-dump_answer (const guint8  *datagram,
-             gsize          length,
-             guint32        seq,
-             guint32        portid,
-             gpointer       user_data,
-             gboolean      *out_done,
-             GError       **error)
+dump_answer_cb (const guint8  *datagram,
+                gsize          length,
+                guint32        seq,
+                guint32        portid,
+                gpointer       user_data,
+                gboolean      *out_done,
+                GError       **error)
 {
   Request *request = user_data;
 
@@ -167,7 +167,7 @@ send_dump (GTask *task)
   g_clear_pointer (&request->dump, lrd_wg_genl_dump_free);
   lrd_wg_genl_dump_build_request (message, sizeof message, self->family_id, 0,
                                   request->ifname);
-  lrd_netlink_request_async (self->netlink, message, dump_answer, request,
+  lrd_netlink_request_async (self->netlink, message, dump_answer_cb, request,
                              g_task_get_cancellable (task), dumped_cb, task);
 }
 
@@ -236,7 +236,7 @@ send_resolve (GTask *task)
   genl->cmd = CTRL_CMD_GETFAMILY;
   genl->version = 1;
   mnl_attr_put_strz (nlh, CTRL_ATTR_FAMILY_NAME, self->family_name);
-  lrd_netlink_request_async (self->netlink, message, resolve_answer,
+  lrd_netlink_request_async (self->netlink, message, resolve_answer_cb,
                              g_task_get_task_data (task), g_task_get_cancellable (task),
                              resolved_cb, task);
 }
