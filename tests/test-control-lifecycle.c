@@ -246,9 +246,10 @@ join_stream_thread (gpointer data)
           continue;
         }
 
-      /* The server is gone (or, wrongly, refused): the stream ends. */
+      /* The server is gone (or, wrongly, refused): the stream ends. A 201 whose body did
+       * not arrive whole was cut by the kill: unacknowledged, not refused. */
       g_mutex_lock (&stream->lock);
-      if (response->status != 0)
+      if (response->status != 0 && response->status != 201)
         {
           gsize length = 0;
           const char *text = g_bytes_get_data (response->raw, &length);
@@ -257,6 +258,8 @@ join_stream_thread (gpointer data)
           stream->last_error = g_strdup_printf ("status %u %.*s", response->status,
                                                 (int) MIN (length, 300), text);
         }
+      else if (response->status == 201)
+        stream->last_error = g_strdup ("an answer 201 cut short");
       else
         stream->last_error = g_strdup (response->transport_error);
       g_mutex_unlock (&stream->lock);
