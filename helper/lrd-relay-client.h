@@ -35,9 +35,10 @@
  *   switch.
  * - The relay's STUN answer (a padded Binding request, so the relay never answers more
  *   bytes than it got) gives this machine's public endpoint.
- * - Latency to each peer through the relay is measured with probes carried in DATA frames
- *   that WireGuard never sends (see lrd-relay-client.c for the format); the other peer's
- *   client answers them.
+ * - Disco (lib/lr-disco.h) travels through the relay too, in DATA frames told apart from
+ *   WireGuard's by their first bytes (lrd-relay-client.c): the disco router sends with
+ *   lrd_relay_client_send_disco() and takes what comes with ::disco-received, and so
+ *   measures the relayed path with the same pings and pongs as the direct one.
  *
  * Everything runs on the thread-default main context of the thread that created the
  * client; nothing blocks. Tokens are never logged.
@@ -48,7 +49,6 @@
 
 #include "lr-addr.h"
 #include "lr-clock.h"
-#include "lr-link-quality.h"
 
 G_BEGIN_DECLS
 
@@ -123,17 +123,17 @@ const char *lrd_relay_client_get_public_endpoint (LrdRelayClient  *self);
 /* In FAILED state, what is wrong in words a player understands; "" otherwise */
 const char *lrd_relay_client_get_problem         (LrdRelayClient  *self);
 
-/* Latency to @peer_id through the relay in ms (smoothed), or -1 until a probe came back.
- * @out_loss_percent (nullable): probes lost of the last ones sent, 0..100. */
-double      lrd_relay_client_get_peer_latency_ms (LrdRelayClient  *self,
+gboolean    lrd_relay_client_send_disco          (LrdRelayClient  *self,
                                                   guint64          peer_id,
-                                                  double          *out_loss_percent);
-const LrLinkQuality *lrd_relay_client_get_peer_quality (LrdRelayClient  *self,
-                                                        guint64          peer_id);
+                                                  const guint8    *packet,
+                                                  gsize            length,
+                                                  GError         **error);
 
 /* Signals:
  *   "changed" ()                 state, relay, RTT, reason, public endpoint or problem changed
- *   "peer-changed" (guint64 id)  a peer's latency or loss changed
+ *   "disco-received" (guint64 id, const guint8 *packet, guint length)
+ *                                a disco message from peer @id came through a relay (the
+ *                                buffer is valid during the emission only)
  *   "token-needed" ()            the token expires soon or the relay refused it: the session
  *                                asks lanrage-control for a new one and calls set_token
  */
