@@ -21,7 +21,10 @@
  *   then reaches peer B on relay R2 through R1, where B is bound too, and B answers
  *   through R2. A relay that stops answering (three BINDs without BOUND, or no PONG for a
  *   minute) or refuses the token is dropped from the bound set; if it was the chosen one,
- *   the client moves to the best other at once, usually bound there already. It asks for a
+ *   the client moves to the best other at once, usually bound there already. Before that,
+ *   as soon as the chosen relay's pong is late, DATA also goes out through that best
+ *   other relay until the chosen one answers again (lrd-relay-client.c: SUSPECT_GRACE_US),
+ *   so the tunnel does not wait for the deadline. It asks for a
  *   new token through LrdRelayClient::token-needed before the token expires or when the
  *   chosen relay refuses it (expired, bad token).
  * - Each peer gets a UDP socket on 127.0.0.1 (lrd_relay_client_add_peer): that socket's
