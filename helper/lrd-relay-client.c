@@ -1507,7 +1507,7 @@ update_standby (LrdRelayClient *self,
     return;
   if (standby != NULL && self->standby == NULL)
     {
-      g_message ("Relay %s went quiet; sending through %s as well until it answers",
+      g_info ("Relay %s went quiet; sending through %s as well until it answers",
                  self->current->name, standby->name);
       /* Find out soon whether it is back. */
       self->current->next_keepalive_us = now_us;
