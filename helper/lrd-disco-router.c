@@ -239,8 +239,10 @@ relay_pong (LrdDiscoRouter       *self,
             Peer                 *peer,
             const LrDiscoMessage *pong)
 {
-  (void) lr_link_quality_answered (&peer->relay_quality, lr_bytes_read_be32 (pong->transaction_id),
-                                   (gint64) lr_bytes_read_be64 (pong->transaction_id + 4));
+  guint32 id = lr_bytes_read_be32 (pong->transaction_id);
+  gint64 sent_us = (gint64) lr_bytes_read_be64 (pong->transaction_id + 4);
+
+  (void) lr_link_quality_answered (&peer->relay_quality, id, sent_us);
 }
 
 static gboolean
@@ -264,7 +266,7 @@ relay_tick_cb (gpointer user_data)
       if (lr_link_quality_update_loss (&peer->relay_quality))
         g_ptr_array_add (changed, peer);
     }
-  /* After the walk: a handler may remove its peer. */
+  /* Handlers run after the walk, so that none runs while the table is walked. */
   for (guint i = 0; i < changed->len; i++)
     {
       peer = changed->pdata[i];

@@ -27,7 +27,7 @@
  * through the relay (lrd_disco_router_send() with no address) and through the control
  * server's signal channel: sealed with lrd_disco_router_seal(), and a peer's taken in with
  * lrd_disco_router_deliver(), so a server that passes it on cannot change it. One that comes
- * to WireGuard's port is dropped: a stranger on the internet has no business there.
+ * to WireGuard's port is dropped: it is only ever sent those two ways.
  */
 #pragma once
 

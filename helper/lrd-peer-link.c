@@ -564,10 +564,12 @@ stop_policy (LrdPeerLink *self,
 
 /**
  * lrd_peer_link_set_disco:
- * @disco: (nullable): the helper's disco router, %NULL when the shared port goes
+ * @disco: (nullable): the helper's disco router, %NULL when the data plane goes
  *
- * With a router (and the peer's disco key) the link runs its path policy: probes the
- * peer's candidates and goes direct where a pong comes back. Without one it stays relayed.
+ * With a router (and the peer's disco key) the relayed path is measured with disco pings
+ * through the relay; where the router has the shared port too, the link runs its path
+ * policy: probes the peer's candidates and goes direct where a pong comes back. Otherwise
+ * it stays relayed.
  */
 void
 lrd_peer_link_set_disco (LrdPeerLink    *self,

@@ -31,7 +31,7 @@
  *   address is the peer's WireGuard endpoint. What WireGuard sends to it goes to the relay
  *   as DATA for that peer; DATA from the relay for that peer comes out of that socket to
  *   WireGuard's listen port on 127.0.0.1. DATA goes out through the chosen relay only; DATA
- *   (and probe answers) come in from any relay the client is bound on. Only datagrams from
+ *   (and disco) come in from any relay the client is bound on. Only datagrams from
  *   WireGuard's own port are taken on a peer socket, and only frames from candidates'
  *   addresses on the relay socket (STUN answers from the chosen relay's only). The
  *   loopback endpoints stay the same when the relay changes, so the tunnel never notices a
