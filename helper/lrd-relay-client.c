@@ -11,6 +11,7 @@
  */
 #include "lrd-relay-client-private.h"
 
+#include "lr-bytes.h"
 #include "lr-disco.h"
 #include "lr-relay-choice.h"
 #include "lr-relay-frame.h"
@@ -340,27 +341,6 @@ send_to_candidate (LrdRelayClient *self,
                  &candidate->addr.u.sa, candidate->addr.length);
 }
 
-static void
-put_u64 (guint8  *out,
-         guint64  value)
-{
-  for (int i = 7; i >= 0; i--)
-    {
-      out[i] = value & 0xff;
-      value >>= 8;
-    }
-}
-
-static guint64
-get_u64 (const guint8 *in)
-{
-  guint64 value = 0;
-
-  for (int i = 0; i < 8; i++)
-    value = (value << 8) | in[i];
-  return value;
-}
-
 /* Candidates */
 
 static void
@@ -402,8 +382,8 @@ send_ping (LrdRelayClient *self,
   guint8 payload[PING_PAYLOAD_SIZE];
   gsize length;
 
-  put_u64 (payload, g_get_monotonic_time ());
-  put_u64 (payload + 8, now_us);
+  lr_bytes_write_be64 (payload, g_get_monotonic_time ());
+  lr_bytes_write_be64 (payload + 8, now_us);
   length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_PING, 0, 0, payload,
                                  sizeof payload);
   send_to_candidate (self, candidate, frame, length);
@@ -1021,7 +1001,7 @@ handle_pong (LrdRelayClient     *self,
       return;
     }
   /* RTT from the monotonic clock: the wall clock may step between PING and PONG. */
-  sent = get_u64 (frame->payload);
+  sent = lr_bytes_read_be64 (frame->payload);
   sample = (g_get_monotonic_time () - sent) / 1000.0;
   if (sample < 0 || sample > 10000)
     {
