@@ -42,10 +42,12 @@ struct _LrdPeerLink
   LrAddr                    endpoint;     /* the relay client's loopback socket for the peer */
   gint64                    last_handshake;
 
-  /* The direct path: with a data plane and a shared port only. */
+  /* Disco: the relayed path's measure with a data plane, the direct path with a shared port
+   * too. */
   LrdDiscoRouter           *disco;
   gboolean                  has_disco_key;
   LrKey                     disco_key;
+  gboolean                  disco_added;  /* the router knows the peer */
   LrPathPolicy             *policy;
   GSource                  *wake;
   GStrv                     endpoints;    /* the peer's candidates as the server lists them */
@@ -236,7 +238,8 @@ lrd_peer_link_refresh (LrdPeerLink *self)
     return;
 
   bound = lrd_relay_client_get_state (self->relay) == LRD_RELAY_CLIENT_BOUND;
-  quality = lrd_relay_client_get_peer_quality (self->relay, self->number);
+  quality = self->disco_added ? lrd_disco_router_get_relay_quality (self->disco,
+                                                                    &self->disco_key) : NULL;
   latency = quality != NULL ? quality->latency_ms : -1;
   jitter = quality != NULL ? quality->jitter_ms : -1;
   loss = latency >= 0 ? quality->loss_percent : -1;
@@ -431,6 +434,13 @@ disco_cb (const LrDiscoMessage *message,
 {
   LrdPeerLink *self = user_data;
 
+  /* Through the relay: the router measured the relayed path (a pong came back, or a ping
+   * went unanswered); the pings it answered itself. */
+  if (message == NULL || (from == NULL && message->type == LR_DISCO_PONG))
+    {
+      lrd_peer_link_refresh (self);
+      return;
+    }
   if (self->policy == NULL)
     return;
   if (message->type == LR_DISCO_CALL_ME_MAYBE)
@@ -505,19 +515,27 @@ give_candidates (LrdPeerLink *self)
   drive (self);
 }
 
-/* Starts the direct path once there is a way to send disco (the router) and a key to seal
- * it with (the peer's, from the server). */
+/* Starts disco once there is a way to send it (the router) and a key to seal it with (the
+ * peer's, from the server): the relayed path's measure at once, the direct path where the
+ * router can send from WireGuard's port. */
 static void
 start_policy (LrdPeerLink *self)
 {
-  if (self->policy != NULL || self->disco == NULL || !self->has_disco_key ||
-      self->backend == NULL)
+  if (self->disco == NULL || !self->has_disco_key || self->backend == NULL)
     return;
-  if (!lrd_disco_router_add_peer (self->disco, &self->disco_key, disco_cb, self))
+  if (!self->disco_added)
     {
-      g_info ("Peer %s has a disco key that is not one: relayed only", self->id);
-      return;
+      if (!lrd_disco_router_add_peer (self->disco, &self->disco_key, self->number, disco_cb,
+                                      self))
+        {
+          g_info ("Peer %s has a disco key that is not one: relayed and unmeasured",
+                  self->id);
+          return;
+        }
+      self->disco_added = TRUE;
     }
+  if (self->policy != NULL || !lrd_disco_router_has_direct (self->disco))
+    return;
   self->policy = lr_path_policy_new (self->clock);
   give_candidates (self);
 }
@@ -527,9 +545,11 @@ static void
 stop_policy (LrdPeerLink *self,
              gboolean     restore_relay)
 {
+  if (self->disco_added)
+    lrd_disco_router_remove_peer (self->disco, &self->disco_key);
+  self->disco_added = FALSE;
   if (self->policy == NULL)
     return;
-  lrd_disco_router_remove_peer (self->disco, &self->disco_key);
   if (self->wake != NULL)
     g_source_destroy (self->wake);
   g_clear_pointer (&self->wake, g_source_unref);
@@ -544,10 +564,12 @@ stop_policy (LrdPeerLink *self,
 
 /**
  * lrd_peer_link_set_disco:
- * @disco: (nullable): the helper's disco router, %NULL when the shared port goes
+ * @disco: (nullable): the helper's disco router, %NULL when the data plane goes
  *
- * With a router (and the peer's disco key) the link runs its path policy: probes the
- * peer's candidates and goes direct where a pong comes back. Without one it stays relayed.
+ * With a router (and the peer's disco key) the relayed path is measured with disco pings
+ * through the relay; where the router has the shared port too, the link runs its path
+ * policy: probes the peer's candidates and goes direct where a pong comes back. Otherwise
+ * it stays relayed.
  */
 void
 lrd_peer_link_set_disco (LrdPeerLink    *self,
@@ -718,12 +740,12 @@ lrd_peer_link_set_stats (LrdPeerLink          *self,
   lrd_peer_link_refresh (self);
 }
 
-/* Returns: (nullable): the peer's disco key while its path policy runs */
+/* Returns: (nullable): the peer's disco key while the disco router knows the peer */
 const LrKey *
 lrd_peer_link_get_disco_key (LrdPeerLink *self)
 {
   g_return_val_if_fail (LRD_IS_PEER_LINK (self), NULL);
-  return self->policy != NULL ? &self->disco_key : NULL;
+  return self->disco_added ? &self->disco_key : NULL;
 }
 
 const char *

@@ -11,8 +11,10 @@
  * LrPathPolicy (lib/lr-path-policy.h), which the link alone drives: the relay client's
  * loopback socket for the peer at first and whenever the direct path fails, the peer's own
  * address (public or LAN) once a disco pong came back from it. Disco goes through the
- * helper's LrdDiscoRouter on WireGuard's port; the peer's candidates are the endpoints the
- * control server lists for it (its STUN address and its LAN addresses, which it publishes).
+ * helper's LrdDiscoRouter, on WireGuard's port and through the relay (whose pings measure
+ * the relayed path); the peer's candidates are those of its call-me-maybe and the endpoints
+ * the control server lists for it (its STUN address and its LAN addresses, which it
+ * publishes).
  *
  * Without a data plane (no WireGuard backend: the --session test mode) a link only shows
  * what the control server says of the peer.

@@ -92,36 +92,19 @@ lrd_peer_table_init (LrdPeerTable *self)
 
 /* What the relay client reports */
 
-/* Refreshes the link of the peer @number, or every link when @all. */
+/* The relay's state, relay or RTT changed: every link shows it. (What the relayed path
+ * measures of each peer reaches its link through the disco router.) */
 static void
-refresh_links (LrdPeerTable *self,
-               gboolean      all,
-               guint64       number)
+relay_changed_cb (LrdRelayClient *relay,
+                  gpointer        user_data)
 {
+  LrdPeerTable *self = user_data;
   GHashTableIter iter;
   LrdPeerLink *link;
 
   g_hash_table_iter_init (&iter, self->links);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &link))
-    {
-      if (all || lrd_peer_link_get_number (link) == number)
-        lrd_peer_link_refresh (link);
-    }
-}
-
-static void
-relay_changed_cb (LrdRelayClient *relay,
-                  gpointer        user_data)
-{
-  refresh_links (user_data, TRUE, 0);
-}
-
-static void
-relay_peer_changed_cb (LrdRelayClient *relay,
-                       guint64         number,
-                       gpointer        user_data)
-{
-  refresh_links (user_data, FALSE, number);
+    lrd_peer_link_refresh (link);
 }
 
 LrdPeerTable *
@@ -143,7 +126,6 @@ lrd_peer_table_new (GDBusObjectManagerServer *manager,
   if (relay != NULL)
     {
       g_signal_connect (relay, "changed", G_CALLBACK (relay_changed_cb), self);
-      g_signal_connect (relay, "peer-changed", G_CALLBACK (relay_peer_changed_cb), self);
     }
   return self;
 }

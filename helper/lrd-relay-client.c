@@ -2,21 +2,17 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Peer latency probes. The party's peers measure their latency to each other through the
- * relay with DATA frames whose payload WireGuard never sends: a WireGuard message starts
- * with its type as a little-endian u32 of 1..4 (bytes 01..04 00 00 00), so a payload that
- * starts with 'L' is never one. A probe payload is exactly PROBE_SIZE (20) bytes:
- *
- *   0..3    'L' 'R' 'p' 'i' (ping-probe) or 'L' 'R' 'p' 'o' (pong-probe)
- *   4..11   probe id, big endian, chosen by the sender of the ping-probe
- *   12..19  the ping-probe's send time in µs (the sender's clock), big endian
- *
- * A client that gets a ping-probe from a peer it knows answers with a pong-probe that
- * carries the same id and time back to that peer; probes never reach WireGuard.
+ * What a relay's DATA frame carries for a peer is one of two things, told apart by its first
+ * bytes with no copy: a WireGuard message (its type as a little-endian u32 of 1..4: bytes 01..04
+ * 00 00 00) goes to WireGuard; a disco message (lib/lr-disco.h: LR_DISCO_MAGIC, whose first
+ * byte is 'L') goes to LrdRelayClient::disco-received. Anything else is dropped. Only
+ * WireGuard messages are taken from WireGuard's port, so WireGuard's datagrams never reach
+ * disco and disco never reaches WireGuard, at either end.
  */
 #include "lrd-relay-client-private.h"
 
-#include "lr-link-quality.h"
+#include "lr-bytes.h"
+#include "lr-disco.h"
 #include "lr-relay-choice.h"
 #include "lr-relay-frame.h"
 #include "lr-relay-token.h"
@@ -37,8 +33,19 @@
 /* While none is chosen (start, or every relay gone), a round every second. */
 #define SEARCH_ROUND_INTERVAL_US (1 * G_USEC_PER_SEC)
 /* The chosen relay is pinged every second; three missed pongs (LR_RELAY_DEAD_AFTER_US) and
- * it is dead, so the tunnel is back on another relay within about four seconds. */
+ * it is dead, and another is chosen. */
 #define KEEPALIVE_INTERVAL_US (1 * G_USEC_PER_SEC)
+/* A relay that died (a crash, a reboot) goes quiet long before it counts as dead. Waiting
+ * for the deadline cost the tunnel 2.5 to 3.5 s of silence on every failover, though every
+ * usable relay holds a binding of ours and could carry it at once. So the chosen relay is
+ * suspect as soon as one keepalive's pong is late (a second, twice its RTT and this grace
+ * since the last answer): then it is pinged four times a second, and until it answers again
+ * (or is left as dead) DATA goes out through it and, as well, through the best other relay
+ * we are bound on. The peer's client takes DATA from any relay it is bound on; WireGuard and
+ * disco drop the duplicates by their counters (WireGuard's replay window, the disco replay
+ * window). A false suspicion (one lost pong) costs a quarter second of doubled traffic. */
+#define SUSPECT_GRACE_US (200 * 1000)
+#define SUSPECT_KEEPALIVE_US (250 * 1000)
 /* A BIND is sent every second until BOUND comes; after three without answer the relay is
  * left (and its binding dropped). Bound, the client BINDs again every 25 s, well within the
  * relay's 120 s idle timeout and a typical NAT's 30 s UDP mapping timeout. This goes for
@@ -63,10 +70,9 @@
  * got and does not count it against its rate limit for amplifying requests. */
 #define STUN_PADDING 100
 #define STUN_REQUEST_SIZE (LR_STUN_HEADER_SIZE + 4 + STUN_PADDING)
-/* Peer probes: one every two seconds per peer; lr-link-quality.h makes latency, jitter and
- * loss of them. */
-#define PROBE_INTERVAL_US (2 * G_USEC_PER_SEC)
-#define PROBE_SIZE 20
+/* A WireGuard message: its type, a little-endian u32 (WireGuard paper section 5.4). */
+#define WG_HEADER_SIZE 4
+#define WG_TYPE_MAX 4
 #define PING_PAYLOAD_SIZE 16
 /* RFC 6298 section 2: SRTT <- 7/8 SRTT + 1/8 R. */
 #define RTT_ALPHA 0.125
@@ -125,9 +131,6 @@ typedef struct
   GSocket            *socket;
   GSource            *source;
   LrAddr              address;             /* of the socket: WireGuard's endpoint */
-  gint64              next_probe_us;
-  guint64             next_probe_id;
-  LrLinkQuality       quality;
   gboolean            ready;               /* WireGuard knows the peer */
   Held               *outbound;            /* from WireGuard while no relay is bound */
   Held               *inbound;             /* from a relay while WireGuard does not know it */
@@ -148,7 +151,7 @@ enum
 enum
 {
   SIGNAL_CHANGED,
-  SIGNAL_PEER_CHANGED,
+  SIGNAL_DISCO_RECEIVED,
   SIGNAL_TOKEN_NEEDED,
   N_SIGNALS
 };
@@ -192,6 +195,9 @@ struct _LrdRelayClient
   Candidate           *current;
   LrRelayChoice       choice;
   Candidate           *contender;
+  /* While the chosen relay is suspect (SUSPECT_GRACE_US): the bound relay DATA goes out
+   * through as well; %NULL otherwise. */
+  Candidate           *standby;
   gboolean             round_active;
   gint64               round_started_us;
   gint64               next_round_us;
@@ -207,7 +213,6 @@ struct _LrdRelayClient
   char                *public_endpoint;
   char                *problem;
   guint                pending_notify;     /* bits of PROP_ */
-  GArray              *pending_peers;      /* of guint64: peer-changed to emit */
   gboolean             pending_token_needed;
 
   guint64              dropped;            /* garbage and refused datagrams */
@@ -265,18 +270,6 @@ update_rtt (LrdRelayClient *self)
   self->pending_notify |= 1u << PROP_RELAY_RTT_MS;
 }
 
-static void
-peer_changed (LrdRelayClient *self,
-              guint64         peer_id)
-{
-  for (guint i = 0; i < self->pending_peers->len; i++)
-    {
-      if (g_array_index (self->pending_peers, guint64, i) == peer_id)
-        return;
-    }
-  g_array_append_val (self->pending_peers, peer_id);
-}
-
 /* Signals are emitted here only, at the end of each callback and public method: a handler
  * may then stop the client or remove a peer without pulling a socket or a hash table
  * iteration from under the code that found the change. */
@@ -284,16 +277,10 @@ static void
 flush_changed (LrdRelayClient *self)
 {
   guint pending = self->pending_notify;
-  g_autoptr(GArray) peers = NULL;
   gboolean token_needed = self->pending_token_needed;
 
   self->pending_notify = 0;
   self->pending_token_needed = FALSE;
-  if (self->pending_peers->len > 0)
-    {
-      peers = g_steal_pointer (&self->pending_peers);
-      self->pending_peers = g_array_new (FALSE, FALSE, sizeof (guint64));
-    }
 
   if (pending != 0)
     {
@@ -306,10 +293,28 @@ flush_changed (LrdRelayClient *self)
       g_object_thaw_notify (G_OBJECT (self));
       g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
     }
-  for (guint i = 0; peers != NULL && i < peers->len; i++)
-    g_signal_emit (self, signals[SIGNAL_PEER_CHANGED], 0, g_array_index (peers, guint64, i));
   if (token_needed)
     g_signal_emit (self, signals[SIGNAL_TOKEN_NEEDED], 0);
+}
+
+/* What a DATA frame carries */
+
+/* WireGuard's four message types start with their type as a little-endian u32; nothing
+ * else that a relay brings does (a disco message starts with 'L'). */
+static gboolean
+is_wireguard (const guint8 *payload,
+              gsize         length)
+{
+  return length >= WG_HEADER_SIZE && payload[0] >= 1 && payload[0] <= WG_TYPE_MAX &&
+         payload[1] == 0 && payload[2] == 0 && payload[3] == 0;
+}
+
+static gboolean
+is_disco (const guint8 *payload,
+          gsize         length)
+{
+  return length >= LR_DISCO_MAGIC_SIZE &&
+         memcmp (payload, LR_DISCO_MAGIC, LR_DISCO_MAGIC_SIZE) == 0;
 }
 
 /* Addresses */
@@ -334,27 +339,6 @@ send_to_candidate (LrdRelayClient *self,
   /* Errors (no route, a full buffer) are what UDP does: the missing answer tells. */
   (void) sendto (g_socket_get_fd (socket), data, length, MSG_DONTWAIT,
                  &candidate->addr.u.sa, candidate->addr.length);
-}
-
-static void
-put_u64 (guint8  *out,
-         guint64  value)
-{
-  for (int i = 7; i >= 0; i--)
-    {
-      out[i] = value & 0xff;
-      value >>= 8;
-    }
-}
-
-static guint64
-get_u64 (const guint8 *in)
-{
-  guint64 value = 0;
-
-  for (int i = 0; i < 8; i++)
-    value = (value << 8) | in[i];
-  return value;
 }
 
 /* Candidates */
@@ -398,8 +382,8 @@ send_ping (LrdRelayClient *self,
   guint8 payload[PING_PAYLOAD_SIZE];
   gsize length;
 
-  put_u64 (payload, g_get_monotonic_time ());
-  put_u64 (payload + 8, now_us);
+  lr_bytes_write_be64 (payload, g_get_monotonic_time ());
+  lr_bytes_write_be64 (payload + 8, now_us);
   length = lr_relay_frame_build (frame, sizeof frame, LR_RELAY_FRAME_PING, 0, 0, payload,
                                  sizeof payload);
   send_to_candidate (self, candidate, frame, length);
@@ -525,6 +509,7 @@ set_current (LrdRelayClient *self,
              gint64          now_us)
 {
   self->current = candidate;
+  self->standby = NULL;
   self->next_stun_us = now_us;
   self->stun_pending = FALSE;
   set_string (self, &self->relay, candidate != NULL ? candidate->name : "", PROP_RELAY);
@@ -797,6 +782,8 @@ send_data (LrdRelayClient *self,
 {
   lr_relay_frame_write_header (frame, LR_RELAY_FRAME_DATA, 0, peer_id);
   send_to_candidate (self, self->current, frame, LR_RELAY_FRAME_HEADER_SIZE + payload_length);
+  if (self->standby != NULL)
+    send_to_candidate (self, self->standby, frame, LR_RELAY_FRAME_HEADER_SIZE + payload_length);
 }
 
 /* Held datagrams */
@@ -915,7 +902,6 @@ peer_free (Peer *peer)
 {
   g_free (peer->outbound);
   g_free (peer->inbound);
-  lr_link_quality_clear (&peer->quality);
   if (peer->source != NULL)
     {
       g_source_destroy (peer->source);
@@ -953,9 +939,11 @@ peer_socket_cb (GSocket      *socket,
         }
       from.length = from_length;
       /* Only WireGuard's own port: anything else on the machine could otherwise send into
-       * the party through us. */
-      if (!lr_addr_equal (&from, &self->wg_addr) || length == 0 ||
-          length > LR_RELAY_FRAME_MAX_SIZE - LR_RELAY_FRAME_HEADER_SIZE)
+       * the party through us. And only WireGuard's messages: the peer's client would hand
+       * anything else to disco or drop it. */
+      if (!lr_addr_equal (&from, &self->wg_addr) ||
+          length > LR_RELAY_FRAME_MAX_SIZE - LR_RELAY_FRAME_HEADER_SIZE ||
+          !is_wireguard (payload, length))
         {
           self->dropped++;
           continue;
@@ -968,42 +956,6 @@ peer_socket_cb (GSocket      *socket,
       send_data (self, peer->id, buffer, length);
     }
   return G_SOURCE_CONTINUE;
-}
-
-static void
-send_probe (LrdRelayClient *self,
-            Peer           *peer)
-{
-  guint8 frame[LR_RELAY_FRAME_HEADER_SIZE + PROBE_SIZE];
-  guint8 *payload = frame + LR_RELAY_FRAME_HEADER_SIZE;
-  guint64 id = peer->next_probe_id++;
-
-  memcpy (payload, "LRpi", 4);
-  put_u64 (payload + 4, id);
-  put_u64 (payload + 12, lr_link_quality_sent (&peer->quality, id));
-  send_data (self, peer->id, frame, PROBE_SIZE);
-}
-
-static void
-handle_probe (LrdRelayClient *self,
-              Peer           *peer,
-              guint8         *frame,
-              const guint8   *payload)
-{
-  if (payload[3] == 'i')
-    {
-      guint8 *answer = frame + LR_RELAY_FRAME_HEADER_SIZE;
-
-      /* The payload is in @frame already: turn it into the pong-probe in place. */
-      answer[3] = 'o';
-      send_data (self, peer->id, frame, PROBE_SIZE);
-    }
-  else if (payload[3] == 'o')
-    {
-      if (lr_link_quality_answered (&peer->quality, get_u64 (payload + 4),
-                                    (gint64) get_u64 (payload + 12)))
-        peer_changed (self, peer->id);
-    }
 }
 
 /* The relay socket */
@@ -1031,6 +983,9 @@ handle_stun (LrdRelayClient *self,
   set_string (self, &self->public_endpoint, text, PROP_PUBLIC_ENDPOINT);
 }
 
+static void update_standby (LrdRelayClient *self,
+                            gint64          now_us);
+
 static void
 handle_pong (LrdRelayClient     *self,
              Candidate          *candidate,
@@ -1046,7 +1001,7 @@ handle_pong (LrdRelayClient     *self,
       return;
     }
   /* RTT from the monotonic clock: the wall clock may step between PING and PONG. */
-  sent = get_u64 (frame->payload);
+  sent = lr_bytes_read_be64 (frame->payload);
   sample = (g_get_monotonic_time () - sent) / 1000.0;
   if (sample < 0 || sample > 10000)
     {
@@ -1061,7 +1016,10 @@ handle_pong (LrdRelayClient     *self,
   if (self->round_active)
     candidate->answered_round = TRUE;
   if (candidate == self->current)
-    update_rtt (self);
+    {
+      update_rtt (self);
+      update_standby (self, now_us);
+    }
 }
 
 static void
@@ -1226,29 +1184,30 @@ handle_bound (LrdRelayClient *self,
 
 static void
 handle_data (LrdRelayClient     *self,
-             guint8             *buffer,
              const LrRelayFrame *frame)
 {
-  Peer *peer = g_hash_table_lookup (self->peers, &frame->peer);
-  gboolean probe = frame->payload_length == PROBE_SIZE &&
-                   memcmp (frame->payload, "LRp", 3) == 0;
+  Peer *peer;
 
-  if (frame->payload_length == 0 || (peer == NULL && probe))
+  if (is_disco (frame->payload, frame->payload_length))
+    {
+      /* Straight from the receive buffer: the disco router opens it or drops it, and
+       * finds the sender by its key, so a peer not added yet is its business. */
+      g_signal_emit (self, signals[SIGNAL_DISCO_RECEIVED], 0, frame->peer, frame->payload,
+                     (guint) frame->payload_length);
+      return;
+    }
+  if (!is_wireguard (frame->payload, frame->payload_length))
     {
       self->dropped++;
       return;
     }
+  peer = g_hash_table_lookup (self->peers, &frame->peer);
   if (peer == NULL)
     {
       /* A peer that joined a moment ago: its first handshake may come before the control
        * server's event that names it. */
       hold_for_unknown (self, frame->peer, frame->payload, frame->payload_length,
                         lr_clock_now_us (self->clock));
-      return;
-    }
-  if (probe)
-    {
-      handle_probe (self, peer, buffer, frame->payload);
       return;
     }
   if (!peer->ready)
@@ -1318,7 +1277,7 @@ handle_relay_datagram (LrdRelayClient *self,
       /* A peer that chose another relay sends through that one: DATA comes from every relay
        * this client is bound on, not only from the one it sends through. */
       if (candidate->bound)
-        handle_data (self, data, &frame);
+        handle_data (self, &frame);
       else
         self->dropped++;
       break;
@@ -1480,14 +1439,71 @@ keep_bindings (LrdRelayClient *self,
     }
 }
 
+/* Whether the chosen relay is late with its pong (SUSPECT_GRACE_US). */
+static gboolean
+current_suspect (LrdRelayClient *self,
+                 gint64          now_us)
+{
+  const LrRelayMeasure *measure;
+  gint64 rtt_us;
+
+  if (self->current == NULL || !self->current->bound)
+    return FALSE;
+  measure = &self->current->measure;
+  if (measure->last_answer_us == 0)
+    return FALSE;
+  rtt_us = (gint64) (MAX (measure->rtt_ms, 0) * 1000);
+  return now_us - measure->last_answer_us > KEEPALIVE_INTERVAL_US + 2 * rtt_us +
+                                            SUSPECT_GRACE_US;
+}
+
+/* While the chosen relay is suspect: the best other relay we are bound on, by the choice's
+ * own order (lr_relay_choice_standby()), carries DATA too. */
+static void
+update_standby (LrdRelayClient *self,
+                gint64          now_us)
+{
+  Candidate *standby = NULL;
+
+  if (current_suspect (self, now_us))
+    {
+      guint n = self->candidates->len;
+      g_autofree LrRelayMeasure *measures = g_new0 (LrRelayMeasure, MAX (n, 1));
+      int index;
+
+      for (guint i = 0; i < n; i++)
+        {
+          Candidate *candidate = g_ptr_array_index (self->candidates, i);
+
+          measures[i] = candidate->measure;
+          /* Only where we are bound: elsewhere DATA would be refused. */
+          if (!candidate->bound)
+            measures[i].last_answer_us = 0;
+        }
+      index = lr_relay_choice_standby (measures, n, index_of (self, self->current), now_us);
+      standby = index >= 0 ? g_ptr_array_index (self->candidates, index) : NULL;
+    }
+  if (standby == self->standby)
+    return;
+  if (standby != NULL && self->standby == NULL)
+    {
+      g_info ("Relay %s went quiet; sending through %s as well until it answers",
+                 self->current->name, standby->name);
+      /* Find out soon whether it is back. */
+      self->current->next_keepalive_us = now_us;
+    }
+  else if (standby == NULL)
+    g_debug ("Relay %s answers again; sending through it alone",
+             self->current != NULL ? self->current->name : "(none)");
+  self->standby = standby;
+}
+
 static gboolean
 tick_cb (gpointer user_data)
 {
   g_autoptr(LrdRelayClient) self = g_object_ref (user_data);
   gint64 now_us = lr_clock_now_us (self->clock);
   Candidate *current;
-  GHashTableIter iter;
-  Peer *peer;
 
   if (self->round_active && round_complete (self, now_us))
     {
@@ -1498,11 +1514,13 @@ tick_cb (gpointer user_data)
     start_round (self, now_us);
   choose (self, now_us, FALSE);
 
+  update_standby (self, now_us);
   current = self->current;
   if (current != NULL && now_us >= current->next_keepalive_us)
     {
       send_ping (self, current, now_us);
-      current->next_keepalive_us = now_us + KEEPALIVE_INTERVAL_US;
+      current->next_keepalive_us = now_us + (self->standby != NULL ? SUSPECT_KEEPALIVE_US
+                                                                   : KEEPALIVE_INTERVAL_US);
     }
 
   keep_bindings (self, now_us);
@@ -1512,25 +1530,6 @@ tick_cb (gpointer user_data)
       send_stun (self);
       self->next_stun_us = now_us + (self->public_endpoint[0] != '\0' ? STUN_INTERVAL_US
                                                                       : STUN_RETRY_US);
-    }
-
-  if (current_bound (self))
-    {
-      g_hash_table_iter_init (&iter, self->peers);
-      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &peer))
-        {
-          if (now_us >= peer->next_probe_us)
-            {
-              send_probe (self, peer);
-              peer->next_probe_us = now_us + PROBE_INTERVAL_US;
-            }
-        }
-      g_hash_table_iter_init (&iter, self->peers);
-      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &peer))
-        {
-          if (lr_link_quality_update_loss (&peer->quality))
-            peer_changed (self, peer->id);
-        }
     }
 
   check_token (self, now_us);
@@ -1588,6 +1587,7 @@ shut_down (LrdRelayClient *self)
   forget_token (self);
   self->current = NULL;
   self->contender = NULL;
+  self->standby = NULL;
   for (guint i = 0; self->candidates != NULL && i < self->candidates->len; i++)
     candidate_unbind (g_ptr_array_index (self->candidates, i));
   self->round_active = FALSE;
@@ -1653,6 +1653,8 @@ lrd_relay_client_set_candidates (LrdRelayClient     *self,
 
   if (self->contender != NULL && index_of (self, self->contender) < 0)
     self->contender = NULL;
+  /* Chosen again at the next tick if still wanted. */
+  self->standby = NULL;
   if (current != NULL && index_of (self, current) < 0)
     {
       g_autofree char *reason =
@@ -1784,8 +1786,6 @@ lrd_relay_client_add_peer (LrdRelayClient  *self,
   peer->id = peer_id;
   peer->socket = g_steal_pointer (&socket);
   lr_addr_from_gaddress (&peer->address, G_INET_SOCKET_ADDRESS (local));
-  lr_link_quality_init (&peer->quality, self->clock);
-  peer->next_probe_id = g_random_int ();
   peer->inbound = take_held_for_unknown (self, peer_id);
   peer->source = g_socket_create_source (peer->socket, G_IO_IN, NULL);
   g_source_set_callback (peer->source, G_SOURCE_FUNC (peer_socket_cb), peer, NULL);
@@ -1888,32 +1888,41 @@ lrd_relay_client_get_problem (LrdRelayClient *self)
   return self->state == LRD_RELAY_CLIENT_FAILED ? self->problem : "";
 }
 
-double
-lrd_relay_client_get_peer_latency_ms (LrdRelayClient *self,
-                                      guint64         peer_id,
-                                      double         *out_loss_percent)
+/**
+ * lrd_relay_client_send_disco:
+ * @peer_id: the relay's id of the peer (lr-id.h as a number)
+ * @packet: a sealed disco message (lib/lr-disco.h)
+ *
+ * Sends @packet to the peer through the chosen relay, as DATA; the peer's client hands it
+ * to its disco router. Disco is never held: a ping that waits measures nothing.
+ *
+ * Returns: FALSE with @error while no relay is bound or for a packet that is not disco.
+ */
+gboolean
+lrd_relay_client_send_disco (LrdRelayClient  *self,
+                             guint64          peer_id,
+                             const guint8    *packet,
+                             gsize            length,
+                             GError         **error)
 {
-  Peer *peer;
+  guint8 frame[LR_RELAY_FRAME_HEADER_SIZE + LR_DISCO_MAX_SIZE];
 
-  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), -1);
+  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), FALSE);
 
-  peer = g_hash_table_lookup (self->peers, &peer_id);
-  if (out_loss_percent != NULL)
-    *out_loss_percent = peer != NULL ? peer->quality.loss_percent : 0;
-  return peer != NULL ? peer->quality.latency_ms : -1;
-}
-
-/* Latency, jitter and loss to @peer_id through the relay, or %NULL for a peer not added. */
-const LrLinkQuality *
-lrd_relay_client_get_peer_quality (LrdRelayClient *self,
-                                   guint64         peer_id)
-{
-  Peer *peer;
-
-  g_return_val_if_fail (LRD_IS_RELAY_CLIENT (self), NULL);
-
-  peer = g_hash_table_lookup (self->peers, &peer_id);
-  return peer != NULL ? &peer->quality : NULL;
+  if (!is_disco (packet, length) || length > LR_DISCO_MAX_SIZE)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "Not a disco message");
+      return FALSE;
+    }
+  if (!current_bound (self))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED, "No relay is bound");
+      return FALSE;
+    }
+  memcpy (frame + LR_RELAY_FRAME_HEADER_SIZE, packet, length);
+  send_data (self, peer_id, frame, length);
+  return TRUE;
 }
 
 GInetSocketAddress *
@@ -1949,7 +1958,6 @@ lrd_relay_client_finalize (GObject *object)
   lr_relay_choice_clear (&self->choice);
   g_clear_pointer (&self->clock, lr_clock_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
-  g_clear_pointer (&self->pending_peers, g_array_unref);
   g_free (self->relay);
   g_free (self->reason);
   g_free (self->public_endpoint);
@@ -2020,9 +2028,11 @@ lrd_relay_client_class_init (LrdRelayClientClass *klass)
   signals[SIGNAL_CHANGED] =
     g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 0);
-  signals[SIGNAL_PEER_CHANGED] =
-    g_signal_new ("peer-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                  NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
+  /* (guint64 peer_id, const guint8 *packet, guint length): the packet is the receive
+   * buffer's, valid during the emission only. */
+  signals[SIGNAL_DISCO_RECEIVED] =
+    g_signal_new ("disco-received", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 3, G_TYPE_UINT64, G_TYPE_POINTER, G_TYPE_UINT);
   signals[SIGNAL_TOKEN_NEEDED] =
     g_signal_new ("token-needed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                   NULL, NULL, G_TYPE_NONE, 0);
@@ -2033,7 +2043,6 @@ lrd_relay_client_init (LrdRelayClient *self)
 {
   self->context = g_main_context_ref_thread_default ();
   self->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) candidate_free);
-  self->pending_peers = g_array_new (FALSE, FALSE, sizeof (guint64));
   self->held_unknown = g_ptr_array_new_with_free_func (g_free);
   self->peers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                        (GDestroyNotify) peer_free);

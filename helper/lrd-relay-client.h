@@ -21,23 +21,27 @@
  *   then reaches peer B on relay R2 through R1, where B is bound too, and B answers
  *   through R2. A relay that stops answering (three BINDs without BOUND, or no PONG for a
  *   minute) or refuses the token is dropped from the bound set; if it was the chosen one,
- *   the client moves to the best other at once, usually bound there already. It asks for a
+ *   the client moves to the best other at once, usually bound there already. Before that,
+ *   as soon as the chosen relay's pong is late, DATA also goes out through that best
+ *   other relay until the chosen one answers again (lrd-relay-client.c: SUSPECT_GRACE_US),
+ *   so the tunnel does not wait for the deadline. It asks for a
  *   new token through LrdRelayClient::token-needed before the token expires or when the
  *   chosen relay refuses it (expired, bad token).
  * - Each peer gets a UDP socket on 127.0.0.1 (lrd_relay_client_add_peer): that socket's
  *   address is the peer's WireGuard endpoint. What WireGuard sends to it goes to the relay
  *   as DATA for that peer; DATA from the relay for that peer comes out of that socket to
  *   WireGuard's listen port on 127.0.0.1. DATA goes out through the chosen relay only; DATA
- *   (and probe answers) come in from any relay the client is bound on. Only datagrams from
+ *   (and disco) come in from any relay the client is bound on. Only datagrams from
  *   WireGuard's own port are taken on a peer socket, and only frames from candidates'
  *   addresses on the relay socket (STUN answers from the chosen relay's only). The
  *   loopback endpoints stay the same when the relay changes, so the tunnel never notices a
  *   switch.
  * - The relay's STUN answer (a padded Binding request, so the relay never answers more
  *   bytes than it got) gives this machine's public endpoint.
- * - Latency to each peer through the relay is measured with probes carried in DATA frames
- *   that WireGuard never sends (see lrd-relay-client.c for the format); the other peer's
- *   client answers them.
+ * - Disco (lib/lr-disco.h) travels through the relay too, in DATA frames told apart from
+ *   WireGuard's by their first bytes (lrd-relay-client.c): the disco router sends with
+ *   lrd_relay_client_send_disco() and takes what comes with ::disco-received, and so
+ *   measures the relayed path with the same pings and pongs as the direct one.
  *
  * Everything runs on the thread-default main context of the thread that created the
  * client; nothing blocks. Tokens are never logged.
@@ -48,7 +52,6 @@
 
 #include "lr-addr.h"
 #include "lr-clock.h"
-#include "lr-link-quality.h"
 
 G_BEGIN_DECLS
 
@@ -123,17 +126,17 @@ const char *lrd_relay_client_get_public_endpoint (LrdRelayClient  *self);
 /* In FAILED state, what is wrong in words a player understands; "" otherwise */
 const char *lrd_relay_client_get_problem         (LrdRelayClient  *self);
 
-/* Latency to @peer_id through the relay in ms (smoothed), or -1 until a probe came back.
- * @out_loss_percent (nullable): probes lost of the last ones sent, 0..100. */
-double      lrd_relay_client_get_peer_latency_ms (LrdRelayClient  *self,
+gboolean    lrd_relay_client_send_disco          (LrdRelayClient  *self,
                                                   guint64          peer_id,
-                                                  double          *out_loss_percent);
-const LrLinkQuality *lrd_relay_client_get_peer_quality (LrdRelayClient  *self,
-                                                        guint64          peer_id);
+                                                  const guint8    *packet,
+                                                  gsize            length,
+                                                  GError         **error);
 
 /* Signals:
  *   "changed" ()                 state, relay, RTT, reason, public endpoint or problem changed
- *   "peer-changed" (guint64 id)  a peer's latency or loss changed
+ *   "disco-received" (guint64 id, const guint8 *packet, guint length)
+ *                                a disco message from peer @id came through a relay (the
+ *                                buffer is valid during the emission only)
  *   "token-needed" ()            the token expires soon or the relay refused it: the session
  *                                asks lanrage-control for a new one and calls set_token
  */

@@ -205,23 +205,24 @@ publish_candidates (LrdSession *self)
                                         g_object_ref (self));
 }
 
-/* Call-me-maybe to one peer through the control server's signal channel: this machine's
- * candidates, sealed for the peer, so it probes them at once (and the server, which only
- * passes the packet on, cannot change them). Best effort: the PATCH above carries the same
- * addresses for a peer whose events socket is not open yet. */
+/* Call-me-maybe to one peer: this machine's candidates, sealed for the peer, so it probes
+ * them at once (and neither the control server nor the relay, which only pass the packet
+ * on, can change them). Through the relay (when one is bound) and through the control
+ * server's signal channel, each sealed on its own: whichever comes first counts, and the
+ * other is harmless. Best effort: the PATCH above carries the same addresses for a peer that
+ * neither reaches yet. */
 static void
 call_me_maybe (LrdSession  *self,
                LrdPeerLink *link)
 {
   g_auto(GStrv) endpoints = NULL;
-  g_autoptr(JsonNode) data = NULL;
   g_autoptr(GError) error = NULL;
   const LrKey *key = lrd_peer_link_get_disco_key (link);
   LrDiscoMessage message = { .type = LR_DISCO_CALL_ME_MAYBE };
   guint8 packet[LR_DISCO_MAX_SIZE];
   gsize length;
 
-  if (self->disco == NULL || self->events == NULL || key == NULL)
+  if (self->disco == NULL || key == NULL)
     return;
   endpoints = lrd_nat_watch_dup_candidates (self->nat_watch);
   for (guint i = 0; endpoints[i] != NULL && message.n_candidates < LR_DISCO_MAX_CANDIDATES; i++)
@@ -229,12 +230,21 @@ call_me_maybe (LrdSession  *self,
       message.n_candidates++;
   if (message.n_candidates == 0)
     return;
+
+  if (!lrd_disco_router_send (self->disco, key, &message, NULL, &error))
+    g_debug ("No call-me-maybe to %s through the relay: %s", lrd_peer_link_get_id (link),
+             error->message);
+  g_clear_error (&error);
+
   length = lrd_disco_router_seal (self->disco, key, &message, packet, sizeof packet);
-  if (length == 0)
-    return;
-  data = lr_disco_signal_build (packet, length);
-  if (!lrd_party_events_send_signal (self->events, lrd_peer_link_get_id (link), data, &error))
-    g_debug ("No call-me-maybe to %s: %s", lrd_peer_link_get_id (link), error->message);
+  if (self->events != NULL && length > 0)
+    {
+      g_autoptr(JsonNode) data = lr_disco_signal_build (packet, length);
+
+      if (!lrd_party_events_send_signal (self->events, lrd_peer_link_get_id (link), data,
+                                         &error))
+        g_debug ("No call-me-maybe to %s: %s", lrd_peer_link_get_id (link), error->message);
+    }
 }
 
 static void
@@ -720,13 +730,11 @@ start_data_plane (LrdSession         *self,
                         answer != NULL ? answer->relay_token_expires_at : 0);
   start_lan_discovery (self);
   lrd_nat_watch_start (self->nat_watch);
+  /* Disco through the relay always; from WireGuard's port where the shared port opened. */
   port = lrd_nat_watch_get_port (self->nat_watch);
-  if (port != NULL)
-    {
-      self->disco = lrd_disco_router_new (port, &self->keys.disco_public,
-                                          &self->keys.disco_private);
-      lrd_peer_table_set_disco (self->peers, self->disco);
-    }
+  self->disco = lrd_disco_router_new (port, self->relay, &self->keys.disco_public,
+                                      &self->keys.disco_private, NULL);
+  lrd_peer_table_set_disco (self->peers, self->disco);
   publish_candidates (self);
 }
 

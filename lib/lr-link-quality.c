@@ -45,6 +45,7 @@ lr_link_quality_sent (LrLinkQuality *self,
   probe->id = id;
   probe->sent_us = lr_clock_now_us (self->clock);
   probe->answered = FALSE;
+  probe->forgotten = FALSE;
   self->n_probes++;
   return probe->sent_us;
 }
@@ -53,6 +54,11 @@ lr_link_quality_sent (LrLinkQuality *self,
  * lr_link_quality_answered:
  *
  * An answer to probe @id sent at @sent_us (both as the answer carries them back).
+ *
+ * The first answer ever also forgets the probes sent before it that are still unanswered:
+ * they went out before the path could answer (the peer did not know this machine yet, or
+ * was not bound on the relay), and counted as lost they would show a quarter of a new
+ * path's probes lost for its first twenty seconds.
  *
  * Returns: %TRUE if it answered a probe of the window not answered before: latency,
  *   jitter and loss are updated. An unknown, repeated or forged answer changes nothing.
@@ -69,12 +75,21 @@ lr_link_quality_answered (LrLinkQuality *self,
       LrLinkProbe *probe = &self->probes[i];
       double sample;
 
-      if (probe->id != id || probe->answered || probe->sent_us != sent_us)
+      if (probe->id != id || probe->answered || probe->forgotten || probe->sent_us != sent_us)
         continue;
       probe->answered = TRUE;
       sample = MAX (0, now_us - probe->sent_us) / 1000.0;
       if (self->latency_ms < 0)
-        self->latency_ms = sample;
+        {
+          self->latency_ms = sample;
+          for (guint j = 0; j < MIN (self->n_probes, LR_LINK_QUALITY_WINDOW); j++)
+            {
+              LrLinkProbe *earlier = &self->probes[j];
+
+              if (!earlier->answered && earlier->sent_us < sent_us)
+                earlier->forgotten = TRUE;
+            }
+        }
       else
         self->latency_ms += RTT_ALPHA * (sample - self->latency_ms);
       if (self->last_sample_ms >= 0)
@@ -105,6 +120,8 @@ lr_link_quality_update_loss (LrLinkQuality *self)
     {
       const LrLinkProbe *probe = &self->probes[i];
 
+      if (probe->forgotten)
+        continue;
       if (probe->answered)
         counted++;
       else if (now_us - probe->sent_us >= LR_LINK_PROBE_TIMEOUT_US)

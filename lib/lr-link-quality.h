@@ -28,6 +28,7 @@ typedef struct
   guint64  id;
   gint64   sent_us;
   gboolean answered;
+  gboolean forgotten;  /* sent before the path ever answered: neither lost nor answered */
 } LrLinkProbe;
 
 typedef struct

@@ -82,6 +82,24 @@ best_candidate (const LrRelayMeasure *measures,
 }
 
 /**
+ * lr_relay_choice_standby:
+ * @current: index of the chosen candidate, or -1
+ *
+ * The candidate that would take over if @current died now: the one
+ * lr_relay_choice_choose() would choose then.
+ *
+ * Returns: its index, or -1 when no other is usable
+ */
+int
+lr_relay_choice_standby (const LrRelayMeasure *measures,
+                         guint                 n_measures,
+                         int                   current,
+                         gint64                now_us)
+{
+  return best_candidate (measures, n_measures, current, now_us);
+}
+
+/**
  * lr_relay_choice_choose:
  * @current: index of the chosen candidate, or -1
  * @round_done: a measuring round just ended (only then is a relay first chosen or a better

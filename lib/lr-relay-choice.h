@@ -63,6 +63,10 @@ int      lr_relay_choice_choose     (LrRelayChoice         *self,
                                      int                    current,
                                      gboolean               round_done,
                                      LrRelayChoiceReason   *out_reason);
+int      lr_relay_choice_standby    (const LrRelayMeasure  *measures,
+                                     guint                  n_measures,
+                                     int                    current,
+                                     gint64                 now_us);
 gboolean lr_relay_measure_is_usable (const LrRelayMeasure  *measure,
                                      gboolean               is_current,
                                      gint64                 now_us);

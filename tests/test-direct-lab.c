@@ -17,16 +17,25 @@
  * pair may end either way but never stuck, and direct only if the tunnel works (here it
  * ends relayed). For a port-restricted pair, an nftables rule then cuts the direct path:
  * both fall back within the policy's deadline, and go direct again by themselves once the
- * rule is gone. Needs root; skips otherwise.
+ * rule is gone.
+ *
+ * Call-me-maybe through the relay: the helper's own LrdDiscoRouter and LrdRelayClient on
+ * each host, bound on the lab's lanrage-relay; one host knows nothing of the other's
+ * addresses until the other's call-me-maybe comes through the relay, and then probes them
+ * from its shared port and goes direct. Needs root; skips otherwise.
  */
 #define _GNU_SOURCE
+#include "lrd-disco-router.h"
 #include "lrd-nat-prober.h"
+#include "lrd-relay-client.h"
 #include "lrd-shared-port.h"
 #include "lrd-test-util.h"
 
 #include "lr-disco.h"
 #include "lr-error.h"
 #include "lr-path-policy.h"
+#include "lr-relay-token.h"
+#include "lr-token.h"
 #include "lr-test-lab.h"
 #include "lr-test-wg.h"
 
@@ -94,6 +103,8 @@ typedef struct
   LrTestLab   *lab;
   char        *prefix;
   char        *log_path;
+  char        *secret_path;  /* the relay's secret, to mint relay tokens with */
+  GBytes      *secret;
   GSubprocess *relay;
   Side         sides[2];
 } Fixture;
@@ -107,11 +118,18 @@ fixture_set_up (Fixture       *fixture,
                 gconstpointer  data)
 {
   const Pair *pair = data;
+  g_autoptr(GError) error = NULL;
   const char *argv[] = { g_getenv ("LANRAGE_RELAY"), "--listen", "198.18.0.1:3478",
-                         "--threads", "1", NULL };
+                         "--threads", "1", "--relay-secret-file", NULL, NULL };
 
   fixture->prefix = g_strdup_printf ("lrdl%u-%u", (guint) getpid () % 100000, ++fixture_counter);
   fixture->log_path = g_build_filename (g_get_tmp_dir (), "lrdl-lab.log", NULL);
+  fixture->secret_path = g_strdup_printf ("%s/%s-relay-secret", g_get_tmp_dir (),
+                                          fixture->prefix);
+  g_assert_true (lr_secret_create_file (fixture->secret_path, &error));
+  fixture->secret = lr_secret_load_file (fixture->secret_path, &error);
+  g_assert_no_error (error);
+  argv[6] = fixture->secret_path;
   fixture->lab = lr_test_lab_new (fixture->prefix);
   fixture->relay = lr_test_lab_spawn (lr_test_lab_get_internet (fixture->lab), argv,
                                       fixture->log_path, G_SUBPROCESS_FLAGS_NONE);
@@ -162,6 +180,9 @@ fixture_tear_down (Fixture       *fixture,
   lr_test_lab_kill_stragglers (fixture->lab);
   g_clear_pointer (&fixture->lab, lr_test_lab_free);
   lr_test_lab_flush_log (fixture->log_path);
+  g_unlink (fixture->secret_path);
+  g_free (fixture->secret_path);
+  g_clear_pointer (&fixture->secret, g_bytes_unref);
   g_free (fixture->log_path);
   g_free (fixture->prefix);
 }
@@ -498,6 +519,187 @@ test_pair (Fixture       *fixture,
   }
 }
 
+/* Call-me-maybe through the relay */
+
+#define CMM_PARTY "00000000000000aa"
+
+typedef struct
+{
+  Side           *side;
+  LrdRelayClient *relay;
+  LrdDiscoRouter *router;
+  LrKey           peer_key;
+  guint           pings_from_peer;   /* direct pings, from the shared port */
+  LrStunAddress   last_ping_from;
+  gboolean        direct;
+  LrStunAddress   direct_to;
+} CmmSide;
+
+static void cmm_drive (CmmSide *cmm);
+
+static void
+cmm_disco_cb (const LrDiscoMessage *message,
+              const LrStunAddress  *from,
+              gpointer              user_data)
+{
+  CmmSide *cmm = user_data;
+
+  if (message == NULL)
+    return;
+  if (message->type == LR_DISCO_CALL_ME_MAYBE && from == NULL && cmm->side->policy != NULL)
+    {
+      LrPathCandidate candidates[LR_PATH_MAX_CANDIDATES];
+
+      for (guint i = 0; i < message->n_candidates; i++)
+        {
+          candidates[i].address = message->candidates[i];
+          candidates[i].kind = message->candidates[i].address[0] == 192
+                                 ? LR_PATH_CANDIDATE_LAN : LR_PATH_CANDIDATE_PUBLIC;
+        }
+      lr_path_policy_set_candidates (cmm->side->policy, candidates, message->n_candidates);
+    }
+  else if (message->type == LR_DISCO_PING && from != NULL)
+    {
+      cmm->pings_from_peer++;
+      cmm->last_ping_from = *from;
+    }
+  else if (message->type == LR_DISCO_PONG && from != NULL && cmm->side->policy != NULL)
+    lr_path_policy_pong_received (cmm->side->policy, message->transaction_id, from);
+  cmm_drive (cmm);
+}
+
+/* What the helper's LrdPeerLink does with its policy's actions, pings through the router. */
+static void
+cmm_drive (CmmSide *cmm)
+{
+  LrPathAction action;
+
+  if (cmm->side->policy == NULL)
+    return;
+  while (lr_path_policy_next (cmm->side->policy, &action))
+    {
+      if (action.type == LR_PATH_ACTION_PING)
+        {
+          LrDiscoMessage ping = { .type = LR_DISCO_PING };
+          g_autoptr(GError) error = NULL;
+
+          memcpy (ping.transaction_id, action.transaction_id, LR_DISCO_TRANSACTION_SIZE);
+          if (!lrd_disco_router_send (cmm->router, &cmm->peer_key, &ping, &action.address,
+                                      &error))
+            g_test_message ("ping: %s", error->message);
+        }
+      else if (action.type == LR_PATH_ACTION_USE_DIRECT)
+        {
+          cmm->direct = TRUE;
+          cmm->direct_to = action.address;
+        }
+    }
+}
+
+/* The host's relay client (its sockets in the host's namespace) and disco router. */
+static void
+cmm_side_start (Fixture *fixture,
+                CmmSide *cmm,
+                Side    *side,
+                guint64  peer_number)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *peer_id = g_strdup_printf ("%016" G_GINT64_MODIFIER "x", peer_number);
+  g_autofree char *token = lr_relay_token_mint (fixture->secret, CMM_PARTY, peer_id,
+                                                g_get_real_time () / G_USEC_PER_SEC + 3600,
+                                                &error);
+  LrKey own_public, own_secret;
+
+  g_assert_no_error (error);
+  cmm->side = side;
+  memcpy (own_public.bytes, side->disco_public, LR_DISCO_KEY_SIZE);
+  memcpy (own_secret.bytes, side->disco_secret, LR_DISCO_KEY_SIZE);
+  memcpy (cmm->peer_key.bytes, side->peer->disco_public, LR_DISCO_KEY_SIZE);
+  /* The hand-made disco of the other cases gives way to the helper's router. */
+  g_signal_handlers_disconnect_by_data (side->port, side);
+
+  cmm->relay = lrd_relay_client_new (NULL, WG_PORT);
+  lrd_relay_client_set_candidates (cmm->relay, (const char * const[]) { "198.18.0.1:3478",
+                                                                         NULL });
+  g_assert_true (lrd_test_enter_netns (side->host));
+  lrd_relay_client_set_token (cmm->relay, token,
+                              (g_get_real_time () / G_USEC_PER_SEC + 3600) * G_USEC_PER_SEC);
+  lrd_test_leave_netns ();
+  cmm->router = lrd_disco_router_new (side->port, cmm->relay, &own_public, &own_secret, NULL);
+  g_assert_true (lrd_disco_router_has_direct (cmm->router));
+}
+
+static gboolean
+cmm_bound (CmmSide *cmm)
+{
+  return lrd_relay_client_get_state (cmm->relay) == LRD_RELAY_CLIENT_BOUND;
+}
+
+static void
+test_call_me_maybe (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  Side *a = &fixture->sides[0], *b = &fixture->sides[1];
+  CmmSide cmm_a = { 0 }, cmm_b = { 0 };
+  LrDiscoMessage call = { .type = LR_DISCO_CALL_ME_MAYBE };
+  g_autofree char *lan = g_strdup_printf ("192.168.%u.2:%u", a->index, WG_PORT);
+  g_autofree char *a_public = NULL;
+  g_autofree char *direct_to = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 deadline;
+
+  side_start (fixture, a);
+  side_start (fixture, b);
+  cmm_side_start (fixture, &cmm_a, a, 1);
+  cmm_side_start (fixture, &cmm_b, b, 2);
+  g_assert_true (lrd_disco_router_add_peer (cmm_a.router, &cmm_a.peer_key, 2, cmm_disco_cb,
+                                            &cmm_a));
+  g_assert_true (lrd_disco_router_add_peer (cmm_b.router, &cmm_b.peer_key, 1, cmm_disco_cb,
+                                            &cmm_b));
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!(cmm_bound (&cmm_a) && cmm_bound (&cmm_b)) && g_get_monotonic_time () < deadline)
+    iterate ();
+  g_assert_true (cmm_bound (&cmm_a) && cmm_bound (&cmm_b));
+
+  /* B has a path policy but no candidates for A: it probes nothing. */
+  b->policy = lr_path_policy_new (b->clock);
+  cmm_drive (&cmm_b);
+  run_for (G_USEC_PER_SEC);
+  cmm_drive (&cmm_b);
+  g_assert_cmpuint (cmm_a.pings_from_peer, ==, 0);
+  g_assert_false (cmm_b.direct);
+
+  /* A's call-me-maybe through the relay: its public endpoint (its NAT is a full cone, so a
+   * ping from anywhere passes) and its LAN address (unreachable from B's LAN). */
+  call.candidates[call.n_candidates++] = a->public_endpoint;
+  g_assert_true (lr_stun_address_parse (&call.candidates[call.n_candidates++], lan));
+  g_assert_true (lrd_disco_router_send (cmm_a.router, &cmm_a.peer_key, &call, NULL, &error));
+  g_assert_no_error (error);
+
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (!cmm_b.direct && g_get_monotonic_time () < deadline)
+    {
+      iterate ();
+      cmm_drive (&cmm_b);
+    }
+  a_public = lr_stun_address_to_string (&a->public_endpoint);
+  g_assert_true (cmm_b.direct);
+  direct_to = lr_stun_address_to_string (&cmm_b.direct_to);
+  g_assert_cmpstr (direct_to, ==, a_public);
+  /* A's router saw B's pings arrive on WireGuard's port, from B's public endpoint. */
+  g_assert_cmpuint (cmm_a.pings_from_peer, >=, 1);
+  g_assert_true (lr_stun_address_equal (&cmm_a.last_ping_from, &b->public_endpoint));
+  g_test_message ("B went direct to %s after A's call-me-maybe through the relay",
+                  direct_to);
+
+  g_clear_object (&cmm_a.router);
+  g_clear_object (&cmm_b.router);
+  lrd_relay_client_stop (cmm_a.relay);
+  lrd_relay_client_stop (cmm_b.relay);
+  g_clear_object (&cmm_a.relay);
+  g_clear_object (&cmm_b.relay);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -521,6 +723,14 @@ main (int   argc,
 
       g_test_add (path, Fixture, &pairs[i], fixture_set_up, test_pair, fixture_tear_down);
     }
+  {
+    /* A behind a full cone, B behind a port-restricted NAT: B's ping passes A's NAT
+     * without A probing back. */
+    static const Pair cmm_pair = { "full-cone", "port-restricted", DIRECT, FALSE, FALSE };
+
+    g_test_add ("/lrd/direct/lab/call-me-maybe-through-relay", Fixture, &cmm_pair,
+                fixture_set_up, test_call_me_maybe, fixture_tear_down);
+  }
 
   return g_test_run ();
 }

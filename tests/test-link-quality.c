@@ -113,6 +113,35 @@ test_loss (Fixture       *f,
   g_assert_cmpfloat_with_epsilon (f->quality.loss_percent, 100, 1e-9);
 }
 
+/* Probes sent before the path ever answered (the peer did not know us yet) are not lost;
+ * once it has answered, every probe counts. */
+static void
+test_first_answer (Fixture       *f,
+                   gconstpointer  data)
+{
+  lr_link_quality_sent (&f->quality, 1);
+  lr_clock_advance (f->clock, LR_LINK_PROBE_TIMEOUT_US);
+  lr_link_quality_sent (&f->quality, 2);
+  lr_clock_advance (f->clock, LR_LINK_PROBE_TIMEOUT_US);
+  /* Unanswered so far: lost, as far as anyone can tell. */
+  g_assert_true (lr_link_quality_update_loss (&f->quality));
+  g_assert_cmpfloat_with_epsilon (f->quality.loss_percent, 100, 1e-9);
+
+  round_trip (f, 3, 5);
+  g_assert_cmpfloat_with_epsilon (f->quality.loss_percent, 0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (f->quality.latency_ms, 5, 1e-9);
+  /* A late answer to a forgotten probe measures nothing. */
+  g_assert_false (lr_link_quality_answered (&f->quality, 1,
+                                            f->quality.probes[0].sent_us));
+
+  /* Later losses count. */
+  round_trip (f, 4, 5);
+  lr_link_quality_sent (&f->quality, 5);
+  lr_clock_advance (f->clock, LR_LINK_PROBE_TIMEOUT_US);
+  g_assert_true (lr_link_quality_update_loss (&f->quality));
+  g_assert_cmpfloat_with_epsilon (f->quality.loss_percent, 100.0 / 3, 1e-9);
+}
+
 static void
 test_name (void)
 {
@@ -138,6 +167,7 @@ main (int    argc,
   ADD ("/lr/link-quality/latency", test_latency);
   ADD ("/lr/link-quality/forged", test_forged);
   ADD ("/lr/link-quality/loss", test_loss);
+  ADD ("/lr/link-quality/first-answer", test_first_answer);
 #undef ADD
   g_test_add_func ("/lr/link-quality/name", test_name);
 

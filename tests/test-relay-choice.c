@@ -133,6 +133,33 @@ test_usable (void)
                                               now + LR_RELAY_STALE_AFTER_US));
 }
 
+/* The relay that takes over when the chosen one goes quiet is the one the choice would
+ * take if it died: never the chosen one, never an unusable one, the list order among the
+ * about as near. */
+static void
+test_standby (void)
+{
+  g_autoptr(LrClock) clock = lr_clock_new_manual (1000 * G_USEC_PER_SEC);
+  gint64 now = lr_clock_now_us (clock);
+  LrRelayMeasure m[4];
+
+  m[0] = (LrRelayMeasure) { 10.0, now, 0 };
+  m[1] = (LrRelayMeasure) { 30.0, now, 0 };
+  m[2] = (LrRelayMeasure) { 12.0, now, 0 };
+  m[3] = (LrRelayMeasure) { 1.0, 0, 0 };                    /* never answered */
+  g_assert_cmpint (lr_relay_choice_standby (m, 4, 0, now), ==, 2);
+  g_assert_cmpint (lr_relay_choice_standby (m, 4, 2, now), ==, 0);
+  /* 1 is about as near as 2 and listed first. */
+  m[1].rtt_ms = 11.0;
+  g_assert_cmpint (lr_relay_choice_standby (m, 4, 0, now), ==, 1);
+  /* Refused us for a while, or stale: not a standby. */
+  m[1].unusable_until_us = now + G_USEC_PER_SEC;
+  g_assert_cmpint (lr_relay_choice_standby (m, 4, 0, now), ==, 2);
+  m[2].last_answer_us = now - LR_RELAY_STALE_AFTER_US - 1;
+  g_assert_cmpint (lr_relay_choice_standby (m, 4, 0, now), ==, -1);
+  g_assert_cmpint (lr_relay_choice_standby (m, 0, -1, now), ==, -1);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -141,6 +168,7 @@ main (int    argc,
 
   g_test_add_func ("/lr/relay-choice/hysteresis", test_hysteresis);
   g_test_add_func ("/lr/relay-choice/usable", test_usable);
+  g_test_add_func ("/lr/relay-choice/standby", test_standby);
 
   return g_test_run ();
 }

@@ -3,12 +3,18 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Plain UDP sockets stand in for WireGuard (there is none here): what matters to the relay
- * client is the datagrams on WireGuard's port, not what is in them.
+ * client is the datagrams on WireGuard's port and the type in their first four bytes, not
+ * the rest. Each client has the helper's real disco router on it (without the shared port,
+ * which needs root), which measures the relayed path with disco pings.
  */
 #include "lrd-relay-client-private.h"
+#include "lrd-disco-router.h"
 #include "relay-test-util.h"
 
+#include "lr-path-policy.h"
 #include "lr-relay-frame.h"
+
+#include <sodium.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,7 +27,20 @@
 #define PARTY  0x1122334455667788ull
 #define PEER_A 0xa1a1a1a1a1a1a1a1ull
 #define PEER_B 0xb2b2b2b2b2b2b2b2ull
+#define PEER_C 0xc3c3c3c3c3c3c3c3ull
 #define TIMEOUT_MS 10000
+
+/* What one side's disco router handed its peer's handler. */
+typedef struct
+{
+  guint          pings;
+  guint          pongs;
+  guint          calls;     /* call-me-maybe */
+  guint          measured;  /* the relayed path's measure changed */
+  guint          direct;    /* anything with an address: never, through the relay */
+  LrDiscoMessage last_pong;
+  LrDiscoMessage last_call;
+} DiscoSeen;
 
 typedef struct
 {
@@ -34,6 +53,13 @@ typedef struct
   guint16         a_for_b;   /* A's loopback endpoint for peer B */
   guint16         b_for_a;
   guint           token_needed;
+  /* Disco keys and routers, made by add_disco() */
+  LrKey           disco_a_public, disco_a_secret;
+  LrKey           disco_b_public, disco_b_secret;
+  LrdDiscoRouter *router_a;
+  LrdDiscoRouter *router_b;
+  DiscoSeen       seen_a;    /* what A heard from B */
+  DiscoSeen       seen_b;
 } Fixture;
 
 static void
@@ -53,6 +79,8 @@ static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
+  g_clear_object (&f->router_a);
+  g_clear_object (&f->router_b);
   lrd_relay_client_stop (f->a);
   lrd_relay_client_stop (f->a);
   g_clear_object (&f->a);
@@ -172,6 +200,56 @@ add_peer (LrdRelayClient *client,
   return lr_addr_get_port (&address);
 }
 
+static void
+disco_seen_cb (const LrDiscoMessage *message,
+               const LrStunAddress  *from,
+               gpointer              user_data)
+{
+  DiscoSeen *seen = user_data;
+
+  if (from != NULL)
+    seen->direct++;
+  if (message == NULL)
+    seen->measured++;
+  else if (message->type == LR_DISCO_PING)
+    seen->pings++;
+  else if (message->type == LR_DISCO_PONG)
+    {
+      seen->pongs++;
+      seen->last_pong = *message;
+    }
+  else if (message->type == LR_DISCO_CALL_ME_MAYBE)
+    {
+      seen->calls++;
+      seen->last_call = *message;
+    }
+}
+
+static void
+make_disco_keys (LrKey *public_key,
+                 LrKey *secret_key)
+{
+  g_assert_cmpint (crypto_box_keypair (public_key->bytes, secret_key->bytes), ==, 0);
+}
+
+/* Gives A and B disco routers on their relay clients (no shared port: the relay only), each
+ * knowing the other. */
+static void
+add_disco (Fixture *f)
+{
+  make_disco_keys (&f->disco_a_public, &f->disco_a_secret);
+  make_disco_keys (&f->disco_b_public, &f->disco_b_secret);
+  f->router_a = lrd_disco_router_new (NULL, f->a, &f->disco_a_public, &f->disco_a_secret,
+                                      NULL);
+  f->router_b = lrd_disco_router_new (NULL, f->b, &f->disco_b_public, &f->disco_b_secret,
+                                      NULL);
+  g_assert_false (lrd_disco_router_has_direct (f->router_a));
+  g_assert_true (lrd_disco_router_add_peer (f->router_a, &f->disco_b_public, PEER_B,
+                                            disco_seen_cb, &f->seen_a));
+  g_assert_true (lrd_disco_router_add_peer (f->router_b, &f->disco_a_public, PEER_A,
+                                            disco_seen_cb, &f->seen_b));
+}
+
 /* Starts A and B on @candidates with good tokens and waits until both are bound. */
 static void
 start_pair (Fixture            *f,
@@ -187,6 +265,7 @@ start_pair (Fixture            *f,
   lrd_relay_client_set_token (f->b, token_b, expires_us);
   f->a_for_b = add_peer (f->a, PEER_B);
   f->b_for_a = add_peer (f->b, PEER_A);
+  add_disco (f);
   g_assert_true (wait_until (f, both_bound, TIMEOUT_MS));
 }
 
@@ -197,8 +276,10 @@ fill (guint8 *buffer,
 {
   for (gsize i = 0; i < length; i++)
     buffer[i] = (guint8) (seed * 31 + i * 7);
-  /* Like a WireGuard transport message: type 4, little endian. */
+  /* Like a WireGuard transport message: type 4 as a little-endian u32. */
   buffer[0] = 4;
+  for (gsize i = 1; i < MIN (length, 4); i++)
+    buffer[i] = 0;
 }
 
 /* One datagram from @from_wg to its endpoint @to_port, expected on @to_wg from @expect_port. */
@@ -227,7 +308,8 @@ static void
 exchange (Fixture *f,
           gsize    step)
 {
-  for (gsize length = 1; length <= 1452; length += step)
+  /* From 4 bytes: a WireGuard message starts with its type as a u32. */
+  for (gsize length = 4; length <= 1452; length += step)
     {
       check_one (&f->wg_a, f->a_for_b, &f->wg_b, f->b_for_a, length, length);
       check_one (&f->wg_b, f->b_for_a, &f->wg_a, f->a_for_b, length, length + 1);
@@ -412,6 +494,26 @@ both_on_relay2 (Fixture *f)
          g_strcmp0 (lrd_relay_client_get_relay (f->b), endpoint) == 0;
 }
 
+/* WireGuard's datagrams from A for B, one every 10 ms, until one comes out at B; returns
+ * the µs that took. */
+static gint64
+until_through (Fixture *f,
+               int      timeout_ms)
+{
+  gint64 start = g_get_monotonic_time ();
+  gint64 deadline = start + timeout_ms * 1000;
+  guint8 sent[100], got[1600];
+
+  fill (sent, sizeof sent, 11);
+  while (g_get_monotonic_time () < deadline)
+    {
+      udp_client_send (&f->wg_a, f->a_for_b, "127.0.0.1", sent, sizeof sent);
+      if (receive (&f->wg_b, got, sizeof got, 10, NULL) == sizeof sent)
+        return g_get_monotonic_time () - start;
+    }
+  return -1;
+}
+
 static void
 test_failover (Fixture       *f,
                gconstpointer  data)
@@ -419,7 +521,8 @@ test_failover (Fixture       *f,
   g_autofree char *endpoint1 = NULL;
   g_autofree char *endpoint2 = NULL;
   const char *same_secret[] = { "--relay-secret-file", f->relay.secret_path, NULL };
-  gint64 killed;
+  guint8 got[1600];
+  gint64 killed, through;
   double seconds;
 
   relay_process_start (&f->relay, NULL);
@@ -435,12 +538,23 @@ test_failover (Fixture       *f,
 
   relay_process_stop (&f->relay, SIGKILL);
   killed = g_get_monotonic_time ();
+  /* A's datagrams reach B again well before the dead relay's deadline (3.5 s of silence):
+   * A sends through the other relay, where both are bound, as soon as its relay is late. */
+  through = until_through (f, TIMEOUT_MS);
+  g_assert_cmpint (through, >=, 0);
+  g_test_message ("datagrams through again %.2f s after the relay was killed",
+                  (g_get_monotonic_time () - killed) / 1e6);
+  g_assert_cmpint (g_get_monotonic_time () - killed, <, 2400 * 1000);
   g_assert_true (wait_until (f, both_on_relay2, TIMEOUT_MS));
   seconds = (g_get_monotonic_time () - killed) / 1e6;
   g_test_message ("moved to the other relay after %.1f s", seconds);
   g_assert_cmpfloat (seconds, <, 6);
   g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), endpoint1));
   g_assert_nonnull (strstr (lrd_relay_client_get_reason (f->a), "stopped answering"));
+  /* What the loop above sent after the first one came through. */
+  run_for (300);
+  while (udp_client_recv (&f->wg_b, got, sizeof got, 0, NULL) >= 0)
+    ;
   exchange (f, 97);
 }
 
@@ -572,48 +686,173 @@ test_public_endpoint (Fixture       *f,
                                          "{reason=\"stun_rate_limited\"}"), <=, 0);
 }
 
+static double
+relay_latency (LrdDiscoRouter *router,
+               const LrKey    *peer,
+               double         *out_loss_percent)
+{
+  const LrLinkQuality *quality = lrd_disco_router_get_relay_quality (router, peer);
+
+  if (out_loss_percent != NULL)
+    *out_loss_percent = quality != NULL ? quality->loss_percent : 0;
+  return quality != NULL ? quality->latency_ms : -1;
+}
+
 static gboolean
 latency_known (Fixture *f)
 {
-  return lrd_relay_client_get_peer_latency_ms (f->a, PEER_B, NULL) >= 0 &&
-         lrd_relay_client_get_peer_latency_ms (f->b, PEER_A, NULL) >= 0;
+  return relay_latency (f->router_a, &f->disco_b_public, NULL) >= 0 &&
+         relay_latency (f->router_b, &f->disco_a_public, NULL) >= 0;
 }
 
-static void
-peer_changed_cb (LrdRelayClient *client,
-                 guint64         peer,
-                 gpointer        user_data)
-{
-  guint64 *last = user_data;
-
-  *last = peer;
-}
-
+/* The relayed path is measured with disco pings through the relay: each router pings the
+ * other peer, the other answers, and the latency, jitter and loss come of the pongs. */
 static void
 test_peer_latency (Fixture       *f,
                    gconstpointer  data)
 {
   g_autofree char *endpoint = NULL;
-  guint64 changed = 0;
+  LrKey stranger = { { 7 } };
   double loss = -1;
   guint8 got[1600];
 
   relay_process_start (&f->relay, NULL);
   endpoint = endpoint_of (&f->relay);
-  g_signal_connect (f->a, "peer-changed", G_CALLBACK (peer_changed_cb), &changed);
   start_pair (f, (const char * const[]) { endpoint, NULL });
 
-  g_assert_cmpfloat (lrd_relay_client_get_peer_latency_ms (f->a, PEER_B, NULL), <, 0);
+  g_assert_cmpfloat (relay_latency (f->router_a, &f->disco_b_public, NULL), <, 0);
   g_assert_true (wait_until (f, latency_known, TIMEOUT_MS));
-  g_assert_cmpuint (changed, ==, PEER_B);
-  /* A few more probes; none of them may reach WireGuard. */
+  /* A's handler heard of it: a pong through the relay is a new measure. */
+  g_assert_cmpuint (f->seen_a.pongs, >=, 1);
+  /* A few more pings; none of them may reach WireGuard. */
   run_for (2500);
-  g_assert_cmpfloat (lrd_relay_client_get_peer_latency_ms (f->a, PEER_B, &loss), >=, 0);
+  g_assert_cmpfloat (relay_latency (f->router_a, &f->disco_b_public, &loss), >=, 0);
   g_assert_cmpfloat (loss, >=, 0);
   g_assert_cmpfloat (loss, <=, 100);
-  g_assert_cmpfloat (lrd_relay_client_get_peer_latency_ms (f->a, 12345, NULL), ==, -1);
+  g_assert_cmpfloat (relay_latency (f->router_a, &stranger, NULL), ==, -1);
   g_assert_cmpint (udp_client_recv (&f->wg_a, got, sizeof got, 0, NULL), ==, -1);
   g_assert_cmpint (udp_client_recv (&f->wg_b, got, sizeof got, 0, NULL), ==, -1);
+  /* Both ways, every few seconds: pings answered, pongs back, nothing "direct". */
+  g_assert_cmpuint (f->seen_a.pings, >=, 1);
+  g_assert_cmpuint (f->seen_a.pongs, >=, 1);
+  g_assert_cmpuint (f->seen_b.pings, >=, 1);
+  g_assert_cmpuint (f->seen_b.pongs, >=, 1);
+  g_assert_cmpuint (f->seen_a.direct + f->seen_b.direct, ==, 0);
+}
+
+static gboolean
+a_got_pong (Fixture *f)
+{
+  return f->seen_a.pongs > 0;
+}
+
+/* One disco ping from A to B through a real lanrage-relay, its pong back the same way: the
+ * pong carries the ping's transaction id and the address the ping came from, the relay's. */
+static void
+test_disco_ping (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *endpoint = NULL;
+  g_autofree char *observed = NULL;
+  LrDiscoMessage ping = { .type = LR_DISCO_PING };
+  gint64 forwarded;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  start_pair (f, (const char * const[]) { endpoint, NULL });
+  /* Let the routers' own pings settle, then count from zero. */
+  run_for (300);
+  memset (&f->seen_a, 0, sizeof f->seen_a);
+  memset (&f->seen_b, 0, sizeof f->seen_b);
+
+  forwarded = relay_process_metric (&f->relay, "lanrage_relay_forwarded_packets_total");
+  memcpy (ping.transaction_id, "test-ping-42", LR_DISCO_TRANSACTION_SIZE);
+  g_assert_true (lrd_disco_router_send (f->router_a, &f->disco_b_public, &ping, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (wait_until (f, a_got_pong, TIMEOUT_MS));
+  g_assert_cmpuint (f->seen_b.pings, >=, 1);
+  g_assert_cmpmem (f->seen_a.last_pong.transaction_id, LR_DISCO_TRANSACTION_SIZE,
+                   "test-ping-42", LR_DISCO_TRANSACTION_SIZE);
+  observed = lr_stun_address_to_string (&f->seen_a.last_pong.observed);
+  g_assert_cmpstr (observed, ==, endpoint);
+  g_assert_cmpint (relay_process_metric (&f->relay, "lanrage_relay_forwarded_packets_total") -
+                   forwarded, >=, 2);
+  g_assert_cmpuint (f->seen_a.direct + f->seen_b.direct, ==, 0);
+}
+
+static gboolean
+b_got_call (Fixture *f)
+{
+  return f->seen_b.calls > 0;
+}
+
+/* Call-me-maybe through the relay: B's router hands A's candidates to B's handler, and a
+ * path policy given them (as B's LrdPeerLink does) pings exactly those at once. */
+static void
+test_call_me_maybe (Fixture       *f,
+                    gconstpointer  data)
+{
+  const char *candidates[] = { "198.51.100.7:51820", "192.168.1.20:51820",
+                               "[2001:db8::7]:51820" };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *endpoint = NULL;
+  g_autoptr(LrClock) clock = NULL;
+  g_autoptr(LrPathPolicy) policy = NULL;
+  LrDiscoMessage call = { .type = LR_DISCO_CALL_ME_MAYBE };
+  LrPathCandidate given[LR_PATH_MAX_CANDIDATES];
+  gboolean pinged[G_N_ELEMENTS (candidates)] = { FALSE };
+  LrPathAction action;
+
+  relay_process_start (&f->relay, NULL);
+  endpoint = endpoint_of (&f->relay);
+  start_pair (f, (const char * const[]) { endpoint, NULL });
+
+  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
+    g_assert_true (lr_stun_address_parse (&call.candidates[call.n_candidates++],
+                                          candidates[i]));
+  g_assert_true (lrd_disco_router_send (f->router_a, &f->disco_b_public, &call, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (wait_until (f, b_got_call, TIMEOUT_MS));
+  g_assert_cmpuint (f->seen_b.calls, ==, 1);
+  g_assert_cmpuint (f->seen_b.last_call.n_candidates, ==, G_N_ELEMENTS (candidates));
+
+  clock = lr_clock_new_system ();
+  policy = lr_path_policy_new (clock);
+  for (guint i = 0; i < f->seen_b.last_call.n_candidates; i++)
+    {
+      given[i].address = f->seen_b.last_call.candidates[i];
+      given[i].kind = i == 1 ? LR_PATH_CANDIDATE_LAN : LR_PATH_CANDIDATE_PUBLIC;
+    }
+  lr_path_policy_set_candidates (policy, given, f->seen_b.last_call.n_candidates);
+  while (lr_path_policy_next (policy, &action))
+    {
+      g_autofree char *to = NULL;
+      gboolean known = FALSE;
+
+      if (action.type != LR_PATH_ACTION_PING)
+        continue;
+      to = lr_stun_address_to_string (&action.address);
+      for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
+        if (g_strcmp0 (to, candidates[i]) == 0)
+          known = pinged[i] = TRUE;
+      g_assert_true (known);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
+    g_assert_true (pinged[i]);
+
+  /* A call-me-maybe for B delivered again (a replay through the relay or the signal
+   * channel) is dropped. */
+  {
+    guint8 packet[LR_DISCO_MAX_SIZE];
+    gsize length = lrd_disco_router_seal (f->router_a, &f->disco_b_public, &call, packet,
+                                          sizeof packet);
+
+    g_assert_cmpuint (length, >, 0);
+    g_assert_true (lrd_disco_router_deliver (f->router_b, packet, length));
+    g_assert_false (lrd_disco_router_deliver (f->router_b, packet, length));
+    g_assert_cmpuint (f->seen_b.calls, ==, 2);
+  }
 }
 
 /* A UDP socket posing as a relay, so the test can send the client anything from the
@@ -621,10 +860,11 @@ test_peer_latency (Fixture       *f,
  * PONGs look @extra_rtt_ms slower than they are (the client reads the RTT from the send
  * time the PING carries), so that a real relay, slow under load, can still be the nearer. */
 static guint
-serve_fake_relay (UdpClient *fake,
-                  int        ms,
-                  guint16    bind_error,
-                  guint      extra_rtt_ms)
+serve_fake_relay_full (UdpClient *fake,
+                       int        ms,
+                       guint16    bind_error,
+                       guint      extra_rtt_ms,
+                       GPtrArray *data_frames)
 {
   gint64 deadline = g_get_monotonic_time () + ms * 1000;
   guint pings = 0;
@@ -673,8 +913,20 @@ serve_fake_relay (UdpClient *fake,
           sendto (fake->fd, buffer, LR_RELAY_FRAME_HEADER_SIZE, 0, (struct sockaddr *) &from,
                   length);
         }
+      else if (data_frames != NULL && n >= LR_RELAY_FRAME_HEADER_SIZE &&
+               buffer[0] == (0x80 | LR_RELAY_FRAME_VERSION) && buffer[1] == LR_RELAY_FRAME_DATA)
+        g_ptr_array_add (data_frames, g_bytes_new (buffer, n));
     }
   return pings;
+}
+
+static guint
+serve_fake_relay (UdpClient *fake,
+                  int        ms,
+                  guint16    bind_error,
+                  guint      extra_rtt_ms)
+{
+  return serve_fake_relay_full (fake, ms, bind_error, extra_rtt_ms, NULL);
 }
 
 static void
@@ -694,6 +946,7 @@ test_garbage (Fixture       *f,
   lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
   lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
   add_peer (f->a, PEER_B);
+  add_disco (f);
   serve_fake_relay (&fake, 1500, 0, 0);
   g_assert_cmpint (lrd_relay_client_get_state (f->a), ==, LRD_RELAY_CLIENT_BOUND);
   local = lrd_relay_client_dup_relay_socket_address (f->a);
@@ -712,10 +965,11 @@ test_garbage (Fixture       *f,
           if (length >= 2)
             buffer[0] = 0x80 | LR_RELAY_FRAME_VERSION;
           break;
-        case 1: /* DATA for the known peer, maybe a probe */
-          length = MAX (length, LR_RELAY_FRAME_HEADER_SIZE) % 40 + LR_RELAY_FRAME_HEADER_SIZE;
+        case 1: /* DATA for the known peer that looks like disco */
+          length = MAX (length, LR_RELAY_FRAME_HEADER_SIZE) % 200 + LR_RELAY_FRAME_HEADER_SIZE +
+                   LR_DISCO_MAGIC_SIZE;
           lr_relay_frame_write_header (buffer, LR_RELAY_FRAME_DATA, 0, PEER_B);
-          memcpy (buffer + LR_RELAY_FRAME_HEADER_SIZE, "LRp", 3);
+          memcpy (buffer + LR_RELAY_FRAME_HEADER_SIZE, LR_DISCO_MAGIC, LR_DISCO_MAGIC_SIZE);
           break;
         case 2: /* STUN-looking */
           if (length >= 8)
@@ -744,6 +998,277 @@ test_garbage (Fixture       *f,
   while (udp_client_recv (&f->wg_a, got, sizeof got, 0, NULL) >= 0)
     ;
   udp_client_clear (&fake);
+}
+
+/* A fake relay for A, with peers B and C known to A's disco router; the test holds B's and
+ * C's disco keys, so it can seal as they would. */
+typedef struct
+{
+  UdpClient fake;
+  guint16   client_port;   /* A's relay socket */
+  LrKey     c_public, c_secret;
+  guint64   counter;       /* the next disco counter "B" and "C" use */
+} FakeParty;
+
+static void
+fake_party_start (Fixture   *f,
+                  FakeParty *party)
+{
+  g_autofree char *token = relay_process_mint (&f->relay, PARTY, PEER_A, now_s () + 3600);
+  g_autofree char *endpoint = NULL;
+  g_autoptr(GInetSocketAddress) local = NULL;
+
+  udp_client_init (&party->fake, "127.0.0.1");
+  endpoint = g_strdup_printf ("127.0.0.1:%u", ntohs (party->fake.addr.sin_port));
+  lrd_relay_client_set_candidates (f->a, (const char * const[]) { endpoint, NULL });
+  lrd_relay_client_set_token (f->a, token, (now_s () + 3600) * G_USEC_PER_SEC);
+  f->a_for_b = add_peer (f->a, PEER_B);
+  add_peer (f->a, PEER_C);
+  add_disco (f);
+  make_disco_keys (&party->c_public, &party->c_secret);
+  /* C's messages are counted in seen_b: B's own router hears nothing here. */
+  g_assert_true (lrd_disco_router_add_peer (f->router_a, &party->c_public, PEER_C,
+                                            disco_seen_cb, &f->seen_b));
+  party->counter = g_get_real_time ();
+  serve_fake_relay (&party->fake, 1500, 0, 0);
+  g_assert_cmpint (lrd_relay_client_get_state (f->a), ==, LRD_RELAY_CLIENT_BOUND);
+  local = lrd_relay_client_dup_relay_socket_address (f->a);
+  party->client_port = g_inet_socket_address_get_port (local);
+}
+
+/* A disco ping sealed by @sender for A, as a relay DATA frame from @peer. */
+static gsize
+fake_party_ping (Fixture      *f,
+                 FakeParty    *party,
+                 const LrKey  *sender_public,
+                 const LrKey  *sender_secret,
+                 guint64       peer,
+                 const char   *transaction,
+                 guint8       *frame,
+                 gsize         size)
+{
+  LrDiscoMessage ping = { .type = LR_DISCO_PING };
+  guint8 nonce[LR_DISCO_NONCE_SIZE];
+  gsize length;
+
+  memcpy (ping.transaction_id, transaction, LR_DISCO_TRANSACTION_SIZE);
+  lr_disco_nonce_make (party->counter++, nonce);
+  length = lr_disco_seal (&ping, sender_public->bytes, sender_secret->bytes,
+                          f->disco_a_public.bytes, nonce, frame + LR_RELAY_FRAME_HEADER_SIZE,
+                          size - LR_RELAY_FRAME_HEADER_SIZE);
+  g_assert_cmpuint (length, >, 0);
+  lr_relay_frame_write_header (frame, LR_RELAY_FRAME_DATA, 0, peer);
+  return LR_RELAY_FRAME_HEADER_SIZE + length;
+}
+
+/* Sends @frame to A as the relay, and counts the pongs A sends back for B within @ms,
+ * each opened with B's key; the last one's transaction id goes to @out_transaction. */
+static guint
+fake_party_pongs (Fixture      *f,
+                  FakeParty    *party,
+                  const guint8 *frame,
+                  gsize         length,
+                  int           ms,
+                  guint8       *out_transaction)
+{
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  LrDiscoReplay replay = { 0 };
+  guint pongs = 0;
+
+  udp_client_send (&party->fake, party->client_port, "127.0.0.1", frame, length);
+  serve_fake_relay_full (&party->fake, ms, 0, 0, frames);
+  for (guint i = 0; i < frames->len; i++)
+    {
+      gsize n;
+      const guint8 *data = g_bytes_get_data (frames->pdata[i], &n);
+      LrRelayFrame parsed;
+      LrDiscoMessage message;
+      g_autofree char *observed = NULL;
+      g_autofree char *relay = NULL;
+
+      g_assert_cmpint (lr_relay_frame_parse (&parsed, data, n), ==, LR_RELAY_FRAME_OK);
+      if (parsed.peer != PEER_B ||
+          !lr_disco_open (&message, parsed.payload, parsed.payload_length,
+                          f->disco_b_secret.bytes, f->disco_a_public.bytes, &replay, NULL) ||
+          message.type != LR_DISCO_PONG)
+        continue;
+      /* (A's own pings of the relayed path, sealed for B too, are not pongs.) */
+      observed = lr_stun_address_to_string (&message.observed);
+      relay = g_strdup_printf ("127.0.0.1:%u", ntohs (party->fake.addr.sin_port));
+      g_assert_cmpstr (observed, ==, relay);
+      if (out_transaction != NULL)
+        memcpy (out_transaction, message.transaction_id, LR_DISCO_TRANSACTION_SIZE);
+      pongs++;
+    }
+  return pongs;
+}
+
+/* Through the relay, disco is held to the same rules as on WireGuard's port: a replayed,
+ * forged or stranger's ping, and a peer's ping that the relay says comes from another
+ * peer, draw no pong and reach no handler. */
+static void
+test_disco_forged (Fixture       *f,
+                   gconstpointer  data)
+{
+  FakeParty party;
+  LrKey stranger_public, stranger_secret;
+  guint8 frame[LR_RELAY_FRAME_HEADER_SIZE + LR_DISCO_MAX_SIZE], forged[sizeof frame];
+  guint8 transaction[LR_DISCO_TRANSACTION_SIZE];
+  guint8 got[1600];
+  gsize length;
+
+  fake_party_start (f, &party);
+  make_disco_keys (&stranger_public, &stranger_secret);
+
+  /* B's ping: answered with a pong for B, through the relay. */
+  length = fake_party_ping (f, &party, &f->disco_b_public, &f->disco_b_secret, PEER_B,
+                            "first-ping-1", frame, sizeof frame);
+  g_assert_cmpuint (fake_party_pongs (f, &party, frame, length, 500, transaction), ==, 1);
+  g_assert_cmpmem (transaction, sizeof transaction, "first-ping-1", sizeof transaction);
+  g_assert_cmpuint (f->seen_a.pings, ==, 1);
+
+  /* The same datagram again: a replay. */
+  g_assert_cmpuint (fake_party_pongs (f, &party, frame, length, 500, transaction), ==, 0);
+  /* A fresh ping with one bit flipped in its box. */
+  length = fake_party_ping (f, &party, &f->disco_b_public, &f->disco_b_secret, PEER_B,
+                            "flipped-bit2", forged, sizeof forged);
+  forged[length - 3] ^= 0x10;
+  g_assert_cmpuint (fake_party_pongs (f, &party, forged, length, 500, transaction), ==, 0);
+  /* Sealed by a key no peer has. */
+  length = fake_party_ping (f, &party, &stranger_public, &stranger_secret, PEER_B,
+                            "stranger-pi3", forged, sizeof forged);
+  g_assert_cmpuint (fake_party_pongs (f, &party, forged, length, 500, transaction), ==, 0);
+  /* B's ping, but the relay says C sent it. */
+  length = fake_party_ping (f, &party, &f->disco_b_public, &f->disco_b_secret, PEER_C,
+                            "wrong-peer-4", forged, sizeof forged);
+  g_assert_cmpuint (fake_party_pongs (f, &party, forged, length, 500, transaction), ==, 0);
+  g_assert_cmpuint (f->seen_a.pings, ==, 1);
+  g_assert_cmpuint (f->seen_b.pings, ==, 0);   /* C's handler */
+
+  /* A fresh one from B is still answered. */
+  length = fake_party_ping (f, &party, &f->disco_b_public, &f->disco_b_secret, PEER_B,
+                            "last-ping-05", frame, sizeof frame);
+  g_assert_cmpuint (fake_party_pongs (f, &party, frame, length, 500, transaction), ==, 1);
+  g_assert_cmpmem (transaction, sizeof transaction, "last-ping-05", sizeof transaction);
+  g_assert_cmpuint (f->seen_a.pings, ==, 2);
+  g_assert_cmpint (udp_client_recv (&f->wg_a, got, sizeof got, 0, NULL), ==, -1);
+  udp_client_clear (&party.fake);
+}
+
+static void
+count_disco_cb (LrdRelayClient *client,
+                guint64         peer,
+                gconstpointer   packet,
+                guint           length,
+                gpointer        user_data)
+{
+  guint *count = user_data;
+
+  g_assert_cmpuint (length, >=, LR_DISCO_MAGIC_SIZE);
+  g_assert_cmpmem (packet, LR_DISCO_MAGIC_SIZE, LR_DISCO_MAGIC, LR_DISCO_MAGIC_SIZE);
+  (*count)++;
+}
+
+/* Sends @payload to A as the relay's DATA from B and says whether it reached WireGuard
+ * (checked against what was sent). */
+static gboolean
+relay_brings (Fixture      *f,
+              FakeParty    *party,
+              const guint8 *payload,
+              gsize         length)
+{
+  guint8 frame[1600], got[1600];
+  gssize n;
+
+  lr_relay_frame_write_header (frame, LR_RELAY_FRAME_DATA, 0, PEER_B);
+  memcpy (frame + LR_RELAY_FRAME_HEADER_SIZE, payload, length);
+  udp_client_send (&party->fake, party->client_port, "127.0.0.1", frame,
+                   LR_RELAY_FRAME_HEADER_SIZE + length);
+  n = receive (&f->wg_a, got, sizeof got, 300, NULL);
+  if (n < 0)
+    return FALSE;
+  g_assert_cmpmem (got, n, payload, length);
+  return TRUE;
+}
+
+/* WireGuard sends @payload to A's endpoint for B; returns whether the relay got it as DATA. */
+static gboolean
+wireguard_sends (Fixture      *f,
+                 FakeParty    *party,
+                 const guint8 *payload,
+                 gsize         length)
+{
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+
+  udp_client_send (&f->wg_a, f->a_for_b, "127.0.0.1", payload, length);
+  serve_fake_relay_full (&party->fake, 300, 0, 0, frames);
+  for (guint i = 0; i < frames->len; i++)
+    {
+      gsize n;
+      const guint8 *data = g_bytes_get_data (frames->pdata[i], &n);
+
+      if (n == LR_RELAY_FRAME_HEADER_SIZE + length &&
+          memcmp (data + LR_RELAY_FRAME_HEADER_SIZE, payload, length) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* A relay's DATA is WireGuard's or disco's by its first bytes: WireGuard's message types
+ * (1 to 4, then three zero bytes) go to WireGuard only, the disco magic to disco only, and
+ * anything else nowhere. From WireGuard's port only WireGuard's messages go out. */
+static void
+test_wireguard_or_disco (Fixture       *f,
+                         gconstpointer  data)
+{
+  FakeParty party;
+  guint8 payload[200];
+  guint disco = 0;
+
+  fake_party_start (f, &party);
+  g_signal_connect (f->a, "disco-received", G_CALLBACK (count_disco_cb), &disco);
+
+  /* Each WireGuard message type: WireGuard, not disco. */
+  for (guint8 type = 1; type <= 4; type++)
+    {
+      fill (payload, sizeof payload, type);
+      payload[0] = type;
+      g_assert_true (relay_brings (f, &party, payload, sizeof payload));
+      g_assert_cmpuint (disco, ==, 0);
+    }
+  /* Disco (it need not open to be disco): disco, not WireGuard. */
+  fill (payload, sizeof payload, 9);
+  memcpy (payload, LR_DISCO_MAGIC, LR_DISCO_MAGIC_SIZE);
+  g_assert_false (relay_brings (f, &party, payload, sizeof payload));
+  g_assert_cmpuint (disco, ==, 1);
+  /* Neither: dropped. */
+  {
+    static const guint8 neither[][8] = {
+      { 5, 0, 0, 0, 1, 2, 3, 4 },           /* no such WireGuard type */
+      { 0, 0, 0, 0, 1, 2, 3, 4 },
+      { 4, 1, 0, 0, 1, 2, 3, 4 },           /* a type, but not a u32 */
+      { 1, 0, 0, 9, 1, 2, 3, 4 },
+      { 'L', 'R', 'd', 'i', 's', 'c', 'o', 0x02 },  /* another disco version */
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (neither); i++)
+      {
+        g_assert_false (relay_brings (f, &party, neither[i], sizeof neither[i]));
+        g_assert_cmpuint (disco, ==, 1);
+      }
+    /* Shorter than a type */
+    g_assert_false (relay_brings (f, &party, neither[0], 3));
+  }
+
+  /* From WireGuard's side: its messages go to the relay, disco-looking bytes do not. */
+  fill (payload, sizeof payload, 4);
+  g_assert_true (wireguard_sends (f, &party, payload, sizeof payload));
+  memcpy (payload, LR_DISCO_MAGIC, LR_DISCO_MAGIC_SIZE);
+  g_assert_false (wireguard_sends (f, &party, payload, sizeof payload));
+  payload[0] = 7;
+  g_assert_false (wireguard_sends (f, &party, payload, sizeof payload));
+  g_assert_cmpuint (disco, ==, 1);
+  udp_client_clear (&party.fake);
 }
 
 /* A relay with another secret refuses the token: the client asks for a new one and uses
@@ -930,6 +1455,7 @@ test_different_relays (Fixture       *f,
   lrd_relay_client_set_token (f->b, token_b, expires_us);
   f->a_for_b = add_peer (f->a, PEER_B);
   f->b_for_a = add_peer (f->b, PEER_A);
+  add_disco (f);
 
   /* Each relay has both peers bound: the one that chose it and the other. */
   g_assert_true (wait_until (f, bound_on_both_relays, TIMEOUT_MS));
@@ -945,7 +1471,7 @@ test_different_relays (Fixture       *f,
                    forwarded1, >=, 16);
   g_assert_cmpint (relay_process_metric (&f->relay2, "lanrage_relay_forwarded_packets_total") -
                    forwarded2, >=, 16);
-  /* The latency probes cross too: each answer goes back through the other relay. */
+  /* The disco pings cross too: each pong goes back through the other relay. */
   g_assert_true (wait_until (f, latency_known, TIMEOUT_MS));
 
   /* B's relay goes away: B sends through R1, where it is bound already. */
@@ -1056,6 +1582,10 @@ main (int    argc,
   ADD ("/lrd/relay-client/relay-restart", test_relay_restart);
   ADD ("/lrd/relay-client/public-endpoint", test_public_endpoint);
   ADD ("/lrd/relay-client/peer-latency", test_peer_latency);
+  ADD ("/lrd/relay-client/disco-ping", test_disco_ping);
+  ADD ("/lrd/relay-client/call-me-maybe", test_call_me_maybe);
+  ADD ("/lrd/relay-client/disco-forged", test_disco_forged);
+  ADD ("/lrd/relay-client/wireguard-or-disco", test_wireguard_or_disco);
   ADD ("/lrd/relay-client/garbage", test_garbage);
 #undef ADD
 
