@@ -423,6 +423,71 @@ test_peer_update (Fixture       *fixture,
   g_assert_cmpstr (lr_test_json_string (peer, "virtual_ip"), ==, bob->virtual_ip);
 }
 
+/* POSTs a heartbeat of @member with its own token; returns the status. */
+static guint
+heartbeat (LrTestServer       *server,
+           const LrTestMember *member)
+{
+  g_autofree char *suffix = g_strdup_printf ("/peers/%s/heartbeat", member->peer_id);
+  g_autofree char *path = lr_test_party_path (member, suffix);
+  g_autoptr(LrTestResponse) response = lr_test_request (server, "POST", path, member->token,
+                                                        NULL);
+
+  return response->status;
+}
+
+/* A token that heartbeats answered before stops working the moment its peer leaves, is
+ * removed or its party closes: heartbeats remember verified tokens, and must forget them. */
+static void
+test_peer_heartbeat_after_removal (Fixture       *fixture,
+                                   gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->server, "party", "host");
+  g_autoptr(LrTestMember) bob = lr_test_join (fixture->server, host->invite_code, "bob");
+  g_autoptr(LrTestMember) carol = lr_test_join (fixture->server, host->invite_code, "carol");
+  g_autoptr(LrTestMember) dave = lr_test_join (fixture->server, host->invite_code, "dave");
+  const LrTestMember *members[] = { host, bob, carol, dave };
+
+  for (guint round = 0; round < 3; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+      g_assert_cmpuint (heartbeat (fixture->server, members[i]), ==, 204);
+
+  /* Bob leaves. */
+  {
+    g_autofree char *suffix = g_strdup_printf ("/peers/%s", bob->peer_id);
+    g_autofree char *path = lr_test_party_path (bob, suffix);
+    g_autoptr(LrTestResponse) left = lr_test_request (fixture->server, "DELETE", path,
+                                                      bob->token, NULL);
+
+    lr_test_assert_status (left, 204);
+  }
+  g_assert_cmpuint (heartbeat (fixture->server, bob), ==, 401);
+  g_assert_cmpuint (heartbeat (fixture->server, carol), ==, 204);
+
+  /* The host removes Carol. */
+  {
+    g_autofree char *suffix = g_strdup_printf ("/peers/%s", carol->peer_id);
+    g_autofree char *path = lr_test_party_path (carol, suffix);
+    g_autoptr(LrTestResponse) removed = lr_test_request (fixture->server, "DELETE", path,
+                                                         host->token, NULL);
+
+    lr_test_assert_status (removed, 204);
+  }
+  g_assert_cmpuint (heartbeat (fixture->server, carol), ==, 401);
+  g_assert_cmpuint (heartbeat (fixture->server, dave), ==, 204);
+
+  /* The host closes the party: every member's token ends. */
+  {
+    g_autofree char *path = lr_test_party_path (host, "");
+    g_autoptr(LrTestResponse) closed = lr_test_request (fixture->server, "DELETE", path,
+                                                        host->token, NULL);
+
+    lr_test_assert_status (closed, 204);
+  }
+  g_assert_cmpuint (heartbeat (fixture->server, host), ==, 401);
+  g_assert_cmpuint (heartbeat (fixture->server, dave), ==, 401);
+}
+
 static void
 test_peer_heartbeat (Fixture       *fixture,
                      gconstpointer  data)
@@ -1180,6 +1245,8 @@ main (int   argc,
               test_join_rate_limit, lr_test_fixture_teardown);
   LR_TEST_ADD ("/control/peer/update", test_peer_update, no_args);
   LR_TEST_ADD ("/control/peer/heartbeat", test_peer_heartbeat, no_args);
+  LR_TEST_ADD ("/control/peer/heartbeat-after-removal", test_peer_heartbeat_after_removal,
+               no_args);
   LR_TEST_ADD ("/control/peer/leave-and-remove", test_peer_leave_and_remove, no_args);
   LR_TEST_ADD ("/control/party/close", test_party_close, no_args);
   LR_TEST_ADD ("/control/relay-token/verify", test_relay_token, no_args);

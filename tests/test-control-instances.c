@@ -327,6 +327,90 @@ test_events_cross (Fixture       *fixture,
   }
 }
 
+/* POSTs a heartbeat of @member with its own token; returns the status. */
+static guint
+heartbeat (LrTestServer       *server,
+           const LrTestMember *member)
+{
+  g_autofree char *suffix = g_strdup_printf ("/peers/%s/heartbeat", member->peer_id);
+  g_autofree char *path = lr_test_party_path (member, suffix);
+  g_autoptr(LrTestResponse) response = lr_test_request (server, "POST", path, member->token,
+                                                        NULL);
+
+  return response->status;
+}
+
+/* Heartbeats @member through @server until one is refused (401), for 3 s at most; then
+ * checks that the next ones stay refused. Returns how long the token still worked. */
+static gint64
+wait_refused (LrTestServer       *server,
+              const LrTestMember *member)
+{
+  gint64 start = g_get_monotonic_time ();
+  gint64 deadline = start + 3 * G_USEC_PER_SEC;
+  guint status;
+
+  while ((status = heartbeat (server, member)) == 204 && g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  g_assert_cmpuint (status, ==, 401);
+  for (guint i = 0; i < 5; i++)
+    g_assert_cmpuint (heartbeat (server, member), ==, 401);
+  return g_get_monotonic_time () - start;
+}
+
+static void
+delete_as (LrTestServer       *server,
+           const LrTestMember *member,
+           const char         *suffix,
+           const char         *token)
+{
+  g_autofree char *path = lr_test_party_path (member, suffix);
+  g_autoptr(LrTestResponse) response = lr_test_request (server, "DELETE", path, token, NULL);
+
+  lr_test_assert_status (response, 204);
+}
+
+/* A token that heartbeats through one instance verified stops working there when its peer
+ * leaves, is removed or its party closes through the other: each instance remembers the
+ * tokens it verified, and the removal's notice makes it forget them. */
+static void
+test_revoked_tokens (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->a, "lan", "host");
+  g_autoptr(LrTestMember) bob = lr_test_join (fixture->a, host->invite_code, "bob");
+  g_autoptr(LrTestMember) carol = lr_test_join (fixture->a, host->invite_code, "carol");
+  g_autoptr(LrTestMember) dave = lr_test_join (fixture->b, host->invite_code, "dave");
+  g_autofree char *bob_peer = g_strdup_printf ("/peers/%s", bob->peer_id);
+  g_autofree char *carol_peer = g_strdup_printf ("/peers/%s", carol->peer_id);
+  const LrTestMember *members[] = { host, bob, carol, dave };
+  gint64 took;
+
+  for (guint round = 0; round < 3; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+      {
+        g_assert_cmpuint (heartbeat (fixture->a, members[i]), ==, 204);
+        g_assert_cmpuint (heartbeat (fixture->b, members[i]), ==, 204);
+      }
+
+  delete_as (fixture->a, bob, bob_peer, bob->token);
+  took = wait_refused (fixture->b, bob);
+  g_test_message ("a leave through A refused on B after %" G_GINT64_FORMAT " µs", took);
+  g_assert_cmpuint (heartbeat (fixture->a, bob), ==, 401);
+
+  delete_as (fixture->b, carol, carol_peer, host->token);
+  took = wait_refused (fixture->a, carol);
+  g_test_message ("a removal through B refused on A after %" G_GINT64_FORMAT " µs", took);
+
+  g_assert_cmpuint (heartbeat (fixture->a, dave), ==, 204);
+  g_assert_cmpuint (heartbeat (fixture->b, dave), ==, 204);
+  delete_as (fixture->a, host, "", host->token);
+  took = wait_refused (fixture->b, dave);
+  g_test_message ("a close through A refused on B after %" G_GINT64_FORMAT " µs", took);
+  wait_refused (fixture->b, host);
+  g_assert_cmpuint (heartbeat (fixture->a, dave), ==, 401);
+}
+
 /* The invite-code rate limit counts what both instances let through. */
 static void
 test_rate_limit_shared (Fixture       *fixture,
@@ -827,6 +911,8 @@ main (int   argc,
               test_sweeper_takeover, fixture_tear_down);
   g_test_add ("/control/instances/removals-in-commit-order", Fixture, no_args, fixture_set_up,
               test_removals_in_commit_order, fixture_tear_down);
+  g_test_add ("/control/instances/revoked-tokens", Fixture, no_args, fixture_set_up,
+              test_revoked_tokens, fixture_tear_down);
   g_test_add_func ("/control/instances/password-refused", test_password_refused);
 
   return g_test_run ();

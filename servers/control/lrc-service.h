@@ -65,6 +65,9 @@ void        lrc_service_authenticate_async (LrcService          *self,
                                            const char           *token,
                                            GAsyncReadyCallback   callback,
                                            gpointer              user_data);
+gboolean    lrc_service_authenticate_known (LrcService          *self,
+                                           const char           *token,
+                                           LrcCaller            *caller);
 gboolean    lrc_service_authenticate_finish (LrcService         *self,
                                            GAsyncResult         *result,
                                            LrcCaller            *caller,
