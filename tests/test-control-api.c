@@ -728,6 +728,49 @@ test_relay_token_lifetime (Fixture       *fixture,
   g_assert_cmpint (expires, <=, now + 90 + 5);
 }
 
+/* --db-pool takes 1 to 64 connections, refuses anything else at the start with a message
+ * naming the option, and --help documents it. */
+static void
+test_db_pool_option (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  const char *refused[] = { "0", "65", "-1", "four" };
+  const char *help_argv[] = { g_getenv ("LANRAGE_CONTROL"), "--help", NULL };
+  g_autofree char *help = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  lr_test_server_stop (fixture->server, FALSE);
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      const char *args[] = { "--db-pool", refused[i], NULL };
+      g_autofree char *log = NULL;
+
+      lr_test_server_set_extra_args (fixture->server, args);
+      g_assert_false (lr_test_server_try_start (fixture->server, &status));
+      g_assert_cmpint (status, ==, 2);
+      log = lr_test_server_get_log (fixture->server);
+      g_assert_nonnull (strstr (log, "db-pool"));
+    }
+
+  {
+    const char *args[] = { "--db-pool", "1", NULL };
+    g_autoptr(LrTestMember) host = NULL;
+    g_autoptr(LrTestMember) bob = NULL;
+
+    lr_test_server_set_extra_args (fixture->server, args);
+    lr_test_server_start (fixture->server);
+    host = lr_test_create_party (fixture->server, "one connection", "host");
+    bob = lr_test_join (fixture->server, host->invite_code, "bob");
+    g_assert_cmpstr (bob->party_id, ==, host->party_id);
+  }
+
+  g_assert_true (g_spawn_sync (NULL, (char **) help_argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &help, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (help, "--db-pool=N"));
+}
+
 /* Like ssh with a private key: a secret others can read is no secret, and the server says
  * so instead of serving with it. */
 static void
@@ -1251,6 +1294,7 @@ main (int   argc,
   LR_TEST_ADD ("/control/party/close", test_party_close, no_args);
   LR_TEST_ADD ("/control/relay-token/verify", test_relay_token, no_args);
   LR_TEST_ADD ("/control/relay-token/lifetime", test_relay_token_lifetime, token_lifetime);
+  LR_TEST_ADD ("/control/options/db-pool", test_db_pool_option, no_args);
   LR_TEST_ADD ("/control/relays/secret-permissions", test_relay_secret_permissions, no_args);
   LR_TEST_ADD ("/control/relays/secret-file-option", test_relay_secret_file_option, no_args);
   LR_TEST_ADD ("/control/relays/register", test_relays_register, no_args);

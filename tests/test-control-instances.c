@@ -853,6 +853,50 @@ test_removals_in_commit_order (Fixture       *fixture,
   g_assert_true (g_hash_table_contains (seen, slow->peer_id));
 }
 
+/* How many connections lanrage-control instances hold to @server's database. */
+static gint64
+count_connections (LrTestServer *server)
+{
+  PGconn *pg = PQconnectdb (lr_test_server_get_db_path (server));
+  PGresult *result;
+  gint64 count;
+
+  g_assert_cmpint (PQstatus (pg), ==, CONNECTION_OK);
+  result = PQexec (pg, "SELECT count(*) FROM pg_stat_activity "
+                   "WHERE datname = current_database () AND application_name = 'lanrage-control'");
+  g_assert_cmpint (PQresultStatus (result), ==, PGRES_TUPLES_OK);
+  count = g_ascii_strtoll (PQgetvalue (result, 0, 0), NULL, 10);
+  PQclear (result);
+  PQfinish (pg);
+  return count;
+}
+
+/* --db-pool 2: under many requests at once, each instance opens two connections for its
+ * calls (and one for notices), not the default four. */
+static void
+test_db_pool (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->a, "lan", "host");
+  g_autoptr(SoupSession) session = new_session ();
+  g_autoptr(Volley) volley = volley_new ();
+  g_autofree char *path = lr_test_party_path (host, "");
+  gint64 connections;
+
+  for (guint i = 0; i < 64; i++)
+    volley_send (volley, session, lr_test_server_get_url (i % 2 ? fixture->a : fixture->b),
+                 "GET", path, host->token, NULL);
+  volley_wait (volley, 30000);
+  for (guint i = 0; i < volley->answers->len; i++)
+    g_assert_cmpuint (((Answer *) g_ptr_array_index (volley->answers, i))->status, ==, 200);
+
+  connections = count_connections (fixture->a);
+  g_test_message ("%" G_GINT64_FORMAT " connections for two instances of --db-pool 2",
+                  connections);
+  g_assert_cmpint (connections, <=, 2 * (2 + 1));
+  g_assert_cmpint (connections, >=, 2 * 2);
+}
+
 static void
 test_password_refused (void)
 {
@@ -881,6 +925,7 @@ main (int   argc,
 {
   static const char * const no_args[] = { NULL };
   static const char * const rate_limited[] = { "--join-rate-limit", "3", NULL };
+  static const char * const small_pool[] = { "--db-pool", "2", NULL };
   static const char * const short_timeouts[] = {
     "--offline-after", "1500ms", "--remove-after", "1500ms", "--cleanup-interval", "50ms",
     "--heartbeat-flush-interval", "200ms", NULL
@@ -913,6 +958,8 @@ main (int   argc,
               test_removals_in_commit_order, fixture_tear_down);
   g_test_add ("/control/instances/revoked-tokens", Fixture, no_args, fixture_set_up,
               test_revoked_tokens, fixture_tear_down);
+  g_test_add ("/control/instances/db-pool", Fixture, small_pool, fixture_set_up, test_db_pool,
+              fixture_tear_down);
   g_test_add_func ("/control/instances/password-refused", test_password_refused);
 
   return g_test_run ();

@@ -18,7 +18,8 @@
 /*
  * Several lanrage-control instances share one PostgreSQL database.
  *
- * Threads: a small pool of worker threads, each with its own connection, runs the calls in
+ * Threads: a small pool of worker threads (--db-pool, 4 by default), each with its own
+ * connection, runs the calls in
  * blocking libpq, and each call's GTask completes on the main loop. Chosen over libpq's
  * non-blocking API watched by the loop because an operation is several statements with
  * decisions between them (allocate an address from what the party holds) and retries on
@@ -49,7 +50,6 @@
  * passfile= (the .pgpass format), so it is never on a command line or in a log.
  */
 
-#define N_CONNECTIONS 4
 #define MAX_ATTEMPTS  5
 #define MAX_PARAMS    12
 
@@ -1469,12 +1469,14 @@ bus_resync_cb (LrcPgStore *self)
 /**
  * lrc_pg_store_open:
  * @uri: a libpq connection URI, `postgresql://…`, with no password in it
+ * @n_connections: how many calls run at once, each on its own thread and connection
  *
  * Connects, brings the schema up to date (one instance at a time) and starts the workers.
  * It blocks: call it before the main loop runs.
  */
 LrcPgStore *
 lrc_pg_store_open (const char  *uri,
+                   guint        n_connections,
                    GError     **error)
 {
   g_autoptr(LrcPgStore) self = NULL;
@@ -1486,7 +1488,9 @@ lrc_pg_store_open (const char  *uri,
   self = g_object_new (LRC_TYPE_PG_STORE, NULL);
   self->uri = g_strdup (uri);
 
-  for (guint i = 0; i < N_CONNECTIONS; i++)
+  g_return_val_if_fail (n_connections >= 1 && n_connections <= LRC_STORE_MAX_POOL, NULL);
+
+  for (guint i = 0; i < n_connections; i++)
     {
       Conn *conn = g_new0 (Conn, 1);
 
@@ -1499,10 +1503,10 @@ lrc_pg_store_open (const char  *uri,
   if (!connect_conn (self, first, error) || !migrate (first, error))
     return NULL;
 
-  for (guint i = 0; i < N_CONNECTIONS; i++)
+  for (guint i = 0; i < n_connections; i++)
     g_async_queue_push (self->idle, g_ptr_array_index (self->connections, i));
 
-  self->pool = g_thread_pool_new (worker, self, N_CONNECTIONS, TRUE, error);
+  self->pool = g_thread_pool_new (worker, self, (gint) n_connections, TRUE, error);
   if (self->pool == NULL)
     return NULL;
 

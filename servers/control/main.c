@@ -112,6 +112,7 @@ main (int   argc,
   int join_rate_limit = 10;
   int max_connections = -1;
   int max_per_address = 64;
+  int db_pool = LRC_STORE_DEFAULT_POOL;
   guint64 fd_limit;
   gint64 request_timeout_us = G_GINT64_CONSTANT (10) * G_USEC_PER_SEC;
   gint64 ping_interval_us = G_GINT64_CONSTANT (20) * G_USEC_PER_SEC;
@@ -133,6 +134,7 @@ main (int   argc,
   GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address and port (127.0.0.1:8666)", "ADDR:PORT" },
     { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, "PATH or sqlite:PATH (SQLite), postgresql://… (PostgreSQL)", "DB" },
+    { "db-pool", 0, 0, G_OPTION_ARG_INT, &db_pool, "Connections to PostgreSQL, each on its own thread (4; 1 to 64)", "N" },
     { "relay-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &secret_path, "Secret shared with the relays (0600)", "PATH" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, "PEM certificate: serve HTTPS", "PATH" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key", "PATH" },
@@ -193,6 +195,12 @@ main (int   argc,
       return 2;
     }
 
+  if (db_pool < 1 || db_pool > LRC_STORE_MAX_POOL)
+    {
+      g_printerr ("lanrage-control: --db-pool must be 1 to %d\n", LRC_STORE_MAX_POOL);
+      return 2;
+    }
+
   if (request_timeout_us <= 0)
     {
       g_printerr ("lanrage-control: --request-timeout must be more than 0\n");
@@ -225,7 +233,7 @@ main (int   argc,
   else if (secret_path == NULL)
     secret_path = g_build_filename (g_get_user_state_dir (), "lanrage", "relay-secret", NULL);
 
-  store = lrc_store_open (db_path, &error);
+  store = lrc_store_open (db_path, (guint) db_pool, &error);
   if (store == NULL)
     {
       g_printerr ("lanrage-control: %s\n", error->message);
