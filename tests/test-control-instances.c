@@ -411,6 +411,95 @@ test_revoked_tokens (Fixture       *fixture,
   g_assert_cmpuint (heartbeat (fixture->a, dave), ==, 401);
 }
 
+/* Sends a signal to @to through @from; returns the first message @from gets back within
+ * @wait_ms, or NULL. */
+static JsonNode *
+signal_and_listen (LrTestSocket *from,
+                   const char   *to,
+                   guint         n,
+                   guint         wait_ms)
+{
+  g_autofree char *message = g_strdup_printf ("{\"type\": \"signal\", \"to\": \"%s\", "
+                                              "\"data\": {\"n\": %u}}", to, n);
+
+  lr_test_socket_send (from, message);
+  return lr_test_socket_next (from, wait_ms);
+}
+
+/* An instance that dies (SIGKILL) never says that its sockets closed. Once its lease runs
+ * out, the other instance forgets them: a signal to a peer whose socket was there is
+ * answered peer_not_connected instead of going nowhere. */
+static void
+test_dead_instance_sockets (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  const gint64 lease_us = 1500 * 1000;   /* --instance-lease of the fixture */
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->a, "lan", "host");
+  g_autoptr(LrTestMember) bob = lr_test_join (fixture->a, host->invite_code, "bob");
+  g_autoptr(LrTestSocket) host_on_a = NULL;
+  g_autoptr(LrTestSocket) bob_on_b = NULL;
+  g_autoptr(JsonNode) host_snapshot = NULL;
+  g_autoptr(JsonNode) bob_snapshot = NULL;
+  gboolean crossed = FALSE;
+  gint64 deadline, killed_us, answered_us = 0;
+  guint n = 0;
+
+  host_on_a = lr_test_socket_connect (fixture->a, host->party_id, host->token, NULL);
+  bob_on_b = lr_test_socket_connect (fixture->b, bob->party_id, bob->token, NULL);
+  g_assert_nonnull (host_on_a);
+  g_assert_nonnull (bob_on_b);
+  host_snapshot = lr_test_socket_next (host_on_a, LR_TEST_EVENT_TIMEOUT_MS);
+  bob_snapshot = lr_test_socket_next (bob_on_b, LR_TEST_EVENT_TIMEOUT_MS);
+  g_assert_cmpstr (lr_test_json_string (host_snapshot, "type"), ==, "snapshot");
+  g_assert_cmpstr (lr_test_json_string (bob_snapshot, "type"), ==, "snapshot");
+
+  /* A learns of Bob's socket on B through the database: signal until one arrives. */
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (!crossed && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonNode) back = signal_and_listen (host_on_a, bob->peer_id, n++, 0);
+      g_autoptr(JsonNode) got = lr_test_socket_next (bob_on_b, 100);
+
+      crossed = got != NULL;
+    }
+  g_assert_true (crossed);
+  /* Signals sent before A knew of the socket were answered peer_not_connected: drop those. */
+  for (JsonNode *stale; (stale = lr_test_socket_next (host_on_a, 200)) != NULL;)
+    json_node_unref (stale);
+
+  lr_test_server_stop (fixture->b, TRUE);
+  killed_us = g_get_monotonic_time ();
+
+  /* Until A sees B's lease run out it hands the signals to B, which is gone: no answer. */
+  deadline = killed_us + 10 * lease_us;
+  while (answered_us == 0 && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonNode) back = signal_and_listen (host_on_a, bob->peer_id, n++, 50);
+
+      if (back != NULL)
+        {
+          g_assert_cmpstr (lr_test_json_string (back, "type"), ==, "error");
+          g_assert_cmpstr (lr_test_json_string (back, "error.code"), ==, "peer_not_connected");
+          answered_us = g_get_monotonic_time ();
+        }
+    }
+  g_assert_cmpint (answered_us, !=, 0);
+  g_test_message ("peer_not_connected %" G_GINT64_FORMAT " ms after the instance died "
+                  "(lease %" G_GINT64_FORMAT " ms)", (answered_us - killed_us) / 1000,
+                  lease_us / 1000);
+  /* The lease, and at most one renewal interval (a third of it) for A to look. */
+  g_assert_cmpint (answered_us - killed_us, <=, lease_us + lease_us / 3 + G_USEC_PER_SEC);
+
+  /* And it stays so. */
+  {
+    g_autoptr(JsonNode) again = signal_and_listen (host_on_a, bob->peer_id, n++,
+                                                   LR_TEST_EVENT_TIMEOUT_MS);
+
+    g_assert_nonnull (again);
+    g_assert_cmpstr (lr_test_json_string (again, "error.code"), ==, "peer_not_connected");
+  }
+}
+
 /* The invite-code rate limit counts what both instances let through. */
 static void
 test_rate_limit_shared (Fixture       *fixture,
@@ -926,6 +1015,7 @@ main (int   argc,
   static const char * const no_args[] = { NULL };
   static const char * const rate_limited[] = { "--join-rate-limit", "3", NULL };
   static const char * const small_pool[] = { "--db-pool", "2", NULL };
+  static const char * const short_lease[] = { "--instance-lease", "1500ms", NULL };
   static const char * const short_timeouts[] = {
     "--offline-after", "1500ms", "--remove-after", "1500ms", "--cleanup-interval", "50ms",
     "--heartbeat-flush-interval", "200ms", NULL
@@ -960,6 +1050,8 @@ main (int   argc,
               test_revoked_tokens, fixture_tear_down);
   g_test_add ("/control/instances/db-pool", Fixture, small_pool, fixture_set_up, test_db_pool,
               fixture_tear_down);
+  g_test_add ("/control/instances/dead-instance-sockets", Fixture, short_lease, fixture_set_up,
+              test_dead_instance_sockets, fixture_tear_down);
   g_test_add_func ("/control/instances/password-refused", test_password_refused);
 
   return g_test_run ();

@@ -129,7 +129,22 @@ static const char *migrations[] = {
   ");"
   "ALTER SEQUENCE relay_removals_seq OWNED BY relay_removals.seq;"
   "CREATE INDEX relay_removals_by_until ON relay_removals (until);",
+
+  /* 3 → 4: the instances sharing the database, each holding a lease it renews (µs since the
+   * epoch, by the database's clock). A row whose lease ran out stays an hour, so every
+   * instance sees that its owner died and forgets the sockets it held. */
+  "CREATE TABLE instances ("
+  "  id           TEXT PRIMARY KEY,"
+  "  lease_until  BIGINT NOT NULL"
+  ");",
 };
+
+/* How long the row of an instance whose lease ran out is kept: every live instance renews
+ * (and so looks) many times in that hour. */
+#define DEAD_INSTANCE_KEPT_US "3600000000"
+
+/* Now in µs since the epoch, by the database's clock. */
+#define DATABASE_NOW_US "(extract (epoch FROM clock_timestamp ()) * 1000000)::bigint"
 
 /* A connection of one worker at a time. */
 typedef struct
@@ -1056,6 +1071,46 @@ relay_removals (Conn          *conn,
   return TRUE;
 }
 
+/* Each statement reads the database's clock anew: a renewal that waited for a lock
+ * (another instance deleting rows) still holds its lease for lease_us from when it got it. */
+static gboolean
+renew_lease (Conn          *conn,
+             LrcStoreCall  *call,
+             GError       **error)
+{
+  g_auto(Params) renew = { 0 };
+  g_auto(Params) own = { 0 };
+  g_autoptr(PGresult) renewed = NULL;
+  g_autoptr(PGresult) dead = NULL;
+
+  /* The CTE reads the row as it was before the upsert. */
+  params_text (&renew, call->instance_id);
+  params_int (&renew, call->lease_us);
+  renewed = query (conn, "WITH old AS (SELECT lease_until FROM instances WHERE id = $1) "
+                   "INSERT INTO instances (id, lease_until) "
+                   "VALUES ($1, " DATABASE_NOW_US " + $2) "
+                   "ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until "
+                   "RETURNING COALESCE ((SELECT lease_until FROM old) < " DATABASE_NOW_US
+                   ", FALSE)", &renew, error);
+  if (renewed == NULL)
+    return FALSE;
+  call->lease_lapsed = g_str_equal (PQgetvalue (renewed, 0, 0), "t");
+
+  if (!query_done (conn, "DELETE FROM instances WHERE lease_until < "
+                   DATABASE_NOW_US " - " DEAD_INSTANCE_KEPT_US, NULL, error))
+    return FALSE;
+
+  params_text (&own, call->instance_id);
+  dead = query (conn, "SELECT id FROM instances WHERE lease_until < " DATABASE_NOW_US
+                " AND id <> $1", &own, error);
+  if (dead == NULL)
+    return FALSE;
+  call->dead_instances = g_ptr_array_new_with_free_func (g_free);
+  for (int row = 0; row < PQntuples (dead); row++)
+    g_ptr_array_add (call->dead_instances, value_text (dead, row, 0));
+  return TRUE;
+}
+
 /* The bucket of lrc-rate-limiter.c, in one statement: the row lock of the upsert makes the
  * read, refill and take atomic across instances. */
 static gboolean
@@ -1148,6 +1203,8 @@ run (Conn          *conn,
       return rate_limit (conn, call, error);
     case LRC_STORE_RELAY_REMOVALS:
       return relay_removals (conn, call, error);
+    case LRC_STORE_RENEW_LEASE:
+      return renew_lease (conn, call, error);
     default:
       g_set_error (error, LRC_ERROR, LRC_ERROR_INTERNAL, "Unknown store operation %d",
                    call->op);
@@ -1180,6 +1237,7 @@ begin_statement (LrcStoreOp op)
     case LRC_STORE_COUNT:
     case LRC_STORE_RATE_LIMIT:
     case LRC_STORE_RELAY_REMOVALS:
+    case LRC_STORE_RENEW_LEASE:
     default:
       return NULL;
     }
@@ -1194,6 +1252,7 @@ clear_outputs (LrcStoreCall *call)
   g_clear_pointer (&call->peers, g_ptr_array_unref);
   g_clear_pointer (&call->relays, g_ptr_array_unref);
   g_clear_pointer (&call->removals, g_array_unref);
+  g_clear_pointer (&call->dead_instances, g_ptr_array_unref);
   call->was_empty = FALSE;
   call->host_changed = FALSE;
   if (call->op == LRC_STORE_LIST_PRESENCE)

@@ -54,6 +54,7 @@ struct _LrcService
   gboolean     sweeping;
   char        *instance_id;     /* names this process's notices */
   GHashTable  *remote_sockets;  /* "instance peer" → sockets open there for that peer */
+  gboolean     renewing;        /* a lease renewal is under way */
 };
 
 G_DEFINE_FINAL_TYPE (LrcService, lrc_service, G_TYPE_OBJECT)
@@ -1686,6 +1687,20 @@ publish_sockets (LrcService *self,
   publish (self, "sockets", party_id, peer_id, NULL, (gint) n_sockets);
 }
 
+/* Tells the other instances of every socket this one holds. */
+static void
+publish_all_sockets (LrcService *self)
+{
+  GHashTableIter iter;
+  const char *id;
+  Liveness *live;
+
+  g_hash_table_iter_init (&iter, self->liveness);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &id, (gpointer *) &live))
+    if (live->n_sockets > 0)
+      publish_sockets (self, live->party_id, id, live->n_sockets);
+}
+
 static void
 store_notice_cb (LrcService *self,
                  const char *notice)
@@ -1733,16 +1748,77 @@ store_notice_cb (LrcService *self,
     {
       /* A new or reconnected instance knows nothing of our sockets: tell it, and forget
        * what we knew of its own (it starts over). */
-      GHashTableIter iter;
-      const char *id;
-      Liveness *live;
-
       remote_sockets_forget (self, origin);
-      g_hash_table_iter_init (&iter, self->liveness);
-      while (g_hash_table_iter_next (&iter, (gpointer *) &id, (gpointer *) &live))
-        if (live->n_sockets > 0)
-          publish_sockets (self, live->party_id, id, live->n_sockets);
+      publish_all_sockets (self);
     }
+}
+
+static void
+lease_renewed_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(LrcService) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LrcStoreCall) call = lrc_store_call_finish (LRC_STORE (source), result, &error);
+
+  self->renewing = FALSE;
+  if (call == NULL)
+    {
+      g_warning ("Could not renew this instance's lease: %s", error->message);
+      return;
+    }
+
+  /* A dead instance never says that its sockets closed: signals for their peers would go
+   * nowhere instead of being answered peer_not_connected. */
+  for (guint i = 0; i < call->dead_instances->len; i++)
+    {
+      const char *origin = g_ptr_array_index (call->dead_instances, i);
+      g_autofree char *prefix = g_strconcat (origin, " ", NULL);
+      GHashTableIter iter;
+      const char *key;
+
+      g_hash_table_iter_init (&iter, self->remote_sockets);
+      while (g_hash_table_iter_next (&iter, (gpointer *) &key, NULL))
+        if (g_str_has_prefix (key, prefix))
+          {
+            g_info ("Instance %s let its lease run out: forgetting its sockets", origin);
+            remote_sockets_forget (self, origin);
+            break;
+          }
+    }
+
+  /* Others took this instance for dead (it could not renew for a whole lease) and forgot
+   * its sockets: tell them again. */
+  if (call->lease_lapsed)
+    {
+      g_message ("This instance's lease had run out; telling the others of its sockets");
+      publish_all_sockets (self);
+    }
+}
+
+/**
+ * lrc_service_renew_lease:
+ * @lease_us: how long the lease holds from now
+ *
+ * On a shared database, renews the lease that tells the other instances this one lives,
+ * and forgets the sockets of instances whose lease ran out. Call it well within @lease_us
+ * of the previous call.
+ */
+void
+lrc_service_renew_lease (LrcService *self,
+                         gint64      lease_us)
+{
+  LrcStoreCall *call;
+
+  if (!lrc_store_is_shared (self->store) || self->renewing)
+    return;
+
+  call = lrc_store_call_new (LRC_STORE_RENEW_LEASE);
+  call->instance_id = g_strdup (self->instance_id);
+  call->lease_us = lease_us;
+  self->renewing = TRUE;
+  lrc_store_call_async (self->store, call, NULL, lease_renewed_cb, g_object_ref (self));
 }
 
 static void

@@ -104,6 +104,8 @@ lrc_store_call_free (LrcStoreCall *call)
   g_free (call->party_name);
   g_free (call->invite_code);
   g_free (call->rate_key);
+  g_free (call->instance_id);
+  g_clear_pointer (&call->dead_instances, g_ptr_array_unref);
   g_clear_pointer (&call->peer_in, lr_peer_in_free);
   g_clear_pointer (&call->update, lr_peer_update_free);
   g_clear_pointer (&call->relay, lr_relay_free);

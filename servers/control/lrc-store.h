@@ -79,6 +79,11 @@ typedef enum
    * misses a removal. A cursor beyond the newest (the database was replaced by an older
    * one) counts as 0, and removed_after says so once done. */
   LRC_STORE_RELAY_REMOVALS,
+  /* in: instance_id, lease_us. Only for a shared database. Holds this instance's lease
+   * until lease_us from now, by the database's clock (instances' clocks may differ).
+   * out: dead_instances, the other instances whose lease ran out (kept an hour, then
+   * deleted); lease_lapsed, whether this instance's own lease had run out before. */
+  LRC_STORE_RENEW_LEASE,
   /* Operations added later go here, with a function in every backend. */
 } LrcStoreOp;
 
@@ -120,6 +125,8 @@ typedef struct
   guint         rate_per_minute;
   gint64        removal_until;   /* seconds since the epoch */
   gint64        removed_after;
+  char         *instance_id;
+  gint64        lease_us;
 
   /* In and out. */
   GArray       *presence;        /* LrcPresence */
@@ -137,6 +144,8 @@ typedef struct
   guint         rate_retry_after_s;
   GArray       *removals;        /* LrcRelayRemoval */
   gint64        removals_newest;
+  GPtrArray    *dead_instances;  /* char * */
+  gboolean      lease_lapsed;
 } LrcStoreCall;
 
 LrcStoreCall *lrc_store_call_new   (LrcStoreOp    op);

@@ -120,6 +120,7 @@ main (int   argc,
   LrcServerOptions options = { 0 };
   gint64 cleanup_interval_us = G_USEC_PER_SEC;
   gint64 flush_interval_us = G_GINT64_CONSTANT (10) * G_USEC_PER_SEC;
+  gint64 instance_lease_us = G_GINT64_CONSTANT (15) * G_USEC_PER_SEC;
   DurationOption durations[] = {
     { "offline-after", NULL, &timings.offline_after_us },
     { "remove-after", NULL, &timings.remove_after_us },
@@ -130,6 +131,7 @@ main (int   argc,
     { "heartbeat-flush-interval", NULL, &flush_interval_us },
     { "request-timeout", NULL, &request_timeout_us },
     { "websocket-ping-interval", NULL, &ping_interval_us },
+    { "instance-lease", NULL, &instance_lease_us },
   };
   GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address and port (127.0.0.1:8666)", "ADDR:PORT" },
@@ -149,6 +151,7 @@ main (int   argc,
     { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, "Open connections at most (10000, or the descriptor limit less 64)", "N" },
     { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address, "Open connections per client address, IPv6 /64 (64)", "N" },
     { "request-timeout", 0, 0, G_OPTION_ARG_STRING, &durations[7].text, "A connection's request, then its answer, within this (10s)", "DUR" },
+    { "instance-lease", 0, 0, G_OPTION_ARG_STRING, &durations[9].text, "PostgreSQL: an instance not heard from this long is dead, its events sockets forgotten (15s)", "DUR" },
     { "websocket-ping-interval", 0, 0, G_OPTION_ARG_STRING, &durations[8].text, "Events sockets are pinged this often, closed after two unanswered (20s)", "DUR" },
     { NULL }
   };
@@ -198,6 +201,13 @@ main (int   argc,
   if (db_pool < 1 || db_pool > LRC_STORE_MAX_POOL)
     {
       g_printerr ("lanrage-control: --db-pool must be 1 to %d\n", LRC_STORE_MAX_POOL);
+      return 2;
+    }
+
+  /* Renewed three times a lease, each renewal a write to the database. */
+  if (instance_lease_us < 300 * 1000)
+    {
+      g_printerr ("lanrage-control: --instance-lease must be 300ms or more\n");
       return 2;
     }
 
@@ -270,6 +280,7 @@ main (int   argc,
   options.max_connections_per_address = (guint) max_per_address;
   options.request_timeout_us = request_timeout_us;
   options.ping_interval_s = (guint) (ping_interval_us / G_USEC_PER_SEC);
+  options.instance_lease_us = instance_lease_us;
 
   server = lrc_server_new (service, clock, &options, &error);
   if (server == NULL)
