@@ -9,6 +9,7 @@
 #include "lr-test-control.h"
 #include "lr-test-postgres.h"
 
+#include <glib/gstdio.h>
 #include <libpq-fe.h>
 #include <signal.h>
 #include <string.h>
@@ -986,6 +987,146 @@ test_db_pool (Fixture       *fixture,
   g_assert_cmpint (connections, >=, 2 * 2);
 }
 
+/* Whether @haystack holds @needle; says so when it does. */
+static gboolean
+shows (const char *what,
+       const char *haystack,
+       const char *needle)
+{
+  gboolean found = strstr (haystack, needle) != NULL;
+
+  if (found)
+    g_test_message ("the password is in %s", what);
+  return found;
+}
+
+/* The NUL-separated argv of @pid as one string. */
+static char *
+read_cmdline (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", (int) pid);
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+  gsize length = 0;
+
+  g_file_get_contents (path, &contents, &length, &error);
+  g_assert_no_error (error);
+  for (gsize i = 0; i < length; i++)
+    if (contents[i] == '\0')
+      contents[i] = ' ';
+  return contents;
+}
+
+/* Starts @server on @uri; returns its exit status when it does not start, else -1. */
+static int
+start_on (LrTestServer *server,
+          const char   *uri)
+{
+  int status = 0;
+
+  lr_test_server_set_db_path (server, uri);
+  if (lr_test_server_try_start (server, &status))
+    return -1;
+  return status;
+}
+
+/* A role that logs in with a password (scram-sha-256): the server connects with the
+ * password from a passfile (0600) named in the URI, and the password appears nowhere: not
+ * in its argv, its log (every debug line) or /metrics. A wrong password, a missing one and a
+ * file others can read each stop the start with a clear message. */
+static void
+test_password_file (void)
+{
+  g_autoptr(LrTestServer) server = lr_test_server_new (NULL, LR_TEST_SERVER_DEBUG_LOG);
+  g_autofree char *trusted = g_strdup (lr_test_server_get_db_path (server));
+  g_autofree char *password = g_strdup_printf ("pw-%08x%08x", g_random_int (), g_random_int ());
+  g_autofree char *role_sql = g_strdup_printf ("CREATE ROLE " LR_TEST_POSTGRES_PASSWORD_ROLE
+                                               " LOGIN PASSWORD '%s'", password);
+  g_autofree char *passfile = g_build_filename (lr_test_server_get_tmpdir (server), "pgpass",
+                                                NULL);
+  g_autofree char *wrongfile = g_build_filename (lr_test_server_get_tmpdir (server),
+                                                 "pgpass-wrong", NULL);
+  g_autofree char *line = g_strdup_printf ("*:*:*:" LR_TEST_POSTGRES_PASSWORD_ROLE ":%s\n",
+                                           password);
+  g_autofree char *base = NULL;
+  g_autofree char *uri = NULL;
+  g_autofree char *wrong_uri = NULL;
+  g_autofree char *no_file_uri = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *user;
+
+  /* The fresh database is handed to the role, so that it may create the tables. */
+  run_sql (server, role_sql);
+  run_sql (server, "DO $$ BEGIN EXECUTE format ('ALTER DATABASE %I OWNER TO "
+           LR_TEST_POSTGRES_PASSWORD_ROLE "', current_database ()); END $$");
+
+  user = strstr (trusted, "&user=");
+  g_assert_nonnull (user);
+  base = g_strndup (trusted, user - trusted);
+  uri = g_strdup_printf ("%s&user=" LR_TEST_POSTGRES_PASSWORD_ROLE "&passfile=%s", base,
+                         passfile);
+  wrong_uri = g_strdup_printf ("%s&user=" LR_TEST_POSTGRES_PASSWORD_ROLE "&passfile=%s", base,
+                               wrongfile);
+  no_file_uri = g_strdup_printf ("%s&user=" LR_TEST_POSTGRES_PASSWORD_ROLE, base);
+  g_file_set_contents_full (passfile, line, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error);
+  g_assert_no_error (error);
+  g_file_set_contents_full (wrongfile, "*:*:*:" LR_TEST_POSTGRES_PASSWORD_ROLE ":wrong\n", -1,
+                            G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error);
+  g_assert_no_error (error);
+
+  /* The wrong password. */
+  g_assert_cmpint (start_on (server, wrong_uri), ==, 1);
+  {
+    g_autofree char *log = lr_test_server_get_log (server);
+
+    g_test_message ("wrong password: %s", log);
+    g_assert_nonnull (strstr (log, "password authentication failed"));
+  }
+
+  /* No password at all. */
+  g_assert_cmpint (start_on (server, no_file_uri), ==, 1);
+  {
+    g_autofree char *log = lr_test_server_get_log (server);
+
+    g_assert_nonnull (strstr (log, "asks for a password"));
+  }
+
+  /* The right password in a file others may read. */
+  g_assert_cmpint (g_chmod (passfile, 0644), ==, 0);
+  g_assert_cmpint (start_on (server, uri), ==, 1);
+  {
+    g_autofree char *log = lr_test_server_get_log (server);
+
+    g_assert_nonnull (strstr (log, "chmod 600"));
+  }
+
+  /* The right password, kept private: it serves. */
+  g_assert_cmpint (g_chmod (passfile, 0600), ==, 0);
+  g_assert_cmpint (start_on (server, uri), ==, -1);
+  {
+    g_autoptr(LrTestMember) host = lr_test_create_party (server, "lan", "host");
+    g_autoptr(LrTestMember) bob = lr_test_join (server, host->invite_code, "bob");
+    g_autoptr(LrTestResponse) health = lr_test_request (server, "GET", "/healthz", NULL, NULL);
+    g_autoptr(LrTestResponse) metrics = lr_test_request (server, "GET", "/metrics", NULL, NULL);
+    g_autofree char *metrics_text = g_strndup (g_bytes_get_data (metrics->raw, NULL),
+                                               g_bytes_get_size (metrics->raw));
+    g_autofree char *argv_text = read_cmdline (lr_test_server_get_pid (server));
+    g_autofree char *log = NULL;
+
+    lr_test_assert_status (health, 200);
+    lr_test_assert_status (metrics, 200);
+    g_assert_cmpstr (bob->party_id, ==, host->party_id);
+    g_assert_nonnull (strstr (argv_text, "passfile="));
+
+    lr_test_server_stop (server, FALSE);
+    log = lr_test_server_get_log (server);
+    g_assert_nonnull (strstr (log, "Listening on"));
+    g_assert_false (shows ("argv", argv_text, password));
+    g_assert_false (shows ("/metrics", metrics_text, password));
+    g_assert_false (shows ("the log", log, password));
+  }
+}
+
 static void
 test_password_refused (void)
 {
@@ -1053,6 +1194,7 @@ main (int   argc,
   g_test_add ("/control/instances/dead-instance-sockets", Fixture, short_lease, fixture_set_up,
               test_dead_instance_sockets, fixture_tear_down);
   g_test_add_func ("/control/instances/password-refused", test_password_refused);
+  g_test_add_func ("/control/instances/password-file", test_password_file);
 
   return g_test_run ();
 }

@@ -12,8 +12,11 @@
 #include "lr-ipam.h"
 #include "lr-relay-removals.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <libpq-fe.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /*
  * Several lanrage-control instances share one PostgreSQL database.
@@ -420,9 +423,20 @@ connect_conn (LrcPgStore  *self,
   g_hash_table_remove_all (conn->prepared);
 
   conn->pg = PQconnectdbParams (keywords, values, TRUE);
+  if (PQstatus (conn->pg) != CONNECTION_OK && PQconnectionNeedsPassword (conn->pg))
+    {
+      g_set_error (error, LRC_ERROR, LRC_ERROR_UNAVAILABLE,
+                   "The database asks for a password and was given none: put it in a file "
+                   "(0600, .pgpass format: host:port:db:user:password) named by ?passfile=PATH");
+      return FALSE;
+    }
   if (PQstatus (conn->pg) != CONNECTION_OK)
     {
-      set_unavailable (error, PQerrorMessage (conn->pg));
+      /* libpq's message says why (no server, refused, a wrong password), never a secret. */
+      g_autofree char *why = g_strstrip (g_strdup (PQerrorMessage (conn->pg)));
+
+      g_set_error (error, LRC_ERROR, LRC_ERROR_UNAVAILABLE,
+                   "Could not connect to the database (%s)", why);
       return FALSE;
     }
 
@@ -1428,6 +1442,7 @@ check_no_password (const char  *uri,
   char *message = NULL;
   PQconninfoOption *options = PQconninfoParse (uri, &message);
   gboolean has_password = FALSE;
+  g_autofree char *passfile = NULL;
 
   if (options == NULL)
     {
@@ -1440,8 +1455,14 @@ check_no_password (const char  *uri,
     }
 
   for (PQconninfoOption *option = options; option->keyword != NULL; option++)
-    if (g_str_equal (option->keyword, "password") && option->val != NULL && *option->val != '\0')
-      has_password = TRUE;
+    {
+      if (option->val == NULL || *option->val == '\0')
+        continue;
+      if (g_str_equal (option->keyword, "password"))
+        has_password = TRUE;
+      else if (g_str_equal (option->keyword, "passfile") && passfile == NULL)
+        passfile = g_strdup (option->val);
+    }
   PQconninfoFree (options);
 
   if (has_password)
@@ -1458,6 +1479,29 @@ check_no_password (const char  *uri,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "PGPASSWORD is set; give the password in a file with ?passfile=PATH");
       return FALSE;
+    }
+
+  /* libpq skips a password file others may read with a warning on stderr only, and the
+   * start then fails for want of a password: say why instead. */
+  if (passfile != NULL)
+    {
+      GStatBuf info;
+
+      if (g_stat (passfile, &info) != 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "--db: the password file %s: %s", passfile, g_strerror (saved));
+          return FALSE;
+        }
+      if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                       "--db: the password file %s can be read by others; make it the "
+                       "owner's only (chmod 600)", passfile);
+          return FALSE;
+        }
     }
 
   return TRUE;
