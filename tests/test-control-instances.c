@@ -592,7 +592,7 @@ test_sigkill_under_load (Fixture       *fixture,
     {
       Answer *answer = g_ptr_array_index (volley->answers, i);
 
-      if (answer->status == 201)
+      if (answer->status == 201 && answer->body != NULL)
         {
           const char *id = lr_test_json_string (answer->body, "peer.id");
 
@@ -602,9 +602,10 @@ test_sigkill_under_load (Fixture       *fixture,
         }
       else
         {
-          /* Only A's requests may go unanswered, and only because it died. */
+          /* Only A's requests may go unanswered, and only because it died: no answer, or
+           * one whose body the kill cut off (the client never got its peer or token). */
           g_assert_cmpuint (i % 2, ==, 0);
-          g_assert_cmpuint (answer->status, ==, 0);
+          g_assert_true (answer->status == 0 || answer->status == 201);
           lost_answers++;
         }
     }
