@@ -524,6 +524,81 @@ test_dead_instance_sockets (Fixture       *fixture,
   }
 }
 
+/* Signals from @from to @to_socket's peer until one crosses, for @timeout_ms at most; drops
+ * the errors of those sent too early. Returns whether one crossed. */
+static gboolean
+signal_until_crossed (LrTestSocket *from,
+                      LrTestSocket *to_socket,
+                      const char   *to,
+                      guint        *n,
+                      guint         timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  guint first = *n;
+  gboolean crossed = FALSE;
+
+  /* Only a signal sent here counts, not one of earlier calls that was on its way. */
+  while (!crossed && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonNode) back = signal_and_listen (from, to, (*n)++, 0);
+      g_autoptr(JsonNode) got = lr_test_socket_next (to_socket, 100);
+
+      crossed = got != NULL && lr_test_json_int (got, "data.n") >= first;
+    }
+  for (JsonNode *stale; (stale = lr_test_socket_next (from, 200)) != NULL;)
+    json_node_unref (stale);
+  for (JsonNode *stale; (stale = lr_test_socket_next (to_socket, 200)) != NULL;)
+    json_node_unref (stale);
+  return crossed;
+}
+
+/* An instance that could not renew its lease for a whole one (stopped, here by SIGSTOP) is
+ * taken for dead and its sockets forgotten; once it runs again, it finds its lease lapsed
+ * and tells the others of its sockets again, and signals reach them as before. */
+static void
+test_lapsed_lease_recovers (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  const gint64 lease_us = 1500 * 1000;   /* --instance-lease of the fixture */
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->a, "lan", "host");
+  g_autoptr(LrTestMember) bob = lr_test_join (fixture->a, host->invite_code, "bob");
+  g_autoptr(LrTestSocket) host_on_a = NULL;
+  g_autoptr(LrTestSocket) bob_on_b = NULL;
+  g_autoptr(JsonNode) host_snapshot = NULL;
+  g_autoptr(JsonNode) bob_snapshot = NULL;
+  g_autoptr(JsonNode) refused = NULL;
+  GPid b = lr_test_server_get_pid (fixture->b);
+  gint64 deadline;
+  guint n = 0;
+
+  host_on_a = lr_test_socket_connect (fixture->a, host->party_id, host->token, NULL);
+  bob_on_b = lr_test_socket_connect (fixture->b, bob->party_id, bob->token, NULL);
+  g_assert_nonnull (host_on_a);
+  g_assert_nonnull (bob_on_b);
+  host_snapshot = lr_test_socket_next (host_on_a, LR_TEST_EVENT_TIMEOUT_MS);
+  bob_snapshot = lr_test_socket_next (bob_on_b, LR_TEST_EVENT_TIMEOUT_MS);
+  g_assert_true (signal_until_crossed (host_on_a, bob_on_b, bob->peer_id, &n, 10000));
+
+  /* B stops; A takes it for dead once its lease runs out. */
+  g_assert_cmpint (kill (b, SIGSTOP), ==, 0);
+  deadline = g_get_monotonic_time () + 10 * lease_us;
+  while (refused == NULL && g_get_monotonic_time () < deadline)
+    refused = signal_and_listen (host_on_a, bob->peer_id, n++, 50);
+  g_assert_cmpint (kill (b, SIGCONT), ==, 0);
+  g_assert_nonnull (refused);
+  g_assert_cmpstr (lr_test_json_string (refused, "error.code"), ==, "peer_not_connected");
+
+  /* B runs again: within a renewal (a third of the lease) and a notice, signals cross. */
+  {
+    gint64 start = g_get_monotonic_time ();
+
+    g_assert_true (signal_until_crossed (host_on_a, bob_on_b, bob->peer_id, &n,
+                                         (guint) (lease_us / 1000) + 3000));
+    g_test_message ("signals cross again %" G_GINT64_FORMAT " ms after SIGCONT",
+                    (g_get_monotonic_time () - start) / 1000);
+  }
+}
+
 /* The invite-code rate limit counts what both instances let through. */
 static void
 test_rate_limit_shared (Fixture       *fixture,
@@ -1217,6 +1292,8 @@ main (int   argc,
               fixture_tear_down);
   g_test_add ("/control/instances/dead-instance-sockets", Fixture, short_lease, fixture_set_up,
               test_dead_instance_sockets, fixture_tear_down);
+  g_test_add ("/control/instances/lapsed-lease-recovers", Fixture, short_lease, fixture_set_up,
+              test_lapsed_lease_recovers, fixture_tear_down);
   g_test_add_func ("/control/instances/password-refused", test_password_refused);
   g_test_add_func ("/control/instances/password-file", test_password_file);
 
