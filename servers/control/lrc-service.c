@@ -44,17 +44,17 @@ typedef struct
 
 struct _LrcService
 {
-  GObject      parent_instance;
-  LrcStore    *store;
-  LrClock     *clock;
-  LrcTimings   timings;
-  GBytes      *relay_secret;
-  GHashTable  *liveness;   /* peer id → Liveness */
-  LrcTokenCache *tokens;  /* verified tokens, for heartbeats */
-  gboolean     sweeping;
-  char        *instance_id;     /* names this process's notices */
-  GHashTable  *remote_sockets;  /* "instance peer" → sockets open there for that peer */
-  gboolean     renewing;        /* a lease renewal is under way */
+  GObject        parent_instance;
+  LrcStore      *store;
+  LrClock       *clock;
+  LrcTimings     timings;
+  GBytes        *relay_secret;
+  GHashTable    *liveness;        /* peer id → Liveness */
+  LrcTokenCache *tokens;          /* verified tokens, for heartbeats */
+  gboolean       sweeping;
+  char          *instance_id;     /* names this process's notices */
+  GHashTable    *remote_sockets;  /* "instance peer" → sockets open there for that peer */
+  gboolean       renewing;        /* a lease renewal is under way */
 };
 
 G_DEFINE_FINAL_TYPE (LrcService, lrc_service, G_TYPE_OBJECT)
