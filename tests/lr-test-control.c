@@ -538,6 +538,15 @@ lr_test_server_set_extra_args (LrTestServer       *self,
   self->extra_args = g_strdupv ((char **) extra_args);
 }
 
+/* For the next start: the --db to give the server instead of its own fresh database. */
+void
+lr_test_server_set_db_path (LrTestServer *self,
+                            const char   *db_path)
+{
+  g_free (self->db_path);
+  self->db_path = g_strdup (db_path);
+}
+
 /* For the next start: run the server in the network namespace @netns (from `ip netns add`);
  * its URL is then only reachable from that namespace and the test's own requests fail. */
 void

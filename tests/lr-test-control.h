@@ -50,6 +50,8 @@ void          lr_test_server_restart     (LrTestServer       *self,
                                           gboolean            kill_hard);
 void          lr_test_server_set_extra_args (LrTestServer    *self,
                                              const char * const *extra_args);
+void          lr_test_server_set_db_path (LrTestServer       *self,
+                                          const char         *db_path);
 void          lr_test_server_set_netns   (LrTestServer       *self,
                                           const char         *netns);
 void          lr_test_server_set_fd_limit (LrTestServer      *self,

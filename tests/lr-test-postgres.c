@@ -152,6 +152,24 @@ stop_at_exit (void)
     }
 }
 
+/* The first line that matches decides: LR_TEST_POSTGRES_PASSWORD_ROLE's goes first. */
+static void
+require_password (LrTestPostgres *self,
+                  const char     *data)
+{
+  g_autofree char *path = g_build_filename (data, "pg_hba.conf", NULL);
+  g_autofree char *old = NULL;
+  g_autofree char *new = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (path, &old, NULL, &error);
+  g_assert_no_error (error);
+  new = g_strconcat ("local all " LR_TEST_POSTGRES_PASSWORD_ROLE " scram-sha-256\n", old, NULL);
+  g_file_set_contents_full (path, new, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (chown (path, self->uid, self->gid), ==, 0);
+}
+
 /**
  * lr_test_postgres_get_default:
  *
@@ -195,6 +213,7 @@ lr_test_postgres_get_default (void)
   initdb = spawn (self, "setup.log", &error, "initdb", "-D", data, "-A", "trust", "-U", ROLE,
                   "--no-sync", NULL);
   run_or_fail (self, initdb, g_steal_pointer (&error), "initdb");
+  require_password (self, data);
 
   default_cluster = self;
   atexit (stop_at_exit);

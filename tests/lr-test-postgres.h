@@ -16,6 +16,10 @@ G_BEGIN_DECLS
 
 typedef struct _LrTestPostgres LrTestPostgres;
 
+/* The one role that must log in with a password (scram-sha-256); every other role is trusted
+ * on the socket. The cluster does not create it: a test that needs it does. */
+#define LR_TEST_POSTGRES_PASSWORD_ROLE "lanrage_password"
+
 gboolean        lr_test_postgres_is_available   (char          **why_not);
 LrTestPostgres *lr_test_postgres_get_default    (void);
 char           *lr_test_postgres_create_database (LrTestPostgres *self);

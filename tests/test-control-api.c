@@ -423,6 +423,71 @@ test_peer_update (Fixture       *fixture,
   g_assert_cmpstr (lr_test_json_string (peer, "virtual_ip"), ==, bob->virtual_ip);
 }
 
+/* POSTs a heartbeat of @member with its own token; returns the status. */
+static guint
+heartbeat (LrTestServer       *server,
+           const LrTestMember *member)
+{
+  g_autofree char *suffix = g_strdup_printf ("/peers/%s/heartbeat", member->peer_id);
+  g_autofree char *path = lr_test_party_path (member, suffix);
+  g_autoptr(LrTestResponse) response = lr_test_request (server, "POST", path, member->token,
+                                                        NULL);
+
+  return response->status;
+}
+
+/* A token that heartbeats answered before stops working the moment its peer leaves, is
+ * removed or its party closes: heartbeats remember verified tokens, and must forget them. */
+static void
+test_peer_heartbeat_after_removal (Fixture       *fixture,
+                                   gconstpointer  data)
+{
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->server, "party", "host");
+  g_autoptr(LrTestMember) bob = lr_test_join (fixture->server, host->invite_code, "bob");
+  g_autoptr(LrTestMember) carol = lr_test_join (fixture->server, host->invite_code, "carol");
+  g_autoptr(LrTestMember) dave = lr_test_join (fixture->server, host->invite_code, "dave");
+  const LrTestMember *members[] = { host, bob, carol, dave };
+
+  for (guint round = 0; round < 3; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+      g_assert_cmpuint (heartbeat (fixture->server, members[i]), ==, 204);
+
+  /* Bob leaves. */
+  {
+    g_autofree char *suffix = g_strdup_printf ("/peers/%s", bob->peer_id);
+    g_autofree char *path = lr_test_party_path (bob, suffix);
+    g_autoptr(LrTestResponse) left = lr_test_request (fixture->server, "DELETE", path,
+                                                      bob->token, NULL);
+
+    lr_test_assert_status (left, 204);
+  }
+  g_assert_cmpuint (heartbeat (fixture->server, bob), ==, 401);
+  g_assert_cmpuint (heartbeat (fixture->server, carol), ==, 204);
+
+  /* The host removes Carol. */
+  {
+    g_autofree char *suffix = g_strdup_printf ("/peers/%s", carol->peer_id);
+    g_autofree char *path = lr_test_party_path (carol, suffix);
+    g_autoptr(LrTestResponse) removed = lr_test_request (fixture->server, "DELETE", path,
+                                                         host->token, NULL);
+
+    lr_test_assert_status (removed, 204);
+  }
+  g_assert_cmpuint (heartbeat (fixture->server, carol), ==, 401);
+  g_assert_cmpuint (heartbeat (fixture->server, dave), ==, 204);
+
+  /* The host closes the party: every member's token ends. */
+  {
+    g_autofree char *path = lr_test_party_path (host, "");
+    g_autoptr(LrTestResponse) closed = lr_test_request (fixture->server, "DELETE", path,
+                                                        host->token, NULL);
+
+    lr_test_assert_status (closed, 204);
+  }
+  g_assert_cmpuint (heartbeat (fixture->server, host), ==, 401);
+  g_assert_cmpuint (heartbeat (fixture->server, dave), ==, 401);
+}
+
 static void
 test_peer_heartbeat (Fixture       *fixture,
                      gconstpointer  data)
@@ -661,6 +726,49 @@ test_relay_token_lifetime (Fixture       *fixture,
   expires = parse_time (lr_test_json_string (host->answer, "peer.relay_token_expires_at"));
   g_assert_cmpint (expires, >=, now + 90 - 5);
   g_assert_cmpint (expires, <=, now + 90 + 5);
+}
+
+/* --db-pool takes 1 to 64 connections, refuses anything else at the start with a message
+ * naming the option, and --help documents it. */
+static void
+test_db_pool_option (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  const char *refused[] = { "0", "65", "-1", "four" };
+  const char *help_argv[] = { g_getenv ("LANRAGE_CONTROL"), "--help", NULL };
+  g_autofree char *help = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  lr_test_server_stop (fixture->server, FALSE);
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      const char *args[] = { "--db-pool", refused[i], NULL };
+      g_autofree char *log = NULL;
+
+      lr_test_server_set_extra_args (fixture->server, args);
+      g_assert_false (lr_test_server_try_start (fixture->server, &status));
+      g_assert_cmpint (status, ==, 2);
+      log = lr_test_server_get_log (fixture->server);
+      g_assert_nonnull (strstr (log, "db-pool"));
+    }
+
+  {
+    const char *args[] = { "--db-pool", "1", NULL };
+    g_autoptr(LrTestMember) host = NULL;
+    g_autoptr(LrTestMember) bob = NULL;
+
+    lr_test_server_set_extra_args (fixture->server, args);
+    lr_test_server_start (fixture->server);
+    host = lr_test_create_party (fixture->server, "one connection", "host");
+    bob = lr_test_join (fixture->server, host->invite_code, "bob");
+    g_assert_cmpstr (bob->party_id, ==, host->party_id);
+  }
+
+  g_assert_true (g_spawn_sync (NULL, (char **) help_argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &help, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (help, "--db-pool=N"));
 }
 
 /* Like ssh with a private key: a secret others can read is no secret, and the server says
@@ -1182,10 +1290,13 @@ main (int   argc,
               test_join_rate_limit, lr_test_fixture_teardown);
   LR_TEST_ADD ("/control/peer/update", test_peer_update, no_args);
   LR_TEST_ADD ("/control/peer/heartbeat", test_peer_heartbeat, no_args);
+  LR_TEST_ADD ("/control/peer/heartbeat-after-removal", test_peer_heartbeat_after_removal,
+               no_args);
   LR_TEST_ADD ("/control/peer/leave-and-remove", test_peer_leave_and_remove, no_args);
   LR_TEST_ADD ("/control/party/close", test_party_close, no_args);
   LR_TEST_ADD ("/control/relay-token/verify", test_relay_token, no_args);
   LR_TEST_ADD ("/control/relay-token/lifetime", test_relay_token_lifetime, token_lifetime);
+  LR_TEST_ADD ("/control/options/db-pool", test_db_pool_option, no_args);
   LR_TEST_ADD ("/control/relays/secret-permissions", test_relay_secret_permissions, no_args);
   LR_TEST_ADD ("/control/relays/secret-file-option", test_relay_secret_file_option, no_args);
   LR_TEST_ADD ("/control/relays/register", test_relays_register, no_args);

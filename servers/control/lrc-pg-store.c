@@ -12,13 +12,17 @@
 #include "lr-ipam.h"
 #include "lr-relay-removals.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <libpq-fe.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /*
  * Several lanrage-control instances share one PostgreSQL database.
  *
- * Threads: a small pool of worker threads, each with its own connection, runs the calls in
+ * Threads: a small pool of worker threads (--db-pool, 4 by default), each with its own
+ * connection, runs the calls in
  * blocking libpq, and each call's GTask completes on the main loop. Chosen over libpq's
  * non-blocking API watched by the loop because an operation is several statements with
  * decisions between them (allocate an address from what the party holds) and retries on
@@ -49,7 +53,6 @@
  * passfile= (the .pgpass format), so it is never on a command line or in a log.
  */
 
-#define N_CONNECTIONS 4
 #define MAX_ATTEMPTS  5
 #define MAX_PARAMS    12
 
@@ -129,7 +132,22 @@ static const char *migrations[] = {
   ");"
   "ALTER SEQUENCE relay_removals_seq OWNED BY relay_removals.seq;"
   "CREATE INDEX relay_removals_by_until ON relay_removals (until);",
+
+  /* 3 → 4: the instances sharing the database, each holding a lease it renews (µs since the
+   * epoch, by the database's clock). A row whose lease ran out stays an hour, so every
+   * instance sees that its owner died and forgets the sockets it held. */
+  "CREATE TABLE instances ("
+  "  id           TEXT PRIMARY KEY,"
+  "  lease_until  BIGINT NOT NULL"
+  ");",
 };
+
+/* How long the row of an instance whose lease ran out is kept: every live instance renews
+ * (and so looks) many times in that hour. */
+#define DEAD_INSTANCE_KEPT_US "3600000000"
+
+/* Now in µs since the epoch, by the database's clock. */
+#define DATABASE_NOW_US "(extract (epoch FROM clock_timestamp ()) * 1000000)::bigint"
 
 /* A connection of one worker at a time. */
 typedef struct
@@ -405,9 +423,20 @@ connect_conn (LrcPgStore  *self,
   g_hash_table_remove_all (conn->prepared);
 
   conn->pg = PQconnectdbParams (keywords, values, TRUE);
+  if (PQstatus (conn->pg) != CONNECTION_OK && PQconnectionNeedsPassword (conn->pg))
+    {
+      g_set_error (error, LRC_ERROR, LRC_ERROR_UNAVAILABLE,
+                   "The database asks for a password and was given none: put it in a file "
+                   "(0600, .pgpass format: host:port:db:user:password) named by ?passfile=PATH");
+      return FALSE;
+    }
   if (PQstatus (conn->pg) != CONNECTION_OK)
     {
-      set_unavailable (error, PQerrorMessage (conn->pg));
+      /* libpq's message says why (no server, refused, a wrong password), never a secret. */
+      g_autofree char *why = g_strstrip (g_strdup (PQerrorMessage (conn->pg)));
+
+      g_set_error (error, LRC_ERROR, LRC_ERROR_UNAVAILABLE,
+                   "Could not connect to the database (%s)", why);
       return FALSE;
     }
 
@@ -1056,6 +1085,46 @@ relay_removals (Conn          *conn,
   return TRUE;
 }
 
+/* Each statement reads the database's clock anew: a renewal that waited for a lock
+ * (another instance deleting rows) still holds its lease for lease_us from when it got it. */
+static gboolean
+renew_lease (Conn          *conn,
+             LrcStoreCall  *call,
+             GError       **error)
+{
+  g_auto(Params) renew = { 0 };
+  g_auto(Params) own = { 0 };
+  g_autoptr(PGresult) renewed = NULL;
+  g_autoptr(PGresult) dead = NULL;
+
+  /* The CTE reads the row as it was before the upsert. */
+  params_text (&renew, call->instance_id);
+  params_int (&renew, call->lease_us);
+  renewed = query (conn, "WITH old AS (SELECT lease_until FROM instances WHERE id = $1) "
+                   "INSERT INTO instances (id, lease_until) "
+                   "VALUES ($1, " DATABASE_NOW_US " + $2) "
+                   "ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until "
+                   "RETURNING COALESCE ((SELECT lease_until FROM old) < " DATABASE_NOW_US
+                   ", FALSE)", &renew, error);
+  if (renewed == NULL)
+    return FALSE;
+  call->lease_lapsed = g_str_equal (PQgetvalue (renewed, 0, 0), "t");
+
+  if (!query_done (conn, "DELETE FROM instances WHERE lease_until < "
+                   DATABASE_NOW_US " - " DEAD_INSTANCE_KEPT_US, NULL, error))
+    return FALSE;
+
+  params_text (&own, call->instance_id);
+  dead = query (conn, "SELECT id FROM instances WHERE lease_until < " DATABASE_NOW_US
+                " AND id <> $1", &own, error);
+  if (dead == NULL)
+    return FALSE;
+  call->dead_instances = g_ptr_array_new_with_free_func (g_free);
+  for (int row = 0; row < PQntuples (dead); row++)
+    g_ptr_array_add (call->dead_instances, value_text (dead, row, 0));
+  return TRUE;
+}
+
 /* The bucket of lrc-rate-limiter.c, in one statement: the row lock of the upsert makes the
  * read, refill and take atomic across instances. */
 static gboolean
@@ -1148,6 +1217,8 @@ run (Conn          *conn,
       return rate_limit (conn, call, error);
     case LRC_STORE_RELAY_REMOVALS:
       return relay_removals (conn, call, error);
+    case LRC_STORE_RENEW_LEASE:
+      return renew_lease (conn, call, error);
     default:
       g_set_error (error, LRC_ERROR, LRC_ERROR_INTERNAL, "Unknown store operation %d",
                    call->op);
@@ -1180,6 +1251,7 @@ begin_statement (LrcStoreOp op)
     case LRC_STORE_COUNT:
     case LRC_STORE_RATE_LIMIT:
     case LRC_STORE_RELAY_REMOVALS:
+    case LRC_STORE_RENEW_LEASE:
     default:
       return NULL;
     }
@@ -1194,6 +1266,7 @@ clear_outputs (LrcStoreCall *call)
   g_clear_pointer (&call->peers, g_ptr_array_unref);
   g_clear_pointer (&call->relays, g_ptr_array_unref);
   g_clear_pointer (&call->removals, g_array_unref);
+  g_clear_pointer (&call->dead_instances, g_ptr_array_unref);
   call->was_empty = FALSE;
   call->host_changed = FALSE;
   if (call->op == LRC_STORE_LIST_PRESENCE)
@@ -1369,6 +1442,7 @@ check_no_password (const char  *uri,
   char *message = NULL;
   PQconninfoOption *options = PQconninfoParse (uri, &message);
   gboolean has_password = FALSE;
+  g_autofree char *passfile = NULL;
 
   if (options == NULL)
     {
@@ -1381,8 +1455,14 @@ check_no_password (const char  *uri,
     }
 
   for (PQconninfoOption *option = options; option->keyword != NULL; option++)
-    if (g_str_equal (option->keyword, "password") && option->val != NULL && *option->val != '\0')
-      has_password = TRUE;
+    {
+      if (option->val == NULL || *option->val == '\0')
+        continue;
+      if (g_str_equal (option->keyword, "password"))
+        has_password = TRUE;
+      else if (g_str_equal (option->keyword, "passfile") && passfile == NULL)
+        passfile = g_strdup (option->val);
+    }
   PQconninfoFree (options);
 
   if (has_password)
@@ -1399,6 +1479,29 @@ check_no_password (const char  *uri,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "PGPASSWORD is set; give the password in a file with ?passfile=PATH");
       return FALSE;
+    }
+
+  /* libpq skips a password file others may read with a warning on stderr only, and the
+   * start then fails for want of a password: say why instead. */
+  if (passfile != NULL)
+    {
+      GStatBuf info;
+
+      if (g_stat (passfile, &info) != 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "--db: the password file %s: %s", passfile, g_strerror (saved));
+          return FALSE;
+        }
+      if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                       "--db: the password file %s can be read by others; make it the "
+                       "owner's only (chmod 600)", passfile);
+          return FALSE;
+        }
     }
 
   return TRUE;
@@ -1469,12 +1572,14 @@ bus_resync_cb (LrcPgStore *self)
 /**
  * lrc_pg_store_open:
  * @uri: a libpq connection URI, `postgresql://…`, with no password in it
+ * @n_connections: how many calls run at once, each on its own thread and connection
  *
  * Connects, brings the schema up to date (one instance at a time) and starts the workers.
  * It blocks: call it before the main loop runs.
  */
 LrcPgStore *
 lrc_pg_store_open (const char  *uri,
+                   guint        n_connections,
                    GError     **error)
 {
   g_autoptr(LrcPgStore) self = NULL;
@@ -1486,7 +1591,9 @@ lrc_pg_store_open (const char  *uri,
   self = g_object_new (LRC_TYPE_PG_STORE, NULL);
   self->uri = g_strdup (uri);
 
-  for (guint i = 0; i < N_CONNECTIONS; i++)
+  g_return_val_if_fail (n_connections >= 1 && n_connections <= LRC_STORE_MAX_POOL, NULL);
+
+  for (guint i = 0; i < n_connections; i++)
     {
       Conn *conn = g_new0 (Conn, 1);
 
@@ -1499,10 +1606,10 @@ lrc_pg_store_open (const char  *uri,
   if (!connect_conn (self, first, error) || !migrate (first, error))
     return NULL;
 
-  for (guint i = 0; i < N_CONNECTIONS; i++)
+  for (guint i = 0; i < n_connections; i++)
     g_async_queue_push (self->idle, g_ptr_array_index (self->connections, i));
 
-  self->pool = g_thread_pool_new (worker, self, N_CONNECTIONS, TRUE, error);
+  self->pool = g_thread_pool_new (worker, self, (gint) n_connections, TRUE, error);
   if (self->pool == NULL)
     return NULL;
 

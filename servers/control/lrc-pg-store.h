@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (LrcPgStore, lrc_pg_store, LRC, PG_STORE, GObject)
 
 LrcPgStore *lrc_pg_store_open (const char  *uri,
+                               guint        n_connections,
                                GError     **error);
 
 G_END_DECLS

@@ -22,6 +22,7 @@ typedef struct
   guint   max_connections_per_address;
   gint64  request_timeout_us;
   guint   ping_interval_s;      /* events sockets */
+  gint64  instance_lease_us;    /* a shared database: how long an instance's lease holds */
 } LrcServerOptions;
 
 #define LRC_TYPE_SERVER (lrc_server_get_type ())

@@ -6,6 +6,7 @@
 
 #include "lrc-service.h"
 #include "lrc-error.h"
+#include "lrc-token-cache.h"
 
 #include "lr-error.h"
 #include "lr-invite-code.h"
@@ -43,15 +44,17 @@ typedef struct
 
 struct _LrcService
 {
-  GObject      parent_instance;
-  LrcStore    *store;
-  LrClock     *clock;
-  LrcTimings   timings;
-  GBytes      *relay_secret;
-  GHashTable  *liveness;   /* peer id → Liveness */
-  gboolean     sweeping;
-  char        *instance_id;     /* names this process's notices */
-  GHashTable  *remote_sockets;  /* "instance peer" → sockets open there for that peer */
+  GObject        parent_instance;
+  LrcStore      *store;
+  LrClock       *clock;
+  LrcTimings     timings;
+  GBytes        *relay_secret;
+  GHashTable    *liveness;        /* peer id → Liveness */
+  LrcTokenCache *tokens;          /* verified tokens, for heartbeats */
+  gboolean       sweeping;
+  char          *instance_id;     /* names this process's notices */
+  GHashTable    *remote_sockets;  /* "instance peer" → sockets open there for that peer */
+  gboolean       renewing;        /* a lease renewal is under way */
 };
 
 G_DEFINE_FINAL_TYPE (LrcService, lrc_service, G_TYPE_OBJECT)
@@ -65,6 +68,12 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
+
+/* How long a verified token answers heartbeats without a query: several of a helper's 20 s
+ * heartbeat periods, so that most heartbeats need none. Removals reach the cache at once
+ * (see lrc-token-cache.c); this bounds only a removal whose notice never left its instance,
+ * and a heartbeat on a removed peer's token changes nothing: its peer's row is gone. */
+#define TOKEN_TRUST_US (G_GINT64_CONSTANT (120) * G_USEC_PER_SEC)
 
 void
 lrc_timings_init_defaults (LrcTimings *timings)
@@ -87,6 +96,7 @@ lrc_service_dispose (GObject *object)
   g_clear_pointer (&self->clock, lr_clock_unref);
   g_clear_pointer (&self->remote_sockets, g_hash_table_unref);
   g_clear_pointer (&self->liveness, g_hash_table_unref);
+  g_clear_pointer (&self->tokens, lrc_token_cache_free);
   g_clear_pointer (&self->relay_secret, g_bytes_unref);
 
   G_OBJECT_CLASS (lrc_service_parent_class)->dispose (object);
@@ -153,6 +163,7 @@ static void
 lrc_service_init (LrcService *self)
 {
   self->liveness = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->tokens = lrc_token_cache_new (TOKEN_TRUST_US);
   self->remote_sockets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->instance_id = lr_id_generate ();
 }
@@ -322,6 +333,29 @@ liveness_add (LrcService *self,
   live->online = now_us (self) - last_seen < self->timings.offline_after_us;
   g_hash_table_replace (self->liveness, g_strdup (peer_id), live);
   return live;
+}
+
+/* The peer is gone from the store: its liveness and its token with it. */
+static void
+forget_peer (LrcService *self,
+             const char *peer_id)
+{
+  lrc_token_cache_forget_peer (self->tokens, peer_id);
+  g_hash_table_remove (self->liveness, peer_id);
+}
+
+static void
+forget_party (LrcService *self,
+              const char *party_id)
+{
+  GHashTableIter iter;
+  Liveness *live;
+
+  lrc_token_cache_forget_party (self->tokens, party_id);
+  g_hash_table_iter_init (&iter, self->liveness);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &live))
+    if (g_str_equal (live->party_id, party_id))
+      g_hash_table_iter_remove (&iter);
 }
 
 /* What the store says about a peer, with what this process heard since. */
@@ -686,39 +720,101 @@ lrc_service_join_async (LrcService          *self,
 
 /* Authorisation. */
 
-static gpointer
-complete_authenticate (LrcService    *self,
-                       LrcStoreCall  *call,
-                       GError       **error)
+/* A verified token is remembered for heartbeats, unless a removal came in meanwhile. */
+static void
+authenticated_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
-  LrcCaller *caller = g_new0 (LrcCaller, 1);
+  g_autoptr(GTask) task = user_data;
+  LrcService *self = g_task_get_source_object (task);
+  const guint64 *epoch = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LrcStoreCall) call = lrc_store_call_finish (LRC_STORE (source), result, &error);
+  LrcCaller *caller;
 
+  if (call == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  caller = g_new0 (LrcCaller, 1);
   g_strlcpy (caller->peer_id, call->peer_id, sizeof caller->peer_id);
   g_strlcpy (caller->party_id, call->party_id, sizeof caller->party_id);
-  return caller;
+  lrc_token_cache_remember (self->tokens, call->token_hash, caller->party_id, caller->peer_id,
+                            *epoch, now_us (self));
+  g_task_return_pointer (task, caller, g_free);
 }
 
+static gboolean
+check_token_form (const char  *token,
+                  GError     **error)
+{
+  if (lr_token_is_well_formed (token))
+    return TRUE;
+
+  g_set_error_literal (error, LRC_ERROR, LRC_ERROR_UNAUTHORIZED,
+                       token == NULL ? "This needs a token: Authorization: Bearer TOKEN"
+                                     : "That token is not valid");
+  return FALSE;
+}
+
+/* Finds whose @token is in the store. */
 void
 lrc_service_authenticate_async (LrcService          *self,
                                 const char          *token,
                                 GAsyncReadyCallback  callback,
                                 gpointer             user_data)
 {
+  GError *error = NULL;
   LrcStoreCall *call;
+  GTask *task;
+  guint64 *epoch;
 
-  if (!lr_token_is_well_formed (token))
+  if (!check_token_form (token, &error))
     {
-      fail (self, g_error_new_literal (LRC_ERROR, LRC_ERROR_UNAUTHORIZED,
-                                       token == NULL
-                                         ? "This needs a token: Authorization: Bearer TOKEN"
-                                         : "That token is not valid"),
-            callback, user_data);
+      fail (self, error, callback, user_data);
       return;
     }
 
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, lrc_service_authenticate_async);
+  epoch = g_new (guint64, 1);
+  *epoch = lrc_token_cache_get_epoch (self->tokens);
+  g_task_set_task_data (task, epoch, g_free);
+
   call = lrc_store_call_new (LRC_STORE_AUTHENTICATE);
   lr_token_hash (token, call->token_hash);
-  run_full (self, call, complete_authenticate, g_free, callback, user_data);
+  lrc_store_call_async (self->store, call, NULL, authenticated_cb, task);
+}
+
+/**
+ * lrc_service_authenticate_known:
+ *
+ * Whose @token is, if this instance verified it recently and has heard of no removal that
+ * ends it since; without a query. Only for heartbeats: they reveal and change nothing of a
+ * removed peer (see TOKEN_TRUST_US). While the database's notices may not reach this
+ * instance (a shared database whose notice connection is down), it knows nothing.
+ *
+ * Returns: whether @caller was filled; if not, ask lrc_service_authenticate_async()
+ */
+gboolean
+lrc_service_authenticate_known (LrcService *self,
+                                const char *token,
+                                LrcCaller  *caller)
+{
+  guint8 hash[LR_TOKEN_HASH_LENGTH];
+  gboolean known;
+
+  if (!lr_token_is_well_formed (token) || !lrc_store_is_healthy (self->store))
+    return FALSE;
+
+  lr_token_hash (token, hash);
+  known = lrc_token_cache_lookup (self->tokens, hash, now_us (self), caller->party_id,
+                                  caller->peer_id);
+  sodium_memzero (hash, sizeof hash);
+  return known;
 }
 
 gboolean
@@ -956,7 +1052,7 @@ complete_remove_peer (LrcService    *self,
                       LrcStoreCall  *call,
                       GError       **error)
 {
-  g_hash_table_remove (self->liveness, call->peer_id);
+  forget_peer (self, call->peer_id);
   g_info ("Peer %s left party %s", call->peer_id, call->party_id);
 
   /* The leaving peer hears its own peer_left too, then its sockets close. */
@@ -1014,15 +1110,8 @@ complete_close_party (LrcService    *self,
                       LrcStoreCall  *call,
                       GError       **error)
 {
-  GHashTableIter iter;
-  Liveness *live;
-
   emit_party_event (self, "party_closed", &call->party);
-
-  g_hash_table_iter_init (&iter, self->liveness);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &live))
-    if (g_str_equal (live->party_id, call->party_id))
-      g_hash_table_iter_remove (&iter);
+  forget_party (self, call->party_id);
 
   g_signal_emit (self, signals[SIGNAL_DISCONNECT], 0, call->party_id, NULL);
   g_info ("Party %s closed by its host", call->party_id);
@@ -1275,7 +1364,7 @@ stale_removed_cb (GObject      *source,
   /* Gone already (another instance removed it, or its party closed): forget it. A peer
    * heard from since (CONFLICT) is looked at again by the next sweep. */
   if (g_error_matches (error, LRC_ERROR, LRC_ERROR_NOT_FOUND))
-    g_hash_table_remove (self->liveness, peer_id);
+    forget_peer (self, peer_id);
   else if (node == NULL && !g_error_matches (error, LRC_ERROR, LRC_ERROR_CONFLICT))
     g_warning ("Could not remove stale peer %s: %s", peer_id, error->message);
 }
@@ -1339,7 +1428,7 @@ quiet_checked_cb (GObject      *source,
   Liveness *live = g_hash_table_lookup (self->liveness, peer_id);
 
   if (g_error_matches (error, LRC_ERROR, LRC_ERROR_NOT_FOUND))
-    g_hash_table_remove (self->liveness, peer_id);
+    forget_peer (self, peer_id);
   else if (node == NULL && live != NULL)
     {
       live->checking = FALSE;
@@ -1461,6 +1550,7 @@ lrc_service_flush_async (LrcService          *self,
   Liveness *live;
 
   g_task_set_source_tag (task, run_full);
+  lrc_token_cache_expire (self->tokens, now_us (self));
 
   g_hash_table_iter_init (&iter, self->liveness);
   while (g_hash_table_iter_next (&iter, (gpointer *) &peer_id, (gpointer *) &live))
@@ -1549,12 +1639,7 @@ apply_remote_event (LrcService *self,
 
   if (g_str_equal (type, "party_closed"))
     {
-      GHashTableIter iter;
-
-      g_hash_table_iter_init (&iter, self->liveness);
-      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &live))
-        if (g_str_equal (live->party_id, party_id))
-          g_hash_table_iter_remove (&iter);
+      forget_party (self, party_id);
       g_signal_emit (self, signals[SIGNAL_DISCONNECT], 0, party_id, NULL);
       return;
     }
@@ -1567,7 +1652,7 @@ apply_remote_event (LrcService *self,
 
   if (g_str_equal (type, "peer_left"))
     {
-      g_hash_table_remove (self->liveness, peer->id);
+      forget_peer (self, peer->id);
       g_signal_emit (self, signals[SIGNAL_DISCONNECT], 0, party_id, peer->id);
       return;
     }
@@ -1600,6 +1685,20 @@ publish_sockets (LrcService *self,
                  guint       n_sockets)
 {
   publish (self, "sockets", party_id, peer_id, NULL, (gint) n_sockets);
+}
+
+/* Tells the other instances of every socket this one holds. */
+static void
+publish_all_sockets (LrcService *self)
+{
+  GHashTableIter iter;
+  const char *id;
+  Liveness *live;
+
+  g_hash_table_iter_init (&iter, self->liveness);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &id, (gpointer *) &live))
+    if (live->n_sockets > 0)
+      publish_sockets (self, live->party_id, id, live->n_sockets);
 }
 
 static void
@@ -1649,21 +1748,83 @@ store_notice_cb (LrcService *self,
     {
       /* A new or reconnected instance knows nothing of our sockets: tell it, and forget
        * what we knew of its own (it starts over). */
-      GHashTableIter iter;
-      const char *id;
-      Liveness *live;
-
       remote_sockets_forget (self, origin);
-      g_hash_table_iter_init (&iter, self->liveness);
-      while (g_hash_table_iter_next (&iter, (gpointer *) &id, (gpointer *) &live))
-        if (live->n_sockets > 0)
-          publish_sockets (self, live->party_id, id, live->n_sockets);
+      publish_all_sockets (self);
     }
+}
+
+static void
+lease_renewed_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(LrcService) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LrcStoreCall) call = lrc_store_call_finish (LRC_STORE (source), result, &error);
+
+  self->renewing = FALSE;
+  if (call == NULL)
+    {
+      g_warning ("Could not renew this instance's lease: %s", error->message);
+      return;
+    }
+
+  /* A dead instance never says that its sockets closed: signals for their peers would go
+   * nowhere instead of being answered peer_not_connected. */
+  for (guint i = 0; i < call->dead_instances->len; i++)
+    {
+      const char *origin = g_ptr_array_index (call->dead_instances, i);
+      g_autofree char *prefix = g_strconcat (origin, " ", NULL);
+      GHashTableIter iter;
+      const char *key;
+
+      g_hash_table_iter_init (&iter, self->remote_sockets);
+      while (g_hash_table_iter_next (&iter, (gpointer *) &key, NULL))
+        if (g_str_has_prefix (key, prefix))
+          {
+            g_info ("Instance %s let its lease run out: forgetting its sockets", origin);
+            remote_sockets_forget (self, origin);
+            break;
+          }
+    }
+
+  /* Others took this instance for dead (it could not renew for a whole lease) and forgot
+   * its sockets: tell them again. */
+  if (call->lease_lapsed)
+    {
+      g_message ("This instance's lease had run out; telling the others of its sockets");
+      publish_all_sockets (self);
+    }
+}
+
+/**
+ * lrc_service_renew_lease:
+ * @lease_us: how long the lease holds from now
+ *
+ * On a shared database, renews the lease that tells the other instances this one lives,
+ * and forgets the sockets of instances whose lease ran out. Call it well within @lease_us
+ * of the previous call.
+ */
+void
+lrc_service_renew_lease (LrcService *self,
+                         gint64      lease_us)
+{
+  LrcStoreCall *call;
+
+  if (!lrc_store_is_shared (self->store) || self->renewing)
+    return;
+
+  call = lrc_store_call_new (LRC_STORE_RENEW_LEASE);
+  call->instance_id = g_strdup (self->instance_id);
+  call->lease_us = lease_us;
+  self->renewing = TRUE;
+  lrc_store_call_async (self->store, call, NULL, lease_renewed_cb, g_object_ref (self));
 }
 
 static void
 store_resync_cb (LrcService *self)
 {
+  lrc_token_cache_clear (self->tokens);
   remote_sockets_forget (self, NULL);
   publish (self, "hello", NULL, NULL, NULL, -1);
   g_signal_emit (self, signals[SIGNAL_RESYNC], 0);

@@ -65,6 +65,11 @@ void        lrc_service_authenticate_async (LrcService          *self,
                                            const char           *token,
                                            GAsyncReadyCallback   callback,
                                            gpointer              user_data);
+void        lrc_service_renew_lease       (LrcService           *self,
+                                           gint64                lease_us);
+gboolean    lrc_service_authenticate_known (LrcService          *self,
+                                           const char           *token,
+                                           LrcCaller            *caller);
 gboolean    lrc_service_authenticate_finish (LrcService         *self,
                                            GAsyncResult         *result,
                                            LrcCaller            *caller,

@@ -819,6 +819,7 @@ op_writes (LrcStoreOp op)
     case LRC_STORE_COUNT:
     case LRC_STORE_RATE_LIMIT:
     case LRC_STORE_RELAY_REMOVALS:
+    case LRC_STORE_RENEW_LEASE:
     default:
       return FALSE;
     }
@@ -864,6 +865,10 @@ run (LrcSqliteStore  *self,
       return FALSE;
     case LRC_STORE_RELAY_REMOVALS:
       return relay_removals (self, call, error);
+    case LRC_STORE_RENEW_LEASE:
+      g_set_error (error, LRC_ERROR, LRC_ERROR_INTERNAL,
+                   "A database of our own has no other instances");
+      return FALSE;
     case LRC_STORE_COUNT:
       call->n_parties = count (self, "SELECT COUNT(*) FROM parties");
       call->n_peers = count (self, "SELECT COUNT(*) FROM peers");

@@ -104,6 +104,8 @@ lrc_store_call_free (LrcStoreCall *call)
   g_free (call->party_name);
   g_free (call->invite_code);
   g_free (call->rate_key);
+  g_free (call->instance_id);
+  g_clear_pointer (&call->dead_instances, g_ptr_array_unref);
   g_clear_pointer (&call->peer_in, lr_peer_in_free);
   g_clear_pointer (&call->update, lr_peer_update_free);
   g_clear_pointer (&call->relay, lr_relay_free);
@@ -163,16 +165,18 @@ lrc_store_location_describe (const char *location)
  * lrc_store_open:
  * @location: `sqlite:PATH`, `postgresql://…` (a libpq connection URI), or a plain path,
  *   which is an SQLite database
+ * @pool_size: connections to PostgreSQL (1 to LRC_STORE_MAX_POOL); SQLite has one
  *
  * Opens the database and brings its schema up to date. It blocks: call it before the main
  * loop runs.
  */
 LrcStore *
 lrc_store_open (const char  *location,
+                guint        pool_size,
                 GError     **error)
 {
   if (is_postgresql (location))
-    return LRC_STORE (lrc_pg_store_open (location, error));
+    return LRC_STORE (lrc_pg_store_open (location, pool_size, error));
 
   return LRC_STORE (lrc_sqlite_store_open (lrc_store_location_path (location), error));
 }

@@ -16,6 +16,12 @@ G_BEGIN_DECLS
  * the work of every event and snapshot. */
 #define LRC_MAX_PEERS_PER_PARTY 250
 
+/* Connections (and worker threads) of a PostgreSQL store: four served 280 joins at two
+ * instances at once without a refusal; PostgreSQL's own default max_connections (100) is
+ * shared by every instance, each taking this many plus one for notices. */
+#define LRC_STORE_DEFAULT_POOL 4
+#define LRC_STORE_MAX_POOL     64
+
 /*
  * The operations the service needs from its database, each one transaction. A call names
  * its operation and carries its inputs and, once done, its outputs; the comment on each
@@ -73,6 +79,11 @@ typedef enum
    * misses a removal. A cursor beyond the newest (the database was replaced by an older
    * one) counts as 0, and removed_after says so once done. */
   LRC_STORE_RELAY_REMOVALS,
+  /* in: instance_id, lease_us. Only for a shared database. Holds this instance's lease
+   * until lease_us from now, by the database's clock (instances' clocks may differ).
+   * out: dead_instances, the other instances whose lease ran out (kept an hour, then
+   * deleted); lease_lapsed, whether this instance's own lease had run out before. */
+  LRC_STORE_RENEW_LEASE,
   /* Operations added later go here, with a function in every backend. */
 } LrcStoreOp;
 
@@ -114,6 +125,8 @@ typedef struct
   guint         rate_per_minute;
   gint64        removal_until;   /* seconds since the epoch */
   gint64        removed_after;
+  char         *instance_id;
+  gint64        lease_us;
 
   /* In and out. */
   GArray       *presence;        /* LrcPresence */
@@ -131,6 +144,8 @@ typedef struct
   guint         rate_retry_after_s;
   GArray       *removals;        /* LrcRelayRemoval */
   gint64        removals_newest;
+  GPtrArray    *dead_instances;  /* char * */
+  gboolean      lease_lapsed;
 } LrcStoreCall;
 
 LrcStoreCall *lrc_store_call_new   (LrcStoreOp    op);
@@ -186,6 +201,7 @@ const char   *lrc_store_location_path     (const char    *location);
 char         *lrc_store_location_describe (const char    *location);
 
 LrcStore     *lrc_store_open        (const char          *location,
+                                     guint                pool_size,
                                      GError             **error);
 void          lrc_store_call_async  (LrcStore            *self,
                                      LrcStoreCall        *call,

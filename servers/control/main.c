@@ -112,6 +112,7 @@ main (int   argc,
   int join_rate_limit = 10;
   int max_connections = -1;
   int max_per_address = 64;
+  int db_pool = LRC_STORE_DEFAULT_POOL;
   guint64 fd_limit;
   gint64 request_timeout_us = G_GINT64_CONSTANT (10) * G_USEC_PER_SEC;
   gint64 ping_interval_us = G_GINT64_CONSTANT (20) * G_USEC_PER_SEC;
@@ -119,6 +120,7 @@ main (int   argc,
   LrcServerOptions options = { 0 };
   gint64 cleanup_interval_us = G_USEC_PER_SEC;
   gint64 flush_interval_us = G_GINT64_CONSTANT (10) * G_USEC_PER_SEC;
+  gint64 instance_lease_us = G_GINT64_CONSTANT (15) * G_USEC_PER_SEC;
   DurationOption durations[] = {
     { "offline-after", NULL, &timings.offline_after_us },
     { "remove-after", NULL, &timings.remove_after_us },
@@ -129,10 +131,12 @@ main (int   argc,
     { "heartbeat-flush-interval", NULL, &flush_interval_us },
     { "request-timeout", NULL, &request_timeout_us },
     { "websocket-ping-interval", NULL, &ping_interval_us },
+    { "instance-lease", NULL, &instance_lease_us },
   };
   GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address and port (127.0.0.1:8666)", "ADDR:PORT" },
     { "db", 0, 0, G_OPTION_ARG_FILENAME, &db_path, "PATH or sqlite:PATH (SQLite), postgresql://… (PostgreSQL)", "DB" },
+    { "db-pool", 0, 0, G_OPTION_ARG_INT, &db_pool, "Connections to PostgreSQL, each on its own thread (4; 1 to 64)", "N" },
     { "relay-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &secret_path, "Secret shared with the relays (0600)", "PATH" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert, "PEM certificate: serve HTTPS", "PATH" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key", "PATH" },
@@ -147,6 +151,7 @@ main (int   argc,
     { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, "Open connections at most (10000, or the descriptor limit less 64)", "N" },
     { "max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address, "Open connections per client address, IPv6 /64 (64)", "N" },
     { "request-timeout", 0, 0, G_OPTION_ARG_STRING, &durations[7].text, "A connection's request, then its answer, within this (10s)", "DUR" },
+    { "instance-lease", 0, 0, G_OPTION_ARG_STRING, &durations[9].text, "PostgreSQL: an instance not heard from this long is dead, its events sockets forgotten (15s)", "DUR" },
     { "websocket-ping-interval", 0, 0, G_OPTION_ARG_STRING, &durations[8].text, "Events sockets are pinged this often, closed after two unanswered (20s)", "DUR" },
     { NULL }
   };
@@ -193,6 +198,19 @@ main (int   argc,
       return 2;
     }
 
+  if (db_pool < 1 || db_pool > LRC_STORE_MAX_POOL)
+    {
+      g_printerr ("lanrage-control: --db-pool must be 1 to %d\n", LRC_STORE_MAX_POOL);
+      return 2;
+    }
+
+  /* Renewed three times a lease, each renewal a write to the database. */
+  if (instance_lease_us < 300 * 1000)
+    {
+      g_printerr ("lanrage-control: --instance-lease must be 300ms or more\n");
+      return 2;
+    }
+
   if (request_timeout_us <= 0)
     {
       g_printerr ("lanrage-control: --request-timeout must be more than 0\n");
@@ -225,7 +243,7 @@ main (int   argc,
   else if (secret_path == NULL)
     secret_path = g_build_filename (g_get_user_state_dir (), "lanrage", "relay-secret", NULL);
 
-  store = lrc_store_open (db_path, &error);
+  store = lrc_store_open (db_path, (guint) db_pool, &error);
   if (store == NULL)
     {
       g_printerr ("lanrage-control: %s\n", error->message);
@@ -262,6 +280,7 @@ main (int   argc,
   options.max_connections_per_address = (guint) max_per_address;
   options.request_timeout_us = request_timeout_us;
   options.ping_interval_s = (guint) (ping_interval_us / G_USEC_PER_SEC);
+  options.instance_lease_us = instance_lease_us;
 
   server = lrc_server_new (service, clock, &options, &error);
   if (server == NULL)
