@@ -69,6 +69,12 @@ lanrage_describe_error (const GError  *error,
           body = g_strdup (_("A server address starts with https:// or http://, like "
                              "https://lanrage.example.org:8666/."));
           break;
+        case LRD_ERROR_INVALID_DENY_LIST:
+          heading = _("That Entry Doesn’t Work");
+          body = g_strdup (_("Give a port from 1 to 65535 or a range like 27015-27020, a "
+                             "multicast group like 239.255.255.250 or nothing, and a short "
+                             "reason."));
+          break;
         case LRD_ERROR_FAILED:
         default:
           body = g_strdup (error->message);

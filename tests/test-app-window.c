@@ -10,7 +10,9 @@
  * a second helper driven with lanragectl.
  */
 #include "lr-test-helper.h"
+#include "lr-test-lab.h"
 #include "lr-test-ui.h"
+#include "lrd-lan-test-util.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 
 #include "lanrage-application.h"
 #include "lanrage-create-dialog.h"
+#include "lanrage-game-row.h"
 #include "lanrage-join-dialog.h"
 #include "lanrage-latency-graph.h"
 #include "lanrage-preferences-window.h"
@@ -30,13 +33,22 @@ typedef enum
   UNREACHABLE_SERVER = 1 << 1, /* the helper's control server URL leads nowhere */
   WITH_RELAY = 1 << 2,         /* a lanrage-relay, registered, that the helpers use */
   NARROW = 1 << 3,             /* a phone-width window */
+  /* A second host: a network namespace of its own (SECOND_HOST_NETNS) on a link to the
+   * test's, where lanrage-control and the second helper run, so what that helper sends
+   * the first one really goes through the WireGuard tunnel between them. */
+  SECOND_HOST = 1 << 4,
 } UiOptions;
+
+#define SECOND_HOST_NETNS   "lrui-b"
+#define SECOND_HOST_ADDRESS "198.18.5.2"
+#define FIRST_HOST_ADDRESS  "198.18.5.1"
 
 /* In the test's own network namespace, so the port is free. */
 #define RELAY_ENDPOINT "127.0.0.1:3478"
 
 typedef struct
 {
+  UiOptions            options;
   LrTestServer        *server;
   LrTestBus           *bus;
   LrTestHelper        *helper;
@@ -186,6 +198,32 @@ start_notification_server (UiFixture *fixture)
                                   G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL);
 }
 
+/* The second host's namespace and a veth between it and the test's own (each the other's
+ * default route, for multicast), as lr-test-lab.h builds its hosts. */
+static void
+make_second_host (void)
+{
+  LR_TEST_LAB_RUN ("ip", "netns", "add", SECOND_HOST_NETNS);
+  LR_TEST_LAB_RUN ("ip", "link", "add", "lrui0", "type", "veth", "peer", "name", "eth0",
+                   "netns", SECOND_HOST_NETNS);
+  LR_TEST_LAB_RUN ("ip", "addr", "add", FIRST_HOST_ADDRESS "/24", "dev", "lrui0");
+  LR_TEST_LAB_RUN ("ip", "link", "set", "lrui0", "up");
+  LR_TEST_LAB_RUN ("ip", "route", "add", "default", "via", SECOND_HOST_ADDRESS);
+  LR_TEST_LAB_RUN ("ip", "-n", SECOND_HOST_NETNS, "link", "set", "lo", "up");
+  LR_TEST_LAB_RUN ("ip", "-n", SECOND_HOST_NETNS, "addr", "add", SECOND_HOST_ADDRESS "/24",
+                   "dev", "eth0");
+  LR_TEST_LAB_RUN ("ip", "-n", SECOND_HOST_NETNS, "link", "set", "eth0", "up");
+  LR_TEST_LAB_RUN ("ip", "-n", SECOND_HOST_NETNS, "route", "add", "default", "via",
+                   FIRST_HOST_ADDRESS);
+}
+
+static void
+remove_second_host (void)
+{
+  /* The veth goes with the namespace. */
+  LR_TEST_LAB_RUN ("ip", "netns", "delete", SECOND_HOST_NETNS);
+}
+
 static void
 fixture_setup (UiFixture     *fixture,
                gconstpointer  data)
@@ -194,7 +232,16 @@ fixture_setup (UiFixture     *fixture,
   g_autoptr(GError) error = NULL;
   g_autofree char *app_id = NULL;
 
+  fixture->options = options;
   fixture->server = lr_test_server_new (NULL, LR_TEST_SERVER_NONE);
+  if (options & SECOND_HOST)
+    {
+      const char *listen[] = { "--listen", SECOND_HOST_ADDRESS ":0", NULL };
+
+      make_second_host ();
+      lr_test_server_set_netns (fixture->server, SECOND_HOST_NETNS);
+      lr_test_server_set_extra_args (fixture->server, listen);
+    }
   lr_test_server_start (fixture->server);
   fixture->bus = lr_test_bus_new ();
   fixture->helper = lr_test_helper_new (fixture->bus,
@@ -285,6 +332,8 @@ fixture_teardown (UiFixture     *fixture,
   if (lr_test_server_is_running (fixture->server))
     lr_test_server_stop (fixture->server, FALSE);
   g_clear_pointer (&fixture->server, lr_test_server_free);
+  if (fixture->options & SECOND_HOST)
+    remove_second_host ();
 }
 
 /* Steps a person takes */
@@ -350,6 +399,8 @@ start_second_helper (UiFixture *fixture)
   LrTestHelper *helper = lr_test_helper_new (fixture->bus, lr_test_server_get_url (fixture->server),
                                              LR_TEST_HELPER_BUS_NAME_2);
 
+  if (fixture->options & SECOND_HOST)
+    lr_test_helper_set_netns (helper, SECOND_HOST_NETNS);
   if (fixture->relay != NULL)
     use_relay (helper, lr_test_server_get_url (fixture->server));
   lr_test_helper_start (helper);
@@ -655,6 +706,268 @@ test_preferences (UiFixture     *fixture,
   lr_test_ui_wait_label (preferences, "The server is changed");
   g_assert_true (lr_test_wait_for (control_url_is, args, LR_TEST_UI_TIMEOUT_MS));
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (server_row)), ==, "http://127.0.0.1:1/");
+}
+
+/* LAN games */
+
+#define MINECRAFT_GROUP 0xe000023c   /* 224.0.2.60 */
+#define MINECRAFT_PORT  4445
+
+static gboolean
+bridge_on (gpointer data)
+{
+  return g_strcmp0 (lrd_helper1_get_lan_bridge (data), "on") == 0;
+}
+
+typedef struct
+{
+  GdkClipboard *clipboard;
+  char         *text;
+  gboolean      done;
+} ClipboardRead;
+
+static void
+clipboard_read_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ClipboardRead *read = user_data;
+
+  read->text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, NULL);
+  read->done = TRUE;
+}
+
+/* What a paste into another program would get. */
+static char *
+read_clipboard (GtkWidget *widget)
+{
+  ClipboardRead read = { gtk_widget_get_clipboard (widget), NULL, FALSE };
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  gdk_clipboard_read_text_async (read.clipboard, NULL, clipboard_read_cb, &read);
+  while (!read.done)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      lr_test_ui_run_for (10);
+    }
+  return read.text;
+}
+
+/* A friend on another host starts a Minecraft world: its real LAN announcement, sent on
+ * the friend's host, reaches this host's helper through the tunnel, and the party page
+ * lists the world with its host, title and address; the copy button puts the address on
+ * the clipboard. When the announcements stop, the row goes. */
+static void
+test_games (UiFixture     *fixture,
+            gconstpointer  data)
+{
+  static const char announcement[] = "[MOTD]Lab World[/MOTD][AD]41234[/AD]";
+  g_autoptr(LrTestHelper) second = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *guest_address = NULL;
+  g_autofree char *expected_address = NULL;
+  g_autofree char *copied = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) status = NULL;
+  const char *join_argv[] = { "--name", "bob", "join", NULL, NULL };
+  const char *status_argv[] = { "--json", "status", NULL };
+  const char *empty = "No LAN games yet. When someone hosts one, it shows up here.";
+  GtkWidget *title;
+  GtkWidget *row;
+  GtkWidget *copy;
+  gint64 deadline;
+  int sender;
+
+  create_party (fixture, "Game night", "alice");
+  wait_helper_state (fixture->helper, "connected");
+  code = lrd_helper1_dup_invite_code (lr_test_helper_get_proxy (fixture->helper));
+  lr_test_ui_wait_label (fixture->window, empty);
+  /* Later than the 1.5 s in which what the party already had is not news. */
+  lr_test_ui_run_for (1600);
+
+  second = start_second_helper (fixture);
+  join_argv[3] = code;
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
+  out = ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, status_argv);
+  status = lr_test_json_parse (out);
+  guest_address = g_strdup (lr_test_json_string (status, "VirtualAddress"));
+  expected_address = g_strdup_printf ("%s:41234", guest_address);
+  lr_test_ui_wait_label (fixture->window, "bob");
+  g_assert_true (lr_test_wait_for (bridge_on, lr_test_helper_get_proxy (fixture->helper),
+                                   LR_TEST_UI_TIMEOUT_MS));
+  g_assert_true (lr_test_wait_for (bridge_on, lr_test_helper_get_proxy (second),
+                                   LR_TEST_UI_TIMEOUT_MS));
+
+  /* Minecraft Java announces every 1.5 s; until the row shows, every 500 ms. */
+  sender = lrd_lan_test_program_open (SECOND_HOST_NETNS, 50123, 0);
+  deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+  while ((title = lr_test_ui_find_label (fixture->window, "Lab World")) == NULL)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The party page does not list bob's world");
+      lrd_lan_test_program_send (sender, MINECRAFT_GROUP, MINECRAFT_PORT, announcement,
+                                 strlen (announcement));
+      lr_test_ui_run_for (500);
+    }
+  row = gtk_widget_get_ancestor (title, LANRAGE_TYPE_GAME_ROW);
+  g_assert_nonnull (row);
+  /* The title and the host by name, the address to connect to; and the news as a toast. */
+  lr_test_ui_wait_label (row, "Minecraft: Java Edition · hosted by bob");
+  lr_test_ui_wait_label (row, expected_address);
+  g_assert_null (lr_test_ui_find_label (fixture->window, empty));
+  lr_test_ui_wait_label (fixture->window, "bob is hosting Lab World");
+  lr_test_ui_screenshot (fixture->window, "games");
+
+  copy = lr_test_ui_find_button_by_tooltip (row, "Copy Address");
+  g_assert_nonnull (copy);
+  lr_test_ui_click (copy);
+  lr_test_ui_wait_label (fixture->window, "Address copied");
+  copied = read_clipboard (fixture->window);
+  g_assert_cmpstr (copied, ==, expected_address);
+
+  /* Bob closes the world: its announcements stop, and the lobby forgets it (5 s for
+   * Minecraft, docs/lan-discovery.md). */
+  close (sender);
+  lr_test_ui_wait_gone (fixture->window, "Lab World");
+  lr_test_ui_wait_label (fixture->window, empty);
+}
+
+static gboolean
+deny_list_has (gpointer data)
+{
+  gpointer *args = data;
+  GVariant *list = lrd_helper1_get_deny_list (args[0]);
+  const char *group, *reason;
+  guint16 first, last;
+  GVariantIter iter;
+
+  if (list == NULL)
+    return FALSE;
+  g_variant_iter_init (&iter, list);
+  while (g_variant_iter_next (&iter, "(qq&s&s)", &first, &last, &group, &reason))
+    if (g_str_has_prefix (reason, args[1]))
+      return TRUE;
+  return FALSE;
+}
+
+/* The built-in reasons are sentences ("DHCP (RFC 2131): each LAN's own server..."). */
+static GtkWidget *
+wait_label_prefix (GtkWidget  *root,
+                   const char *prefix,
+                   gboolean    shown)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) LR_TEST_UI_TIMEOUT_MS * 1000;
+  GtkWidget *label;
+
+  while ((label = lr_test_ui_find_label_prefix (root, prefix)) == NULL ? shown : !shown)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("A text starting with “%s” is %s", prefix, shown ? "not shown" : "still shown");
+      lr_test_ui_run_for (20);
+    }
+  return label;
+}
+
+static gboolean
+deny_list_lacks (gpointer data)
+{
+  return !deny_list_has (data);
+}
+
+static gboolean
+known_titles_only_is (gpointer data)
+{
+  gpointer *args = data;
+
+  return lrd_helper1_get_known_titles_only (args[0]) == GPOINTER_TO_INT (args[1]);
+}
+
+/* Preferences' LAN Games page: the helper's deny list with each entry's reason; block a
+ * port range, which the helper then has (read back over D-Bus); an entry the helper
+ * refuses says why and keeps what was typed; remove one; back to the defaults; the "only
+ * known games" switch. */
+static void
+test_lan_preferences (UiFixture     *fixture,
+                      gconstpointer  data)
+{
+  LrdHelper1 *proxy = lr_test_helper_get_proxy (fixture->helper);
+  gpointer has_lan_party[] = { proxy, (gpointer) "LAN party game" };
+  gpointer has_dhcp[] = { proxy, (gpointer) "DHCP" };
+  gpointer known_on[] = { proxy, GINT_TO_POINTER (TRUE) };
+  guint n_defaults = g_variant_n_children (lrd_helper1_get_deny_list (proxy));
+  GtkWidget *preferences;
+  GtkWidget *tab;
+  GtkWidget *dhcp;
+  GtkWidget *add;
+  GtkWindow *refusal;
+
+  g_assert_true (deny_list_has (has_dhcp));
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  activate_remote_action (fixture, "preferences", NULL);
+  preferences = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_PREFERENCES_WINDOW, NULL));
+  tab = gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences, "LAN Games"),
+                                 GTK_TYPE_BUTTON);
+  g_assert_nonnull (tab);
+  lr_test_ui_click (tab);
+  /* Each entry with its reason and ports; the bridge is off without a party. */
+  dhcp = gtk_widget_get_ancestor (wait_label_prefix (preferences, "DHCP", TRUE),
+                                  ADW_TYPE_ACTION_ROW);
+  g_assert_nonnull (dhcp);
+  lr_test_ui_wait_label (dhcp, "Ports 67–68");
+  lr_test_ui_wait_label (preferences, "Off until you are in a party");
+  lr_test_ui_screenshot (preferences, "preferences-lan");
+
+  /* A range, typed as a person would. */
+  add = lr_test_ui_find_button (preferences, "Block Port");
+  g_assert_nonnull (add);
+  g_assert_false (gtk_widget_is_sensitive (add));
+  fill_entry (preferences, "Port or Ports", "40000 - 40010");
+  fill_entry (preferences, "Reason", "LAN party game");
+  g_assert_true (gtk_widget_is_sensitive (add));
+  lr_test_ui_click (add);
+  g_assert_true (lr_test_wait_for (deny_list_has, has_lan_party, LR_TEST_UI_TIMEOUT_MS));
+  lr_test_ui_wait_label (preferences, "LAN party game");
+  lr_test_ui_wait_label (preferences, "Ports 40000–40010");
+  g_assert_cmpuint (g_variant_n_children (lrd_helper1_get_deny_list (proxy)), ==,
+                    n_defaults + 1);
+
+  /* A group that is not multicast: the helper says no, the dialog says why, nothing
+   * changed and what was typed is still there. */
+  fill_entry (preferences, "Port or Ports", "41000");
+  fill_entry (preferences, "Multicast Group (Optional)", "10.0.0.1");
+  fill_entry (preferences, "Reason", "Not a group");
+  lr_test_ui_click (lr_test_ui_wait_button (preferences, "Block Port"));
+  refusal = lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "That Entry Doesn’t Work");
+  lr_test_ui_click (lr_test_ui_find_button (GTK_WIDGET (refusal), "OK"));
+  g_assert_cmpuint (g_variant_n_children (lrd_helper1_get_deny_list (proxy)), ==,
+                    n_defaults + 1);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (lr_test_ui_find_entry_row (
+                     preferences, "Multicast Group (Optional)"))), ==, "10.0.0.1");
+  fill_entry (preferences, "Multicast Group (Optional)", "");
+  fill_entry (preferences, "Port or Ports", "");
+  fill_entry (preferences, "Reason", "");
+
+  /* Remove DHCP from the list: the helper carries it again. */
+  dhcp = gtk_widget_get_ancestor (wait_label_prefix (preferences, "DHCP", TRUE),
+                                  ADW_TYPE_ACTION_ROW);
+  lr_test_ui_click (lr_test_ui_find_button_by_tooltip (dhcp, "Carry Again"));
+  g_assert_true (lr_test_wait_for (deny_list_lacks, has_dhcp, LR_TEST_UI_TIMEOUT_MS));
+  wait_label_prefix (preferences, "DHCP", FALSE);
+
+  /* Back to the defaults: DHCP is back, the game's range is gone. */
+  lr_test_ui_click (lr_test_ui_wait_button (preferences, "Reset to Defaults"));
+  g_assert_true (lr_test_wait_for (deny_list_has, has_dhcp, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_true (lr_test_wait_for (deny_list_lacks, has_lan_party, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_cmpuint (g_variant_n_children (lrd_helper1_get_deny_list (proxy)), ==, n_defaults);
+  wait_label_prefix (preferences, "DHCP", TRUE);
+  lr_test_ui_wait_gone (preferences, "LAN party game");
+
+  /* Only known games. */
+  g_assert_false (lrd_helper1_get_known_titles_only (proxy));
+  lr_test_ui_click (gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences,
+                                                                    "Only Known Games"),
+                                             ADW_TYPE_ACTION_ROW));
+  g_assert_true (lr_test_wait_for (known_titles_only_is, known_on, LR_TEST_UI_TIMEOUT_MS));
 }
 
 /* An invite link from a chat: the desktop hands it to the app (org.gtk.Application.Open),
@@ -1395,6 +1708,8 @@ main (int    argc,
   lr_test_ui_require_display ();
   lr_test_helper_require_root ();
   lr_test_helper_isolate ();
+  /* /run/netns of its own, for the second host's namespace. */
+  g_assert_true (lr_test_lab_enter_private_run (FALSE));
   lr_test_control_init (&argc, &argv);
   finished_apps = g_ptr_array_new ();
 
@@ -1427,6 +1742,8 @@ main (int    argc,
        START_HELPER | UNREACHABLE_SERVER);
   ADD ("/app/window/helper-appears", test_helper_appears, 0);
   ADD ("/app/preferences", test_preferences, START_HELPER);
+  ADD ("/app/preferences/lan", test_lan_preferences, START_HELPER);
+  ADD ("/app/games", test_games, START_HELPER | SECOND_HOST);
   ADD ("/app/invite-link", test_invite_link, START_HELPER);
   ADD ("/app/background-notifications", test_background_notifications, START_HELPER);
   ADD ("/app/tray", test_tray, START_HELPER | WITH_RELAY);
