@@ -970,6 +970,167 @@ test_lan_preferences (UiFixture     *fixture,
   g_assert_true (lr_test_wait_for (known_titles_only_is, known_on, LR_TEST_UI_TIMEOUT_MS));
 }
 
+/* Start at login */
+
+/* The desktop's Background portal, standing in for xdg-desktop-portal: the real one cannot
+ * grant Background to an app that is not in a sandbox (it asks the sandbox who the app
+ * is), which every app of this test is. It records the options of RequestBackground and
+ * answers as a desktop does, with the Response signal of the request object. */
+static const char portal_xml[] =
+  "<node><interface name='org.freedesktop.portal.Background'>"
+  "<method name='RequestBackground'><arg type='s' direction='in'/>"
+  "<arg type='a{sv}' direction='in'/><arg type='o' direction='out'/></method>"
+  "</interface></node>";
+
+typedef struct
+{
+  GPtrArray *requests;   /* the options of each call, as GVariant */
+  guint32    response;   /* what the person answers: 0 yes, 1 no */
+} FakePortal;
+
+static void
+portal_method_cb (GDBusConnection       *connection,
+                  const char            *sender,
+                  const char            *path,
+                  const char            *interface,
+                  const char            *method,
+                  GVariant              *parameters,
+                  GDBusMethodInvocation *invocation,
+                  gpointer               user_data)
+{
+  FakePortal *portal = user_data;
+  g_autoptr(GVariant) options = g_variant_get_child_value (parameters, 1);
+  g_autofree char *sender_part = g_strdup (sender + 1);
+  g_autofree char *handle = NULL;
+  const char *token = "t";
+  gboolean autostart = FALSE;
+  GVariantBuilder results;
+
+  g_variant_lookup (options, "handle_token", "&s", &token);
+  g_variant_lookup (options, "autostart", "b", &autostart);
+  g_ptr_array_add (portal->requests, g_variant_ref (options));
+  g_strdelimit (sender_part, ".", '_');
+  handle = g_strdup_printf ("/org/freedesktop/portal/desktop/request/%s/%s", sender_part, token);
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", handle));
+
+  g_variant_builder_init (&results, G_VARIANT_TYPE_VARDICT);
+  if (portal->response == 0)
+    {
+      g_variant_builder_add (&results, "{sv}", "background", g_variant_new_boolean (TRUE));
+      g_variant_builder_add (&results, "{sv}", "autostart", g_variant_new_boolean (autostart));
+    }
+  g_dbus_connection_emit_signal (connection, sender, handle, "org.freedesktop.portal.Request",
+                                 "Response", g_variant_new ("(ua{sv})", portal->response,
+                                                            &results), NULL);
+}
+
+static gboolean
+has_requests (gpointer data)
+{
+  gpointer *args = data;
+
+  return ((FakePortal *) args[0])->requests->len >= GPOINTER_TO_UINT (args[1]);
+}
+
+static gboolean
+setting_is (gpointer data)
+{
+  gpointer *args = data;
+
+  return g_settings_get_boolean (args[0], "start-at-login") == GPOINTER_TO_INT (args[1]);
+}
+
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+static gboolean
+file_gone (gpointer data)
+{
+  return !g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+/* Start at login from Preferences: outside a sandbox, an autostart entry that starts the
+ * app in the tray; through the Background portal when the app uses it (in a Flatpak),
+ * with no file, and a "no" from the person turns the setting back off. */
+static void
+test_start_at_login (UiFixture     *fixture,
+                     gconstpointer  data)
+{
+  static const GDBusInterfaceVTable vtable = { portal_method_cb, NULL, NULL, { 0 } };
+  g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (portal_xml, NULL);
+  g_autoptr(GSettings) settings = g_settings_new ("io.lanrage.LANrage");
+  g_autofree char *entry_path = g_build_filename (g_get_user_config_dir (), "autostart",
+                                                  "io.lanrage.LANrage.desktop", NULL);
+  g_autofree char *entry = NULL;
+  g_autoptr(GError) error = NULL;
+  FakePortal portal = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref), 0 };
+  gpointer off[] = { settings, GINT_TO_POINTER (FALSE) };
+  gpointer one_request[] = { &portal, GUINT_TO_POINTER (1) };
+  gpointer three_requests[] = { &portal, GUINT_TO_POINTER (3) };
+  g_auto(GStrv) commandline = NULL;
+  gboolean autostart = FALSE;
+  GtkWidget *preferences;
+  GtkWidget *row;
+  guint object_id;
+  guint owner_id;
+
+  g_assert_false (g_settings_get_boolean (settings, "start-at-login"));
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  activate_remote_action (fixture, "preferences", NULL);
+  preferences = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_PREFERENCES_WINDOW, NULL));
+  row = gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences, "Start at Login"),
+                                 ADW_TYPE_ACTION_ROW);
+  g_assert_nonnull (row);
+
+  /* No sandbox: the autostart folder's entry. */
+  lr_test_ui_click (row);
+  g_assert_true (lr_test_wait_for (file_exists, entry_path, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_true (g_file_get_contents (entry_path, &entry, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (entry, "\nExec=lanrage --background\n"));
+  lr_test_ui_click (row);
+  g_assert_true (lr_test_wait_for (file_gone, entry_path, LR_TEST_UI_TIMEOUT_MS));
+
+  /* In a sandbox: the portal, asked for autostart with the command; no file. */
+  object_id = g_dbus_connection_register_object (fixture->desktop, "/org/freedesktop/portal/desktop",
+                                                 node->interfaces[0], &vtable, &portal, NULL,
+                                                 &error);
+  g_assert_no_error (error);
+  owner_id = g_bus_own_name_on_connection (fixture->desktop, "org.freedesktop.portal.Desktop",
+                                           G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL);
+  g_dbus_connection_flush_sync (fixture->desktop, NULL, NULL);
+  lr_test_ui_run_for (100);
+  lanrage_application_set_use_background_portal (fixture->app, TRUE);
+  lr_test_ui_click (row);
+  g_assert_true (lr_test_wait_for (has_requests, one_request, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_true (g_variant_lookup (portal.requests->pdata[0], "autostart", "b", &autostart));
+  g_assert_true (autostart);
+  g_assert_true (g_variant_lookup (portal.requests->pdata[0], "commandline", "^as",
+                                   &commandline));
+  g_assert_cmpstrv (commandline, ((const char *[]) { "lanrage", "--background", NULL }));
+  /* The desktop said yes: the setting stays on. */
+  lr_test_ui_run_for (300);
+  g_assert_true (g_settings_get_boolean (settings, "start-at-login"));
+  g_assert_false (g_file_test (entry_path, G_FILE_TEST_EXISTS));
+
+  /* Off, then on again, and this time the person says no: the setting goes back off. */
+  lr_test_ui_click (row);
+  g_assert_true (lr_test_wait_for (setting_is, off, LR_TEST_UI_TIMEOUT_MS));
+  portal.response = 1;
+  lr_test_ui_click (row);
+  g_assert_true (lr_test_wait_for (has_requests, three_requests, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_true (lr_test_wait_for (setting_is, off, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_false (gtk_switch_get_active (GTK_SWITCH (lr_test_ui_find_type (row,
+                                                                          GTK_TYPE_SWITCH))));
+
+  g_bus_unown_name (owner_id);
+  g_dbus_connection_unregister_object (fixture->desktop, object_id);
+  g_ptr_array_unref (portal.requests);
+}
+
 /* An invite link from a chat: the desktop hands it to the app (org.gtk.Application.Open),
  * which offers to join with the code filled in; app.join-party does the same for scripts. */
 static void
@@ -1703,11 +1864,17 @@ main (int    argc,
   g_autofree char *display = NULL;
   g_autofree char *services = NULL;
   g_autofree char *service_file = NULL;
+  g_autofree char *config_home = NULL;
   int status;
 
   lr_test_ui_require_display ();
   lr_test_helper_require_root ();
   lr_test_helper_isolate ();
+  /* The app's autostart entry goes to a folder of the test's, not root's ~/.config; set
+   * before GLib reads it (once). */
+  config_home = g_dir_make_tmp ("lanrage-ui-config-XXXXXX", NULL);
+  g_assert_nonnull (config_home);
+  g_setenv ("XDG_CONFIG_HOME", config_home, TRUE);
   /* /run/netns of its own, for the second host's namespace. */
   g_assert_true (lr_test_lab_enter_private_run (FALSE));
   lr_test_control_init (&argc, &argv);
@@ -1717,13 +1884,16 @@ main (int    argc,
    * the test; up before GTK looks for it. */
   display = g_strdup (g_getenv ("DISPLAY"));
   session_bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  /* Only the accessibility bus can be started on it (for /app/accessible). */
+  /* Only the accessibility bus can be started on it (for /app/accessible). What it
+   * starts inherits the bus's standard output, which is this program's TAP stream:
+   * at-spi2-registryd says there that it runs, so send all of it to standard error. */
   services = g_dir_make_tmp ("lanrage-ui-services-XXXXXX", NULL);
   g_assert_nonnull (services);
   service_file = g_build_filename (services, "org.a11y.Bus.service", NULL);
   g_assert_true (g_file_set_contents (service_file,
                                       "[D-BUS Service]\nName=org.a11y.Bus\n"
-                                      "Exec=/usr/libexec/at-spi-bus-launcher\n", -1, NULL));
+                                      "Exec=/bin/sh -c 'exec /usr/libexec/at-spi-bus-launcher "
+                                      ">&2'\n", -1, NULL));
   g_test_dbus_add_service_dir (session_bus, services);
   g_test_dbus_up (session_bus);
   /* GTestDBus unsets DISPLAY (against X11 bus autolaunch); the app needs it. */
@@ -1744,6 +1914,7 @@ main (int    argc,
   ADD ("/app/preferences", test_preferences, START_HELPER);
   ADD ("/app/preferences/lan", test_lan_preferences, START_HELPER);
   ADD ("/app/games", test_games, START_HELPER | SECOND_HOST);
+  ADD ("/app/start-at-login", test_start_at_login, START_HELPER);
   ADD ("/app/invite-link", test_invite_link, START_HELPER);
   ADD ("/app/background-notifications", test_background_notifications, START_HELPER);
   ADD ("/app/tray", test_tray, START_HELPER | WITH_RELAY);
@@ -1760,5 +1931,6 @@ main (int    argc,
    * still hold theirs (see fixture_setup). */
   g_test_dbus_stop (session_bus);
   lr_test_remove_tree (services);
+  lr_test_remove_tree (config_home);
   return status;
 }
