@@ -9,11 +9,14 @@
  * entries found by what they say, and reads what the window shows; the second player is
  * a second helper driven with lanragectl.
  */
+#define _GNU_SOURCE   /* setresuid () */
+
 #include "lr-test-helper.h"
 #include "lr-test-lab.h"
 #include "lr-test-ui.h"
 #include "lrd-lan-test-util.h"
 
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,8 @@ typedef enum
    * test's, where lanrage-control and the second helper run, so what that helper sends
    * the first one really goes through the WireGuard tunnel between them. */
   SECOND_HOST = 1 << 4,
+  /* The app's connection to the system bus is the user nobody's (see fixture_setup). */
+  AS_NOBODY = 1 << 5,
 } UiOptions;
 
 #define SECOND_HOST_NETNS   "lrui-b"
@@ -257,11 +262,25 @@ fixture_setup (UiFixture     *fixture,
   if (options & START_HELPER)
     lr_test_helper_start (fixture->helper);
 
-  /* The app's own connection to the private system bus, as it has one to the real one. */
+  /* The app's own connection to the private system bus, as it has one to the real one.
+   * As nobody: the bus knows a connection's user from the socket's credentials at connect
+   * time and from its authentication, so the test takes nobody's effective user id for
+   * the connect and the handshake alone; from then on the bus, polkitd and the helper see
+   * every call of the app as nobody's, as for an app a user runs. (The window tests run
+   * as root, whom polkit allows whatever its rules say.) */
+  if (options & AS_NOBODY)
+    {
+      struct passwd *nobody = getpwnam ("nobody");
+
+      g_assert_nonnull (nobody);
+      g_assert_cmpint (setresuid (-1, nobody->pw_uid, -1), ==, 0);
+    }
   fixture->app_bus = g_dbus_connection_new_for_address_sync (
     lr_test_bus_get_address (fixture->bus),
     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
     NULL, NULL, &error);
+  if (options & AS_NOBODY)
+    g_assert_cmpint (setresuid (-1, 0, -1), ==, 0);
   g_assert_no_error (error);
   g_dbus_connection_set_exit_on_close (fixture->app_bus, FALSE);
   fixture->client = lanrage_helper_client_new (fixture->app_bus, NULL);
@@ -1131,6 +1150,63 @@ test_start_at_login (UiFixture     *fixture,
   g_ptr_array_unref (portal.requests);
 }
 
+/* The app of a user whom polkit does not allow to change the party network: creating a
+ * party, and changing a LAN discovery setting, are refused in words, and nothing changed. */
+static void
+test_not_authorized (UiFixture     *fixture,
+                     gconstpointer  data)
+{
+  LrdHelper1 *proxy = lr_test_helper_get_proxy (fixture->helper);
+  g_autoptr(GVariant) deny_before = lrd_helper1_dup_deny_list (proxy);
+  GtkWindow *refusal;
+  GtkWidget *preferences;
+  GtkWidget *row;
+  guint32 uid = 0;
+
+  /* The bus does see nobody. */
+  {
+    g_autoptr(GVariant) reply = g_dbus_connection_call_sync (
+      fixture->app_bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+      "GetConnectionUnixUser",
+      g_variant_new ("(s)", g_dbus_connection_get_unique_name (fixture->app_bus)),
+      G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+
+    g_assert_nonnull (reply);
+    g_variant_get (reply, "(u)", &uid);
+    g_assert_cmpuint (uid, ==, getpwnam ("nobody")->pw_uid);
+  }
+
+  create_party (fixture, "Not mine", "nina");
+  refusal = lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "Not Allowed");
+  lr_test_ui_wait_label (GTK_WIDGET (refusal),
+                         "Your account is not allowed to change the party network on this "
+                         "computer. Ask whoever looks after it to let you, or sign in as an "
+                         "administrator.");
+  lr_test_ui_screenshot (GTK_WIDGET (refusal), "error-not-allowed");
+  lr_test_ui_click (lr_test_ui_find_button (GTK_WIDGET (refusal), "OK"));
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  g_assert_cmpstr (lrd_helper1_get_state (proxy), ==, "idle");
+
+  /* A LAN discovery setting: refused too, and the switch goes back. */
+  activate_remote_action (fixture, "preferences", NULL);
+  preferences = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_PREFERENCES_WINDOW, NULL));
+  lr_test_ui_click (gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences, "LAN Games"),
+                                             GTK_TYPE_BUTTON));
+  row = gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences, "Only Known Games"),
+                                 ADW_TYPE_ACTION_ROW);
+  lr_test_ui_click (row);
+  refusal = lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "Not Allowed");
+  lr_test_ui_click (lr_test_ui_find_button (GTK_WIDGET (refusal), "OK"));
+  g_assert_false (gtk_switch_get_active (GTK_SWITCH (lr_test_ui_find_type (row,
+                                                                          GTK_TYPE_SWITCH))));
+  g_assert_false (lrd_helper1_get_known_titles_only (proxy));
+  {
+    g_autoptr(GVariant) deny_after = lrd_helper1_dup_deny_list (proxy);
+
+    g_assert_true (g_variant_equal (deny_before, deny_after));
+  }
+}
+
 /* An invite link from a chat: the desktop hands it to the app (org.gtk.Application.Open),
  * which offers to join with the code filled in; app.join-party does the same for scripts. */
 static void
@@ -1911,6 +1987,7 @@ main (int    argc,
   ADD ("/app/window/server-unreachable", test_server_unreachable,
        START_HELPER | UNREACHABLE_SERVER);
   ADD ("/app/window/helper-appears", test_helper_appears, 0);
+  ADD ("/app/window/not-authorized", test_not_authorized, START_HELPER | AS_NOBODY);
   ADD ("/app/preferences", test_preferences, START_HELPER);
   ADD ("/app/preferences/lan", test_lan_preferences, START_HELPER);
   ADD ("/app/games", test_games, START_HELPER | SECOND_HOST);
