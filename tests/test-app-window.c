@@ -729,6 +729,11 @@ test_preferences (UiFixture     *fixture,
 
 /* LAN games */
 
+static int wait_menu_item (UiFixture  *fixture,
+                           const char *service,
+                           const char *label,
+                           gboolean    prefix);
+
 #define MINECRAFT_GROUP 0xe000023c   /* 224.0.2.60 */
 #define MINECRAFT_PORT  4445
 
@@ -836,6 +841,14 @@ test_games (UiFixture     *fixture,
   g_assert_null (lr_test_ui_find_label (fixture->window, empty));
   lr_test_ui_wait_label (fixture->window, "bob is hosting Lab World");
   lr_test_ui_screenshot (fixture->window, "games");
+  /* The tray's menu lists it too. */
+  {
+    g_autofree char *label = g_strdup_printf ("Lab World, hosted by bob — %s", expected_address);
+    const char *service = g_dbus_connection_get_unique_name (
+      g_application_get_dbus_connection (G_APPLICATION (fixture->app)));
+
+    wait_menu_item (fixture, service, label, FALSE);
+  }
 
   copy = lr_test_ui_find_button_by_tooltip (row, "Copy Address");
   g_assert_nonnull (copy);
