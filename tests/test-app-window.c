@@ -840,6 +840,25 @@ test_games (UiFixture     *fixture,
   lr_test_ui_wait_label (row, expected_address);
   g_assert_null (lr_test_ui_find_label (fixture->window, empty));
   lr_test_ui_wait_label (fixture->window, "bob is hosting Lab World");
+  copy = lr_test_ui_find_button_by_tooltip (row, "Copy Address");
+  g_assert_nonnull (copy);
+  /* Scrolled into view, as a person would; for the screenshot, once the toast over it has
+   * gone. */
+  {
+    GtkAdjustment *scroll = gtk_scrolled_window_get_vadjustment (
+      GTK_SCROLLED_WINDOW (gtk_widget_get_ancestor (row, GTK_TYPE_SCROLLED_WINDOW)));
+
+    gtk_adjustment_set_value (scroll, gtk_adjustment_get_upper (scroll) -
+                                        gtk_adjustment_get_page_size (scroll));
+  }
+  if (g_getenv ("LANRAGE_SCREENSHOT_DIR") != NULL)
+    for (guint i = 0; i < 10; i++)
+      {
+        /* Bob's world goes on announcing meanwhile, or the lobby would forget it. */
+        lrd_lan_test_program_send (sender, MINECRAFT_GROUP, MINECRAFT_PORT, announcement,
+                                   strlen (announcement));
+        lr_test_ui_run_for (500);
+      }
   lr_test_ui_screenshot (fixture->window, "games");
   /* The tray's menu lists it too. */
   {
@@ -850,8 +869,6 @@ test_games (UiFixture     *fixture,
     wait_menu_item (fixture, service, label, FALSE);
   }
 
-  copy = lr_test_ui_find_button_by_tooltip (row, "Copy Address");
-  g_assert_nonnull (copy);
   lr_test_ui_click (copy);
   lr_test_ui_wait_label (fixture->window, "Address copied");
   copied = read_clipboard (fixture->window);
