@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include <gio/gio.h>
+#include <adwaita.h>
 #include <glib/gi18n.h>
 
 #include "lanrage-errors.h"
@@ -110,4 +110,21 @@ lanrage_describe_error (const GError  *error,
 
   *out_heading = g_strdup (heading);
   *out_body = g_steal_pointer (&body);
+}
+
+void
+lanrage_show_error_dialog (GtkWindow    *parent,
+                           const GError *error)
+{
+  g_autofree char *heading = NULL;
+  g_autofree char *body = NULL;
+  GtkWidget *dialog;
+
+  g_return_if_fail (error != NULL);
+
+  lanrage_describe_error (error, &heading, &body);
+  g_debug ("A call to the helper failed: %s", error->message);
+  dialog = adw_message_dialog_new (parent, heading, body);
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_OK"));
+  gtk_window_present (GTK_WINDOW (dialog));
 }

@@ -87,20 +87,20 @@ server_apply_cb (LanragePreferencesWindow *self)
 /* LAN discovery: the helper's settings, shown as it has them; every change goes to the
  * helper, and the page follows its properties, so a refused change shows nothing changed. */
 
-/* Refusals in words, in a dialog: the person asked for the change and must read why not. */
-static void
-show_refusal (LanragePreferencesWindow *self,
-              const GError             *error)
+/* A call to the helper finished: TRUE when it did what was asked. A refusal comes in
+ * words, in a dialog: the person asked for the change and must read why not. */
+static gboolean
+finish_call (LanragePreferencesWindow *self,
+             GObject                  *source,
+             GAsyncResult             *result)
 {
-  g_autofree char *heading = NULL;
-  g_autofree char *body = NULL;
-  GtkWidget *dialog;
+  g_autoptr(GError) error = NULL;
 
-  lanrage_describe_error (error, &heading, &body);
-  g_debug ("The helper refused a LAN discovery setting: %s", error->message);
-  dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
-  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_OK"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  if (lanrage_helper_client_call_finish (LANRAGE_HELPER_CLIENT (source), result, &error))
+    return TRUE;
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    lanrage_show_error_dialog (GTK_WINDOW (self), error);
+  return FALSE;
 }
 
 static void
@@ -135,15 +135,10 @@ call_done_cb (GObject      *source,
               gpointer      user_data)
 {
   g_autoptr(LanragePreferencesWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
 
-  if (lanrage_helper_client_call_finish (LANRAGE_HELPER_CLIENT (source), result, &error))
-    return;
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  show_refusal (self, error);
-  /* Back to what the helper has. */
-  show_known_titles_only (self);
+  /* Refused: back to what the helper has. */
+  if (!finish_call (self, source, result))
+    show_known_titles_only (self);
 }
 
 static void
@@ -250,15 +245,10 @@ add_done_cb (GObject      *source,
              gpointer      user_data)
 {
   g_autoptr(LanragePreferencesWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
 
-  if (!lanrage_helper_client_call_finish (LANRAGE_HELPER_CLIENT (source), result, &error))
-    {
-      /* What was typed stays, to be put right. */
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        show_refusal (self, error);
-      return;
-    }
+  /* Refused: what was typed stays, to be put right. */
+  if (!finish_call (self, source, result))
+    return;
   gtk_editable_set_text (GTK_EDITABLE (self->ports_row), "");
   gtk_editable_set_text (GTK_EDITABLE (self->group_row), "");
   gtk_editable_set_text (GTK_EDITABLE (self->reason_row), "");
@@ -286,14 +276,9 @@ reset_done_cb (GObject      *source,
                gpointer      user_data)
 {
   g_autoptr(LanragePreferencesWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
 
-  if (!lanrage_helper_client_call_finish (LANRAGE_HELPER_CLIENT (source), result, &error))
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        show_refusal (self, error);
-      return;
-    }
+  if (!finish_call (self, source, result))
+    return;
   adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
                                     adw_toast_new (_("Back to the default list")));
 }

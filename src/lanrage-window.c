@@ -76,15 +76,7 @@ static void
 show_error (LanrageWindow *self,
             const GError  *error)
 {
-  g_autofree char *heading = NULL;
-  g_autofree char *body = NULL;
-  GtkWidget *dialog;
-
-  lanrage_describe_error (error, &heading, &body);
-  g_debug ("A call to the helper failed: %s", error->message);
-  dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
-  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_OK"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  lanrage_show_error_dialog (GTK_WINDOW (self), error);
 }
 
 /* What the window shows */
