@@ -63,11 +63,15 @@ void
 lanrage_window_add_toast (LanrageWindow *self,
                           const char    *title)
 {
+  g_autofree char *escaped = NULL;
   AdwToast *toast;
 
   g_return_if_fail (LANRAGE_IS_WINDOW (self));
 
-  toast = adw_toast_new (title);
+  /* libadwaita 1.2 reads a toast's title as markup; ours is text, with names other
+   * players chose ("Tom & Jerry") or the network sent (a game's name). */
+  escaped = g_markup_escape_text (title, -1);
+  toast = adw_toast_new (escaped);
   adw_toast_set_timeout (toast, 4);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }

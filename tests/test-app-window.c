@@ -785,7 +785,8 @@ static void
 test_games (UiFixture     *fixture,
             gconstpointer  data)
 {
-  static const char announcement[] = "[MOTD]Lab World[/MOTD][AD]41234[/AD]";
+  /* A world's name is the host's to choose: text, never markup. */
+  static const char announcement[] = "[MOTD]Bob's <Lab> & World[/MOTD][AD]41234[/AD]";
   g_autoptr(LrTestHelper) second = NULL;
   g_autofree char *code = NULL;
   g_autofree char *guest_address = NULL;
@@ -793,7 +794,8 @@ test_games (UiFixture     *fixture,
   g_autofree char *copied = NULL;
   g_autofree char *out = NULL;
   g_autoptr(JsonNode) status = NULL;
-  const char *join_argv[] = { "--name", "bob", "join", NULL, NULL };
+  /* So is a player's name. */
+  const char *join_argv[] = { "--name", "Bo & <Jo>", "join", NULL, NULL };
   const char *status_argv[] = { "--json", "status", NULL };
   const char *empty = "No LAN games yet. When someone hosts one, it shows up here.";
   GtkWidget *title;
@@ -816,7 +818,7 @@ test_games (UiFixture     *fixture,
   status = lr_test_json_parse (out);
   guest_address = g_strdup (lr_test_json_string (status, "VirtualAddress"));
   expected_address = g_strdup_printf ("%s:41234", guest_address);
-  lr_test_ui_wait_label (fixture->window, "bob");
+  lr_test_ui_wait_label (fixture->window, "Bo & <Jo>");
   g_assert_true (lr_test_wait_for (bridge_on, lr_test_helper_get_proxy (fixture->helper),
                                    LR_TEST_UI_TIMEOUT_MS));
   g_assert_true (lr_test_wait_for (bridge_on, lr_test_helper_get_proxy (second),
@@ -825,10 +827,10 @@ test_games (UiFixture     *fixture,
   /* Minecraft Java announces every 1.5 s; until the row shows, every 500 ms. */
   sender = lrd_lan_test_program_open (SECOND_HOST_NETNS, 50123, 0);
   deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
-  while ((title = lr_test_ui_find_label (fixture->window, "Lab World")) == NULL)
+  while ((title = lr_test_ui_find_label (fixture->window, "Bob's <Lab> & World")) == NULL)
     {
       if (g_get_monotonic_time () > deadline)
-        g_error ("The party page does not list bob's world");
+        g_error ("The party page does not list the world");
       lrd_lan_test_program_send (sender, MINECRAFT_GROUP, MINECRAFT_PORT, announcement,
                                  strlen (announcement));
       lr_test_ui_run_for (500);
@@ -836,10 +838,10 @@ test_games (UiFixture     *fixture,
   row = gtk_widget_get_ancestor (title, LANRAGE_TYPE_GAME_ROW);
   g_assert_nonnull (row);
   /* The title and the host by name, the address to connect to; and the news as a toast. */
-  lr_test_ui_wait_label (row, "Minecraft: Java Edition · hosted by bob");
+  lr_test_ui_wait_label (row, "Minecraft: Java Edition · hosted by Bo & <Jo>");
   lr_test_ui_wait_label (row, expected_address);
   g_assert_null (lr_test_ui_find_label (fixture->window, empty));
-  lr_test_ui_wait_label (fixture->window, "bob is hosting Lab World");
+  lr_test_ui_wait_label (fixture->window, "Bo & <Jo> is hosting Bob's <Lab> & World");
   copy = lr_test_ui_find_button_by_tooltip (row, "Copy Address");
   g_assert_nonnull (copy);
   /* Scrolled into view, as a person would; for the screenshot, once the toast over it has
@@ -862,7 +864,7 @@ test_games (UiFixture     *fixture,
   lr_test_ui_screenshot (fixture->window, "games");
   /* The tray's menu lists it too. */
   {
-    g_autofree char *label = g_strdup_printf ("Lab World, hosted by bob — %s", expected_address);
+    g_autofree char *label = g_strdup_printf ("Bob's <Lab> & World, hosted by Bo & <Jo> — %s", expected_address);
     const char *service = g_dbus_connection_get_unique_name (
       g_application_get_dbus_connection (G_APPLICATION (fixture->app)));
 
@@ -877,7 +879,7 @@ test_games (UiFixture     *fixture,
   /* Bob closes the world: its announcements stop, and the lobby forgets it (5 s for
    * Minecraft, docs/lan-discovery.md). */
   close (sender);
-  lr_test_ui_wait_gone (fixture->window, "Lab World");
+  lr_test_ui_wait_gone (fixture->window, "Bob's <Lab> & World");
   lr_test_ui_wait_label (fixture->window, empty);
 }
 
