@@ -284,6 +284,41 @@ name_game_hosts (LanrageHelperClient *self)
     }
 }
 
+static LanrageGame *
+find_game (LanrageHelperClient *self,
+           const char          *title_id,
+           const char          *host,
+           guint16              port)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->games));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(LanrageGame) game = g_list_model_get_item (G_LIST_MODEL (self->games), i);
+
+      if (lanrage_game_is (game, title_id, host, port))
+        return game;
+    }
+  return NULL;
+}
+
+static gboolean
+games_list (GVariant    *games,
+            LanrageGame *game)
+{
+  const char *id, *title, *host, *name, *details;
+  guint16 port;
+  gint64 last_seen;
+  GVariantIter iter;
+
+  g_variant_iter_init (&iter, games);
+  while (g_variant_iter_next (&iter, "(&s&s&sq&s&sx)", &id, &title, &host, &port, &name,
+                              &details, &last_seen))
+    if (lanrage_game_is (game, id, host, port))
+      return TRUE;
+  return FALSE;
+}
+
 /* Brings the list of games in line with the helper's Games: a game that stays keeps its
  * object (its name and details change in place), so rows do not flicker when the helper
  * refreshes a game's last-seen time every second. */
@@ -292,56 +327,39 @@ sync_games (LanrageHelperClient *self)
 {
   GVariant *games = self->proxy != NULL ? lrd_helper1_get_games (self->proxy) : NULL;
   g_autoptr(GPtrArray) appeared = g_ptr_array_new_with_free_func (g_object_unref);
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->games));
+  const char *id, *title, *host, *name, *details;
+  guint16 port;
+  gint64 last_seen;
+  GVariantIter iter;
   gboolean news;
 
-  /* Gone: in the list but no longer in Games. */
-  for (guint i = n; i > 0; i--)
+  /* No games at all, rather than a list the app cannot read. */
+  if (games != NULL && !g_variant_is_of_type (games, G_VARIANT_TYPE ("a(sssqssx)")))
+    games = NULL;
+
+  for (guint i = g_list_model_get_n_items (G_LIST_MODEL (self->games)); i > 0; i--)
     {
       g_autoptr(LanrageGame) game = g_list_model_get_item (G_LIST_MODEL (self->games), i - 1);
-      gboolean listed = FALSE;
-      const char *id, *title, *host, *name, *details;
-      guint16 port;
-      gint64 last_seen;
-      GVariantIter iter;
 
-      if (games != NULL && g_variant_is_of_type (games, G_VARIANT_TYPE ("a(sssqssx)")))
-        {
-          g_variant_iter_init (&iter, games);
-          while (!listed && g_variant_iter_next (&iter, "(&s&s&sq&s&sx)", &id, &title, &host,
-                                                 &port, &name, &details, &last_seen))
-            listed = lanrage_game_is (game, id, host, port);
-        }
-      if (!listed)
+      if (games == NULL || !games_list (games, game))
         g_list_store_remove (self->games, i - 1);
     }
 
-  if (games != NULL && g_variant_is_of_type (games, G_VARIANT_TYPE ("a(sssqssx)")))
+  if (games != NULL)
     {
-      const char *id, *title, *host, *name, *details;
-      guint16 port;
-      gint64 last_seen;
-      GVariantIter iter;
-
       g_variant_iter_init (&iter, games);
       while (g_variant_iter_next (&iter, "(&s&s&sq&s&sx)", &id, &title, &host, &port, &name,
                                   &details, &last_seen))
         {
-          g_autoptr(LanrageGame) game = NULL;
+          LanrageGame *game = find_game (self, id, host, port);
 
-          n = g_list_model_get_n_items (G_LIST_MODEL (self->games));
-          for (guint i = 0; i < n && game == NULL; i++)
-            {
-              g_autoptr(LanrageGame) other = g_list_model_get_item (G_LIST_MODEL (self->games), i);
-
-              if (lanrage_game_is (other, id, host, port))
-                game = g_steal_pointer (&other);
-            }
           if (game == NULL)
             {
-              game = lanrage_game_new (id, title, host, port);
-              g_list_store_append (self->games, game);
-              g_ptr_array_add (appeared, g_object_ref (game));
+              g_autoptr(LanrageGame) added = lanrage_game_new (id, title, host, port);
+
+              g_list_store_append (self->games, added);
+              g_ptr_array_add (appeared, g_object_ref (added));
+              game = added;
             }
           lanrage_game_set_name (game, name);
           lanrage_game_set_details (game, details);

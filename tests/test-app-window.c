@@ -1813,7 +1813,8 @@ peers_measured (gpointer data)
 }
 
 /* The real app in a party, as a screen reader sees it (AT-SPI, through pyatspi): every
- * control it shows has a name, and the code, the players and their paths are read. */
+ * control it shows has a name, and the code, the players and their paths, and the (empty)
+ * games are read. */
 static void
 test_accessible (UiFixture     *fixture,
                  gconstpointer  data)
@@ -1862,7 +1863,8 @@ test_accessible (UiFixture     *fixture,
 
   reader = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
                              &error, "/usr/bin/python3", script, "lanrage", code, "Heard party", "bob",
-                             path_words, "Copy Invite Code", NULL);
+                             path_words, "Copy Invite Code", "Games in This Party",
+                             "No LAN games yet. When someone hosts one, it shows up here.", NULL);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (reader, NULL, NULL, &out, NULL, &error);
   g_assert_no_error (error);
