@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "lanrage-application.h"
+#include "lanrage-autostart.h"
 #include "lanrage-enums.h"
 #include "lanrage-peer.h"
 #include "lanrage-preferences-window.h"
@@ -31,6 +32,10 @@ struct _LanrageApplication
   gboolean             held;
   /* Started with --background (at login): no window until asked for one. */
   gboolean             start_hidden;
+  /* Start at login through the Background portal (in a sandbox), not a file. */
+  gboolean             use_background_portal;
+  /* The start-at-login setting is being put back after a refusal. */
+  gboolean             reverting_autostart;
   gint64               created_us;      /* for the time to the first frame */
   gulong               first_paint_id;
   gboolean             first_frame_seen;
@@ -179,30 +184,38 @@ status_changed_cb (LanrageApplication *self)
   self->last_status = status;
 }
 
-/* Start at login: an autostart entry that starts the app in the background. */
+/* Start at login, as the setting says. A refusal (the portal's, or the person's in its
+ * dialog) turns the setting back off, so Preferences shows what really happens. */
+static void
+autostart_set_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(LanrageApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (lanrage_autostart_set_finish (result, &error))
+    return;
+  /* Said no, or no portal: not a fault of the app's, so not a warning. */
+  g_message ("Cannot change starting at login: %s", error->message);
+  if (self->settings != NULL && g_settings_get_boolean (self->settings, "start-at-login"))
+    {
+      self->reverting_autostart = TRUE;
+      g_settings_set_boolean (self->settings, "start-at-login", FALSE);
+      self->reverting_autostart = FALSE;
+    }
+}
+
 static void
 update_autostart (LanrageApplication *self)
 {
-  g_autofree char *dir = g_build_filename (g_get_user_config_dir (), "autostart", NULL);
-  g_autofree char *path = g_build_filename (dir, APP_ID ".desktop", NULL);
-  g_autoptr(GError) error = NULL;
-  static const char entry[] =
-    "[Desktop Entry]\n"
-    "Type=Application\n"
-    "Name=LANrage\n"
-    "Icon=" APP_ID "\n"
-    "Exec=lanrage --background\n"
-    "X-GNOME-Autostart-enabled=true\n";
-
-  if (!g_settings_get_boolean (self->settings, "start-at-login"))
-    {
-      if (g_unlink (path) != 0 && errno != ENOENT)
-        g_warning ("Cannot remove %s: %s", path, g_strerror (errno));
-      return;
-    }
-  if (g_mkdir_with_parents (dir, 0700) != 0 ||
-      !g_file_set_contents_full (path, entry, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &error))
-    g_warning ("Cannot start at login: %s", error ? error->message : g_strerror (errno));
+  if (self->reverting_autostart)
+    return;
+  lanrage_autostart_set_async (g_application_get_dbus_connection (G_APPLICATION (self)),
+                               self->use_background_portal &&
+                                 g_application_get_dbus_connection (G_APPLICATION (self)) != NULL,
+                               g_settings_get_boolean (self->settings, "start-at-login"),
+                               NULL, autostart_set_cb, g_object_ref (self));
 }
 
 static void
@@ -353,6 +366,11 @@ lanrage_application_shutdown (GApplication *application)
   LanrageApplication *self = LANRAGE_APPLICATION (application);
 
   g_clear_object (&self->tray);
+  /* A quitting app no longer acts on its settings (start at login) or the helper. */
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  if (self->client != NULL)
+    g_signal_handlers_disconnect_by_data (self->client, self);
   G_APPLICATION_CLASS (lanrage_application_parent_class)->shutdown (application);
 }
 
@@ -476,6 +494,7 @@ static void
 lanrage_application_init (LanrageApplication *self)
 {
   self->created_us = g_get_monotonic_time ();
+  self->use_background_portal = lanrage_autostart_in_sandbox ();
   const GOptionEntry options[] = {
     { "background", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_("Start without a window (as at login)"), NULL },
@@ -501,4 +520,12 @@ lanrage_application_get_client (LanrageApplication *self)
 {
   g_return_val_if_fail (LANRAGE_IS_APPLICATION (self), NULL);
   return self->client;
+}
+
+void
+lanrage_application_set_use_background_portal (LanrageApplication *self,
+                                               gboolean            use_portal)
+{
+  g_return_if_fail (LANRAGE_IS_APPLICATION (self));
+  self->use_background_portal = use_portal;
 }

@@ -18,5 +18,9 @@ G_DECLARE_FINAL_TYPE (LanrageApplication, lanrage_application, LANRAGE, APPLICAT
 /* @client: the helper to talk to, or NULL for the real one on the system bus. */
 LanrageApplication  *lanrage_application_new        (LanrageHelperClient *client);
 LanrageHelperClient *lanrage_application_get_client (LanrageApplication  *self);
+/* Whether start at login goes through the Background portal; by default, inside a Flatpak
+ * sandbox only. Tests of the portal's way set it outside one. */
+void                 lanrage_application_set_use_background_portal (LanrageApplication *self,
+                                                                    gboolean            use_portal);
 
 G_END_DECLS

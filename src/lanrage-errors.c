@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include <gio/gio.h>
+#include <adwaita.h>
 #include <glib/gi18n.h>
 
 #include "lanrage-errors.h"
@@ -69,6 +69,12 @@ lanrage_describe_error (const GError  *error,
           body = g_strdup (_("A server address starts with https:// or http://, like "
                              "https://lanrage.example.org:8666/."));
           break;
+        case LRD_ERROR_INVALID_DENY_LIST:
+          heading = _("That Entry Doesn’t Work");
+          body = g_strdup (_("Give a port from 1 to 65535 or a range like 27015-27020, a "
+                             "multicast group like 239.255.255.250 or nothing, and a short "
+                             "reason."));
+          break;
         case LRD_ERROR_FAILED:
         default:
           body = g_strdup (error->message);
@@ -104,4 +110,21 @@ lanrage_describe_error (const GError  *error,
 
   *out_heading = g_strdup (heading);
   *out_body = g_steal_pointer (&body);
+}
+
+void
+lanrage_show_error_dialog (GtkWindow    *parent,
+                           const GError *error)
+{
+  g_autofree char *heading = NULL;
+  g_autofree char *body = NULL;
+  GtkWidget *dialog;
+
+  g_return_if_fail (error != NULL);
+
+  lanrage_describe_error (error, &heading, &body);
+  g_debug ("A call to the helper failed: %s", error->message);
+  dialog = adw_message_dialog_new (parent, heading, body);
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_OK"));
+  gtk_window_present (GTK_WINDOW (dialog));
 }

@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gtk/gtk.h>
 
 G_BEGIN_DECLS
 
@@ -13,5 +13,10 @@ G_BEGIN_DECLS
 void lanrage_describe_error (const GError  *error,
                              char         **out_heading,
                              char         **out_body);
+
+/* A dialog over @parent that says what went wrong in a player's words: for a call the
+ * person just asked for, which they must read. */
+void lanrage_show_error_dialog (GtkWindow    *parent,
+                                const GError *error);
 
 G_END_DECLS

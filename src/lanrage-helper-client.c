@@ -11,7 +11,9 @@
 
 #include <glib/gi18n.h>
 
+#include "lanrage-deny-entry.h"
 #include "lanrage-enums.h"
+#include "lanrage-game.h"
 #include "lanrage-helper-client.h"
 #include "lanrage-peer-private.h"
 #include "lrd-dbus-generated.h"
@@ -40,6 +42,8 @@ struct _LanrageHelperClient
   GDBusObjectManager  *manager;
   GListStore          *peers;
   gboolean             peers_synced;    /* the peers there at first are in the list */
+  GListStore          *games;
+  gboolean             games_synced;    /* the games there at first are in the list */
   LanrageHelperStatus  status;
   gint64               connected_at_us; /* when status last became CONNECTED */
 };
@@ -62,7 +66,11 @@ enum {
   PROP_BACKEND,
   PROP_LAST_ERROR,
   PROP_CONTROL_URL,
+  PROP_LAN_BRIDGE,
+  PROP_KNOWN_TITLES_ONLY,
+  PROP_DENY_LIST,
   PROP_PEERS,
+  PROP_GAMES,
   N_PROPS
 };
 
@@ -72,6 +80,7 @@ enum {
   PEER_JOINED,
   PEER_LEFT,
   PEER_FELL_BACK,
+  GAME_APPEARED,
   N_SIGNALS
 };
 
@@ -119,7 +128,7 @@ static void
 notify_all (LanrageHelperClient *self)
 {
   g_object_freeze_notify (G_OBJECT (self));
-  for (guint i = PROP_PARTY_NAME; i <= PROP_CONTROL_URL; i++)
+  for (guint i = PROP_PARTY_NAME; i <= PROP_DENY_LIST; i++)
     g_object_notify_by_pspec (G_OBJECT (self), props[i]);
   update_status (self);
   g_object_thaw_notify (G_OBJECT (self));
@@ -243,6 +252,136 @@ manager_ready_cb (GObject      *source,
   self->peers_synced = TRUE;
 }
 
+/* Games */
+
+static LanragePeer *
+peer_with_address (LanrageHelperClient *self,
+                   const char          *address)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->peers));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(LanragePeer) peer = g_list_model_get_item (G_LIST_MODEL (self->peers), i);
+
+      if (g_str_equal (lanrage_peer_get_virtual_address (peer), address))
+        return peer;
+    }
+  return NULL;
+}
+
+static void
+name_game_hosts (LanrageHelperClient *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->games));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(LanrageGame) game = g_list_model_get_item (G_LIST_MODEL (self->games), i);
+      LanragePeer *host = peer_with_address (self, lanrage_game_get_host (game));
+
+      lanrage_game_set_host_name (game, host != NULL ? lanrage_peer_get_name (host) : "");
+    }
+}
+
+static LanrageGame *
+find_game (LanrageHelperClient *self,
+           const char          *title_id,
+           const char          *host,
+           guint16              port)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->games));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(LanrageGame) game = g_list_model_get_item (G_LIST_MODEL (self->games), i);
+
+      if (lanrage_game_is (game, title_id, host, port))
+        return game;
+    }
+  return NULL;
+}
+
+static gboolean
+games_list (GVariant    *games,
+            LanrageGame *game)
+{
+  const char *id, *title, *host, *name, *details;
+  guint16 port;
+  gint64 last_seen;
+  GVariantIter iter;
+
+  g_variant_iter_init (&iter, games);
+  while (g_variant_iter_next (&iter, "(&s&s&sq&s&sx)", &id, &title, &host, &port, &name,
+                              &details, &last_seen))
+    if (lanrage_game_is (game, id, host, port))
+      return TRUE;
+  return FALSE;
+}
+
+/* Brings the list of games in line with the helper's Games: a game that stays keeps its
+ * object (its name and details change in place), so rows do not flicker when the helper
+ * refreshes a game's last-seen time every second. */
+static void
+sync_games (LanrageHelperClient *self)
+{
+  GVariant *games = self->proxy != NULL ? lrd_helper1_get_games (self->proxy) : NULL;
+  g_autoptr(GPtrArray) appeared = g_ptr_array_new_with_free_func (g_object_unref);
+  const char *id, *title, *host, *name, *details;
+  guint16 port;
+  gint64 last_seen;
+  GVariantIter iter;
+  gboolean news;
+
+  /* No games at all, rather than a list the app cannot read. */
+  if (games != NULL && !g_variant_is_of_type (games, G_VARIANT_TYPE ("a(sssqssx)")))
+    games = NULL;
+
+  for (guint i = g_list_model_get_n_items (G_LIST_MODEL (self->games)); i > 0; i--)
+    {
+      g_autoptr(LanrageGame) game = g_list_model_get_item (G_LIST_MODEL (self->games), i - 1);
+
+      if (games == NULL || !games_list (games, game))
+        g_list_store_remove (self->games, i - 1);
+    }
+
+  if (games != NULL)
+    {
+      g_variant_iter_init (&iter, games);
+      while (g_variant_iter_next (&iter, "(&s&s&sq&s&sx)", &id, &title, &host, &port, &name,
+                                  &details, &last_seen))
+        {
+          LanrageGame *game = find_game (self, id, host, port);
+
+          if (game == NULL)
+            {
+              g_autoptr(LanrageGame) added = lanrage_game_new (id, title, host, port);
+
+              g_list_store_append (self->games, added);
+              g_ptr_array_add (appeared, g_object_ref (added));
+              game = added;
+            }
+          lanrage_game_set_name (game, name);
+          lanrage_game_set_details (game, details);
+        }
+    }
+  name_game_hosts (self);
+
+  /* The games already announced when the app started or joined are not news. */
+  news = self->games_synced && self->status == LANRAGE_HELPER_STATUS_CONNECTED &&
+         g_get_monotonic_time () - self->connected_at_us > ALREADY_THERE_US;
+  self->games_synced = self->proxy != NULL;
+  if (news)
+    for (guint i = 0; i < appeared->len; i++)
+      g_signal_emit (self, signals[GAME_APPEARED], 0, appeared->pdata[i]);
+}
+
+static void
+peers_changed_cb (LanrageHelperClient *self)
+{
+  name_game_hosts (self);
+}
+
 /* The helper itself */
 
 static void
@@ -256,10 +395,15 @@ proxy_notify_cb (LanrageHelperClient *self,
       update_status (self);
       return;
     }
+  if (g_str_equal (proxy_pspec->name, "games"))
+    {
+      sync_games (self);
+      return;
+    }
 
   pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (self), proxy_pspec->name);
   if (pspec != NULL && pspec != props[PROP_CONNECTION] && pspec != props[PROP_BUS_NAME] &&
-      pspec != props[PROP_PEERS] && pspec != props[PROP_STATUS])
+      pspec != props[PROP_PEERS] && pspec != props[PROP_GAMES] && pspec != props[PROP_STATUS])
     g_object_notify_by_pspec (G_OBJECT (self), pspec);
 }
 
@@ -285,6 +429,7 @@ proxy_ready_cb (GObject      *source,
   g_signal_connect_object (self->proxy, "notify", G_CALLBACK (proxy_notify_cb), self,
                            G_CONNECT_SWAPPED);
   notify_all (self);
+  sync_games (self);
 }
 
 static void
@@ -300,6 +445,8 @@ forget_helper (LanrageHelperClient *self)
   g_clear_object (&self->proxy);
   self->peers_synced = FALSE;
   g_list_store_remove_all (self->peers);
+  self->games_synced = FALSE;
+  g_list_store_remove_all (self->games);
 }
 
 static void
@@ -403,6 +550,7 @@ lanrage_helper_client_finalize (GObject *object)
   LanrageHelperClient *self = LANRAGE_HELPER_CLIENT (object);
 
   g_clear_object (&self->peers);
+  g_clear_object (&self->games);
   g_free (self->bus_name);
   G_OBJECT_CLASS (lanrage_helper_client_parent_class)->finalize (object);
 }
@@ -456,8 +604,20 @@ lanrage_helper_client_get_property (GObject    *object,
     case PROP_CONTROL_URL:
       g_value_set_string (value, lanrage_helper_client_get_control_url (self));
       break;
+    case PROP_LAN_BRIDGE:
+      g_value_set_string (value, lanrage_helper_client_get_lan_bridge (self));
+      break;
+    case PROP_KNOWN_TITLES_ONLY:
+      g_value_set_boolean (value, lanrage_helper_client_get_known_titles_only (self));
+      break;
+    case PROP_DENY_LIST:
+      g_value_take_boxed (value, lanrage_helper_client_dup_deny_list (self));
+      break;
     case PROP_PEERS:
       g_value_set_object (value, self->peers);
+      break;
+    case PROP_GAMES:
+      g_value_set_object (value, self->games);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -525,8 +685,20 @@ lanrage_helper_client_class_init (LanrageHelperClientClass *klass)
   props[PROP_BACKEND] = string_property ("backend");
   props[PROP_LAST_ERROR] = string_property ("last-error");
   props[PROP_CONTROL_URL] = string_property ("control-url");
+  /* "off", "on" or "failed": whether the helper bridges LAN discovery now. */
+  props[PROP_LAN_BRIDGE] = string_property ("lan-bridge");
+  props[PROP_KNOWN_TITLES_ONLY] =
+    g_param_spec_boolean ("known-titles-only", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /* A GPtrArray of LanrageDenyEntry, a new one on each read. */
+  props[PROP_DENY_LIST] =
+    g_param_spec_boxed ("deny-list", NULL, NULL, G_TYPE_PTR_ARRAY,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   props[PROP_PEERS] =
     g_param_spec_object ("peers", NULL, NULL, G_TYPE_LIST_MODEL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  props[PROP_GAMES] =
+    g_param_spec_object ("games", NULL, NULL, G_TYPE_LIST_MODEL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 
@@ -541,12 +713,21 @@ lanrage_helper_client_class_init (LanrageHelperClientClass *klass)
   signals[PEER_FELL_BACK] = g_signal_new ("peer-fell-back", G_TYPE_FROM_CLASS (klass),
                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                           G_TYPE_NONE, 1, LANRAGE_TYPE_PEER);
+  /* A member started announcing a game while we watched (not the games already
+   * announced when the app started or joined). */
+  signals[GAME_APPEARED] = g_signal_new ("game-appeared", G_TYPE_FROM_CLASS (klass),
+                                         G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                         G_TYPE_NONE, 1, LANRAGE_TYPE_GAME);
 }
 
 static void
 lanrage_helper_client_init (LanrageHelperClient *self)
 {
   self->peers = g_list_store_new (LANRAGE_TYPE_PEER);
+  self->games = g_list_store_new (LANRAGE_TYPE_GAME);
+  /* A game's host is named after the member with its address, who may show up later. */
+  g_signal_connect_object (self->peers, "items-changed", G_CALLBACK (peers_changed_cb), self,
+                           G_CONNECT_SWAPPED);
 }
 
 LanrageHelperClient *
@@ -645,6 +826,43 @@ GListModel *
 lanrage_helper_client_get_peers (LanrageHelperClient *self)
 {
   return G_LIST_MODEL (self->peers);
+}
+
+GListModel *
+lanrage_helper_client_get_games (LanrageHelperClient *self)
+{
+  return G_LIST_MODEL (self->games);
+}
+
+const char *
+lanrage_helper_client_get_lan_bridge (LanrageHelperClient *self)
+{
+  const char *bridge = PROXY_STRING (lrd_helper1_get_lan_bridge);
+
+  return *bridge != '\0' ? bridge : "off";
+}
+
+gboolean
+lanrage_helper_client_get_known_titles_only (LanrageHelperClient *self)
+{
+  return self->proxy != NULL && lrd_helper1_get_known_titles_only (self->proxy);
+}
+
+GPtrArray *
+lanrage_helper_client_dup_deny_list (LanrageHelperClient *self)
+{
+  GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) lanrage_deny_entry_free);
+  GVariant *list = self->proxy != NULL ? lrd_helper1_get_deny_list (self->proxy) : NULL;
+  const char *group, *reason;
+  guint16 first, last;
+  GVariantIter iter;
+
+  if (list == NULL || !g_variant_is_of_type (list, G_VARIANT_TYPE ("a(qqss)")))
+    return entries;
+  g_variant_iter_init (&iter, list);
+  while (g_variant_iter_next (&iter, "(qq&s&s)", &first, &last, &group, &reason))
+    g_ptr_array_add (entries, lanrage_deny_entry_new (first, last, group, reason));
+  return entries;
 }
 
 /* Calls */
@@ -782,6 +1000,66 @@ gboolean
 lanrage_helper_client_set_control_url_finish (LanrageHelperClient *self,
                                               GAsyncResult        *result,
                                               GError             **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+lanrage_helper_client_set_deny_list (LanrageHelperClient *self,
+                                     GPtrArray           *entries,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  GVariantBuilder builder;
+
+  g_return_if_fail (LANRAGE_IS_HELPER_CLIENT (self));
+  g_return_if_fail (entries != NULL);
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(qqss)"));
+  for (guint i = 0; i < entries->len; i++)
+    {
+      const LanrageDenyEntry *entry = entries->pdata[i];
+
+      g_variant_builder_add (&builder, "(qqss)", entry->first_port, entry->last_port,
+                             entry->group, entry->reason);
+    }
+  call (self, "SetDenyList", g_variant_new ("(a(qqss))", &builder), cancellable, callback,
+        user_data, lanrage_helper_client_set_deny_list);
+}
+
+void
+lanrage_helper_client_reset_deny_list (LanrageHelperClient *self,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_return_if_fail (LANRAGE_IS_HELPER_CLIENT (self));
+
+  call (self, "ResetDenyList", NULL, cancellable, callback, user_data,
+        lanrage_helper_client_reset_deny_list);
+}
+
+void
+lanrage_helper_client_set_known_titles_only (LanrageHelperClient *self,
+                                             gboolean             enabled,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data)
+{
+  g_return_if_fail (LANRAGE_IS_HELPER_CLIENT (self));
+
+  call (self, "SetKnownTitlesOnly", g_variant_new ("(b)", enabled), cancellable, callback,
+        user_data, lanrage_helper_client_set_known_titles_only);
+}
+
+/* The finish of every call above that returns nothing: SetDenyList, ResetDenyList and
+ * SetKnownTitlesOnly. */
+gboolean
+lanrage_helper_client_call_finish (LanrageHelperClient *self,
+                                   GAsyncResult        *result,
+                                   GError             **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);

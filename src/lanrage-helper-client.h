@@ -48,6 +48,12 @@ const char          *lanrage_helper_client_get_backend      (LanrageHelperClient
 const char          *lanrage_helper_client_get_last_error   (LanrageHelperClient *self);
 const char          *lanrage_helper_client_get_control_url  (LanrageHelperClient *self);
 GListModel          *lanrage_helper_client_get_peers        (LanrageHelperClient *self);
+/* The games members announce (LanrageGame), as the helper's lobby lists them. */
+GListModel          *lanrage_helper_client_get_games        (LanrageHelperClient *self);
+const char          *lanrage_helper_client_get_lan_bridge   (LanrageHelperClient *self);
+gboolean             lanrage_helper_client_get_known_titles_only (LanrageHelperClient *self);
+/* A new GPtrArray of LanrageDenyEntry. */
+GPtrArray           *lanrage_helper_client_dup_deny_list    (LanrageHelperClient *self);
 
 void     lanrage_helper_client_create_party        (LanrageHelperClient *self,
                                                     const char          *name,
@@ -82,5 +88,26 @@ void     lanrage_helper_client_set_control_url     (LanrageHelperClient *self,
 gboolean lanrage_helper_client_set_control_url_finish (LanrageHelperClient *self,
                                                        GAsyncResult        *result,
                                                        GError             **error);
+
+
+/* LAN discovery settings: each needs io.lanrage.helper.configure. Finish them with
+ * lanrage_helper_client_call_finish (). */
+void     lanrage_helper_client_set_deny_list       (LanrageHelperClient *self,
+                                                    GPtrArray           *entries,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+void     lanrage_helper_client_reset_deny_list     (LanrageHelperClient *self,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+void     lanrage_helper_client_set_known_titles_only (LanrageHelperClient *self,
+                                                      gboolean             enabled,
+                                                      GCancellable        *cancellable,
+                                                      GAsyncReadyCallback  callback,
+                                                      gpointer             user_data);
+gboolean lanrage_helper_client_call_finish         (LanrageHelperClient *self,
+                                                    GAsyncResult        *result,
+                                                    GError             **error);
 
 G_END_DECLS

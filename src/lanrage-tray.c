@@ -19,6 +19,7 @@
 #include <libdbusmenu-glib/menuitem.h>
 #include <libdbusmenu-glib/server.h>
 
+#include "lanrage-game.h"
 #include "lanrage-peer.h"
 #include "lanrage-tray.h"
 
@@ -202,7 +203,50 @@ relabel_peer (LanrageTray *self,
       }
 }
 
-/* Rebuilt whole when the party or its members change: a handful of items, and hosts fetch
+static void rebuild_menu (LanrageTray *self);
+
+/* The LAN games members host, to read while in a game's "direct connect" screen. */
+static void
+append_games (LanrageTray *self)
+{
+  GListModel *games = lanrage_helper_client_get_games (self->client);
+  guint n = g_list_model_get_n_items (games);
+
+  if (n == 0)
+    return;
+  append_separator (self->menu);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(LanrageGame) game = g_list_model_get_item (games, i);
+      g_autofree char *label = NULL;
+
+      /* Translators: a LAN game in the tray menu: its name, its host, the address to
+       * connect to ("Lab World, hosted by bob — 10.66.0.2:41234"). */
+      label = g_strdup_printf (_("%s, hosted by %s — %s"), lanrage_game_get_display_name (game),
+                               lanrage_game_get_host_display (game),
+                               lanrage_game_get_address (game));
+      append_item (self->menu, label, NULL, self);
+    }
+}
+
+static void
+games_changed_cb (LanrageTray *self,
+                  guint        position,
+                  guint        removed,
+                  guint        added,
+                  GListModel  *games)
+{
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr(LanrageGame) game = g_list_model_get_item (games, i);
+
+      g_signal_connect_object (game, "notify", G_CALLBACK (rebuild_menu), self,
+                               G_CONNECT_SWAPPED);
+    }
+  rebuild_menu (self);
+}
+
+/* Rebuilt whole when the party, its members or its games change: a handful of items, and hosts fetch
  * the new layout once on LayoutUpdated. */
 static void
 rebuild_menu (LanrageTray *self)
@@ -230,6 +274,7 @@ rebuild_menu (LanrageTray *self)
         }
       if (n == 0)
         append_item (self->menu, _("Nobody else yet"), NULL, self);
+      append_games (self);
       append_separator (self->menu);
       append_item (self->menu, _("Leave Party"), "leave-party", self);
     }
@@ -471,6 +516,8 @@ lanrage_tray_new (GDBusConnection     *connection,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (lanrage_helper_client_get_peers (client), "items-changed",
                            G_CALLBACK (peers_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (lanrage_helper_client_get_games (client), "items-changed",
+                           G_CALLBACK (games_changed_cb), self, G_CONNECT_SWAPPED);
 
   self->watcher_id = g_bus_watch_name_on_connection (connection, WATCHER_NAME,
                                                      G_BUS_NAME_WATCHER_FLAGS_NONE,

@@ -12,6 +12,7 @@
 
 #include "lanrage-create-dialog.h"
 #include "lanrage-errors.h"
+#include "lanrage-game-row.h"
 #include "lanrage-join-dialog.h"
 #include "lanrage-nat.h"
 #include "lanrage-peer-details.h"
@@ -43,6 +44,7 @@ struct _LanrageWindow
   GtkLabel             *endpoint_label;
   GtkLabel             *relay_label;
   GtkListBox           *peer_list;
+  GtkListBox           *game_list;
   LanragePeerDetails   *details;
 };
 
@@ -61,11 +63,15 @@ void
 lanrage_window_add_toast (LanrageWindow *self,
                           const char    *title)
 {
+  g_autofree char *escaped = NULL;
   AdwToast *toast;
 
   g_return_if_fail (LANRAGE_IS_WINDOW (self));
 
-  toast = adw_toast_new (title);
+  /* libadwaita 1.2 reads a toast's title as markup; ours is text, with names other
+   * players chose ("Tom & Jerry") or the network sent (a game's name). */
+  escaped = g_markup_escape_text (title, -1);
+  toast = adw_toast_new (escaped);
   adw_toast_set_timeout (toast, 4);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
@@ -74,15 +80,7 @@ static void
 show_error (LanrageWindow *self,
             const GError  *error)
 {
-  g_autofree char *heading = NULL;
-  g_autofree char *body = NULL;
-  GtkWidget *dialog;
-
-  lanrage_describe_error (error, &heading, &body);
-  g_debug ("A call to the helper failed: %s", error->message);
-  dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
-  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_OK"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  lanrage_show_error_dialog (GTK_WINDOW (self), error);
 }
 
 /* What the window shows */
@@ -315,6 +313,39 @@ peer_fell_back_cb (LanrageWindow *self,
   lanrage_window_add_toast (self, text);
 }
 
+/* Games */
+
+static GtkWidget *
+create_game_row (gpointer item,
+                 gpointer user_data)
+{
+  return lanrage_game_row_new (item);
+}
+
+static void
+game_appeared_cb (LanrageWindow *self,
+                  LanrageGame   *game)
+{
+  g_autofree char *text = NULL;
+
+  /* Translators: a toast; a player started hosting a LAN game: "bob is hosting Lab World". */
+  text = g_strdup_printf (_("%s is hosting %s"), lanrage_game_get_host_display (game),
+                          lanrage_game_get_display_name (game));
+  lanrage_window_add_toast (self, text);
+}
+
+static void
+copy_game_address_action (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *parameter)
+{
+  LanrageWindow *self = LANRAGE_WINDOW (widget);
+
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget),
+                          g_variant_get_string (parameter, NULL));
+  lanrage_window_add_toast (self, _("Address copied"));
+}
+
 /* Actions */
 
 static void
@@ -544,6 +575,10 @@ lanrage_window_constructed (GObject *object)
   gtk_list_box_bind_model (self->peer_list, peers, create_peer_row, NULL, NULL);
   g_signal_connect_object (peers, "items-changed", G_CALLBACK (peers_changed_cb), self,
                            G_CONNECT_SWAPPED);
+  gtk_list_box_bind_model (self->game_list, lanrage_helper_client_get_games (self->client),
+                           create_game_row, NULL, NULL);
+  g_signal_connect_object (self->client, "game-appeared", G_CALLBACK (game_appeared_cb), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->client, "notify::status", G_CALLBACK (update_page), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->client, "notify::last-error",
@@ -677,6 +712,7 @@ lanrage_window_class_init (LanrageWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, endpoint_label);
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, relay_label);
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, peer_list);
+  gtk_widget_class_bind_template_child (widget_class, LanrageWindow, game_list);
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, details);
   gtk_widget_class_bind_template_callback (widget_class, peer_row_activated_cb);
 
@@ -688,6 +724,8 @@ lanrage_window_class_init (LanrageWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.copy-invite-link", NULL,
                                    copy_invite_link_action);
   gtk_widget_class_install_action (widget_class, "win.show-players", NULL, show_players_action);
+  gtk_widget_class_install_action (widget_class, "win.copy-game-address", "s",
+                                   copy_game_address_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK,
                                        "win.create-party", NULL);

@@ -9,9 +9,14 @@
  * entries found by what they say, and reads what the window shows; the second player is
  * a second helper driven with lanragectl.
  */
-#include "lr-test-helper.h"
-#include "lr-test-ui.h"
+#define _GNU_SOURCE   /* setresuid () */
 
+#include "lr-test-helper.h"
+#include "lr-test-lab.h"
+#include "lr-test-ui.h"
+#include "lrd-lan-test-util.h"
+
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +24,7 @@
 
 #include "lanrage-application.h"
 #include "lanrage-create-dialog.h"
+#include "lanrage-game-row.h"
 #include "lanrage-join-dialog.h"
 #include "lanrage-latency-graph.h"
 #include "lanrage-preferences-window.h"
@@ -30,13 +36,24 @@ typedef enum
   UNREACHABLE_SERVER = 1 << 1, /* the helper's control server URL leads nowhere */
   WITH_RELAY = 1 << 2,         /* a lanrage-relay, registered, that the helpers use */
   NARROW = 1 << 3,             /* a phone-width window */
+  /* A second host: a network namespace of its own (SECOND_HOST_NETNS) on a link to the
+   * test's, where lanrage-control and the second helper run, so what that helper sends
+   * the first one really goes through the WireGuard tunnel between them. */
+  SECOND_HOST = 1 << 4,
+  /* The app's connection to the system bus is the user nobody's (see fixture_setup). */
+  AS_NOBODY = 1 << 5,
 } UiOptions;
+
+#define SECOND_HOST_NETNS   "lrui-b"
+#define SECOND_HOST_ADDRESS "198.18.5.2"
+#define FIRST_HOST_ADDRESS  "198.18.5.1"
 
 /* In the test's own network namespace, so the port is free. */
 #define RELAY_ENDPOINT "127.0.0.1:3478"
 
 typedef struct
 {
+  UiOptions            options;
   LrTestServer        *server;
   LrTestBus           *bus;
   LrTestHelper        *helper;
@@ -186,6 +203,32 @@ start_notification_server (UiFixture *fixture)
                                   G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL);
 }
 
+/* The second host's namespace and a veth between it and the test's own (each the other's
+ * default route, for multicast), as lr-test-lab.h builds its hosts. */
+static void
+make_second_host (void)
+{
+  LR_TEST_LAB_RUN ("ip", "netns", "add", SECOND_HOST_NETNS);
+  LR_TEST_LAB_RUN ("ip", "link", "add", "lrui0", "type", "veth", "peer", "name", "eth0",
+                   "netns", SECOND_HOST_NETNS);
+  LR_TEST_LAB_RUN ("ip", "addr", "add", FIRST_HOST_ADDRESS "/24", "dev", "lrui0");
+  LR_TEST_LAB_RUN ("ip", "link", "set", "lrui0", "up");
+  LR_TEST_LAB_RUN ("ip", "route", "add", "default", "via", SECOND_HOST_ADDRESS);
+  LR_TEST_LAB_RUN ("ip", "-n", SECOND_HOST_NETNS, "link", "set", "lo", "up");
+  LR_TEST_LAB_RUN ("ip", "-n", SECOND_HOST_NETNS, "addr", "add", SECOND_HOST_ADDRESS "/24",
+                   "dev", "eth0");
+  LR_TEST_LAB_RUN ("ip", "-n", SECOND_HOST_NETNS, "link", "set", "eth0", "up");
+  LR_TEST_LAB_RUN ("ip", "-n", SECOND_HOST_NETNS, "route", "add", "default", "via",
+                   FIRST_HOST_ADDRESS);
+}
+
+static void
+remove_second_host (void)
+{
+  /* The veth goes with the namespace. */
+  LR_TEST_LAB_RUN ("ip", "netns", "delete", SECOND_HOST_NETNS);
+}
+
 static void
 fixture_setup (UiFixture     *fixture,
                gconstpointer  data)
@@ -194,7 +237,16 @@ fixture_setup (UiFixture     *fixture,
   g_autoptr(GError) error = NULL;
   g_autofree char *app_id = NULL;
 
+  fixture->options = options;
   fixture->server = lr_test_server_new (NULL, LR_TEST_SERVER_NONE);
+  if (options & SECOND_HOST)
+    {
+      const char *listen[] = { "--listen", SECOND_HOST_ADDRESS ":0", NULL };
+
+      make_second_host ();
+      lr_test_server_set_netns (fixture->server, SECOND_HOST_NETNS);
+      lr_test_server_set_extra_args (fixture->server, listen);
+    }
   lr_test_server_start (fixture->server);
   fixture->bus = lr_test_bus_new ();
   fixture->helper = lr_test_helper_new (fixture->bus,
@@ -210,11 +262,25 @@ fixture_setup (UiFixture     *fixture,
   if (options & START_HELPER)
     lr_test_helper_start (fixture->helper);
 
-  /* The app's own connection to the private system bus, as it has one to the real one. */
+  /* The app's own connection to the private system bus, as it has one to the real one.
+   * As nobody: the bus knows a connection's user from the socket's credentials at connect
+   * time and from its authentication, so the test takes nobody's effective user id for
+   * the connect and the handshake alone; from then on the bus, polkitd and the helper see
+   * every call of the app as nobody's, as for an app a user runs. (The window tests run
+   * as root, whom polkit allows whatever its rules say.) */
+  if (options & AS_NOBODY)
+    {
+      struct passwd *nobody = getpwnam ("nobody");
+
+      g_assert_nonnull (nobody);
+      g_assert_cmpint (setresuid (-1, nobody->pw_uid, -1), ==, 0);
+    }
   fixture->app_bus = g_dbus_connection_new_for_address_sync (
     lr_test_bus_get_address (fixture->bus),
     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
     NULL, NULL, &error);
+  if (options & AS_NOBODY)
+    g_assert_cmpint (setresuid (-1, 0, -1), ==, 0);
   g_assert_no_error (error);
   g_dbus_connection_set_exit_on_close (fixture->app_bus, FALSE);
   fixture->client = lanrage_helper_client_new (fixture->app_bus, NULL);
@@ -247,11 +313,16 @@ fixture_setup (UiFixture     *fixture,
 static void
 close_dialogs (void)
 {
-  g_autoptr(GList) toplevels = gtk_window_list_toplevels ();
+  GList *toplevels = gtk_window_list_toplevels ();
 
+  /* The list holds no references, and destroying a window destroys the dialogs it is the
+   * parent of (a refusal over Preferences): hold each until the loop is done. */
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    g_object_ref (l->data);
   for (GList *l = toplevels; l != NULL; l = l->next)
     if (ADW_IS_MESSAGE_DIALOG (l->data) || ADW_IS_PREFERENCES_WINDOW (l->data))
       gtk_window_destroy (l->data);
+  g_list_free_full (toplevels, g_object_unref);
 }
 
 static void
@@ -285,6 +356,8 @@ fixture_teardown (UiFixture     *fixture,
   if (lr_test_server_is_running (fixture->server))
     lr_test_server_stop (fixture->server, FALSE);
   g_clear_pointer (&fixture->server, lr_test_server_free);
+  if (fixture->options & SECOND_HOST)
+    remove_second_host ();
 }
 
 /* Steps a person takes */
@@ -350,6 +423,8 @@ start_second_helper (UiFixture *fixture)
   LrTestHelper *helper = lr_test_helper_new (fixture->bus, lr_test_server_get_url (fixture->server),
                                              LR_TEST_HELPER_BUS_NAME_2);
 
+  if (fixture->options & SECOND_HOST)
+    lr_test_helper_set_netns (helper, SECOND_HOST_NETNS);
   if (fixture->relay != NULL)
     use_relay (helper, lr_test_server_get_url (fixture->server));
   lr_test_helper_start (helper);
@@ -655,6 +730,518 @@ test_preferences (UiFixture     *fixture,
   lr_test_ui_wait_label (preferences, "The server is changed");
   g_assert_true (lr_test_wait_for (control_url_is, args, LR_TEST_UI_TIMEOUT_MS));
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (server_row)), ==, "http://127.0.0.1:1/");
+}
+
+/* LAN games */
+
+static int wait_menu_item (UiFixture  *fixture,
+                           const char *service,
+                           const char *label,
+                           gboolean    prefix);
+
+#define MINECRAFT_GROUP 0xe000023c   /* 224.0.2.60 */
+#define MINECRAFT_PORT  4445
+
+static gboolean
+bridge_on (gpointer data)
+{
+  return g_strcmp0 (lrd_helper1_get_lan_bridge (data), "on") == 0;
+}
+
+typedef struct
+{
+  GdkClipboard *clipboard;
+  char         *text;
+  gboolean      done;
+} ClipboardRead;
+
+static void
+clipboard_read_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ClipboardRead *read = user_data;
+
+  read->text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, NULL);
+  read->done = TRUE;
+}
+
+/* What a paste into another program would get. */
+static char *
+read_clipboard (GtkWidget *widget)
+{
+  ClipboardRead read = { gtk_widget_get_clipboard (widget), NULL, FALSE };
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  gdk_clipboard_read_text_async (read.clipboard, NULL, clipboard_read_cb, &read);
+  while (!read.done)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      lr_test_ui_run_for (10);
+    }
+  return read.text;
+}
+
+/* A friend on another host starts a Minecraft world: its real LAN announcement, sent on
+ * the friend's host, reaches this host's helper through the tunnel, and the party page
+ * lists the world with its host, title and address; the copy button puts the address on
+ * the clipboard. When the announcements stop, the row goes. */
+static void
+test_games (UiFixture     *fixture,
+            gconstpointer  data)
+{
+  /* A world's name is the host's to choose: text, never markup. */
+  static const char announcement[] = "[MOTD]Bob's <Lab> & World[/MOTD][AD]41234[/AD]";
+  g_autoptr(LrTestHelper) second = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *guest_address = NULL;
+  g_autofree char *expected_address = NULL;
+  g_autofree char *copied = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(JsonNode) status = NULL;
+  /* So is a player's name. */
+  const char *join_argv[] = { "--name", "Bo & <Jo>", "join", NULL, NULL };
+  const char *status_argv[] = { "--json", "status", NULL };
+  const char *empty = "No LAN games yet. When someone hosts one, it shows up here.";
+  GtkWidget *title;
+  GtkWidget *row;
+  GtkWidget *copy;
+  gint64 deadline;
+  int sender;
+
+  create_party (fixture, "Game night", "alice");
+  wait_helper_state (fixture->helper, "connected");
+  code = lrd_helper1_dup_invite_code (lr_test_helper_get_proxy (fixture->helper));
+  lr_test_ui_wait_label (fixture->window, empty);
+  /* Later than the 1.5 s in which what the party already had is not news. */
+  lr_test_ui_run_for (1600);
+
+  second = start_second_helper (fixture);
+  join_argv[3] = code;
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
+  out = ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, status_argv);
+  status = lr_test_json_parse (out);
+  guest_address = g_strdup (lr_test_json_string (status, "VirtualAddress"));
+  expected_address = g_strdup_printf ("%s:41234", guest_address);
+  lr_test_ui_wait_label (fixture->window, "Bo & <Jo>");
+  g_assert_true (lr_test_wait_for (bridge_on, lr_test_helper_get_proxy (fixture->helper),
+                                   LR_TEST_UI_TIMEOUT_MS));
+  g_assert_true (lr_test_wait_for (bridge_on, lr_test_helper_get_proxy (second),
+                                   LR_TEST_UI_TIMEOUT_MS));
+
+  /* Minecraft Java announces every 1.5 s; until the row shows, every 500 ms. */
+  sender = lrd_lan_test_program_open (SECOND_HOST_NETNS, 50123, 0);
+  deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+  while ((title = lr_test_ui_find_label (fixture->window, "Bob's <Lab> & World")) == NULL)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The party page does not list the world");
+      lrd_lan_test_program_send (sender, MINECRAFT_GROUP, MINECRAFT_PORT, announcement,
+                                 strlen (announcement));
+      lr_test_ui_run_for (500);
+    }
+  row = gtk_widget_get_ancestor (title, LANRAGE_TYPE_GAME_ROW);
+  g_assert_nonnull (row);
+  /* The title and the host by name, the address to connect to; and the news as a toast. */
+  lr_test_ui_wait_label (row, "Minecraft: Java Edition · hosted by Bo & <Jo>");
+  lr_test_ui_wait_label (row, expected_address);
+  g_assert_null (lr_test_ui_find_label (fixture->window, empty));
+  lr_test_ui_wait_label (fixture->window, "Bo & <Jo> is hosting Bob's <Lab> & World");
+  copy = lr_test_ui_find_button_by_tooltip (row, "Copy Address");
+  g_assert_nonnull (copy);
+  /* Scrolled into view, as a person would; for the screenshot, once the toast over it has
+   * gone. */
+  {
+    GtkAdjustment *scroll = gtk_scrolled_window_get_vadjustment (
+      GTK_SCROLLED_WINDOW (gtk_widget_get_ancestor (row, GTK_TYPE_SCROLLED_WINDOW)));
+
+    gtk_adjustment_set_value (scroll, gtk_adjustment_get_upper (scroll) -
+                                        gtk_adjustment_get_page_size (scroll));
+  }
+  if (g_getenv ("LANRAGE_SCREENSHOT_DIR") != NULL)
+    for (guint i = 0; i < 10; i++)
+      {
+        /* Bob's world goes on announcing meanwhile, or the lobby would forget it. */
+        lrd_lan_test_program_send (sender, MINECRAFT_GROUP, MINECRAFT_PORT, announcement,
+                                   strlen (announcement));
+        lr_test_ui_run_for (500);
+      }
+  lr_test_ui_screenshot (fixture->window, "games");
+  /* The tray's menu lists it too. */
+  {
+    g_autofree char *label = g_strdup_printf ("Bob's <Lab> & World, hosted by Bo & <Jo> — %s", expected_address);
+    const char *service = g_dbus_connection_get_unique_name (
+      g_application_get_dbus_connection (G_APPLICATION (fixture->app)));
+
+    wait_menu_item (fixture, service, label, FALSE);
+  }
+
+  lr_test_ui_click (copy);
+  lr_test_ui_wait_label (fixture->window, "Address copied");
+  copied = read_clipboard (fixture->window);
+  g_assert_cmpstr (copied, ==, expected_address);
+
+  /* Bob closes the world: its announcements stop, and the lobby forgets it (5 s for
+   * Minecraft, docs/lan-discovery.md). */
+  close (sender);
+  lr_test_ui_wait_gone (fixture->window, "Bob's <Lab> & World");
+  lr_test_ui_wait_label (fixture->window, empty);
+}
+
+static gboolean
+deny_list_has (gpointer data)
+{
+  gpointer *args = data;
+  GVariant *list = lrd_helper1_get_deny_list (args[0]);
+  const char *group, *reason;
+  guint16 first, last;
+  GVariantIter iter;
+
+  if (list == NULL)
+    return FALSE;
+  g_variant_iter_init (&iter, list);
+  while (g_variant_iter_next (&iter, "(qq&s&s)", &first, &last, &group, &reason))
+    if (g_str_has_prefix (reason, args[1]))
+      return TRUE;
+  return FALSE;
+}
+
+/* The built-in reasons are sentences ("DHCP (RFC 2131): each LAN's own server..."). */
+static GtkWidget *
+wait_label_prefix (GtkWidget  *root,
+                   const char *prefix,
+                   gboolean    shown)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) LR_TEST_UI_TIMEOUT_MS * 1000;
+  GtkWidget *label;
+
+  while ((label = lr_test_ui_find_label_prefix (root, prefix)) == NULL ? shown : !shown)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("A text starting with “%s” is %s", prefix, shown ? "not shown" : "still shown");
+      lr_test_ui_run_for (20);
+    }
+  return label;
+}
+
+static gboolean
+deny_list_lacks (gpointer data)
+{
+  return !deny_list_has (data);
+}
+
+static gboolean
+known_titles_only_is (gpointer data)
+{
+  gpointer *args = data;
+
+  return lrd_helper1_get_known_titles_only (args[0]) == GPOINTER_TO_INT (args[1]);
+}
+
+/* Preferences' LAN Games page: the helper's deny list with each entry's reason; block a
+ * port range, which the helper then has (read back over D-Bus); an entry the helper
+ * refuses says why and keeps what was typed; remove one; back to the defaults; the "only
+ * known games" switch. */
+static void
+test_lan_preferences (UiFixture     *fixture,
+                      gconstpointer  data)
+{
+  LrdHelper1 *proxy = lr_test_helper_get_proxy (fixture->helper);
+  gpointer has_lan_party[] = { proxy, (gpointer) "LAN party game" };
+  gpointer has_dhcp[] = { proxy, (gpointer) "DHCP" };
+  gpointer known_on[] = { proxy, GINT_TO_POINTER (TRUE) };
+  guint n_defaults = g_variant_n_children (lrd_helper1_get_deny_list (proxy));
+  GtkWidget *preferences;
+  GtkWidget *tab;
+  GtkWidget *dhcp;
+  GtkWidget *add;
+  GtkWindow *refusal;
+
+  g_assert_true (deny_list_has (has_dhcp));
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  activate_remote_action (fixture, "preferences", NULL);
+  preferences = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_PREFERENCES_WINDOW, NULL));
+  tab = gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences, "LAN Games"),
+                                 GTK_TYPE_BUTTON);
+  g_assert_nonnull (tab);
+  lr_test_ui_click (tab);
+  /* Each entry with its reason and ports; the bridge is off without a party. */
+  dhcp = gtk_widget_get_ancestor (wait_label_prefix (preferences, "DHCP", TRUE),
+                                  ADW_TYPE_ACTION_ROW);
+  g_assert_nonnull (dhcp);
+  lr_test_ui_wait_label (dhcp, "Ports 67–68");
+  lr_test_ui_wait_label (preferences, "Off until you are in a party");
+  lr_test_ui_screenshot (preferences, "preferences-lan");
+
+  /* A range, typed as a person would. */
+  add = lr_test_ui_find_button (preferences, "Block Port");
+  g_assert_nonnull (add);
+  g_assert_false (gtk_widget_is_sensitive (add));
+  fill_entry (preferences, "Port or Ports", "40000 - 40010");
+  fill_entry (preferences, "Reason", "LAN party game");
+  g_assert_true (gtk_widget_is_sensitive (add));
+  lr_test_ui_click (add);
+  g_assert_true (lr_test_wait_for (deny_list_has, has_lan_party, LR_TEST_UI_TIMEOUT_MS));
+  lr_test_ui_wait_label (preferences, "LAN party game");
+  lr_test_ui_wait_label (preferences, "Ports 40000–40010");
+  g_assert_cmpuint (g_variant_n_children (lrd_helper1_get_deny_list (proxy)), ==,
+                    n_defaults + 1);
+
+  /* A group that is not multicast: the helper says no, the dialog says why, nothing
+   * changed and what was typed is still there. */
+  fill_entry (preferences, "Port or Ports", "41000");
+  fill_entry (preferences, "Multicast Group (Optional)", "10.0.0.1");
+  fill_entry (preferences, "Reason", "Not a group");
+  lr_test_ui_click (lr_test_ui_wait_button (preferences, "Block Port"));
+  refusal = lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "That Entry Doesn’t Work");
+  lr_test_ui_click (lr_test_ui_find_button (GTK_WIDGET (refusal), "OK"));
+  g_assert_cmpuint (g_variant_n_children (lrd_helper1_get_deny_list (proxy)), ==,
+                    n_defaults + 1);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (lr_test_ui_find_entry_row (
+                     preferences, "Multicast Group (Optional)"))), ==, "10.0.0.1");
+  fill_entry (preferences, "Multicast Group (Optional)", "");
+  fill_entry (preferences, "Port or Ports", "");
+  fill_entry (preferences, "Reason", "");
+
+  /* Remove DHCP from the list: the helper carries it again. */
+  dhcp = gtk_widget_get_ancestor (wait_label_prefix (preferences, "DHCP", TRUE),
+                                  ADW_TYPE_ACTION_ROW);
+  lr_test_ui_click (lr_test_ui_find_button_by_tooltip (dhcp, "Carry Again"));
+  g_assert_true (lr_test_wait_for (deny_list_lacks, has_dhcp, LR_TEST_UI_TIMEOUT_MS));
+  wait_label_prefix (preferences, "DHCP", FALSE);
+
+  /* Back to the defaults: DHCP is back, the game's range is gone. */
+  lr_test_ui_click (lr_test_ui_wait_button (preferences, "Reset to Defaults"));
+  g_assert_true (lr_test_wait_for (deny_list_has, has_dhcp, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_true (lr_test_wait_for (deny_list_lacks, has_lan_party, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_cmpuint (g_variant_n_children (lrd_helper1_get_deny_list (proxy)), ==, n_defaults);
+  wait_label_prefix (preferences, "DHCP", TRUE);
+  lr_test_ui_wait_gone (preferences, "LAN party game");
+
+  /* Only known games. */
+  g_assert_false (lrd_helper1_get_known_titles_only (proxy));
+  lr_test_ui_click (gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences,
+                                                                    "Only Known Games"),
+                                             ADW_TYPE_ACTION_ROW));
+  g_assert_true (lr_test_wait_for (known_titles_only_is, known_on, LR_TEST_UI_TIMEOUT_MS));
+}
+
+/* Start at login */
+
+/* The desktop's Background portal, standing in for xdg-desktop-portal: the real one cannot
+ * grant Background to an app that is not in a sandbox (it asks the sandbox who the app
+ * is), which every app of this test is. It records the options of RequestBackground and
+ * answers as a desktop does, with the Response signal of the request object. */
+static const char portal_xml[] =
+  "<node><interface name='org.freedesktop.portal.Background'>"
+  "<method name='RequestBackground'><arg type='s' direction='in'/>"
+  "<arg type='a{sv}' direction='in'/><arg type='o' direction='out'/></method>"
+  "</interface></node>";
+
+typedef struct
+{
+  GPtrArray *requests;   /* the options of each call, as GVariant */
+  guint32    response;   /* what the person answers: 0 yes, 1 no */
+} FakePortal;
+
+static void
+portal_method_cb (GDBusConnection       *connection,
+                  const char            *sender,
+                  const char            *path,
+                  const char            *interface,
+                  const char            *method,
+                  GVariant              *parameters,
+                  GDBusMethodInvocation *invocation,
+                  gpointer               user_data)
+{
+  FakePortal *portal = user_data;
+  g_autoptr(GVariant) options = g_variant_get_child_value (parameters, 1);
+  g_autofree char *sender_part = g_strdup (sender + 1);
+  g_autofree char *handle = NULL;
+  const char *token = "t";
+  gboolean autostart = FALSE;
+  GVariantBuilder results;
+
+  g_variant_lookup (options, "handle_token", "&s", &token);
+  g_variant_lookup (options, "autostart", "b", &autostart);
+  g_ptr_array_add (portal->requests, g_variant_ref (options));
+  g_strdelimit (sender_part, ".", '_');
+  handle = g_strdup_printf ("/org/freedesktop/portal/desktop/request/%s/%s", sender_part, token);
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(o)", handle));
+
+  g_variant_builder_init (&results, G_VARIANT_TYPE_VARDICT);
+  if (portal->response == 0)
+    {
+      g_variant_builder_add (&results, "{sv}", "background", g_variant_new_boolean (TRUE));
+      g_variant_builder_add (&results, "{sv}", "autostart", g_variant_new_boolean (autostart));
+    }
+  g_dbus_connection_emit_signal (connection, sender, handle, "org.freedesktop.portal.Request",
+                                 "Response", g_variant_new ("(ua{sv})", portal->response,
+                                                            &results), NULL);
+}
+
+static gboolean
+has_requests (gpointer data)
+{
+  gpointer *args = data;
+
+  return ((FakePortal *) args[0])->requests->len >= GPOINTER_TO_UINT (args[1]);
+}
+
+static gboolean
+setting_is (gpointer data)
+{
+  gpointer *args = data;
+
+  return g_settings_get_boolean (args[0], "start-at-login") == GPOINTER_TO_INT (args[1]);
+}
+
+static gboolean
+file_exists (gpointer data)
+{
+  return g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+static gboolean
+file_gone (gpointer data)
+{
+  return !g_file_test (data, G_FILE_TEST_EXISTS);
+}
+
+/* Start at login from Preferences: outside a sandbox, an autostart entry that starts the
+ * app in the tray; through the Background portal when the app uses it (in a Flatpak),
+ * with no file, and a "no" from the person turns the setting back off. */
+static void
+test_start_at_login (UiFixture     *fixture,
+                     gconstpointer  data)
+{
+  static const GDBusInterfaceVTable vtable = { portal_method_cb, NULL, NULL, { 0 } };
+  g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (portal_xml, NULL);
+  g_autoptr(GSettings) settings = g_settings_new ("io.lanrage.LANrage");
+  g_autofree char *entry_path = g_build_filename (g_get_user_config_dir (), "autostart",
+                                                  "io.lanrage.LANrage.desktop", NULL);
+  g_autofree char *entry = NULL;
+  g_autoptr(GError) error = NULL;
+  FakePortal portal = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref), 0 };
+  gpointer off[] = { settings, GINT_TO_POINTER (FALSE) };
+  gpointer one_request[] = { &portal, GUINT_TO_POINTER (1) };
+  gpointer three_requests[] = { &portal, GUINT_TO_POINTER (3) };
+  g_auto(GStrv) commandline = NULL;
+  gboolean autostart = FALSE;
+  GtkWidget *preferences;
+  GtkWidget *row;
+  guint object_id;
+  guint owner_id;
+
+  g_assert_false (g_settings_get_boolean (settings, "start-at-login"));
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  activate_remote_action (fixture, "preferences", NULL);
+  preferences = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_PREFERENCES_WINDOW, NULL));
+  row = gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences, "Start at Login"),
+                                 ADW_TYPE_ACTION_ROW);
+  g_assert_nonnull (row);
+
+  /* No sandbox: the autostart folder's entry. */
+  lr_test_ui_click (row);
+  g_assert_true (lr_test_wait_for (file_exists, entry_path, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_true (g_file_get_contents (entry_path, &entry, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (entry, "\nExec=lanrage --background\n"));
+  lr_test_ui_click (row);
+  g_assert_true (lr_test_wait_for (file_gone, entry_path, LR_TEST_UI_TIMEOUT_MS));
+
+  /* In a sandbox: the portal, asked for autostart with the command; no file. */
+  object_id = g_dbus_connection_register_object (fixture->desktop, "/org/freedesktop/portal/desktop",
+                                                 node->interfaces[0], &vtable, &portal, NULL,
+                                                 &error);
+  g_assert_no_error (error);
+  owner_id = g_bus_own_name_on_connection (fixture->desktop, "org.freedesktop.portal.Desktop",
+                                           G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL);
+  g_dbus_connection_flush_sync (fixture->desktop, NULL, NULL);
+  lr_test_ui_run_for (100);
+  lanrage_application_set_use_background_portal (fixture->app, TRUE);
+  lr_test_ui_click (row);
+  g_assert_true (lr_test_wait_for (has_requests, one_request, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_true (g_variant_lookup (portal.requests->pdata[0], "autostart", "b", &autostart));
+  g_assert_true (autostart);
+  g_assert_true (g_variant_lookup (portal.requests->pdata[0], "commandline", "^as",
+                                   &commandline));
+  g_assert_cmpstrv (commandline, ((const char *[]) { "lanrage", "--background", NULL }));
+  /* The desktop said yes: the setting stays on. */
+  lr_test_ui_run_for (300);
+  g_assert_true (g_settings_get_boolean (settings, "start-at-login"));
+  g_assert_false (g_file_test (entry_path, G_FILE_TEST_EXISTS));
+
+  /* Off, then on again, and this time the person says no: the setting goes back off. */
+  lr_test_ui_click (row);
+  g_assert_true (lr_test_wait_for (setting_is, off, LR_TEST_UI_TIMEOUT_MS));
+  portal.response = 1;
+  lr_test_ui_click (row);
+  g_assert_true (lr_test_wait_for (has_requests, three_requests, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_true (lr_test_wait_for (setting_is, off, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_false (gtk_switch_get_active (GTK_SWITCH (lr_test_ui_find_type (row,
+                                                                          GTK_TYPE_SWITCH))));
+
+  g_bus_unown_name (owner_id);
+  g_dbus_connection_unregister_object (fixture->desktop, object_id);
+  g_ptr_array_unref (portal.requests);
+}
+
+/* The app of a user whom polkit does not allow to change the party network: creating a
+ * party, and changing a LAN discovery setting, are refused in words, and nothing changed. */
+static void
+test_not_authorized (UiFixture     *fixture,
+                     gconstpointer  data)
+{
+  LrdHelper1 *proxy = lr_test_helper_get_proxy (fixture->helper);
+  g_autoptr(GVariant) deny_before = lrd_helper1_dup_deny_list (proxy);
+  GtkWindow *refusal;
+  GtkWidget *preferences;
+  GtkWidget *row;
+  guint32 uid = 0;
+
+  /* The bus does see nobody. */
+  {
+    g_autoptr(GVariant) reply = g_dbus_connection_call_sync (
+      fixture->app_bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+      "GetConnectionUnixUser",
+      g_variant_new ("(s)", g_dbus_connection_get_unique_name (fixture->app_bus)),
+      G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+
+    g_assert_nonnull (reply);
+    g_variant_get (reply, "(u)", &uid);
+    g_assert_cmpuint (uid, ==, getpwnam ("nobody")->pw_uid);
+  }
+
+  create_party (fixture, "Not mine", "nina");
+  refusal = lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "Not Allowed");
+  lr_test_ui_wait_label (GTK_WIDGET (refusal),
+                         "Your account is not allowed to change the party network on this "
+                         "computer. Ask whoever looks after it to let you, or sign in as an "
+                         "administrator.");
+  lr_test_ui_screenshot (GTK_WIDGET (refusal), "error-not-allowed");
+  lr_test_ui_click (lr_test_ui_find_button (GTK_WIDGET (refusal), "OK"));
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  g_assert_cmpstr (lrd_helper1_get_state (proxy), ==, "idle");
+
+  /* A LAN discovery setting: refused too, and the switch goes back. */
+  activate_remote_action (fixture, "preferences", NULL);
+  preferences = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_PREFERENCES_WINDOW, NULL));
+  lr_test_ui_click (gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences, "LAN Games"),
+                                             GTK_TYPE_BUTTON));
+  row = gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences, "Only Known Games"),
+                                 ADW_TYPE_ACTION_ROW);
+  lr_test_ui_click (row);
+  refusal = lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "Not Allowed");
+  lr_test_ui_click (lr_test_ui_find_button (GTK_WIDGET (refusal), "OK"));
+  g_assert_false (gtk_switch_get_active (GTK_SWITCH (lr_test_ui_find_type (row,
+                                                                          GTK_TYPE_SWITCH))));
+  g_assert_false (lrd_helper1_get_known_titles_only (proxy));
+  {
+    g_autoptr(GVariant) deny_after = lrd_helper1_dup_deny_list (proxy);
+
+    g_assert_true (g_variant_equal (deny_before, deny_after));
+  }
 }
 
 /* An invite link from a chat: the desktop hands it to the app (org.gtk.Application.Open),
@@ -1139,10 +1726,14 @@ count_change_cb (GObject     *object,
   (*changes)++;
 }
 
+/* A wait for the app to start, not a limit on how fast it does: under AddressSanitizer on
+ * two cores that other builds share, the real binary took more than 15 s. */
+#define FIRST_FRAME_TIMEOUT_MS 60000
+
 static double
 read_first_frame_ms (const char *log_path)
 {
-  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+  gint64 deadline = g_get_monotonic_time () + (gint64) FIRST_FRAME_TIMEOUT_MS * 1000;
 
   for (;;)
     {
@@ -1231,7 +1822,8 @@ peers_measured (gpointer data)
 }
 
 /* The real app in a party, as a screen reader sees it (AT-SPI, through pyatspi): every
- * control it shows has a name, and the code, the players and their paths are read. */
+ * control it shows has a name, and the code, the players and their paths, and the (empty)
+ * games are read. */
 static void
 test_accessible (UiFixture     *fixture,
                  gconstpointer  data)
@@ -1280,7 +1872,8 @@ test_accessible (UiFixture     *fixture,
 
   reader = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
                              &error, "/usr/bin/python3", script, "lanrage", code, "Heard party", "bob",
-                             path_words, "Copy Invite Code", NULL);
+                             path_words, "Copy Invite Code", "Games in This Party",
+                             "No LAN games yet. When someone hosts one, it shows up here.", NULL);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8 (reader, NULL, NULL, &out, NULL, &error);
   g_assert_no_error (error);
@@ -1390,11 +1983,19 @@ main (int    argc,
   g_autofree char *display = NULL;
   g_autofree char *services = NULL;
   g_autofree char *service_file = NULL;
+  g_autofree char *config_home = NULL;
   int status;
 
   lr_test_ui_require_display ();
   lr_test_helper_require_root ();
   lr_test_helper_isolate ();
+  /* The app's autostart entry goes to a folder of the test's, not root's ~/.config; set
+   * before GLib reads it (once). */
+  config_home = g_dir_make_tmp ("lanrage-ui-config-XXXXXX", NULL);
+  g_assert_nonnull (config_home);
+  g_setenv ("XDG_CONFIG_HOME", config_home, TRUE);
+  /* /run/netns of its own, for the second host's namespace. */
+  g_assert_true (lr_test_lab_enter_private_run (FALSE));
   lr_test_control_init (&argc, &argv);
   finished_apps = g_ptr_array_new ();
 
@@ -1402,13 +2003,16 @@ main (int    argc,
    * the test; up before GTK looks for it. */
   display = g_strdup (g_getenv ("DISPLAY"));
   session_bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  /* Only the accessibility bus can be started on it (for /app/accessible). */
+  /* Only the accessibility bus can be started on it (for /app/accessible). What it
+   * starts inherits the bus's standard output, which is this program's TAP stream:
+   * at-spi2-registryd says there that it runs, so send all of it to standard error. */
   services = g_dir_make_tmp ("lanrage-ui-services-XXXXXX", NULL);
   g_assert_nonnull (services);
   service_file = g_build_filename (services, "org.a11y.Bus.service", NULL);
   g_assert_true (g_file_set_contents (service_file,
                                       "[D-BUS Service]\nName=org.a11y.Bus\n"
-                                      "Exec=/usr/libexec/at-spi-bus-launcher\n", -1, NULL));
+                                      "Exec=/bin/sh -c 'exec /usr/libexec/at-spi-bus-launcher "
+                                      ">&2'\n", -1, NULL));
   g_test_dbus_add_service_dir (session_bus, services);
   g_test_dbus_up (session_bus);
   /* GTestDBus unsets DISPLAY (against X11 bus autolaunch); the app needs it. */
@@ -1426,7 +2030,11 @@ main (int    argc,
   ADD ("/app/window/server-unreachable", test_server_unreachable,
        START_HELPER | UNREACHABLE_SERVER);
   ADD ("/app/window/helper-appears", test_helper_appears, 0);
+  ADD ("/app/window/not-authorized", test_not_authorized, START_HELPER | AS_NOBODY);
   ADD ("/app/preferences", test_preferences, START_HELPER);
+  ADD ("/app/preferences/lan", test_lan_preferences, START_HELPER);
+  ADD ("/app/games", test_games, START_HELPER | SECOND_HOST);
+  ADD ("/app/start-at-login", test_start_at_login, START_HELPER);
   ADD ("/app/invite-link", test_invite_link, START_HELPER);
   ADD ("/app/background-notifications", test_background_notifications, START_HELPER);
   ADD ("/app/tray", test_tray, START_HELPER | WITH_RELAY);
@@ -1443,5 +2051,6 @@ main (int    argc,
    * still hold theirs (see fixture_setup). */
   g_test_dbus_stop (session_bus);
   lr_test_remove_tree (services);
+  lr_test_remove_tree (config_home);
   return status;
 }
