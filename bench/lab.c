@@ -48,8 +48,10 @@
 #define WG_PORT           51820
 #define NAT               "port-restricted"
 
-/* Rounds of each measurement; each round is one ping run and one iperf3 run per path. */
-#define ROUNDS            3
+/* Rounds of each measurement; each round is one ping run and one iperf3 run each way per
+ * path. The relayed path has no partner to take turns with, and fewer. */
+#define ROUNDS            4
+#define RELAYED_ROUNDS    2
 #define PING_COUNT        200            /* per run, 10 ms apart */
 #define IPERF_SECONDS     "6"
 #define IPERF_OMIT        "1"            /* TCP's slow start is not the path's throughput */
@@ -518,31 +520,26 @@ cpu_seconds (GPid pid)
          sysconf (_SC_CLK_TCK);
 }
 
-/* The wireguard-go running for @ifname (started by a helper), or 0. */
+/* The wireguard-go that the helper @parent started, or 0. By parentage, not by name: two
+ * runs of this program may well have interfaces of the same name at once. */
 static GPid
-wireguard_go_pid (const char *ifname)
+wireguard_go_pid (GPid parent)
 {
   g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  g_autofree char *ppid_line = g_strdup_printf ("\nPPid:\t%d\n", (int) parent);
   const char *name;
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
     {
       g_autofree char *path = NULL;
-      g_autofree char *cmdline = NULL;
-      gsize length = 0;
-      gboolean has_go = FALSE, has_ifname = FALSE;
+      g_autofree char *status = NULL;
 
       if (!g_ascii_isdigit (name[0]))
         continue;
-      path = g_build_filename ("/proc", name, "cmdline", NULL);
-      if (!g_file_get_contents (path, &cmdline, &length, NULL))
-        continue;
-      for (gsize at = 0; at < length; at += strlen (cmdline + at) + 1)
-        {
-          has_go |= g_str_has_suffix (cmdline + at, "wireguard-go");
-          has_ifname |= g_str_equal (cmdline + at, ifname);
-        }
-      if (has_go && has_ifname)
+      path = g_build_filename ("/proc", name, "status", NULL);
+      if (g_file_get_contents (path, &status, NULL, NULL) &&
+          g_str_has_prefix (status, "Name:\twireguard-go\n") &&
+          strstr (status, ppid_line) != NULL)
         return atoi (name);
     }
   return 0;
@@ -685,9 +682,12 @@ measure_throughput (Bench    *bench,
       return;
     }
   for (guint i = 0; i < n_watch; i++)
-    g_string_append_printf (cpu, "%s%s %.0f %%", i > 0 ? ", " : "", watch[i].name,
-                            100.0 * (cpu_seconds (watch[i].pid) - watch[i].start) /
-                            (wall / 1e6));
+    if (watch[i].pid == 0)
+      g_string_append_printf (cpu, "%s%s ?", i > 0 ? ", " : "", watch[i].name);
+    else
+      g_string_append_printf (cpu, "%s%s %.0f %%", i > 0 ? ", " : "", watch[i].name,
+                              100.0 * (cpu_seconds (watch[i].pid) - watch[i].start) /
+                              (wall / 1e6));
   root = lr_test_json_parse (output);
   rate = lr_test_json_find (root, "end.sum_received.bits_per_second");
   if (rate == NULL || !JSON_NODE_HOLDS_VALUE (rate))
@@ -923,8 +923,8 @@ main (int   argc,
       GPid helpers[2] = { lr_test_helper_get_pid (bench.party[0].helper),
                           lr_test_helper_get_pid (bench.party[1].helper) };
       CpuWatch party_watch[] = {
-        { "wireguard-go host2", wireguard_go_pid (bench.party[1].ifname), 0 },
-        { "host1", wireguard_go_pid (bench.party[0].ifname), 0 },
+        { "wireguard-go host2", wireguard_go_pid (helpers[1]), 0 },
+        { "host1", wireguard_go_pid (helpers[0]), 0 },
         { "helper host2", helpers[1], 0 },
         { "host1", helpers[0], 0 },
         { "relay", subprocess_pid (bench.relay), 0 },
@@ -934,23 +934,31 @@ main (int   argc,
         { "host3", subprocess_pid (bench.bare[0].wg), 0 },
       };
 
-      /* Direct and bare in turns, so a change of the machine's load hits both alike. */
+      /* Direct and bare in turns, so a change of the machine's load hits both alike, and
+       * each first in every other round, so neither always runs after the other. */
       for (guint round = 0; round < ROUNDS; round++)
         {
+          PathRuns *runs[2] = { &direct, &bare };
+          CpuWatch *watch[2] = { party_watch, bare_watch };
+          guint n_watch[2] = { G_N_ELEMENTS (party_watch), G_N_ELEMENTS (bare_watch) };
+          guint first = round % 2;
+
           printf ("round %u of %u, direct and bare in turns:\n", round + 1, ROUNDS);
           if (!lr_test_wait_for (wireguard_sends_direct, &bench, PATH_TIMEOUT_MS))
             {
               not_measured (&bench, "direct: WireGuard does not send direct");
               break;
             }
-          measure_rtt (&bench, &direct);
-          measure_rtt (&bench, &bare);
+          for (guint k = 0; k < 2; k++)
+            measure_rtt (&bench, runs[(first + k) % 2]);
           for (guint reverse = 0; reverse < 2; reverse++)
-            {
-              measure_throughput (&bench, &direct, reverse, party_watch,
-                                  G_N_ELEMENTS (party_watch));
-              measure_throughput (&bench, &bare, reverse, bare_watch, G_N_ELEMENTS (bare_watch));
-            }
+            for (guint k = 0; k < 2; k++)
+              {
+                guint which = (first + k) % 2;
+
+                measure_throughput (&bench, runs[which], reverse, watch[which],
+                                    n_watch[which]);
+              }
         }
 
       measure_failover (&bench, &gap_s, &relayed_s, &back_s, &wireguard_back_s);
@@ -964,9 +972,9 @@ main (int   argc,
         not_measured (&bench, "relayed: the pair was not relayed within %d ms of the cut",
                       PATH_TIMEOUT_MS);
       else
-        for (guint round = 0; round < ROUNDS; round++)
+        for (guint round = 0; round < RELAYED_ROUNDS; round++)
           {
-            printf ("round %u of %u, relayed:\n", round + 1, ROUNDS);
+            printf ("round %u of %u, relayed:\n", round + 1, RELAYED_ROUNDS);
             measure_rtt (&bench, &relayed);
             for (guint reverse = 0; reverse < 2; reverse++)
               measure_throughput (&bench, &relayed, reverse, party_watch,
@@ -981,8 +989,9 @@ main (int   argc,
   rtt_relayed = median (relayed.rtt_ms);
 
   printf ("\nlab-bench: load average %s before, %s after; RTT: median of every ping of %u "
-          "runs of %u; TCP: median of %u iperf3 runs of %s s\n", load_before, load_after,
-          ROUNDS, PING_COUNT, ROUNDS, IPERF_SECONDS);
+          "runs of %u (relayed: %u); TCP: median of %u iperf3 runs of %s s each way "
+          "(relayed: %u)\n", load_before, load_after, ROUNDS, PING_COUNT, RELAYED_ROUNDS,
+          ROUNDS, IPERF_SECONDS, RELAYED_ROUNDS);
   printf ("| %-46s | %-14s | %-31s | %-4s |\n", "figure", "measured", "aim", "met");
   printf ("|%s|%s|%s|%s|\n", "------------------------------------------------",
           "----------------", "---------------------------------", "------");
