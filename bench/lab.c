@@ -250,27 +250,6 @@ bench_teardown (Bench *bench)
   g_free (bench->prefix);
 }
 
-/* Pings @address from @netns until a reply comes or @timeout_ms passes (as the helper-lab
- * test does). Returns the monotonic time of the reply, or 0. */
-static gint64
-ping_until (const char *netns,
-            const char *address,
-            guint       timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  while (g_get_monotonic_time () < deadline)
-    {
-      /* -w 1 keeps sending (every 20 ms) until the first reply or a second has passed;
-       * "Network is unreachable" (no interface yet) makes ping exit at once. */
-      if (lr_test_lab_run (NULL, NULL, NULL, "ip", "netns", "exec", netns, "ping", "-n", "-q",
-                           "-c", "1", "-w", "1", "-i", "0.02", address, NULL))
-        return g_get_monotonic_time ();
-      g_usleep (20000);
-    }
-  return 0;
-}
-
 /* The peer object @host shows for @other. */
 static LrdHelper1Peer *
 peer_of (Host *host,
@@ -385,7 +364,7 @@ form_party (Bench  *bench,
   joined_us = g_get_monotonic_time ();
   joined_real_us = g_get_real_time ();
 
-  replied_us = ping_until (joiner->netns, creator->address, FIRST_PING_TIMEOUT_MS);
+  replied_us = lr_test_lab_ping_until (joiner->netns, creator->address, FIRST_PING_TIMEOUT_MS);
   if (replied_us == 0)
     not_measured (bench, "join to first ping: no reply within %d ms", FIRST_PING_TIMEOUT_MS);
   else
@@ -720,53 +699,8 @@ cut_direct (Bench    *bench,
 {
   g_autofree char *router = lr_test_lab_router_name (bench->lab, bench->party[0].index);
   g_autofree char *other = lr_test_lab_host_public_address (bench->party[1].index);
-  g_autofree char *rule = g_strdup_printf ("table inet lrcut {\n"
-                                           "  chain forward { type filter hook forward "
-                                           "priority -10; ip saddr %s drop; ip daddr %s "
-                                           "drop; }\n"
-                                           "}\n", other, other);
-  g_autoptr(GError) error = NULL;
 
-  if (on)
-    lr_test_lab_run (rule, NULL, &error, "ip", "netns", "exec", router, "nft", "-f", "-",
-                     NULL);
-  else
-    lr_test_lab_run (NULL, NULL, &error, "ip", "netns", "exec", router, "nft", "delete",
-                     "table", "inet", "lrcut", NULL);
-  g_assert_no_error (error);
-}
-
-/* The longest run of unanswered pings in `ping -i 0.01` output, in pings; @last gives the
- * highest sequence number answered. */
-static guint
-longest_gap (const char *output,
-             guint       count,
-             guint      *last)
-{
-  g_autofree gboolean *answered = g_new0 (gboolean, count + 1);
-  g_auto(GStrv) lines = g_strsplit (output, "\n", -1);
-  guint run = 0, longest = 0;
-
-  *last = 0;
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      const char *seq = strstr (lines[i], "icmp_seq=");
-      guint64 n;
-
-      if (seq == NULL || strstr (lines[i], "bytes from") == NULL)
-        continue;
-      n = g_ascii_strtoull (seq + strlen ("icmp_seq="), NULL, 10);
-      if (n < 1 || n > count)
-        continue;
-      answered[n] = TRUE;
-      *last = MAX (*last, (guint) n);
-    }
-  for (guint i = 1; i <= *last; i++)
-    {
-      run = answered[i] ? 0 : run + 1;
-      longest = MAX (longest, run);
-    }
-  return longest;
+  lr_test_lab_cut (router, other, on);
 }
 
 /* For lr_test_wait_for(): lets the main loop run (the proxies take in their changes) for
@@ -811,7 +745,7 @@ measure_failover (Bench  *bench,
     *relayed_s = (relayed_us - cut_us) / 1e6;
   g_subprocess_communicate_utf8 (ping, NULL, NULL, &output, NULL, &error);
   g_assert_no_error (error);
-  gap = longest_gap (output, FAILOVER_PINGS, &last);
+  gap = lr_test_lab_longest_gap (output, FAILOVER_PINGS, &last);
   if (last < FAILOVER_PINGS - 20)
     not_measured (bench, "failover: pings stopped at %u of %u after the cut", last,
                   FAILOVER_PINGS);
