@@ -11,11 +11,12 @@
  * LANrage: the floor the direct path is held against.
  *
  * In one run it measures:
- *   - join to first ping reply, and join to direct (both peer objects, from their
- *     PathHistory: the helpers' own clock, not this program's polling);
- *   - ping RTT and iperf3 TCP throughput over the direct path and over bare wireguard-go,
- *     taken in turns (so a change of load on the shared machine hits both alike), with the
- *     CPU each process spent during each throughput run;
+ *   - join to first ping reply; join to direct, both as the peer objects say (from their
+ *     PathHistory: the helpers' own clock, not this program's polling) and as both
+ *     WireGuards really send (their UAPI endpoints);
+ *   - ping RTT and iperf3 TCP throughput each way over the direct path and over bare
+ *     wireguard-go, taken in turns (so a change of load on the shared machine hits both
+ *     alike), with the CPU each process spent during each throughput run;
  *   - failover: 10 ms pings while an nftables rule on the first host's router cuts the direct
  *     path; the longest run of lost pings, when both peers showed "relayed", and, once the
  *     rule is gone, when both were direct again;
@@ -23,7 +24,8 @@
  * It prints a table with each figure beside its aim and exits non-zero only when something
  * could not be measured: a benchmark reports, it does not judge.
  *
- * Needs root. Run with: meson test -C build --benchmark lab --verbose
+ * Needs root (without it, or without the lab's programs, it exits 77: meson's skip). About
+ * four minutes. Run with: meson test -C build --benchmark lab --verbose
  */
 #define _GNU_SOURCE
 #include "lr-test-helper.h"
@@ -59,7 +61,7 @@
 #define FIRST_PING_TIMEOUT_MS 20000
 #define PATH_TIMEOUT_MS   20000
 
-/* The aims of the issue. */
+/* The aims each figure is printed beside. */
 #define AIM_FIRST_PING_S     1.0
 #define AIM_DIRECT_S         2.0
 #define AIM_GAP_S            1.5
