@@ -18,6 +18,7 @@ struct _LrdNatProber
   GSource        *cancelled;
   gulong          stun_handler;
   gboolean        told_endpoint;   /* ::public-endpoint was emitted for this probe */
+  gboolean        endpoint_only;   /* lrd_nat_prober_check_endpoint_async(): test 1 alone */
 };
 
 enum
@@ -115,6 +116,16 @@ lrd_nat_prober_new (LrdSharedPort *port,
 
 static void step (LrdNatProber *self);
 
+static void
+return_result (LrdNatProber *self)
+{
+  LrNatTypeResult *result = g_memdup2 (lr_nat_type_probe_get_result (self->probe),
+                                       sizeof *result);
+  g_autoptr(GTask) task = stop (self);
+
+  g_task_return_pointer (task, result, g_free);
+}
+
 static gboolean
 timer_cb (gpointer user_data)
 {
@@ -134,8 +145,6 @@ step (LrdNatProber *self)
       LrNatTypeRequest request;
       gint64 wake_us = 0;
       g_autoptr(GError) error = NULL;
-      g_autoptr(GTask) task = NULL;
-      LrNatTypeResult *result;
 
       switch (lr_nat_type_probe_next (self->probe, &request, &wake_us))
         {
@@ -160,9 +169,7 @@ step (LrdNatProber *self)
 
         case LR_NAT_TYPE_PROBE_DONE:
         default:
-          result = g_memdup2 (lr_nat_type_probe_get_result (self->probe), sizeof *result);
-          task = stop (self);
-          g_task_return_pointer (task, result, g_free);
+          return_result (self);
           return;
         }
     }
@@ -183,6 +190,12 @@ stun_received_cb (LrdSharedPort       *port,
   if (self->probe == NULL || !lr_nat_type_probe_handle (self->probe, data, length, from))
     return;
   result = lr_nat_type_probe_get_result (self->probe);
+  if (self->endpoint_only && result->reachable)
+    {
+      /* Test 1 answered: nothing more is sent. */
+      return_result (self);
+      return;
+    }
   if (!self->told_endpoint && result->reachable)
     {
       self->told_endpoint = TRUE;
@@ -207,19 +220,17 @@ cancelled_cb (GCancellable *cancellable,
   return G_SOURCE_REMOVE;
 }
 
-void
-lrd_nat_prober_probe_async (LrdNatProber        *self,
-                            const LrStunAddress *server,
-                            GCancellable        *cancellable,
-                            GAsyncReadyCallback  callback,
-                            gpointer             user_data)
+static void
+start (LrdNatProber        *self,
+       gboolean             endpoint_only,
+       const LrStunAddress *server,
+       GCancellable        *cancellable,
+       GAsyncReadyCallback  callback,
+       gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
   LrStunAddress local;
-
-  g_return_if_fail (LRD_IS_NAT_PROBER (self));
-  g_return_if_fail (server != NULL);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, lrd_nat_prober_probe_async);
@@ -244,6 +255,7 @@ lrd_nat_prober_probe_async (LrdNatProber        *self,
 
   self->task = g_steal_pointer (&task);
   self->told_endpoint = FALSE;
+  self->endpoint_only = endpoint_only;
   self->probe = lr_nat_type_probe_new (self->clock, server, &local);
   self->stun_handler = g_signal_connect (self->port, "stun-received",
                                          G_CALLBACK (stun_received_cb), self);
@@ -254,6 +266,32 @@ lrd_nat_prober_probe_async (LrdNatProber        *self,
       g_source_attach (self->cancelled, g_task_get_context (self->task));
     }
   step (self);
+}
+
+void
+lrd_nat_prober_probe_async (LrdNatProber        *self,
+                            const LrStunAddress *server,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_return_if_fail (LRD_IS_NAT_PROBER (self));
+  g_return_if_fail (server != NULL);
+
+  start (self, FALSE, server, cancellable, callback, user_data);
+}
+
+void
+lrd_nat_prober_check_endpoint_async (LrdNatProber        *self,
+                                     const LrStunAddress *server,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_return_if_fail (LRD_IS_NAT_PROBER (self));
+  g_return_if_fail (server != NULL);
+
+  start (self, TRUE, server, cancellable, callback, user_data);
 }
 
 gboolean

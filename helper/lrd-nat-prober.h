@@ -44,6 +44,15 @@ void          lrd_nat_prober_probe_async  (LrdNatProber         *self,
                                            GCancellable         *cancellable,
                                            GAsyncReadyCallback   callback,
                                            gpointer              user_data);
+/* Only the public endpoint: test 1 alone (one Binding to @server's primary address, which
+ * every probe contacts anyway, so the NAT's filter towards the alternate address stays as
+ * it was). Finished with lrd_nat_prober_probe_finish(): mapping and filtering unknown,
+ * rfc5780 FALSE. Emits no ::public-endpoint. */
+void          lrd_nat_prober_check_endpoint_async (LrdNatProber        *self,
+                                                   const LrStunAddress *server,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
 /* Fails only when the probe could not run (no route, cancelled, another one running); an
  * unreachable server is a result with reachable FALSE. */
 gboolean      lrd_nat_prober_probe_finish (LrdNatProber         *self,

@@ -35,11 +35,13 @@ struct _LrdNatWatch
   gboolean         started;
   LrdSharedPort   *shared_port; /* while started, when the raw sockets could be had */
   LrdNatProber    *prober;
-  GCancellable    *cancellable; /* of the probe in flight */
+  GCancellable    *cancellable; /* of the probe or check in flight */
   gboolean         probing;
+  gboolean         checking;    /* of the public endpoint alone */
   gboolean         probe_again;
   LrAddr           probed_relay; /* the STUN server of the last probe */
   guint            interval_id;
+  guint            check_id;
   guint            settle_id;
   gulong           network_handler;
   gulong           relay_handler;
@@ -306,6 +308,11 @@ probe (LrdNatWatch *self)
     }
   if (!lr_stun_address_from_sockaddr (&server, &relay.u.sa, relay.length))
     return;
+  if (self->checking)
+    {
+      self->probe_again = TRUE;
+      return;
+    }
 
   self->probe_again = FALSE;
   self->probing = TRUE;
@@ -320,6 +327,73 @@ static gboolean
 interval_cb (gpointer user_data)
 {
   probe (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+check_cb (GObject      *source,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(LrdNatWatch) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *now = NULL;
+  LrNatTypeResult nat;
+
+  self->checking = FALSE;
+  if (!lrd_nat_prober_probe_finish (LRD_NAT_PROBER (source), result, &nat, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_warning ("Cannot check the public endpoint: %s", error->message);
+      nat.reachable = FALSE;
+    }
+  if (!self->started)
+    return;
+
+  /* No answer says nothing of the NAT (the relay may be busy or gone: its client finds
+   * another); the same endpoint says all is as published. A probe asked for meanwhile
+   * runs now. */
+  if (nat.reachable &&
+      !(self->result.reachable &&
+        lr_stun_address_equal (&nat.public_endpoint, &self->result.public_endpoint)))
+    {
+      before = self->result.reachable
+                 ? lr_stun_address_to_string (&self->result.public_endpoint)
+                 : g_strdup ("unknown");
+      now = lr_stun_address_to_string (&nat.public_endpoint);
+      g_info ("The public endpoint moved from %s to %s: probing the NAT and the direct paths "
+              "again", before, now);
+      self->result.reachable = TRUE;
+      self->result.public_endpoint = nat.public_endpoint;
+      show (self);
+      g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+      g_signal_emit (self, signals[SIGNAL_NETWORK_CHANGED], 0);
+      self->probe_again = TRUE;
+    }
+  if (self->probe_again)
+    probe (self);
+}
+
+/* The public endpoint alone, between probes; not while one runs (it finds the endpoint). */
+static gboolean
+check_interval_cb (gpointer user_data)
+{
+  LrdNatWatch *self = user_data;
+  LrStunAddress server;
+  LrAddr relay;
+
+  if (self->probing || self->checking || self->prober == NULL ||
+      !lrd_relay_client_get_relay_address (self->relay, &relay) ||
+      !lr_stun_address_from_sockaddr (&server, &relay.u.sa, relay.length))
+    return G_SOURCE_CONTINUE;
+
+  self->checking = TRUE;
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  lrd_nat_prober_check_endpoint_async (self->prober, &server, self->cancellable, check_cb,
+                                       g_object_ref (self));
   return G_SOURCE_CONTINUE;
 }
 
@@ -402,6 +476,7 @@ lrd_nat_watch_start (LrdNatWatch *self)
   self->relay_handler = g_signal_connect (self->relay, "changed",
                                           G_CALLBACK (relay_changed_cb), self);
   self->interval_id = g_timeout_add_seconds (LRD_NAT_WATCH_INTERVAL_S, interval_cb, self);
+  self->check_id = g_timeout_add_seconds (LRD_NAT_WATCH_CHECK_S, check_interval_cb, self);
   probe (self);
 }
 
@@ -422,9 +497,11 @@ lrd_nat_watch_stop (LrdNatWatch *self)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   self->probing = FALSE;
+  self->checking = FALSE;
   self->probe_again = FALSE;
   memset (&self->probed_relay, 0, sizeof self->probed_relay);
   g_clear_handle_id (&self->interval_id, g_source_remove);
+  g_clear_handle_id (&self->check_id, g_source_remove);
   g_clear_handle_id (&self->settle_id, g_source_remove);
   g_clear_signal_handler (&self->network_handler, g_network_monitor_get_default ());
   if (self->relay != NULL)

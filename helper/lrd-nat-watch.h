@@ -11,6 +11,13 @@
  * NatMapping, NatFiltering, NatType and PublicEndpoint on io.lanrage.Helper1, being their
  * only writer.
  *
+ * Between probes it asks the relay's STUN service for the public endpoint alone every
+ * LRD_NAT_WATCH_CHECK_S: a NAT that moves its mapping (its table flushed, a new public
+ * address from the provider) changes nothing GNetworkMonitor sees on this machine, and
+ * peers can only reach the new endpoint once they are told it. When it moved, the watch
+ * says so ("changed"), asks for the direct paths to be probed again ("network-changed") and
+ * probes the NAT's behaviour again.
+ *
  * It also knows this machine's candidates for direct paths: the public endpoint of the last
  * probe and the addresses of its interfaces (LAN candidates), all on port W.
  *
@@ -33,6 +40,10 @@ G_BEGIN_DECLS
 /* lr-nat-type.h: a probe opens the NAT's filter towards the server for as long as the NAT
  * keeps the mapping, so probes are spaced by more than that. */
 #define LRD_NAT_WATCH_INTERVAL_S (5 * 60)
+/* One Binding of about 100 bytes each way to the relay's primary address, which opens no
+ * filter a probe has not opened: a public endpoint that moved is published within this
+ * time (measured in tests/test-helper-lab.c's recovery case). */
+#define LRD_NAT_WATCH_CHECK_S    10
 /* The control API takes at most 8 endpoints of a peer (docs/control-api.md). */
 #define LRD_NAT_WATCH_MAX_CANDIDATES 8
 

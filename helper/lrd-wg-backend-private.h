@@ -18,6 +18,8 @@ gboolean lrd_wg_check_peer_config       (const LrdWgPeerConfig  *peer,
                                          const char             *bad_ip_prefix,
                                          GError                **error);
 void     lrd_wg_peer_stats_array_init   (GArray                **array);
+void     lrd_wg_peer_stats_fill         (GArray                 *stats,
+                                         const GArray           *measured);
 
 /* The finish methods of a backend whose async methods return their own GTask. */
 gboolean lrd_wg_backend_task_finish_boolean (LrdWgBackend  *self,

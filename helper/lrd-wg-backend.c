@@ -40,6 +40,39 @@ lrd_wg_peer_stats_array_init (GArray **array)
 }
 
 /**
+ * lrd_wg_peer_stats_fill:
+ * @stats: (element-type LrdWgPeerStats): the configured peers
+ * @measured: (element-type LrdWgPeerStats): what WireGuard reports
+ *
+ * Gives each peer of @stats the counters and last handshake @measured has for its key, and
+ * the endpoint WireGuard uses where it has one: it follows a roaming peer. Peers WireGuard
+ * does not know keep theirs; peers only WireGuard knows are not added.
+ */
+void
+lrd_wg_peer_stats_fill (GArray       *stats,
+                        const GArray *measured)
+{
+  for (guint i = 0; i < stats->len; i++)
+    {
+      LrdWgPeerStats *entry = &g_array_index (stats, LrdWgPeerStats, i);
+
+      for (guint j = 0; j < measured->len; j++)
+        {
+          const LrdWgPeerStats *known = &g_array_index (measured, LrdWgPeerStats, j);
+
+          if (!lr_key_equal (&known->public_key, &entry->public_key))
+            continue;
+          entry->rx_bytes = known->rx_bytes;
+          entry->tx_bytes = known->tx_bytes;
+          entry->last_handshake_unix = known->last_handshake_unix;
+          if (lr_addr_is_set (&known->endpoint))
+            entry->endpoint = known->endpoint;
+          break;
+        }
+    }
+}
+
+/**
  * lrd_wg_parse_interface_address:
  * @address_cidr: the interface's own address and the party's prefix, e.g. `10.66.0.7/16`
  *

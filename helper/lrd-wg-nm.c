@@ -12,11 +12,14 @@
  * - changed at run time by Update2 (in memory) of the whole profile plus Reapply on the
  *   active device. LrdWgNm keeps its own copy of what it sent instead of reading the client
  *   cache back, which lags behind a commit (LAB.md).
- * NetworkManager reports no per-peer counters over D-Bus; get_stats returns the configured
- * peers with zero counters (reading them needs the kernel's WireGuard generic netlink).
+ * NetworkManager reports no per-peer counters over D-Bus: get_stats lists the configured
+ * peers and fills their counters, last handshake and current endpoint from the kernel's
+ * WireGuard generic netlink (LrdWgGenl). Where that cannot be read (no WireGuard module, the
+ * interface not created) the counters stay 0 and the reason is said once at debug level.
  */
 #include "lrd-wg-nm.h"
 #include "lrd-wg-backend-private.h"
+#include "lrd-wg-genl.h"
 
 #include "lr-wg-uapi.h"
 
@@ -40,6 +43,9 @@ struct _LrdWgNm
   NMClient           *client;
   NMConnection       *connection;   /* what NetworkManager holds, as we last sent it */
   NMActiveConnection *active;
+
+  LrdWgGenl          *genl;         /* the kernel's counters; new at each up */
+  char               *counters_problem;   /* why they could not be read, as last said */
 };
 
 static void lrd_wg_nm_backend_init (LrdWgBackendInterface *iface);
@@ -99,6 +105,28 @@ nm_error (GError     *error,
                         what, error->message);
   g_error_free (error);
   return result;
+}
+
+/* Forgets the kernel reader, so the next party asks the kernel afresh (its WireGuard
+ * module may have been loaded since) and says again why counters cannot be read. */
+static void
+reset_counters (LrdWgNm *self)
+{
+  g_clear_object (&self->genl);
+  g_clear_pointer (&self->counters_problem, g_free);
+}
+
+/* Says why the counters stay 0, once per reason rather than at every read. */
+static void
+say_counters_problem (LrdWgNm      *self,
+                      const GError *error)
+{
+  if (g_strcmp0 (self->counters_problem, error->message) == 0)
+    return;
+
+  g_free (self->counters_problem);
+  self->counters_problem = g_strdup (error->message);
+  g_debug ("WireGuard's counters for %s stay 0: %s", self->ifname, error->message);
 }
 
 /* NetworkManager says "Failed to create WireGuard interface ...: Operation not supported"
@@ -486,6 +514,7 @@ nm_up_async (LrdWgBackend        *backend,
 
   g_task_set_source_tag (task, nm_up_async);
   g_task_set_task_data (task, data, (GDestroyNotify) up_data_free);
+  reset_counters (self);
 
   if (!nm_client_get_nm_running (self->client))
     {
@@ -734,6 +763,35 @@ nm_remove_peer_async (LrdWgBackend        *backend,
 }
 
 static void
+kernel_peers_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LrdWgNm *self = g_task_get_source_object (task);
+  GArray *stats = g_task_get_task_data (task);
+  g_autoptr(GArray) kernel = NULL;
+  g_autoptr(GError) error = NULL;
+
+  kernel = lrd_wg_genl_get_peers_finish (LRD_WG_GENL (object), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (kernel == NULL)
+    say_counters_problem (self, error);
+  else
+    {
+      g_clear_pointer (&self->counters_problem, g_free);
+      lrd_wg_peer_stats_fill (stats, kernel);
+    }
+
+  g_task_return_pointer (task, g_array_ref (stats), (GDestroyNotify) g_array_unref);
+}
+
+static void
 nm_get_stats_async (LrdWgBackend        *backend,
                     GCancellable        *cancellable,
                     GAsyncReadyCallback  callback,
@@ -742,6 +800,7 @@ nm_get_stats_async (LrdWgBackend        *backend,
   LrdWgNm *self = LRD_WG_NM (backend);
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_autoptr(GArray) stats = NULL;
+  g_autoptr(GError) error = NULL;
   NMSettingWireGuard *s_wg;
 
   g_task_set_source_tag (task, nm_get_stats_async);
@@ -764,7 +823,22 @@ nm_get_stats_async (LrdWgBackend        *backend,
       g_array_append_val (stats, entry);
     }
 
-  g_task_return_pointer (task, g_steal_pointer (&stats), (GDestroyNotify) g_array_unref);
+  if (stats->len > 0 && self->genl == NULL)
+    {
+      self->genl = lrd_wg_genl_new (&error);
+      if (self->genl == NULL)
+        say_counters_problem (self, error);
+    }
+
+  if (stats->len == 0 || self->genl == NULL)
+    {
+      g_task_return_pointer (task, g_steal_pointer (&stats), (GDestroyNotify) g_array_unref);
+      return;
+    }
+
+  g_task_set_task_data (task, g_steal_pointer (&stats), (GDestroyNotify) g_array_unref);
+  lrd_wg_genl_get_peers_async (self->genl, self->ifname, cancellable, kernel_peers_cb,
+                               g_steal_pointer (&task));
 }
 
 static void
@@ -791,6 +865,7 @@ nm_down_async (LrdWgBackend        *backend,
   GTask *task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, nm_down_async);
+  reset_counters (self);
   remove_profile_async (self, cancellable, down_removed_cb, task);
 }
 
@@ -826,6 +901,7 @@ lrd_wg_nm_dispose (GObject *object)
   g_clear_object (&self->active);
   g_clear_object (&self->connection);
   g_clear_object (&self->client);
+  g_clear_object (&self->genl);
 
   G_OBJECT_CLASS (lrd_wg_nm_parent_class)->dispose (object);
 }
@@ -837,6 +913,7 @@ lrd_wg_nm_finalize (GObject *object)
 
   g_free (self->ifname);
   g_free (self->uuid);
+  g_free (self->counters_problem);
 
   G_OBJECT_CLASS (lrd_wg_nm_parent_class)->finalize (object);
 }

@@ -585,6 +585,9 @@ lr_path_policy_ping_received (LrPathPolicy        *self,
   candidate = find_candidate (self, from);
   send_ping (self, now, from, candidate != NULL ? candidate->kind : LR_PATH_CANDIDATE_PUBLIC,
              FALSE);
+  /* A direct attempt of its own: the peer's candidates may not be here yet (the peer pinged
+   * first), and a path found this way must not show as found without an attempt. */
+  self->counters.n_probe_rounds++;
 }
 
 void

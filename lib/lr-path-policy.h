@@ -121,7 +121,8 @@ typedef struct
   double latency_ms;          /* smoothed round trip (EWMA, 1/8) */
   double jitter_ms;           /* smoothed change between round trips (RFC 3550, 1/16) */
   double loss_percent;        /* of the last LR_PATH_LOSS_WINDOW heartbeats */
-  guint  n_probe_rounds;      /* rounds of pings to the candidates: direct attempts */
+  guint  n_probe_rounds;      /* direct attempts: rounds of pings to the candidates, and
+                               * pings back to a peer that pinged first */
   guint  n_direct;            /* switches to a direct path */
   guint  n_fallbacks;         /* falls back to the relay */
 } LrPathMetrics;

@@ -18,14 +18,23 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Measured behaviour of each rule set is in LAB.md. Full and restricted cone keep a dynamic
- * map from the mapped port (and, for restricted cone, the remote address) to the inside
- * address, filled after SNAT from the conntrack tuples, and DNAT unsolicited inbound
- * datagrams through it. */
+/* Measured behaviour of each rule set is in LAB.md. The translated port-restricted NAT moves
+ * only UDP's ports into its range (a flushed conntrack table gives WireGuard's port another
+ * one); everything else, the control server's TCP included, is masqueraded as usual. Full
+ * and restricted cone keep a dynamic map from the mapped port (and, for restricted cone,
+ * the remote address) to the inside address, filled after SNAT from the conntrack tuples,
+ * and DNAT unsolicited inbound datagrams through it. */
 const LrTestNat lr_test_nats[] = {
   { "port-restricted",
     "table ip nat {\n"
     "  chain post { type nat hook postrouting priority srcnat; oifname \"wan\" masquerade; }\n"
+    "}\n",
+    "Endpoint Independent Mapping", "Address and Port Dependent Filtering" },
+  { "port-restricted-translated",
+    "table ip nat {\n"
+    "  chain post { type nat hook postrouting priority srcnat; "
+    "oifname \"wan\" meta l4proto udp masquerade to :20000-29999; "
+    "oifname \"wan\" masquerade; }\n"
     "}\n",
     "Endpoint Independent Mapping", "Address and Port Dependent Filtering" },
   { "symmetric",
@@ -444,6 +453,44 @@ lr_test_lab_add_host (LrTestLab       *self,
   lr_test_lab_run (home_router_input, NULL, &error, "ip", "netns", "exec", router, "nft", "-f",
                    "-", NULL);
   g_assert_no_error (error);
+  return host;
+}
+
+const char *
+lr_test_lab_add_neighbour (LrTestLab *self,
+                           guint      index,
+                           guint      lan)
+{
+  g_autofree char *router = lr_test_lab_router_name (self, lan);
+  g_autofree char *host_suffix = g_strdup_printf ("h%u", index);
+  g_autofree char *port = g_strdup_printf ("lan%u", index);
+  g_autofree char *gateway = g_strdup_printf ("192.168.%u.1", lan);
+  g_autofree char *gateway_prefix = g_strdup_printf ("%s/24", gateway);
+  g_autofree char *inside = g_strdup_printf ("192.168.%u.%u/24", lan, index + 1);
+  const char *host;
+
+  g_assert_cmpuint (index, >=, 1);
+  g_assert_cmpuint (index, <=, 200);
+  g_assert_cmpuint (index, !=, lan);
+
+  /* The first neighbour turns the router's LAN port into a bridge holding the gateway
+   * address; the veth to the first host becomes one of its ports. */
+  if (!lr_test_lab_run (NULL, NULL, NULL, "ip", "-n", router, "link", "show", "lanbr", NULL))
+    {
+      RUN ("ip", "-n", router, "link", "add", "lanbr", "type", "bridge");
+      RUN ("ip", "-n", router, "addr", "del", gateway_prefix, "dev", "lan");
+      RUN ("ip", "-n", router, "link", "set", "lan", "master", "lanbr");
+      RUN ("ip", "-n", router, "addr", "add", gateway_prefix, "dev", "lanbr");
+      RUN ("ip", "-n", router, "link", "set", "lanbr", "up");
+    }
+
+  host = add_namespace (self, host_suffix);
+  RUN ("ip", "-n", router, "link", "add", port, "type", "veth", "peer", "name", "eth0",
+       "netns", host);
+  RUN ("ip", "-n", router, "link", "set", port, "master", "lanbr", "up");
+  RUN ("ip", "-n", host, "addr", "add", inside, "dev", "eth0");
+  RUN ("ip", "-n", host, "link", "set", "eth0", "up");
+  RUN ("ip", "-n", host, "route", "add", "default", "via", gateway);
   return host;
 }
 

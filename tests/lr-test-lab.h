@@ -24,7 +24,8 @@ typedef struct
   const char *filtering;
 } LrTestNat;
 
-/* port-restricted, symmetric, full-cone, restricted-cone; measured as LAB.md says. */
+/* port-restricted, port-restricted-translated (UDP's public port moved into 20000-29999),
+ * symmetric, full-cone, restricted-cone; measured as LAB.md says. */
 extern const LrTestNat lr_test_nats[];
 extern const guint     lr_test_n_nats;
 
@@ -112,6 +113,13 @@ const char *lr_test_lab_get_internet (LrTestLab       *self);
 const char *lr_test_lab_add_host     (LrTestLab       *self,
                                       guint            index,
                                       const LrTestNat *nat);
+/* Adds host @index (1..200, a host number no lab host has yet) on the LAN of host @lan's
+ * router, as a second machine at home behind the same NAT: "@prefix-hINDEX" with
+ * 192.168.LAN.(@index + 1). The router's LAN becomes a bridge (a home router's switch), so
+ * the hosts behind it reach each other without the NAT. Returns the host's namespace. */
+const char *lr_test_lab_add_neighbour (LrTestLab      *self,
+                                       guint           index,
+                                       guint           lan);
 /* Kills (SIGKILL) every process still living in one of the lab's namespaces, saying which:
  * what a process under test started and left behind must not outlive the test. */
 void        lr_test_lab_kill_stragglers (LrTestLab    *self);

@@ -59,6 +59,8 @@
 typedef struct
 {
   guint         index;         /* 1..n_hosts: host "PREFIX-hINDEX" */
+  guint         lan;           /* the index of the host whose router it is behind */
+  char         *public_address; /* its router's WAN address */
   const char   *netns;         /* owned by the lab */
   char         *ifname;
   LrTestBus    *bus;
@@ -82,6 +84,17 @@ typedef struct
   gboolean      rfc5780;
   Host          hosts[MAX_HOSTS];
 } Fixture;
+
+/* A pair of hosts and the path their helpers must settle on. The NAT names come first, so
+ * the case is also the fixture's list of NATs. */
+typedef struct
+{
+  const char *nats[3];
+  const char *path;       /* "direct", "relayed", or NULL: either, never "connecting" */
+  gboolean    failover;   /* cut the direct path, then restore it */
+  gboolean    hostile;    /* routers without the home router's input drop rule (LAB.md) */
+  gboolean    same_nat;   /* the second host sits behind the first one's router */
+} DirectCase;
 
 /* The party's hosts: the creator behind a port-restricted cone, the others behind
  * symmetric NATs. Port-restricted to symmetric and symmetric to symmetric cannot be
@@ -165,8 +178,9 @@ fixture_setup (Fixture       *fixture,
                gconstpointer  data)
 {
   const char *control_args[] = { "--listen", CONTROL_LISTEN, NULL };
+  const DirectCase *dcase = data;
 
-  fixture->nats = data != NULL ? data : host_nats;
+  fixture->nats = dcase != NULL ? dcase->nats : host_nats;
   fixture->rfc5780 = data != NULL;
   fixture->n_hosts = g_strv_length ((char **) fixture->nats);
   g_assert_cmpuint (fixture->n_hosts, <=, MAX_HOSTS);
@@ -178,8 +192,18 @@ fixture_setup (Fixture       *fixture,
       Host *host = &fixture->hosts[i];
 
       host->index = i + 1;
-      host->netns = lr_test_lab_add_host (fixture->lab, host->index,
-                                          lr_test_nat_find (fixture->nats[i]));
+      if (i > 0 && dcase != NULL && dcase->same_nat)
+        {
+          host->lan = fixture->hosts[0].index;
+          host->netns = lr_test_lab_add_neighbour (fixture->lab, host->index, host->lan);
+        }
+      else
+        {
+          host->lan = host->index;
+          host->netns = lr_test_lab_add_host (fixture->lab, host->index,
+                                              lr_test_nat_find (fixture->nats[i]));
+        }
+      host->public_address = lr_test_lab_host_public_address (host->lan);
       host->ifname = g_strdup_printf ("lrlab%u", host->index);
     }
   fixture->outsider = lr_test_lab_add_host (fixture->lab, OUTSIDER,
@@ -237,6 +261,7 @@ fixture_teardown (Fixture       *fixture,
       g_clear_pointer (&host->helper, lr_test_helper_free);
       g_clear_pointer (&host->bus, lr_test_bus_free);
       g_free (host->ifname);
+      g_free (host->public_address);
     }
   for (guint i = 0; i < N_RELAYS; i++)
     {
@@ -737,22 +762,13 @@ test_faults (Fixture       *fixture,
 
 /* Direct paths */
 
-/* A pair of hosts and the path their helpers must settle on. The NAT names come first, so
- * the case is also the fixture's list of NATs. */
-typedef struct
-{
-  const char *nats[3];
-  const char *path;       /* "direct", "relayed", or NULL: either, never "connecting" */
-  gboolean    failover;   /* cut the direct path, then restore it */
-  gboolean    hostile;    /* routers without the home router's input drop rule (LAB.md) */
-} DirectCase;
-
 /* The classic name the helper shows for each of the lab's NATs. */
 static const char *
 nat_type_of (const char *nat)
 {
   static const struct { const char *nat; const char *type; } names[] = {
     { "port-restricted", "port-restricted cone" },
+    { "port-restricted-translated", "port-restricted cone" },
     { "symmetric", "symmetric" },
     { "full-cone", "full cone" },
     { "restricted-cone", "restricted cone" },
@@ -803,8 +819,7 @@ nat_types_shown (Fixture *fixture)
     {
       Host *host = &fixture->hosts[i];
       NatWait wait = { host, nat_type_of (fixture->nats[i]) };
-      g_autofree char *public = lr_test_lab_host_public_address (host->index);
-      g_autofree char *public_prefix = g_strdup_printf ("%s:", public);
+      g_autofree char *public_prefix = g_strdup_printf ("%s:", host->public_address);
 
       if (!lr_test_wait_for (nat_type_is, &wait, PATH_TIMEOUT_MS))
         {
@@ -854,16 +869,27 @@ wg_endpoint_is (gpointer data)
   return g_strcmp0 (wait->endpoint, wait->expected) == 0;
 }
 
+/* Where @host reaches @other directly: @other's LAN address and WireGuard's port when both
+ * are behind one router, else @other's public address (any port: a symmetric NAT gives the
+ * peer a port of its own towards this host). */
+static char *
+direct_endpoint_prefix (const Host *host,
+                        const Host *other)
+{
+  if (host->lan == other->lan)
+    return g_strdup_printf ("192.168.%u.%u:%u", other->lan, other->index + 1, WG_PORT);
+  return g_strdup_printf ("%s:", other->public_address);
+}
+
 /* Both hosts' WireGuard sends where the peer object says the direct path goes (Endpoint),
- * and that is the other host's public address (port 51820, or the port a symmetric NAT
- * gave the peer towards this host). */
+ * and that is where the other host is reached directly (direct_endpoint_prefix). */
 static gboolean
 wireguard_is_direct (Fixture *fixture)
 {
   for (guint i = 0; i < 2; i++)
     {
-      g_autofree char *public = lr_test_lab_host_public_address (fixture->hosts[1 - i].index);
-      g_autofree char *prefix = g_strdup_printf ("%s:", public);
+      g_autofree char *prefix = direct_endpoint_prefix (&fixture->hosts[i],
+                                                        &fixture->hosts[1 - i]);
       g_autoptr(LrdHelper1Peer) peer =
         lr_test_helper_find_peer (fixture->hosts[i].helper,
                                   lrd_helper1_get_virtual_address (
@@ -874,9 +900,9 @@ wireguard_is_direct (Fixture *fixture)
       wait.expected = g_strdup (lrd_helper1_peer_get_endpoint (peer));
       if (!g_str_has_prefix (wait.expected, prefix))
         {
-          g_test_fail_printf ("%s reaches %s at Endpoint \"%s\", not at its public address %s",
+          g_test_fail_printf ("%s reaches %s at Endpoint \"%s\", not at %s",
                               fixture->hosts[i].netns, fixture->hosts[1 - i].netns,
-                              wait.expected, public);
+                              wait.expected, prefix);
           g_free (wait.expected);
           return FALSE;
         }
@@ -980,6 +1006,39 @@ longest_gap (const char *output,
 
 #define FAILOVER_PINGS 600   /* 6 s of 10 ms pings */
 
+/* @count pings every 10 ms from @from to @to's virtual address, in the background. */
+static GSubprocess *
+pings_start (Host  *from,
+             Host  *to,
+             guint  count)
+{
+  g_autofree char *count_text = g_strdup_printf ("%u", count);
+  const char *argv[] = { "ip", "netns", "exec", from->netns, "ping", "-n", "-i", "0.01",
+                         "-W", "1", "-c", count_text,
+                         lrd_helper1_get_virtual_address (proxy_of (to)), NULL };
+  g_autoptr(GError) error = NULL;
+  GSubprocess *ping;
+
+  ping = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  return ping;
+}
+
+/* Waits for the pings of pings_start() to end: the longest run of lost pings (longest_gap)
+ * and, in @last, the last one answered. */
+static guint
+pings_finish (GSubprocess *ping,
+              guint        count,
+              guint       *last)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *output = NULL;
+
+  g_subprocess_communicate_utf8 (ping, NULL, NULL, &output, NULL, &error);
+  g_assert_no_error (error);
+  return longest_gap (output, count, last);
+}
+
 /* Two hosts behind the case's NATs form a party with the real helpers: where hole punching
  * can work both peer objects go "direct" (to the other's public endpoint), elsewhere they
  * stay "relayed" and keep trying; pings cross either way. With failover, a rule cutting the
@@ -992,7 +1051,6 @@ test_direct (Fixture       *fixture,
   const DirectCase *dcase = data;
   Host *h1 = &fixture->hosts[0];
   Host *h2 = &fixture->hosts[1];
-  const char *h2_address;
   gint64 settled;
 
   if (dcase->hostile)
@@ -1005,7 +1063,6 @@ test_direct (Fixture       *fixture,
       }
   if (!form_party (fixture, TRUE))
     return;
-  h2_address = lrd_helper1_get_virtual_address (proxy_of (h2));
 
   if (dcase->path == NULL)
     {
@@ -1080,17 +1137,10 @@ test_direct (Fixture       *fixture,
 
   if (dcase->failover)
     {
-      g_autofree char *count = g_strdup_printf ("%u", FAILOVER_PINGS);
-      const char *argv[] = { "ip", "netns", "exec", h1->netns, "ping", "-n", "-i", "0.01",
-                             "-W", "1", "-c", count, h2_address, NULL };
-      g_autoptr(GSubprocess) ping = NULL;
-      g_autoptr(GError) error = NULL;
-      g_autofree char *output = NULL;
+      g_autoptr(GSubprocess) ping = pings_start (h1, h2, FAILOVER_PINGS);
       gint64 cut_at, relayed_at, back_at, direct_at;
       guint gap, last;
 
-      ping = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
-      g_assert_no_error (error);
       /* A second of pings over the direct path first; WireGuard really sends there. */
       g_usleep (G_USEC_PER_SEC);
       if (!wireguard_is_direct (fixture))
@@ -1099,9 +1149,7 @@ test_direct (Fixture       *fixture,
       cut_direct (fixture, TRUE);
       relayed_at = wait_pair_path (fixture, "relayed", 5000);
       CHECK (relayed_at != 0, "the pair did not fall back to the relay within 5 s of the cut");
-      g_subprocess_communicate_utf8 (ping, NULL, NULL, &output, NULL, &error);
-      g_assert_no_error (error);
-      gap = longest_gap (output, FAILOVER_PINGS, &last);
+      gap = pings_finish (ping, FAILOVER_PINGS, &last);
       g_test_message ("failover: both relayed %" G_GINT64_FORMAT " ms after the cut; longest "
                       "run of lost 10 ms pings: %u (%u ms); last answered %u of %u",
                       (relayed_at - cut_at) / 1000, gap, gap * 10, last, FAILOVER_PINGS);
@@ -1147,6 +1195,161 @@ test_direct (Fixture       *fixture,
   }
 }
 
+/* Both of the pair show each other "direct". */
+static gboolean
+pair_is_direct (Fixture *fixture)
+{
+  for (guint i = 0; i < 2; i++)
+    {
+      PathWait wait = { fixture->hosts[i].helper,
+                        lrd_helper1_get_virtual_address (proxy_of (&fixture->hosts[1 - i])),
+                        "direct" };
+
+      if (!peer_path_is (&wait))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* What became of a direct pair after a change to its network, from the moment of the
+ * change (monotonic µs; 0: not seen). */
+typedef struct
+{
+  gint64 changed_us;
+  gint64 left_us;        /* first seen anything but direct */
+  gint64 back_us;        /* direct again after that */
+  gint64 published_us;   /* the watched host's PublicEndpoint has the expected prefix */
+} Recovery;
+
+/* Watches the pair until @until_us, and on until it is direct again (and @host shows a
+ * PublicEndpoint starting with @public_prefix, if given) or @deadline_us passes. */
+static void
+watch_recovery (Fixture    *fixture,
+                gint64      until_us,
+                gint64      deadline_us,
+                Host       *host,
+                const char *public_prefix,
+                Recovery   *recovery)
+{
+  for (;;)
+    {
+      gint64 now = g_get_monotonic_time ();
+      gboolean direct;
+
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      direct = pair_is_direct (fixture);
+      if (!direct && recovery->left_us == 0)
+        recovery->left_us = now;
+      if (direct && recovery->left_us != 0 && recovery->back_us == 0)
+        recovery->back_us = now;
+      if (public_prefix != NULL && recovery->published_us == 0 &&
+          g_str_has_prefix (lrd_helper1_get_public_endpoint (proxy_of (host)), public_prefix))
+        recovery->published_us = now;
+      if (now >= deadline_us ||
+          (now >= until_us && direct &&
+           (public_prefix == NULL || recovery->published_us != 0)))
+        return;
+      g_usleep (5000);
+    }
+}
+
+static gint64
+ms_after (gint64 when_us,
+          gint64 since_us)
+{
+  return when_us != 0 ? (when_us - since_us) / 1000 : -1;
+}
+
+#define RECOVERY_PINGS      800     /* 8 s of 10 ms pings */
+#define RECOVERY_TIMEOUT_MS 30000
+
+/* Two hosts behind port-restricted NATs, the second one's moving the public port, direct;
+ * then the second host's router changes under them, with 10 ms pings running: first it
+ * forgets every mapping (its conntrack table flushed, so WireGuard's port gets a new public
+ * port), then its WAN address is replaced by another one on the lab's internet, as when a
+ * home router gets a new address from its provider. Each time the pings go on (through the
+ * relay while the direct path is gone) and the pair is direct again by itself, at the new
+ * public endpoint, which the second host shows. Nothing changes on the host itself, so
+ * GNetworkMonitor sees nothing: the helper's own check of its public endpoint must. */
+static void
+test_recovery (Fixture       *fixture,
+               gconstpointer  data)
+{
+  Host *h1 = &fixture->hosts[0];
+  Host *h2 = &fixture->hosts[1];
+  g_autofree char *router = lr_test_lab_router_name (fixture->lab, h2->lan);
+  g_autofree char *old_wan = g_strdup_printf ("%s/24", h2->public_address);
+  g_autofree char *new_public = g_strdup_printf ("198.18.0.%u", 110 + h2->lan);
+  g_autofree char *new_wan = g_strdup_printf ("%s/24", new_public);
+  g_autofree char *new_prefix = g_strdup_printf ("%s:", new_public);
+  GSubprocess *ping;
+  Recovery flush = { 0 };
+  Recovery moved = { 0 };
+  guint gap, last;
+
+  if (!form_party (fixture, FALSE))
+    return;
+  CHECK (wait_pair_path (fixture, "direct", PATH_TIMEOUT_MS) != 0, "the pair is not direct");
+  if (!can_ping (h1, h2) || !wireguard_is_direct (fixture))
+    return;
+
+  /* The router forgets every mapping. */
+  ping = pings_start (h1, h2, RECOVERY_PINGS);
+  g_usleep (G_USEC_PER_SEC);
+  flush.changed_us = g_get_monotonic_time ();
+  g_assert_true (RUN_OK ("ip", "netns", "exec", router, "conntrack", "-F", NULL));
+  watch_recovery (fixture, flush.changed_us + (RECOVERY_PINGS / 100 - 1) * G_USEC_PER_SEC,
+                  flush.changed_us + RECOVERY_TIMEOUT_MS * 1000, NULL, NULL, &flush);
+  gap = pings_finish (ping, RECOVERY_PINGS, &last);
+  g_object_unref (ping);
+  g_test_message ("conntrack flushed on %s's router: longest run of lost 10 ms pings %u "
+                  "(%u ms), last answered %u of %u; left direct after %" G_GINT64_FORMAT
+                  " ms, direct again after %" G_GINT64_FORMAT " ms (-1: never)", h2->netns,
+                  gap, gap * 10, last, RECOVERY_PINGS, ms_after (flush.left_us, flush.changed_us),
+                  ms_after (flush.back_us, flush.changed_us));
+  CHECK (last >= RECOVERY_PINGS - 20, "pings stopped at %u of %u after the flush", last,
+         RECOVERY_PINGS);
+  CHECK (gap * 10 <= 3000, "after the flush %u ms of pings were lost", gap * 10);
+  CHECK (pair_is_direct (fixture), "the pair is not direct %d ms after the flush",
+         RECOVERY_TIMEOUT_MS);
+  if (!wireguard_is_direct (fixture))
+    return;
+
+  /* The router's WAN address changes: the old one goes (and with it every mapping on it,
+   * as masquerade drops them), then the new one comes. */
+  ping = pings_start (h1, h2, RECOVERY_PINGS);
+  g_usleep (G_USEC_PER_SEC);
+  moved.changed_us = g_get_monotonic_time ();
+  g_assert_true (RUN_OK ("ip", "-n", router, "addr", "del", old_wan, "dev", "wan", NULL));
+  g_assert_true (RUN_OK ("ip", "-n", router, "addr", "add", new_wan, "dev", "wan", NULL));
+  g_free (h2->public_address);
+  h2->public_address = g_strdup (new_public);
+  watch_recovery (fixture, moved.changed_us + (RECOVERY_PINGS / 100 - 1) * G_USEC_PER_SEC,
+                  moved.changed_us + RECOVERY_TIMEOUT_MS * 1000, h2, new_prefix, &moved);
+  gap = pings_finish (ping, RECOVERY_PINGS, &last);
+  g_object_unref (ping);
+  g_test_message ("%s's router moved to %s: longest run of lost 10 ms pings %u (%u ms), "
+                  "last answered %u of %u; left direct after %" G_GINT64_FORMAT " ms, "
+                  "PublicEndpoint %s after %" G_GINT64_FORMAT " ms, direct again after %"
+                  G_GINT64_FORMAT " ms (-1: never)", h2->netns, new_public, gap, gap * 10, last,
+                  RECOVERY_PINGS, ms_after (moved.left_us, moved.changed_us),
+                  lrd_helper1_get_public_endpoint (proxy_of (h2)),
+                  ms_after (moved.published_us, moved.changed_us),
+                  ms_after (moved.back_us, moved.changed_us));
+  CHECK (last >= RECOVERY_PINGS - 20, "pings stopped at %u of %u after the address change",
+         last, RECOVERY_PINGS);
+  CHECK (gap * 10 <= 3000, "after the address change %u ms of pings were lost", gap * 10);
+  CHECK (moved.published_us != 0, "%s shows PublicEndpoint \"%s\" %d ms after its router "
+         "moved to %s", h2->netns, lrd_helper1_get_public_endpoint (proxy_of (h2)),
+         RECOVERY_TIMEOUT_MS, new_public);
+  CHECK (moved.left_us != 0, "the pair never left the direct path to the old address");
+  CHECK (pair_is_direct (fixture), "the pair is not direct %d ms after the address change",
+         RECOVERY_TIMEOUT_MS);
+  if (!wireguard_is_direct (fixture) || !can_ping (h2, h1) || !nat_types_shown (fixture))
+    return;
+}
+
 static const DirectCase direct_cases[] = {
   { { "port-restricted", "port-restricted", NULL }, "direct", TRUE },
   { { "symmetric", "symmetric", NULL }, "relayed", FALSE },
@@ -1155,7 +1358,14 @@ static const DirectCase direct_cases[] = {
   { { "port-restricted", "symmetric", NULL }, "relayed", FALSE },
   { { "restricted-cone", "full-cone", NULL }, "direct", FALSE },
   { { "port-restricted", "port-restricted", NULL }, NULL, FALSE, TRUE },
+  { { "port-restricted", "port-restricted", NULL }, "direct", FALSE, FALSE, TRUE },
+  /* No public address can carry this pair: only the LAN can. */
+  { { "symmetric", "symmetric", NULL }, "direct", FALSE, FALSE, TRUE },
+  { { "port-restricted-translated", "port-restricted-translated", NULL }, "direct" },
 };
+
+static const DirectCase recovery_case = { { "port-restricted", "port-restricted-translated",
+                                            NULL }, "direct" };
 
 static gboolean
 wireguard_go_runs_for (const char *ifname)
@@ -1574,14 +1784,17 @@ main (int   argc,
 
   for (guint i = 0; i < G_N_ELEMENTS (direct_cases); i++)
     {
-      g_autofree char *path = g_strdup_printf ("/helper-lab/direct/%s+%s%s",
+      g_autofree char *path = g_strdup_printf ("/helper-lab/direct/%s+%s%s%s",
                                                direct_cases[i].nats[0],
                                                direct_cases[i].nats[1],
-                                               direct_cases[i].hostile ? "/hostile" : "");
+                                               direct_cases[i].hostile ? "/hostile" : "",
+                                               direct_cases[i].same_nat ? "/same-nat" : "");
 
       g_test_add (path, Fixture, &direct_cases[i], fixture_setup, test_direct,
                   fixture_teardown);
     }
+  g_test_add ("/helper-lab/direct/port-restricted+port-restricted-translated/recovery", Fixture,
+              &recovery_case, fixture_setup, test_recovery, fixture_teardown);
 
   return g_test_run ();
 }

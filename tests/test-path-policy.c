@@ -585,6 +585,31 @@ test_ping_back (void)
   sim_clear (&sim);
 }
 
+/* The peer pings before its candidates have arrived here (they come through the control
+ * server, its ping straight from it): the ping back is this side's direct attempt, so a
+ * path found that way never shows "direct" with no attempt counted. */
+static void
+test_ping_back_counted (void)
+{
+  LrPathMetrics metrics;
+  Sim sim;
+
+  sim_init (&sim);
+  sim_add_path (&sim, "192.168.1.3:51820", TRUE, 1 * MS);
+  sim_run_until (&sim, 1 * S);
+  lr_path_policy_get_metrics (sim.policy, &metrics);
+  g_assert_cmpuint (metrics.n_probe_rounds, ==, 0);
+  g_assert_cmpint (lr_path_policy_get_state (sim.policy), ==, LR_PATH_RELAYED);
+
+  lr_path_policy_ping_received (sim.policy, &sim.paths[0].address);
+  sim_run_until (&sim, 1 * S + 5 * MS);
+  g_assert_cmpint (lr_path_policy_get_state (sim.policy), ==, LR_PATH_DIRECT);
+  lr_path_policy_get_metrics (sim.policy, &metrics);
+  g_assert_cmpuint (metrics.n_direct, ==, 1);
+  g_assert_cmpuint (metrics.n_probe_rounds, ==, 1);
+  sim_clear (&sim);
+}
+
 static void
 test_unknown_pongs (void)
 {
@@ -847,6 +872,7 @@ main (int   argc,
   g_test_add_func ("/lr/path-policy/lan-preferred", test_lan_preferred);
   g_test_add_func ("/lr/path-policy/answers-from-elsewhere", test_answers_from_elsewhere);
   g_test_add_func ("/lr/path-policy/ping-back", test_ping_back);
+  g_test_add_func ("/lr/path-policy/ping-back-counted", test_ping_back_counted);
   g_test_add_func ("/lr/path-policy/unknown-pongs", test_unknown_pongs);
   g_test_add_func ("/lr/path-policy/quality-loss", test_quality_loss);
   g_test_add_func ("/lr/path-policy/quality-latency", test_quality_latency);

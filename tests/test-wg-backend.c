@@ -90,6 +90,63 @@ test_peer_clear (void)
   lrd_wg_peer_stats_clear (&stats);
 }
 
+static LrdWgPeerStats
+stats_entry (guint8      key_byte,
+             guint64     rx_bytes,
+             const char *endpoint)
+{
+  LrdWgPeerStats entry = { 0 };
+
+  memset (entry.public_key.bytes, key_byte, LR_KEY_LENGTH);
+  entry.rx_bytes = rx_bytes;
+  entry.tx_bytes = rx_bytes * 2;
+  entry.last_handshake_unix = rx_bytes != 0 ? 1764760000 : 0;
+  if (endpoint != NULL)
+    g_assert_true (lr_addr_parse (endpoint, &entry.endpoint));
+  return entry;
+}
+
+/* What the NetworkManager backend does with the kernel's dump: the configured peers get
+ * the kernel's counters and endpoint by key; nothing else changes. */
+static void
+test_stats_fill (void)
+{
+  g_autoptr(GArray) configured = NULL;
+  g_autoptr(GArray) kernel = NULL;
+  LrdWgPeerStats entries[] = {
+    stats_entry (1, 0, "198.51.100.1:51820"),
+    stats_entry (2, 0, "127.0.0.1:40000"),
+    stats_entry (3, 0, NULL),
+  };
+  LrdWgPeerStats measured[] = {
+    stats_entry (9, 99, "198.51.100.9:1"),        /* not configured: not added */
+    stats_entry (2, 500, "203.0.113.2:51820"),    /* roamed: the kernel's endpoint wins */
+    stats_entry (1, 700, NULL),                   /* no endpoint yet: the configured stays */
+  };
+  g_autofree char *endpoint1 = NULL;
+  g_autofree char *endpoint2 = NULL;
+
+  lrd_wg_peer_stats_array_init (&configured);
+  lrd_wg_peer_stats_array_init (&kernel);
+  g_array_append_vals (configured, entries, G_N_ELEMENTS (entries));
+  g_array_append_vals (kernel, measured, G_N_ELEMENTS (measured));
+
+  lrd_wg_peer_stats_fill (configured, kernel);
+
+  g_assert_cmpuint (configured->len, ==, 3);
+  g_assert_cmpuint (g_array_index (configured, LrdWgPeerStats, 0).rx_bytes, ==, 700);
+  g_assert_cmpuint (g_array_index (configured, LrdWgPeerStats, 0).tx_bytes, ==, 1400);
+  g_assert_cmpint (g_array_index (configured, LrdWgPeerStats, 0).last_handshake_unix, ==,
+                   1764760000);
+  endpoint1 = lr_addr_to_string (&g_array_index (configured, LrdWgPeerStats, 0).endpoint);
+  g_assert_cmpstr (endpoint1, ==, "198.51.100.1:51820");
+  g_assert_cmpuint (g_array_index (configured, LrdWgPeerStats, 1).rx_bytes, ==, 500);
+  endpoint2 = lr_addr_to_string (&g_array_index (configured, LrdWgPeerStats, 1).endpoint);
+  g_assert_cmpstr (endpoint2, ==, "203.0.113.2:51820");
+  g_assert_cmpuint (g_array_index (configured, LrdWgPeerStats, 2).rx_bytes, ==, 0);
+  g_assert_cmpint (g_array_index (configured, LrdWgPeerStats, 2).last_handshake_unix, ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -99,6 +156,7 @@ main (int   argc,
   g_test_add_func ("/lrd/wg-backend/interface-address", test_interface_address);
   g_test_add_func ("/lrd/wg-backend/ifname", test_ifname);
   g_test_add_func ("/lrd/wg-backend/peer-clear", test_peer_clear);
+  g_test_add_func ("/lrd/wg-backend/stats-fill", test_stats_fill);
 
   return g_test_run ();
 }
