@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Measured behaviour of each rule set is in LAB.md. The translated port-restricted NAT moves
@@ -265,6 +266,77 @@ lr_test_lab_flush_log (const char *log_path)
   if (g_test_failed () && g_file_get_contents (log_path, &log, NULL, NULL))
     g_test_message ("log of the lab's processes:\n%s", log);
   g_unlink (log_path);
+}
+
+gint64
+lr_test_lab_ping_until (const char *netns,
+                        const char *address,
+                        guint       timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      /* -w 1 keeps sending (every 20 ms) until the first reply or a second has passed;
+       * "Network is unreachable" (no interface yet) makes ping exit at once. */
+      if (lr_test_lab_run (NULL, NULL, NULL, "ip", "netns", "exec", netns, "ping", "-n", "-q",
+                           "-c", "1", "-w", "1", "-i", "0.02", address, NULL))
+        return g_get_monotonic_time ();
+      g_usleep (20000);
+    }
+  return 0;
+}
+
+guint
+lr_test_lab_longest_gap (const char *ping_output,
+                         guint       count,
+                         guint      *last)
+{
+  g_autofree gboolean *answered = g_new0 (gboolean, count + 1);
+  g_auto(GStrv) lines = g_strsplit (ping_output, "\n", -1);
+  guint run = 0, longest = 0;
+
+  *last = 0;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *seq = strstr (lines[i], "icmp_seq=");
+      guint64 n;
+
+      if (seq == NULL || strstr (lines[i], "bytes from") == NULL)
+        continue;
+      n = g_ascii_strtoull (seq + strlen ("icmp_seq="), NULL, 10);
+      if (n < 1 || n > count)
+        continue;
+      answered[n] = TRUE;
+      *last = MAX (*last, (guint) n);
+    }
+  for (guint i = 1; i <= *last; i++)
+    {
+      run = answered[i] ? 0 : run + 1;
+      longest = MAX (longest, run);
+    }
+  return longest;
+}
+
+void
+lr_test_lab_cut (const char *router,
+                 const char *address,
+                 gboolean    on)
+{
+  g_autofree char *rule = g_strdup_printf ("table inet lrcut {\n"
+                                           "  chain forward { type filter hook forward "
+                                           "priority -10; ip saddr %s drop; ip daddr %s "
+                                           "drop; }\n"
+                                           "}\n", address, address);
+  g_autoptr(GError) error = NULL;
+
+  if (on)
+    lr_test_lab_run (rule, NULL, &error, "ip", "netns", "exec", router, "nft", "-f", "-",
+                     NULL);
+  else
+    lr_test_lab_run (NULL, NULL, &error, "ip", "netns", "exec", router, "nft", "delete",
+                     "table", "inet", "lrcut", NULL);
+  g_assert_no_error (error);
 }
 
 /* The lab */

@@ -82,6 +82,24 @@ void         lr_test_lab_stop      (GSubprocess **process);
 /* Shows the log at @log_path as test messages when the test failed; removes it either way. */
 void         lr_test_lab_flush_log (const char   *log_path);
 
+/* Pings @address from the namespace @netns until a reply comes or @timeout_ms passes.
+ * Returns the monotonic time of the reply, or 0. */
+gint64 lr_test_lab_ping_until  (const char *netns,
+                                const char *address,
+                                guint       timeout_ms);
+
+/* The longest run of unanswered pings in the output of `ping -c @count` (seq 1 to @count),
+ * in pings; @last gives the highest sequence number answered. */
+guint  lr_test_lab_longest_gap (const char *ping_output,
+                                guint       count,
+                                guint      *last);
+
+/* Cuts (@on) or mends the router namespace @router's forwarding to and from @address: an
+ * nftables table "lrcut" that drops both ways, as a broken path would. */
+void   lr_test_lab_cut         (const char *router,
+                                const char *address,
+                                gboolean    on);
+
 typedef struct _LrTestLab LrTestLab;
 
 /* The internet namespace "@prefix-inet" with its bridge and LR_TEST_LAB_SERVER_ADDRESS. */
