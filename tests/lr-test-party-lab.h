@@ -83,9 +83,11 @@ typedef struct
   }                                                                                                \
   G_STMT_END
 
-/* For a lab party test's main(), before GLib starts a thread: why it cannot run here, or
- * NULL once it is in a private mount namespace (lr_test_lab_prepare). */
-const char *lr_test_party_prepare (void);
+/* For a lab party test's main(), before GLib starts a thread: TRUE once it is in a private
+ * mount namespace (lr_test_lab_enter_private_run) with GTest initialized to go on past a
+ * failed case; FALSE after printing the TAP plan that says why it cannot run here. */
+gboolean    lr_test_party_init (int    *argc,
+                                char ***argv);
 
 /* The fixture: @data is an LrTestPartyCase, or NULL for the three-host party
  * (port-restricted, symmetric, symmetric) without RFC 5780. */
