@@ -24,11 +24,13 @@
  * and restricted cone keep a dynamic map from the mapped port (and, for restricted cone,
  * the remote address) to the inside address, filled after SNAT from the conntrack tuples,
  * and DNAT unsolicited inbound datagrams through it. */
+static const char port_restricted_rules[] =
+  "table ip nat {\n"
+  "  chain post { type nat hook postrouting priority srcnat; oifname \"wan\" masquerade; }\n"
+  "}\n";
+
 const LrTestNat lr_test_nats[] = {
-  { "port-restricted",
-    "table ip nat {\n"
-    "  chain post { type nat hook postrouting priority srcnat; oifname \"wan\" masquerade; }\n"
-    "}\n",
+  { "port-restricted", port_restricted_rules,
     "Endpoint Independent Mapping", "Address and Port Dependent Filtering" },
   { "port-restricted-translated",
     "table ip nat {\n"
@@ -70,6 +72,13 @@ const LrTestNat lr_test_nats[] = {
 };
 const guint lr_test_n_nats = G_N_ELEMENTS (lr_test_nats);
 
+/* Port-restricted, on a router without home_router_input (below). Not in lr_test_nats: an
+ * RFC 5780 detector cannot tell it from "port-restricted", only hole punching can. */
+const LrTestNat lr_test_nat_hostile = {
+  "hostile", port_restricted_rules,
+  "Endpoint Independent Mapping", "Address and Port Dependent Filtering", TRUE
+};
+
 /* A typical home router: nothing from the WAN may open a connection to the router itself.
  * Without it a stale conntrack entry can move a mapping mid-punch (LAB.md). */
 static const char home_router_input[] =
@@ -84,6 +93,8 @@ lr_test_nat_find (const char *name)
   for (guint i = 0; i < lr_test_n_nats; i++)
     if (g_str_equal (lr_test_nats[i].name, name))
       return &lr_test_nats[i];
+  if (g_str_equal (lr_test_nat_hostile.name, name))
+    return &lr_test_nat_hostile;
   g_assert_not_reached ();
 }
 
@@ -450,8 +461,9 @@ lr_test_lab_add_host (LrTestLab       *self,
   lr_test_lab_run (nat->rules, NULL, &error, "ip", "netns", "exec", router, "nft", "-f", "-",
                    NULL);
   g_assert_no_error (error);
-  lr_test_lab_run (home_router_input, NULL, &error, "ip", "netns", "exec", router, "nft", "-f",
-                   "-", NULL);
+  if (!nat->hostile)
+    lr_test_lab_run (home_router_input, NULL, &error, "ip", "netns", "exec", router, "nft", "-f",
+                     "-", NULL);
   g_assert_no_error (error);
   return host;
 }

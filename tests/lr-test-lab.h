@@ -22,12 +22,16 @@ typedef struct
   const char *rules;       /* nft -f input for the router namespace */
   const char *mapping;     /* what an RFC 5780 detector (coturn) calls its behaviour */
   const char *filtering;
+  gboolean    hostile;     /* the router lacks a home router's input drop rule (LAB.md) */
 } LrTestNat;
 
 /* port-restricted, port-restricted-translated (UDP's public port moved into 20000-29999),
  * symmetric, full-cone, restricted-cone; measured as LAB.md says. */
 extern const LrTestNat lr_test_nats[];
 extern const guint     lr_test_n_nats;
+/* "hostile": port-restricted on a router without the input drop rule of a typical home
+ * router, where a stale conntrack entry can move a mapping mid-punch (LAB.md). */
+extern const LrTestNat lr_test_nat_hostile;
 
 const LrTestNat *lr_test_nat_find (const char *name);
 
@@ -108,8 +112,8 @@ LrTestLab  *lr_test_lab_new          (const char      *prefix);
 void        lr_test_lab_free         (LrTestLab       *self);
 const char *lr_test_lab_get_internet (LrTestLab       *self);
 /* Adds host @index (1..200): "@prefix-rINDEX" with WAN address 198.18.0.(10 + @index) and
- * the NAT @nat (with the input rule of a typical home router, LAB.md), and behind it
- * "@prefix-hINDEX" with 192.168.INDEX.2. Returns the host's namespace name. */
+ * the NAT @nat (with the input rule of a typical home router, LAB.md, unless @nat is
+ * hostile), and behind it "@prefix-hINDEX" with 192.168.INDEX.2. Returns the host's namespace name. */
 const char *lr_test_lab_add_host     (LrTestLab       *self,
                                       guint            index,
                                       const LrTestNat *nat);
