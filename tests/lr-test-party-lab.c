@@ -228,34 +228,13 @@ lr_test_party_proxy (LrTestPartyHost *host)
   return lr_test_helper_get_proxy (host->helper);
 }
 
-/* Pings @address from @netns until a reply comes or @timeout_ms passes. Returns the
- * monotonic time of the reply, or 0. */
-gint64
-lr_test_party_ping_until (const char *netns,
-                          const char *address,
-                          guint       timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
-
-  while (g_get_monotonic_time () < deadline)
-    {
-      /* -w 1 keeps sending (every 20 ms) until the first reply or a second has passed;
-       * "Network is unreachable" (no interface yet) makes ping exit at once. */
-      if (LR_TEST_PARTY_RUN_OK ("ip", "netns", "exec", netns, "ping", "-n", "-q", "-c", "1", "-w",
-                                "1", "-i", "0.02", address, NULL))
-        return g_get_monotonic_time ();
-      g_usleep (20000);
-    }
-  return 0;
-}
-
 gboolean
 lr_test_party_can_ping (LrTestPartyHost *from,
                         LrTestPartyHost *to)
 {
   const char *address = lrd_helper1_get_virtual_address (lr_test_party_proxy (to));
 
-  if (lr_test_party_ping_until (from->netns, address, PATH_TIMEOUT_MS) != 0)
+  if (lr_test_lab_ping_until (from->netns, address, PATH_TIMEOUT_MS) != 0)
     return TRUE;
   g_test_fail_printf ("%s cannot ping %s's virtual address %s within %d ms", from->netns, to->netns,
                       address, PATH_TIMEOUT_MS);
@@ -295,7 +274,7 @@ lr_test_party_form (LrTestParty *fixture,
       if (measure_first_ping)
         {
           const char *address = lrd_helper1_get_virtual_address (lr_test_party_proxy (creator));
-          gint64 replied = lr_test_party_ping_until (host->netns, address, FIRST_PING_TIMEOUT_MS);
+          gint64 replied = lr_test_lab_ping_until (host->netns, address, FIRST_PING_TIMEOUT_MS);
 
           if (replied == 0)
             {
@@ -532,53 +511,8 @@ cut_direct (LrTestParty *fixture,
 {
   g_autofree char *router = lr_test_lab_router_name (fixture->lab, fixture->hosts[0].index);
   g_autofree char *other = lr_test_lab_host_public_address (fixture->hosts[1].index);
-  g_autofree char *rule = g_strdup_printf ("table inet lrcut {\n"
-                                           "  chain forward { type filter hook forward "
-                                           "priority -10; ip saddr %s drop; ip daddr %s "
-                                           "drop; }\n"
-                                           "}\n",
-                                           other, other);
-  g_autoptr(GError) error = NULL;
 
-  if (on)
-    lr_test_lab_run (rule, NULL, &error, "ip", "netns", "exec", router, "nft", "-f", "-", NULL);
-  else
-    lr_test_lab_run (NULL, NULL, &error, "ip", "netns", "exec", router, "nft", "delete", "table",
-                     "inet", "lrcut", NULL);
-  g_assert_no_error (error);
-}
-
-/* The longest run of unanswered pings in `ping -i 0.01` output, in pings; @last gives the
- * highest sequence number answered. */
-static guint
-longest_gap (const char *output,
-             guint       count,
-             guint      *last)
-{
-  g_autofree gboolean *answered = g_new0 (gboolean, count + 1);
-  g_auto(GStrv) lines = g_strsplit (output, "\n", -1);
-  guint run = 0, longest = 0;
-
-  *last = 0;
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      const char *seq = strstr (lines[i], "icmp_seq=");
-      guint64     n;
-
-      if (seq == NULL || strstr (lines[i], "bytes from") == NULL)
-        continue;
-      n = g_ascii_strtoull (seq + 9, NULL, 10);
-      if (n < 1 || n > count)
-        continue;
-      answered[n] = TRUE;
-      *last = MAX (*last, (guint)n);
-    }
-  for (guint i = 1; i <= *last; i++)
-    {
-      run = answered[i] ? 0 : run + 1;
-      longest = MAX (longest, run);
-    }
-  return longest;
+  lr_test_lab_cut (router, other, on);
 }
 
 #define FAILOVER_PINGS 600 /* 6 s of 10 ms pings */
@@ -624,7 +558,7 @@ lr_test_party_pings_finish (GSubprocess *ping,
 
   g_subprocess_communicate_utf8 (ping, NULL, NULL, &output, NULL, &error);
   g_assert_no_error (error);
-  return longest_gap (output, count, last);
+  return lr_test_lab_longest_gap (output, count, last);
 }
 
 /* Two hosts behind the case's NATs form a party with the real helpers: where hole punching

@@ -97,9 +97,6 @@ void lr_test_party_teardown (LrTestParty *fixture, gconstpointer data);
 void        lr_test_party_start_relay (LrTestParty *fixture, guint index);
 LrdHelper1 *lr_test_party_proxy (LrTestPartyHost *host);
 
-/* Pings @address from @netns until a reply comes or @timeout_ms passes. Returns the
- * monotonic time of the reply, or 0. */
-gint64 lr_test_party_ping_until (const char *netns, const char *address, guint timeout_ms);
 /* @from pings @to's virtual address within PATH_TIMEOUT_MS, or the case fails. */
 gboolean lr_test_party_can_ping (LrTestPartyHost *from, LrTestPartyHost *to);
 /* `lanragectl create` on the first host, `join` on the others, each then connected. With

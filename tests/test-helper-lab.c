@@ -314,7 +314,7 @@ test_relay_failover (LrTestParty   *fixture,
   killed = g_get_monotonic_time ();
 
   h1_address = lrd_helper1_get_virtual_address (lr_test_party_proxy (&fixture->hosts[0]));
-  replied = lr_test_party_ping_until (fixture->hosts[1].netns, h1_address, FIRST_PING_TIMEOUT_MS);
+  replied = lr_test_lab_ping_until (fixture->hosts[1].netns, h1_address, FIRST_PING_TIMEOUT_MS);
   LR_TEST_PARTY_CHECK (replied != 0, "%s: no ping reply from %s within %d ms of the relay's death",
                        fixture->hosts[1].netns, h1_address, FIRST_PING_TIMEOUT_MS);
   g_test_message ("relay-failover: pings answered again %" G_GINT64_FORMAT " ms after the "
@@ -372,11 +372,11 @@ test_faults (LrTestParty   *fixture,
   /* The guest's helper restarts: it rejoins from its saved party, WireGuard and the relay
    * come back, and so do the pings. */
   lr_test_helper_stop (guest->helper);
-  LR_TEST_PARTY_CHECK (lr_test_party_ping_until (guest->netns, h1_address, 500) == 0,
+  LR_TEST_PARTY_CHECK (lr_test_lab_ping_until (guest->netns, h1_address, 500) == 0,
                        "%s still reaches %s with its helper stopped", guest->netns, h1_address);
   started = g_get_monotonic_time ();
   lr_test_helper_start (guest->helper);
-  replied = lr_test_party_ping_until (guest->netns, h1_address, FIRST_PING_TIMEOUT_MS);
+  replied = lr_test_lab_ping_until (guest->netns, h1_address, FIRST_PING_TIMEOUT_MS);
   LR_TEST_PARTY_CHECK (replied != 0,
                        "%s: no ping reply from %s within %d ms of its helper's restart",
                        guest->netns, h1_address, FIRST_PING_TIMEOUT_MS);
