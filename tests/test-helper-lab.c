@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Issue 4's lab (lr-test-party-lab.h): lanrage-control and lanrage-relay on the lab's fake
+ * The party lab (lr-test-party-lab.h): lanrage-control and lanrage-relay on the lab's fake
  * internet, and three hosts, each behind a NAT of its own (one port-restricted cone, two
  * symmetric, so that no pair can reach the other directly and every path must be the relay),
  * each with its own private system bus, polkitd and lanrage-helper. `lanragectl create` on
