@@ -43,12 +43,25 @@ lr_nat_behaviour_from_string (const char     *text,
   return FALSE;
 }
 
+/* The letters Unicode lists as default-ignorable (DerivedCoreProperties.txt): the Hangul
+ * fillers, which render as nothing outside a syllable block. GLib exposes no such property,
+ * and the other default-ignorable code points are in Cf or zero-width, which the rules below
+ * catch already. */
+static gboolean
+is_ignorable_letter (gunichar c)
+{
+  return c == 0x115F || c == 0x1160 || c == 0x3164 || c == 0xFFA0;
+}
+
 /* Characters a name may not hold anywhere: controls, format characters (bidirectional
  * overrides and isolates, zero-width spaces and joiners, soft hyphens), surrogates, private
- * use and unassigned code points, line and paragraph separators. */
+ * use and unassigned code points, line and paragraph separators, the Hangul fillers. */
 static gboolean
 is_forbidden_in_name (gunichar c)
 {
+  if (is_ignorable_letter (c))
+    return TRUE;
+
   switch (g_unichar_type (c))
     {
     case G_UNICODE_CONTROL:
@@ -64,20 +77,30 @@ is_forbidden_in_name (gunichar c)
     }
 }
 
+/* The braille pattern with no dots draws as a blank of a letter's width; braille text uses it
+ * between words, so it may stand inside a name, but it is trimmed and shows nothing. */
+#define BRAILLE_BLANK 0x2800
+
+static gboolean
+is_blank (gunichar c)
+{
+  return g_unichar_isspace (c) || c == BRAILLE_BLANK;
+}
+
 /* A character that leaves a mark of its own: not a space, not zero-width (combining marks,
  * Hangul medial vowels and final consonants). */
 static gboolean
 is_visible (gunichar c)
 {
-  return g_unichar_isgraph (c) && !g_unichar_iszerowidth (c);
+  return g_unichar_isgraph (c) && !g_unichar_iszerowidth (c) && c != BRAILLE_BLANK;
 }
 
 /**
  * lr_name_normalize:
  *
- * Trims white space (any Unicode space) at both ends; the rest must be 1 to @max_chars
- * characters, hold at least one visible character and no character of the categories in
- * is_forbidden_in_name(). Names are shown in other members' lists and tray menus, where an
+ * Trims white space (any Unicode space, and the blank braille pattern) at both ends; the rest
+ * must be 1 to @max_chars characters, hold at least one visible character and no character
+ * is_forbidden_in_name() names. Names are shown in other members' lists and tray menus, where an
  * invisible name or one that reorders its text could pass for another member's.
  */
 char *
@@ -105,14 +128,14 @@ lr_name_normalize (const char  *text,
     }
 
   start = text;
-  while (*start != '\0' && g_unichar_isspace (g_utf8_get_char (start)))
+  while (*start != '\0' && is_blank (g_utf8_get_char (start)))
     start = g_utf8_next_char (start);
   end = start + strlen (start);
   while (end > start)
     {
       const char *last = g_utf8_find_prev_char (start, end);
 
-      if (!g_unichar_isspace (g_utf8_get_char (last)))
+      if (!is_blank (g_utf8_get_char (last)))
         break;
       end = last;
     }

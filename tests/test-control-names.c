@@ -77,6 +77,14 @@ static const Refused refused[] = {
     "peer.name" },
   { "a line separator", "POST", "/v1/parties", FALSE, CREATE_NAMED ("x", "bo\\u2028b"),
     "peer.name" },
+  { "only Hangul fillers", "POST", "/v1/parties", FALSE,
+    CREATE_NAMED ("x", "\u3164\u3164"), "peer.name" },
+  { "a Hangul filler after a name", "POST", "/v1/parties", FALSE,
+    CREATE_NAMED ("x", "bob\uffa0"), "peer.name" },
+  { "a Hangul choseong filler inside", "POST", "/v1/parties", FALSE,
+    CREATE_NAMED ("x", "bo\u115fb"), "peer.name" },
+  { "only blank braille patterns", "POST", "/v1/parties", FALSE,
+    CREATE_NAMED ("\u2800\u2800", "p"), "name" },
   { "an override in a renamed peer", "PATCH", "/v1/parties/{party}/peers/{peer}", FALSE,
     "{\"name\": \"\\u202eevil\"}", "name" },
   { "an invisible relay region", "POST", "/v1/relays", TRUE,
@@ -178,6 +186,8 @@ test_ordinary_names (LrTestFixture *fixture,
     { "\\u05e9\\u05dc\\u05d5\\u05dd", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d" },
     { "\\u3000 padded\\u00a0 ", "padded" },
     { "two  spaces", "two  spaces" },
+    { "\ud55c\uad6d", "\xed\x95\x9c\xea\xb5\xad" },
+    { "\u2800\u2801\u2800\u2803\u2800", "\xe2\xa0\x81\xe2\xa0\x80\xe2\xa0\x83" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
