@@ -251,3 +251,37 @@ lrc_event_hub_count_peer (LrcEventHub *self,
       count++;
   return count;
 }
+
+/**
+ * lrc_event_hub_replace_oldest:
+ *
+ * Takes the oldest socket open on one peer's token out of the hub, so nothing more is sent
+ * to it, and closes it with @reason: a newer socket of the same peer takes its place.
+ * Returns: whether the peer had a socket
+ */
+gboolean
+lrc_event_hub_replace_oldest (LrcEventHub *self,
+                              const char  *party_id,
+                              const char  *peer_id,
+                              const char  *reason)
+{
+  GPtrArray *sockets = g_hash_table_lookup (self->parties, party_id);
+  g_autoptr(SoupWebsocketConnection) oldest = NULL;
+
+  /* Sockets are kept in the order they were added. */
+  for (guint i = 0; sockets != NULL && oldest == NULL && i < sockets->len; i++)
+    {
+      Socket *socket = g_ptr_array_index (sockets, i);
+
+      if (g_str_equal (socket->peer_id, peer_id))
+        oldest = g_object_ref (socket->connection);
+    }
+  if (oldest == NULL)
+    return FALSE;
+
+  /* Out of the hub first: closing calls back into it, and the close handshake may wait. */
+  lrc_event_hub_remove (self, party_id, oldest);
+  if (soup_websocket_connection_get_state (oldest) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (oldest, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, reason);
+  return TRUE;
+}

@@ -40,6 +40,10 @@ guint        lrc_event_hub_get_n_connections (LrcEventHub     *self);
 guint        lrc_event_hub_count_peer (LrcEventHub            *self,
                                        const char             *party_id,
                                        const char             *peer_id);
+gboolean     lrc_event_hub_replace_oldest (LrcEventHub        *self,
+                                           const char         *party_id,
+                                           const char         *peer_id,
+                                           const char         *reason);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LrcEventHub, lrc_event_hub_free)
 

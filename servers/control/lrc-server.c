@@ -27,7 +27,9 @@
 #define MAX_CLIENT_MESSAGE (64 * 1024)
 
 /* Events sockets open at once on one peer token. A helper needs one; a few more cover a
- * reconnect before the old socket is found dead. */
+ * reconnect before the old socket is found dead. Past that, a new socket replaces the
+ * peer's oldest: only the token's holder opens them, and a helper that reconnects from a
+ * changed network must not wait for its dead sockets to time out. */
 #define MAX_SOCKETS_PER_PEER 4
 
 typedef enum
@@ -539,14 +541,6 @@ handle_events (LrcServer         *self,
     {
       respond_error_literal (msg, 400, "invalid_request",
                              "This address is a WebSocket: connect with a WebSocket client");
-      return;
-    }
-
-  if (lrc_event_hub_count_peer (self->hub, caller->party_id, caller->peer_id) >=
-      MAX_SOCKETS_PER_PEER)
-    {
-      respond_error_literal (msg, 429, "too_many_sockets",
-                             "This peer has as many events sockets open as it may");
       return;
     }
 
@@ -1096,13 +1090,12 @@ socket_open (LrcServer               *self,
   SnapshotWait *wait;
   SocketData *data;
 
-  /* Sockets that passed the check in handle_events() together. */
-  if (lrc_event_hub_count_peer (self->hub, caller->party_id, caller->peer_id) >=
-      MAX_SOCKETS_PER_PEER)
+  while (lrc_event_hub_count_peer (self->hub, caller->party_id, caller->peer_id) >=
+         MAX_SOCKETS_PER_PEER)
     {
-      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
-                                       "too many sockets");
-      return;
+      g_debug ("A peer opened more events sockets than it may; closing its oldest");
+      lrc_event_hub_replace_oldest (self->hub, caller->party_id, caller->peer_id,
+                                    "replaced by a newer socket");
     }
 
   /* Signals carry at most 4 KiB of data; anything far bigger is not ours to read. */
