@@ -313,6 +313,11 @@ configure_wireguard (LrdPeerLink *self)
 
   config.public_key = self->wg_key;
   config.endpoint = choose_endpoint (self);
+  /* Before the change reaches WireGuard: a packet of the peer's the relay brings meanwhile
+   * moves WireGuard back to the relay, and must be reported. */
+  if (self->relay != NULL)
+    lrd_relay_client_set_peer_direct (self->relay, self->number,
+                                      lr_addr_is_set (&self->direct));
   config.allowed_ips = (char *[]) { allowed_ip, NULL };
   config.persistent_keepalive = PERSISTENT_KEEPALIVE_S;
   lrd_wg_backend_set_peer_async (self->backend, &config, self->cancellable, wg_configured_cb,
@@ -722,7 +727,9 @@ lrd_peer_link_set_stats (LrdPeerLink          *self,
   /* WireGuard roams: it sends to wherever the peer's last packet came from. While one side
    * is already direct and the other still relayed, that is the relay's loopback socket, and
    * a path shown as direct would quietly stay relayed (or the reverse). The endpoint the
-   * path policy chose is set again. */
+   * path policy chose is set again. A roam back to the relay while direct is reported by
+   * the relay client as it happens (lrd_peer_link_wireguard_roamed()); this catches the
+   * others. */
   if (self->backend != NULL && self->has_key && lr_addr_is_set (&stats->endpoint))
     {
       LrAddr chosen = choose_endpoint (self);
@@ -738,6 +745,26 @@ lrd_peer_link_set_stats (LrdPeerLink          *self,
         }
     }
   lrd_peer_link_refresh (self);
+}
+
+/**
+ * lrd_peer_link_wireguard_roamed:
+ *
+ * WireGuard sent this peer's datagram through the relay while the path is direct: the
+ * peer's packets still come through the relay (it is not direct yet, or lost the direct
+ * path), and WireGuard followed them. Sets the direct endpoint again, so this side keeps
+ * sending direct, which is what moves the peer's WireGuard to the direct path too.
+ */
+void
+lrd_peer_link_wireguard_roamed (LrdPeerLink *self)
+{
+  g_return_if_fail (LRD_IS_PEER_LINK (self));
+
+  if (self->backend != NULL && self->has_key && lr_addr_is_set (&self->direct))
+    {
+      g_debug ("Peer %s: WireGuard roamed back to the relay; direct again", self->id);
+      configure_wireguard (self);
+    }
 }
 
 /* Returns: (nullable): the peer's disco key while the disco router knows the peer */

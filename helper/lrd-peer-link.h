@@ -50,6 +50,7 @@ void            lrd_peer_link_remove          (LrdPeerLink               *self);
 void            lrd_peer_link_set_stats       (LrdPeerLink               *self,
                                                const LrdWgPeerStats      *stats);
 void            lrd_peer_link_refresh         (LrdPeerLink               *self);
+void            lrd_peer_link_wireguard_roamed (LrdPeerLink              *self);
 void            lrd_peer_link_set_disco       (LrdPeerLink               *self,
                                                LrdDiscoRouter            *disco);
 void            lrd_peer_link_network_changed (LrdPeerLink               *self);

@@ -107,6 +107,24 @@ relay_changed_cb (LrdRelayClient *relay,
     lrd_peer_link_refresh (link);
 }
 
+static void
+wireguard_roamed_cb (LrdRelayClient *relay,
+                     guint64         number,
+                     gpointer        user_data)
+{
+  LrdPeerTable *self = user_data;
+  GHashTableIter iter;
+  LrdPeerLink *link;
+
+  g_hash_table_iter_init (&iter, self->links);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &link))
+    if (lrd_peer_link_get_number (link) == number)
+      {
+        lrd_peer_link_wireguard_roamed (link);
+        return;
+      }
+}
+
 LrdPeerTable *
 lrd_peer_table_new (GDBusObjectManagerServer *manager,
                     LrdWgBackend             *backend,
@@ -126,6 +144,7 @@ lrd_peer_table_new (GDBusObjectManagerServer *manager,
   if (relay != NULL)
     {
       g_signal_connect (relay, "changed", G_CALLBACK (relay_changed_cb), self);
+      g_signal_connect (relay, "wireguard-roamed", G_CALLBACK (wireguard_roamed_cb), self);
     }
   return self;
 }

@@ -132,6 +132,8 @@ typedef struct
   GSource            *source;
   LrAddr              address;             /* of the socket: WireGuard's endpoint */
   gboolean            ready;               /* WireGuard knows the peer */
+  gboolean            direct;              /* WireGuard's endpoint is the peer's address */
+  gboolean            roamed;              /* ::wireguard-roamed is due at the next tick */
   Held               *outbound;            /* from WireGuard while no relay is bound */
   Held               *inbound;             /* from a relay while WireGuard does not know it */
 } Peer;
@@ -153,6 +155,7 @@ enum
   SIGNAL_CHANGED,
   SIGNAL_DISCO_RECEIVED,
   SIGNAL_TOKEN_NEEDED,
+  SIGNAL_WIREGUARD_ROAMED,
   N_SIGNALS
 };
 
@@ -948,6 +951,8 @@ peer_socket_cb (GSocket      *socket,
           self->dropped++;
           continue;
         }
+      /* WireGuard roamed back here; still carried, as the peer may not be direct yet. */
+      peer->roamed |= peer->direct;
       if (!current_bound (self))
         {
           hold (&peer->outbound, peer->id, payload, length, lr_clock_now_us (self->clock));
@@ -1218,6 +1223,29 @@ handle_data (LrdRelayClient     *self,
     }
   (void) sendto (g_socket_get_fd (peer->socket), frame->payload, frame->payload_length,
                  MSG_DONTWAIT, &self->wg_addr.u.sa, self->wg_addr.length);
+  /* WireGuard follows the source of the peer's last packet: this one moves it back here. */
+  peer->roamed |= peer->direct;
+}
+
+/* Says which direct peers' WireGuard roamed back to their loopback socket since the last
+ * tick: at most once a tick each, and also after the last of a burst of packets. */
+static void
+report_roams (LrdRelayClient *self)
+{
+  g_autoptr(GArray) roamed = g_array_new (FALSE, FALSE, sizeof (guint64));
+  GHashTableIter iter;
+  Peer *peer;
+
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &peer))
+    if (peer->roamed)
+      {
+        peer->roamed = FALSE;
+        g_array_append_val (roamed, peer->id);
+      }
+  /* After the walk: a handler may remove peers. */
+  for (guint i = 0; i < roamed->len; i++)
+    g_signal_emit (self, signals[SIGNAL_WIREGUARD_ROAMED], 0, g_array_index (roamed, guint64, i));
 }
 
 static void
@@ -1533,6 +1561,7 @@ tick_cb (gpointer user_data)
     }
 
   check_token (self, now_us);
+  report_roams (self);
   flush_changed (self);
   return G_SOURCE_CONTINUE;
 }
@@ -1823,6 +1852,31 @@ lrd_relay_client_peer_ready (LrdRelayClient *self,
                    &self->wg_addr.u.sa, self->wg_addr.length);
 }
 
+/**
+ * lrd_relay_client_set_peer_direct:
+ * @direct: whether WireGuard's endpoint for @peer_id is now the peer's own address
+ *
+ * While it is, a datagram WireGuard sends to the peer's loopback socket, or one a relay
+ * brings from the peer, means WireGuard roamed back to that socket (it follows the source
+ * of the peer's last packet, and the peer may still send through the relay): the datagram
+ * is still carried, and LrdRelayClient::wireguard-roamed says so at the next tick.
+ */
+void
+lrd_relay_client_set_peer_direct (LrdRelayClient *self,
+                                  guint64         peer_id,
+                                  gboolean        direct)
+{
+  Peer *peer;
+
+  g_return_if_fail (LRD_IS_RELAY_CLIENT (self));
+
+  peer = g_hash_table_lookup (self->peers, &peer_id);
+  if (peer == NULL)
+    return;
+  peer->direct = direct;
+  peer->roamed = FALSE;
+}
+
 void
 lrd_relay_client_remove_peer (LrdRelayClient *self,
                               guint64         peer_id)
@@ -2036,6 +2090,10 @@ lrd_relay_client_class_init (LrdRelayClientClass *klass)
   signals[SIGNAL_TOKEN_NEEDED] =
     g_signal_new ("token-needed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                   NULL, NULL, G_TYPE_NONE, 0);
+  /* (guint64 peer_id) */
+  signals[SIGNAL_WIREGUARD_ROAMED] =
+    g_signal_new ("wireguard-roamed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                  NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
 }
 
 static void

@@ -109,6 +109,11 @@ void                lrd_relay_client_peer_ready  (LrdRelayClient  *self,
                                                   guint64          peer_id);
 void                lrd_relay_client_remove_peer (LrdRelayClient  *self,
                                                   guint64          peer_id);
+/* Whether WireGuard's endpoint for @peer_id is the peer's own address now (see
+ * ::wireguard-roamed). */
+void                lrd_relay_client_set_peer_direct (LrdRelayClient *self,
+                                                      guint64         peer_id,
+                                                      gboolean        direct);
 
 LrdRelayClientState lrd_relay_client_get_state   (LrdRelayClient  *self);
 /* "host:port" of the chosen relay (the one DATA goes out through) as the candidate list
@@ -139,6 +144,10 @@ gboolean    lrd_relay_client_send_disco          (LrdRelayClient  *self,
  *                                buffer is valid during the emission only)
  *   "token-needed" ()            the token expires soon or the relay refused it: the session
  *                                asks lanrage-control for a new one and calls set_token
+ *   "wireguard-roamed" (guint64 id)
+ *                                while peer @id is direct, WireGuard sent to its loopback
+ *                                socket or a relay brought it a packet from the peer:
+ *                                WireGuard roamed (or will) back to the relay's socket
  */
 
 G_END_DECLS

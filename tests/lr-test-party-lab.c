@@ -442,7 +442,8 @@ direct_endpoint_prefix (const LrTestPartyHost *host,
 /* Both hosts' WireGuard sends where the peer object says the direct path goes (Endpoint),
  * and that is where the other host is reached directly (direct_endpoint_prefix). */
 gboolean
-lr_test_party_wireguard_is_direct (LrTestParty *fixture)
+lr_test_party_wireguard_is_direct_within (LrTestParty *fixture,
+                                          guint        timeout_ms)
 {
   for (guint i = 0; i < 2; i++)
     {
@@ -462,17 +463,24 @@ lr_test_party_wireguard_is_direct (LrTestParty *fixture)
           g_free (wait.expected);
           return FALSE;
         }
-      /* WireGuard's counters (and so the link's check of its endpoint) come every 2 s. */
-      ok = lr_test_wait_for (wg_endpoint_is, &wait, 5000);
+      ok = lr_test_wait_for (wg_endpoint_is, &wait, timeout_ms);
       if (!ok)
-        g_test_fail_printf ("%s: WireGuard sends to %s, not the direct %s", fixture->hosts[i].netns,
-                            wait.endpoint != NULL ? wait.endpoint : "?", wait.expected);
+        g_test_fail_printf ("%s: WireGuard sends to %s, not the direct %s, %u ms on",
+                            fixture->hosts[i].netns, wait.endpoint != NULL ? wait.endpoint : "?",
+                            wait.expected, timeout_ms);
       g_free (wait.endpoint);
       g_free (wait.expected);
       if (!ok)
         return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+lr_test_party_wireguard_is_direct (LrTestParty *fixture)
+{
+  /* WireGuard's counters (and so the links' check of its endpoint) come every 2 s. */
+  return lr_test_party_wireguard_is_direct_within (fixture, 5000);
 }
 
 /* For lr_test_wait_for(): lets the main loop run (the proxies take in their changes) for
@@ -624,6 +632,14 @@ lr_test_party_test_direct (LrTestParty   *fixture,
       g_test_message ("join-to-direct: %" G_GINT64_FORMAT " ms (%s + %s, both peers direct, "
                       "after `lanragectl join` returned)",
                       (settled - fixture->joined_us) / 1000, dcase->nats[0], dcase->nats[1]);
+      /* WireGuard roams back to the relay's socket when a packet of the peer's came that way
+       * after the switch; the helper sees that and sets the direct endpoint again within a
+       * tick of its relay client (100 ms), not only at its next read of the counters. */
+      if (!lr_test_party_wireguard_is_direct_within (fixture, 1000))
+        return;
+      g_test_message ("join-to-WireGuard-direct: %" G_GINT64_FORMAT " ms (%s + %s)",
+                      (g_get_monotonic_time () - fixture->joined_us) / 1000, dcase->nats[0],
+                      dcase->nats[1]);
       for (guint i = 0; i < 2; i++)
         {
           g_autoptr(LrdHelper1Peer) peer = lr_test_helper_find_peer (

@@ -118,7 +118,10 @@ gboolean lr_test_party_never (gpointer data);
 /* Each helper shows its own NAT type and its peers' (the case fails otherwise). */
 gboolean lr_test_party_nat_types_shown (LrTestParty *fixture);
 /* Both hosts' WireGuard sends where the peer object's Endpoint says, the other's direct
- * address (the case fails otherwise). */
+ * address, within @timeout_ms (the case fails otherwise). */
+gboolean lr_test_party_wireguard_is_direct_within (LrTestParty *fixture,
+                                                   guint        timeout_ms);
+/* The same, with time for the helpers' check of WireGuard's counters (every 2 s). */
 gboolean lr_test_party_wireguard_is_direct (LrTestParty *fixture);
 /* Waits until each of the pair shows the other with @path; the monotonic time, or 0. */
 gint64 lr_test_party_wait_pair_path (LrTestParty *fixture, const char *path, guint timeout_ms);

@@ -1271,6 +1271,93 @@ test_wireguard_or_disco (Fixture       *f,
   udp_client_clear (&party.fake);
 }
 
+typedef struct
+{
+  guint   count;
+  guint64 peer;
+} RoamSeen;
+
+static void
+roamed_cb (LrdRelayClient *client,
+           guint64         peer,
+           gpointer        user_data)
+{
+  RoamSeen *seen = user_data;
+
+  seen->count++;
+  seen->peer = peer;
+}
+
+static gboolean
+wait_roams (RoamSeen *seen,
+            guint     count,
+            int       timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * 1000;
+
+  while (seen->count < count && g_get_monotonic_time () < deadline)
+    run_for (5);
+  return seen->count >= count;
+}
+
+/* While a peer is direct, WireGuard's datagram to the peer's loopback socket, or one the
+ * relay brings from the peer, means WireGuard roamed back to the relay: the datagram is
+ * still carried, and ::wireguard-roamed says so within a tick, once for a burst. */
+static void
+test_wireguard_roamed (Fixture       *f,
+                       gconstpointer  data)
+{
+  FakeParty party;
+  guint8 payload[100];
+  RoamSeen seen = { 0 };
+
+  fake_party_start (f, &party);
+  g_signal_connect (f->a, "wireguard-roamed", G_CALLBACK (roamed_cb), &seen);
+  fill (payload, sizeof payload, 4);
+  payload[0] = 4;
+
+  /* Relayed: WireGuard is meant to send here. */
+  g_assert_true (wireguard_sends (f, &party, payload, sizeof payload));
+  g_assert_true (relay_brings (f, &party, payload, sizeof payload));
+  run_for (300);
+  g_assert_cmpuint (seen.count, ==, 0);
+
+  /* Direct: WireGuard sending here has roamed back. */
+  lrd_relay_client_set_peer_direct (f->a, PEER_B, TRUE);
+  g_assert_true (wireguard_sends (f, &party, payload, sizeof payload));
+  g_assert_true (wait_roams (&seen, 1, 1000));
+  g_assert_cmpuint (seen.peer, ==, PEER_B);
+
+  /* The peer's packet through the relay moves WireGuard back too. */
+  g_assert_true (relay_brings (f, &party, payload, sizeof payload));
+  g_assert_true (wait_roams (&seen, 2, 1000));
+
+  /* A burst is reported once a tick, not once a datagram. */
+  for (guint i = 0; i < 20; i++)
+    udp_client_send (&f->wg_a, f->a_for_b, "127.0.0.1", payload, sizeof payload);
+  run_for (350);
+  g_assert_cmpuint (seen.count, >=, 3);
+  g_assert_cmpuint (seen.count, <=, 4);
+
+  /* Another peer, relayed, is not reported. */
+  {
+    guint before = seen.count;
+    guint16 a_for_c = add_peer (f->a, PEER_C);
+
+    udp_client_send (&f->wg_a, a_for_c, "127.0.0.1", payload, sizeof payload);
+    run_for (300);
+    g_assert_cmpuint (seen.count, ==, before);
+  }
+
+  /* Relayed again: nothing more. */
+  lrd_relay_client_set_peer_direct (f->a, PEER_B, FALSE);
+  seen.count = 0;
+  g_assert_true (wireguard_sends (f, &party, payload, sizeof payload));
+  run_for (300);
+  g_assert_cmpuint (seen.count, ==, 0);
+  udp_client_clear (&party.fake);
+}
+
 /* A relay with another secret refuses the token: the client asks for a new one and uses
  * the next relay meanwhile. */
 static void
@@ -1586,6 +1673,7 @@ main (int    argc,
   ADD ("/lrd/relay-client/call-me-maybe", test_call_me_maybe);
   ADD ("/lrd/relay-client/disco-forged", test_disco_forged);
   ADD ("/lrd/relay-client/wireguard-or-disco", test_wireguard_or_disco);
+  ADD ("/lrd/relay-client/wireguard-roamed", test_wireguard_roamed);
   ADD ("/lrd/relay-client/garbage", test_garbage);
 #undef ADD
 
