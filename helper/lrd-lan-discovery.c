@@ -90,14 +90,30 @@ apply_policy (LrdLanDiscovery *self)
 
 /* Settings on disk */
 
+/* @key's value, or @fallback when it is absent or damaged (logged). */
+static gboolean
+read_boolean (LrdLanDiscovery *self,
+              GKeyFile        *keyfile,
+              const char      *key,
+              gboolean         fallback)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean value = g_key_file_get_boolean (keyfile, SETTINGS_GROUP, key, &error);
+
+  if (error == NULL)
+    return value;
+  if (!g_error_matches (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) &&
+      !g_error_matches (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
+    g_warning ("%s: %s is not a boolean; %s", self->path, key, fallback ? "on" : "off");
+  return fallback;
+}
+
 static void
 load_settings (LrdLanDiscovery *self)
 {
   g_autoptr(GKeyFile) keyfile = g_key_file_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *deny_text = NULL;
-  gboolean known_only;
-  gboolean enabled;
 
   if (!g_key_file_load_from_file (keyfile, self->path, G_KEY_FILE_NONE, &error))
     {
@@ -107,27 +123,9 @@ load_settings (LrdLanDiscovery *self)
       return;
     }
 
-  known_only = g_key_file_get_boolean (keyfile, SETTINGS_GROUP, KEY_KNOWN_ONLY, &error);
-  if (error != NULL)
-    {
-      if (!g_error_matches (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) &&
-          !g_error_matches (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
-        g_warning ("%s: %s is not a boolean; off", self->path, KEY_KNOWN_ONLY);
-      g_clear_error (&error);
-      known_only = FALSE;
-    }
-  lr_lan_policy_set_known_only (self->settings, known_only);
-
-  enabled = g_key_file_get_boolean (keyfile, SETTINGS_GROUP, KEY_ENABLED, &error);
-  if (error != NULL)
-    {
-      if (!g_error_matches (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) &&
-          !g_error_matches (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
-        g_warning ("%s: %s is not a boolean; on", self->path, KEY_ENABLED);
-      g_clear_error (&error);
-      enabled = TRUE;
-    }
-  self->enabled = enabled;
+  self->enabled = read_boolean (self, keyfile, KEY_ENABLED, TRUE);
+  lr_lan_policy_set_known_only (self->settings,
+                                read_boolean (self, keyfile, KEY_KNOWN_ONLY, FALSE));
 
   deny_text = g_key_file_get_string (keyfile, SETTINGS_GROUP, KEY_DENY_LIST, NULL);
   if (deny_text != NULL)

@@ -742,10 +742,18 @@ static int wait_menu_item (UiFixture  *fixture,
 #define MINECRAFT_GROUP 0xe000023c   /* 224.0.2.60 */
 #define MINECRAFT_PORT  4445
 
+/* What the party page's Games section shows while it lists no game. */
+#define GAMES_EMPTY "No LAN games yet. When someone hosts one, it shows up here."
+#define GAMES_NOT_LOOKED_FOR \
+  "LAN game discovery is off, so games players host are not shown and yours are not " \
+  "shared. Turn it on in Preferences."
+
 static gboolean
-bridge_on (gpointer data)
+lan_bridge_is (gpointer data)
 {
-  return g_strcmp0 (lrd_helper1_get_lan_bridge (data), "on") == 0;
+  gpointer *args = data;
+
+  return g_strcmp0 (lrd_helper1_get_lan_bridge (args[0]), args[1]) == 0;
 }
 
 typedef struct
@@ -802,7 +810,7 @@ test_games (UiFixture     *fixture,
   /* So is a player's name. */
   const char *join_argv[] = { "--name", "Bo & <Jo>", "join", NULL, NULL };
   const char *status_argv[] = { "--json", "status", NULL };
-  const char *empty = "No LAN games yet. When someone hosts one, it shows up here.";
+  const char *empty = GAMES_EMPTY;
   GtkWidget *title;
   GtkWidget *row;
   GtkWidget *copy;
@@ -824,10 +832,13 @@ test_games (UiFixture     *fixture,
   guest_address = g_strdup (lr_test_json_string (status, "VirtualAddress"));
   expected_address = g_strdup_printf ("%s:41234", guest_address);
   lr_test_ui_wait_label (fixture->window, "Bo & <Jo>");
-  g_assert_true (lr_test_wait_for (bridge_on, lr_test_helper_get_proxy (fixture->helper),
-                                   LR_TEST_UI_TIMEOUT_MS));
-  g_assert_true (lr_test_wait_for (bridge_on, lr_test_helper_get_proxy (second),
-                                   LR_TEST_UI_TIMEOUT_MS));
+  {
+    gpointer first_on[] = { lr_test_helper_get_proxy (fixture->helper), (gpointer) "on" };
+    gpointer second_on[] = { lr_test_helper_get_proxy (second), (gpointer) "on" };
+
+    g_assert_true (lr_test_wait_for (lan_bridge_is, first_on, LR_TEST_UI_TIMEOUT_MS));
+    g_assert_true (lr_test_wait_for (lan_bridge_is, second_on, LR_TEST_UI_TIMEOUT_MS));
+  }
 
   /* Minecraft Java announces every 1.5 s; until the row shows, every 500 ms. */
   sender = lrd_lan_test_program_open (SECOND_HOST_NETNS, 50123, 0);
@@ -946,14 +957,6 @@ lan_discovery_is (gpointer data)
   return lrd_helper1_get_lan_discovery (args[0]) == GPOINTER_TO_INT (args[1]);
 }
 
-static gboolean
-lan_bridge_is (gpointer data)
-{
-  gpointer *args = data;
-
-  return g_strcmp0 (lrd_helper1_get_lan_bridge (args[0]), args[1]) == 0;
-}
-
 /* The widget's sensitivity, its ancestors' included, becomes @sensitive (the app hears of
  * the helper's change a moment after the test's own proxy does). */
 static void
@@ -985,11 +988,6 @@ wait_switch_active (GtkWidget *row,
       lr_test_ui_run_for (20);
     }
 }
-
-#define GAMES_EMPTY "No LAN games yet. When someone hosts one, it shows up here."
-#define GAMES_NOT_LOOKED_FOR \
-  "LAN game discovery is off, so games players host are not shown and yours are not " \
-  "shared. Turn it on in Preferences."
 
 /* Preferences' LAN Games page: the helper's deny list with each entry's reason; block a
  * port range, which the helper then has (read back over D-Bus); an entry the helper

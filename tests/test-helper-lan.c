@@ -256,7 +256,8 @@ test_damaged_file (LrTestHelperFixture *fixture,
   g_autofree char *path = g_build_filename (lr_test_helper_get_state_dir (fixture->helper),
                                             "lan", NULL);
   const char *damaged[] = {
-    "[lan]\nknown-titles-only=maybe\ndeny-list=[(uint16 0, uint16 0, '', '')]\n",
+    "[lan]\nlan-discovery=maybe\nknown-titles-only=maybe\n"
+    "deny-list=[(uint16 0, uint16 0, '', '')]\n",
     "[lan]\ndeny-list=not a variant at all\n",
     "\x01\x02 not a keyfile",
   };
@@ -268,6 +269,7 @@ test_damaged_file (LrTestHelperFixture *fixture,
                                                G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
       lr_test_helper_start (fixture->helper);
       assert_deny_list (fixture->helper, defaults);
+      g_assert_true (lan_discovery (fixture->helper));
       g_assert_false (known_titles_only (fixture->helper));
     }
 }
