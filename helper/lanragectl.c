@@ -108,7 +108,7 @@ print_relay (GVariant *status)
     g_print ("Relay:           %s (%s)\n", relay, reason);
 }
 
-/* "on, 1 game, 3 destinations bridged; every port but 19 denied ranges" */
+/* "bridging, 1 game, 3 destinations seen; every port but 19 denied ranges" */
 static void
 print_lan (GVariant *status)
 {
@@ -117,17 +117,22 @@ print_lan (GVariant *status)
                                                       G_VARIANT_TYPE ("a(sqstx)"));
   g_autoptr(GVariant) deny = g_variant_lookup_value (status, "DenyList", G_VARIANT_TYPE ("a(qqss)"));
   const char *bridge = lookup_string (status, "LanBridge");
+  /* A helper without the switch always bridges. */
+  gboolean enabled = TRUE;
   gboolean known_only = FALSE;
   gsize n_games = games != NULL ? g_variant_n_children (games) : 0;
   gsize n_ports = ports != NULL ? g_variant_n_children (ports) : 0;
   gsize n_deny = deny != NULL ? g_variant_n_children (deny) : 0;
   g_autofree char *scope = NULL;
 
+  g_variant_lookup (status, "LanDiscovery", "b", &enabled);
   g_variant_lookup (status, "KnownTitlesOnly", "b", &known_only);
   scope = known_only ? g_strdup ("known titles only")
                      : g_strdup_printf ("every port but %zu denied range%s", n_deny,
                                         n_deny == 1 ? "" : "s");
-  if (g_str_equal (bridge, "on"))
+  if (!enabled)
+    g_print ("LAN discovery:   turned off (lanragectl lan on); %s\n", scope);
+  else if (g_str_equal (bridge, "on"))
     g_print ("LAN discovery:   bridging, %zu game%s, %zu destination%s seen; %s\n", n_games,
              n_games == 1 ? "" : "s", n_ports, n_ports == 1 ? "" : "s", scope);
   else if (g_str_equal (bridge, "failed"))
@@ -232,6 +237,27 @@ cmd_leave (Ctl *ctl)
   if (!ctl->json)
     {
       g_print ("Left the party.\n");
+      return 0;
+    }
+  return show_status (ctl);
+}
+
+static int
+cmd_lan (Ctl        *ctl,
+         const char *value)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean enabled = g_str_equal (value, "on");
+
+  if (!call_mutating (ctl, "SetLanDiscovery", g_variant_new ("(b)", enabled), &error))
+    return fail (ctl, error);
+  if (!ctl->json)
+    {
+      if (enabled)
+        g_print ("LAN discovery is on: games announced here and by the party's members are "
+                 "carried while a party is up.\n");
+      else
+        g_print ("LAN discovery is off: nothing is carried to or from the party.\n");
       return 0;
     }
   return show_status (ctl);
@@ -482,8 +508,9 @@ main (int    argc,
   setlocale (LC_ALL, "");
   (void) LRD_ERROR;
 
-  context = g_option_context_new ("status|create NAME|join CODE|leave|peers|games");
-  g_option_context_set_summary (context, "Create, join and leave LANrage parties.");
+  context = g_option_context_new ("status|create NAME|join CODE|leave|peers|games|lan on|lan off");
+  g_option_context_set_summary (context, "Create, join and leave LANrage parties, and turn LAN "
+                                "game discovery on or off.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -499,7 +526,9 @@ main (int    argc,
         (g_str_equal (command, "join") && argc == 3) ||
         (g_str_equal (command, "leave") && argc == 2) ||
         (g_str_equal (command, "peers") && argc == 2) ||
-        (g_str_equal (command, "games") && argc == 2)))
+        (g_str_equal (command, "games") && argc == 2) ||
+        (g_str_equal (command, "lan") && argc == 3 &&
+         (g_str_equal (argv[2], "on") || g_str_equal (argv[2], "off")))))
     {
       g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
 
@@ -536,6 +565,8 @@ main (int    argc,
     status = cmd_leave (&ctl);
   else if (g_str_equal (command, "games"))
     status = cmd_games (&ctl);
+  else if (g_str_equal (command, "lan"))
+    status = cmd_lan (&ctl, argv[2]);
   else
     status = cmd_peers (&ctl);
 

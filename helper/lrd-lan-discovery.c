@@ -12,13 +12,15 @@
 
 #define SETTINGS_FILE  "lan"
 #define SETTINGS_GROUP "lan"
+#define KEY_ENABLED    "lan-discovery"
 #define KEY_KNOWN_ONLY "known-titles-only"
 /* Absent while the list is the built-in one, so a newer helper's defaults apply. */
 #define KEY_DENY_LIST  "deny-list"
 
-#define LAN_BRIDGE_OFF    "off"
-#define LAN_BRIDGE_ON     "on"
-#define LAN_BRIDGE_FAILED "failed"
+#define LAN_BRIDGE_OFF      "off"
+#define LAN_BRIDGE_ON       "on"
+#define LAN_BRIDGE_DISABLED "disabled"
+#define LAN_BRIDGE_FAILED   "failed"
 
 /* The party network's prefix (DESIGN.md, 10.66.0.0/16). */
 #define PARTY_PREFIX_LENGTH 16
@@ -32,12 +34,16 @@ struct _LrdLanDiscovery
   char          *path;             /* the settings file */
   char          *ifname;
 
-  /* The settings: a policy used as a checked store of the deny list and the switch. */
+  /* The settings: whether to bridge at all, and a policy used as a checked store of the
+   * deny list and "known titles only". */
+  gboolean       enabled;
   LrLanPolicy   *settings;
   gboolean       custom_deny_list;
 
-  LrdLanBridge  *bridge;           /* while the data plane is up */
-  LrdPeerTable  *peers;            /* while bridging: the members' source */
+  /* While the data plane is up: this host's virtual address and the members' source. */
+  char          *virtual_address;
+  LrdPeerTable  *peers;
+  LrdLanBridge  *bridge;           /* while the data plane is up and the switch is on */
 
   GPtrArray     *in_flight;        /* GTask: setters answered when this write ends */
   GPtrArray     *waiting;          /* GTask: setters for the next write */
@@ -50,6 +56,7 @@ show_settings (LrdLanDiscovery *self)
 {
   g_autoptr(GVariant) deny = lr_lan_policy_dup_deny_list_variant (self->settings);
 
+  lrd_helper1_set_lan_discovery (self->iface, self->enabled);
   lrd_helper1_set_deny_list (self->iface, deny);
   lrd_helper1_set_known_titles_only (self->iface,
                                      lr_lan_policy_get_known_only (self->settings));
@@ -66,7 +73,7 @@ show_empty_lobby (LrdLanDiscovery *self)
 
 /* The bridge's policy follows the settings, one way. */
 static void
-apply_settings (LrdLanDiscovery *self)
+apply_policy (LrdLanDiscovery *self)
 {
   g_autoptr(GVariant) deny = NULL;
   g_autoptr(GError) error = NULL;
@@ -83,13 +90,30 @@ apply_settings (LrdLanDiscovery *self)
 
 /* Settings on disk */
 
+/* @key's value, or @fallback when it is absent or damaged (logged). */
+static gboolean
+read_boolean (LrdLanDiscovery *self,
+              GKeyFile        *keyfile,
+              const char      *key,
+              gboolean         fallback)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean value = g_key_file_get_boolean (keyfile, SETTINGS_GROUP, key, &error);
+
+  if (error == NULL)
+    return value;
+  if (!g_error_matches (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) &&
+      !g_error_matches (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
+    g_warning ("%s: %s is not a boolean; %s", self->path, key, fallback ? "on" : "off");
+  return fallback;
+}
+
 static void
 load_settings (LrdLanDiscovery *self)
 {
   g_autoptr(GKeyFile) keyfile = g_key_file_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *deny_text = NULL;
-  gboolean known_only;
 
   if (!g_key_file_load_from_file (keyfile, self->path, G_KEY_FILE_NONE, &error))
     {
@@ -99,16 +123,9 @@ load_settings (LrdLanDiscovery *self)
       return;
     }
 
-  known_only = g_key_file_get_boolean (keyfile, SETTINGS_GROUP, KEY_KNOWN_ONLY, &error);
-  if (error != NULL)
-    {
-      if (!g_error_matches (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) &&
-          !g_error_matches (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
-        g_warning ("%s: %s is not a boolean; off", self->path, KEY_KNOWN_ONLY);
-      g_clear_error (&error);
-      known_only = FALSE;
-    }
-  lr_lan_policy_set_known_only (self->settings, known_only);
+  self->enabled = read_boolean (self, keyfile, KEY_ENABLED, TRUE);
+  lr_lan_policy_set_known_only (self->settings,
+                                read_boolean (self, keyfile, KEY_KNOWN_ONLY, FALSE));
 
   deny_text = g_key_file_get_string (keyfile, SETTINGS_GROUP, KEY_DENY_LIST, NULL);
   if (deny_text != NULL)
@@ -125,6 +142,7 @@ load_settings (LrdLanDiscovery *self)
 }
 
 static void start_write (LrdLanDiscovery *self);
+static void apply_settings (LrdLanDiscovery *self);
 
 static void
 write_cb (GObject      *source,
@@ -165,6 +183,7 @@ start_write (LrdLanDiscovery *self)
   self->in_flight = self->waiting;
   self->waiting = swap;
 
+  g_key_file_set_boolean (keyfile, SETTINGS_GROUP, KEY_ENABLED, self->enabled);
   g_key_file_set_boolean (keyfile, SETTINGS_GROUP, KEY_KNOWN_ONLY,
                           lr_lan_policy_get_known_only (self->settings));
   if (self->custom_deny_list)
@@ -188,6 +207,21 @@ settings_changed (LrdLanDiscovery *self,
   g_ptr_array_add (self->waiting, g_object_ref (task));
   if (self->in_flight->len == 0)
     start_write (self);
+}
+
+void
+lrd_lan_discovery_set_enabled_async (LrdLanDiscovery     *self,
+                                     gboolean             enabled,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (LRD_IS_LAN_DISCOVERY (self));
+
+  task = g_task_new (self, NULL, callback, user_data);
+  self->enabled = !!enabled;
+  settings_changed (self, task);
 }
 
 void
@@ -281,23 +315,16 @@ ports_changed_cb (LrdLanBridge    *bridge,
   lrd_helper1_set_games (self->iface, lrd_lan_bridge_dup_games (bridge));
 }
 
-void
-lrd_lan_discovery_start (LrdLanDiscovery *self,
-                         const char      *virtual_address,
-                         LrdPeerTable    *peers)
+/* Opens the bridge for the data plane that is up. */
+static void
+start_bridge (LrdLanDiscovery *self)
 {
   g_autoptr(GError) error = NULL;
   guint32 address;
 
-  g_return_if_fail (LRD_IS_LAN_DISCOVERY (self));
-  g_return_if_fail (LRD_IS_PEER_TABLE (peers));
-
-  lrd_lan_discovery_stop (self);
-  if (self->ifname == NULL)
-    return;
-  if (!lr_ipv4_parse (virtual_address, &address))
+  if (!lr_ipv4_parse (self->virtual_address, &address))
     {
-      g_warning ("LAN bridge: %s is not an address", virtual_address);
+      g_warning ("LAN bridge: %s is not an address", self->virtual_address);
       lrd_helper1_set_lan_bridge (self->iface, LAN_BRIDGE_FAILED);
       return;
     }
@@ -309,16 +336,61 @@ lrd_lan_discovery_start (LrdLanDiscovery *self,
       lrd_helper1_set_lan_bridge (self->iface, LAN_BRIDGE_FAILED);
       return;
     }
-  apply_settings (self);
+  apply_policy (self);
   g_signal_connect_object (self->bridge, "games-changed", G_CALLBACK (games_changed_cb), self,
                            0);
   g_signal_connect_object (self->bridge, "ports-changed", G_CALLBACK (ports_changed_cb), self,
                            0);
+  members_changed_cb (self->peers, self);
+  lrd_helper1_set_lan_bridge (self->iface, LAN_BRIDGE_ON);
+  g_message ("Bridging LAN discovery on %s for %s", self->ifname, self->virtual_address);
+}
+
+/* Closes the bridge: nothing more is captured or injected, and the lobby empties. */
+static void
+stop_bridge (LrdLanDiscovery *self)
+{
+  if (self->bridge != NULL)
+    g_signal_handlers_disconnect_by_data (self->bridge, self);
+  g_clear_object (&self->bridge);
+  show_empty_lobby (self);
+}
+
+/* The bridge follows the settings, one way: the switch opens and closes it while the data
+ * plane is up, and the rest is its policy. */
+static void
+apply_settings (LrdLanDiscovery *self)
+{
+  if (self->virtual_address == NULL)
+    return;
+  if (!self->enabled)
+    {
+      if (self->bridge != NULL)
+        g_message ("LAN discovery turned off: no longer bridging");
+      stop_bridge (self);
+      lrd_helper1_set_lan_bridge (self->iface, LAN_BRIDGE_DISABLED);
+    }
+  else if (self->bridge == NULL)
+    start_bridge (self);
+  else
+    apply_policy (self);
+}
+
+void
+lrd_lan_discovery_start (LrdLanDiscovery *self,
+                         const char      *virtual_address,
+                         LrdPeerTable    *peers)
+{
+  g_return_if_fail (LRD_IS_LAN_DISCOVERY (self));
+  g_return_if_fail (LRD_IS_PEER_TABLE (peers));
+
+  lrd_lan_discovery_stop (self);
+  if (self->ifname == NULL)
+    return;
+  self->virtual_address = g_strdup (virtual_address);
   self->peers = g_object_ref (peers);
   g_signal_connect_object (peers, "members-changed", G_CALLBACK (members_changed_cb), self, 0);
-  members_changed_cb (peers, self);
-  lrd_helper1_set_lan_bridge (self->iface, LAN_BRIDGE_ON);
-  g_message ("Bridging LAN discovery on %s for %s", self->ifname, virtual_address);
+  apply_settings (self);
 }
 
 void
@@ -326,13 +398,11 @@ lrd_lan_discovery_stop (LrdLanDiscovery *self)
 {
   g_return_if_fail (LRD_IS_LAN_DISCOVERY (self));
 
+  stop_bridge (self);
   if (self->peers != NULL)
     g_signal_handlers_disconnect_by_data (self->peers, self);
   g_clear_object (&self->peers);
-  if (self->bridge != NULL)
-    g_signal_handlers_disconnect_by_data (self->bridge, self);
-  g_clear_object (&self->bridge);
-  show_empty_lobby (self);
+  g_clear_pointer (&self->virtual_address, g_free);
   lrd_helper1_set_lan_bridge (self->iface, LAN_BRIDGE_OFF);
 }
 
@@ -368,6 +438,7 @@ lrd_lan_discovery_finalize (GObject *object)
   g_ptr_array_unref (self->waiting);
   g_free (self->path);
   g_free (self->ifname);
+  g_free (self->virtual_address);
   G_OBJECT_CLASS (lrd_lan_discovery_parent_class)->finalize (object);
 }
 
@@ -383,6 +454,7 @@ lrd_lan_discovery_class_init (LrdLanDiscoveryClass *klass)
 static void
 lrd_lan_discovery_init (LrdLanDiscovery *self)
 {
+  self->enabled = TRUE;
   self->in_flight = g_ptr_array_new_with_free_func (g_object_unref);
   self->waiting = g_ptr_array_new_with_free_func (g_object_unref);
 }

@@ -2,15 +2,17 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * LrdLanDiscovery owns what the user set for LAN discovery (the deny list and "known titles
- * only", kept in the state folder's `lan` file, 0600, written atomically) and, while the
- * party's data plane is up, the LrdLanBridge. It writes the io.lanrage.Helper1 members
- * LanBridge, Games, BridgedPorts, DenyList and KnownTitlesOnly, alone.
+ * LrdLanDiscovery owns what the user set for LAN discovery (the switch, the deny list and
+ * "known titles only", kept in the state folder's `lan` file, 0600, written atomically)
+ * and, while the party's data plane is up and the switch is on, the LrdLanBridge. It writes
+ * the io.lanrage.Helper1 members LanDiscovery, LanBridge, Games, BridgedPorts, DenyList and
+ * KnownTitlesOnly, alone.
  *
- * Data flows one way: the settings into the bridge's policy; the members from the
- * LrdPeerTable (its members-changed signal) into the bridge; the bridge's lobby and
- * counters out to D-Bus. The session starts the bridge when WireGuard is up with the
- * virtual address and stops it on leave, on a lost party and at shutdown.
+ * Data flows one way: the settings into the bridge (the switch starts and stops it, the
+ * rest is its policy); the members from the LrdPeerTable (its members-changed signal) into
+ * the bridge; the bridge's lobby and counters out to D-Bus. The session says when the data
+ * plane is up with the virtual address (start) and when it goes, on leave, on a lost party
+ * and at shutdown (stop); between the two the switch decides whether to bridge.
  */
 #pragma once
 
@@ -34,6 +36,10 @@ void             lrd_lan_discovery_set_interface  (LrdLanDiscovery  *self,
 
 /* The settings' setters apply at once (a bad deny list fails with InvalidDenyList and
  * changes nothing) and complete once the settings are on disk. */
+void     lrd_lan_discovery_set_enabled_async           (LrdLanDiscovery     *self,
+                                                        gboolean             enabled,
+                                                        GAsyncReadyCallback  callback,
+                                                        gpointer             user_data);
 void     lrd_lan_discovery_set_deny_list_async         (LrdLanDiscovery     *self,
                                                         GVariant            *entries,
                                                         GAsyncReadyCallback  callback,
@@ -45,14 +51,15 @@ void     lrd_lan_discovery_set_known_titles_only_async (LrdLanDiscovery     *sel
                                                         gboolean             enabled,
                                                         GAsyncReadyCallback  callback,
                                                         gpointer             user_data);
-/* Finishes any of the three. */
+/* Finishes any of the four. */
 gboolean lrd_lan_discovery_setter_finish               (LrdLanDiscovery     *self,
                                                         GAsyncResult        *result,
                                                         GError             **error);
 
-/* Starts bridging for this host's @virtual_address (dotted quad) to @peers' members. A
- * bridge that cannot open its sockets is logged and LanBridge says "failed": the party
- * goes on without discovery. */
+/* The data plane is up with this host's @virtual_address (dotted quad): bridges to
+ * @peers' members while the switch is on (LanBridge "disabled" while it is off). A bridge
+ * that cannot open its sockets is logged and LanBridge says "failed": the party goes on
+ * without discovery. */
 void             lrd_lan_discovery_start          (LrdLanDiscovery  *self,
                                                    const char       *virtual_address,
                                                    LrdPeerTable     *peers);

@@ -46,6 +46,7 @@ static const struct
   { "io.lanrage.Helper1", "Refresh", LRD_ACTION_JOIN },
   { "io.lanrage.Helper1", "SetControlUrl", LRD_ACTION_CONFIGURE },
   { "io.lanrage.Helper1", "GetStatus", NULL },
+  { "io.lanrage.Helper1", "SetLanDiscovery", LRD_ACTION_CONFIGURE },
   { "io.lanrage.Helper1", "SetDenyList", LRD_ACTION_CONFIGURE },
   { "io.lanrage.Helper1", "ResetDenyList", LRD_ACTION_CONFIGURE },
   { "io.lanrage.Helper1", "SetKnownTitlesOnly", LRD_ACTION_CONFIGURE },
@@ -364,6 +365,19 @@ lan_setter_cb (GObject      *source,
 }
 
 static gboolean
+handle_set_lan_discovery_cb (LrdHelper1            *iface,
+                             GDBusMethodInvocation *invocation,
+                             gboolean               enabled,
+                             gpointer               user_data)
+{
+  LrdService *self = user_data;
+
+  lrd_lan_discovery_set_enabled_async (self->lan, enabled, lan_setter_cb,
+                                       g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
 handle_set_deny_list_cb (LrdHelper1            *iface,
                          GDBusMethodInvocation *invocation,
                          GVariant              *entries,
@@ -473,6 +487,8 @@ lrd_service_new (PolkitAuthority  *authority,
   g_signal_connect (self->iface, "handle-get-status", G_CALLBACK (handle_get_status_cb), self);
   g_signal_connect (self->iface, "handle-set-control-url",
                     G_CALLBACK (handle_set_control_url_cb), self);
+  g_signal_connect (self->iface, "handle-set-lan-discovery",
+                    G_CALLBACK (handle_set_lan_discovery_cb), self);
   g_signal_connect (self->iface, "handle-set-deny-list", G_CALLBACK (handle_set_deny_list_cb),
                     self);
   g_signal_connect (self->iface, "handle-reset-deny-list",

@@ -66,6 +66,7 @@ enum {
   PROP_BACKEND,
   PROP_LAST_ERROR,
   PROP_CONTROL_URL,
+  PROP_LAN_DISCOVERY,
   PROP_LAN_BRIDGE,
   PROP_KNOWN_TITLES_ONLY,
   PROP_DENY_LIST,
@@ -604,6 +605,9 @@ lanrage_helper_client_get_property (GObject    *object,
     case PROP_CONTROL_URL:
       g_value_set_string (value, lanrage_helper_client_get_control_url (self));
       break;
+    case PROP_LAN_DISCOVERY:
+      g_value_set_boolean (value, lanrage_helper_client_get_lan_discovery (self));
+      break;
     case PROP_LAN_BRIDGE:
       g_value_set_string (value, lanrage_helper_client_get_lan_bridge (self));
       break;
@@ -685,7 +689,12 @@ lanrage_helper_client_class_init (LanrageHelperClientClass *klass)
   props[PROP_BACKEND] = string_property ("backend");
   props[PROP_LAST_ERROR] = string_property ("last-error");
   props[PROP_CONTROL_URL] = string_property ("control-url");
-  /* "off", "on" or "failed": whether the helper bridges LAN discovery now. */
+  /* Whether the user lets the helper bridge LAN discovery at all. */
+  props[PROP_LAN_DISCOVERY] =
+    g_param_spec_boolean ("lan-discovery", NULL, NULL, TRUE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /* "off", "on", "disabled" (switched off) or "failed": whether the helper bridges LAN
+   * discovery now. */
   props[PROP_LAN_BRIDGE] = string_property ("lan-bridge");
   props[PROP_KNOWN_TITLES_ONLY] =
     g_param_spec_boolean ("known-titles-only", NULL, NULL, FALSE,
@@ -840,6 +849,19 @@ lanrage_helper_client_get_lan_bridge (LanrageHelperClient *self)
   const char *bridge = PROXY_STRING (lrd_helper1_get_lan_bridge);
 
   return *bridge != '\0' ? bridge : "off";
+}
+
+/* A helper that has no switch bridges whenever a party is up. */
+gboolean
+lanrage_helper_client_get_lan_discovery (LanrageHelperClient *self)
+{
+  g_autoptr(GVariant) value = NULL;
+
+  if (self->proxy == NULL)
+    return TRUE;
+  value = g_dbus_proxy_get_cached_property (G_DBUS_PROXY (self->proxy), "LanDiscovery");
+  return value == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN) ||
+         g_variant_get_boolean (value);
 }
 
 gboolean
@@ -1006,6 +1028,19 @@ lanrage_helper_client_set_control_url_finish (LanrageHelperClient *self,
 }
 
 void
+lanrage_helper_client_set_lan_discovery (LanrageHelperClient *self,
+                                         gboolean             enabled,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data)
+{
+  g_return_if_fail (LANRAGE_IS_HELPER_CLIENT (self));
+
+  call (self, "SetLanDiscovery", g_variant_new ("(b)", enabled), cancellable, callback,
+        user_data, lanrage_helper_client_set_lan_discovery);
+}
+
+void
 lanrage_helper_client_set_deny_list (LanrageHelperClient *self,
                                      GPtrArray           *entries,
                                      GCancellable        *cancellable,
@@ -1054,8 +1089,8 @@ lanrage_helper_client_set_known_titles_only (LanrageHelperClient *self,
         user_data, lanrage_helper_client_set_known_titles_only);
 }
 
-/* The finish of every call above that returns nothing: SetDenyList, ResetDenyList and
- * SetKnownTitlesOnly. */
+/* The finish of every call above that returns nothing: SetLanDiscovery, SetDenyList,
+ * ResetDenyList and SetKnownTitlesOnly. */
 gboolean
 lanrage_helper_client_call_finish (LanrageHelperClient *self,
                                    GAsyncResult        *result,

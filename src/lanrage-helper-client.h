@@ -50,6 +50,7 @@ const char          *lanrage_helper_client_get_control_url  (LanrageHelperClient
 GListModel          *lanrage_helper_client_get_peers        (LanrageHelperClient *self);
 /* The games members announce (LanrageGame), as the helper's lobby lists them. */
 GListModel          *lanrage_helper_client_get_games        (LanrageHelperClient *self);
+gboolean             lanrage_helper_client_get_lan_discovery (LanrageHelperClient *self);
 const char          *lanrage_helper_client_get_lan_bridge   (LanrageHelperClient *self);
 gboolean             lanrage_helper_client_get_known_titles_only (LanrageHelperClient *self);
 /* A new GPtrArray of LanrageDenyEntry. */
@@ -92,6 +93,11 @@ gboolean lanrage_helper_client_set_control_url_finish (LanrageHelperClient *self
 
 /* LAN discovery settings: each needs io.lanrage.helper.configure. Finish them with
  * lanrage_helper_client_call_finish (). */
+void     lanrage_helper_client_set_lan_discovery   (LanrageHelperClient *self,
+                                                    gboolean             enabled,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
 void     lanrage_helper_client_set_deny_list       (LanrageHelperClient *self,
                                                     GPtrArray           *entries,
                                                     GCancellable        *cancellable,

@@ -28,14 +28,19 @@ struct _LanragePreferencesWindow
   GtkSwitch            *login_switch;
   GtkSwitch            *notifications_switch;
 
+  GtkSwitch            *lan_switch;
   GtkLabel             *bridge_label;
+  GtkWidget            *known_row;
   GtkSwitch            *known_switch;
+  GtkWidget            *deny_group;
+  GtkWidget            *block_group;
   GtkListBox           *deny_list;
   AdwEntryRow          *ports_row;
   AdwEntryRow          *group_row;
   AdwEntryRow          *reason_row;
   GtkButton            *add_button;
-  /* The switch is being set to the helper's value, not by a person. */
+  /* A switch is being set to the helper's value, not by a person. */
+  gboolean              showing_lan;
   gboolean              showing_known;
 };
 
@@ -109,7 +114,10 @@ show_bridge (LanragePreferencesWindow *self)
   const char *bridge = lanrage_helper_client_get_lan_bridge (self->client);
   const char *text;
 
-  if (g_str_equal (bridge, "on"))
+  if (!lanrage_helper_client_get_lan_discovery (self->client))
+    /* Translators: LAN discovery is switched off (by the switch above this line). */
+    text = _("Off");
+  else if (g_str_equal (bridge, "on"))
     text = _("On");
   else if (g_str_equal (bridge, "failed"))
     /* Translators: the helper could not open what it needs to carry LAN announcements. */
@@ -118,6 +126,22 @@ show_bridge (LanragePreferencesWindow *self)
     /* Translators: LAN discovery is carried only while in a party. */
     text = _("Off until you are in a party");
   gtk_label_set_label (self->bridge_label, text);
+}
+
+/* The switch as the helper has it; while discovery is off, what it would carry cannot be
+ * changed here (the helper would keep it, but the page would read as if it mattered). */
+static void
+show_lan_discovery (LanragePreferencesWindow *self)
+{
+  gboolean enabled = lanrage_helper_client_get_lan_discovery (self->client);
+
+  self->showing_lan = TRUE;
+  gtk_switch_set_active (self->lan_switch, enabled);
+  self->showing_lan = FALSE;
+  gtk_widget_set_sensitive (self->known_row, enabled);
+  gtk_widget_set_sensitive (self->deny_group, enabled);
+  gtk_widget_set_sensitive (self->block_group, enabled);
+  show_bridge (self);
 }
 
 static void
@@ -138,7 +162,21 @@ call_done_cb (GObject      *source,
 
   /* Refused: back to what the helper has. */
   if (!finish_call (self, source, result))
-    show_known_titles_only (self);
+    {
+      show_lan_discovery (self);
+      show_known_titles_only (self);
+    }
+}
+
+static void
+lan_switch_changed_cb (LanragePreferencesWindow *self)
+{
+  if (self->showing_lan)
+    return;
+  lanrage_helper_client_set_lan_discovery (self->client,
+                                           gtk_switch_get_active (self->lan_switch),
+                                           self->cancellable, call_done_cb,
+                                           g_object_ref (self));
 }
 
 static void
@@ -319,8 +357,12 @@ lanrage_preferences_window_class_init (LanragePreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LanragePreferencesWindow, login_switch);
   gtk_widget_class_bind_template_child (widget_class, LanragePreferencesWindow,
                                         notifications_switch);
+  gtk_widget_class_bind_template_child (widget_class, LanragePreferencesWindow, lan_switch);
   gtk_widget_class_bind_template_child (widget_class, LanragePreferencesWindow, bridge_label);
+  gtk_widget_class_bind_template_child (widget_class, LanragePreferencesWindow, known_row);
   gtk_widget_class_bind_template_child (widget_class, LanragePreferencesWindow, known_switch);
+  gtk_widget_class_bind_template_child (widget_class, LanragePreferencesWindow, deny_group);
+  gtk_widget_class_bind_template_child (widget_class, LanragePreferencesWindow, block_group);
   gtk_widget_class_bind_template_child (widget_class, LanragePreferencesWindow, deny_list);
   gtk_widget_class_bind_template_child (widget_class, LanragePreferencesWindow, ports_row);
   gtk_widget_class_bind_template_child (widget_class, LanragePreferencesWindow, group_row);
@@ -368,15 +410,19 @@ lanrage_preferences_window_new (GtkWindow           *parent,
   g_signal_connect_object (client, "notify::control-url", G_CALLBACK (show_server), self,
                            G_CONNECT_SWAPPED);
 
-  show_bridge (self);
+  show_lan_discovery (self);
   show_known_titles_only (self);
   show_deny_list (self);
+  g_signal_connect_object (client, "notify::lan-discovery", G_CALLBACK (show_lan_discovery),
+                           self, G_CONNECT_SWAPPED);
   g_signal_connect_object (client, "notify::lan-bridge", G_CALLBACK (show_bridge), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (client, "notify::known-titles-only",
                            G_CALLBACK (show_known_titles_only), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (client, "notify::deny-list", G_CALLBACK (show_deny_list), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->lan_switch, "notify::active",
+                           G_CALLBACK (lan_switch_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->known_switch, "notify::active",
                            G_CALLBACK (known_switch_changed_cb), self, G_CONNECT_SWAPPED);
   return GTK_WIDGET (self);

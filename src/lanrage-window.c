@@ -45,6 +45,7 @@ struct _LanrageWindow
   GtkLabel             *relay_label;
   GtkListBox           *peer_list;
   GtkListBox           *game_list;
+  GtkLabel             *games_placeholder;
   LanragePeerDetails   *details;
 };
 
@@ -322,6 +323,21 @@ create_game_row (gpointer item,
   return lanrage_game_row_new (item);
 }
 
+/* An empty list says why: nobody hosts a game, or this computer does not look. */
+static void
+show_games_placeholder (LanrageWindow *self)
+{
+  const char *bridge = lanrage_helper_client_get_lan_bridge (self->client);
+
+  if (g_str_equal (bridge, "disabled"))
+    gtk_label_set_label (self->games_placeholder,
+                         _("LAN game discovery is off, so games players host are not shown "
+                           "and yours are not shared. Turn it on in Preferences."));
+  else
+    gtk_label_set_label (self->games_placeholder,
+                         _("No LAN games yet. When someone hosts one, it shows up here."));
+}
+
 static void
 game_appeared_cb (LanrageWindow *self,
                   LanrageGame   *game)
@@ -579,6 +595,9 @@ lanrage_window_constructed (GObject *object)
                            create_game_row, NULL, NULL);
   g_signal_connect_object (self->client, "game-appeared", G_CALLBACK (game_appeared_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->client, "notify::lan-bridge",
+                           G_CALLBACK (show_games_placeholder), self, G_CONNECT_SWAPPED);
+  show_games_placeholder (self);
   g_signal_connect_object (self->client, "notify::status", G_CALLBACK (update_page), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->client, "notify::last-error",
@@ -713,6 +732,7 @@ lanrage_window_class_init (LanrageWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, relay_label);
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, peer_list);
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, game_list);
+  gtk_widget_class_bind_template_child (widget_class, LanrageWindow, games_placeholder);
   gtk_widget_class_bind_template_child (widget_class, LanrageWindow, details);
   gtk_widget_class_bind_template_callback (widget_class, peer_row_activated_cb);
 

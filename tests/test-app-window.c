@@ -742,10 +742,18 @@ static int wait_menu_item (UiFixture  *fixture,
 #define MINECRAFT_GROUP 0xe000023c   /* 224.0.2.60 */
 #define MINECRAFT_PORT  4445
 
+/* What the party page's Games section shows while it lists no game. */
+#define GAMES_EMPTY "No LAN games yet. When someone hosts one, it shows up here."
+#define GAMES_NOT_LOOKED_FOR \
+  "LAN game discovery is off, so games players host are not shown and yours are not " \
+  "shared. Turn it on in Preferences."
+
 static gboolean
-bridge_on (gpointer data)
+lan_bridge_is (gpointer data)
 {
-  return g_strcmp0 (lrd_helper1_get_lan_bridge (data), "on") == 0;
+  gpointer *args = data;
+
+  return g_strcmp0 (lrd_helper1_get_lan_bridge (args[0]), args[1]) == 0;
 }
 
 typedef struct
@@ -802,7 +810,7 @@ test_games (UiFixture     *fixture,
   /* So is a player's name. */
   const char *join_argv[] = { "--name", "Bo & <Jo>", "join", NULL, NULL };
   const char *status_argv[] = { "--json", "status", NULL };
-  const char *empty = "No LAN games yet. When someone hosts one, it shows up here.";
+  const char *empty = GAMES_EMPTY;
   GtkWidget *title;
   GtkWidget *row;
   GtkWidget *copy;
@@ -824,10 +832,13 @@ test_games (UiFixture     *fixture,
   guest_address = g_strdup (lr_test_json_string (status, "VirtualAddress"));
   expected_address = g_strdup_printf ("%s:41234", guest_address);
   lr_test_ui_wait_label (fixture->window, "Bo & <Jo>");
-  g_assert_true (lr_test_wait_for (bridge_on, lr_test_helper_get_proxy (fixture->helper),
-                                   LR_TEST_UI_TIMEOUT_MS));
-  g_assert_true (lr_test_wait_for (bridge_on, lr_test_helper_get_proxy (second),
-                                   LR_TEST_UI_TIMEOUT_MS));
+  {
+    gpointer first_on[] = { lr_test_helper_get_proxy (fixture->helper), (gpointer) "on" };
+    gpointer second_on[] = { lr_test_helper_get_proxy (second), (gpointer) "on" };
+
+    g_assert_true (lr_test_wait_for (lan_bridge_is, first_on, LR_TEST_UI_TIMEOUT_MS));
+    g_assert_true (lr_test_wait_for (lan_bridge_is, second_on, LR_TEST_UI_TIMEOUT_MS));
+  }
 
   /* Minecraft Java announces every 1.5 s; until the row shows, every 500 ms. */
   sender = lrd_lan_test_program_open (SECOND_HOST_NETNS, 50123, 0);
@@ -938,10 +949,52 @@ known_titles_only_is (gpointer data)
   return lrd_helper1_get_known_titles_only (args[0]) == GPOINTER_TO_INT (args[1]);
 }
 
+static gboolean
+lan_discovery_is (gpointer data)
+{
+  gpointer *args = data;
+
+  return lrd_helper1_get_lan_discovery (args[0]) == GPOINTER_TO_INT (args[1]);
+}
+
+/* The widget's sensitivity, its ancestors' included, becomes @sensitive (the app hears of
+ * the helper's change a moment after the test's own proxy does). */
+static void
+wait_sensitive (GtkWidget *widget,
+                gboolean   sensitive)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  while (gtk_widget_is_sensitive (widget) != sensitive)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("A %s stays %s", G_OBJECT_TYPE_NAME (widget),
+                 sensitive ? "insensitive" : "sensitive");
+      lr_test_ui_run_for (20);
+    }
+}
+
+static void
+wait_switch_active (GtkWidget *row,
+                    gboolean   active)
+{
+  GtkSwitch *toggle = GTK_SWITCH (lr_test_ui_find_type (row, GTK_TYPE_SWITCH));
+  gint64 deadline = g_get_monotonic_time () + (gint64) LR_TEST_UI_TIMEOUT_MS * 1000;
+
+  while (gtk_switch_get_active (toggle) != active)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The switch stays %s", active ? "off" : "on");
+      lr_test_ui_run_for (20);
+    }
+}
+
 /* Preferences' LAN Games page: the helper's deny list with each entry's reason; block a
  * port range, which the helper then has (read back over D-Bus); an entry the helper
  * refuses says why and keeps what was typed; remove one; back to the defaults; the "only
- * known games" switch. */
+ * known games" switch; LAN game discovery turned off (the rest of the page greys out, a
+ * party comes up without the bridge and its Games section says why it is empty) and on
+ * again (the bridge opens at once). */
 static void
 test_lan_preferences (UiFixture     *fixture,
                       gconstpointer  data)
@@ -1024,6 +1077,54 @@ test_lan_preferences (UiFixture     *fixture,
                                                                     "Only Known Games"),
                                              ADW_TYPE_ACTION_ROW));
   g_assert_true (lr_test_wait_for (known_titles_only_is, known_on, LR_TEST_UI_TIMEOUT_MS));
+
+  /* LAN game discovery, at the top of the page: on by default; off, the helper has it and
+   * what it would carry cannot be edited. */
+  {
+    const char *create_argv[] = { "create", "Quiet night", NULL };
+    gpointer discovery_off[] = { proxy, GINT_TO_POINTER (FALSE) };
+    gpointer discovery_on[] = { proxy, GINT_TO_POINTER (TRUE) };
+    gpointer bridge_disabled[] = { proxy, (gpointer) "disabled" };
+    gpointer bridge_running[] = { proxy, (gpointer) "on" };
+    GtkWidget *lan_row = gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences,
+                                                                         "LAN Game Discovery"),
+                                                  ADW_TYPE_ACTION_ROW);
+    GtkWidget *known_row = gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences,
+                                                                           "Only Known Games"),
+                                                    ADW_TYPE_ACTION_ROW);
+    GtkWidget *reset = lr_test_ui_wait_button (preferences, "Reset to Defaults");
+    GtkWidget *ports = lr_test_ui_find_entry_row (preferences, "Port or Ports");
+
+    g_assert_nonnull (lan_row);
+    g_assert_nonnull (ports);
+    g_assert_true (lrd_helper1_get_lan_discovery (proxy));
+    wait_switch_active (lan_row, TRUE);
+    g_assert_true (gtk_widget_is_sensitive (known_row));
+    lr_test_ui_click (lan_row);
+    g_assert_true (lr_test_wait_for (lan_discovery_is, discovery_off, LR_TEST_UI_TIMEOUT_MS));
+    wait_sensitive (known_row, FALSE);
+    wait_sensitive (reset, FALSE);
+    wait_sensitive (ports, FALSE);
+    g_assert_true (gtk_widget_is_sensitive (lan_row));
+    lr_test_ui_wait_label (preferences, "Off");
+
+    /* A party comes up without the bridge, and its page says why it lists no games. */
+    g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME, create_argv));
+    g_assert_true (lr_test_wait_for (lan_bridge_is, bridge_disabled, LR_TEST_UI_TIMEOUT_MS));
+    lr_test_ui_wait_label (fixture->window, GAMES_NOT_LOOKED_FOR);
+    g_assert_null (lr_test_ui_find_label (fixture->window, GAMES_EMPTY));
+
+    /* On again: the bridge opens at once, and the page is editable again. */
+    lr_test_ui_click (lan_row);
+    g_assert_true (lr_test_wait_for (lan_discovery_is, discovery_on, LR_TEST_UI_TIMEOUT_MS));
+    g_assert_true (lr_test_wait_for (lan_bridge_is, bridge_running, LR_TEST_UI_TIMEOUT_MS));
+    wait_sensitive (known_row, TRUE);
+    wait_sensitive (reset, TRUE);
+    wait_sensitive (ports, TRUE);
+    lr_test_ui_wait_label (preferences, "On");
+    lr_test_ui_wait_label (fixture->window, GAMES_EMPTY);
+    g_assert_null (lr_test_ui_find_label (fixture->window, GAMES_NOT_LOOKED_FOR));
+  }
 }
 
 /* Start at login */
@@ -1237,6 +1338,17 @@ test_not_authorized (UiFixture     *fixture,
   g_assert_false (gtk_switch_get_active (GTK_SWITCH (lr_test_ui_find_type (row,
                                                                           GTK_TYPE_SWITCH))));
   g_assert_false (lrd_helper1_get_known_titles_only (proxy));
+  /* LAN game discovery too: the switch goes back on, and the page stays editable. */
+  row = gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences, "LAN Game Discovery"),
+                                 ADW_TYPE_ACTION_ROW);
+  lr_test_ui_click (row);
+  refusal = lr_test_ui_wait_window (ADW_TYPE_MESSAGE_DIALOG, "Not Allowed");
+  lr_test_ui_click (lr_test_ui_find_button (GTK_WIDGET (refusal), "OK"));
+  wait_switch_active (row, TRUE);
+  g_assert_true (lrd_helper1_get_lan_discovery (proxy));
+  g_assert_true (gtk_widget_is_sensitive (
+    gtk_widget_get_ancestor (lr_test_ui_wait_label (preferences, "Only Known Games"),
+                             ADW_TYPE_ACTION_ROW)));
   {
     g_autoptr(GVariant) deny_after = lrd_helper1_dup_deny_list (proxy);
 

@@ -918,6 +918,111 @@ test_lan_discovery (LrTestParty   *fixture,
     }
 }
 
+/* Two hosts are enough to show the switch, and cost less than the three-host party. */
+static const LrTestPartyCase switch_case = { { "port-restricted", "symmetric", NULL } };
+
+static gboolean
+lan_bridge_is (gpointer data)
+{
+  gpointer *args = data;
+
+  return g_strcmp0 (lrd_helper1_get_lan_bridge (lr_test_party_proxy (args[0])), args[1]) == 0;
+}
+
+/* What was on its way when a bridge closed arrives, then nothing more in @wait_ms, however
+ * often @sender announces. */
+static void
+expect_silence (int         sender,
+                const char *payload,
+                int         listener,
+                guint       wait_ms)
+{
+  guint8 buffer[2048];
+  guint32 source;
+  guint16 source_port;
+
+  while (lrd_lan_test_program_receive (listener, buffer, sizeof buffer, &source, &source_port,
+                                       200) >= 0)
+    ;
+  for (guint i = 0; i < 5; i++)
+    lrd_lan_test_program_send (sender, MINECRAFT_GROUP, 4445, payload, strlen (payload));
+  lrd_lan_test_expect_nothing (listener, wait_ms);
+}
+
+/* The switch, with announcements really sent: a Minecraft announcement on host 1 reaches
+ * host 2; once host 1 turns discovery off (`lanragectl lan off`) its bridge closes
+ * (LanBridge "disabled", empty lobby and counters) and what it announces stays home; on
+ * again, it flows again. Turned off on the receiving host (over D-Bus), nothing is handed
+ * to its programs. */
+static void
+test_lan_switch (LrTestParty   *fixture,
+                 gconstpointer  data)
+{
+  static const char announcement[] = "[MOTD]Switch World[/MOTD][AD]41235[/AD]";
+  LrTestPartyHost *a = &fixture->hosts[0];
+  LrTestPartyHost *b = &fixture->hosts[1];
+  const char *off_argv[] = { "lan", "off", NULL };
+  const char *on_argv[] = { "lan", "on", NULL };
+  gpointer a_on[] = { a, "on" };
+  gpointer a_disabled[] = { a, "disabled" };
+  gpointer b_on[] = { b, "on" };
+  gpointer b_disabled[] = { b, "disabled" };
+  g_autoptr(GError) error = NULL;
+  guint32 from;
+  int listener;
+  int sender;
+
+  g_assert_true (lr_test_party_form (fixture, FALSE));
+  if (!lr_test_party_can_ping (a, b) || !lr_test_party_can_ping (b, a))
+    return;
+  LR_TEST_PARTY_CHECK (lr_test_wait_for (lan_bridge_is, a_on, BRIDGE_TIMEOUT_MS) &&
+                       lr_test_wait_for (lan_bridge_is, b_on, BRIDGE_TIMEOUT_MS),
+                       "LanBridge is not \"on\" on both hosts");
+  from = virtual_address_of (a);
+  listener = lrd_lan_test_program_open (b->netns, 4445, MINECRAFT_GROUP);
+  sender = lrd_lan_test_program_open (a->netns, ANNOUNCE_PORT, 0);
+
+  /* Before: carried. */
+  LR_TEST_PARTY_CHECK (announce_until_heard (sender, MINECRAFT_GROUP, 4445, announcement,
+                                             listener, from, ANNOUNCE_PORT),
+                       "%s did not hear host 1's announcement with discovery on", b->netns);
+
+  /* Off on the announcing host: its bridge closes at once, and nothing more is carried. */
+  g_assert_cmpint (lr_test_ctl_run (a->bus, LR_TEST_HELPER_BUS_NAME, NULL, off_argv, NULL,
+                                    NULL), ==, 0);
+  LR_TEST_PARTY_CHECK (lr_test_wait_for (lan_bridge_is, a_disabled, BRIDGE_TIMEOUT_MS),
+                       "%s: LanBridge is \"%s\" after lan off", a->netns,
+                       lrd_helper1_get_lan_bridge (lr_test_party_proxy (a)));
+  g_assert_false (lrd_helper1_get_lan_discovery (lr_test_party_proxy (a)));
+  g_assert_cmpuint (g_variant_n_children (lrd_helper1_get_games (lr_test_party_proxy (a))), ==,
+                    0);
+  g_assert_cmpuint (
+      g_variant_n_children (lrd_helper1_get_bridged_ports (lr_test_party_proxy (a))), ==, 0);
+  expect_silence (sender, announcement, listener, 1500);
+
+  /* On again: carried again. */
+  g_assert_cmpint (lr_test_ctl_run (a->bus, LR_TEST_HELPER_BUS_NAME, NULL, on_argv, NULL,
+                                    NULL), ==, 0);
+  LR_TEST_PARTY_CHECK (lr_test_wait_for (lan_bridge_is, a_on, BRIDGE_TIMEOUT_MS),
+                       "%s: LanBridge is \"%s\" after lan on", a->netns,
+                       lrd_helper1_get_lan_bridge (lr_test_party_proxy (a)));
+  LR_TEST_PARTY_CHECK (announce_until_heard (sender, MINECRAFT_GROUP, 4445, announcement,
+                                             listener, from, ANNOUNCE_PORT),
+                       "%s did not hear host 1's announcement once discovery was on again",
+                       b->netns);
+
+  /* Off on the receiving host: host 1 still sends, host 2 hands nothing to its programs. */
+  lrd_helper1_call_set_lan_discovery_sync (lr_test_party_proxy (b), FALSE, NULL, &error);
+  g_assert_no_error (error);
+  LR_TEST_PARTY_CHECK (lr_test_wait_for (lan_bridge_is, b_disabled, BRIDGE_TIMEOUT_MS),
+                       "%s: LanBridge is \"%s\" after SetLanDiscovery(false)", b->netns,
+                       lrd_helper1_get_lan_bridge (lr_test_party_proxy (b)));
+  expect_silence (sender, announcement, listener, 1500);
+
+  close (sender);
+  close (listener);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -940,6 +1045,8 @@ main (int   argc,
               lr_test_party_teardown);
   g_test_add ("/helper-lab/lan-discovery", LrTestParty, NULL, lr_test_party_setup,
               test_lan_discovery, lr_test_party_teardown);
+  g_test_add ("/helper-lab/lan-discovery/switch", LrTestParty, &switch_case, lr_test_party_setup,
+              test_lan_switch, lr_test_party_teardown);
 
   g_test_add ("/helper-lab/direct/port-restricted+port-restricted/failover", LrTestParty,
               &failover_case, lr_test_party_setup, lr_test_party_test_direct,

@@ -3,9 +3,10 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Real lanrage-control, a real helper on a private system bus with a real polkitd, as
- * root (the test's own network namespace, wireguard-go): the deny list and "known titles
- * only" set, refused, kept across restarts; the bridge started with the party and stopped
- * when it is left. What the bridge carries is tested in the lab suite (helper-lan-lab).
+ * root (the test's own network namespace, wireguard-go): the switch, the deny list and
+ * "known titles only" set, refused, kept across restarts; the bridge started with the party
+ * (and the switch) and stopped when it is left (or the switch is turned off). What the
+ * bridge carries is tested in the lab suite (helper-lab's lan-discovery cases).
  */
 #include "lr-test-helper.h"
 #include "lrd-error.h"
@@ -55,6 +56,14 @@ known_titles_only (LrTestHelper *helper)
   return g_variant_get_boolean (value);
 }
 
+static gboolean
+lan_discovery (LrTestHelper *helper)
+{
+  g_autoptr(GVariant) value = get_property (helper, "LanDiscovery");
+
+  return g_variant_get_boolean (value);
+}
+
 static char *
 lan_bridge (LrTestHelper *helper)
 {
@@ -77,7 +86,7 @@ set_deny_list (LrTestHelper  *helper,
                                        error);
 }
 
-/* gdbus as @user: a call straight on the bus, as lanragectl has no setter. */
+/* gdbus as @user: a call straight on the bus, as a script would make it. */
 static int
 gdbus_as (LrTestHelperFixture  *fixture,
           const char           *user,
@@ -137,6 +146,7 @@ test_defaults (LrTestHelperFixture *fixture,
       mdns |= first <= 5353 && 5353 <= last;
     }
   g_assert_true (mdns);
+  g_assert_true (lan_discovery (fixture->helper));
   g_assert_false (known_titles_only (fixture->helper));
   g_assert_cmpstr (bridge, ==, "off");
   g_assert_cmpuint (g_variant_n_children (games), ==, 0);
@@ -246,7 +256,8 @@ test_damaged_file (LrTestHelperFixture *fixture,
   g_autofree char *path = g_build_filename (lr_test_helper_get_state_dir (fixture->helper),
                                             "lan", NULL);
   const char *damaged[] = {
-    "[lan]\nknown-titles-only=maybe\ndeny-list=[(uint16 0, uint16 0, '', '')]\n",
+    "[lan]\nlan-discovery=maybe\nknown-titles-only=maybe\n"
+    "deny-list=[(uint16 0, uint16 0, '', '')]\n",
     "[lan]\ndeny-list=not a variant at all\n",
     "\x01\x02 not a keyfile",
   };
@@ -258,6 +269,7 @@ test_damaged_file (LrTestHelperFixture *fixture,
                                                G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
       lr_test_helper_start (fixture->helper);
       assert_deny_list (fixture->helper, defaults);
+      g_assert_true (lan_discovery (fixture->helper));
       g_assert_false (known_titles_only (fixture->helper));
     }
 }
@@ -339,6 +351,138 @@ test_bridge_follows_party (LrTestHelperFixture *fixture,
   g_assert_true (lr_test_wait_for (bridge_is, off, LR_TEST_HELPER_TIMEOUT_MS));
 }
 
+/* lanragectl as @user (NULL: root); its exit status and standard output. */
+static int
+ctl (LrTestHelperFixture  *fixture,
+     const char           *user,
+     const char * const   *argv,
+     char                **out_stdout)
+{
+  return lr_test_ctl_run (fixture->bus, LR_TEST_HELPER_BUS_NAME, user, argv, out_stdout, NULL);
+}
+
+/* The switch: on by default; off and on again by root, over D-Bus and with lanragectl,
+ * kept across a restart; refused to nobody, both ways, with nothing changed. Without a
+ * party it is only kept: LanBridge stays "off". */
+static void
+test_switch (LrTestHelperFixture *fixture,
+             gconstpointer        data)
+{
+  const char *off_argv[] = { "lan", "off", NULL };
+  const char *on_argv[] = { "lan", "on", NULL };
+  const char *bad_argv[] = { "lan", "maybe", NULL };
+  const char *json_off_argv[] = { "--json", "lan", "off", NULL };
+  const char *status_argv[] = { "status", NULL };
+  g_autofree char *path = g_build_filename (lr_test_helper_get_state_dir (fixture->helper),
+                                            "lan", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *bridge = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  GStatBuf st;
+
+  g_assert_true (lan_discovery (fixture->helper));
+  lrd_helper1_call_set_lan_discovery_sync (lr_test_helper_get_proxy (fixture->helper), FALSE,
+                                           NULL, &error);
+  g_assert_no_error (error);
+  g_assert_false (lan_discovery (fixture->helper));
+  bridge = lan_bridge (fixture->helper);
+  g_assert_cmpstr (bridge, ==, "off");
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_cmpint (ctl (fixture, UNPRIVILEGED_USER, status_argv, &out), ==, 0);
+  g_assert_nonnull (strstr (out, "LAN discovery:   turned off"));
+  g_clear_pointer (&out, g_free);
+
+  /* Kept across a restart, with the other settings as they were. */
+  restart (fixture);
+  g_assert_false (lan_discovery (fixture->helper));
+  g_assert_false (known_titles_only (fixture->helper));
+
+  /* Nobody may turn it on, or off again once root has turned it on; both keep the value. */
+  g_assert_cmpint (gdbus_as (fixture, UNPRIVILEGED_USER, "io.lanrage.Helper1.SetLanDiscovery",
+                             "true", &err), !=, 0);
+  g_assert_nonnull (strstr (err, "io.lanrage.Helper1.Error.NotAuthorized"));
+  g_clear_pointer (&err, g_free);
+  g_assert_false (lan_discovery (fixture->helper));
+  g_assert_cmpint (ctl (fixture, UNPRIVILEGED_USER, on_argv, NULL), ==, 1);
+  g_assert_false (lan_discovery (fixture->helper));
+
+  /* lanragectl as root. */
+  g_assert_cmpint (ctl (fixture, NULL, on_argv, &out), ==, 0);
+  g_assert_nonnull (strstr (out, "LAN discovery is on"));
+  g_clear_pointer (&out, g_free);
+  g_assert_true (lan_discovery (fixture->helper));
+  g_assert_cmpint (gdbus_as (fixture, UNPRIVILEGED_USER, "io.lanrage.Helper1.SetLanDiscovery",
+                             "false", &err), !=, 0);
+  g_assert_nonnull (strstr (err, "io.lanrage.Helper1.Error.NotAuthorized"));
+  g_assert_true (lan_discovery (fixture->helper));
+  restart (fixture);
+  g_assert_true (lan_discovery (fixture->helper));
+
+  g_assert_cmpint (ctl (fixture, NULL, json_off_argv, &out), ==, 0);
+  root = lr_test_json_parse (out);
+  g_assert_false (json_object_get_boolean_member (json_node_get_object (root), "LanDiscovery"));
+  g_assert_cmpstr (lr_test_json_string (root, "LanBridge"), ==, "off");
+  g_assert_false (lan_discovery (fixture->helper));
+  g_assert_cmpint (ctl (fixture, NULL, on_argv, NULL), ==, 0);
+  g_assert_true (lan_discovery (fixture->helper));
+  g_assert_cmpint (ctl (fixture, NULL, off_argv, NULL), ==, 0);
+  g_assert_false (lan_discovery (fixture->helper));
+  /* A word that is neither: a usage error, nothing called. */
+  g_assert_cmpint (ctl (fixture, NULL, bad_argv, NULL), ==, 2);
+  g_assert_false (lan_discovery (fixture->helper));
+}
+
+/* With the switch off, a party's data plane comes up without the bridge ("disabled");
+ * turning it on opens the bridge at once, turning it off closes it at once, and leaving
+ * is "off" again. */
+static void
+test_switch_with_party (LrTestHelperFixture *fixture,
+                        gconstpointer        data)
+{
+  const char *create_argv[] = { "create", "Quiet night", NULL };
+  const char *status_argv[] = { "status", NULL };
+  const char *on_argv[] = { "lan", "on", NULL };
+  const char *off_argv[] = { "lan", "off", NULL };
+  const char *leave_argv[] = { "leave", NULL };
+  gpointer on[] = { fixture->helper, "on" };
+  gpointer off[] = { fixture->helper, "off" };
+  gpointer disabled[] = { fixture->helper, "disabled" };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  lrd_helper1_call_set_lan_discovery_sync (lr_test_helper_get_proxy (fixture->helper), FALSE,
+                                           NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (ctl (fixture, NULL, create_argv, NULL), ==, 0);
+  g_assert_true (lr_test_wait_for (bridge_is, disabled, LR_TEST_HELPER_TIMEOUT_MS));
+  g_assert_cmpint (ctl (fixture, NULL, status_argv, &out), ==, 0);
+  g_assert_nonnull (strstr (out, "LAN discovery:   turned off"));
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (ctl (fixture, NULL, on_argv, NULL), ==, 0);
+  g_assert_true (lr_test_wait_for (bridge_is, on, LR_TEST_HELPER_TIMEOUT_MS));
+  g_assert_cmpint (ctl (fixture, NULL, status_argv, &out), ==, 0);
+  g_assert_nonnull (strstr (out, "LAN discovery:   bridging"));
+  g_clear_pointer (&out, g_free);
+
+  g_assert_cmpint (ctl (fixture, NULL, off_argv, NULL), ==, 0);
+  g_assert_true (lr_test_wait_for (bridge_is, disabled, LR_TEST_HELPER_TIMEOUT_MS));
+  {
+    g_autoptr(GVariant) games = get_property (fixture->helper, "Games");
+    g_autoptr(GVariant) ports = get_property (fixture->helper, "BridgedPorts");
+
+    g_assert_cmpuint (g_variant_n_children (games), ==, 0);
+    g_assert_cmpuint (g_variant_n_children (ports), ==, 0);
+  }
+
+  g_assert_cmpint (ctl (fixture, NULL, leave_argv, NULL), ==, 0);
+  g_assert_true (lr_test_wait_for (bridge_is, off, LR_TEST_HELPER_TIMEOUT_MS));
+  g_assert_false (lan_discovery (fixture->helper));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -357,6 +501,8 @@ main (int    argc,
   ADD ("/helper/lan/damaged-file", test_damaged_file);
   ADD ("/helper/lan/last-change-kept", test_last_change_kept);
   ADD ("/helper/lan/bridge-follows-party", test_bridge_follows_party);
+  ADD ("/helper/lan/switch", test_switch);
+  ADD ("/helper/lan/switch-with-party", test_switch_with_party);
 
   return g_test_run ();
 }
