@@ -145,6 +145,18 @@ item_activated_cb (DbusmenuMenuitem *item,
     g_action_group_activate_action (self->actions, action, NULL);
 }
 
+/* com.canonical.dbusmenu reads an underscore as the mark of an access key and shows it
+ * only doubled: a player called "cool_guy" would read "coolguy", with the g underlined. */
+static void
+set_label (DbusmenuMenuitem *item,
+           const char       *text)
+{
+  g_autoptr(GString) label = g_string_new (text);
+
+  g_string_replace (label, "_", "__", 0);
+  dbusmenu_menuitem_property_set (item, DBUSMENU_MENUITEM_PROP_LABEL, label->str);
+}
+
 static DbusmenuMenuitem *
 append_item (DbusmenuMenuitem *menu,
              const char       *label,
@@ -153,7 +165,7 @@ append_item (DbusmenuMenuitem *menu,
 {
   DbusmenuMenuitem *item = dbusmenu_menuitem_new ();
 
-  dbusmenu_menuitem_property_set (item, DBUSMENU_MENUITEM_PROP_LABEL, label);
+  set_label (item, label);
   if (action != NULL)
     {
       g_object_set_data_full (G_OBJECT (item), "lanrage-action", g_strdup (action), g_free);
@@ -199,7 +211,7 @@ relabel_peer (LanrageTray *self,
       {
         g_autofree char *label = peer_label (peer);
 
-        dbusmenu_menuitem_property_set (l->data, DBUSMENU_MENUITEM_PROP_LABEL, label);
+        set_label (l->data, label);
       }
 }
 

@@ -1687,7 +1687,7 @@ test_tray (UiFixture     *fixture,
   g_autoptr(GVariant) menu_path = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *code = NULL;
-  const char *join_argv[] = { "--name", "bob", "join", NULL, NULL };
+  const char *join_argv[] = { "--name", "bob_42", "join", NULL, NULL };
   const char *service;
   GtkWindow *confirm;
   guint object_id;
@@ -1722,9 +1722,10 @@ test_tray (UiFixture     *fixture,
   g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
   wait_tray_string (fixture, service, "ToolTip", "Tray party · 2 players");
   /* A player's item: name, latency, path. Two helpers on one machine go direct a moment
-   * after joining; then the icon says every link is direct. */
-  wait_menu_item (fixture, service, "bob — ", TRUE);
-  wait_menu_label (fixture, service, "bob — ", ", Direct");
+   * after joining; then the icon says every link is direct. The underscore in the name is
+   * doubled, so the tray host shows it instead of taking it for an access key. */
+  wait_menu_item (fixture, service, "bob__42 — ", TRUE);
+  wait_menu_label (fixture, service, "bob__42 — ", ", Direct");
   wait_tray_string (fixture, service, "IconName", "network-vpn-symbolic");
 
   /* Leave, from the menu: the window asks first, as from its own button. */
