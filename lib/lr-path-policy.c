@@ -244,7 +244,7 @@ has_lan_candidates (LrPathPolicy *self)
   return FALSE;
 }
 
-/* "At once, then every 2 s": after a network change, new candidates or a fallback. */
+/* "At once, then again soon": after a network change, new candidates or a fallback. */
 static void
 reset_probing (LrPathPolicy *self,
                gint64        now)
@@ -403,7 +403,9 @@ probe_round (LrPathPolicy *self,
 
   self->counters.n_probe_rounds++;
   self->probe_round++;
-  if (self->probe_round < LR_PATH_PROBE_FAST_ROUNDS + 1)
+  if (self->probe_round == 1)
+    interval = LR_PATH_PROBE_RETRY_US;
+  else if (self->probe_round < LR_PATH_PROBE_FAST_ROUNDS + 1)
     interval = LR_PATH_PROBE_FAST_US;
   else
     interval = MIN (LR_PATH_PROBE_FAST_US << MIN (self->probe_round - LR_PATH_PROBE_FAST_ROUNDS,

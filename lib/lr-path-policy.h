@@ -12,8 +12,10 @@
  * - Start on the relay at once (the relay is bound for every peer in advance), so a new peer
  *   is reachable within a fraction of a second whatever the NATs are.
  * - While relayed, probe every candidate with a disco ping from WireGuard's port: at once,
- *   then every 2 s for the first 10 s, then backing off (4, 8, 16, 32 s) to once a minute;
- *   back to "at once, then every 2 s" when the network changes or the candidates change.
+ *   again 0.5 s later, then every 2 s for the next 10 s, then backing off (4, 8, 16, 32 s) to
+ *   once a minute; back to "at once" when the network changes or the candidates change. The
+ *   early second round is for a NAT that filters by address: it lets the peer's pings in
+ *   only once ours left for the peer, and the peer's first ping usually comes before.
  * - On the first pong, go direct to the address the pong came from (the peer's packets
  *   come from there, so its NAT lets ours in).
  * - While direct, heartbeat the direct address every 250 ms and fall back to the relay as
@@ -53,8 +55,9 @@
 
 G_BEGIN_DECLS
 
+#define LR_PATH_PROBE_RETRY_US         (500 * G_TIME_SPAN_MILLISECOND)
 #define LR_PATH_PROBE_FAST_US          (2 * G_TIME_SPAN_SECOND)
-#define LR_PATH_PROBE_FAST_ROUNDS      5
+#define LR_PATH_PROBE_FAST_ROUNDS      6
 #define LR_PATH_PROBE_MAX_US           (60 * G_TIME_SPAN_SECOND)
 #define LR_PATH_HEARTBEAT_US           (250 * G_TIME_SPAN_MILLISECOND)
 #define LR_PATH_DEAD_US                (900 * G_TIME_SPAN_MILLISECOND)

@@ -264,11 +264,14 @@ test_start_relayed (void)
   sim_clear (&sim);
 }
 
-/* Unreachable candidates: at once, every 2 s for 10 s, then backing off to a minute. */
+/* Unreachable candidates: at once, again 0.5 s later, every 2 s for 10 s, then backing off
+ * to a minute. */
 static void
 test_probe_schedule (void)
 {
-  static const gint64 want[] = { 0, 2, 4, 6, 8, 10, 14, 22, 38, 70, 130, 190, 250 };
+  /* In ms */
+  static const gint64 want[] = { 0, 500, 2500, 4500, 6500, 8500, 10500, 14500, 22500, 38500,
+                                 70500, 130500, 190500 };
   g_autoptr(GArray) rounds = g_array_new (FALSE, FALSE, sizeof (gint64));
   LrPathMetrics metrics;
   Sim sim;
@@ -289,7 +292,7 @@ test_probe_schedule (void)
         g_array_append_val (rounds, event->at_us);
     }
   for (guint i = 0; i < G_N_ELEMENTS (want); i++)
-    g_assert_cmpint (g_array_index (rounds, gint64, i), ==, want[i] * S);
+    g_assert_cmpint (g_array_index (rounds, gint64, i), ==, want[i] * MS);
   for (guint i = 1; i < rounds->len; i++)
     g_assert_cmpint (g_array_index (rounds, gint64, i) - g_array_index (rounds, gint64, i - 1),
                      <=, LR_PATH_PROBE_MAX_US);
@@ -297,8 +300,8 @@ test_probe_schedule (void)
   g_assert_cmpuint (sim_count (&sim, LR_PATH_ACTION_PING, 0, G_MAXINT64), ==, 2 * rounds->len);
   lr_path_policy_get_metrics (sim.policy, &metrics);
   g_assert_cmpuint (metrics.n_probe_rounds, ==, rounds->len);
-  /* Ten rounds before 130 s, then one a minute. */
-  g_assert_cmpuint (rounds->len, ==, 10 + (2 * 3600 - 130) / 60 + 1);
+  /* Eleven rounds before 130.5 s, then one a minute. */
+  g_assert_cmpuint (rounds->len, ==, 11 + (2 * 3600 * S - 130500 * MS) / (60 * S) + 1);
   g_assert_cmpuint (metrics.n_direct, ==, 0);
   g_assert_cmpint (lr_path_policy_get_state (sim.policy), ==, LR_PATH_RELAYED);
   sim_clear (&sim);
@@ -450,8 +453,9 @@ test_probe_at_once (void)
   lr_path_policy_network_changed (sim.policy);
   sim_run_until (&sim, changed + 11 * S);
   g_assert_cmpint (first_ping_after (&sim, changed), ==, changed);
-  /* And every 2 s again. */
-  g_assert_cmpuint (sim_count (&sim, LR_PATH_ACTION_PING, changed, changed + 11 * S), ==, 6);
+  /* Again 0.5 s later, and every 2 s again. */
+  g_assert_cmpint (first_ping_after (&sim, changed + 1), ==, changed + 500 * MS);
+  g_assert_cmpuint (sim_count (&sim, LR_PATH_ACTION_PING, changed, changed + 11 * S), ==, 7);
 
   /* The same candidates again: nothing new. New ones: at once. */
   sim_run_until (&sim, 2000 * S + 1);
