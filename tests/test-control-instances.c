@@ -1133,10 +1133,26 @@ start_on (LrTestServer *server,
   return status;
 }
 
+/* The status of a request that creates a party. */
+static guint
+create_status (LrTestServer *server)
+{
+  g_autofree char *wg = lr_test_random_key ();
+  g_autofree char *disco = lr_test_random_key ();
+  g_autofree char *body = g_strdup_printf ("{\"name\": \"lan\", \"peer\": {\"name\": \"host\", "
+                                           "\"wg_public_key\": \"%s\", "
+                                           "\"disco_public_key\": \"%s\"}}", wg, disco);
+  g_autoptr(LrTestResponse) response = lr_test_request (server, "POST", "/v1/parties", NULL,
+                                                        body);
+
+  return response->status;
+}
+
 /* A role that logs in with a password (scram-sha-256): the server connects with the
  * password from a passfile (0600) named in the URI, and the password appears nowhere: not
  * in its argv, its log (every debug line) or /metrics. A wrong password, a missing one and a
- * file others can read each stop the start with a clear message. */
+ * file others can read each stop the start with a clear message; a file made readable while
+ * the server runs is named in the log when a connection is made again. */
 static void
 test_password_file (void)
 {
@@ -1220,6 +1236,29 @@ test_password_file (void)
     lr_test_assert_status (metrics, 200);
     g_assert_cmpstr (bob->party_id, ==, host->party_id);
     g_assert_nonnull (strstr (argv_text, "passfile="));
+
+    /* The file turns readable by others while the server runs: when its connections must
+     * be made again, the log says why they fail, and once the file is private again the
+     * server serves. */
+    {
+      g_autofree char *log_before = lr_test_server_get_log (server);
+      g_autofree char *log_after = NULL;
+      gint64 deadline;
+      guint status = 0;
+
+      run_sql (server, "SELECT pg_terminate_backend (pid) FROM pg_stat_activity WHERE usename = '"
+               LR_TEST_POSTGRES_PASSWORD_ROLE "' AND pid <> pg_backend_pid ()");
+      g_assert_cmpint (g_chmod (passfile, 0644), ==, 0);
+      g_assert_cmpuint (create_status (server), ==, 503);
+      log_after = lr_test_server_get_log (server);
+      g_assert_cmpuint (strlen (log_after), >=, strlen (log_before));
+      g_assert_nonnull (strstr (log_after + strlen (log_before), "can be read by others"));
+      g_assert_cmpint (g_chmod (passfile, 0600), ==, 0);
+      deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+      while ((status = create_status (server)) != 201 && g_get_monotonic_time () < deadline)
+        g_usleep (100 * 1000);
+      g_assert_cmpuint (status, ==, 201);
+    }
 
     lr_test_server_stop (server, FALSE);
     log = lr_test_server_get_log (server);

@@ -162,6 +162,7 @@ struct _LrcPgStore
 {
   GObject      parent_instance;
   char        *uri;
+  char        *passfile;      /* the URI's passfile=, or NULL */
   GThreadPool *pool;
   GAsyncQueue *idle;          /* Conn */
   GPtrArray   *connections;   /* Conn, all of them */
@@ -208,6 +209,7 @@ lrc_pg_store_finalize (GObject *object)
   LrcPgStore *self = LRC_PG_STORE (object);
 
   g_free (self->uri);
+  g_free (self->passfile);
 
   G_OBJECT_CLASS (lrc_pg_store_parent_class)->finalize (object);
 }
@@ -409,6 +411,9 @@ value_text (PGresult *result,
   return g_strdup (PQgetvalue (result, row, column));
 }
 
+static gboolean check_passfile (const char  *passfile,
+                                GError     **error);
+
 static gboolean
 connect_conn (LrcPgStore  *self,
               Conn        *conn,
@@ -425,6 +430,14 @@ connect_conn (LrcPgStore  *self,
   conn->pg = PQconnectdbParams (keywords, values, TRUE);
   if (PQstatus (conn->pg) != CONNECTION_OK && PQconnectionNeedsPassword (conn->pg))
     {
+      g_autoptr(GError) file_error = NULL;
+
+      /* The file was private at the start; a reconnection reads it again. */
+      if (self->passfile != NULL && !check_passfile (self->passfile, &file_error))
+        {
+          g_set_error_literal (error, LRC_ERROR, LRC_ERROR_UNAVAILABLE, file_error->message);
+          return FALSE;
+        }
       g_set_error (error, LRC_ERROR, LRC_ERROR_UNAVAILABLE,
                    "The database asks for a password and was given none: put it in a file "
                    "(0600, .pgpass format: host:port:db:user:password) named by ?passfile=PATH");
@@ -1435,8 +1448,10 @@ store_iface_init (LrcStoreInterface *iface)
 
 /* Opening. */
 
+/* @out_passfile: (optional): the URI's passfile=, or NULL */
 static gboolean
 check_no_password (const char  *uri,
+                   char       **out_passfile,
                    GError     **error)
 {
   char *message = NULL;
@@ -1481,29 +1496,36 @@ check_no_password (const char  *uri,
       return FALSE;
     }
 
-  /* libpq skips a password file others may read with a warning on stderr only, and the
-   * start then fails for want of a password: say why instead. */
-  if (passfile != NULL)
+  if (passfile != NULL && !check_passfile (passfile, error))
+    return FALSE;
+  if (out_passfile != NULL)
+    *out_passfile = g_steal_pointer (&passfile);
+  return TRUE;
+}
+
+/* libpq skips a password file others may read with a warning on stderr only, and the
+ * connection then fails for want of a password: say why instead. */
+static gboolean
+check_passfile (const char  *passfile,
+                GError     **error)
+{
+  GStatBuf info;
+
+  if (g_stat (passfile, &info) != 0)
     {
-      GStatBuf info;
+      int saved = errno;
 
-      if (g_stat (passfile, &info) != 0)
-        {
-          int saved = errno;
-
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       "--db: the password file %s: %s", passfile, g_strerror (saved));
-          return FALSE;
-        }
-      if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                       "--db: the password file %s can be read by others; make it the "
-                       "owner's only (chmod 600)", passfile);
-          return FALSE;
-        }
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "--db: the password file %s: %s", passfile, g_strerror (saved));
+      return FALSE;
     }
-
+  if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "--db: the password file %s can be read by others; make it the "
+                   "owner's only (chmod 600)", passfile);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -1583,13 +1605,15 @@ lrc_pg_store_open (const char  *uri,
                    GError     **error)
 {
   g_autoptr(LrcPgStore) self = NULL;
+  g_autofree char *passfile = NULL;
   Conn *first;
 
-  if (!check_no_password (uri, error))
+  if (!check_no_password (uri, &passfile, error))
     return NULL;
 
   self = g_object_new (LRC_TYPE_PG_STORE, NULL);
   self->uri = g_strdup (uri);
+  self->passfile = g_steal_pointer (&passfile);
 
   g_return_val_if_fail (n_connections >= 1 && n_connections <= LRC_STORE_MAX_POOL, NULL);
 
