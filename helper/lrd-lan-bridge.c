@@ -328,7 +328,7 @@ handle_frame (LrdLanBridge *self,
     }
   self->counters.frames_received++;
 
-  verdict = lr_lan_policy_check_incoming (self->policy, frame.sender, frame.sequence,
+  verdict = lr_lan_policy_check_incoming (self->policy, from, frame.sender, frame.sequence,
                                           frame.destination, frame.destination_port,
                                           frame.payload_length,
                                           lr_game_table_lookup (frame.destination,

@@ -46,9 +46,12 @@ typedef struct
   double tokens;
 } Bucket;
 
+/* One party member, by the virtual address its frames come from: its rate cap, and the
+ * sequence window of its bridge's current sender id. */
 typedef struct
 {
   Bucket  bucket;
+  guint64 sender_id;
   guint32 highest;
   guint64 seen;       /* bit i: highest - i was seen */
   gboolean any;
@@ -64,7 +67,7 @@ struct _LrLanPolicy
   GArray      *deny;          /* LrLanDenyEntry, owning the reasons */
   GHashTable  *ports;         /* destination port | direction << 16 -> Bucket */
   Bucket       outgoing;      /* this host as a sender */
-  GHashTable  *senders;       /* guint64 * -> Sender */
+  GHashTable  *senders;       /* member address (GUINT_TO_POINTER) -> Sender */
 };
 
 void
@@ -119,7 +122,7 @@ lr_lan_policy_new (LrClock *clock,
   lr_lan_limits_init_default (&self->limits);
   self->deny = deny_list_copy (default_deny_list, G_N_ELEMENTS (default_deny_list));
   self->ports = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-  self->senders = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  self->senders = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
   return self;
 }
 
@@ -473,7 +476,7 @@ lr_lan_policy_check_outgoing (LrLanPolicy *self,
   return check_common (self, &self->outgoing, FALSE, destination, port, payload_length, known);
 }
 
-/* Forgets senders idle for a minute (their helper restarted with a new id, or left). */
+/* Forgets members idle for a minute (they left, or stopped announcing). */
 static void
 prune_senders (LrLanPolicy *self,
                gint64       now_us)
@@ -525,6 +528,7 @@ sequence_mark (Sender  *sender,
 
 LrLanVerdict
 lr_lan_policy_check_incoming (LrLanPolicy *self,
+                              guint32      member,
                               guint64      sender_id,
                               guint32      sequence,
                               guint32      destination,
@@ -538,7 +542,7 @@ lr_lan_policy_check_incoming (LrLanPolicy *self,
   if (sender_id == self->own_sender)
     return LR_LAN_VERDICT_LOOP;
 
-  sender = g_hash_table_lookup (self->senders, &sender_id);
+  sender = g_hash_table_lookup (self->senders, GUINT_TO_POINTER (member));
   if (sender == NULL)
     {
       if (g_hash_table_size (self->senders) >= LR_LAN_POLICY_MAX_SENDERS)
@@ -546,7 +550,15 @@ lr_lan_policy_check_incoming (LrLanPolicy *self,
       if (g_hash_table_size (self->senders) >= LR_LAN_POLICY_MAX_SENDERS)
         return LR_LAN_VERDICT_SENDER_RATE;
       sender = g_new0 (Sender, 1);
-      g_hash_table_insert (self->senders, g_memdup2 (&sender_id, sizeof sender_id), sender);
+      sender->sender_id = sender_id;
+      g_hash_table_insert (self->senders, GUINT_TO_POINTER (member), sender);
+    }
+  /* The member's bridge started again with a new id: its numbers start again, its rate cap
+   * does not (a member cannot escape it by changing ids). */
+  if (sender->sender_id != sender_id)
+    {
+      sender->sender_id = sender_id;
+      sender->any = FALSE;
     }
   sender->last_us = now_us;
 

@@ -12,7 +12,8 @@
  * - loops: a frame carrying our own sender id came back, and one whose (sender, sequence)
  *   was seen already is a duplicate;
  * - amplification: a payload larger than the size cap, or beyond the rate cap of its sender
- *   or of its destination port, is dropped. Caps are token buckets (a steady rate and a
+ *   (the member, by the virtual address its frames come from, whatever sender id they
+ *   carry) or of its destination port, is dropped. Caps are token buckets (a steady rate and a
  *   burst) on an injected LrClock.
  *
  * Plain data, no main loop, no I/O: the bridge owns one and calls it.
@@ -52,7 +53,7 @@ typedef enum
 #define LR_LAN_POLICY_DEFAULT_SENDER_RATE  256
 #define LR_LAN_POLICY_DEFAULT_SENDER_BURST 512
 
-/* Limits on what the policy keeps, so a member that invents sender ids cannot grow it: */
+/* Limits on what the policy keeps, whatever members send: */
 #define LR_LAN_POLICY_MAX_DENY_ENTRIES 256
 #define LR_LAN_POLICY_MAX_REASON       128  /* bytes of UTF-8 */
 #define LR_LAN_POLICY_MAX_SENDERS      1024
@@ -130,8 +131,12 @@ LrLanVerdict        lr_lan_policy_check_outgoing     (LrLanPolicy          *self
                                                       guint16               port,
                                                       gsize                 payload_length,
                                                       gboolean              known);
-/* A frame a member sent us. Every frame but a duplicate marks its sequence number seen. */
+/* A frame a member sent us, from @member (its virtual address, host byte order, which the
+ * caller checked is a member's). Every frame but a duplicate marks its sequence number
+ * seen. A member's frames are capped together, whatever sender id they carry; a new id from
+ * a member (its bridge started again) starts its sequence numbers again. */
 LrLanVerdict        lr_lan_policy_check_incoming     (LrLanPolicy          *self,
+                                                      guint32               member,
                                                       guint64               sender,
                                                       guint32               sequence,
                                                       guint32               destination,

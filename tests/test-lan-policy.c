@@ -8,6 +8,9 @@
 
 #define OWN   G_GUINT64_CONSTANT (0x1111111111111111)
 #define OTHER G_GUINT64_CONSTANT (0x2222222222222222)
+/* Members' virtual addresses, host byte order */
+#define MEMBER   0x0a420002u
+#define MEMBER_2 0x0a420003u
 #define BROADCAST 0xffffffffu
 #define MINECRAFT_GROUP 0xe000023cu
 #define START_US (G_GINT64_CONSTANT (1700000000) * G_USEC_PER_SEC)
@@ -17,6 +20,19 @@ typedef struct
   LrClock     *clock;
   LrLanPolicy *policy;
 } Fixture;
+
+/* A frame from @member's bridge @sender to the broadcast address, @port. */
+static LrLanVerdict
+incoming (Fixture *f,
+          guint32  member,
+          guint64  sender,
+          guint32  sequence,
+          guint16  port,
+          gsize    length)
+{
+  return lr_lan_policy_check_incoming (f->policy, member, sender, sequence, BROADCAST, port,
+                                       length, FALSE);
+}
 
 static void
 fixture_setup (Fixture       *f,
@@ -52,8 +68,7 @@ test_deny_list_default (Fixture       *f,
       g_assert_cmpuint (strlen (entry->reason), >, 10);
       g_assert_cmpint (lr_lan_policy_check_outgoing (f->policy, BROADCAST, denied[i], 10, FALSE),
                        ==, LR_LAN_VERDICT_DENIED);
-      g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, i, BROADCAST, denied[i],
-                                                     10, FALSE), ==, LR_LAN_VERDICT_DENIED);
+      g_assert_cmpint (incoming (f, MEMBER, OTHER, i, denied[i], 10), ==, LR_LAN_VERDICT_DENIED);
     }
   for (guint i = 0; i < G_N_ELEMENTS (bridged); i++)
     g_assert_cmpint (lr_lan_policy_check_outgoing (f->policy, BROADCAST, bridged[i], 10, FALSE),
@@ -200,8 +215,7 @@ test_known_only (Fixture       *f,
   lr_lan_policy_set_known_only (f->policy, TRUE);
   g_assert_cmpint (lr_lan_policy_check_outgoing (f->policy, BROADCAST, 40000, 10, FALSE), ==,
                    LR_LAN_VERDICT_NOT_KNOWN);
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, 1, BROADCAST, 40000, 10,
-                                                 FALSE), ==, LR_LAN_VERDICT_NOT_KNOWN);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER, 1, 40000, 10), ==, LR_LAN_VERDICT_NOT_KNOWN);
   g_assert_cmpint (lr_lan_policy_check_outgoing (f->policy, MINECRAFT_GROUP, 4445, 10, TRUE), ==,
                    LR_LAN_VERDICT_BRIDGE);
   /* The deny list still wins over a known title. */
@@ -224,8 +238,7 @@ test_size (Fixture       *f,
   lr_lan_limits_init_default (&limits);
   limits.max_size = 512;
   g_assert_true (lr_lan_policy_set_limits (f->policy, &limits, &error));
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, 7, BROADCAST, 4000, 513,
-                                                 FALSE), ==, LR_LAN_VERDICT_TOO_LARGE);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER, 7, 4000, 513), ==, LR_LAN_VERDICT_TOO_LARGE);
 
   limits.max_size = 0;
   g_assert_false (lr_lan_policy_set_limits (f->policy, &limits, &error));
@@ -243,47 +256,37 @@ test_loop (Fixture       *f,
            gconstpointer  data)
 {
   /* Our own frame comes back: dropped whatever its sequence. */
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OWN, 1, BROADCAST, 4000, 10, FALSE),
-                   ==, LR_LAN_VERDICT_LOOP);
+  g_assert_cmpint (incoming (f, MEMBER, OWN, 1, 4000, 10), ==, LR_LAN_VERDICT_LOOP);
 
   /* The same frame twice, or one out of the window: duplicates. Reordering inside the window
    * is fine. */
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, 100, BROADCAST, 4000, 10,
-                                                 FALSE), ==, LR_LAN_VERDICT_BRIDGE);
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, 100, BROADCAST, 4000, 10,
-                                                 FALSE), ==, LR_LAN_VERDICT_DUPLICATE);
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, 102, BROADCAST, 4000, 10,
-                                                 FALSE), ==, LR_LAN_VERDICT_BRIDGE);
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, 101, BROADCAST, 4000, 10,
-                                                 FALSE), ==, LR_LAN_VERDICT_BRIDGE);
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, 101, BROADCAST, 4000, 10,
-                                                 FALSE), ==, LR_LAN_VERDICT_DUPLICATE);
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, 102 + 63, BROADCAST, 4000,
-                                                 10, FALSE), ==, LR_LAN_VERDICT_BRIDGE);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER, 100, 4000, 10), ==, LR_LAN_VERDICT_BRIDGE);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER, 100, 4000, 10), ==, LR_LAN_VERDICT_DUPLICATE);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER, 102, 4000, 10), ==, LR_LAN_VERDICT_BRIDGE);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER, 101, 4000, 10), ==, LR_LAN_VERDICT_BRIDGE);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER, 101, 4000, 10), ==, LR_LAN_VERDICT_DUPLICATE);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER, 102 + 63, 4000, 10), ==, LR_LAN_VERDICT_BRIDGE);
   /* 102 is now 63 behind: still remembered. 101 is 64 behind: out of the window. */
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, 102, BROADCAST, 4000, 10,
-                                                 FALSE), ==, LR_LAN_VERDICT_DUPLICATE);
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, 103, BROADCAST, 4000, 10,
-                                                 FALSE), ==, LR_LAN_VERDICT_BRIDGE);
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, 101, BROADCAST, 4000, 10,
-                                                 FALSE), ==, LR_LAN_VERDICT_DUPLICATE);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER, 102, 4000, 10), ==, LR_LAN_VERDICT_DUPLICATE);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER, 103, 4000, 10), ==, LR_LAN_VERDICT_BRIDGE);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER, 101, 4000, 10), ==, LR_LAN_VERDICT_DUPLICATE);
   /* A jump far ahead forgets the past window. */
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, 100000, BROADCAST, 4000, 10,
-                                                 FALSE), ==, LR_LAN_VERDICT_BRIDGE);
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER, 99999, BROADCAST, 4000, 10,
-                                                 FALSE), ==, LR_LAN_VERDICT_BRIDGE);
-  /* Another sender's numbers are its own. */
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OTHER + 1, 100, BROADCAST, 4000, 10,
-                                                 FALSE), ==, LR_LAN_VERDICT_BRIDGE);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER, 100000, 4000, 10), ==, LR_LAN_VERDICT_BRIDGE);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER, 99999, 4000, 10), ==, LR_LAN_VERDICT_BRIDGE);
+  /* Another member's numbers are its own. */
+  g_assert_cmpint (incoming (f, MEMBER_2, OTHER + 1, 100, 4000, 10), ==, LR_LAN_VERDICT_BRIDGE);
+  /* A member's bridge that started again (a new id) starts its numbers again. */
+  g_assert_cmpint (incoming (f, MEMBER, OTHER + 2, 5, 4000, 10), ==, LR_LAN_VERDICT_BRIDGE);
+  g_assert_cmpint (incoming (f, MEMBER, OTHER + 2, 5, 4000, 10), ==, LR_LAN_VERDICT_DUPLICATE);
 
   /* A bridge that starts afresh as a new sender recognises its new id, not the old one. */
   lr_lan_policy_set_own_sender (f->policy, OWN + 1);
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OWN + 1, 1, BROADCAST, 4000, 10,
-                                                 FALSE), ==, LR_LAN_VERDICT_LOOP);
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, OWN, 1, BROADCAST, 4000, 10, FALSE),
-                   ==, LR_LAN_VERDICT_BRIDGE);
+  g_assert_cmpint (incoming (f, MEMBER, OWN + 1, 1, 4000, 10), ==, LR_LAN_VERDICT_LOOP);
+  g_assert_cmpint (incoming (f, MEMBER, OWN, 1, 4000, 10), ==, LR_LAN_VERDICT_BRIDGE);
 }
 
+/* @sender 0: what this host sends; else frames from MEMBER (@sender) or MEMBER_2
+ * (@sender OTHER + 1). */
 static guint
 count_bridged (Fixture *f,
                guint64  sender,
@@ -301,8 +304,8 @@ count_bridged (Fixture *f,
       if (sender == 0)
         verdict = lr_lan_policy_check_outgoing (f->policy, BROADCAST, port, 100, FALSE);
       else
-        verdict = lr_lan_policy_check_incoming (f->policy, sender, (*sequence)++, BROADCAST,
-                                                port, 100, FALSE);
+        verdict = incoming (f, sender == OTHER + 1 ? MEMBER_2 : MEMBER, sender, (*sequence)++,
+                            port, 100);
       if (verdict == LR_LAN_VERDICT_BRIDGE)
         bridged++;
       lr_clock_advance (f->clock, step_us);
@@ -339,8 +342,7 @@ test_rate (Fixture       *f,
   bridged = 0;
   for (guint i = 0; i < 20000; i++)
     {
-      if (lr_lan_policy_check_incoming (f->policy, OTHER, sequence++, BROADCAST,
-                                        (guint16) (20000 + i % 10000), 100, FALSE) ==
+      if (incoming (f, MEMBER, OTHER, sequence++, (guint16) (20000 + i % 10000), 100) ==
           LR_LAN_VERDICT_BRIDGE)
         bridged++;
       lr_clock_advance (f->clock, 500); /* 2000/s */
@@ -349,9 +351,23 @@ test_rate (Fixture       *f,
                     10 * LR_LAN_POLICY_DEFAULT_SENDER_RATE - 2);
   g_assert_cmpuint (bridged, <=, LR_LAN_POLICY_DEFAULT_SENDER_BURST +
                     10 * LR_LAN_POLICY_DEFAULT_SENDER_RATE + 2);
-  /* ... while another sender on a quiet port is untouched. */
+  /* ... while another member on a quiet port is untouched. */
   sequence = 1;
   g_assert_cmpuint (count_bridged (f, OTHER + 1, &sequence, 6112, 10, 1000), ==, 10);
+
+  /* A member that changes its sender id with every frame meets the same cap: the cap is
+   * the member's, not the id's. */
+  lr_clock_advance (f->clock, 60 * G_USEC_PER_SEC);
+  bridged = 0;
+  for (guint i = 0; i < 20000; i++)
+    {
+      if (incoming (f, MEMBER, 5000 + i, 1, (guint16) (20000 + i % 10000), 100) ==
+          LR_LAN_VERDICT_BRIDGE)
+        bridged++;
+      lr_clock_advance (f->clock, 500);
+    }
+  g_assert_cmpuint (bridged, <=, LR_LAN_POLICY_DEFAULT_SENDER_BURST +
+                    10 * LR_LAN_POLICY_DEFAULT_SENDER_RATE + 2);
 }
 
 static void
@@ -360,16 +376,21 @@ test_many_senders (Fixture       *f,
 {
   guint refused = 0;
 
-  /* A member inventing sender ids fills the table, then gets nothing new in ... */
+  /* A member inventing sender ids takes one place in the table, so another member that
+   * comes after it is still heard. */
   for (guint i = 0; i < LR_LAN_POLICY_MAX_SENDERS + 10; i++)
-    if (lr_lan_policy_check_incoming (f->policy, 1000 + i, 1, BROADCAST, 30000 + i, 10, FALSE) ==
+    (void) incoming (f, MEMBER, 1000 + i, 1, (guint16) (30000 + i), 10);
+  g_assert_cmpint (incoming (f, MEMBER_2, 7, 1, 4000, 10), ==, LR_LAN_VERDICT_BRIDGE);
+
+  /* The table holds as many members as the limit, then takes no new one in ... */
+  for (guint i = 0; i < LR_LAN_POLICY_MAX_SENDERS + 10; i++)
+    if (incoming (f, 0x0b000000u + i, 1000 + i, 1, (guint16) (30000 + i), 10) ==
         LR_LAN_VERDICT_SENDER_RATE)
       refused++;
-  g_assert_cmpuint (refused, ==, 10);
+  g_assert_cmpuint (refused, ==, 12);
   /* ... until the idle ones are forgotten after a minute. */
   lr_clock_advance (f->clock, 61 * G_USEC_PER_SEC);
-  g_assert_cmpint (lr_lan_policy_check_incoming (f->policy, 5, 1, BROADCAST, 4000, 10, FALSE),
-                   ==, LR_LAN_VERDICT_BRIDGE);
+  g_assert_cmpint (incoming (f, MEMBER, 5, 1, 4000, 10), ==, LR_LAN_VERDICT_BRIDGE);
 }
 
 int
