@@ -122,6 +122,7 @@ set_nul_error (const char  *data,
 static gboolean
 check_depth (const char  *data,
              gsize        length,
+             guint        max_depth,
              GError     **error)
 {
   guint depth = 0;
@@ -144,10 +145,10 @@ check_depth (const char  *data,
         in_string = TRUE;
       else if (c == '{' || c == '[')
         {
-          if (++depth > LR_JSON_MAX_DEPTH)
+          if (++depth > max_depth)
             {
               g_set_error (error, LR_ERROR, LR_ERROR_MALFORMED,
-                           "The JSON document nests deeper than %d levels", LR_JSON_MAX_DEPTH);
+                           "The JSON document nests deeper than %u levels", max_depth);
               return FALSE;
             }
         }
@@ -161,7 +162,7 @@ check_depth (const char  *data,
 /**
  * lr_json_parse_object:
  *
- * Parses a document whose root must be an object.
+ * Parses a document whose root must be an object, nesting at most LR_JSON_MAX_DEPTH levels.
  *
  * Returns: (transfer full): the root node, or %NULL with an %LR_ERROR
  */
@@ -169,6 +170,23 @@ JsonNode *
 lr_json_parse_object (const char  *data,
                       gsize        length,
                       GError     **error)
+{
+  return lr_json_parse_object_nested (data, length, LR_JSON_MAX_DEPTH, error);
+}
+
+/**
+ * lr_json_parse_object_nested:
+ * @max_depth: how many levels of objects and arrays the document may nest
+ *
+ * lr_json_parse_object() for a document that wraps others (so nests deeper than they may).
+ *
+ * Returns: (transfer full): the root node, or %NULL with an %LR_ERROR
+ */
+JsonNode *
+lr_json_parse_object_nested (const char  *data,
+                             gsize        length,
+                             guint        max_depth,
+                             GError     **error)
 {
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -186,7 +204,7 @@ lr_json_parse_object (const char  *data,
       return NULL;
     }
 
-  if (!check_depth (data, length, error))
+  if (!check_depth (data, length, max_depth, error))
     return NULL;
 
   parser = json_parser_new_immutable ();

@@ -15,6 +15,10 @@ G_BEGIN_DECLS
 JsonNode *lr_json_parse_object  (const char          *data,
                                  gsize                length,
                                  GError             **error);
+JsonNode *lr_json_parse_object_nested (const char    *data,
+                                       gsize          length,
+                                       guint          max_depth,
+                                       GError       **error);
 gboolean  lr_json_check_members (JsonObject          *object,
                                  const char          *where,
                                  const char * const  *known,

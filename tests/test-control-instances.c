@@ -6,6 +6,7 @@
  * over HTTP and WebSocket, and to the throwaway cluster of lr-test-postgres.c, which it
  * also stops and starts. Run with LR_TEST_CONTROL_DB=postgresql (meson does).
  */
+#include "lr-json.h"
 #include "lr-test-control.h"
 #include "lr-test-postgres.h"
 
@@ -353,6 +354,27 @@ test_events_cross (Fixture       *fixture,
     g_assert_nonnull (big);
     g_assert_cmpstr (lr_test_json_string (big, "type"), ==, "signal");
     g_assert_cmpuint (strlen (lr_test_json_string (big, "data.s")), >, 1300);
+  }
+
+  /* The deepest signal one instance takes (the message nests LR_JSON_MAX_DEPTH levels)
+   * crosses too, although the notice that carries it nests one level more. */
+  {
+    g_autoptr(GString) data = g_string_new ("");
+    g_autoptr(JsonNode) deep = NULL;
+    g_autofree char *message = NULL;
+
+    for (guint i = 0; i < LR_JSON_MAX_DEPTH - 1; i++)
+      g_string_append (data, "{\"d\": ");
+    g_string_append (data, "1");
+    for (guint i = 0; i < LR_JSON_MAX_DEPTH - 1; i++)
+      g_string_append (data, "}");
+    message = g_strdup_printf ("{\"type\": \"signal\", \"to\": \"%s\", \"data\": %s}",
+                               bob->peer_id, data->str);
+    lr_test_socket_send (host_on_b, message);
+    deep = lr_test_socket_next (bob_on_a, LR_TEST_EVENT_TIMEOUT_MS);
+    g_assert_nonnull (deep);
+    g_assert_cmpstr (lr_test_json_string (deep, "type"), ==, "signal");
+    g_assert_true (lr_test_json_find (deep, "data.d.d.d") != NULL);
   }
 
   /* And the other way: Bob's leave through A closes nothing on B but is seen there. */

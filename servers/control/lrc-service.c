@@ -1705,13 +1705,19 @@ static void
 store_notice_cb (LrcService *self,
                  const char *notice)
 {
-  g_autoptr(JsonNode) root = lr_json_parse_object (notice, strlen (notice), NULL);
+  g_autoptr(GError) error = NULL;
+  /* A notice wraps a message (publish()), one level deeper than the message may nest. */
+  g_autoptr(JsonNode) root = lr_json_parse_object_nested (notice, strlen (notice),
+                                                          LR_JSON_MAX_DEPTH + 1, &error);
   g_autofree char *text = NULL;
   JsonObject *object;
   const char *origin, *kind, *party_id, *peer_id, *message = NULL;
 
   if (root == NULL)
-    return;
+    {
+      g_warning ("Could not read another instance's notice: %s", error->message);
+      return;
+    }
 
   object = json_node_get_object (root);
   origin = json_object_get_string_member_with_default (object, "origin", "");
