@@ -8,9 +8,9 @@
 #include "lr-invite-code.h"
 #include "lr-ipam.h"
 #include "lr-json.h"
+#include "lr-key.h"
 
 #include <gio/gio.h>
-#include <sodium.h>
 #include <string.h>
 
 static const char *nat_names[] = {
@@ -244,26 +244,6 @@ invalid:
   return NULL;
 }
 
-/* WireGuard's own text form: standard base64 of 32 bytes. */
-gboolean
-lr_public_key_parse (const char *text,
-                     guint8      out[LR_KEY_BYTES])
-{
-  static const guint8 zero[LR_KEY_BYTES] = { 0 };
-  gsize length = 0;
-  const char *end = NULL;
-
-  if (text == NULL || strlen (text) != 44)
-    return FALSE;
-
-  if (sodium_base642bin (out, LR_KEY_BYTES, text, 44, NULL, &length, &end,
-                         sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      length != LR_KEY_BYTES || end != text + 44)
-    return FALSE;
-
-  return sodium_memcmp (out, zero, LR_KEY_BYTES) != 0;
-}
-
 char *
 lr_timestamp_format (gint64 unix_us)
 {
@@ -376,19 +356,27 @@ parse_nat (JsonObject  *object,
   return TRUE;
 }
 
+/* WireGuard's own text form of a public key; an all-zero key is no one's. */
+static gboolean
+is_public_key (const char *text)
+{
+  LrKey key;
+
+  return lr_key_from_base64 (text, &key) && !lr_key_is_zero (&key);
+}
+
 static char *
 parse_key (JsonObject  *object,
            const char  *where,
            const char  *name,
            GError     **error)
 {
-  guint8 key[LR_KEY_BYTES];
   const char *text;
 
   if (!lr_json_get_string (object, where, name, TRUE, &text, error))
     return NULL;
 
-  if (!lr_public_key_parse (text, key))
+  if (!is_public_key (text))
     {
       g_autofree char *field = lr_json_field_name (where, name);
       g_set_error (error, LR_ERROR, LR_ERROR_INVALID,
@@ -849,7 +837,6 @@ lr_peer_parse_node (JsonNode  *node,
   const char *id, *name, *virtual_ip, *wg, *disco, *last_seen;
   JsonArray *endpoints;
   JsonObject *object, *nat;
-  guint8 key[LR_KEY_BYTES];
   guint32 address;
 
   if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
@@ -871,7 +858,7 @@ lr_peer_parse_node (JsonNode  *node,
     return NULL;
 
   if (!lr_id_is_valid (id) || !lr_ipv4_parse (virtual_ip, &address) ||
-      !lr_public_key_parse (wg, key) || !lr_public_key_parse (disco, key) ||
+      !is_public_key (wg) || !is_public_key (disco) ||
       !lr_timestamp_parse (last_seen, &self->last_seen))
     {
       g_set_error (error, LR_ERROR, LR_ERROR_INVALID,

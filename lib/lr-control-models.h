@@ -19,7 +19,6 @@ G_BEGIN_DECLS
 #define LR_PARTY_NAME_MAX_CHARS 64
 #define LR_REGION_MAX_CHARS     32
 #define LR_MAX_ENDPOINTS        8
-#define LR_KEY_BYTES            32
 
 /* RFC 4787 section 4.1 (mapping) and 5 (filtering), as RFC 5780 discovers them. */
 typedef enum
@@ -47,8 +46,6 @@ char     *lr_name_normalize     (const char  *text,
                                  GError     **error);
 char     *lr_endpoint_normalize (const char  *text,
                                  GError     **error);
-gboolean  lr_public_key_parse   (const char  *text,
-                                 guint8       out[LR_KEY_BYTES]);
 char     *lr_timestamp_format   (gint64       unix_us);
 gboolean  lr_timestamp_parse    (const char  *text,
                                  gint64      *unix_us);
