@@ -251,7 +251,7 @@ relay_tick_cb (gpointer user_data)
   LrdDiscoRouter *self = user_data;
   gint64 now_us = lr_clock_now_us (self->clock);
   gboolean bound = lrd_relay_client_get_state (self->relay) == LRD_RELAY_CLIENT_BOUND;
-  g_autoptr(GPtrArray) changed = g_ptr_array_new ();
+  g_autoptr(GArray) changed = g_array_new (FALSE, FALSE, sizeof (LrKey));
   GHashTableIter iter;
   Peer *peer;
 
@@ -264,13 +264,15 @@ relay_tick_cb (gpointer user_data)
           peer->next_ping_us = now_us + RELAY_PING_INTERVAL_US;
         }
       if (lr_link_quality_update_loss (&peer->relay_quality))
-        g_ptr_array_add (changed, peer);
+        g_array_append_val (changed, peer->public_key);
     }
-  /* Handlers run after the walk, so that none runs while the table is walked. */
+  /* Handlers run after the walk, so that none runs while the table is walked; each peer is
+   * looked up again, as a handler may remove others. */
   for (guint i = 0; i < changed->len; i++)
     {
-      peer = changed->pdata[i];
-      peer->handler (NULL, NULL, peer->user_data);
+      peer = g_hash_table_lookup (self->peers, &g_array_index (changed, LrKey, i));
+      if (peer != NULL)
+        peer->handler (NULL, NULL, peer->user_data);
     }
   return G_SOURCE_CONTINUE;
 }

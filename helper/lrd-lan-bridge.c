@@ -192,7 +192,7 @@ static gboolean
 is_same_broadcast (LrdLanBridge         *self,
                    const LrdLanDatagram *datagram)
 {
-  gint64 now_us = g_get_monotonic_time ();
+  gint64 now_us = lr_clock_now_us (self->clock);
   guint32 hash;
   Recent *slot;
 
