@@ -1291,6 +1291,86 @@ test_password_file (void)
   }
 }
 
+/* Sends a request to create a party on a connection of its own and waits up to
+ * @timeout_s for the status line; 0 when none came. */
+static guint
+create_status_within (LrTestServer *server,
+                      guint         timeout_s)
+{
+  g_autoptr(GSocket) socket = lr_test_server_connect_tcp (server, NULL);
+  g_autofree char *wg = lr_test_random_key ();
+  g_autofree char *disco = lr_test_random_key ();
+  g_autofree char *body = g_strdup_printf ("{\"name\": \"lan\", \"peer\": {\"name\": \"host\", "
+                                           "\"wg_public_key\": \"%s\", "
+                                           "\"disco_public_key\": \"%s\"}}", wg, disco);
+  g_autofree char *request = g_strdup_printf ("POST /v1/parties HTTP/1.1\r\nHost: x\r\n"
+                                              "Content-Type: application/json\r\n"
+                                              "Content-Length: %zu\r\n\r\n%s",
+                                              strlen (body), body);
+  char answer[64] = { 0 };
+  gssize n;
+
+  g_assert_nonnull (socket);
+  g_socket_set_timeout (socket, timeout_s);
+  g_assert_cmpint (g_socket_send (socket, request, strlen (request), NULL, NULL), ==,
+                   (gssize) strlen (request));
+  n = g_socket_receive (socket, answer, sizeof answer - 1, NULL, NULL);
+  if (n < 12 || !g_str_has_prefix (answer, "HTTP/1.1 "))
+    return 0;
+  return (guint) g_ascii_strtoull (answer + 9, NULL, 10);
+}
+
+/* Signals every backend serving lanrage-control. */
+static void
+signal_backends (LrTestServer *server,
+                 int           signal_number)
+{
+  PGconn *pg = PQconnectdb (lr_test_server_get_db_path (server));
+  PGresult *result;
+
+  g_assert_cmpint (PQstatus (pg), ==, CONNECTION_OK);
+  result = PQexec (pg, "SELECT pid FROM pg_stat_activity WHERE application_name = "
+                   "'lanrage-control'");
+  g_assert_cmpint (PQresultStatus (result), ==, PGRES_TUPLES_OK);
+  g_assert_cmpint (PQntuples (result), >=, 1);
+  for (int i = 0; i < PQntuples (result); i++)
+    g_assert_cmpint (kill ((pid_t) atoi (PQgetvalue (result, i, 0)), signal_number), ==, 0);
+  PQclear (result);
+  PQfinish (pg);
+}
+
+/* The database's processes for this server stop answering (as a host that lost power or
+ * a network that drops everything would look): a request is answered anyway, within the
+ * statement deadline and a new connection's, not after TCP gives up; once they answer
+ * again, the server serves. */
+static void
+test_silent_database (void)
+{
+  /* One connection, made at the start, so that the request meets a stopped backend. */
+  static const char * const one_connection[] = { "--db-pool", "1", NULL };
+  g_autoptr(LrTestServer) server = lr_test_server_new (one_connection, LR_TEST_SERVER_NONE);
+  gint64 start;
+  guint status;
+
+  lr_test_server_start (server);
+  g_assert_cmpuint (create_status_within (server, 10), ==, 201);
+
+  signal_backends (server, SIGSTOP);
+  start = g_get_monotonic_time ();
+  status = create_status_within (server, 60);
+  g_test_message ("with the database's backends stopped: %u after %.1f s", status,
+                  (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
+  signal_backends (server, SIGCONT);
+  g_assert_true (status == 201 || status == 503);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 30 * G_USEC_PER_SEC);
+
+  start = g_get_monotonic_time ();
+  while ((status = create_status_within (server, 20)) != 201 &&
+         g_get_monotonic_time () - start < 20 * G_USEC_PER_SEC)
+    g_usleep (200 * 1000);
+  g_assert_cmpuint (status, ==, 201);
+}
+
 static void
 test_password_refused (void)
 {
@@ -1362,6 +1442,7 @@ main (int   argc,
               test_lapsed_lease_recovers, fixture_tear_down);
   g_test_add_func ("/control/instances/password-refused", test_password_refused);
   g_test_add_func ("/control/instances/password-file", test_password_file);
+  g_test_add_func ("/control/instances/silent-database", test_silent_database);
 
   return g_test_run ();
 }

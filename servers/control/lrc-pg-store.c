@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -55,6 +56,14 @@
 
 #define MAX_ATTEMPTS  5
 #define MAX_PARAMS    12
+
+/* How long one call (its statements and any new attempt) may wait for the database before
+ * this side gives up on the connection: a database host that went silent (power lost,
+ * packets dropped) would otherwise hold a worker until TCP gives up, many minutes. With a
+ * new connection's connect_timeout (5 s) it stays under --request-timeout's default
+ * (10 s), so the client hears 503 rather than a closed connection. A call takes
+ * milliseconds. */
+#define CALL_DEADLINE_US (4 * G_USEC_PER_SEC)
 
 /* Serialises schema migrations of instances that start at the same moment. */
 #define MIGRATION_LOCK "7401852291406517"
@@ -156,6 +165,7 @@ typedef struct
   GHashTable *prepared;       /* SQL text (static) → statement name */
   guint       next_statement;
   guint       n_statements;   /* run in the current attempt */
+  gint64      deadline_us;    /* of the current call (monotonic), 0 outside calls */
 } Conn;
 
 struct _LrcPgStore
@@ -276,13 +286,89 @@ result_ok (Conn      *conn,
   return FALSE;
 }
 
+/* Waits until @deadline_us (monotonic) at most for @events on the connection's socket. */
+static gboolean
+wait_socket (Conn   *conn,
+             short   events,
+             gint64  deadline_us)
+{
+  struct pollfd fd = { .fd = PQsocket (conn->pg), .events = events };
+
+  for (;;)
+    {
+      gint64 left_ms = (deadline_us - g_get_monotonic_time () + 999) / 1000;
+      int n;
+
+      if (left_ms <= 0)
+        return FALSE;
+      n = poll (&fd, 1, (int) MIN (left_ms, G_MAXINT));
+      if (n > 0)
+        return TRUE;
+      if (n < 0 && errno != EINTR)
+        return FALSE;
+    }
+}
+
+/* The result of the statement just sent (PQsend*), read before the call's deadline (or
+ * within CALL_DEADLINE_US outside calls). Past it, or if sending failed, the connection is
+ * closed (the next call connects again) and @error says the database does not answer. */
+static PGresult *
+await_result (Conn     *conn,
+              gboolean  sent,
+              GError  **error)
+{
+  gint64 deadline_us = conn->deadline_us != 0 ? conn->deadline_us
+                                               : g_get_monotonic_time () + CALL_DEADLINE_US;
+  PGresult *result, *extra;
+  int flushed;
+
+  if (!sent)
+    {
+      set_unavailable (error, PQerrorMessage (conn->pg));
+      g_clear_pointer (&conn->pg, PQfinish);
+      return NULL;
+    }
+
+  while ((flushed = PQflush (conn->pg)) == 1)
+    if (!wait_socket (conn, POLLOUT | POLLIN, deadline_us) || !PQconsumeInput (conn->pg))
+      break;
+  while (flushed == 0 && PQisBusy (conn->pg))
+    if (!wait_socket (conn, POLLIN, deadline_us) || !PQconsumeInput (conn->pg))
+      break;
+  if (flushed != 0 || PQisBusy (conn->pg))
+    {
+      if (PQstatus (conn->pg) == CONNECTION_OK)
+        g_set_error (error, LRC_ERROR, LRC_ERROR_UNAVAILABLE,
+                     "The database did not answer within %d s",
+                     (int) (CALL_DEADLINE_US / G_USEC_PER_SEC));
+      else
+        set_unavailable (error, PQerrorMessage (conn->pg));
+      g_clear_pointer (&conn->pg, PQfinish);
+      return NULL;
+    }
+
+  result = PQgetResult (conn->pg);
+  /* One statement, one result: what follows is the end marker. */
+  while ((extra = PQgetResult (conn->pg)) != NULL)
+    PQclear (extra);
+  return result;
+}
+
 static gboolean
 exec_simple (Conn        *conn,
              const char  *sql,
              GError     **error)
 {
-  PGresult *result = PQexec (conn->pg, sql);
-  gboolean ok = result_ok (conn, result, error);
+  g_autoptr(GError) local = NULL;
+  PGresult *result = await_result (conn, PQsendQuery (conn->pg, sql), &local);
+  gboolean ok;
+
+  if (result == NULL && local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  ok = result_ok (conn, result, error);
 
   PQclear (result);
   if (ok)
@@ -360,7 +446,9 @@ query (Conn         *conn,
     {
       g_autofree char *new_name = g_strdup_printf ("lrc_%u", conn->next_statement++);
 
-      result = PQprepare (conn->pg, new_name, sql, 0, NULL);
+      result = await_result (conn, PQsendPrepare (conn->pg, new_name, sql, 0, NULL), error);
+      if (result == NULL && conn->pg == NULL)
+        return NULL;
       if (!result_ok (conn, result, error))
         {
           PQclear (result);
@@ -371,9 +459,14 @@ query (Conn         *conn,
       g_hash_table_insert (conn->prepared, (gpointer) sql, g_steal_pointer (&new_name));
     }
 
-  result = PQexecPrepared (conn->pg, name, params ? params->n : 0,
-                           params ? params->values : NULL, params ? params->lengths : NULL,
-                           params ? params->formats : NULL, 0);
+  result = await_result (conn,
+                         PQsendQueryPrepared (conn->pg, name, params ? params->n : 0,
+                                              params ? params->values : NULL,
+                                              params ? params->lengths : NULL,
+                                              params ? params->formats : NULL, 0),
+                         error);
+  if (result == NULL && conn->pg == NULL)
+    return NULL;
   if (!result_ok (conn, result, error))
     {
       PQclear (result);
@@ -1362,7 +1455,9 @@ worker (gpointer data,
   gboolean done;
   GSource *source;
 
+  conn->deadline_us = g_get_monotonic_time () + CALL_DEADLINE_US;
   done = run_call (self, conn, call, &error);
+  conn->deadline_us = 0;
   g_async_queue_push (self->idle, conn);
 
   if (done)
