@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
 
 #include "lanrage-application.h"
 #include "lanrage-autostart.h"
@@ -32,6 +33,8 @@ struct _LanrageApplication
   gboolean             held;
   /* Started with --background (at login): no window until asked for one. */
   gboolean             start_hidden;
+  /* Started with --create-party (a launcher's desktop action): offer it once shown. */
+  gboolean             create_at_start;
   /* Start at login through the Background portal (in a sandbox), not a file. */
   gboolean             use_background_portal;
   /* The start-at-login setting is being put back after a refusal. */
@@ -233,7 +236,7 @@ create_party_action (GSimpleAction *action,
 {
   LanrageWindow *window = present_window (user_data);
 
-  gtk_widget_activate_action (GTK_WIDGET (window), "win.create-party", NULL);
+  lanrage_window_offer_create (window);
 }
 
 static void
@@ -386,6 +389,12 @@ lanrage_application_activate (GApplication *application)
       set_held (self, TRUE);
       return;
     }
+  if (self->create_at_start)
+    {
+      self->create_at_start = FALSE;
+      g_action_group_activate_action (G_ACTION_GROUP (self), "create-party", NULL);
+      return;
+    }
   present_window (self);
 }
 
@@ -397,6 +406,25 @@ lanrage_application_handle_local_options (GApplication *application,
 
   if (g_variant_dict_contains (options, "background"))
     self->start_hidden = TRUE;
+  /* The desktop file's action for launchers that do not activate it over D-Bus: the
+   * running app creates the party, or this one does once it has started. */
+  if (g_variant_dict_contains (options, "create-party"))
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!g_application_register (application, NULL, &error))
+        {
+          g_printerr ("%s\n", error->message);
+          return EXIT_FAILURE;
+        }
+      if (!g_application_get_is_remote (application))
+        {
+          self->create_at_start = TRUE;
+          return -1;
+        }
+      g_action_group_activate_action (G_ACTION_GROUP (application), "create-party", NULL);
+      return EXIT_SUCCESS;
+    }
   return -1;
 }
 
@@ -498,6 +526,7 @@ lanrage_application_init (LanrageApplication *self)
   const GOptionEntry options[] = {
     { "background", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_("Start without a window (as at login)"), NULL },
+    { "create-party", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Offer to create a party"), NULL },
     { NULL }
   };
 

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE   /* setresuid () */
 
+#include "lr-invite-code.h"
 #include "lr-test-helper.h"
 #include "lr-test-lab.h"
 #include "lr-test-ui.h"
@@ -1399,6 +1400,116 @@ test_invite_link (UiFixture     *fixture,
     g_assert_cmpstr (fixture->notifications->pdata[i], !=, "gina joined the party");
 }
 
+/* A link that starts the app: it comes before the app knows whether the helper runs (its
+ * helper client is still starting), and the join dialog opens once it does, with the code
+ * filled in; not a "leave this party first". */
+static void
+test_invite_link_cold_start (UiFixture     *fixture,
+                             gconstpointer  data)
+{
+  g_autofree char *code = lr_invite_code_generate ();
+  g_autofree char *link = g_strdup_printf ("lanrage://join/%s", code);
+  g_autofree char *hint = g_strdup_printf ("Invite code %s", code);
+  g_autoptr(GFile) file = g_file_new_for_uri (link);
+  GtkWidget *dialog;
+
+  /* Nothing has run the main loop since the app started. */
+  g_assert_cmpint (lanrage_helper_client_get_status (fixture->client), ==,
+                   LANRAGE_HELPER_STATUS_STARTING);
+  g_application_open (G_APPLICATION (fixture->app), &file, 1, "");
+
+  dialog = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_JOIN_DIALOG, NULL));
+  lr_test_ui_wait_label (dialog, hint);
+  g_assert_null (lr_test_ui_find_label (fixture->window,
+                                        "Leave this party before you join another"));
+}
+
+/* Create Party asked for while the helper does not run (a desktop action, a script): the
+ * window says the helper is missing, and offers to create once the helper runs. */
+static void
+test_offer_waits_for_helper (UiFixture     *fixture,
+                             gconstpointer  data)
+{
+  lr_test_ui_wait_label (fixture->window, "The LANrage Helper Is Not Running");
+  activate_remote_action (fixture, "create-party", NULL);
+  lr_test_ui_run_for (300);
+  g_assert_null (lr_test_ui_find_window (LANRAGE_TYPE_CREATE_DIALOG, NULL));
+  g_assert_null (lr_test_ui_find_label (fixture->window,
+                                        "Leave this party before you create another"));
+
+  lr_test_helper_start (fixture->helper);
+  lr_test_ui_wait_window (LANRAGE_TYPE_CREATE_DIALOG, NULL);
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+}
+
+static void
+subprocess_exited_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+is_true (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+/* The desktop file's Create Party action for a launcher that runs its Exec line (no D-Bus
+ * activation): "lanrage --create-party" reaches the running app, which offers to create.
+ * The test's app stands in for the running one under the real app ID on the desktop's
+ * bus (its own ID is a test one, see fixture_setup). */
+static void
+test_desktop_action (UiFixture     *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GKeyFile) desktop_file = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *exec = NULL;
+  g_auto(GStrv) exec_argv = NULL;
+  g_autoptr(GSubprocess) app = NULL;
+  g_autofree char *session_env = g_strconcat ("DBUS_SESSION_BUS_ADDRESS=",
+                                              g_test_dbus_get_bus_address (session_bus), NULL);
+  const char *env[] = { session_env, NULL };
+  const char *argv[] = { g_getenv ("LANRAGE_APP"), NULL, NULL };
+  gboolean exited = FALSE;
+  guint export_id, owner_id;
+
+  g_assert_nonnull (argv[0]);
+  g_assert_nonnull (g_getenv ("LANRAGE_DESKTOP_FILE"));
+  g_key_file_load_from_file (desktop_file, g_getenv ("LANRAGE_DESKTOP_FILE"),
+                             G_KEY_FILE_NONE, &error);
+  g_assert_no_error (error);
+  exec = g_key_file_get_string (desktop_file, "Desktop Action create-party", "Exec", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_shell_parse_argv (exec, NULL, &exec_argv, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (exec_argv), ==, 2);
+  g_assert_cmpstr (exec_argv[0], ==, "lanrage");
+  argv[1] = exec_argv[1];
+
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  export_id = g_dbus_connection_export_action_group (fixture->desktop, "/io/lanrage/LANrage",
+                                                     G_ACTION_GROUP (fixture->app), &error);
+  g_assert_no_error (error);
+  owner_id = g_bus_own_name_on_connection (fixture->desktop, "io.lanrage.LANrage",
+                                           G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL);
+  g_dbus_connection_flush_sync (fixture->desktop, NULL, NULL);
+  lr_test_ui_run_for (100);
+
+  app = lr_test_spawn_as (NULL, env, argv, NULL, G_SUBPROCESS_FLAGS_NONE);
+  lr_test_ui_wait_window (LANRAGE_TYPE_CREATE_DIALOG, NULL);
+  /* It handed the action over and left. */
+  g_subprocess_wait_async (app, NULL, subprocess_exited_cb, &exited);
+  g_assert_true (lr_test_wait_for (is_true, &exited, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_true (g_subprocess_get_successful (app));
+
+  g_bus_unown_name (owner_id);
+  g_dbus_connection_unexport_action_group (fixture->desktop, export_id);
+}
+
 static gboolean
 has_summary (gpointer data)
 {
@@ -2149,6 +2260,9 @@ main (int    argc,
   ADD ("/app/games", test_games, START_HELPER | SECOND_HOST);
   ADD ("/app/start-at-login", test_start_at_login, START_HELPER);
   ADD ("/app/invite-link", test_invite_link, START_HELPER);
+  ADD ("/app/invite-link/cold-start", test_invite_link_cold_start, START_HELPER);
+  ADD ("/app/window/offer-waits-for-helper", test_offer_waits_for_helper, 0);
+  ADD ("/app/desktop-action", test_desktop_action, START_HELPER);
   ADD ("/app/background-notifications", test_background_notifications, START_HELPER);
   ADD ("/app/tray", test_tray, START_HELPER | WITH_RELAY);
   ADD ("/app/window/narrow", test_narrow, START_HELPER | WITH_RELAY | NARROW);
