@@ -795,6 +795,23 @@ read_clipboard (GtkWidget *widget)
  * the friend's host, reaches this host's helper through the tunnel, and the party page
  * lists the world with its host, title and address; the copy button puts the address on
  * the clipboard. When the announcements stop, the row goes. */
+/* A row of a player's path history: "14:02:11  Direct", "14:02:09  Relayed via ..." */
+static GtkWidget *
+wait_history_entry (GtkWidget *root)
+{
+  gint64 deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+  GtkWidget *label;
+
+  while ((label = lr_test_ui_find_label_suffix (root, "  Direct")) == NULL &&
+         (label = lr_test_ui_find_label_suffix (root, "  Connecting…")) == NULL)
+    {
+      if (g_get_monotonic_time () > deadline)
+        g_error ("The player's path history shows nothing");
+      lr_test_ui_run_for (50);
+    }
+  return label;
+}
+
 static void
 test_games (UiFixture     *fixture,
             gconstpointer  data)
@@ -818,9 +835,11 @@ test_games (UiFixture     *fixture,
   gint64 deadline;
   int sender;
 
-  create_party (fixture, "Game night", "alice");
+  /* Your own name too, in your row. */
+  create_party (fixture, "Game night", "Al & <Ice>");
   wait_helper_state (fixture->helper, "connected");
   code = lrd_helper1_dup_invite_code (lr_test_helper_get_proxy (fixture->helper));
+  lr_test_ui_wait_label (fixture->window, "Al & <Ice> (you)");
   lr_test_ui_wait_label (fixture->window, empty);
   /* Later than the 1.5 s in which what the party already had is not news. */
   lr_test_ui_run_for (1600);
@@ -898,6 +917,15 @@ test_games (UiFixture     *fixture,
   close (sender);
   lr_test_ui_wait_gone (fixture->window, "Bob's <Lab> & World");
   lr_test_ui_wait_label (fixture->window, empty);
+
+  /* Their path history names relays, which the network names: its rows take text. No
+   * relay name here has markup in it, so the test reads the rows' setting. */
+  lr_test_ui_click (gtk_widget_get_ancestor (lr_test_ui_find_label (fixture->window, "Bo & <Jo>"),
+                                             GTK_TYPE_LIST_BOX_ROW));
+  lr_test_ui_wait_label (fixture->window, "Path History");
+  row = gtk_widget_get_ancestor (wait_history_entry (fixture->window), ADW_TYPE_ACTION_ROW);
+  g_assert_nonnull (row);
+  g_assert_false (adw_preferences_row_get_use_markup (ADW_PREFERENCES_ROW (row)));
 }
 
 static gboolean
