@@ -28,6 +28,7 @@
 #include "lanrage-game-row.h"
 #include "lanrage-join-dialog.h"
 #include "lanrage-latency-graph.h"
+#include "lanrage-peer-private.h"
 #include "lanrage-preferences-window.h"
 #include "lanrage-window.h"
 
@@ -90,6 +91,53 @@ wait_path_label (GtkWidget *row)
         g_error ("The player's row shows no path");
       lr_test_ui_run_for (50);
     }
+}
+
+/* A link that flaps: the helper keeps its last 16 path changes (PathHistory) and the app
+ * shows those, not every change it saw. The generated skeleton stands in for the helper's
+ * peer object (it notifies as the proxy does): flapping a real link 40 times would take
+ * minutes, and the helper's own tests hold PathHistory to 16. */
+#define HELPER_PATH_HISTORY 16
+
+static void
+test_path_history_bounded (void)
+{
+  g_autoptr(LrdHelper1Peer) proxy = lrd_helper1_peer_skeleton_new ();
+  g_autoptr(LanragePeer) peer = NULL;
+  GListModel *history;
+  gint64 start_us = g_get_real_time ();
+  guint n_changes = 40;
+
+  lrd_helper1_peer_set_path (proxy, "connecting");
+  peer = lanrage_peer_new (proxy);
+  history = lanrage_peer_get_path_history (peer);
+  g_assert_cmpuint (g_list_model_get_n_items (history), ==, 0);
+
+  for (guint i = 0; i < n_changes; i++)
+    {
+      g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(xssss)"));
+      guint first = i + 1 > HELPER_PATH_HISTORY ? i + 1 - HELPER_PATH_HISTORY : 0;
+
+      for (guint j = first; j <= i; j++)
+        g_variant_builder_add (&builder, "(xssss)", start_us + j * G_USEC_PER_SEC,
+                               j % 2 == 0 ? "relayed" : "direct",
+                               j % 2 == 0 ? "direct" : "relayed",
+                               j % 2 == 0 ? "198.18.0.12:51820" : "",
+                               j % 2 == 0 ? "pong from 198.18.0.12:51820"
+                                          : "no pong for 900 ms");
+      /* As the helper does: the path, then its history. */
+      lrd_helper1_peer_set_path (proxy, i % 2 == 0 ? "direct" : "relayed");
+      lrd_helper1_peer_set_path_history (proxy, g_variant_builder_end (&builder));
+      g_assert_cmpuint (g_list_model_get_n_items (history), ==, MIN (i + 1, HELPER_PATH_HISTORY));
+    }
+  {
+    g_autoptr(GtkStringObject) oldest = g_list_model_get_item (history, 0);
+    g_autoptr(GtkStringObject) newest = g_list_model_get_item (history, HELPER_PATH_HISTORY - 1);
+
+    /* Change 24 went direct, change 39 to the relay. */
+    g_assert_true (g_str_has_suffix (gtk_string_object_get_string (oldest), "  Direct"));
+    g_assert_true (g_str_has_suffix (gtk_string_object_get_string (newest), "  Relayed"));
+  }
 }
 
 static GTestDBus *session_bus;
@@ -2276,6 +2324,7 @@ main (int    argc,
   g_test_add (path, UiFixture, GUINT_TO_POINTER (options), fixture_setup, func, \
               fixture_teardown)
 
+  g_test_add_func ("/app/peer/path-history-bounded", test_path_history_bounded);
   ADD ("/app/window/create-join-leave", test_create_join_leave, START_HELPER | WITH_RELAY);
   ADD ("/app/window/join", test_join, START_HELPER);
   ADD ("/app/window/unknown-code", test_unknown_code, START_HELPER);
