@@ -180,10 +180,21 @@ status_changed_cb (LanrageApplication *self)
   LanrageHelperStatus status = lanrage_helper_client_get_status (self->client);
   const char *last_error = lanrage_helper_client_get_last_error (self->client);
 
+  gboolean was_in_party = self->last_status == LANRAGE_HELPER_STATUS_CONNECTED ||
+                         self->last_status == LANRAGE_HELPER_STATUS_ERROR;
+
   /* Lost rather than left: the helper says why. */
-  if (self->last_status == LANRAGE_HELPER_STATUS_CONNECTED &&
-      status == LANRAGE_HELPER_STATUS_IDLE && *last_error != '\0')
+  if (was_in_party && status == LANRAGE_HELPER_STATUS_IDLE && *last_error != '\0')
     notify_away (self, "party-lost", _("The party is over"), last_error);
+  /* The helper went away (stopped, crashed, updated): it takes the party network with it. */
+  else if (was_in_party && status == LANRAGE_HELPER_STATUS_ABSENT)
+    notify_away (self, "party-lost", _("LANrage’s helper stopped"),
+                 _("The party is over on this computer."));
+  /* WireGuard could not be brought back: the window says why and offers to leave. */
+  else if (self->last_status == LANRAGE_HELPER_STATUS_CONNECTED &&
+           status == LANRAGE_HELPER_STATUS_ERROR)
+    notify_away (self, "party-lost", _("The party network stopped working"),
+                 *last_error != '\0' ? last_error : NULL);
   self->last_status = status;
 }
 

@@ -1636,6 +1636,85 @@ test_background_notifications (UiFixture     *fixture,
   lr_test_ui_wait_label (fixture->window, "In the background");
 }
 
+static gboolean
+has_summary_suffix (GPtrArray  *summaries,
+                    const char *suffix)
+{
+  for (guint i = 0; i < summaries->len; i++)
+    if (g_str_has_suffix (summaries->pdata[i], suffix))
+      return TRUE;
+  return FALSE;
+}
+
+/* The party is closed behind the app's back: the helper removes its members, then goes
+ * idle with LastError. Only the end of the party is news, not each member leaving: one
+ * notification while the window is away, one toast once it is back. */
+static void
+test_party_lost (UiFixture     *fixture,
+                 gconstpointer  data)
+{
+  GPtrArray *summaries = fixture->notifications;
+  g_autoptr(LrTestMember) host = lr_test_create_party (fixture->server, "Theirs", "hostess");
+  g_autoptr(LrTestHelper) second = NULL;
+  g_autoptr(LrTestResponse) response = NULL;
+  g_autofree char *path = NULL;
+  const char *join_argv[] = { "--name", "gina", "join", host->invite_code, NULL };
+  gpointer over[] = { summaries, (gpointer) "The party is over" };
+  GtkWidget *dialog;
+  gint64 deadline;
+
+  activate_remote_action (fixture, "join-party", g_variant_new_string (host->invite_code));
+  dialog = GTK_WIDGET (lr_test_ui_wait_window (LANRAGE_TYPE_JOIN_DIALOG, NULL));
+  fill_entry (dialog, "Your Name", "ivan");
+  lr_test_ui_click (lr_test_ui_find_button (dialog, "Join"));
+  wait_helper_state (fixture->helper, "connected");
+  second = start_second_helper (fixture);
+  g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME_2, join_argv));
+  lr_test_ui_wait_label (fixture->window, "gina");
+  lr_test_ui_wait_label (fixture->window, "hostess");
+
+  gtk_window_close (GTK_WINDOW (fixture->window));
+  lr_test_ui_run_for (100);
+  g_assert_false (gtk_widget_get_visible (fixture->window));
+  path = lr_test_party_path (host, "");
+  response = lr_test_request (fixture->server, "DELETE", path, host->token, NULL);
+  lr_test_assert_status (response, 204);
+  wait_helper_state (fixture->helper, "idle");
+  g_assert_true (lr_test_wait_for (has_summary, over, LR_TEST_UI_TIMEOUT_MS));
+  /* Longer than the app waits before it announces a member who left. */
+  lr_test_ui_run_for (1000);
+  g_assert_false (has_summary_suffix (summaries, "left the party"));
+
+  activate_remote_action (fixture, "show", NULL);
+  deadline = g_get_monotonic_time () + LR_TEST_UI_TIMEOUT_MS * 1000;
+  while (lr_test_ui_find_label (fixture->window, "The party was closed.") == NULL)
+    {
+      g_assert_null (lr_test_ui_find_label_suffix (fixture->window, "left the party"));
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      lr_test_ui_run_for (20);
+    }
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+}
+
+/* The helper goes away mid-party (stopped, crashed, updated): the party network went with
+ * it, and a person who does not look at the window is told. */
+static void
+test_helper_stops (UiFixture     *fixture,
+                   gconstpointer  data)
+{
+  gpointer stopped[] = { fixture->notifications, (gpointer) "LANrage’s helper stopped" };
+
+  create_party (fixture, "Short", "ivan");
+  wait_helper_state (fixture->helper, "connected");
+  lr_test_ui_wait_label (fixture->window, "Short");
+  gtk_window_close (GTK_WINDOW (fixture->window));
+  lr_test_ui_run_for (100);
+
+  lr_test_helper_stop (fixture->helper);
+  g_assert_true (lr_test_wait_for (has_summary, stopped, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_cmpuint (fixture->notifications->len, ==, 1);
+}
+
 /* Calls a method of the app from the desktop's connection and waits for the answer while
  * the main loop runs (the app answers from this very loop). */
 static void
@@ -2341,6 +2420,8 @@ main (int    argc,
   ADD ("/app/window/offer-waits-for-helper", test_offer_waits_for_helper, 0);
   ADD ("/app/desktop-action", test_desktop_action, START_HELPER);
   ADD ("/app/background-notifications", test_background_notifications, START_HELPER);
+  ADD ("/app/party-lost", test_party_lost, START_HELPER);
+  ADD ("/app/helper-stops", test_helper_stops, START_HELPER);
   ADD ("/app/tray", test_tray, START_HELPER | WITH_RELAY);
   ADD ("/app/window/narrow", test_narrow, START_HELPER | WITH_RELAY | NARROW);
   ADD ("/app/idle-asleep", test_idle_asleep, START_HELPER);
