@@ -67,13 +67,16 @@ set_held (LanrageApplication *self,
     g_application_release (G_APPLICATION (self));
 }
 
-/* Closing the window while the app runs in the background only hides it: the party, the
- * tray icon and the notifications go on. */
+/* Closing the window while the app runs in the background only hides it: the tray icon
+ * and the notifications go on. Without a tray host to show the icon (stock GNOME) nothing
+ * would be left on screen to bring it back, so the app quits as one without a tray does;
+ * the party goes on in the helper either way. */
 static gboolean
 close_request_cb (GtkWindow          *window,
                   LanrageApplication *self)
 {
-  if (!g_settings_get_boolean (self->settings, "run-in-background"))
+  if (!g_settings_get_boolean (self->settings, "run-in-background") || self->tray == NULL ||
+      !lanrage_tray_is_shown (self->tray))
     return FALSE;
   gtk_widget_set_visible (GTK_WIDGET (window), FALSE);
   set_held (self, TRUE);
@@ -542,6 +545,13 @@ lanrage_application_init (LanrageApplication *self)
   };
 
   g_application_add_main_option_entries (G_APPLICATION (self), options);
+}
+
+LanrageTray *
+lanrage_application_get_tray (LanrageApplication *self)
+{
+  g_return_val_if_fail (LANRAGE_IS_APPLICATION (self), NULL);
+  return self->tray;
 }
 
 LanrageApplication *

@@ -30,6 +30,7 @@
 #include "lanrage-latency-graph.h"
 #include "lanrage-peer-private.h"
 #include "lanrage-preferences-window.h"
+#include "lanrage-tray.h"
 #include "lanrage-window.h"
 
 typedef enum
@@ -44,6 +45,8 @@ typedef enum
   SECOND_HOST = 1 << 4,
   /* The app's connection to the system bus is the user nobody's (see fixture_setup). */
   AS_NOBODY = 1 << 5,
+  /* A tray host runs (a stand-in watcher that says so), so a closed window only hides. */
+  TRAY_HOST = 1 << 6,
 } UiOptions;
 
 #define SECOND_HOST_NETNS   "lrui-b"
@@ -70,6 +73,12 @@ typedef struct
   GPtrArray           *notifications;
   guint                notifications_object;
   guint                notifications_owner;
+  /* A stand-in org.kde.StatusNotifierWatcher (start_watcher): who registered an item, and
+   * whether it says a host shows them. */
+  GPtrArray           *tray_items;
+  gboolean             tray_host;
+  guint                watcher_object;
+  guint                watcher_owner;
 } UiFixture;
 
 
@@ -278,6 +287,10 @@ remove_second_host (void)
   LR_TEST_LAB_RUN ("ip", "netns", "delete", SECOND_HOST_NETNS);
 }
 
+static void start_watcher (UiFixture *fixture,
+                           gboolean   host);
+static void stop_watcher  (UiFixture *fixture);
+
 static void
 fixture_setup (UiFixture     *fixture,
                gconstpointer  data)
@@ -357,6 +370,8 @@ fixture_setup (UiFixture     *fixture,
     NULL, NULL, &error);
   g_assert_no_error (error);
   start_notification_server (fixture);
+  if (options & TRAY_HOST)
+    start_watcher (fixture, TRUE);
 }
 
 static void
@@ -379,6 +394,7 @@ fixture_teardown (UiFixture     *fixture,
                   gconstpointer  data)
 {
   close_dialogs ();
+  stop_watcher (fixture);
   g_bus_unown_name (fixture->notifications_owner);
   g_dbus_connection_unregister_object (fixture->desktop, fixture->notifications_object);
   g_clear_pointer (&fixture->notifications, g_ptr_array_unref);
@@ -1761,6 +1777,12 @@ static const char watcher_xml[] =
   "<property name='ProtocolVersion' type='i' access='read'/>"
   "</interface></node>";
 
+static gboolean
+has_items (gpointer data)
+{
+  return ((GPtrArray *) data)->len > 0;
+}
+
 static void
 watcher_method_cb (GDBusConnection       *connection,
                    const char            *sender,
@@ -1771,7 +1793,7 @@ watcher_method_cb (GDBusConnection       *connection,
                    GDBusMethodInvocation *invocation,
                    gpointer               user_data)
 {
-  GPtrArray *items = user_data;
+  UiFixture *fixture = user_data;
 
   if (g_str_equal (method, "RegisterStatusNotifierItem"))
     {
@@ -1780,7 +1802,7 @@ watcher_method_cb (GDBusConnection       *connection,
       /* An object path means: that object, on the caller's connection. */
       g_variant_get (parameters, "(&s)", &service);
       g_assert_cmpstr (service, ==, "/StatusNotifierItem");
-      g_ptr_array_add (items, g_strdup (sender));
+      g_ptr_array_add (fixture->tray_items, g_strdup (sender));
     }
   g_dbus_method_invocation_return_value (invocation, NULL);
 }
@@ -1794,20 +1816,75 @@ watcher_property_cb (GDBusConnection  *connection,
                      GError          **error,
                      gpointer          user_data)
 {
-  GPtrArray *items = user_data;
+  UiFixture *fixture = user_data;
 
   if (g_str_equal (property, "IsStatusNotifierHostRegistered"))
-    return g_variant_new_boolean (TRUE);
+    return g_variant_new_boolean (fixture->tray_host);
   if (g_str_equal (property, "ProtocolVersion"))
     return g_variant_new_int32 (0);
-  return g_variant_new_strv ((const char * const *) items->pdata, items->len);
+  return g_variant_new_strv ((const char * const *) fixture->tray_items->pdata,
+                             fixture->tray_items->len);
 }
 
 static gboolean
-has_items (gpointer data)
+tray_shown_is (gpointer data)
 {
-  return ((GPtrArray *) data)->len > 0;
+  UiFixture *fixture = data;
+  LanrageTray *tray = lanrage_application_get_tray (fixture->app);
+
+  return tray != NULL && lanrage_tray_is_shown (tray) == fixture->tray_host;
 }
+
+/* Starts the stand-in watcher, with a host or without, and waits until the app knows. */
+static void
+start_watcher (UiFixture *fixture,
+               gboolean   host)
+{
+  static const GDBusInterfaceVTable vtable = { watcher_method_cb, watcher_property_cb, NULL,
+                                               { 0 } };
+  g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (watcher_xml, NULL);
+  g_autoptr(GError) error = NULL;
+
+  fixture->tray_items = g_ptr_array_new_with_free_func (g_free);
+  fixture->tray_host = host;
+  fixture->watcher_object =
+    g_dbus_connection_register_object (fixture->desktop, "/StatusNotifierWatcher",
+                                       node->interfaces[0], &vtable, fixture, NULL, &error);
+  g_assert_no_error (error);
+  fixture->watcher_owner =
+    g_bus_own_name_on_connection (fixture->desktop, "org.kde.StatusNotifierWatcher",
+                                  G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL);
+  g_assert_true (lr_test_wait_for (has_items, fixture->tray_items, LR_TEST_UI_TIMEOUT_MS));
+  g_assert_true (lr_test_wait_for (tray_shown_is, fixture, LR_TEST_UI_TIMEOUT_MS));
+}
+
+/* A panel that shows items comes or goes, as the watcher announces it. */
+static void
+set_tray_host (UiFixture *fixture,
+               gboolean   host)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->tray_host = host;
+  g_dbus_connection_emit_signal (fixture->desktop, NULL, "/StatusNotifierWatcher",
+                                 "org.kde.StatusNotifierWatcher",
+                                 host ? "StatusNotifierHostRegistered"
+                                      : "StatusNotifierHostUnregistered",
+                                 NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (lr_test_wait_for (tray_shown_is, fixture, LR_TEST_UI_TIMEOUT_MS));
+}
+
+static void
+stop_watcher (UiFixture *fixture)
+{
+  if (fixture->tray_items == NULL)
+    return;
+  g_bus_unown_name (fixture->watcher_owner);
+  g_dbus_connection_unregister_object (fixture->desktop, fixture->watcher_object);
+  g_clear_pointer (&fixture->tray_items, g_ptr_array_unref);
+}
+
 
 static GVariant *
 tray_property (UiFixture  *fixture,
@@ -1945,29 +2022,15 @@ static void
 test_tray (UiFixture     *fixture,
            gconstpointer  data)
 {
-  static const GDBusInterfaceVTable vtable = { watcher_method_cb, watcher_property_cb, NULL,
-                                               { 0 } };
-  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (watcher_xml, NULL);
   g_autoptr(LrTestHelper) second = NULL;
   g_autoptr(GVariant) menu_path = NULL;
-  g_autoptr(GError) error = NULL;
   g_autofree char *code = NULL;
   const char *join_argv[] = { "--name", "bob_42", "join", NULL, NULL };
   const char *service;
   GtkWindow *confirm;
-  guint object_id;
-  guint owner_id;
   int leave_id;
 
-  object_id = g_dbus_connection_register_object (fixture->desktop, "/StatusNotifierWatcher",
-                                                 node->interfaces[0], &vtable, items, NULL,
-                                                 &error);
-  g_assert_no_error (error);
-  owner_id = g_bus_own_name_on_connection (fixture->desktop, "org.kde.StatusNotifierWatcher",
-                                           G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL);
-  g_assert_true (lr_test_wait_for (has_items, items, LR_TEST_UI_TIMEOUT_MS));
-  service = items->pdata[0];
+  service = fixture->tray_items->pdata[0];
   g_assert_true (g_str_equal (service, g_dbus_connection_get_unique_name (
                                 g_application_get_dbus_connection (G_APPLICATION (fixture->app)))));
 
@@ -2004,9 +2067,48 @@ test_tray (UiFixture     *fixture,
   wait_helper_state (fixture->helper, "idle");
   wait_tray_string (fixture, service, "ToolTip", "Not in a party");
   wait_menu_item (fixture, service, "Create Party", FALSE);
+}
 
-  g_bus_unown_name (owner_id);
-  g_dbus_connection_unregister_object (fixture->desktop, object_id);
+static gboolean
+no_windows (gpointer data)
+{
+  return gtk_application_get_windows (data) == NULL;
+}
+
+/* Closes the window; it quits the app, as no panel would show the tray icon to bring it
+ * back (for a g_application_run () app, the last window going is the end). Then the app
+ * is started again, as the person would, for the next step. */
+static void
+close_quits (UiFixture *fixture)
+{
+  gtk_window_close (GTK_WINDOW (fixture->window));
+  g_assert_true (lr_test_wait_for (no_windows, fixture->app, LR_TEST_UI_TIMEOUT_MS));
+  activate_remote_action (fixture, "show", NULL);
+  lr_test_ui_wait_window (LANRAGE_TYPE_WINDOW, NULL);
+  fixture->window = GTK_WIDGET (gtk_application_get_active_window (GTK_APPLICATION (fixture->app)));
+  g_assert_true (LANRAGE_IS_WINDOW (fixture->window));
+}
+
+/* Closing the window hides it into the tray only where a panel shows tray icons: without
+ * a watcher (stock GNOME), or a watcher with no host, closing it quits. */
+static void
+test_close_without_tray_host (UiFixture     *fixture,
+                              gconstpointer  data)
+{
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+  close_quits (fixture);
+
+  start_watcher (fixture, TRUE);
+  gtk_window_close (GTK_WINDOW (fixture->window));
+  lr_test_ui_run_for (100);
+  g_assert_false (gtk_widget_get_visible (fixture->window));
+  g_assert_true (gtk_application_get_windows (GTK_APPLICATION (fixture->app)) != NULL);
+  activate_remote_action (fixture, "show", NULL);
+  lr_test_ui_wait_button (fixture->window, "Create Party");
+
+  /* The panel goes (its extension switched off): the watcher stays, without a host. */
+  set_tray_host (fixture, FALSE);
+  close_quits (fixture);
 }
 
 static gboolean
@@ -2419,10 +2521,11 @@ main (int    argc,
   ADD ("/app/invite-link/cold-start", test_invite_link_cold_start, START_HELPER);
   ADD ("/app/window/offer-waits-for-helper", test_offer_waits_for_helper, 0);
   ADD ("/app/desktop-action", test_desktop_action, START_HELPER);
-  ADD ("/app/background-notifications", test_background_notifications, START_HELPER);
-  ADD ("/app/party-lost", test_party_lost, START_HELPER);
-  ADD ("/app/helper-stops", test_helper_stops, START_HELPER);
-  ADD ("/app/tray", test_tray, START_HELPER | WITH_RELAY);
+  ADD ("/app/background-notifications", test_background_notifications, START_HELPER | TRAY_HOST);
+  ADD ("/app/party-lost", test_party_lost, START_HELPER | TRAY_HOST);
+  ADD ("/app/helper-stops", test_helper_stops, START_HELPER | TRAY_HOST);
+  ADD ("/app/close-without-tray-host", test_close_without_tray_host, START_HELPER);
+  ADD ("/app/tray", test_tray, START_HELPER | WITH_RELAY | TRAY_HOST);
   ADD ("/app/window/narrow", test_narrow, START_HELPER | WITH_RELAY | NARROW);
   ADD ("/app/idle-asleep", test_idle_asleep, START_HELPER);
   ADD ("/app/accessible", test_accessible, START_HELPER | WITH_RELAY);
