@@ -709,6 +709,13 @@ test_helper_appears (UiFixture     *fixture,
   const char *title = "The LANrage Helper Is Not Running";
 
   lr_test_ui_wait_label (fixture->window, title);
+  /* What is true: there is no lanrage-helper package, and a Flatpak cannot hold it. */
+  lr_test_ui_wait_label (fixture->window,
+                         "LANrage needs its helper service to build the party network. With "
+                         "LANrage’s source, “sudo tools/run” installs and starts it. Otherwise "
+                         "install LANrage’s helper from your system’s packages; the Flatpak "
+                         "needs it too, installed outside the Flatpak. This window carries on "
+                         "by itself as soon as the helper runs.");
   g_assert_null (lr_test_ui_find_button (fixture->window, "Create Party"));
   lr_test_ui_screenshot (fixture->window, "no-helper");
 
