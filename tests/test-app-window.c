@@ -2218,8 +2218,14 @@ count_change_cb (GObject     *object,
  * two cores that other builds share, the real binary took more than 15 s. */
 #define FIRST_FRAME_TIMEOUT_MS 60000
 
-static double
-read_first_frame_ms (const char *log_path)
+/* How long the real app took to its first frame, by its log: from the making of its
+ * application object (its own figure), and from @spawned_us, when the test started the
+ * process (which includes loading GTK and its libraries). */
+static void
+read_first_frame (const char *log_path,
+                  gint64      spawned_us,
+                  double     *out_from_app_ms,
+                  double     *out_from_spawn_ms)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) FIRST_FRAME_TIMEOUT_MS * 1000;
 
@@ -2227,36 +2233,55 @@ read_first_frame_ms (const char *log_path)
     {
       g_autofree char *log = NULL;
       const char *line;
+      const char *clock;
 
       if (g_file_get_contents (log_path, &log, NULL, NULL) &&
-          (line = strstr (log, "First frame ")) != NULL)
-        return g_ascii_strtod (line + strlen ("First frame "), NULL);
+          (line = strstr (log, "First frame ")) != NULL &&
+          (clock = strstr (line, "monotonic clock ")) != NULL)
+        {
+          *out_from_app_ms = g_ascii_strtod (line + strlen ("First frame "), NULL);
+          *out_from_spawn_ms = (g_ascii_strtoll (clock + strlen ("monotonic clock "), NULL, 10) -
+                                spawned_us) / 1000.0;
+          return;
+        }
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
       lr_test_ui_run_for (20);
     }
 }
 
-/* Starts the real binary on the test's buses and display, beside the test's own app, and
- * waits for its first frame. */
+/* Starts the real binary on the test's buses and display, beside the test's own app, with
+ * @arg (or none); with @out_first_frame_ms, waits for its first frame and says how long
+ * it took from the spawn (and in @out_app_frame_ms, from its application object). */
 static GSubprocess *
 spawn_real_app (UiFixture  *fixture,
                 const char *extra_env,
-                double     *out_first_frame_ms)
+                const char *arg,
+                double     *out_first_frame_ms,
+                double     *out_app_frame_ms)
 {
-  g_autofree char *log_path = g_build_filename (lr_test_bus_get_tmpdir (fixture->bus),
-                                                "lanrage.log", NULL);
+  g_autofree char *log_path = NULL;
   g_autofree char *system_env = g_strconcat ("DBUS_SYSTEM_BUS_ADDRESS=",
                                              lr_test_bus_get_address (fixture->bus), NULL);
   g_autofree char *session_env = g_strconcat ("DBUS_SESSION_BUS_ADDRESS=",
                                               g_test_dbus_get_bus_address (session_bus), NULL);
   const char *env[] = { system_env, session_env, "G_MESSAGES_DEBUG=lanrage-app", extra_env,
                         NULL };
-  const char *argv[] = { g_getenv ("LANRAGE_APP"), NULL };
+  const char *argv[] = { g_getenv ("LANRAGE_APP"), arg, NULL };
+  static guint n_spawned;
   GSubprocess *app;
+  gint64 spawned_us;
+  double app_frame_ms;
 
   g_assert_nonnull (argv[0]);
+  n_spawned++;
+  log_path = g_strdup_printf ("%s/lanrage-%u.log", lr_test_bus_get_tmpdir (fixture->bus),
+                              n_spawned);
+  spawned_us = g_get_monotonic_time ();
   app = lr_test_spawn_as (NULL, env, argv, log_path, G_SUBPROCESS_FLAGS_NONE);
-  *out_first_frame_ms = read_first_frame_ms (log_path);
+  if (out_first_frame_ms != NULL)
+    read_first_frame (log_path, spawned_us,
+                      out_app_frame_ms != NULL ? out_app_frame_ms : &app_frame_ms,
+                      out_first_frame_ms);
   return app;
 }
 
@@ -2278,7 +2303,7 @@ test_idle_asleep (UiFixture     *fixture,
   double first_frame_ms;
   GPid pid;
 
-  app = spawn_real_app (fixture, NULL, &first_frame_ms);
+  app = spawn_real_app (fixture, NULL, NULL, &first_frame_ms, NULL);
   pid = atoi (g_subprocess_get_identifier (app));
   lr_test_ui_run_for (2000);
   sample_process (pid, &before);
@@ -2338,7 +2363,7 @@ test_accessible (UiFixture     *fixture,
       return;
     }
 
-  app = spawn_real_app (fixture, "GTK_A11Y=atspi", &first_frame_ms);
+  app = spawn_real_app (fixture, "GTK_A11Y=atspi", NULL, &first_frame_ms, NULL);
   out = ctl (fixture, LR_TEST_HELPER_BUS_NAME, create_argv);
   status = lr_test_json_parse (out);
   code = g_strdup (lr_test_json_string (status, "InviteCode"));
@@ -2371,6 +2396,14 @@ test_accessible (UiFixture     *fixture,
   stop_real_app (app);
 }
 
+static gboolean
+has_more_items (gpointer data)
+{
+  gpointer *args = data;
+
+  return ((GPtrArray *) args[0])->len > GPOINTER_TO_UINT (args[1]);
+}
+
 static void
 test_figures (UiFixture     *fixture,
               gconstpointer  data)
@@ -2384,13 +2417,16 @@ test_figures (UiFixture     *fixture,
   const char *create_argv[] = { "--name", "host", "--json", "create", "Eight", NULL };
   const char *leave_argv[] = { "leave", NULL };
   const char *code;
-  ProcessSample before, after, idle_before, idle_after;
-  double first_frame_ms;
+  g_autoptr(GSubprocess) tray_app = NULL;
+  ProcessSample before, after, idle_before, idle_after, tray_before, tray_after;
+  double first_frame_ms, app_frame_ms;
   guint changes = 0;
+  guint tray_changes = 0;
   guint idle_changes = 0;
+  guint n_items;
   GPid pid;
 
-  app = spawn_real_app (fixture, NULL, &first_frame_ms);
+  app = spawn_real_app (fixture, NULL, NULL, &first_frame_ms, &app_frame_ms);
   pid = atoi (g_subprocess_get_identifier (app));
 
   /* A party of eight: this machine and seven guests, each a helper on a bus of its own. */
@@ -2424,6 +2460,26 @@ test_figures (UiFixture     *fixture,
   sample_process (pid, &before);
   lr_test_ui_run_for (WINDOW_S * 1000);
   sample_process (pid, &after);
+  stop_real_app (app);
+
+  /* The same party with the app in the tray: started as at login (--background), it has
+   * the tray icon and no window, as after closing its window with a panel showing the
+   * icon (the test cannot close another process's window). */
+  n_items = fixture->tray_items->len;
+  tray_app = spawn_real_app (fixture, NULL, "--background", NULL, NULL);
+  pid = atoi (g_subprocess_get_identifier (tray_app));
+  {
+    gpointer args[] = { fixture->tray_items, GUINT_TO_POINTER (n_items) };
+
+    g_assert_true (lr_test_wait_for (has_more_items, args, FIRST_FRAME_TIMEOUT_MS));
+  }
+  /* Until the app has the party's members and their figures. */
+  lr_test_ui_run_for (5000);
+  sample_process (pid, &tray_before);
+  tray_changes = changes;
+  lr_test_ui_run_for (WINDOW_S * 1000);
+  sample_process (pid, &tray_after);
+  tray_changes = changes - tray_changes;
   for (guint i = 0; i < N_GUESTS; i++)
     {
       g_autoptr(LanragePeer) peer = g_list_model_get_item (
@@ -2431,6 +2487,7 @@ test_figures (UiFixture     *fixture,
 
       g_signal_handlers_disconnect_by_func (peer, count_change_cb, &changes);
     }
+  changes -= tray_changes;
 
   g_free (ctl (fixture, LR_TEST_HELPER_BUS_NAME, leave_argv));
   for (guint i = 0; i < N_GUESTS; i++)
@@ -2446,22 +2503,32 @@ test_figures (UiFixture     *fixture,
   sample_process (pid, &idle_after);
   g_signal_handlers_disconnect_by_func (fixture->client, count_change_cb, &idle_changes);
 
-  g_test_message ("FIGURES first frame %.0f ms after start", first_frame_ms);
+  g_test_message ("FIGURES first frame %.0f ms after the process started (%.0f ms after the "
+                  "app object was made)", first_frame_ms, app_frame_ms);
   g_test_message ("FIGURES party of 8: RSS %" G_GUINT64_FORMAT " kB (%" G_GUINT64_FORMAT
                   " kB its own), CPU %.1f %%, %.1f wakeups/s for %.1f property changes/s",
                   after.rss_kb, after.rss_anon_kb,
                   100.0 * (after.cpu_ticks - before.cpu_ticks) / sysconf (_SC_CLK_TCK) / WINDOW_S,
                   (double) (after.wakeups - before.wakeups) / WINDOW_S,
                   (double) changes / WINDOW_S);
-  g_test_message ("FIGURES idle: CPU %.2f %%, %.1f wakeups/s for %.1f property changes/s",
+  g_test_message ("FIGURES party of 8, in the tray: RSS %" G_GUINT64_FORMAT " kB (%"
+                  G_GUINT64_FORMAT " kB its own), CPU %.2f %%, %.1f wakeups/s for %.1f property "
+                  "changes/s",
+                  tray_after.rss_kb, tray_after.rss_anon_kb,
+                  100.0 * (tray_after.cpu_ticks - tray_before.cpu_ticks) /
+                    sysconf (_SC_CLK_TCK) / WINDOW_S,
+                  (double) (tray_after.wakeups - tray_before.wakeups) / WINDOW_S,
+                  (double) tray_changes / WINDOW_S);
+  g_test_message ("FIGURES idle, in the tray: CPU %.2f %%, %.1f wakeups/s for %.1f property changes/s",
                   100.0 * (idle_after.cpu_ticks - idle_before.cpu_ticks) /
                     sysconf (_SC_CLK_TCK) / WINDOW_S,
                   (double) (idle_after.wakeups - idle_before.wakeups) / WINDOW_S,
                   (double) idle_changes / WINDOW_S);
 
-  /* Idle means asleep: no timer of the app's own may wake it. */
+  /* Idle means asleep: no timer of the app's own may wake it. The party is gone, the app
+   * still in the tray. */
   g_assert_cmpuint (idle_after.wakeups - idle_before.wakeups, <=, 2 * WINDOW_S);
-  stop_real_app (app);
+  stop_real_app (tray_app);
 }
 
 int
@@ -2539,7 +2606,7 @@ main (int    argc,
   /* A measurement, not a check: tools/app-figures asks for it, the suite does not run it
    * (about two minutes), and a case that only skips would hide real skips from CI. */
   if (g_getenv ("LANRAGE_APP_FIGURES") != NULL)
-    ADD ("/app/figures", test_figures, START_HELPER | WITH_RELAY);
+    ADD ("/app/figures", test_figures, START_HELPER | WITH_RELAY | TRAY_HOST);
 
   status = g_test_run ();
   /* Not g_test_dbus_down () nor an unref, which waits for the connections to go: the apps
