@@ -10,6 +10,7 @@
 
 #include <glib/gi18n.h>
 
+#include "lanrage-accessible.h"
 #include "lanrage-create-dialog.h"
 #include "lanrage-errors.h"
 #include "lanrage-game-row.h"
@@ -603,6 +604,7 @@ leave_party_action (GtkWidget  *widget,
                                               ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  lanrage_accessible_name_children (dialog);
   g_signal_connect_object (dialog, "response", G_CALLBACK (leave_response_cb), self,
                            G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (dialog));

@@ -2337,6 +2337,33 @@ peers_measured (gpointer data)
 /* The real app in a party, as a screen reader sees it (AT-SPI, through pyatspi): every
  * control it shows has a name, and the code, the players and their paths, and the (empty)
  * games are read. */
+/* Runs tests/app-a11y.py on the real app: every control named, and each of @texts read. */
+static void
+run_reader (const char         *script,
+            const char * const *texts)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) reader = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  g_ptr_array_add (argv, (gpointer) "/usr/bin/python3");
+  g_ptr_array_add (argv, (gpointer) script);
+  g_ptr_array_add (argv, (gpointer) "lanrage");
+  for (guint i = 0; texts[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) texts[i]);
+  g_ptr_array_add (argv, NULL);
+  reader = g_subprocess_newv ((const char * const *) argv->pdata,
+                              G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+                              &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (reader, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_test_message ("%s", out);
+  g_assert_true (g_subprocess_get_if_exited (reader));
+  g_assert_cmpint (g_subprocess_get_exit_status (reader), ==, 0);
+}
+
 static void
 test_accessible (UiFixture     *fixture,
                  gconstpointer  data)
@@ -2344,8 +2371,6 @@ test_accessible (UiFixture     *fixture,
   g_autofree char *script = g_test_build_filename (G_TEST_DIST, "app-a11y.py", NULL);
   g_autoptr(LrTestHelper) second = NULL;
   g_autoptr(GSubprocess) app = NULL;
-  g_autoptr(GSubprocess) reader = NULL;
-  g_autoptr(GError) error = NULL;
   g_autofree char *out = NULL;
   g_autofree char *code = NULL;
   const char *create_argv[] = { "--name", "alice", "--json", "create", "Heard party", NULL };
@@ -2364,6 +2389,23 @@ test_accessible (UiFixture     *fixture,
     }
 
   app = spawn_real_app (fixture, "GTK_A11Y=atspi", NULL, &first_frame_ms, NULL);
+
+  /* The dialogs and Preferences too, open over the window while no party is on. */
+  {
+    g_autoptr(GDBusActionGroup) actions = g_dbus_action_group_get (fixture->desktop,
+                                                                   "io.lanrage.LANrage",
+                                                                   "/io/lanrage/LANrage");
+
+    g_action_group_activate_action (G_ACTION_GROUP (actions), "create-party", NULL);
+    g_action_group_activate_action (G_ACTION_GROUP (actions), "join-party",
+                                    g_variant_new_string (""));
+    g_action_group_activate_action (G_ACTION_GROUP (actions), "preferences", NULL);
+    g_dbus_connection_flush_sync (fixture->desktop, NULL, NULL);
+    run_reader (script, (const char *[]) { "Create a Party", "Party Name", "Join a Party",
+                                           "Invite Code", "Server Address", "LAN Games",
+                                           NULL });
+  }
+
   out = ctl (fixture, LR_TEST_HELPER_BUS_NAME, create_argv);
   status = lr_test_json_parse (out);
   code = g_strdup (lr_test_json_string (status, "InviteCode"));
@@ -2383,16 +2425,10 @@ test_accessible (UiFixture     *fixture,
                                                                        : "Relayed via 127.0.0.1";
   }
 
-  reader = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
-                             &error, "/usr/bin/python3", script, "lanrage", code, "Heard party", "bob",
-                             path_words, "Copy Invite Code", "Games in This Party",
-                             "No LAN games yet. When someone hosts one, it shows up here.", NULL);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (reader, NULL, NULL, &out, NULL, &error);
-  g_assert_no_error (error);
-  g_test_message ("%s", out);
-  g_assert_true (g_subprocess_get_if_exited (reader));
-  g_assert_cmpint (g_subprocess_get_exit_status (reader), ==, 0);
+  run_reader (script, (const char *[]) { code, "Heard party", "bob", path_words,
+                                         "Copy Invite Code", "Games in This Party",
+                                         "No LAN games yet. When someone hosts one, it shows "
+                                         "up here.", NULL });
   stop_real_app (app);
 }
 
