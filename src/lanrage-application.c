@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <stdlib.h>
 
 #include "lanrage-application.h"
 #include "lanrage-autostart.h"
@@ -32,6 +33,8 @@ struct _LanrageApplication
   gboolean             held;
   /* Started with --background (at login): no window until asked for one. */
   gboolean             start_hidden;
+  /* Started with --create-party (a launcher's desktop action): offer it once shown. */
+  gboolean             create_at_start;
   /* Start at login through the Background portal (in a sandbox), not a file. */
   gboolean             use_background_portal;
   /* The start-at-login setting is being put back after a refusal. */
@@ -64,13 +67,16 @@ set_held (LanrageApplication *self,
     g_application_release (G_APPLICATION (self));
 }
 
-/* Closing the window while the app runs in the background only hides it: the party, the
- * tray icon and the notifications go on. */
+/* Closing the window while the app runs in the background only hides it: the tray icon
+ * and the notifications go on. Without a tray host to show the icon (stock GNOME) nothing
+ * would be left on screen to bring it back, so the app quits as one without a tray does;
+ * the party goes on in the helper either way. */
 static gboolean
 close_request_cb (GtkWindow          *window,
                   LanrageApplication *self)
 {
-  if (!g_settings_get_boolean (self->settings, "run-in-background"))
+  if (!g_settings_get_boolean (self->settings, "run-in-background") || self->tray == NULL ||
+      !lanrage_tray_is_shown (self->tray))
     return FALSE;
   gtk_widget_set_visible (GTK_WIDGET (window), FALSE);
   set_held (self, TRUE);
@@ -91,8 +97,13 @@ static void
 after_paint_cb (GdkFrameClock      *clock,
                 LanrageApplication *self)
 {
-  g_debug ("First frame %.1f ms after start",
-           (g_get_monotonic_time () - self->created_us) / 1000.0);
+  gint64 now_us = g_get_monotonic_time ();
+
+  /* The monotonic clock is the system's: a test that started the process reads from it
+   * how long the start took before the app object was made (loading GTK and its
+   * libraries) too. */
+  g_debug ("First frame %.1f ms after start (monotonic clock %" G_GINT64_FORMAT " µs)",
+           (now_us - self->created_us) / 1000.0, now_us);
   g_clear_signal_handler (&self->first_paint_id, clock);
 }
 
@@ -177,10 +188,21 @@ status_changed_cb (LanrageApplication *self)
   LanrageHelperStatus status = lanrage_helper_client_get_status (self->client);
   const char *last_error = lanrage_helper_client_get_last_error (self->client);
 
+  gboolean was_in_party = self->last_status == LANRAGE_HELPER_STATUS_CONNECTED ||
+                         self->last_status == LANRAGE_HELPER_STATUS_ERROR;
+
   /* Lost rather than left: the helper says why. */
-  if (self->last_status == LANRAGE_HELPER_STATUS_CONNECTED &&
-      status == LANRAGE_HELPER_STATUS_IDLE && *last_error != '\0')
+  if (was_in_party && status == LANRAGE_HELPER_STATUS_IDLE && *last_error != '\0')
     notify_away (self, "party-lost", _("The party is over"), last_error);
+  /* The helper went away (stopped, crashed, updated): it takes the party network with it. */
+  else if (was_in_party && status == LANRAGE_HELPER_STATUS_ABSENT)
+    notify_away (self, "party-lost", _("LANrage’s helper stopped"),
+                 _("The party is over on this computer."));
+  /* WireGuard could not be brought back: the window says why and offers to leave. */
+  else if (self->last_status == LANRAGE_HELPER_STATUS_CONNECTED &&
+           status == LANRAGE_HELPER_STATUS_ERROR)
+    notify_away (self, "party-lost", _("The party network stopped working"),
+                 *last_error != '\0' ? last_error : NULL);
   self->last_status = status;
 }
 
@@ -233,7 +255,7 @@ create_party_action (GSimpleAction *action,
 {
   LanrageWindow *window = present_window (user_data);
 
-  gtk_widget_activate_action (GTK_WIDGET (window), "win.create-party", NULL);
+  lanrage_window_offer_create (window);
 }
 
 static void
@@ -386,6 +408,12 @@ lanrage_application_activate (GApplication *application)
       set_held (self, TRUE);
       return;
     }
+  if (self->create_at_start)
+    {
+      self->create_at_start = FALSE;
+      g_action_group_activate_action (G_ACTION_GROUP (self), "create-party", NULL);
+      return;
+    }
   present_window (self);
 }
 
@@ -397,6 +425,25 @@ lanrage_application_handle_local_options (GApplication *application,
 
   if (g_variant_dict_contains (options, "background"))
     self->start_hidden = TRUE;
+  /* The desktop file's action for launchers that do not activate it over D-Bus: the
+   * running app creates the party, or this one does once it has started. */
+  if (g_variant_dict_contains (options, "create-party"))
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!g_application_register (application, NULL, &error))
+        {
+          g_printerr ("%s\n", error->message);
+          return EXIT_FAILURE;
+        }
+      if (!g_application_get_is_remote (application))
+        {
+          self->create_at_start = TRUE;
+          return -1;
+        }
+      g_action_group_activate_action (G_ACTION_GROUP (application), "create-party", NULL);
+      return EXIT_SUCCESS;
+    }
   return -1;
 }
 
@@ -498,10 +545,18 @@ lanrage_application_init (LanrageApplication *self)
   const GOptionEntry options[] = {
     { "background", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_("Start without a window (as at login)"), NULL },
+    { "create-party", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Offer to create a party"), NULL },
     { NULL }
   };
 
   g_application_add_main_option_entries (G_APPLICATION (self), options);
+}
+
+LanrageTray *
+lanrage_application_get_tray (LanrageApplication *self)
+{
+  g_return_val_if_fail (LANRAGE_IS_APPLICATION (self), NULL);
+  return self->tray;
 }
 
 LanrageApplication *

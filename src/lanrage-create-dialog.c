@@ -6,6 +6,7 @@
 
 #include <glib/gi18n.h>
 
+#include "lanrage-accessible.h"
 #include "lanrage-create-dialog.h"
 
 struct _LanrageCreateDialog
@@ -60,6 +61,7 @@ static void
 lanrage_create_dialog_init (LanrageCreateDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  lanrage_accessible_name_children (GTK_WIDGET (self));
 }
 
 GtkWidget *

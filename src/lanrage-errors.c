@@ -7,6 +7,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "lanrage-accessible.h"
 #include "lanrage-errors.h"
 #include "lrd-error.h"
 
@@ -126,5 +127,6 @@ lanrage_show_error_dialog (GtkWindow    *parent,
   g_debug ("A call to the helper failed: %s", error->message);
   dialog = adw_message_dialog_new (parent, heading, body);
   adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_OK"));
+  lanrage_accessible_name_children (dialog);
   gtk_window_present (GTK_WINDOW (dialog));
 }

@@ -28,6 +28,11 @@
  * after it reports "connected": peers that appear this soon after were already there. The
  * D-Bus API has no join time to tell them apart more precisely. */
 #define ALREADY_THERE_US (3 * G_USEC_PER_SEC / 2)
+/* A lost party reaches the app as its members' objects going, then State "idle" with
+ * LastError: the helper does both in one turn of its loop, so they arrive within
+ * milliseconds. Members that go are announced this much later, unless the party went
+ * with them. */
+#define LEFT_GRACE_MS 500
 
 struct _LanrageHelperClient
 {
@@ -46,6 +51,8 @@ struct _LanrageHelperClient
   gboolean             games_synced;    /* the games there at first are in the list */
   LanrageHelperStatus  status;
   gint64               connected_at_us; /* when status last became CONNECTED */
+  GPtrArray           *departed;        /* LanragePeer that went, not announced yet */
+  guint                departed_id;
 };
 
 G_DEFINE_FINAL_TYPE (LanrageHelperClient, lanrage_helper_client, G_TYPE_OBJECT)
@@ -113,6 +120,13 @@ compute_status (LanrageHelperClient *self)
 }
 
 static void
+forget_departed (LanrageHelperClient *self)
+{
+  g_clear_handle_id (&self->departed_id, g_source_remove);
+  g_ptr_array_set_size (self->departed, 0);
+}
+
+static void
 update_status (LanrageHelperClient *self)
 {
   LanrageHelperStatus status = compute_status (self);
@@ -122,6 +136,9 @@ update_status (LanrageHelperClient *self)
   self->status = status;
   if (status == LANRAGE_HELPER_STATUS_CONNECTED)
     self->connected_at_us = g_get_monotonic_time ();
+  else
+    /* They went with the party. */
+    forget_departed (self);
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATUS]);
 }
 
@@ -208,6 +225,20 @@ object_added_cb (LanrageHelperClient *self,
 }
 
 static void
+announce_departed_cb (gpointer user_data)
+{
+  LanrageHelperClient *self = user_data;
+  g_autoptr(GPtrArray) departed = g_steal_pointer (&self->departed);
+
+  self->departed_id = 0;
+  self->departed = g_ptr_array_new_with_free_func (g_object_unref);
+  if (self->status != LANRAGE_HELPER_STATUS_CONNECTED)
+    return;
+  for (guint i = 0; i < departed->len; i++)
+    g_signal_emit (self, signals[PEER_LEFT], 0, departed->pdata[i]);
+}
+
+static void
 object_removed_cb (LanrageHelperClient *self,
                    GDBusObject         *object)
 {
@@ -220,7 +251,9 @@ object_removed_cb (LanrageHelperClient *self,
     return;
   peer = g_list_model_get_item (G_LIST_MODEL (self->peers), position);
   g_list_store_remove (self->peers, position);
-  g_signal_emit (self, signals[PEER_LEFT], 0, peer);
+  g_ptr_array_add (self->departed, g_steal_pointer (&peer));
+  if (self->departed_id == 0)
+    self->departed_id = g_timeout_add_once (LEFT_GRACE_MS, announce_departed_cb, self);
 }
 
 static void
@@ -541,6 +574,7 @@ lanrage_helper_client_dispose (GObject *object)
 
   g_clear_handle_id (&self->watch_id, g_bus_unwatch_name);
   forget_helper (self);
+  forget_departed (self);
   g_clear_object (&self->connection);
   G_OBJECT_CLASS (lanrage_helper_client_parent_class)->dispose (object);
 }
@@ -552,6 +586,7 @@ lanrage_helper_client_finalize (GObject *object)
 
   g_clear_object (&self->peers);
   g_clear_object (&self->games);
+  g_clear_pointer (&self->departed, g_ptr_array_unref);
   g_free (self->bus_name);
   G_OBJECT_CLASS (lanrage_helper_client_parent_class)->finalize (object);
 }
@@ -733,6 +768,7 @@ static void
 lanrage_helper_client_init (LanrageHelperClient *self)
 {
   self->peers = g_list_store_new (LANRAGE_TYPE_PEER);
+  self->departed = g_ptr_array_new_with_free_func (g_object_unref);
   self->games = g_list_store_new (LANRAGE_TYPE_GAME);
   /* A game's host is named after the member with its address, who may show up later. */
   g_signal_connect_object (self->peers, "items-changed", G_CALLBACK (peers_changed_cb), self,

@@ -10,6 +10,7 @@
 
 #include <glib/gi18n.h>
 
+#include "lanrage-accessible.h"
 #include "lanrage-join-dialog.h"
 #include "lr-invite-code.h"
 
@@ -82,6 +83,7 @@ static void
 lanrage_join_dialog_init (LanrageJoinDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  lanrage_accessible_name_children (GTK_WIDGET (self));
 }
 
 GtkWidget *

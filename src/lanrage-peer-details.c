@@ -140,6 +140,8 @@ create_history_row (gpointer item,
 {
   GtkWidget *row = adw_action_row_new ();
 
+  /* A time and a path in words: text, never markup. */
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row),
                                  gtk_string_object_get_string (item));
   return row;

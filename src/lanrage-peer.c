@@ -17,7 +17,6 @@ struct _LanragePeer
   LrdHelper1Peer *proxy;
   GArray         *history;        /* LanrageLatencySample, oldest first */
   GtkStringList  *path_history;
-  char           *last_path;      /* what the last path history entry says */
   char           *raw_path;       /* the helper's Path as last seen */
 };
 
@@ -85,23 +84,49 @@ record_latency (LanragePeer *self)
   g_array_append_val (self->history, sample);
 }
 
-static void
-record_path (LanragePeer *self)
+/* A path as the helper names it ("direct", "relayed", "connecting"), in words. */
+static const char *
+describe_raw_path (const char *path)
 {
-  g_autofree char *path = lanrage_peer_describe_path (self);
-  g_autoptr(GDateTime) now = NULL;
-  g_autofree char *time = NULL;
-  g_autofree char *entry = NULL;
+  if (g_str_equal (path, "direct"))
+    return _("Direct");
+  if (g_str_equal (path, "relayed"))
+    return _("Relayed");
+  return _("Connecting…");
+}
 
-  if (g_strcmp0 (path, self->last_path) == 0)
-    return;
+/* The helper keeps the last changes of the path (PathHistory, bounded): the list shows
+ * those, so it is as long as the helper's however often a link flaps. */
+static void
+sync_path_history (LanragePeer *self)
+{
+  GVariant *history = lrd_helper1_peer_get_path_history (self->proxy);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) entries = NULL;
+  GVariantIter iter;
+  gint64 time_us;
+  const char *to;
 
-  now = g_date_time_new_now_local ();
-  time = g_date_time_format (now, "%X");
-  entry = g_strdup_printf ("%s  %s", time, path);
-  gtk_string_list_append (self->path_history, entry);
-  g_free (self->last_path);
-  self->last_path = g_steal_pointer (&path);
+  if (history != NULL && g_variant_is_of_type (history, G_VARIANT_TYPE ("a(xssss)")))
+    {
+      g_variant_iter_init (&iter, history);
+      while (g_variant_iter_next (&iter, "(x&s&s&s&s)", &time_us, NULL, &to, NULL, NULL))
+        {
+          g_autoptr(GDateTime) time = g_date_time_new_from_unix_local (time_us / G_USEC_PER_SEC);
+          g_autofree char *clock = NULL;
+          g_autofree char *entry = NULL;
+
+          if (time == NULL)
+            continue;
+          clock = g_date_time_format (time, "%X");
+          entry = g_strdup_printf ("%s  %s", clock, describe_raw_path (to));
+          g_strv_builder_add (builder, entry);
+        }
+    }
+  entries = g_strv_builder_end (builder);
+  gtk_string_list_splice (self->path_history, 0,
+                          g_list_model_get_n_items (G_LIST_MODEL (self->path_history)),
+                          (const char * const *) entries);
 }
 
 static void
@@ -111,12 +136,12 @@ proxy_notify_cb (LanragePeer *self,
   GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (self),
                                                     proxy_pspec->name);
 
+  if (g_str_equal (proxy_pspec->name, "path-history"))
+    sync_path_history (self);
   if (pspec == NULL)
     return;
   if (pspec == props[PROP_LATENCY_MS])
     record_latency (self);
-  else if (pspec == props[PROP_PATH] || pspec == props[PROP_RELAY])
-    record_path (self);
   g_object_notify_by_pspec (G_OBJECT (self), pspec);
 
   if (pspec == props[PROP_PATH])
@@ -148,7 +173,6 @@ lanrage_peer_finalize (GObject *object)
   LanragePeer *self = LANRAGE_PEER (object);
 
   g_array_unref (self->history);
-  g_free (self->last_path);
   g_free (self->raw_path);
   G_OBJECT_CLASS (lanrage_peer_parent_class)->finalize (object);
 }
@@ -279,7 +303,7 @@ lanrage_peer_new (LrdHelper1Peer *proxy)
   self->proxy = g_object_ref (proxy);
   g_signal_connect_object (proxy, "notify", G_CALLBACK (proxy_notify_cb), self,
                            G_CONNECT_SWAPPED);
-  record_path (self);
+  sync_path_history (self);
   self->raw_path = g_strdup (lanrage_peer_get_path (self));
   if (lanrage_peer_get_latency_ms (self) >= 0)
     record_latency (self);

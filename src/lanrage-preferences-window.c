@@ -10,6 +10,7 @@
 
 #include <glib/gi18n.h>
 
+#include "lanrage-accessible.h"
 #include "lanrage-deny-entry.h"
 #include "lanrage-errors.h"
 #include "lanrage-preferences-window.h"
@@ -379,6 +380,7 @@ lanrage_preferences_window_init (LanragePreferencesWindow *self)
 {
   self->cancellable = g_cancellable_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
+  lanrage_accessible_name_children (GTK_WIDGET (self));
 }
 
 GtkWidget *

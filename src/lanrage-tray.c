@@ -38,6 +38,10 @@ struct _LanrageTray
 
   guint                object_id;
   guint                watcher_id;
+  /* The watcher says a host (a panel) shows items: without one the icon is nowhere. */
+  gboolean             shown;
+  guint                host_signal_id;
+  GCancellable        *cancellable;  /* for the questions to the watcher */
   DbusmenuServer      *menu_server;
   DbusmenuMenuitem    *menu;
   const char          *icon_name;
@@ -433,6 +437,54 @@ register_cb (GObject      *source,
 }
 
 static void
+host_registered_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  LanrageTray *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result,
+                                                             &error);
+  g_autoptr(GVariant) value = NULL;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (reply == NULL)
+    {
+      /* A watcher that cannot say: take it that nobody shows the icon. */
+      g_debug ("The tray watcher did not say whether a host runs: %s", error->message);
+      self->shown = FALSE;
+      return;
+    }
+  g_variant_get (reply, "(v)", &value);
+  self->shown = g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN) &&
+                g_variant_get_boolean (value);
+}
+
+static void
+ask_host_registered (LanrageTray *self)
+{
+  g_dbus_connection_call (self->connection, WATCHER_NAME, WATCHER_PATH,
+                          "org.freedesktop.DBus.Properties", "Get",
+                          g_variant_new ("(ss)", WATCHER_NAME, "IsStatusNotifierHostRegistered"),
+                          G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, self->cancellable,
+                          host_registered_cb, self);
+}
+
+static void
+host_changed_cb (GDBusConnection *connection,
+                 const char      *sender,
+                 const char      *path,
+                 const char      *interface,
+                 const char      *signal,
+                 GVariant        *parameters,
+                 gpointer         user_data)
+{
+  /* StatusNotifierHostUnregistered does not say whether another host remains. */
+  ask_host_registered (user_data);
+}
+
+static void
 watcher_appeared_cb (GDBusConnection *connection,
                      const char      *name,
                      const char      *owner,
@@ -446,6 +498,17 @@ watcher_appeared_cb (GDBusConnection *connection,
   g_dbus_connection_call (connection, WATCHER_NAME, WATCHER_PATH, WATCHER_NAME,
                           "RegisterStatusNotifierItem", g_variant_new ("(s)", ITEM_PATH),
                           NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, register_cb, NULL);
+  ask_host_registered (self);
+}
+
+static void
+watcher_vanished_cb (GDBusConnection *connection,
+                     const char      *name,
+                     gpointer         user_data)
+{
+  LanrageTray *self = user_data;
+
+  self->shown = FALSE;
 }
 
 static void
@@ -454,6 +517,13 @@ lanrage_tray_dispose (GObject *object)
   LanrageTray *self = LANRAGE_TRAY (object);
 
   g_clear_handle_id (&self->watcher_id, g_bus_unwatch_name);
+  if (self->host_signal_id != 0)
+    {
+      g_dbus_connection_signal_unsubscribe (self->connection, self->host_signal_id);
+      self->host_signal_id = 0;
+    }
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
   if (self->object_id != 0)
     {
       g_dbus_connection_unregister_object (self->connection, self->object_id);
@@ -531,9 +601,15 @@ lanrage_tray_new (GDBusConnection     *connection,
   g_signal_connect_object (lanrage_helper_client_get_games (client), "items-changed",
                            G_CALLBACK (games_changed_cb), self, G_CONNECT_SWAPPED);
 
+  self->cancellable = g_cancellable_new ();
+  self->host_signal_id = g_dbus_connection_signal_subscribe (connection, WATCHER_NAME,
+                                                             WATCHER_NAME, NULL, WATCHER_PATH,
+                                                             NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                                             host_changed_cb, self, NULL);
   self->watcher_id = g_bus_watch_name_on_connection (connection, WATCHER_NAME,
                                                      G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                                     watcher_appeared_cb, NULL, self, NULL);
+                                                     watcher_appeared_cb, watcher_vanished_cb,
+                                                     self, NULL);
   return self;
 }
 
@@ -542,6 +618,13 @@ lanrage_tray_get_icon_name (LanrageTray *self)
 {
   g_return_val_if_fail (LANRAGE_IS_TRAY (self), NULL);
   return self->icon_name;
+}
+
+gboolean
+lanrage_tray_is_shown (LanrageTray *self)
+{
+  g_return_val_if_fail (LANRAGE_IS_TRAY (self), FALSE);
+  return self->shown;
 }
 
 char *

@@ -21,5 +21,7 @@ LanrageTray *lanrage_tray_new            (GDBusConnection     *connection,
 /* The icon's name for the party's state, and the tooltip's text. */
 const char  *lanrage_tray_get_icon_name  (LanrageTray         *self);
 char        *lanrage_tray_dup_tooltip    (LanrageTray         *self);
+/* Whether a tray host (a panel) shows the icon, as the StatusNotifierWatcher says. */
+gboolean     lanrage_tray_is_shown       (LanrageTray         *self);
 
 G_END_DECLS

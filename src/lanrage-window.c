@@ -10,6 +10,7 @@
 
 #include <glib/gi18n.h>
 
+#include "lanrage-accessible.h"
 #include "lanrage-create-dialog.h"
 #include "lanrage-errors.h"
 #include "lanrage-game-row.h"
@@ -29,6 +30,12 @@ struct _LanrageWindow
   /* A create, join or leave of ours is on its way: its own errors come as a dialog, so
    * LastError and peers leaving are not announced again. */
   gboolean              busy;
+  /* A create or a join asked for before the helper could answer (a link or a desktop
+   * action that started the app, or came while the helper was not running): offered when
+   * the helper's status is known. The last one asked for wins. */
+  gboolean              create_pending;
+  gboolean              join_pending;
+  char                 *pending_code;
 
   AdwWindowTitle       *window_title;
   GtkButton            *back_button;
@@ -402,19 +409,52 @@ create_response_cb (LanrageWindow       *self,
                                       create_done_cb, g_object_ref (self));
 }
 
+/* Whether the helper's status says what it is doing: before that (the first instants) and
+ * while it is not running, an offer waits. */
+static gboolean
+helper_can_answer (LanrageWindow *self)
+{
+  LanrageHelperStatus status = lanrage_helper_client_get_status (self->client);
+
+  return status != LANRAGE_HELPER_STATUS_STARTING && status != LANRAGE_HELPER_STATUS_ABSENT;
+}
+
+void
+lanrage_window_offer_create (LanrageWindow *self)
+{
+  g_autofree char *party_name = NULL;
+  g_autofree char *display_name = NULL;
+  GtkWidget *dialog;
+
+  g_return_if_fail (LANRAGE_IS_WINDOW (self));
+
+  if (!helper_can_answer (self))
+    {
+      self->create_pending = TRUE;
+      self->join_pending = FALSE;
+      g_clear_pointer (&self->pending_code, g_free);
+      return;
+    }
+  if (lanrage_helper_client_get_status (self->client) != LANRAGE_HELPER_STATUS_IDLE)
+    {
+      lanrage_window_add_toast (self, _("Leave this party before you create another"));
+      return;
+    }
+
+  party_name = g_settings_get_string (self->settings, "party-name");
+  display_name = g_settings_get_string (self->settings, "display-name");
+  dialog = lanrage_create_dialog_new (GTK_WINDOW (self), party_name, display_name);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (create_response_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 create_party_action (GtkWidget  *widget,
                      const char *action_name,
                      GVariant   *parameter)
 {
-  LanrageWindow *self = LANRAGE_WINDOW (widget);
-  g_autofree char *party_name = g_settings_get_string (self->settings, "party-name");
-  g_autofree char *display_name = g_settings_get_string (self->settings, "display-name");
-  GtkWidget *dialog = lanrage_create_dialog_new (GTK_WINDOW (self), party_name, display_name);
-
-  g_signal_connect_object (dialog, "response", G_CALLBACK (create_response_cb), self,
-                           G_CONNECT_SWAPPED);
-  gtk_window_present (GTK_WINDOW (dialog));
+  lanrage_window_offer_create (LANRAGE_WINDOW (widget));
 }
 
 static void
@@ -465,6 +505,16 @@ lanrage_window_offer_join (LanrageWindow *self,
 
   g_return_if_fail (LANRAGE_IS_WINDOW (self));
 
+  if (!helper_can_answer (self))
+    {
+      char *code = g_strdup (invite_code);
+
+      self->join_pending = TRUE;
+      self->create_pending = FALSE;
+      g_free (self->pending_code);
+      self->pending_code = code;
+      return;
+    }
   if (lanrage_helper_client_get_status (self->client) != LANRAGE_HELPER_STATUS_IDLE)
     {
       lanrage_window_add_toast (self, _("Leave this party before you join another"));
@@ -484,6 +534,25 @@ join_party_action (GtkWidget  *widget,
                    GVariant   *parameter)
 {
   lanrage_window_offer_join (LANRAGE_WINDOW (widget), NULL);
+}
+
+static void
+offer_pending_cb (LanrageWindow *self)
+{
+  if (!helper_can_answer (self))
+    return;
+  if (self->create_pending)
+    {
+      self->create_pending = FALSE;
+      lanrage_window_offer_create (self);
+    }
+  else if (self->join_pending)
+    {
+      g_autofree char *code = g_steal_pointer (&self->pending_code);
+
+      self->join_pending = FALSE;
+      lanrage_window_offer_join (self, code);
+    }
 }
 
 static void
@@ -535,6 +604,7 @@ leave_party_action (GtkWidget  *widget,
                                               ADW_RESPONSE_DESTRUCTIVE);
   adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  lanrage_accessible_name_children (dialog);
   g_signal_connect_object (dialog, "response", G_CALLBACK (leave_response_cb), self,
                            G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (dialog));
@@ -600,6 +670,8 @@ lanrage_window_constructed (GObject *object)
   show_games_placeholder (self);
   g_signal_connect_object (self->client, "notify::status", G_CALLBACK (update_page), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->client, "notify::status", G_CALLBACK (offer_pending_cb), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->client, "notify::last-error",
                            G_CALLBACK (last_error_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->client, "peer-joined", G_CALLBACK (peer_joined_cb), self,
@@ -649,6 +721,7 @@ lanrage_window_finalize (GObject *object)
 
   g_clear_object (&self->client);
   g_clear_object (&self->settings);
+  g_free (self->pending_code);
   G_OBJECT_CLASS (lanrage_window_parent_class)->finalize (object);
 }
 
